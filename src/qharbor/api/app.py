@@ -1,0 +1,69 @@
+"""The app factory: ``create_app(settings)`` builds one independent centre."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from importlib import metadata
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from qharbor.api import errors as api_errors
+from qharbor.api.limits import BodySizeLimit
+from qharbor.api.routers import devices, jobs, system
+from qharbor.centre import Centre
+from qharbor.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """
+qharbor runs a quantum computing centre's simulators and processors as a
+multi-tenant service. Submit OpenQASM 2 or 3 programs to a device, follow the
+job, and read counts in Qiskit's bit order.
+
+Every route under `/v1` except `/v1/health` needs `Authorization: Bearer <token>`.
+Errors have one shape: `{"error": {"code", "message", "detail"}}`.
+"""
+
+
+def create_app(
+    settings: Settings | None = None, on_started: Callable[[Centre], None] | None = None
+) -> FastAPI:
+    """Build the HTTP app of one centre.
+
+    The centre (database, workers, scheduler) starts with the app's lifespan and
+    stops with it.
+
+    Args:
+        settings: the centre's settings; read from the environment when omitted.
+        on_started: called once the centre is running, e.g. to print the first token.
+    """
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        centre = Centre(settings)
+        centre.events.bind(asyncio.get_running_loop())
+        await run_in_threadpool(centre.start)
+        app.state.centre = centre
+        if on_started is not None:
+            on_started(centre)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(centre.stop)
+
+    app = FastAPI(
+        title="qharbor",
+        version=metadata.version("qharbor"),
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    api_errors.install(app)
+    for router in (system.router, devices.router, jobs.router):
+        app.include_router(router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

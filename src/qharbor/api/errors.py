@@ -1,0 +1,82 @@
+"""HTTP statuses for error codes, and the handlers that render the one error shape."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from qharbor import errors
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_CODE: dict[str, int] = {
+    errors.InvalidRequest.code: 422,
+    errors.PayloadTooLarge.code: 413,
+    errors.NotFound.code: 404,
+    errors.MethodNotAllowed.code: 405,
+    errors.Unauthenticated.code: 401,
+    errors.Forbidden.code: 403,
+    errors.DeviceNotFound.code: 404,
+    errors.JobNotFound.code: 404,
+    errors.IdempotencyConflict.code: 409,
+    errors.JobNotFinished.code: 409,
+    errors.JobFailed.code: 409,
+    errors.JobCancelled.code: 409,
+    errors.JobAlreadyFinal.code: 409,
+}
+
+
+def status_for(error: errors.QHarborError) -> int:
+    """The HTTP status of an error: its own, 400 for other user errors, else 500."""
+    if error.code in STATUS_BY_CODE:
+        return STATUS_BY_CODE[error.code]
+    if isinstance(error, errors.ProgramError | errors.DeviceLimit | errors.DeviceUnsupportedOperation):
+        return 400
+    return 500
+
+
+def error_response(error: errors.QHarborError, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error.to_json(), status_code=status_for(error), headers=headers)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc if p != "body") or "body"
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every failure into the one JSON shape."""
+
+    @app.exception_handler(errors.QHarborError)
+    async def _qharbor(_request: Request, exc: errors.QHarborError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, errors.Unauthenticated) else None
+        return error_response(exc, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")}
+            for e in exc.errors()
+        ]
+        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5])
+        return error_response(errors.InvalidRequest(f"invalid request: {summary}", errors=problems))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            return error_response(errors.NotFound("no such route; see /docs for the API"))
+        if exc.status_code == 413:
+            return error_response(errors.PayloadTooLarge())
+        if exc.status_code == 405:
+            return error_response(errors.MethodNotAllowed())
+        error = errors.InvalidRequest(str(exc.detail))
+        return JSONResponse(error.to_json(), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return error_response(errors.QHarborError("internal error; the centre logged it"))

@@ -1,0 +1,172 @@
+"""Jobs: submit, read, wait, list, cancel, stream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Header, Query, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from qharbor import errors
+from qharbor.api.deps import CentreDep, CurrentPrincipal, require_scope
+from qharbor.api.schemas import JobCreate, JobList, JobPublic, ResultPublic
+from qharbor.centre import Centre
+from qharbor.jobs.job import Job, JobStatus
+from qharbor.jobs.request import prepare
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+T = TypeVar("T")
+
+Wait = Annotated[
+    float,
+    Query(ge=0, description="Seconds to wait for the job to finish before answering (long poll)."),
+]
+
+
+@router.post("", status_code=201, response_model=JobPublic)
+def submit_job(
+    body: JobCreate,
+    centre: CentreDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=256)] = None,
+) -> dict[str, Any]:
+    """Parse, check and queue a job. Nothing is queued if any program is refused."""
+    require_scope(principal, "submit")
+    settings = centre.settings
+    if len(body.programs) > settings.max_programs_per_job:
+        raise errors.ProgramLimit(
+            f"{len(body.programs)} programs in one job; the limit is "
+            f"{settings.max_programs_per_job}",
+            max_programs=settings.max_programs_per_job,
+        )
+    if body.idempotency_key and idempotency_key and body.idempotency_key != idempotency_key:
+        raise errors.InvalidRequest(
+            "the Idempotency-Key header and the idempotency_key field differ; send one"
+        )
+    request = body.to_request(idempotency_key)
+    device = centre.catalogue.get(request.device)
+    prepared = prepare(
+        request,
+        device,
+        max_program_bytes=settings.max_program_bytes,
+        max_experiments=settings.max_bindings_per_job,
+    )
+    job, replayed = centre.jobs.create(principal.project_id, principal.user_id, prepared)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    elif centre.scheduler is not None:
+        centre.scheduler.wake()
+    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    return job.to_json()
+
+
+@router.get("", response_model=JobList)
+def list_jobs(
+    centre: CentreDep,
+    principal: CurrentPrincipal,
+    status: JobStatus | None = None,
+    device: str | None = None,
+    tag: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """Your project's jobs, newest first, with filters and cursor pagination."""
+    page, next_cursor = centre.jobs.list(
+        principal.project_id, status=status, device=device, tag=tag, limit=limit, cursor=cursor
+    )
+    return {"jobs": [j.to_json() for j in page], "next_cursor": next_cursor}
+
+
+async def _wait_for(centre: Centre, job_id: str, wait: float, read: Callable[[], T]) -> T:
+    """Call ``read`` until its job is final or ``wait`` seconds pass."""
+    deadline = time.monotonic() + min(wait, centre.settings.max_wait_seconds)
+    with centre.events.watch(job_id) as watch:
+        while True:
+            try:
+                value = await run_in_threadpool(read)
+            except errors.JobNotFinished:
+                value = None
+            else:
+                if not isinstance(value, Job) or value.is_final:
+                    return value
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return await run_in_threadpool(read)
+            # The timer covers changes made by another centre sharing the database.
+            await watch.changed(min(remaining, 1.0))
+
+
+@router.get("/{job_id}", response_model=JobPublic)
+async def get_job(
+    job_id: str, centre: CentreDep, principal: CurrentPrincipal, wait: Wait = 0
+) -> dict[str, Any]:
+    """The job; with ``wait``, answered as soon as it is final or the time is up."""
+    job = await _wait_for(centre, job_id, wait, lambda: centre.jobs.get(principal.project_id, job_id))
+    return job.to_json()
+
+
+@router.get("/{job_id}/result", response_model=ResultPublic)
+async def get_result(
+    job_id: str, centre: CentreDep, principal: CurrentPrincipal, wait: Wait = 0
+) -> Any:
+    """The result of a DONE job; 409 with the reason otherwise."""
+    data = await _wait_for(
+        centre, job_id, wait, lambda: centre.jobs.result(principal.project_id, job_id)
+    )
+    return JSONResponse(data)
+
+
+@router.post("/{job_id}/cancel", response_model=JobPublic)
+def cancel_job(
+    job_id: str, centre: CentreDep, principal: CurrentPrincipal, response: Response
+) -> dict[str, Any]:
+    """Cancel a queued job at once (200), or stop a running one within 2 s (202)."""
+    require_scope(principal, "submit")
+    job = centre.jobs.cancel(principal.project_id, job_id)
+    if job.status is JobStatus.RUNNING:
+        response.status_code = 202
+        if centre.scheduler is not None:
+            centre.scheduler.wake()
+    return job.to_json()
+
+
+@router.get(
+    "/{job_id}/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def job_events(job_id: str, centre: CentreDep, principal: CurrentPrincipal) -> StreamingResponse:
+    """Server-sent events: a ``status`` event with the job at each change, until it is final."""
+    first = await run_in_threadpool(centre.jobs.get, principal.project_id, job_id)
+
+    async def stream() -> AsyncIterator[str]:
+        with centre.events.watch(job_id) as watch:
+            job, last = first, None
+            idle = 0.0
+            while True:
+                state = (job.status, job.attempt, job.cancel_requested)
+                if state != last:
+                    yield f"event: status\ndata: {json.dumps(job.to_json())}\n\n"
+                    last, idle = state, 0.0
+                if job.is_final:
+                    return
+                if not await watch.changed(1.0):
+                    idle += 1.0
+                    if idle >= 15.0:
+                        yield ": keep-alive\n\n"
+                        idle = 0.0
+                try:
+                    job = await run_in_threadpool(centre.jobs.get, principal.project_id, job_id)
+                except asyncio.CancelledError:
+                    return
+
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+    )

@@ -1,0 +1,108 @@
+"""Runs a centre under uvicorn: in the foreground (``qharbor serve``) or in a
+background thread (``qharbor demo`` and the tests)."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+
+import httpx
+import uvicorn
+
+from qharbor.api.app import create_app
+from qharbor.centre import Centre
+from qharbor.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class CentreServer:
+    """One centre behind HTTP.
+
+    Args:
+        settings: the centre's settings. ``port=0`` picks a free port.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((settings.host, settings.port))
+        self.port: int = self._socket.getsockname()[1]
+        self.url = f"http://{settings.host}:{self.port}"
+        self.bootstrap_token: str | None = None
+        self._started = threading.Event()
+        self.app = create_app(settings, on_started=self._on_started)
+        config = uvicorn.Config(
+            self.app,
+            log_level=settings.log_level,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=5,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+
+    def _on_started(self, centre: Centre) -> None:
+        self.bootstrap_token = centre.bootstrap_token
+        if centre.bootstrap_token and self.settings.write_account_file:
+            from qharbor.client.accounts import save_account
+
+            path = save_account(
+                self.url,
+                centre.bootstrap_token,
+                name="local",
+                path=self.settings.account_file,
+            )
+            print(
+                f"First start: created the admin user and project 'default'.\n"
+                f"Admin token (shown once): {centre.bootstrap_token}\n"
+                f"Saved to {path} so the CLI on this machine uses it.",
+                flush=True,
+            )
+        self._started.set()
+
+    def start(self, timeout: float = 120.0) -> None:
+        """Serve in a background thread; return once the centre answers."""
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self._thread.is_alive():
+                raise RuntimeError("the centre stopped while starting; see the log above")
+            if self._started.is_set() and self._answers():
+                return
+            time.sleep(0.05)
+        raise TimeoutError(f"the centre did not answer at {self.url} within {timeout} s")
+
+    def _answers(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/v1/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self) -> None:
+        """Stop serving and wait for the centre to shut down."""
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self._socket.close()
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until Ctrl+C or SIGTERM."""
+        print(f"qharbor centre at {self.url}  (API docs: {self.url}/docs)", flush=True)
+        try:
+            self._server.run(sockets=[self._socket])
+        finally:
+            self._socket.close()
+
+    def __enter__(self) -> CentreServer:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()

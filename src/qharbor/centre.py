@@ -1,0 +1,68 @@
+"""The composition root: one centre's store, devices, jobs and workers, wired.
+
+The HTTP app and the CLI's server both build a ``Centre`` from ``Settings``;
+nothing else constructs these parts, so tests can run many centres side by side.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from qharbor.devices import Catalogue, default_catalogue
+from qharbor.jobs.events import JobEvents
+from qharbor.jobs.manager import JobManager
+from qharbor.jobs.scheduler import Scheduler
+from qharbor.security.identity import Identity
+from qharbor.settings import Settings
+from qharbor.store import Database
+from qharbor.workers.executor import Executor
+
+log = logging.getLogger(__name__)
+
+
+def make_executor(settings: Settings) -> Executor:
+    """The executor named in the settings."""
+    if settings.executor == "local":
+        from qharbor.workers.local import LocalExecutor
+
+        return LocalExecutor(settings.workers)
+    raise ValueError(f"unknown executor {settings.executor!r}; available: local")
+
+
+class Centre:
+    """Everything one running centre holds."""
+
+    def __init__(self, settings: Settings, catalogue: Catalogue | None = None) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = Database(settings.resolved_database_url())
+        self.catalogue = catalogue or default_catalogue(settings.max_shots)
+        self.events = JobEvents()
+        self.jobs = JobManager(self.db, on_change=self.events.publish)
+        self.identity = Identity(self.db)
+        self.bootstrap_token: str | None = None
+        self._executor: Executor | None = None
+        self.scheduler: Scheduler | None = None
+
+    def start(self) -> None:
+        """Migrate the database, make the first admin if needed, start the workers."""
+        self.db.migrate()
+        self.bootstrap_token = self.identity.bootstrap()
+        self._executor = make_executor(self.settings)
+        self.scheduler = Scheduler(
+            self.jobs,
+            self.catalogue,
+            self._executor,
+            lease_s=self.settings.lease_seconds,
+            heartbeat_s=self.settings.heartbeat_seconds,
+            max_attempts=self.settings.max_attempts,
+            recover_all_at_start=self.db.is_sqlite,
+        )
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        if self._executor is not None:
+            self._executor.close()
+        self.db.dispose()

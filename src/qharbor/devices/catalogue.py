@@ -1,0 +1,140 @@
+"""The devices a centre offers.
+
+The simulator devices ship built in. Their limits come from the host: the
+state-vector qubit limit, for example, is what fits in half of the memory.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import psutil
+
+from qharbor import errors
+from qharbor.devices.device import Device
+
+#: Bytes per complex amplitude at double precision.
+_AMPLITUDE_BYTES = 16
+#: Share of the host memory one simulation may plan to use.
+_MEMORY_SHARE = 0.5
+
+# Operations the Aer methods execute directly; control flow and measurement are
+# always allowed. Taken from Aer's own configuration for each method, less the
+# simulator-only instructions (save_*, set_*, kraus, ...).
+_STATEVECTOR_GATES = (
+    "ccx ccz cp crx cry crz cswap csx cu cu1 cu2 cu3 cx cy cz delay ecr h id mcp mcphase "
+    "mcr mcrx mcry mcrz mcswap mcsx mcu mcu1 mcu2 mcu3 mcx mcy mcz p r rx rxx ry ryy rz "
+    "rzx rzz s sdg swap sx sxdg t tdg u u1 u2 u3 unitary x y z"
+)
+_DENSITY_MATRIX_GATES = (
+    "ccx cp cu1 cx cy cz delay ecr h id p r rx rxx ry ryy rz rzx rzz s sdg swap sx sxdg "
+    "t tdg u u1 u2 u3 unitary x y z"
+)
+_MPS_GATES = (
+    "ccx cp cswap csx cx cy cz delay ecr h id p r rx rxx ry ryy rz rzx rzz s sdg swap sx "
+    "sxdg t tdg u u1 u2 u3 unitary x y z"
+)
+_STABILIZER_GATES = "cx cy cz delay ecr h id s sdg swap sx sxdg x y z"
+
+
+def memory_qubit_limit(bytes_per_amplitude_power: int = 1, memory_bytes: int | None = None) -> int:
+    """Widest register whose state fits in the memory share.
+
+    Args:
+        bytes_per_amplitude_power: 1 for a state vector (2^n amplitudes), 2 for a
+            density matrix (4^n).
+        memory_bytes: host memory in bytes; the machine's total when omitted.
+    """
+    total = memory_bytes if memory_bytes is not None else psutil.virtual_memory().total
+    budget = total * _MEMORY_SHARE / _AMPLITUDE_BYTES
+    return int(math.floor(math.log2(budget) / bytes_per_amplitude_power))
+
+
+def simulator_devices(max_shots: int = 1_000_000) -> list[Device]:
+    """The built-in Aer simulator devices, with limits derived from this host."""
+    return [
+        Device(
+            name="statevector",
+            kind="simulator",
+            engine="aer",
+            method="statevector",
+            description="Exact state-vector simulation on Qiskit Aer; limit set by memory",
+            max_qubits=memory_qubit_limit(1),
+            max_shots=max_shots,
+            basis_gates=tuple(_STATEVECTOR_GATES.split()),
+        ),
+        Device(
+            name="density-matrix",
+            kind="simulator",
+            engine="aer",
+            method="density_matrix",
+            description="Density-matrix simulation on Qiskit Aer; noisy-capable, small",
+            max_qubits=min(14, memory_qubit_limit(2)),
+            max_shots=max_shots,
+            basis_gates=tuple(_DENSITY_MATRIX_GATES.split()),
+            noisy=True,
+        ),
+        Device(
+            name="mps",
+            kind="simulator",
+            engine="aer",
+            method="matrix_product_state",
+            description="Matrix-product-state simulation on Qiskit Aer; wide, low-entanglement",
+            max_qubits=1000,
+            max_shots=max_shots,
+            basis_gates=tuple(_MPS_GATES.split()),
+        ),
+        Device(
+            name="stabilizer",
+            kind="simulator",
+            engine="aer",
+            method="stabilizer",
+            description="Stabilizer simulation on Qiskit Aer; Clifford circuits, thousands of qubits",
+            max_qubits=5000,
+            max_shots=max_shots,
+            basis_gates=tuple(_STABILIZER_GATES.split()),
+            clifford_only=True,
+        ),
+    ]
+
+
+class Catalogue:
+    """The devices of one centre, by name."""
+
+    def __init__(self, devices: list[Device]) -> None:
+        self._devices = {d.name: d for d in devices}
+
+    def get(self, name: str) -> Device:
+        """The named device.
+
+        Raises:
+            errors.DeviceNotFound: naming the devices that do exist.
+        """
+        try:
+            return self._devices[name]
+        except KeyError:
+            raise errors.DeviceNotFound(
+                f"no device named {name!r}; available: {', '.join(sorted(self._devices))}",
+                device=name,
+                available=sorted(self._devices),
+            ) from None
+
+    def __iter__(self) -> Iterator[Device]:
+        return iter(self._devices.values())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._devices
+
+    def names(self) -> list[str]:
+        return list(self._devices)
+
+
+def default_catalogue(max_shots: int = 1_000_000) -> Catalogue:
+    """The catalogue a centre starts with."""
+    return Catalogue(simulator_devices(max_shots))
+
+
+def stabilizer_basis() -> frozenset[str]:
+    """The gates the stabilizer device executes natively."""
+    return frozenset(_STABILIZER_GATES.split())

@@ -1,0 +1,52 @@
+"""The ``Device`` value type."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class DeviceStatus(enum.StrEnum):
+    ONLINE = "ONLINE"  # accepting and running jobs
+    CALIBRATING = "CALIBRATING"  # accepting jobs; they wait until calibration ends
+    MAINTENANCE = "MAINTENANCE"  # accepting jobs; they wait until the window ends
+    OFFLINE = "OFFLINE"  # accepting jobs; they wait until the device returns
+
+
+@dataclass(frozen=True)
+class Device:
+    """A device as users see it.
+
+    Attributes:
+        name: the name users pass as ``device``.
+        kind: ``simulator``, ``twin`` or ``qpu``.
+        engine: the engine that executes it, by registered name.
+        method: the engine's method (for Aer: ``statevector``, ``stabilizer``, ...).
+        max_qubits: the widest circuit it runs.
+        max_shots: the most shots one experiment may ask for.
+        basis_gates: the operations it executes natively.
+        noisy: whether it can apply a noise model.
+        concurrency: how many of its jobs may run at the same time.
+        clifford_only: whether it refuses non-Clifford operations.
+    """
+
+    name: str
+    kind: str
+    engine: str
+    method: str
+    description: str
+    max_qubits: int
+    max_shots: int
+    basis_gates: tuple[str, ...]
+    noisy: bool = False
+    concurrency: int = 2
+    clifford_only: bool = False
+    status: DeviceStatus = DeviceStatus.ONLINE
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["basis_gates"] = list(self.basis_gates)
+        data["status"] = str(self.status)
+        return data

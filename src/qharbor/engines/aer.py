@@ -1,0 +1,92 @@
+"""Qiskit Aer as an engine."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib import metadata
+
+from qiskit import QuantumCircuit
+from qiskit.exceptions import QiskitError
+from qiskit.result import Result
+from qiskit_aer import AerSimulator
+
+from qharbor.engines.base import Experiment, ExperimentOutcome
+
+
+class AerEngine:
+    """Runs circuits on Aer with one simulator per method, built once."""
+
+    name = "aer"
+
+    def __init__(self) -> None:
+        self._simulators: dict[str, AerSimulator] = {}
+
+    def _simulator(self, method: str) -> AerSimulator:
+        if method not in self._simulators:
+            self._simulators[method] = AerSimulator(method=method)
+        return self._simulators[method]
+
+    def versions(self) -> dict[str, str]:
+        return {"qiskit": metadata.version("qiskit"), "qiskit-aer": metadata.version("qiskit-aer")}
+
+    def run(
+        self, experiments: Sequence[Experiment], *, method: str, shots: int, seed: int
+    ) -> list[list[ExperimentOutcome]]:
+        simulator = self._simulator(method)
+        outcomes: list[list[ExperimentOutcome]] = [[] for _ in experiments]
+        # Circuits without parameters go in one call; each parameterised circuit
+        # gets a call of its own so Aer binds all its values without recompiling.
+        plain = [i for i, e in enumerate(experiments) if not e.bindings]
+        next_seed = seed
+        if plain:
+            result = self._execute(
+                simulator, [experiments[i].circuit for i in plain], shots, next_seed, None
+            )
+            for slot, index in enumerate(plain):
+                outcomes[index] = [_outcome(result, slot, next_seed + slot)]
+            next_seed += len(plain)
+        for index, experiment in enumerate(experiments):
+            if not experiment.bindings:
+                continue
+            circuit = experiment.circuit
+            binds = [
+                {p: [b[p.name] for b in experiment.bindings] for p in circuit.parameters}
+            ]
+            result = self._execute(simulator, [circuit], shots, next_seed, binds)
+            outcomes[index] = [
+                _outcome(result, slot, next_seed + slot) for slot in range(len(experiment.bindings))
+            ]
+            next_seed += len(experiment.bindings)
+        return outcomes
+
+    @staticmethod
+    def _execute(
+        simulator: AerSimulator,
+        circuits: list[QuantumCircuit],
+        shots: int,
+        seed: int,
+        parameter_binds: list[dict] | None,
+    ) -> Result:
+        options: dict = {"shots": shots, "seed_simulator": seed}
+        if parameter_binds is not None:
+            options["parameter_binds"] = parameter_binds
+        result = simulator.run(circuits, **options).result()
+        if not result.success:
+            from qharbor import errors
+
+            raise errors.ExecutionError(f"Aer failed: {result.status}")
+        return result
+
+
+def _outcome(result: Result, slot: int, fallback_seed: int) -> ExperimentOutcome:
+    experiment = result.results[slot]
+    try:
+        counts = {str(k): int(v) for k, v in result.get_counts(slot).items()}
+    except QiskitError:
+        counts = {}  # a circuit without classical bits has no counts
+    seed = getattr(experiment, "seed_simulator", None)
+    return ExperimentOutcome(
+        counts=counts,
+        seed=int(seed) if seed is not None else fallback_seed,
+        run_s=float(getattr(experiment, "time_taken", 0.0) or 0.0),
+    )

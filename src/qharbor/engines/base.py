@@ -1,0 +1,82 @@
+"""The engine interface and the registry of engines by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from qiskit import QuantumCircuit
+
+from qharbor import errors
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One compiled circuit and the parameter bindings to run it with.
+
+    An experiment without bindings runs once; one with bindings runs once per
+    binding, in order.
+    """
+
+    circuit: QuantumCircuit
+    bindings: tuple[Mapping[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class ExperimentOutcome:
+    """What one run of one circuit produced.
+
+    Attributes:
+        counts: outcome bit strings to counts, in Qiskit's bit order.
+        seed: the seed the sampler used.
+        run_s: engine time for this run, in seconds.
+    """
+
+    counts: dict[str, int]
+    seed: int
+    run_s: float
+
+
+class Engine(Protocol):
+    """Runs experiments. Implementations must be safe to call from one worker process."""
+
+    name: str
+
+    def run(
+        self, experiments: Sequence[Experiment], *, method: str, shots: int, seed: int
+    ) -> list[list[ExperimentOutcome]]:
+        """Run every experiment; return, per experiment, one outcome per binding."""
+        ...
+
+    def versions(self) -> dict[str, str]:
+        """Library versions that determine this engine's results."""
+        ...
+
+
+_FACTORIES: dict[str, Callable[[], Engine]] = {}
+_INSTANCES: dict[str, Engine] = {}
+
+
+def register(name: str, factory: Callable[[], Engine]) -> None:
+    """Make an engine available under ``name``."""
+    _FACTORIES[name] = factory
+
+
+def get_engine(name: str) -> Engine:
+    """The engine registered as ``name``, created once per process."""
+    if name not in _INSTANCES:
+        if name not in _FACTORIES:
+            _load_builtin()
+        if name not in _FACTORIES:
+            raise errors.ExecutionError(
+                f"no engine named {name!r}; registered: {', '.join(sorted(_FACTORIES))}"
+            )
+        _INSTANCES[name] = _FACTORIES[name]()
+    return _INSTANCES[name]
+
+
+def _load_builtin() -> None:
+    from qharbor.engines import aer
+
+    register("aer", aer.AerEngine)

@@ -1,0 +1,229 @@
+"""The qharbor error tree.
+
+Every error a user can cause is a :class:`QHarborError` with a stable ``code``.
+The code is part of the public API: clients branch on it, so it never changes
+once released. Only ``qharbor.api`` maps codes to HTTP statuses, and the client
+maps them back into this same tree, so the SDK raises the same classes the
+server does.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class QHarborError(Exception):
+    """Something went wrong in qharbor."""
+
+    code: ClassVar[str] = "INTERNAL"
+
+    def __init__(self, message: str | None = None, **detail: Any) -> None:
+        self.message = message or (self.__doc__ or self.code).strip()
+        self.detail: dict[str, Any] = detail
+        super().__init__(self.message)
+
+    def to_json(self) -> dict[str, Any]:
+        """The error as the API's JSON shape, ``{"error": {...}}``."""
+        return {"error": {"code": self.code, "message": self.message, "detail": self.detail}}
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> QHarborError:
+        """Rebuild the most specific error class for a JSON error body."""
+        error = body.get("error", body)
+        code = str(error.get("code", "INTERNAL"))
+        klass = ERRORS_BY_CODE.get(code, QHarborError)
+        instance = klass(str(error.get("message", "")), **(error.get("detail") or {}))
+        if klass is QHarborError:
+            instance.code = code  # type: ignore[misc]
+        return instance
+
+
+# --- requests -----------------------------------------------------------------
+
+
+class InvalidRequest(QHarborError):
+    """The request is not valid; see the detail for the fields to fix."""
+
+    code = "INVALID_REQUEST"
+
+
+class PayloadTooLarge(QHarborError):
+    """The request body is larger than the centre accepts."""
+
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class NotFound(QHarborError):
+    """No such route."""
+
+    code = "NOT_FOUND"
+
+
+class MethodNotAllowed(QHarborError):
+    """This route does not accept that HTTP method."""
+
+    code = "METHOD_NOT_ALLOWED"
+
+
+# --- identity -------------------------------------------------------------------
+
+
+class Unauthenticated(QHarborError):
+    """A valid bearer token is required: send 'Authorization: Bearer <token>'."""
+
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(QHarborError):
+    """Your token does not allow this action."""
+
+    code = "FORBIDDEN"
+
+
+# --- programs ---------------------------------------------------------------------
+
+
+class ProgramError(QHarborError):
+    """The program could not be accepted."""
+
+    code = "PROGRAM_ERROR"
+
+
+class ProgramSyntax(ProgramError):
+    """The program has a syntax error."""
+
+    code = "PROGRAM_SYNTAX"
+
+
+class ProgramUnsupported(ProgramError):
+    """The program uses a construct that this centre cannot run."""
+
+    code = "PROGRAM_UNSUPPORTED"
+
+
+class ProgramLimit(ProgramError):
+    """The program exceeds one of the centre's input limits."""
+
+    code = "PROGRAM_LIMIT"
+
+
+class ProgramParameters(ProgramError):
+    """The parameter values do not match the program's parameters."""
+
+    code = "PROGRAM_PARAMETERS"
+
+
+# --- devices ----------------------------------------------------------------------
+
+
+class DeviceNotFound(QHarborError):
+    """No device has that name; list them with GET /v1/devices."""
+
+    code = "DEVICE_NOT_FOUND"
+
+
+class DeviceLimit(QHarborError):
+    """The program does not fit the device."""
+
+    code = "DEVICE_LIMIT"
+
+
+class DeviceUnsupportedOperation(QHarborError):
+    """The device cannot execute an operation the program uses."""
+
+    code = "DEVICE_UNSUPPORTED_OPERATION"
+
+
+# --- jobs -------------------------------------------------------------------------
+
+
+class JobNotFound(QHarborError):
+    """No job with that id exists in your project."""
+
+    code = "JOB_NOT_FOUND"
+
+
+class IdempotencyConflict(QHarborError):
+    """The idempotency key was already used with a different request body."""
+
+    code = "IDEMPOTENCY_CONFLICT"
+
+
+class JobNotFinished(QHarborError):
+    """The job has no result yet; wait for it to finish."""
+
+    code = "JOB_NOT_FINISHED"
+
+
+class JobFailed(QHarborError):
+    """The job failed, so it has no result."""
+
+    code = "JOB_FAILED"
+
+
+class JobCancelled(QHarborError):
+    """The job was cancelled, so it has no result."""
+
+    code = "JOB_CANCELLED"
+
+
+class JobAlreadyFinal(QHarborError):
+    """The job has already finished and can no longer be cancelled."""
+
+    code = "JOB_ALREADY_FINAL"
+
+
+class JobTimeout(QHarborError):
+    """The job did not finish within the time you waited."""
+
+    code = "JOB_TIMEOUT"
+
+
+# --- execution (recorded on failed jobs) --------------------------------------------
+
+
+class ExecutionError(QHarborError):
+    """The engine failed while running the job."""
+
+    code = "ENGINE_ERROR"
+
+
+class CompileError(ExecutionError):
+    """The program could not be compiled for the device."""
+
+    code = "COMPILE_ERROR"
+
+
+class WorkerLost(ExecutionError):
+    """The worker running the job stopped unexpectedly, and retries were used up."""
+
+    code = "WORKER_LOST"
+
+
+# --- client side ------------------------------------------------------------------
+
+
+class ConnectionFailed(QHarborError):
+    """The centre could not be reached; check the URL and that it is running."""
+
+    code = "CONNECTION_FAILED"
+
+
+class NotConfigured(QHarborError):
+    """No centre is configured: pass url and token, set QHARBOR_URL and QHARBOR_TOKEN,
+    or run 'qharbor login URL TOKEN'."""
+
+    code = "NOT_CONFIGURED"
+
+
+def _all_subclasses(klass: type[QHarborError]) -> list[type[QHarborError]]:
+    found: list[type[QHarborError]] = []
+    for sub in klass.__subclasses__():
+        found.append(sub)
+        found.extend(_all_subclasses(sub))
+    return found
+
+
+ERRORS_BY_CODE: dict[str, type[QHarborError]] = {
+    klass.code: klass for klass in [QHarborError, *_all_subclasses(QHarborError)]
+}

@@ -1,0 +1,1 @@
+"""Identity and access: users, projects, tokens."""

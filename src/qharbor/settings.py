@@ -1,0 +1,65 @@
+"""The centre's one configuration object.
+
+Every value can be set with a ``QHARBOR_``-prefixed environment variable
+(``QHARBOR_DATABASE_URL``, ``QHARBOR_WORKERS``, ...); CLI flags override the
+environment by passing explicit values to :class:`Settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_workers() -> int:
+    """One worker process per core, at least two so a long job never blocks all work."""
+    return max(2, os.cpu_count() or 1)
+
+
+class Settings(BaseSettings):
+    """Server settings. Units are in the field names (seconds, bytes)."""
+
+    model_config = SettingsConfigDict(env_prefix="QHARBOR_", extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path(".qharbor")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; defaults to SQLite in WAL mode under data_dir.",
+    )
+    workers: int = Field(default_factory=default_workers, ge=1, le=256)
+    executor: str = "local"
+
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_program_bytes: int = 2 * 1024 * 1024
+    max_programs_per_job: int = 1000
+    max_bindings_per_job: int = 100_000
+    max_shots: int = 1_000_000
+    max_wait_seconds: float = 60.0
+
+    lease_seconds: float = 20.0
+    heartbeat_seconds: float = 2.0
+    max_attempts: int = 3
+
+    write_account_file: bool = False
+    account_file: Path | None = None
+    log_level: str = "info"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "qharbor.db"
+
+    def resolved_database_url(self) -> str:
+        """The database URL in force: the configured one, or SQLite under data_dir."""
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+            elif url.startswith("postgres://"):
+                url = "postgresql+psycopg://" + url.removeprefix("postgres://")
+            return url
+        return f"sqlite:///{self.sqlite_path.resolve()}"

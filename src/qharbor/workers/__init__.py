@@ -1,0 +1,1 @@
+"""Workers: where compiled circuits meet engines, in processes of their own."""

@@ -1,0 +1,70 @@
+"""Compiles a parsed circuit for a device."""
+
+from __future__ import annotations
+
+from qiskit import QuantumCircuit, transpile
+from qiskit.circuit import ControlFlowOp
+from qiskit.quantum_info import Clifford
+
+from qharbor import errors
+from qharbor.devices import Device
+from qharbor.devices.operations import STRUCTURAL
+
+
+def operation_names(circuit: QuantumCircuit) -> set[str]:
+    """Every operation name in the circuit, inside control flow too."""
+    names: set[str] = set()
+    for instruction in circuit.data:
+        op = instruction.operation
+        names.add(op.name)
+        if isinstance(op, ControlFlowOp):
+            for block in op.blocks:
+                names |= operation_names(block)
+    return names
+
+
+def compile_for(device: Device, circuit: QuantumCircuit, seed: int = 0) -> QuantumCircuit:
+    """The circuit in the device's native operations.
+
+    A circuit already in them is returned as it is, so simulators skip the
+    transpiler for the common case.
+
+    Raises:
+        errors.CompileError: the circuit cannot be expressed in the device's operations.
+    """
+    native = set(device.basis_gates) | STRUCTURAL
+    if operation_names(circuit) <= native:
+        return circuit
+    if device.clifford_only:
+        return _clifford_compile(circuit, frozenset(device.basis_gates))
+    try:
+        return transpile(
+            circuit,
+            basis_gates=sorted(native),
+            optimization_level=0,
+            seed_transpiler=seed,
+        )
+    except Exception as exc:  # the transpiler raises several unrelated types
+        raise errors.CompileError(f"could not compile for {device.name!r}: {exc}") from None
+
+
+def _clifford_compile(circuit: QuantumCircuit, basis: frozenset[str]) -> QuantumCircuit:
+    """Replace each Clifford gate outside the basis by its H/S/CX synthesis."""
+    out = circuit.copy_empty_like()
+    for instruction in circuit.data:
+        op = instruction.operation
+        if isinstance(op, ControlFlowOp):
+            blocks = [_clifford_compile(b, basis) for b in op.blocks]
+            out.append(op.replace_blocks(blocks), instruction.qubits, instruction.clbits)
+        elif op.name in basis or op.name in STRUCTURAL:
+            out.append(op, instruction.qubits, instruction.clbits)
+        else:
+            try:
+                synthesized = Clifford(op).to_circuit()
+            except Exception:
+                raise errors.CompileError(
+                    f"{op.name!r} is not a Clifford operation; the stabilizer device "
+                    "runs Clifford circuits only"
+                ) from None
+            out.compose(synthesized, qubits=instruction.qubits, inplace=True)
+    return out

@@ -1,0 +1,64 @@
+"""The executor interface: how the scheduler hands tasks to workers.
+
+The scheduler knows only this interface, so a cluster executor (Ray) can
+replace the local process pool without touching it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from qharbor.workers.execution import Task
+
+
+class OutcomeKind(enum.Enum):
+    DONE = "done"  # the task produced a result document
+    FAILED = "failed"  # the task raised an error with a code
+    LOST = "lost"  # the worker died while running the task
+    CANCELLED = "cancelled"  # the worker was ended on request
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one task ended."""
+
+    kind: OutcomeKind
+    job_id: str
+    attempt: int
+    result: dict[str, Any] | None = None
+    code: str | None = None
+    message: str | None = None
+
+
+class Executor(Protocol):
+    """Runs tasks on workers and reports how they end."""
+
+    def free_slots(self) -> int:
+        """How many more tasks could start now."""
+        ...
+
+    def submit(self, task: Task) -> None:
+        """Start a task on a free worker."""
+        ...
+
+    def poll(self, timeout: float) -> list[Outcome]:
+        """Outcomes that arrived, waiting at most ``timeout`` seconds (or until woken)."""
+        ...
+
+    def cancel(self, job_id: str) -> Outcome | None:
+        """End the worker running this job; its outcome, or None if it was not running."""
+        ...
+
+    def wake(self) -> None:
+        """Make a waiting ``poll`` return early; safe from any thread."""
+        ...
+
+    def running(self) -> dict[str, int]:
+        """Job id to attempt, for every task in progress."""
+        ...
+
+    def close(self) -> None:
+        """Stop every worker."""
+        ...

@@ -1,0 +1,201 @@
+"""The default executor: a pool of worker processes on this machine.
+
+Each worker is a separate process, so a running job can be stopped at once by
+ending its process, and a crash in an engine cannot take the centre down.
+Workers die with the centre (``PR_SET_PDEATHSIG``), so a killed centre leaves no
+orphans computing results nobody will store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from qharbor import errors
+from qharbor.workers.execution import Task, execute
+from qharbor.workers.executor import Outcome, OutcomeKind
+
+log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def worker_main(conn: Connection, parent_pid: int) -> None:
+    """A worker process: warm up, then run tasks until the connection closes."""
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        return
+    from qharbor.engines import get_engine
+
+    get_engine("aer")  # import the engine before saying ready
+    conn.send(("ready",))
+    while True:
+        try:
+            task: Task = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            result = execute(task)
+            message: tuple[Any, ...] = ("done", task.job_id, task.attempt, result)
+        except errors.QHarborError as exc:
+            message = ("failed", task.job_id, task.attempt, exc.code, exc.message)
+        except Exception as exc:  # an engine bug must fail the job, not the worker
+            message = ("failed", task.job_id, task.attempt, "ENGINE_ERROR", f"{exc!r}")
+        try:
+            conn.send(message)
+        except (BrokenPipeError, OSError):
+            return
+
+
+@dataclass
+class _Slot:
+    process: subprocess.Popen[bytes]
+    conn: Connection
+    ready: bool = False
+    task: Task | None = None
+    started: float = field(default_factory=time.monotonic)
+
+
+class LocalExecutor:
+    """Runs tasks in ``size`` worker processes, replacing any that end."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._slots: list[_Slot] = []
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._closed = False
+        for _ in range(size):
+            self._slots.append(self._spawn())
+
+    def _spawn(self) -> _Slot:
+        # A fresh interpreter running this module: unlike multiprocessing's spawn,
+        # it never re-imports the caller's __main__.
+        ours, theirs = socket.socketpair()
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "qharbor.workers.local",
+                str(theirs.fileno()),
+                str(os.getpid()),
+            ],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+        )
+        theirs.close()
+        return _Slot(process=process, conn=Connection(ours.detach()))
+
+    def free_slots(self) -> int:
+        return sum(1 for s in self._slots if s.ready and s.task is None)
+
+    def running(self) -> dict[str, int]:
+        return {s.task.job_id: s.task.attempt for s in self._slots if s.task is not None}
+
+    def submit(self, task: Task) -> None:
+        for slot in self._slots:
+            if slot.ready and slot.task is None:
+                slot.task = task
+                slot.started = time.monotonic()
+                try:
+                    slot.conn.send(task)
+                except (BrokenPipeError, OSError):
+                    pass  # the sentinel reports the lost worker on the next poll
+                return
+        raise RuntimeError("no free worker; check free_slots() first")
+
+    def wake(self) -> None:
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"x")
+
+    def poll(self, timeout: float) -> list[Outcome]:
+        if self._closed:
+            return []
+        waitables: list[Any] = [self._wake_r]
+        waitables.extend(slot.conn for slot in self._slots)
+        ready = set(wait(waitables, timeout))
+        if self._wake_r in ready:
+            with contextlib.suppress(BlockingIOError, OSError):
+                self._wake_r.recv(4096)
+        outcomes: list[Outcome] = []
+        for index, slot in enumerate(list(self._slots)):
+            if slot.conn not in ready:
+                continue
+            try:
+                message = slot.conn.recv()
+            except (EOFError, OSError):  # the worker process ended
+                outcomes.extend(self._replace(index, OutcomeKind.LOST))
+                continue
+            outcome = self._receive(slot, message)
+            if outcome is not None:
+                outcomes.append(outcome)
+        return outcomes
+
+    def _receive(self, slot: _Slot, message: Any) -> Outcome | None:
+        if message[0] == "ready":
+            slot.ready = True
+            return None
+        task, slot.task = slot.task, None
+        if task is None or message[1] != task.job_id:
+            return None
+        if message[0] == "done":
+            return Outcome(OutcomeKind.DONE, task.job_id, task.attempt, result=message[3])
+        return Outcome(
+            OutcomeKind.FAILED, task.job_id, task.attempt, code=message[3], message=message[4]
+        )
+
+    def _replace(self, index: int, kind: OutcomeKind) -> list[Outcome]:
+        slot = self._slots[index]
+        if slot.process.poll() is None:
+            slot.process.kill()
+        slot.process.wait(timeout=5)
+        slot.conn.close()
+        task = slot.task
+        if not self._closed:
+            self._slots[index] = self._spawn()
+        if task is None:
+            return []
+        if kind is OutcomeKind.LOST:
+            log.warning("worker running job %s (attempt %s) was lost", task.job_id, task.attempt)
+        return [Outcome(kind, task.job_id, task.attempt)]
+
+    def cancel(self, job_id: str) -> Outcome | None:
+        for index, slot in enumerate(self._slots):
+            if slot.task is not None and slot.task.job_id == job_id:
+                outcomes = self._replace(index, OutcomeKind.CANCELLED)
+                return outcomes[0] if outcomes else None
+        return None
+
+    def close(self) -> None:
+        self._closed = True
+        for slot in self._slots:
+            with contextlib.suppress(OSError):
+                slot.conn.close()
+            if slot.process.poll() is None:
+                slot.process.kill()
+        for slot in self._slots:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                slot.process.wait(timeout=5)
+        self._wake_r.close()
+        self._wake_w.close()
+
+
+if __name__ == "__main__":
+    worker_main(Connection(int(sys.argv[1])), int(sys.argv[2]))
