@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from qiskit import QuantumCircuit, transpile
 from qiskit.circuit import ControlFlowOp
+from qiskit.circuit.library import get_standard_gate_name_mapping
 from qiskit.quantum_info import Clifford
 
 from qharbor import errors
@@ -37,10 +38,13 @@ def compile_for(device: Device, circuit: QuantumCircuit, seed: int = 0) -> Quant
         return circuit
     if device.clifford_only:
         return _clifford_compile(circuit, frozenset(device.basis_gates))
+    # The transpiler takes only standard gate names; control flow it handles itself.
+    standard = get_standard_gate_name_mapping()
+    basis = sorted(g for g in native if g in standard)
     try:
         return transpile(
             circuit,
-            basis_gates=sorted(native),
+            basis_gates=basis,
             optimization_level=0,
             seed_transpiler=seed,
         )
