@@ -69,6 +69,12 @@ def install(app: FastAPI) -> None:
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 404:
             return error_response(errors.NotFound("no such route; see /docs for the API"))
+        if exc.status_code == 400:
+            return error_response(
+                errors.InvalidRequest(
+                    f"the request body could not be read ({exc.detail}); send UTF-8 JSON"
+                )
+            )
         if exc.status_code == 413:
             return error_response(errors.PayloadTooLarge())
         if exc.status_code == 405:

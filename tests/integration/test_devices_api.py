@@ -1,0 +1,49 @@
+"""The simulator devices as the API shows them."""
+
+from __future__ import annotations
+
+import math
+
+import psutil
+
+from tests.integration.conftest import RunningCentre
+from tests.programs import slow
+
+
+def test_the_four_simulator_devices_are_listed_with_their_fields(running: RunningCentre) -> None:
+    devices = {d["name"]: d for d in running.http.get("/v1/devices").json()["devices"]}
+    assert {"statevector", "density-matrix", "mps", "stabilizer"} <= set(devices)
+    for device in devices.values():
+        assert device["kind"] == "simulator"
+        assert device["status"] == "ONLINE"
+        assert device["max_qubits"] > 0
+        assert device["basis_gates"]
+        assert device["queue_length"] >= 0
+    assert devices["density-matrix"]["noisy"] is True
+    assert devices["stabilizer"]["max_qubits"] >= 1000
+    assert devices["stabilizer"]["clifford_only"] is True
+    assert devices["mps"]["max_qubits"] > devices["statevector"]["max_qubits"]
+
+
+def test_statevector_limit_is_what_fits_in_half_the_memory(running: RunningCentre) -> None:
+    device = running.http.get("/v1/devices/statevector").json()
+    expected = math.floor(math.log2(psutil.virtual_memory().total / 2 / 16))
+    assert device["max_qubits"] == expected
+
+
+def test_unknown_device_is_404(running: RunningCentre) -> None:
+    response = running.http.get("/v1/devices/nope")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "DEVICE_NOT_FOUND"
+
+
+def test_queue_length_and_running_count_follow_the_jobs(running: RunningCentre) -> None:
+    jobs = [running.submit(device="mps", programs=[slow(layers=40)], shots=5) for _ in range(3)]
+    seen = running.http.get("/v1/devices/mps").json()
+    assert seen["queue_length"] + seen["running"] == 3
+    for job in jobs:
+        running.http.post(f"/v1/jobs/{job['id']}/cancel")
+    for job in jobs:
+        assert running.wait(job["id"])["status"] == "CANCELLED"
+    after = running.http.get("/v1/devices/mps").json()
+    assert after["queue_length"] == after["running"] == 0
