@@ -210,8 +210,7 @@ class ConnectionFailed(QHarborError):
 
 
 class NotConfigured(QHarborError):
-    """No centre is configured: pass url and token, set QHARBOR_URL and QHARBOR_TOKEN,
-    or run 'qharbor login URL TOKEN'."""
+    """No centre is configured: pass url and token, set QHARBOR_URL and QHARBOR_TOKEN, or run 'qharbor login URL TOKEN'."""  # noqa: E501
 
     code = "NOT_CONFIGURED"
 

@@ -57,9 +57,9 @@ class RunningCentre:
     def wait(self, job_id: str, client: httpx.Client | None = None) -> dict[str, Any]:
         """Long-poll until the job is final."""
         for _ in range(20):
-            job: dict[str, Any] = (client or self.http).get(
-                f"/v1/jobs/{job_id}", params={"wait": 30}
-            ).json()
+            job: dict[str, Any] = (
+                (client or self.http).get(f"/v1/jobs/{job_id}", params={"wait": 30}).json()
+            )
             if job["status"] in ("DONE", "FAILED", "CANCELLED"):
                 return job
         raise AssertionError(f"job {job_id} did not finish: {job}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -64,7 +65,9 @@ def test_too_many_qubits_is_refused_with_the_limit(running: RunningCentre) -> No
 
 
 def test_non_clifford_gate_on_the_stabilizer_device_is_refused(running: RunningCentre) -> None:
-    source = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[1];\nt q[0];\nmeasure q -> c;\n'
+    source = (
+        'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[1];\nt q[0];\nmeasure q -> c;\n'
+    )
     error = error_of(
         post(running, device="stabilizer", programs=[source]), 400, "DEVICE_UNSUPPORTED_OPERATION"
     )
@@ -94,7 +97,9 @@ def test_shots_over_the_device_maximum_are_invalid(running: RunningCentre) -> No
         {"device": "statevector", "programs": [BELL], "tags": ["x" * 65]},
     ],
 )
-def test_malformed_bodies_are_invalid_requests(running: RunningCentre, body: dict[str, Any]) -> None:
+def test_malformed_bodies_are_invalid_requests(
+    running: RunningCentre, body: dict[str, Any]
+) -> None:
     error_of(running.http.post("/v1/jobs", json=body), 422, "INVALID_REQUEST")
 
 
@@ -131,10 +136,9 @@ def test_nan_and_infinite_parameters_are_refused(running: RunningCentre) -> None
     from tests.programs import ROTATION
 
     for value in ("NaN", "Infinity"):
-        raw = (
-            '{"device": "statevector", "programs": [{"source": %s, "parameters": [[%s]]}]}'
-            % (__import__("json").dumps(ROTATION), value)
-        )
+        # Python's json writes NaN and Infinity, as many clients do; strict JSON has neither.
+        program = json.dumps(ROTATION)
+        raw = f'{{"device": "statevector", "programs": [{{"source": {program}, "parameters": [[{value}]]}}]}}'  # noqa: E501
         response = running.http.post(
             "/v1/jobs", content=raw.encode(), headers={"Content-Type": "application/json"}
         )
@@ -143,7 +147,9 @@ def test_nan_and_infinite_parameters_are_refused(running: RunningCentre) -> None
 
 
 def test_missing_and_bad_tokens_are_401(running: RunningCentre) -> None:
-    anonymous = httpx.post(f"{running.url}/v1/jobs", json={"device": "statevector", "programs": [BELL]})
+    anonymous = httpx.post(
+        f"{running.url}/v1/jobs", json={"device": "statevector", "programs": [BELL]}
+    )
     error_of(anonymous, 401, "UNAUTHENTICATED")
     assert anonymous.headers["www-authenticate"] == "Bearer"
     wrong = httpx.get(f"{running.url}/v1/jobs", headers={"Authorization": "Bearer qh_wrong"})

@@ -156,7 +156,12 @@ def test_same_idempotency_key_with_another_body_is_a_409(running: RunningCentre)
     running.submit(programs=[BELL], idempotency_key="conflict-key")
     response = running.http.post(
         "/v1/jobs",
-        json={"device": "statevector", "programs": [BELL], "shots": 7, "idempotency_key": "conflict-key"},
+        json={
+            "device": "statevector",
+            "programs": [BELL],
+            "shots": 7,
+            "idempotency_key": "conflict-key",
+        },
     )
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "IDEMPOTENCY_CONFLICT"
@@ -206,9 +211,10 @@ def test_list_filters_by_status_device_and_tag_and_pages_with_cursors(
     assert [j["id"] for j in by_device["jobs"]] == [other["id"]]
     done = running.http.get("/v1/jobs", params={"status": "DONE", "tag": "paging"}).json()
     assert {j["id"] for j in done["jobs"]} == ids
-    assert running.http.get("/v1/jobs", params={"status": "FAILED", "tag": "paging"}).json()[
-        "jobs"
-    ] == []
+    assert (
+        running.http.get("/v1/jobs", params={"status": "FAILED", "tag": "paging"}).json()["jobs"]
+        == []
+    )
 
 
 def test_list_refuses_a_bad_cursor_and_status(running: RunningCentre) -> None:
@@ -286,11 +292,14 @@ def test_every_general_simulator_runs_the_bell_pair(running: RunningCentre, devi
     job = running.submit(device=device, programs=[BELL], shots=500)
     result = running.result(job["id"])
     assert set(result["experiments"][0]["counts"]) <= {"00", "11"}
-    assert result["metadata"]["method"] == {
-        "statevector": "statevector",
-        "density-matrix": "density_matrix",
-        "mps": "matrix_product_state",
-    }[device]
+    assert (
+        result["metadata"]["method"]
+        == {
+            "statevector": "statevector",
+            "density-matrix": "density_matrix",
+            "mps": "matrix_product_state",
+        }[device]
+    )
 
 
 def test_stabilizer_runs_a_thousand_qubit_clifford_circuit(running: RunningCentre) -> None:

@@ -35,12 +35,16 @@ def status_for(error: errors.QHarborError) -> int:
     """The HTTP status of an error: its own, 400 for other user errors, else 500."""
     if error.code in STATUS_BY_CODE:
         return STATUS_BY_CODE[error.code]
-    if isinstance(error, errors.ProgramError | errors.DeviceLimit | errors.DeviceUnsupportedOperation):
+    if isinstance(
+        error, errors.ProgramError | errors.DeviceLimit | errors.DeviceUnsupportedOperation
+    ):
         return 400
     return 500
 
 
-def error_response(error: errors.QHarborError, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    error: errors.QHarborError, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(error.to_json(), status_code=status_for(error), headers=headers)
 
 
@@ -53,7 +57,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(errors.QHarborError)
     async def _qharbor(_request: Request, exc: errors.QHarborError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, errors.Unauthenticated) else None
+        headers = (
+            {"WWW-Authenticate": "Bearer"} if isinstance(exc, errors.Unauthenticated) else None
+        )
         return error_response(exc, headers)
 
     @app.exception_handler(RequestValidationError)

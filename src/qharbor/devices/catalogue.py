@@ -48,7 +48,7 @@ def memory_qubit_limit(bytes_per_amplitude_power: int = 1, memory_bytes: int | N
     """
     total = memory_bytes if memory_bytes is not None else psutil.virtual_memory().total
     budget = total * _MEMORY_SHARE / _AMPLITUDE_BYTES
-    return int(math.floor(math.log2(budget) / bytes_per_amplitude_power))
+    return math.floor(math.log2(budget) / bytes_per_amplitude_power)
 
 
 def simulator_devices(max_shots: int = 1_000_000) -> list[Device]:
@@ -90,7 +90,7 @@ def simulator_devices(max_shots: int = 1_000_000) -> list[Device]:
             kind="simulator",
             engine="aer",
             method="stabilizer",
-            description="Stabilizer simulation on Qiskit Aer; Clifford circuits, thousands of qubits",
+            description="Stabilizer simulation on Qiskit Aer; Clifford circuits, thousands of qubits",  # noqa: E501
             max_qubits=5000,
             max_shots=max_shots,
             basis_gates=tuple(_STABILIZER_GATES.split()),

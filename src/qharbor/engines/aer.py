@@ -49,9 +49,7 @@ class AerEngine:
             if not experiment.bindings:
                 continue
             circuit = experiment.circuit
-            binds = [
-                {p: [b[p.name] for b in experiment.bindings] for p in circuit.parameters}
-            ]
+            binds = [{p: [b[p.name] for b in experiment.bindings] for p in circuit.parameters}]
             result = self._execute(simulator, [circuit], shots, next_seed, binds)
             outcomes[index] = [
                 _outcome(result, slot, next_seed + slot) for slot in range(len(experiment.bindings))

@@ -238,16 +238,19 @@ class JobManager:
         now = self._clock()
         with self.db.write() as conn:
             job = self._load(conn, job_id, project_id)
-            cancelled_in_queue = job.status is JobStatus.QUEUED and conn.execute(
-                jobs.update()
-                .where(jobs.c.id == job_id, jobs.c.status == JobStatus.QUEUED.value)
-                .values(status=JobStatus.CANCELLED.value, finished_at=now, cancel_requested=True)
-            ).rowcount
+            cancelled_in_queue = (
+                job.status is JobStatus.QUEUED
+                and conn.execute(
+                    jobs.update()
+                    .where(jobs.c.id == job_id, jobs.c.status == JobStatus.QUEUED.value)
+                    .values(
+                        status=JobStatus.CANCELLED.value, finished_at=now, cancel_requested=True
+                    )
+                ).rowcount
+            )
             if not cancelled_in_queue and job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
                 # Running, or claimed a moment ago: the scheduler stops its worker.
-                conn.execute(
-                    jobs.update().where(jobs.c.id == job_id).values(cancel_requested=True)
-                )
+                conn.execute(jobs.update().where(jobs.c.id == job_id).values(cancel_requested=True))
             elif job.status in (JobStatus.DONE, JobStatus.FAILED):
                 raise errors.JobAlreadyFinal(
                     f"job {job_id} is already {job.status}; only queued or running jobs "
@@ -290,7 +293,11 @@ class JobManager:
                 return []
             candidates = conn.execute(
                 sa.select(
-                    jobs.c.id, jobs.c.device, jobs.c.attempt, jobs.c.shots, jobs.c.seed,
+                    jobs.c.id,
+                    jobs.c.device,
+                    jobs.c.attempt,
+                    jobs.c.shots,
+                    jobs.c.seed,
                     jobs.c.programs,
                 )
                 .where(jobs.c.status == JobStatus.QUEUED.value, jobs.c.device.in_(wanted))

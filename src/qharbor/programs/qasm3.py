@@ -26,10 +26,10 @@ _VISITOR_POSITION = re.compile(r"^L(\d+):C(\d+):\s*(.*)$", re.DOTALL)
 class _SyntaxErrorListener(ErrorListener):  # type: ignore[misc]
     """Turns the first lexer or parser error into a ``ProgramSyntax``."""
 
-    def syntaxError(  # noqa: N802 - ANTLR's name
+    def syntaxError(
         self,
         recognizer: Any,
-        offendingSymbol: Any,  # noqa: N803
+        offendingSymbol: Any,
         line: int,
         column: int,
         msg: str,
@@ -65,7 +65,9 @@ def parse(source: str) -> QuantumCircuit:
     except ConversionError as exc:
         raise _positioned(errors.ProgramSyntax, str(exc), _POSITION) from None
     except (ValueError, TypeError, KeyError, IndexError) as exc:
-        raise errors.ProgramUnsupported(f"OpenQASM 3 program could not be converted: {exc}") from None
+        raise errors.ProgramUnsupported(
+            f"OpenQASM 3 program could not be converted: {exc}"
+        ) from None
 
 
 def _positioned(

@@ -76,7 +76,9 @@ class Identity:
     ) -> tuple[str, str]:
         now = _now()
         user_id = str(uuid.uuid4())
-        conn.execute(users.insert().values(id=user_id, name=name, is_admin=is_admin, created_at=now))
+        conn.execute(
+            users.insert().values(id=user_id, name=name, is_admin=is_admin, created_at=now)
+        )
         project_id = conn.execute(
             sa.select(projects.c.id).where(projects.c.name == project)
         ).scalar_one_or_none()

@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
@@ -30,15 +31,23 @@ log = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent_pid: int) -> None:
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
+    # Also watch for the parent's end, for platforms without the signal.
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="qharbor-parent-watch", daemon=True).start()
+
 
 def worker_main(conn: Connection, parent_pid: int) -> None:
     """A worker process: warm up, then run tasks until the connection closes."""
-    _die_with_parent()
+    _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if os.getppid() != parent_pid:  # the parent died before the signal was armed
         return
@@ -82,7 +91,12 @@ class LocalExecutor:
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._closed = False
-        for _ in range(size):
+
+    def _ensure_started(self) -> None:
+        # Workers are started by the thread that polls (the scheduler's), which
+        # lives as long as the centre: PR_SET_PDEATHSIG fires when the *thread*
+        # that started a child ends, so a short-lived thread must not start them.
+        while len(self._slots) < self._size and not self._closed:
             self._slots.append(self._spawn())
 
     def _spawn(self) -> _Slot:
@@ -114,10 +128,9 @@ class LocalExecutor:
             if slot.ready and slot.task is None:
                 slot.task = task
                 slot.started = time.monotonic()
-                try:
+                # A dead worker is reported as lost by the next poll.
+                with contextlib.suppress(BrokenPipeError, OSError):
                     slot.conn.send(task)
-                except (BrokenPipeError, OSError):
-                    pass  # the sentinel reports the lost worker on the next poll
                 return
         raise RuntimeError("no free worker; check free_slots() first")
 
@@ -128,6 +141,7 @@ class LocalExecutor:
     def poll(self, timeout: float) -> list[Outcome]:
         if self._closed:
             return []
+        self._ensure_started()
         waitables: list[Any] = [self._wake_r]
         waitables.extend(slot.conn for slot in self._slots)
         ready = set(wait(waitables, timeout))

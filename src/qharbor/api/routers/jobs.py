@@ -108,7 +108,9 @@ async def get_job(
     job_id: str, centre: CentreDep, principal: CurrentPrincipal, wait: Wait = 0
 ) -> dict[str, Any]:
     """The job; with ``wait``, answered as soon as it is final or the time is up."""
-    job = await _wait_for(centre, job_id, wait, lambda: centre.jobs.get(principal.project_id, job_id))
+    job = await _wait_for(
+        centre, job_id, wait, lambda: centre.jobs.get(principal.project_id, job_id)
+    )
     return job.to_json()
 
 
@@ -142,7 +144,9 @@ def cancel_job(
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
-async def job_events(job_id: str, centre: CentreDep, principal: CurrentPrincipal) -> StreamingResponse:
+async def job_events(
+    job_id: str, centre: CentreDep, principal: CurrentPrincipal
+) -> StreamingResponse:
     """Server-sent events: a ``status`` event with the job at each change, until it is final."""
     first = await run_in_threadpool(centre.jobs.get, principal.project_id, job_id)
 

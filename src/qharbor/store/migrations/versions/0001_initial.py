@@ -34,7 +34,10 @@ def upgrade() -> None:
     op.create_table(
         "memberships",
         sa.Column(
-            "user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+            "user_id",
+            sa.String(36),
+            sa.ForeignKey("users.id", ondelete="CASCADE"),
+            primary_key=True,
         ),
         sa.Column(
             "project_id",

@@ -1,0 +1,200 @@
+"""``HarborService``: the SDK's entry point to one centre.
+
+Example:
+    >>> from qharbor import HarborService
+    >>> service = HarborService()          # QHARBOR_URL/QHARBOR_TOKEN or the saved account
+    >>> job = service.run(bell_qasm, shots=1000, seed=7)
+    >>> job.result().get_counts()
+    {'00': 507, '11': 493}
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from qharbor import errors
+from qharbor.client.accounts import resolve_account
+from qharbor.client.client import HarborClient
+from qharbor.client.job import Job
+from qharbor.client.programs import build_programs
+from qharbor.client.rest import RestSession, RetryPolicy
+from qharbor.client.results import DeviceInfo
+
+# The centre's page size limit; larger requests are split into several pages.
+_PAGE_SIZE = 100
+
+
+class HarborService:
+    """A connection to one qharbor centre.
+
+    The URL and token come from the arguments, else ``QHARBOR_URL`` and
+    ``QHARBOR_TOKEN``, else the account file (``name``, or its default account).
+    Creating a service sends no request.
+
+    Args:
+        url: The centre's base URL, e.g. ``http://127.0.0.1:8000``.
+        token: The bearer token.
+        name: A saved account's name (see ``qharbor login``).
+        timeout: Seconds to wait for a connection and for each read.
+        account_file: The account file, if not the default.
+        retry: The retry policy for requests.
+
+    Raises:
+        errors.NotConfigured: No URL or token could be found.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        name: str | None = None,
+        timeout: float = 30.0,
+        account_file: str | os.PathLike[str] | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        account = resolve_account(url, token, name, account_file)
+        self.url = account.url
+        self.account_name = account.name
+        self._client = HarborClient(
+            RestSession(account.url, account.token, timeout=timeout, retry=retry)
+        )
+
+    @classmethod
+    def from_client(cls, client: HarborClient) -> HarborService:
+        """A service over an existing client (a custom session, transport or retry policy)."""
+        service = cls.__new__(cls)
+        service.url = client.url
+        service.account_name = None
+        service._client = client
+        return service
+
+    @property
+    def client(self) -> HarborClient:
+        """The lower layer: one method per HTTP route, taking and returning JSON."""
+        return self._client
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+    def __enter__(self) -> HarborService:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<HarborService {self.url}>"
+
+    # --- centre -----------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        """The centre's health: ``{"status": "ok", "version": ...}``."""
+        return self._client.health()
+
+    def me(self) -> dict[str, Any]:
+        """Who the token belongs to: user, project and role."""
+        return self._client.me()
+
+    # --- devices ------------------------------------------------------------------------
+
+    def devices(self) -> list[DeviceInfo]:
+        """Every device the centre offers."""
+        return [DeviceInfo.from_json(d) for d in self._client.devices_list()]
+
+    def device(self, name: str) -> DeviceInfo:
+        """One device by name.
+
+        Raises:
+            errors.DeviceNotFound: The centre has no device of that name.
+        """
+        return DeviceInfo.from_json(self._client.device_get(name))
+
+    # --- jobs -----------------------------------------------------------------------------
+
+    def run(
+        self,
+        programs: Any,
+        device: str = "statevector",
+        shots: int = 1024,
+        seed: int | None = None,
+        tags: Sequence[str] | None = None,
+        idempotency_key: str | None = None,
+        parameters: Sequence[Any] | None = None,
+    ) -> Job:
+        """Submit programs to a device and return the job without waiting for it.
+
+        Args:
+            programs: OpenQASM text, a program object ``{"source", "format",
+                "name", "parameters"}``, a ``pathlib.Path``, a
+                ``qiskit.QuantumCircuit``, or a list of these.
+            device: A device name from :meth:`devices`.
+            shots: Shots per circuit run.
+            seed: Sampling seed, for reproducible counts.
+            tags: Labels to find the job by later.
+            idempotency_key: Makes the submission safe to repeat: the same key
+                and body give back the same job. A fresh key is used if None.
+            parameters: Bindings for parameterised programs (each a list of
+                values in the order of the parameters sorted by name, or a
+                ``{name: value}`` object); the program runs once per binding.
+                Applies to programs that carry no ``parameters`` of their own.
+
+        Raises:
+            errors.ProgramError: A program was rejected (nothing was queued).
+            errors.DeviceNotFound: No such device.
+        """
+        body: dict[str, Any] = {
+            "device": device,
+            "programs": build_programs(programs, parameters),
+            "shots": shots,
+        }
+        if seed is not None:
+            body["seed"] = seed
+        if tags:
+            body["tags"] = list(tags)
+        data = self._client.job_submit(body, idempotency_key=idempotency_key)
+        return Job(self._client, str(data["id"]), data)
+
+    def job(self, job_id: str) -> Job:
+        """A job by id, read fresh from the centre.
+
+        Raises:
+            errors.JobNotFound: No job with that id in your project.
+        """
+        return Job(self._client, job_id, self._client.job_get(job_id))
+
+    def jobs(
+        self,
+        status: str | None = None,
+        device: str | None = None,
+        tag: str | None = None,
+        limit: int = 50,
+    ) -> list[Job]:
+        """Your project's jobs, newest first, following pages up to ``limit`` jobs.
+
+        Args:
+            status: Only jobs in this status (e.g. ``DONE``).
+            device: Only jobs on this device.
+            tag: Only jobs with this tag.
+            limit: The most jobs to return.
+        """
+        if limit < 1:
+            raise errors.InvalidRequest("limit must be at least 1", limit=limit)
+        jobs: list[Job] = []
+        cursor: str | None = None
+        while len(jobs) < limit:
+            page = self._client.jobs_list(
+                status=status.upper() if status else None,
+                device=device,
+                tag=tag,
+                limit=min(_PAGE_SIZE, limit - len(jobs)),
+                cursor=cursor,
+            )
+            jobs.extend(Job(self._client, str(d["id"]), d) for d in page.get("jobs", []))
+            cursor = page.get("next_cursor")
+            if not cursor or not page.get("jobs"):
+                break
+        return jobs[:limit]
