@@ -223,6 +223,5 @@ def _all_subclasses(klass: type[QHarborError]) -> list[type[QHarborError]]:
     return found
 
 
-ERRORS_BY_CODE: dict[str, type[QHarborError]] = {
-    klass.code: klass for klass in [QHarborError, *_all_subclasses(QHarborError)]
-}
+_ALL_ERRORS: list[type[QHarborError]] = [QHarborError, *_all_subclasses(QHarborError)]
+ERRORS_BY_CODE: dict[str, type[QHarborError]] = {klass.code: klass for klass in _ALL_ERRORS}

@@ -8,6 +8,7 @@ up on can never overwrite the answer of the attempt that replaced it.
 from __future__ import annotations
 
 import base64
+import builtins
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable
@@ -265,7 +266,7 @@ class JobManager:
 
     def claim(
         self, owner: str, lease_s: float, slots: int, concurrency: dict[str, int]
-    ) -> list[Claim]:
+    ) -> builtins.list[Claim]:
         """Lease up to ``slots`` queued jobs, oldest first, within device concurrency.
 
         Args:
@@ -278,9 +279,9 @@ class JobManager:
         if slots <= 0 or not concurrency:
             return []
         now = self._clock()
-        claimed: list[Claim] = []
+        claimed: builtins.list[Claim] = []
         with self.db.write() as conn:
-            running = dict(
+            running: dict[str, int] = dict(
                 conn.execute(
                     sa.select(jobs.c.device, sa.func.count())
                     .where(jobs.c.status == JobStatus.RUNNING.value)

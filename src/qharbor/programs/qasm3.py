@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from antlr4 import CommonTokenStream, InputStream  # type: ignore[import-untyped]
-from antlr4.error.ErrorListener import ErrorListener  # type: ignore[import-untyped]
-from openqasm3._antlr.qasm3Lexer import qasm3Lexer  # type: ignore[import-untyped]
-from openqasm3._antlr.qasm3Parser import qasm3Parser  # type: ignore[import-untyped]
+from antlr4 import CommonTokenStream, InputStream
+from antlr4.error.ErrorListener import ErrorListener
+from openqasm3._antlr.qasm3Lexer import qasm3Lexer
+from openqasm3._antlr.qasm3Parser import qasm3Parser
 from openqasm3.parser import QASM3ParsingError, QASMNodeVisitor
 from qiskit import QuantumCircuit
 from qiskit_qasm3_import import ConversionError, convert
@@ -23,7 +23,7 @@ _POSITION = re.compile(r"^(\d+),(\d+):\s*(.*)$", re.DOTALL)
 _VISITOR_POSITION = re.compile(r"^L(\d+):C(\d+):\s*(.*)$", re.DOTALL)
 
 
-class _SyntaxErrorListener(ErrorListener):  # type: ignore[misc]
+class _SyntaxErrorListener(ErrorListener):
     """Turns the first lexer or parser error into a ``ProgramSyntax``."""
 
     def syntaxError(

@@ -92,7 +92,7 @@ async def _wait_for(centre: Centre, job_id: str, wait: float, read: Callable[[],
             try:
                 value = await run_in_threadpool(read)
             except errors.JobNotFinished:
-                value = None
+                pass
             else:
                 if not isinstance(value, Job) or value.is_final:
                     return value
