@@ -59,6 +59,8 @@ class Centre:
             recover_all_at_start=self.db.is_sqlite,
         )
         self.scheduler.start()
+        if not self.scheduler.wait_ready(timeout=60):
+            log.warning("no worker was ready after 60 s; jobs will wait in the queue")
 
     def stop(self) -> None:
         if self.scheduler is not None:

@@ -56,6 +56,7 @@ class Scheduler:
         self._max_attempts = max_attempts
         self._recover_all = recover_all_at_start
         self._stop = threading.Event()
+        self._ready = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -65,6 +66,14 @@ class Scheduler:
                 log.info("recovered %d job(s) left running by a previous centre", recovered)
         self._thread = threading.Thread(target=self._loop, name="qharbor-scheduler", daemon=True)
         self._thread.start()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait until a worker can take a job, so the first jobs do not wait for start-up.
+
+        Returns:
+            Whether a worker became ready within ``timeout`` seconds.
+        """
+        return self._ready.wait(timeout)
 
     def wake(self) -> None:
         """Look at the queue now (after a submission or a cancel request)."""
@@ -102,6 +111,7 @@ class Scheduler:
         slots = self._executor.free_slots()
         if slots <= 0:
             return
+        self._ready.set()
         concurrency = {
             d.name: d.concurrency for d in self._catalogue if d.status is DeviceStatus.ONLINE
         }
