@@ -139,7 +139,7 @@ def test_killed_centre_finishes_every_accepted_job_after_restart(
         first.terminate()
         raise
     # Workers die with the centre: no orphan keeps computing.
-    gone, alive = psutil.wait_procs(workers, timeout=10)
+    _gone, alive = psutil.wait_procs(workers, timeout=10)
     assert not alive, f"orphaned workers: {alive}"
 
     second = ServeProcess(data_dir, env)

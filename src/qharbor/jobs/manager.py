@@ -43,6 +43,9 @@ class Claim:
     programs: list[dict[str, Any]]
 
 
+#: The PostgreSQL advisory lock key that serialises claims ("qharbor" in ASCII).
+_CLAIM_LOCK = 0x71686172626F72
+
 _JOB_COLUMNS = [*jobs.c, projects.c.name.label("project_name")]
 
 
@@ -281,6 +284,11 @@ class JobManager:
         now = self._clock()
         claimed: builtins.list[Claim] = []
         with self.db.write() as conn:
+            if not self.db.is_sqlite:
+                # Claims count running jobs, then add to them: serialise them, or two
+                # schedulers could each see a free slot and both fill it. (SQLite's
+                # BEGIN IMMEDIATE already serialises every writer.)
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_CLAIM_LOCK)))
             running: dict[str, int] = dict(
                 conn.execute(
                     sa.select(jobs.c.device, sa.func.count())
@@ -292,20 +300,30 @@ class JobManager:
             wanted = [d for d, n in free.items() if n > 0]
             if not wanted:
                 return []
-            candidates = conn.execute(
-                sa.select(
-                    jobs.c.id,
-                    jobs.c.device,
-                    jobs.c.attempt,
-                    jobs.c.shots,
-                    jobs.c.seed,
-                    jobs.c.programs,
-                )
-                .where(jobs.c.status == JobStatus.QUEUED.value, jobs.c.device.in_(wanted))
-                .order_by(jobs.c.seq)
-                .limit(max(slots * 4, 16))
-                .with_for_update(skip_locked=True)
-            ).all()
+            # The oldest jobs of each device with room, so a long queue on one
+            # device never hides the jobs of another from free workers.
+            candidates = sorted(
+                (
+                    row
+                    for device in wanted
+                    for row in conn.execute(
+                        sa.select(
+                            jobs.c.seq,
+                            jobs.c.id,
+                            jobs.c.device,
+                            jobs.c.attempt,
+                            jobs.c.shots,
+                            jobs.c.seed,
+                            jobs.c.programs,
+                        )
+                        .where(jobs.c.status == JobStatus.QUEUED.value, jobs.c.device == device)
+                        .order_by(jobs.c.seq)
+                        .limit(min(free[device], slots))
+                        .with_for_update(skip_locked=True)
+                    ).all()
+                ),
+                key=lambda row: row.seq,
+            )
             for row in candidates:
                 if len(claimed) >= slots:
                     break

@@ -66,6 +66,7 @@ class Scheduler:
                 log.info("recovered %d job(s) left running by a previous centre", recovered)
         self._thread = threading.Thread(target=self._loop, name="qharbor-scheduler", daemon=True)
         self._thread.start()
+        self.wake()  # jobs may already be waiting
 
     def wait_ready(self, timeout: float) -> bool:
         """Wait until a worker can take a job, so the first jobs do not wait for start-up.

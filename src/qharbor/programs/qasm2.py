@@ -35,7 +35,7 @@ def parse(source: str) -> QuantumCircuit:
 
 
 def _syntax_error(text: str) -> errors.ProgramSyntax:
-    text = text.strip().strip('"')
+    text = text.strip().strip("\"'")
     match = _POSITION.match(text)
     if not match:
         return errors.ProgramSyntax(f"OpenQASM 2 syntax error: {text}")

@@ -1,0 +1,133 @@
+"""Running one task in-process: the result document a worker sends back."""
+
+from __future__ import annotations
+
+import math
+from importlib import metadata
+
+import pytest
+
+from qharbor import errors
+from qharbor.devices import default_catalogue
+from qharbor.workers.execution import Task, execute
+
+DEVICES = default_catalogue()
+
+BELL = """OPENQASM 3.0;
+include "stdgates.inc";
+qubit[2] q;
+bit[2] c;
+h q[0];
+cx q[0], q[1];
+c = measure q;
+"""
+
+RX = """OPENQASM 3.0;
+include "stdgates.inc";
+input float[64] theta;
+qubit q;
+bit c;
+rx(theta) q;
+c = measure q;
+"""
+
+ONE_QASM2 = (
+    'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[1];\nx q[0];\nmeasure q -> c;\n'
+)
+
+
+def spec(source: str, bindings: list | None = None, name: str | None = None, fmt: str = "auto"):
+    return {"source": source, "format": fmt, "name": name, "bindings": bindings or []}
+
+
+def task(*programs: dict, device: str = "statevector", shots: int = 100, seed: int = 7) -> Task:
+    return Task(
+        job_id="job-1",
+        attempt=2,
+        device=DEVICES.get(device),
+        shots=shots,
+        seed=seed,
+        programs=list(programs),
+    )
+
+
+@pytest.fixture(scope="module")
+def document() -> dict:
+    return execute(
+        task(
+            spec(RX, [{"theta": math.pi}, {"theta": 0.0}], name="rx"),
+            spec(ONE_QASM2),
+        )
+    )
+
+
+def test_result_names_the_job_device_and_shots(document: dict) -> None:
+    assert document["job_id"] == "job-1"
+    assert document["device"] == "statevector"
+    assert document["shots"] == 100
+
+
+def test_one_experiment_row_per_binding_then_per_program(document: dict) -> None:
+    rows = document["experiments"]
+    assert [(r["program"], r["name"], r["parameters"]) for r in rows] == [
+        (0, "rx", {"theta": math.pi}),
+        (0, "rx", {"theta": 0.0}),
+        (1, None, None),
+    ]
+    assert [r["counts"] for r in rows] == [{"1": 100}, {"0": 100}, {"1": 100}]
+
+
+def test_experiment_rows_describe_the_compiled_circuit(document: dict) -> None:
+    row = document["experiments"][2]
+    assert row["shots"] == 100
+    assert (row["num_qubits"], row["num_clbits"], row["depth"]) == (1, 1, 2)
+    assert isinstance(row["seed"], int)
+    assert row["run_s"] >= 0
+
+
+def test_timings_hold_compile_and_run_seconds(document: dict) -> None:
+    timings = document["timings"]
+    assert set(timings) == {"compile_s", "run_s"}
+    assert all(isinstance(v, float) and v >= 0 for v in timings.values())
+
+
+def test_metadata_records_engine_method_seed_attempt_and_versions(document: dict) -> None:
+    meta = document["metadata"]
+    assert meta["engine"] == "aer"
+    assert meta["method"] == "statevector"
+    assert meta["seed"] == 7
+    assert meta["attempt"] == 2
+    assert meta["versions"]["qharbor"] == metadata.version("qharbor")
+    assert meta["versions"]["qiskit"] == metadata.version("qiskit")
+    assert meta["versions"]["qiskit-aer"] == metadata.version("qiskit-aer")
+    assert meta["versions"]["python"].count(".") == 2
+
+
+def test_same_task_gives_the_same_counts() -> None:
+    uniform = (
+        'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[3] q;\nbit[3] c;\nh q;\nc = measure q;\n'
+    )
+    first = execute(task(spec(uniform), seed=99))
+    again = execute(task(spec(uniform), seed=99))
+    assert first["experiments"][0]["counts"] == again["experiments"][0]["counts"]
+
+
+def test_stabilizer_device_runs_clifford_gates_outside_its_basis() -> None:
+    source = (
+        'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nbit[2] c;\n'
+        "U(pi/2, 0, pi) q[0];\nrz(pi/2) q[0];\nrz(-pi/2) q[0];\ncx q[0], q[1];\nc = measure q;\n"
+    )
+    document = execute(task(spec(source), device="stabilizer"))
+    assert set(document["experiments"][0]["counts"]) == {"00", "11"}
+    assert document["metadata"]["method"] == "stabilizer"
+
+
+def test_program_error_propagates_with_its_code() -> None:
+    with pytest.raises(errors.ProgramSyntax):
+        execute(task(spec("OPENQASM 3.0;\nqubit q;\nfoo q;\n")))
+
+
+def test_non_clifford_program_on_the_stabilizer_device_is_a_compile_error() -> None:
+    source = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit q;\nt q;\n'
+    with pytest.raises(errors.CompileError):
+        execute(task(spec(source), device="stabilizer"))

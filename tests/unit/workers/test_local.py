@@ -1,0 +1,198 @@
+"""The local process pool: tasks run in worker processes that can be ended."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+
+import psutil
+import pytest
+
+from qharbor.devices import default_catalogue
+from qharbor.workers.execution import Task
+from qharbor.workers.executor import Outcome, OutcomeKind
+from qharbor.workers.local import LocalExecutor
+
+SIZE = 2
+DEADLINE_S = 60.0  # generous: only a broken pool ever waits this long
+
+STATEVECTOR = default_catalogue().get("statevector")
+
+BELL = """OPENQASM 3.0;
+include "stdgates.inc";
+qubit[2] q;
+bit[2] c;
+h q[0];
+cx q[0], q[1];
+c = measure q;
+"""
+
+# Never ends: the qubit is reset before every measurement, so c stays false.
+FOREVER = """OPENQASM 3.0;
+include "stdgates.inc";
+qubit q;
+bit c;
+c = measure q;
+while (c == false) { reset q; c = measure q; }
+"""
+
+
+def make_task(job_id: str, source: str, attempt: int = 1) -> Task:
+    return Task(
+        job_id=job_id,
+        attempt=attempt,
+        device=STATEVECTOR,
+        shots=100,
+        seed=1,
+        programs=[{"source": source, "format": "auto", "name": None, "bindings": []}],
+    )
+
+
+def poll_until(executor: LocalExecutor, done: Callable[[list[Outcome]], bool]) -> list[Outcome]:
+    """Poll, gathering outcomes, until ``done`` holds for them."""
+    outcomes: list[Outcome] = []
+    deadline = time.monotonic() + DEADLINE_S
+    while not done(outcomes):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the pool did not get there; outcomes so far: {outcomes}")
+        outcomes.extend(executor.poll(0.2))
+    return outcomes
+
+
+def outcomes_of(executor: LocalExecutor, *job_ids: str) -> dict[str, Outcome]:
+    """The outcome of each job, by id, polling until all have arrived."""
+    outcomes = poll_until(executor, lambda got: set(job_ids) <= {o.job_id for o in got})
+    by_job = {o.job_id: o for o in outcomes}
+    assert len(outcomes) == len(by_job) == len(job_ids), outcomes
+    return by_job
+
+
+def outcome_of(executor: LocalExecutor, job_id: str) -> Outcome:
+    return outcomes_of(executor, job_id)[job_id]
+
+
+def wait_all_ready(executor: LocalExecutor, size: int = SIZE) -> None:
+    poll_until(executor, lambda _got: executor.free_slots() == size)
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[LocalExecutor]:
+    executor = LocalExecutor(SIZE)
+    try:
+        yield executor
+    finally:
+        executor.close()
+
+
+@pytest.fixture
+def executor(pool: LocalExecutor) -> Iterator[LocalExecutor]:
+    """The shared pool, idle and with every worker ready before and after the test."""
+    wait_all_ready(pool)
+    assert pool.running() == {}
+    yield pool
+    for job_id in list(pool.running()):
+        pool.cancel(job_id)
+    wait_all_ready(pool)
+
+
+def test_a_task_runs_and_returns_done(executor: LocalExecutor) -> None:
+    executor.submit(make_task("bell", BELL, attempt=3))
+    outcome = outcome_of(executor, "bell")
+    assert outcome.kind is OutcomeKind.DONE
+    assert outcome.attempt == 3
+    assert outcome.result is not None
+    assert outcome.result["job_id"] == "bell"
+    assert set(outcome.result["experiments"][0]["counts"]) <= {"00", "11"}
+
+
+def test_a_program_error_returns_failed_with_its_code(executor: LocalExecutor) -> None:
+    executor.submit(make_task("bad", "OPENQASM 3.0;\nqubit q;\nfoo q;\n"))
+    outcome = outcome_of(executor, "bad")
+    assert outcome.kind is OutcomeKind.FAILED
+    assert outcome.code == "PROGRAM_SYNTAX"
+    assert outcome.message is not None and "line 3" in outcome.message
+    assert outcome.result is None
+
+
+def test_running_lists_each_task_in_progress_with_its_attempt(executor: LocalExecutor) -> None:
+    executor.submit(make_task("long", FOREVER, attempt=4))
+    assert executor.running() == {"long": 4}
+    assert executor.free_slots() == SIZE - 1
+
+
+def test_submit_without_a_free_worker_is_refused(executor: LocalExecutor) -> None:
+    for index in range(SIZE):
+        executor.submit(make_task(f"long-{index}", FOREVER))
+    assert executor.free_slots() == 0
+    with pytest.raises(RuntimeError, match="no free worker"):
+        executor.submit(make_task("one-too-many", BELL))
+
+
+def test_cancel_of_a_long_running_task_returns_cancelled(executor: LocalExecutor) -> None:
+    executor.submit(make_task("long", FOREVER, attempt=2))
+    [slot] = [s for s in executor._slots if s.task is not None]
+    outcome = executor.cancel("long")
+    assert outcome is not None
+    assert (outcome.kind, outcome.job_id, outcome.attempt) == (OutcomeKind.CANCELLED, "long", 2)
+    assert slot.process.poll() is not None  # the worker is gone, not just told
+    assert executor.running() == {}
+
+
+def test_replacement_worker_runs_a_new_task_after_a_cancel(executor: LocalExecutor) -> None:
+    executor.submit(make_task("long", FOREVER))
+    executor.cancel("long")
+    wait_all_ready(executor)
+    executor.submit(make_task("after", BELL))
+    executor.submit(make_task("after-2", BELL))
+    outcomes = outcomes_of(executor, "after", "after-2")
+    assert [o.kind for o in outcomes.values()] == [OutcomeKind.DONE, OutcomeKind.DONE]
+
+
+def test_cancel_of_a_job_not_running_returns_none(executor: LocalExecutor) -> None:
+    assert executor.cancel("never-submitted") is None
+
+
+def test_killed_worker_yields_lost_for_its_job_and_attempt(executor: LocalExecutor) -> None:
+    executor.submit(make_task("doomed", FOREVER, attempt=5))
+    [slot] = [s for s in executor._slots if s.task is not None]
+    os.kill(slot.process.pid, signal.SIGKILL)
+    outcome = outcome_of(executor, "doomed")
+    assert (outcome.kind, outcome.job_id, outcome.attempt) == (OutcomeKind.LOST, "doomed", 5)
+    assert executor.running() == {}
+    wait_all_ready(executor)
+    assert slot not in executor._slots
+
+
+def test_killed_idle_worker_is_replaced_without_an_outcome(executor: LocalExecutor) -> None:
+    victim = executor._slots[0]
+    os.kill(victim.process.pid, signal.SIGKILL)
+    outcomes = poll_until(executor, lambda _got: victim not in executor._slots)
+    assert outcomes == []
+    wait_all_ready(executor)
+
+
+@pytest.mark.timeout(30)
+def test_wake_makes_a_waiting_poll_return(executor: LocalExecutor) -> None:
+    executor.wake()
+    assert executor.poll(600) == []
+
+
+def test_close_leaves_no_worker_process_alive() -> None:
+    executor = LocalExecutor(2)
+    wait_all_ready(executor, 2)
+    executor.submit(make_task("long", FOREVER))
+    processes = [slot.process for slot in executor._slots]
+    executor.close()
+    assert all(p.poll() is not None for p in processes)
+    children = {c.pid for c in psutil.Process().children(recursive=True)}
+    assert children.isdisjoint(p.pid for p in processes)
+    assert executor.poll(0) == []
+
+
+def test_close_while_workers_start_leaves_none_alive() -> None:
+    executor = LocalExecutor(2)
+    processes = [slot.process for slot in executor._slots]
+    executor.close()
+    assert all(p.poll() is not None for p in processes)
