@@ -9,26 +9,10 @@ import pytest
 from qharbor import errors
 from qharbor.devices import default_catalogue
 from qharbor.jobs.request import JobRequest, ProgramSpec, prepare
+from tests.programs import BELL
+from tests.programs import ROTATION as RX
 
 DEVICES = default_catalogue(max_shots=10_000)
-
-BELL = """OPENQASM 2.0;
-include "qelib1.inc";
-qreg q[2];
-creg c[2];
-h q[0];
-cx q[0], q[1];
-measure q -> c;
-"""
-
-RX = """OPENQASM 3.0;
-include "stdgates.inc";
-input float[64] theta;
-qubit q;
-bit c;
-rx(theta) q;
-c = measure q;
-"""
 
 
 def run_prepare(request: JobRequest, device: str = "statevector", **limits: int):

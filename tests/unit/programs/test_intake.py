@@ -9,24 +9,8 @@ import pytest
 from qharbor import errors
 from qharbor.programs import parse_program
 from qharbor.programs.intake import detect_format
-
-BELL_QASM2 = """OPENQASM 2.0;
-include "qelib1.inc";
-qreg q[2];
-creg c[2];
-h q[0];
-cx q[0], q[1];
-measure q -> c;
-"""
-
-BELL_QASM3 = """OPENQASM 3.0;
-include "stdgates.inc";
-qubit[2] q;
-bit[2] c;
-h q[0];
-cx q[0], q[1];
-c = measure q;
-"""
+from tests.programs import BELL as BELL_QASM2
+from tests.programs import BELL_QASM3
 
 # Parameters are declared out of name order, so "sorted by name" is observable.
 TWO_PARAMETERS = """OPENQASM 3.0;

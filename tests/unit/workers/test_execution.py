@@ -10,26 +10,9 @@ import pytest
 from qharbor import errors
 from qharbor.devices import default_catalogue
 from qharbor.workers.execution import Task, execute
+from tests.programs import ROTATION as RX
 
 DEVICES = default_catalogue()
-
-BELL = """OPENQASM 3.0;
-include "stdgates.inc";
-qubit[2] q;
-bit[2] c;
-h q[0];
-cx q[0], q[1];
-c = measure q;
-"""
-
-RX = """OPENQASM 3.0;
-include "stdgates.inc";
-input float[64] theta;
-qubit q;
-bit c;
-rx(theta) q;
-c = measure q;
-"""
 
 ONE_QASM2 = (
     'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[1];\nx q[0];\nmeasure q -> c;\n'

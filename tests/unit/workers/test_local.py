@@ -14,20 +14,12 @@ from qharbor.devices import default_catalogue
 from qharbor.workers.execution import Task
 from qharbor.workers.executor import Outcome, OutcomeKind
 from qharbor.workers.local import LocalExecutor
+from tests.programs import BELL_QASM3 as BELL
 
 SIZE = 2
 DEADLINE_S = 60.0  # generous: only a broken pool ever waits this long
 
 STATEVECTOR = default_catalogue().get("statevector")
-
-BELL = """OPENQASM 3.0;
-include "stdgates.inc";
-qubit[2] q;
-bit[2] c;
-h q[0];
-cx q[0], q[1];
-c = measure q;
-"""
 
 # Never ends: the qubit is reset before every measurement, so c stays false.
 FOREVER = """OPENQASM 3.0;
