@@ -259,12 +259,17 @@ def submit(
             console.print(f"Submitted job [bold]{job.job_id}[/bold] ", status)
             console.print(f"[dim]See it with: qharbor result {job.job_id}[/dim]")
         return
+    wait_and_show(job, timeout, json_output)
+
+
+def wait_and_show(job: Job, timeout: float | None, json_output: bool) -> None:
+    """Wait for the job's result with a spinner, then print it."""
     with waiting(f"Waiting for job {job.job_id}…", json_output, job.job_id):
-        result = job.result(timeout=timeout)
+        found = job.result(timeout=timeout)
     if json_output:
-        print_json(result.to_json())
+        print_json(found.to_json())
     else:
-        show_result(job, result)
+        show_result(job, found)
 
 
 @app.command()
@@ -293,13 +298,7 @@ def result(
     json_output: JsonOption = False,
 ) -> None:
     """Wait for a job to finish and show its result."""
-    job = ctx.obj.service().job(job_id)
-    with waiting(f"Waiting for job {job_id}…", json_output, job_id):
-        found = job.result(timeout=timeout)
-    if json_output:
-        print_json(found.to_json())
-    else:
-        show_result(job, found)
+    wait_and_show(ctx.obj.service().job(job_id), timeout, json_output)
 
 
 @app.command()
