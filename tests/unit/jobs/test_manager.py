@@ -17,19 +17,11 @@ from qharbor.jobs.request import JobRequest, ProgramSpec, prepare
 from qharbor.security.identity import Identity
 from qharbor.store import Database
 from qharbor.store.tables import jobs, results
+from tests.programs import BELL_QASM3 as BELL
 
 DEVICES = default_catalogue()
 OWNER = "scheduler-a"
 LEASE_S = 30.0
-
-BELL = """OPENQASM 3.0;
-include "stdgates.inc";
-qubit[2] q;
-bit[2] c;
-h q[0];
-cx q[0], q[1];
-c = measure q;
-"""
 
 
 class Clock:
