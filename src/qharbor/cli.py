@@ -115,6 +115,7 @@ def show_result(job: Job, result: JobResult) -> None:
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")]
+JobIdArgument = Annotated[str, typer.Argument(metavar="ID", help="The job's id.")]
 
 
 @app.callback()
@@ -276,7 +277,7 @@ def wait_and_show(job: Job, timeout: float | None, json_output: bool) -> None:
 @handles_errors
 def status(
     ctx: typer.Context,
-    job_id: Annotated[str, typer.Argument(metavar="ID", help="The job's id.")],
+    job_id: JobIdArgument,
     json_output: JsonOption = False,
 ) -> None:
     """Show a job's status and details."""
@@ -291,7 +292,7 @@ def status(
 @handles_errors
 def result(
     ctx: typer.Context,
-    job_id: Annotated[str, typer.Argument(metavar="ID", help="The job's id.")],
+    job_id: JobIdArgument,
     timeout: Annotated[
         float | None, typer.Option(help="Give up waiting after this many seconds.")
     ] = None,
@@ -327,7 +328,7 @@ def jobs(
 @handles_errors
 def cancel(
     ctx: typer.Context,
-    job_id: Annotated[str, typer.Argument(metavar="ID", help="The job's id.")],
+    job_id: JobIdArgument,
     json_output: JsonOption = False,
 ) -> None:
     """Cancel a queued or running job."""
