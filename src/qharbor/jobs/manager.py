@@ -300,30 +300,39 @@ class JobManager:
             wanted = [d for d, n in free.items() if n > 0]
             if not wanted:
                 return []
-            # The oldest jobs of each device with room, so a long queue on one
-            # device never hides the jobs of another from free workers.
-            candidates = sorted(
-                (
-                    row
-                    for device in wanted
-                    for row in conn.execute(
-                        sa.select(
-                            jobs.c.seq,
-                            jobs.c.id,
-                            jobs.c.device,
-                            jobs.c.attempt,
-                            jobs.c.shots,
-                            jobs.c.seed,
-                            jobs.c.programs,
-                        )
-                        .where(jobs.c.status == JobStatus.QUEUED.value, jobs.c.device == device)
-                        .order_by(jobs.c.seq)
-                        .limit(min(free[device], slots))
-                        .with_for_update(skip_locked=True)
-                    ).all()
-                ),
-                key=lambda row: row.seq,
+            columns = (
+                jobs.c.seq,
+                jobs.c.id,
+                jobs.c.device,
+                jobs.c.attempt,
+                jobs.c.shots,
+                jobs.c.seed,
+                jobs.c.programs,
             )
+            queued = sa.select(*columns).where(jobs.c.status == JobStatus.QUEUED.value)
+            limit = max(slots * 4, 16)
+            candidates = conn.execute(
+                queued.where(jobs.c.device.in_(wanted))
+                .order_by(jobs.c.seq)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if len(candidates) == limit:
+                # A long queue on one device may hide another device's jobs from
+                # free workers: look again, at the oldest jobs of each device.
+                candidates = sorted(
+                    (
+                        row
+                        for device in wanted
+                        for row in conn.execute(
+                            queued.where(jobs.c.device == device)
+                            .order_by(jobs.c.seq)
+                            .limit(min(free[device], slots))
+                            .with_for_update(skip_locked=True)
+                        ).all()
+                    ),
+                    key=lambda row: row.seq,
+                )
             for row in candidates:
                 if len(claimed) >= slots:
                     break
