@@ -141,6 +141,12 @@ class DeviceUnsupportedOperation(QHarborError):
     code = "DEVICE_UNSUPPORTED_OPERATION"
 
 
+class DeviceFileError(QHarborError):
+    """A device twin file is not valid; the message names the file and the field."""
+
+    code = "DEVICE_FILE"
+
+
 class DeviceNotTwin(QHarborError):
     """The device is a simulator without calibration, telemetry or a twin."""
 

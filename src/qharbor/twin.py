@@ -229,6 +229,7 @@ class LocalTwin:
         self.document = document
         self.name = str(document["device"])
         self.snapshot_id = str(document["calibration"]["id"])
+        self._simulators: dict[tuple[int, ...], AerSimulator] = {}
 
     def target(self) -> Target:
         """The device's Qiskit target, to transpile for it."""
@@ -251,10 +252,21 @@ class LocalTwin:
         The centre runs the same code, so the same compiled circuit, shots and
         seed give the same counts here as in a job's result.
         """
-        narrow, qubits = self.prepare(circuit)
-        result = simulator(self.document, qubits).run(narrow, shots=shots, seed_simulator=seed)
-        counts = result.result().get_counts(0)
-        return {str(k): int(v) for k, v in counts.items()}
+        return self.run_prepared(*self.prepare(circuit), shots=shots, seed=seed)
+
+    def run_prepared(
+        self, circuit: QuantumCircuit, qubits: Sequence[int], *, shots: int, seed: int
+    ) -> dict[str, int]:
+        """Counts of a circuit already narrowed by :meth:`prepare`."""
+        key = tuple(qubits)
+        if key not in self._simulators:
+            self._simulators[key] = simulator(self.document, qubits)
+        result = self._simulators[key].run(circuit, shots=shots, seed_simulator=seed).result()
+        if not result.success:
+            raise RuntimeError(f"Aer failed: {result.status}")
+        if circuit.num_clbits == 0:
+            return {}
+        return {str(k): int(v) for k, v in result.get_counts(0).items()}
 
 
 # --- timing -------------------------------------------------------------------------

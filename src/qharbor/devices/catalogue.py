@@ -135,8 +135,8 @@ class Catalogue:
         return list(self._devices)
 
 
-def twin_device(spec: specs.TwinSpec) -> Device:
-    """The device users see for a twin file."""
+def twin_device(spec: specs.TwinSpec, max_shots: int = 1_000_000) -> Device:
+    """The device users see for a twin file; ``max_shots`` caps the file's limit."""
     return Device(
         name=spec.name,
         kind="twin",
@@ -144,7 +144,7 @@ def twin_device(spec: specs.TwinSpec) -> Device:
         method="twin",
         description=spec.description,
         max_qubits=spec.num_qubits,
-        max_shots=spec.max_shots,
+        max_shots=min(spec.max_shots, max_shots),
         basis_gates=spec.native_gates,
         noisy=True,
         concurrency=spec.concurrency,
@@ -178,7 +178,7 @@ def default_catalogue(
     max_shots: int = 1_000_000, devices_dir: Path | None = None, **overrides: float | None
 ) -> Catalogue:
     """The catalogue a centre starts with: the simulators and every twin."""
-    twins = [twin_device(s) for s in load_twins(devices_dir, **overrides)]
+    twins = [twin_device(s, max_shots) for s in load_twins(devices_dir, **overrides)]
     simulators = simulator_devices(max_shots)
     taken = {d.name for d in twins}
     return Catalogue([*(d for d in simulators if d.name not in taken), *twins])

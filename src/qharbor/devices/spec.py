@@ -24,11 +24,7 @@ BUILTIN_DIR = Path(__file__).parent / "twins"
 
 QUBIT_PARAMETERS = ("t1_us", "t2_us", "frequency_ghz", "readout_p01", "readout_p10")
 
-
-class DeviceFileError(errors.QHarborError):
-    """A device file is not valid."""
-
-    code = "DEVICE_FILE"
+DeviceFileError = errors.DeviceFileError
 
 
 @dataclass(frozen=True)
