@@ -153,7 +153,7 @@ def test_sc72_refuses_more_active_qubits_than_it_emulates(running: RunningCentre
     error = response.json()["error"]
     assert error["code"] == "DEVICE_LIMIT"
     assert "acts on 20 qubits" in error["message"]
-    assert "at most 16 active qubits" in error["message"]
+    assert "at most 12 active qubits" in error["message"]
     assert error["detail"]["active_qubits"] == 20
 
 
@@ -191,7 +191,7 @@ def test_a_maintenance_window_delays_a_job_which_then_completes(running: Running
 def test_a_warm_up_takes_the_device_offline_and_back_without_losing_jobs(
     running: RunningCentre,
 ) -> None:
-    slow = _deep_circuit(12, 30)
+    slow = _deep_circuit(10, 6)
     jobs = [
         running.submit(device="lab14", programs=[slow], shots=400, seed=i) for i in range(2)
     ]
@@ -218,15 +218,17 @@ def test_a_warm_up_takes_the_device_offline_and_back_without_losing_jobs(
     )
     assert requeued["status"] == "QUEUED", requeued
     assert "OFFLINE" in requeued["waiting_reason"]
-    telemetry = running.http.get(
-        "/v1/devices/lab14/telemetry", params={"step_s": 0.2, "start": fault.json()["start"]}
-    ).json()
-    mixing = next(c for c in telemetry["channels"] if c["name"] == "mixing_chamber")
-    assert max(mixing["values"]) > telemetry["offline_threshold"]
     wait_until(
         lambda: running.http.get("/v1/devices/lab14").json()["status"] == "CALIBRATING",
         "the recovery recalibration",
     )
+    telemetry = running.http.get(
+        "/v1/devices/lab14/telemetry",
+        params={"step_s": 0.1, "start": fault.json()["start"], "end": fault.json()["end"]},
+    ).json()
+    mixing = next(c for c in telemetry["channels"] if c["name"] == "mixing_chamber")
+    assert mixing["values"][0] < telemetry["offline_threshold"] < max(mixing["values"])
+    assert telemetry["faults"][0]["kind"] == "warmup"
     for job in jobs:
         done = running.wait(job["id"])
         assert done["status"] == "DONE", done

@@ -326,7 +326,7 @@ def parse(data: Mapping[str, Any], source: str) -> TwinSpec:
         qubits=qubits,
         measure_duration_ns=top.sub("measure").number("duration_ns"),
         max_shots=int(top.number("max_shots", 100_000, minimum=1)),
-        max_active_qubits=int(top.number("max_active_qubits", min(n, 20), minimum=1)),
+        max_active_qubits=int(top.number("max_active_qubits", min(n, 12), minimum=1)),
         concurrency=int(top.number("concurrency", 1, minimum=1)),
         shot_overhead_us=timing.number("shot_overhead_us"),
         job_overhead_s=timing.number("job_overhead_s"),
