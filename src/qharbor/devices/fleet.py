@@ -91,6 +91,7 @@ class Fleet:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._listeners: list[Callable[[str], None]] = []
+        self._seen: dict[str, DeviceStatus] = {}  # the status each tick last saw
 
     # --- life -------------------------------------------------------------------------
 
@@ -133,13 +134,15 @@ class Fleet:
         self._reload_windows(now)
         changed: list[str] = []
         with self._lock:
-            for name, twin in self._twins.items():
-                before = self.state(name, now).status
+            for twin in self._twins.values():
                 self._watch_cryostat(twin, now)
                 self._finish_calibration(twin, now)
                 self._schedule_calibration(twin, now)
-                if self.state(name, now).status is not before:
+            for name in self._catalogue.names():
+                status = self.state(name, now).status
+                if status is not self._seen.get(name, DeviceStatus.ONLINE):
                     changed.append(name)
+                self._seen[name] = status
         for name in changed:
             log.info("device %s is now %s", name, self.state(name).status)
             for listener in self._listeners:
