@@ -118,7 +118,9 @@ def target(document: Document) -> Target:
             for q in range(n)
         },
     )
-    result.add_instruction(Reset(), {(q,): InstructionProperties(duration=measure_s) for q in range(n)})
+    result.add_instruction(
+        Reset(), {(q,): InstructionProperties(duration=measure_s) for q in range(n)}
+    )
     result.add_instruction(Delay(Parameter("t")), {(q,): None for q in range(n)})
     for name, klass in _CONTROL_FLOW.items():
         result.add_instruction(klass, name=name)
@@ -205,8 +207,8 @@ def noise_model(document: Document, qubits: Sequence[int]) -> NoiseModel:
                 name,
                 [where[p] for p in physical],
             )
-    for physical, index in where.items():
-        q = calibration[physical]
+    for site, index in where.items():
+        q = calibration[site]
         p01, p10 = float(q["readout_p01"]), float(q["readout_p10"])
         model.add_readout_error(ReadoutError([[1 - p01, p01], [p10, 1 - p10]]), [index])
     return model
@@ -360,9 +362,7 @@ class Mitigation:
     method: str = "tensored"
 
 
-def mitigate(
-    document: Document, circuit: QuantumCircuit, counts: Mapping[str, int]
-) -> Mitigation:
+def mitigate(document: Document, circuit: QuantumCircuit, counts: Mapping[str, int]) -> Mitigation:
     """Invert each measured qubit's assignment matrix (tensored mitigation).
 
     Args:
@@ -388,11 +388,13 @@ def mitigate(
         q = qubits[qubit]
         p01, p10 = float(q["readout_p01"]), float(q["readout_p10"])
         inverse = np.linalg.inv(np.array([[1 - p01, p10], [p01, 1 - p10]]))
-        probabilities = np.moveaxis(np.tensordot(inverse, probabilities, axes=([1], [clbit])), 0, clbit)
+        probabilities = np.moveaxis(
+            np.tensordot(inverse, probabilities, axes=([1], [clbit])), 0, clbit
+        )
     quasi: dict[str, float] = {}
-    for index in zip(*np.nonzero(np.abs(probabilities) > 1e-12), strict=True):
-        key = "".join(str(b) for b in reversed(index))
-        quasi[key] = float(probabilities[index])
+    for where in zip(*np.nonzero(np.abs(probabilities) > 1e-12), strict=True):
+        key = "".join(str(b) for b in reversed(where))
+        quasi[key] = float(probabilities[where])
     return Mitigation(quasi)
 
 

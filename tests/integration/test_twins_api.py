@@ -192,9 +192,7 @@ def test_a_warm_up_takes_the_device_offline_and_back_without_losing_jobs(
     running: RunningCentre,
 ) -> None:
     slow = _deep_circuit(10, 6)
-    jobs = [
-        running.submit(device="lab14", programs=[slow], shots=400, seed=i) for i in range(2)
-    ]
+    jobs = [running.submit(device="lab14", programs=[slow], shots=400, seed=i) for i in range(2)]
     first = jobs[0]["id"]
     wait_until(
         lambda: running.http.get(f"/v1/jobs/{first}").json()["status"] == "RUNNING",
@@ -352,9 +350,12 @@ def test_calibration_now_and_at_a_past_time(running: RunningCentre) -> None:
     past = running.http.get("/v1/devices/sc25/calibration", params={"at": at}).json()
     assert past["version"] == now["version"]
     assert past["step"] == 2  # 12 s at one drift step per 5 s
-    assert past["qubits"] != running.http.get(
-        "/v1/devices/sc25/calibration", params={"at": now["taken_at"]}
-    ).json()["qubits"]
+    assert (
+        past["qubits"]
+        != running.http.get("/v1/devices/sc25/calibration", params={"at": now["taken_at"]}).json()[
+            "qubits"
+        ]
+    )
     again = running.http.get("/v1/devices/sc25/calibration", params={"at": at}).json()
     assert again == past  # drift is reproducible
     early = running.http.get("/v1/devices/sc25/calibration", params={"at": "2001-01-01T00:00:00Z"})
@@ -371,3 +372,16 @@ def test_the_twin_document_and_device_view(running: RunningCentre) -> None:
     assert document["calibration"]["id"].startswith("sc25-v")
     assert running.http.get("/v1/devices/statevector/twin").status_code == 404
     assert "lab14" in {d["name"] for d in running.http.get("/v1/devices").json()["devices"]}
+
+
+def test_the_sdk_example_of_the_device_docs_runs(running: RunningCentre) -> None:
+    source = (Path(__file__).parents[2] / "docs" / "devices.md").read_text()
+    example = source.split("```python\n", 1)[1].split("```", 1)[0]
+    example = example.replace("service = HarborService()", "service = HarborService(URL, TOKEN)")
+    namespace: dict[str, Any] = {"URL": running.url, "TOKEN": running.token}
+    try:
+        exec(compile(example, "docs/devices.md", "exec"), namespace)
+    finally:
+        if "service" in namespace:
+            namespace["service"].close()
+    assert namespace["experiment"].counts

@@ -218,7 +218,9 @@ def recalibrate(
     return _assemble(spec, values, version, 0, taken_at, taken_at, reason)
 
 
-def scaled(base: Calibration, spec: TwinSpec, factor: float, version: int, at: dt.datetime) -> Calibration:
+def scaled(
+    base: Calibration, spec: TwinSpec, factor: float, version: int, at: dt.datetime
+) -> Calibration:
     """A worse (factor > 1) or better calibration: errors times ``factor``, T1 and T2
     divided by it. Written as a new version, as an operator's recalibration would be."""
     qubits = tuple(
@@ -251,7 +253,9 @@ def steps_at(spec: TwinSpec, base: Calibration, at: dt.datetime) -> int:
     return int(min(max(elapsed, 0.0) // spec.drift_step_s, MAX_STEPS))
 
 
-def drifted(spec: TwinSpec, base: Calibration, step: int, at: dt.datetime | None = None) -> Calibration:
+def drifted(
+    spec: TwinSpec, base: Calibration, step: int, at: dt.datetime | None = None
+) -> Calibration:
     """The values ``step`` drift steps after the recalibration ``base``.
 
     Each value walks by uniform steps in ±drift, bounded to half its spread

@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -140,7 +141,7 @@ def twin_device(spec: specs.TwinSpec, max_shots: int = 1_000_000) -> Device:
     return Device(
         name=spec.name,
         kind="twin",
-        engine="aer",
+        engine=spec.engine,
         method="twin",
         description=spec.description,
         max_qubits=spec.num_qubits,
@@ -170,7 +171,7 @@ def load_twins(devices_dir: Path | None = None, **overrides: float | None) -> li
                 f"{devices_dir}: the devices directory does not exist", file=str(devices_dir)
             )
         found.update({s.name: s for s in specs.load_dir(devices_dir)})
-    changes = {k: v for k, v in overrides.items() if v is not None}
+    changes: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
     return [replace(s, **changes) for s in found.values()]
 
 

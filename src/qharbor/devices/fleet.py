@@ -166,13 +166,11 @@ class Fleet:
             window = self._window_at(name, now)
             if window is not None:
                 return DeviceState(DeviceStatus.MAINTENANCE, window.reason, window.end)
-            if twin is not None and twin.calibrating_until is not None:
-                if twin.calibrating_until > now:
-                    return DeviceState(
-                        DeviceStatus.CALIBRATING,
-                        f"{twin.calibration_reason} recalibration",
-                        twin.calibrating_until,
-                    )
+            until = twin.calibrating_until if twin is not None else None
+            if twin is not None and until is not None and until > now:
+                return DeviceState(
+                    DeviceStatus.CALIBRATING, f"{twin.calibration_reason} recalibration", until
+                )
         return DeviceState(DeviceStatus.ONLINE)
 
     def status(self, name: str) -> DeviceStatus:
@@ -342,7 +340,9 @@ class Fleet:
             if twin.offline_since is None:
                 twin.offline_since = now
                 twin.calibrating_until = None
-                log.warning("device %s offline: %s at %.1f %s", spec.name, channel.name, value, channel.unit)
+                log.warning(
+                    "device %s offline: %s at %.1f %s", spec.name, channel.name, value, channel.unit
+                )
         elif twin.offline_since is not None and all(f.end <= now for f in twin.faults):
             twin.offline_since = None
             self._start_calibration(twin, now, "recovery")

@@ -93,9 +93,9 @@ def first_non_clifford(circuit: QuantumCircuit, basis: frozenset[str] | None = N
 
 def _qubit_index(circuit: QuantumCircuit, qubit: object, outer: QuantumCircuit) -> int:
     try:
-        return outer.find_bit(qubit).index  # type: ignore[arg-type]
+        return outer.find_bit(qubit).index
     except Exception:  # a block's own qubit: fall back to its position there
-        return circuit.find_bit(qubit).index  # type: ignore[arg-type]
+        return circuit.find_bit(qubit).index
 
 
 def used_qubits(circuit: QuantumCircuit, outer: QuantumCircuit | None = None) -> set[int]:

@@ -135,6 +135,7 @@ class TwinSpec:
     offline_threshold: float
     warmup: Warmup
     source: str
+    engine: str = "aer"
 
     def gate(self, name: str) -> GateSpec:
         return next(g for g in self.gates if g.name == name)
@@ -204,8 +205,10 @@ class _Reader:
         value = self.data[field]
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-            name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+            name = (
+                kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            )
             raise self.fail(field, f"expected {name}, got {value!r}")
         return value
 
@@ -281,9 +284,7 @@ def parse(data: Mapping[str, Any], source: str) -> TwinSpec:
             raise top.fail("native_gates", f"{gate!r} acts on {width} qubits; at most 2")
         if width == 2 and not edges:
             raise top.fail("topology", f"two-qubit gate {gate!r} needs edges")
-        gates.append(
-            GateSpec(gate, width, entry.varying("error"), entry.number("duration_ns"))
-        )
+        gates.append(GateSpec(gate, width, entry.varying("error"), entry.number("duration_ns")))
     qubits_table = top.sub("qubits")
     qubits = {p: qubits_table.varying(p) for p in QUBIT_PARAMETERS}
     timing = top.sub("timing")
@@ -345,6 +346,7 @@ def parse(data: Mapping[str, Any], source: str) -> TwinSpec:
             recover_s=warm.number("recover_s", 3600.0, minimum=0.001),
         ),
         source=source,
+        engine=top.get("engine", str, "aer"),
     )
 
 

@@ -43,9 +43,7 @@ class Fault:
 
 def warmth(faults: Sequence[Fault], at: dt.datetime) -> float:
     """How far warmed up the cryostat is at ``at``: the largest fault level."""
-    return max(
-        (f.shape.level((at - f.start).total_seconds()) for f in faults), default=0.0
-    )
+    return max((f.shape.level((at - f.start).total_seconds()) for f in faults), default=0.0)
 
 
 def _noise(seed: int, channel: str, bucket: int) -> float:

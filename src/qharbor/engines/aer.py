@@ -36,7 +36,12 @@ class AerEngine:
         return self._simulators[method]
 
     def run_twin(
-        self, document: Mapping[str, Any], circuits: Sequence[QuantumCircuit], *, shots: int, seed: int
+        self,
+        document: Mapping[str, Any],
+        circuits: Sequence[QuantumCircuit],
+        *,
+        shots: int,
+        seed: int,
     ) -> list[ExperimentOutcome]:
         """Run compiled circuits with the noise of a twin's calibration snapshot.
 

@@ -64,7 +64,12 @@ class EmulatesDevices(Protocol):
     """
 
     def run_twin(
-        self, document: Mapping[str, Any], circuits: Sequence[QuantumCircuit], *, shots: int, seed: int
+        self,
+        document: Mapping[str, Any],
+        circuits: Sequence[QuantumCircuit],
+        *,
+        shots: int,
+        seed: int,
     ) -> list[ExperimentOutcome]:
         """Run each circuit once with ``shots``; the i-th uses seed ``seed + i``."""
         ...

@@ -508,16 +508,6 @@ class JobManager:
                 self.requeue(row.id, row.attempt)
         return len(stale)
 
-    def running_on(self, device: str) -> builtins.list[tuple[str, int]]:
-        """Job id and attempt of every running job of a device."""
-        with self.db.read() as conn:
-            rows = conn.execute(
-                sa.select(jobs.c.id, jobs.c.attempt).where(
-                    jobs.c.device == device, jobs.c.status == JobStatus.RUNNING.value
-                )
-            ).all()
-        return [(r.id, r.attempt) for r in rows]
-
     def queue_position(self, device: str) -> int:
         """How many jobs are queued for a device now."""
         with self.db.read() as conn:

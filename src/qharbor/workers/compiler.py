@@ -131,6 +131,7 @@ def two_qubit_gates(circuit: QuantumCircuit) -> int:
     return sum(
         1
         for instruction in circuit.data
-        if len(instruction.qubits) == 2 and instruction.operation.name not in STRUCTURAL
+        if len(instruction.qubits) == 2
+        and instruction.operation.name not in STRUCTURAL
         and instruction.operation.name != "barrier"
     )

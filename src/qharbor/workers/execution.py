@@ -145,7 +145,9 @@ def _execute_twin(task: Task, document: dict[str, Any]) -> dict[str, Any]:
         for binding in program.bindings or (None,):
             bound = compiled
             if binding is not None:
-                bound = compiled.assign_parameters({p: binding[p.name] for p in compiled.parameters})
+                bound = compiled.assign_parameters(
+                    {p: binding[p.name] for p in compiled.parameters}
+                )
             text = qasm3.dumps(bound)
             runs.append(
                 _TwinRun(

@@ -88,7 +88,11 @@ def test_a_maintenance_window_makes_the_device_wait_until_it_ends(
     assert fleet.windows("nmr3")[0].reason == "magnet shim"
     clock.advance(10)
     state = fleet.state("nmr3")
-    assert (state.status, state.reason, state.until) == (DeviceStatus.MAINTENANCE, "magnet shim", end)
+    assert (state.status, state.reason, state.until) == (
+        DeviceStatus.MAINTENANCE,
+        "magnet shim",
+        end,
+    )
     clock.advance(20)
     assert fleet.status("nmr3") is DeviceStatus.ONLINE
     assert fleet.windows("nmr3") == []

@@ -49,12 +49,20 @@ def _broken(text: str, old: str, new: str) -> str:
 @pytest.mark.parametrize(
     ("old", "new", "field"),
     [
-        ('native_gates = ["rz", "sx", "x", "cz"]', 'native_gates = ["rz", "sx", "foo"]', "native_gates"),
+        (
+            'native_gates = ["rz", "sx", "x", "cz"]',
+            'native_gates = ["rz", "sx", "foo"]',
+            "native_gates",
+        ),
         ("grid = [5, 5]", "grid = [5, 4]", "topology.grid"),
         ("t1_us = { mean = 85.0", "t1_us = { mean = -85.0", "qubits.t1_us.mean"),
         ("duration_ns = 220", 'duration_ns = "long"', "gates.cz.duration_ns"),
         ("end = 2027-01-06T10:00:00Z", "end = 2027-01-06T05:00:00Z", "maintenance[0].end"),
-        ('offline_channel = "mixing_chamber"', 'offline_channel = "nope"', "telemetry.offline_channel"),
+        (
+            'offline_channel = "mixing_chamber"',
+            'offline_channel = "nope"',
+            "telemetry.offline_channel",
+        ),
     ],
 )
 def test_a_bad_file_names_the_file_and_the_field(
