@@ -392,7 +392,7 @@ def test_login_saves_an_account_that_later_commands_use(centre: CliCentre, tmp_p
     saved = json.loads(account_file.read_text())
     assert saved["accounts"][saved["default"]] == {"url": centre.url, "token": centre.token}
     devices = json.loads(succeeded(run_qharbor("devices", "--json", account_file=account_file)))
-    assert {d["name"] for d in devices} == SIMULATORS
+    assert {d["name"] for d in devices} == SIMULATORS | TWINS
     bell = program(tmp_path, "bell.qasm", BELL)
     submitted = run_qharbor(
         "submit", bell, "--shots", "10", "--wait", "--json", account_file=account_file
