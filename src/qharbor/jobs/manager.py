@@ -41,6 +41,7 @@ class Claim:
     shots: int
     seed: int
     programs: list[dict[str, Any]]
+    options: dict[str, Any] | None = None
 
 
 #: The PostgreSQL advisory lock key that serialises claims ("qharbor" in ASCII).
@@ -114,6 +115,7 @@ class JobManager:
                         attempt=0,
                         cancel_requested=False,
                         created_at=now,
+                        options=request.options.to_json(),
                     )
                 )
                 if request.tags:
@@ -308,6 +310,7 @@ class JobManager:
                 jobs.c.shots,
                 jobs.c.seed,
                 jobs.c.programs,
+                jobs.c.options,
             )
             queued = sa.select(*columns).where(jobs.c.status == JobStatus.QUEUED.value)
             limit = max(slots * 4, 16)
@@ -353,7 +356,15 @@ class JobManager:
                 if updated:
                     free[row.device] -= 1
                     claimed.append(
-                        Claim(row.id, attempt, row.device, row.shots, row.seed, row.programs)
+                        Claim(
+                            row.id,
+                            attempt,
+                            row.device,
+                            row.shots,
+                            row.seed,
+                            row.programs,
+                            row.options,
+                        )
                     )
         for claim in claimed:
             self._on_change(claim.job_id)
@@ -496,6 +507,17 @@ class JobManager:
             else:
                 self.requeue(row.id, row.attempt)
         return len(stale)
+
+    def queue_position(self, device: str) -> int:
+        """How many jobs are queued for a device now."""
+        with self.db.read() as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(jobs)
+                    .where(jobs.c.device == device, jobs.c.status == JobStatus.QUEUED.value)
+                ).scalar_one()
+            )
 
     def queue_lengths(self) -> dict[str, dict[str, int]]:
         """Per device, the number of queued and running jobs."""
