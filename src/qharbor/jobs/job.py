@@ -50,6 +50,8 @@ class Job:
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     queue_position: int | None = None
+    sealed: bool = False
+    result_sealed: bool = False
 
     @property
     def is_final(self) -> bool:
@@ -79,6 +81,8 @@ class Job:
             started_at=m["started_at"],
             finished_at=m["finished_at"],
             queue_position=queue_position,
+            sealed=bool(m.get("sealed", False)),
+            result_sealed=m.get("result_key_id") is not None,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -99,6 +103,8 @@ class Job:
             "finished_at": iso(self.finished_at),
             "cancel_requested": self.cancel_requested,
             "queue_position": self.queue_position,
+            "sealed": self.sealed,
+            "result_sealed": self.result_sealed,
             "error": (
                 {"code": self.error_code, "message": self.error_message}
                 if self.error_code

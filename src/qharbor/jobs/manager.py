@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from qharbor import errors
 from qharbor.jobs.job import FINAL_STATUSES, Job, JobStatus
 from qharbor.jobs.request import PreparedJob
+from qharbor.security.signing import Signer
 from qharbor.store import Database
 from qharbor.store.tables import job_tags, jobs, projects, results
 
@@ -41,6 +42,10 @@ class Claim:
     shots: int
     seed: int
     programs: list[dict[str, Any]]
+    #: The programs are one sealed envelope, opened by the worker.
+    sealed: bool = False
+    #: The submitter's ML-KEM key id the result is to be sealed to.
+    result_key_id: str | None = None
 
 
 #: The PostgreSQL advisory lock key that serialises claims ("qharbor" in ASCII).
@@ -61,6 +66,7 @@ class JobManager:
         on_change: called with a job id after every committed change, from
             whichever thread made it.
         clock: the time source (UTC).
+        signer: signs every result as it is stored; None stores results unsigned.
     """
 
     def __init__(
@@ -68,10 +74,12 @@ class JobManager:
         db: Database,
         on_change: Callable[[str], None] | None = None,
         clock: Clock = utcnow,
+        signer: Signer | None = None,
     ) -> None:
         self.db = db
         self._on_change = on_change or (lambda _job_id: None)
         self._clock = clock
+        self.signer = signer
 
     # --- users' side -------------------------------------------------------------
 
@@ -85,7 +93,7 @@ class JobManager:
             errors.IdempotencyConflict: the key was used with another body.
         """
         request = prepared.request
-        fingerprint = request.fingerprint()
+        fingerprint = prepared.fingerprint or request.fingerprint()
         key = request.idempotency_key
         if key is not None:
             existing = self._by_key(project_id, key)
@@ -107,13 +115,15 @@ class JobManager:
                         seed_given=request.seed is not None,
                         tags=list(request.tags),
                         programs=prepared.programs,
-                        num_programs=len(prepared.programs),
+                        num_programs=prepared.sealed_count or len(prepared.programs),
                         num_experiments=prepared.num_experiments,
                         idempotency_key=key,
                         request_hash=fingerprint,
                         attempt=0,
                         cancel_requested=False,
                         created_at=now,
+                        sealed=prepared.sealed,
+                        result_key_id=prepared.result_key_id,
                     )
                 )
                 if request.tags:
@@ -215,10 +225,12 @@ class JobManager:
         with self.db.read() as conn:
             job = self._load(conn, job_id, project_id)
             if job.status is JobStatus.DONE:
-                data = conn.execute(
-                    sa.select(results.c.data).where(results.c.job_id == job_id)
-                ).scalar_one()
-                return dict(data)
+                row = conn.execute(
+                    sa.select(results.c.data, results.c.signature).where(results.c.job_id == job_id)
+                ).one()
+                if row.signature is None:
+                    return dict(row.data)
+                return {**row.data, "signature": row.signature}
         if job.status is JobStatus.FAILED:
             raise errors.JobFailed(
                 f"job {job_id} failed: {job.error_code}: {job.error_message}",
@@ -308,6 +320,8 @@ class JobManager:
                 jobs.c.shots,
                 jobs.c.seed,
                 jobs.c.programs,
+                jobs.c.sealed,
+                jobs.c.result_key_id,
             )
             queued = sa.select(*columns).where(jobs.c.status == JobStatus.QUEUED.value)
             limit = max(slots * 4, 16)
@@ -353,7 +367,16 @@ class JobManager:
                 if updated:
                     free[row.device] -= 1
                     claimed.append(
-                        Claim(row.id, attempt, row.device, row.shots, row.seed, row.programs)
+                        Claim(
+                            row.id,
+                            attempt,
+                            row.device,
+                            row.shots,
+                            row.seed,
+                            row.programs,
+                            sealed=bool(row.sealed),
+                            result_key_id=row.result_key_id,
+                        )
                     )
         for claim in claimed:
             self._on_change(claim.job_id)
@@ -388,7 +411,7 @@ class JobManager:
         now = self._clock()
         with self.db.write() as conn:
             row = conn.execute(
-                sa.select(jobs.c.created_at, jobs.c.started_at).where(
+                _select_jobs().where(
                     jobs.c.id == job_id,
                     jobs.c.attempt == attempt,
                     jobs.c.status == JobStatus.RUNNING.value,
@@ -400,6 +423,9 @@ class JobManager:
             timings["queued_s"] = (row.started_at - row.created_at).total_seconds()
             timings["total_s"] = (now - row.created_at).total_seconds()
             data = {**data, "timings": timings}
+            signature = None
+            if self.signer is not None:
+                signature = self.signer.sign(data, signature_context(row, data))
             updated = conn.execute(
                 jobs.update()
                 .where(
@@ -413,7 +439,13 @@ class JobManager:
                 return False
             conn.execute(results.delete().where(results.c.job_id == job_id))
             conn.execute(
-                results.insert().values(job_id=job_id, attempt=attempt, data=data, created_at=now)
+                results.insert().values(
+                    job_id=job_id,
+                    attempt=attempt,
+                    data=data,
+                    signature=signature,
+                    created_at=now,
+                )
             )
         self._on_change(job_id)
         return True
@@ -509,6 +541,22 @@ class JobManager:
         for device, status, count in rows:
             lengths.setdefault(device, {"queued": 0, "running": 0})[status.lower()] = count
         return lengths
+
+
+def signature_context(job_row: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """What a result's signature binds it to, besides the result itself.
+
+    The calibration snapshot id is read from the result's metadata, where devices
+    with a calibration record it; it is None for devices without one.
+    """
+    metadata = data.get("metadata") or {}
+    return {
+        "job_id": job_row.id,
+        "project": job_row.project_name,
+        "device": job_row.device,
+        "calibration_snapshot_id": metadata.get("calibration_snapshot_id"),
+        "input_hash": job_row.request_hash,
+    }
 
 
 def encode_cursor(seq: int) -> str:

@@ -16,6 +16,7 @@ from qharbor import errors
 from qharbor.devices import Catalogue, DeviceStatus
 from qharbor.jobs.job import JobStatus
 from qharbor.jobs.manager import Claim, JobManager
+from qharbor.security.keys import KeyStore
 from qharbor.workers.execution import Task
 from qharbor.workers.executor import Executor, Outcome, OutcomeKind
 
@@ -34,6 +35,8 @@ class Scheduler:
         max_attempts: attempts before a job whose worker keeps dying fails.
         recover_all_at_start: requeue every running job of another owner at once
             (right for a single-node centre; a cluster waits for leases to expire).
+        keys: the centre's keys, to hand workers what sealed jobs need; without
+            them sealed jobs fail.
     """
 
     def __init__(
@@ -46,6 +49,7 @@ class Scheduler:
         heartbeat_s: float,
         max_attempts: int,
         recover_all_at_start: bool,
+        keys: KeyStore | None = None,
     ) -> None:
         self.owner = uuid.uuid4().hex
         self._manager = manager
@@ -55,6 +59,7 @@ class Scheduler:
         self._heartbeat_s = heartbeat_s
         self._max_attempts = max_attempts
         self._recover_all = recover_all_at_start
+        self._keys = keys
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
@@ -117,9 +122,26 @@ class Scheduler:
             d.name: d.concurrency for d in self._catalogue if d.status is DeviceStatus.ONLINE
         }
         for claim in self._manager.claim(self.owner, self._lease_s, slots, concurrency):
-            self._executor.submit(self._task(claim))
+            try:
+                task = self._task(claim)
+            except errors.QHarborError as exc:
+                self._manager.finish_without_result(
+                    claim.job_id, claim.attempt, JobStatus.FAILED, exc.code, exc.message
+                )
+                continue
+            self._executor.submit(task)
 
     def _task(self, claim: Claim) -> Task:
+        program_key = result_key = None
+        if claim.sealed or claim.result_key_id:
+            if self._keys is None:
+                raise errors.SealedPayloadInvalid("this scheduler holds no keys for sealed jobs")
+            if claim.sealed:
+                # Only this job's AES key goes to the worker, never the centre's private key.
+                program_key = self._keys.unwrap(claim.programs[0]["sealed"])
+            if claim.result_key_id:
+                user_key = self._keys.user_key_by_id(claim.result_key_id)
+                result_key = (user_key.id, user_key.public_key)
         return Task(
             job_id=claim.job_id,
             attempt=claim.attempt,
@@ -127,6 +149,8 @@ class Scheduler:
             shots=claim.shots,
             seed=claim.seed,
             programs=claim.programs,
+            program_key=program_key,
+            result_key=result_key,
         )
 
     def _stop_cancelled(self) -> None:

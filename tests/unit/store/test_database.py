@@ -12,7 +12,17 @@ from alembic.migration import MigrationContext
 from qharbor.store import Database
 from qharbor.store.tables import metadata, projects
 
-TABLES = {"users", "projects", "memberships", "tokens", "jobs", "job_tags", "results"}
+TABLES = {
+    "users",
+    "projects",
+    "memberships",
+    "tokens",
+    "jobs",
+    "job_tags",
+    "results",
+    "centre_keys",
+    "user_keys",
+}
 
 
 def table_names(db: Database) -> set[str]:
@@ -37,7 +47,7 @@ def test_migrations_run_twice_idempotently(database_url: str) -> None:
         assert table_names(db) == TABLES
         with db.read() as conn:
             versions = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
-        assert versions == [("0001",)]
+        assert versions == [("0005",)]
     finally:
         db.dispose()
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -10,14 +12,18 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from qharbor import errors
 from qharbor.api.deps import CentreDep, CurrentPrincipal, require_scope
-from qharbor.api.schemas import JobCreate, JobList, JobPublic, ResultPublic
+from qharbor.api.schemas import JobCreate, JobList, JobPublic, ProgramList, ResultPublic
 from qharbor.centre import Centre
 from qharbor.jobs.job import Job, JobStatus
-from qharbor.jobs.request import prepare
+from qharbor.jobs.request import PreparedJob, prepare
+from qharbor.security import sealing
+from qharbor.security.identity import Principal
+from qharbor.security.signing import canonical
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -40,17 +46,18 @@ def submit_job(
     """Parse, check and queue a job. Nothing is queued if any program is refused."""
     require_scope(principal, "submit")
     settings = centre.settings
-    if len(body.programs) > settings.max_programs_per_job:
-        raise errors.ProgramLimit(
-            f"{len(body.programs)} programs in one job; the limit is "
-            f"{settings.max_programs_per_job}",
-            max_programs=settings.max_programs_per_job,
-        )
     if body.idempotency_key and idempotency_key and body.idempotency_key != idempotency_key:
         raise errors.InvalidRequest(
             "the Idempotency-Key header and the idempotency_key field differ; send one"
         )
-    request = body.to_request(idempotency_key)
+    opened = body if body.sealed is None else _open_sealed(centre, principal, body)
+    programs = opened.programs or []
+    if len(programs) > settings.max_programs_per_job:
+        raise errors.ProgramLimit(
+            f"{len(programs)} programs in one job; the limit is {settings.max_programs_per_job}",
+            max_programs=settings.max_programs_per_job,
+        )
+    request = opened.to_request(idempotency_key)
     device = centre.catalogue.get(request.device)
     prepared = prepare(
         request,
@@ -58,6 +65,11 @@ def submit_job(
         max_program_bytes=settings.max_program_bytes,
         max_experiments=settings.max_bindings_per_job,
     )
+    user_key = centre.keys.user_key(principal.user_id)
+    if user_key is not None:
+        prepared = dataclasses.replace(prepared, result_key_id=user_key.id)
+    if body.sealed is not None:
+        prepared = _reseal(centre, body, prepared)
     job, replayed = centre.jobs.create(principal.project_id, principal.user_id, prepared)
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -65,6 +77,49 @@ def submit_job(
         centre.scheduler.wake()
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     return job.to_json()
+
+
+_PROGRAMS = TypeAdapter(ProgramList)
+
+
+def _open_sealed(centre: Centre, principal: Principal, body: JobCreate) -> JobCreate:
+    """The submission with its sealed programs opened, in this process's memory only."""
+    assert body.sealed is not None
+    if centre.keys.user_key(principal.user_id) is None:
+        raise errors.SealingKeyRequired()
+    envelope = body.sealed.model_dump()
+    plaintext = sealing.open_with_key(centre.keys.unwrap(envelope), envelope, sealing.PROGRAMS_AAD)
+    try:
+        programs = _PROGRAMS.validate_python(plaintext)
+    except ValidationError as exc:
+        raise errors.SealedPayloadInvalid(
+            "the sealed payload opened, but it is not a list of programs "
+            "(each OpenQASM text or {source, format, name, parameters})",
+            errors=[
+                {"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_url=False)
+            ],
+        ) from None
+    if not programs:
+        raise errors.SealedPayloadInvalid("the sealed program list is empty")
+    return body.model_copy(update={"programs": programs, "sealed": None})
+
+
+def _reseal(centre: Centre, body: JobCreate, prepared: PreparedJob) -> PreparedJob:
+    """Store a sealed job's checked programs sealed again, and fingerprint its ciphertext."""
+    assert body.sealed is not None
+    if prepared.result_key_id is None:  # the key was retired while the job was checked
+        raise errors.SealingKeyRequired()
+    fingerprint = hashlib.sha256(
+        canonical(body.model_dump(exclude={"programs", "idempotency_key"}))
+    ).hexdigest()
+    envelope = centre.keys.seal_to_centre(prepared.programs, sealing.PROGRAMS_AAD)
+    return dataclasses.replace(
+        prepared,
+        programs=[{"sealed": envelope}],
+        sealed=True,
+        fingerprint=fingerprint,
+        sealed_count=len(prepared.programs),
+    )
 
 
 @router.get("", response_model=JobList)
