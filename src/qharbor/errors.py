@@ -227,6 +227,12 @@ class SignatureInvalid(QHarborError):
     code = "SIGNATURE_INVALID"
 
 
+class ResultCorrupt(QHarborError):
+    """The stored result is not the text that was signed: it was altered in the database."""
+
+    code = "RESULT_CORRUPT"
+
+
 class KeyEncryptionKeyInvalid(QHarborError):
     """The key-encryption key cannot open the centre's stored private keys: set QHARBOR_KEY_ENCRYPTION_KEY to the key they were stored with."""  # noqa: E501
 

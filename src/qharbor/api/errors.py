@@ -33,6 +33,7 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.KeyInvalid.code: 422,
     errors.SignatureInvalid.code: 422,
     errors.KeyEncryptionKeyInvalid.code: 500,
+    errors.ResultCorrupt.code: 500,
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import builtins
 import datetime as dt
+import json
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from qharbor.jobs.job import FINAL_STATUSES, Job, JobStatus
 from qharbor.jobs.request import PreparedJob
 from qharbor.security.signing import Signer
 from qharbor.store import Database
+from qharbor.store.database import canonical_json
 from qharbor.store.tables import job_tags, jobs, projects, results
 
 Clock = Callable[[], dt.datetime]
@@ -541,6 +543,28 @@ class JobManager:
         for device, status, count in rows:
             lengths.setdefault(device, {"queued": 0, "running": 0})[status.lower()] = count
         return lengths
+
+
+def _stored_result(job_id: str, data_text: str, signature_text: str | None) -> dict[str, Any]:
+    """A stored result from its column texts; a signed one must be exactly as written.
+
+    Signed results are stored as canonical JSON, so any changed byte either changes
+    a value (and the signature no longer verifies) or leaves text that is no longer
+    canonical, caught here.
+
+    Raises:
+        errors.ResultCorrupt: the stored text was altered.
+    """
+    try:
+        data = json.loads(data_text)
+        if signature_text is None:
+            return dict(data)
+        signature = json.loads(signature_text)
+    except ValueError:
+        raise errors.ResultCorrupt(job_id=job_id) from None
+    if canonical_json(data) != data_text or canonical_json(signature) != signature_text:
+        raise errors.ResultCorrupt(job_id=job_id)
+    return {**data, "signature": signature}
 
 
 def signature_context(job_row: Any, data: dict[str, Any]) -> dict[str, Any]:

@@ -31,11 +31,12 @@ def canonical(value: Any) -> bytes:
     """Sorted-key compact JSON in UTF-8: the bytes that are signed or sealed.
 
     Floats are written as Python's shortest round-trip ``repr``; non-ASCII
-    characters are escaped, so the output is plain ASCII.
+    characters are escaped (``\\uXXXX``), so the output is plain ASCII. The
+    database stores JSON columns in this same form.
     """
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
-    ).encode("ascii")
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode(
+        "ascii"
+    )
 
 
 def key_id(algorithm: str, public_key: bytes) -> str:
