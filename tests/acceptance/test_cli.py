@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -46,6 +47,7 @@ def environment(account_file: Path, **extra: str) -> dict[str, str]:
     # Wide enough that Rich never wraps a line we look for (paths, URLs).
     env["COLUMNS"] = "200"
     env["QHARBOR_ACCOUNT_FILE"] = str(account_file)
+    env["QHARBOR_KEY_DIR"] = str(account_file.parent / "keys")
     env.update(extra)
     return env
 
@@ -342,6 +344,38 @@ def test_result_json_of_a_bell_job_has_only_00_and_11(centre: CliCentre, tmp_pat
     [experiment] = result["experiments"]
     assert set(experiment["counts"]) == {"00", "11"}
     assert sum(experiment["counts"].values()) == 500
+
+
+def test_a_sealed_job_submitted_from_the_cli_runs_and_verifies(
+    centre: CliCentre, tmp_path: Path
+) -> None:
+    bell = program(tmp_path, "bell.qasm", BELL)
+
+    result = centre.cli_json(
+        "submit", bell, "--shots", "100", "--sealed", "--wait", "--timeout", "120", timeout=180
+    )
+    shown = succeeded(centre.cli("verify", result["job_id"]))
+    checked = centre.cli_json("verify", result["job_id"])
+
+    assert set(result["experiments"][0]["counts"]) <= {"00", "11"}
+    assert "Signature valid" in shown and result["job_id"] in shown
+    assert checked["valid"] is True and checked["job_id"] == result["job_id"]
+    assert (centre.account_file.parent / "keys").is_dir()
+
+
+def test_verify_of_a_result_altered_in_the_database_fails(
+    centre: CliCentre, tmp_path: Path
+) -> None:
+    bell = program(tmp_path, "bell.qasm", BELL)
+    job_id = centre.cli_json("submit", bell, "--shots", "100", "--seed", "1", "--wait")["job_id"]
+    database = centre.account_file.parent / "data" / "qharbor.db"
+    with contextlib.closing(sqlite3.connect(database)) as conn, conn:
+        (text,) = conn.execute("SELECT data FROM results WHERE job_id = ?", (job_id,)).fetchone()
+        altered = re.sub(r'"counts":\{"(\d+)":(\d)', r'"counts":{"\1":9\2', text, count=1)
+        assert altered != text
+        conn.execute("UPDATE results SET data = ? WHERE job_id = ?", (altered, job_id))
+
+    assert_fails_with(centre.cli("verify", job_id), "SIGNATURE_INVALID")
 
 
 def test_jobs_lists_the_submitted_job(centre: CliCentre, tmp_path: Path) -> None:

@@ -74,6 +74,16 @@ NO_RETRIES = RetryPolicy(retries=0)
 CA_BUNDLE_ENV = "QHARBOR_CA_BUNDLE"
 
 
+def _untrusted_certificate(exc: BaseException) -> bool:
+    """Whether a connection failed because the server's certificate did not verify."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
+
+
 def _tls_context(ca_bundle: str | os.PathLike[str] | None) -> ssl.SSLContext | bool:
     """How to check the centre's certificate: the system's CAs, or a given PEM bundle.
 
@@ -259,6 +269,14 @@ class RestSession:
             try:
                 response = self._http.send(request, stream=stream)
             except _MAYBE_SENT_ERRORS as exc:
+                if _untrusted_certificate(exc):
+                    # Trying again cannot help; say what will.
+                    raise errors.ConnectionFailed(
+                        f"the centre at {self.url} presented a TLS certificate this client "
+                        f"does not trust ({exc}); pass ca_bundle=PATH (CLI: --ca-bundle) or "
+                        f"set {CA_BUNDLE_ENV} to a PEM file with the centre's CA",
+                        url=self.url,
+                    ) from exc
                 retryable = idempotent or isinstance(exc, _NOT_SENT_ERRORS)
                 if not retryable or retry >= self.retry.retries:
                     raise self._connection_failed(exc, request, tries=retry + 1) from exc
