@@ -341,8 +341,7 @@ def verify(
 
     Exits with status 1 and SIGNATURE_INVALID when it does not verify.
     """
-    service = ctx.obj.service()
-    checked = service.verify(service.job(job_id).result(timeout=0))
+    checked = ctx.obj.service().verify(job_id)
     if json_output:
         print_json({"valid": True, **dataclasses.asdict(checked)})
         return

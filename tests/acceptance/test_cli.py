@@ -351,11 +351,17 @@ def test_a_sealed_job_submitted_from_the_cli_runs_and_verifies(
 ) -> None:
     bell = program(tmp_path, "bell.qasm", BELL)
 
-    result = centre.cli_json(
-        "submit", bell, "--shots", "100", "--sealed", "--wait", "--timeout", "120", timeout=180
-    )
-    shown = succeeded(centre.cli("verify", result["job_id"]))
-    checked = centre.cli_json("verify", result["job_id"])
+    try:
+        result = centre.cli_json(
+            "submit", bell, "--shots", "100", "--sealed", "--wait", "--timeout", "120", timeout=180
+        )
+        shown = succeeded(centre.cli("verify", result["job_id"]))
+        checked = centre.cli_json("verify", result["job_id"])
+    finally:
+        # Registering a key seals all later results to it; leave the centre as it was.
+        httpx.delete(
+            f"{centre.url}/v1/me/keys", headers={"Authorization": f"Bearer {centre.token}"}
+        )
 
     assert set(result["experiments"][0]["counts"]) <= {"00", "11"}
     assert "Signature valid" in shown and result["job_id"] in shown

@@ -95,6 +95,10 @@ def test_a_sealed_job_runs_and_the_database_holds_only_ciphertext(
     assert set(result.get_counts()) <= {"00", "11"} and sum(result.get_counts().values()) == 200
     assert again.get_counts() == result.get_counts()
     assert checked.job_id == job.job_id
+    with _service(running, tmp_path / "elsewhere") as keyless:
+        assert keyless.verify(job.job_id) == checked  # checking needs no private key
+        with pytest.raises(errors.SealedPayloadInvalid, match="not in"):
+            keyless.job(job.job_id).result()
     job_row = _raw_rows(running, jobs, job.job_id)
     result_row = _raw_rows(running, results, job.job_id)
     for marker in MARKERS:

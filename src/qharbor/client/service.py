@@ -250,7 +250,8 @@ class HarborService:
         ``GET /v1/keys``. A sealed result is checked as it was received, sealed.
 
         Args:
-            result: A result from ``job.result()``, a job, a job id, or the
+            result: A result from ``job.result()``, a finished job or its id
+                (the stored result is fetched, and need not be opened), or the
                 result's JSON as the centre returned it.
 
         Returns:
@@ -262,13 +263,15 @@ class HarborService:
         """
         from qharbor.client.signatures import signing_keys, verify_signed
 
-        if isinstance(result, str):
-            result = self.job(result)
         if isinstance(result, Job):
-            result = result.result()
-        if isinstance(result, JobResult):
+            result = result.job_id
+        if isinstance(result, str):
+            # The document as stored, sealed or not: checking needs no private key.
+            job_id: str | None = result
+            document = self._client.job_result(result)
+        elif isinstance(result, JobResult):
             document = result.signed or result.to_json()
-            job_id: str | None = result.job_id
+            job_id = result.job_id
         else:
             document = dict(result)
             job_id = None
