@@ -201,3 +201,21 @@ def test_private_keys_are_stored_encrypted(running: RunningCentre) -> None:
         assert base64.b64encode(seed).decode() not in rows
         assert seed.hex() not in rows
     assert rows.count("'v1:") >= 2
+
+
+def test_a_user_with_a_registered_key_gets_every_result_sealed(
+    running: RunningCentre, tmp_path: Path
+) -> None:
+    _user, token = running.centre.identity.create_user("keyholder", "sealers")
+    with _service(running, tmp_path, token) as service:
+        key_id = service.ensure_sealing_key()
+        job = service.run(MARKED, shots=100, seed=9)  # not sealed on the way in
+        result = job.result(timeout=120)
+        checked = service.verify(result)
+        mine = service.client.me_key_get()
+
+    assert mine["id"] == key_id and job.data["sealed"] is False
+    assert job.data["result_sealed"] is True
+    assert sum(result.get_counts().values()) == 100 and checked.project == "sealers"
+    result_row = _raw_rows(running, results, job.job_id)
+    assert '"counts"' not in result_row and key_id in result_row
