@@ -3,6 +3,7 @@ other command run as a user would, in a subprocess, against it."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -241,6 +242,31 @@ def test_restart_of_the_same_data_dir_prints_no_new_token(centre: CliCentre) -> 
     assert not TOKEN_LINE.search(output)
     # The token from the first start is still the one in force.
     assert centre.token in centre.first_output
+
+
+def test_first_start_makes_a_key_encryption_key_for_the_owner_only_and_says_so(
+    centre: CliCentre,
+) -> None:
+    kek = centre.account_file.parent / "data" / "key-encryption-key"
+
+    assert stat.S_IMODE(kek.stat().st_mode) == 0o600
+    assert "key-encryption key" in centre.first_output and str(kek) in centre.first_output
+    assert "key-encryption key" not in centre.server.output  # only on first start
+
+
+def test_serve_with_another_key_encryption_key_refuses_to_start(centre: CliCentre) -> None:
+    data_dir = centre.account_file.parent / "data"
+    other = base64.b64encode(os.urandom(32)).decode()
+
+    done = run_qharbor(
+        *("serve", "--port", str(free_port()), "--data-dir", str(data_dir)),
+        account_file=centre.account_file,
+        QHARBOR_KEY_ENCRYPTION_KEY=other,
+        QHARBOR_WORKERS="1",
+    )
+
+    assert done.returncode == 1, describe(done)
+    assert "KEY_ENCRYPTION_KEY_INVALID: " in done.stderr, describe(done)
 
 
 def test_sigterm_stops_the_centre_and_its_workers_cleanly(centre: CliCentre) -> None:

@@ -106,6 +106,12 @@ class CentreServer:
         print(f"qharbor centre at {self.url}  (API docs: {self.url}/docs)", flush=True)
         try:
             self._server.run(sockets=[self._socket])
+        except SystemExit:
+            # uvicorn exits when the centre fails to start; report a user error as one.
+            startup_error = getattr(self.app.state, "startup_error", None)
+            if startup_error is not None:
+                raise startup_error from None
+            raise
         finally:
             self._socket.close()
 
