@@ -320,11 +320,18 @@ class KeyStore:
         return None if row is None else _user_public(row)
 
     def user_key_by_id(self, key_id: str) -> PublicKey:
-        """A user's key by id, retired or not (results are sealed to the key of submission)."""
+        """A user's key by id, retired or not (results are sealed to the key of submission).
+
+        Raises:
+            errors.KeyInvalid: no such key (its user was erased).
+        """
         with self.db.read() as conn:
             row = conn.execute(sa.select(user_keys).where(user_keys.c.id == key_id)).first()
         if row is None:
-            raise KeyError(key_id)
+            raise errors.KeyInvalid(
+                f"the key {key_id} this job's result was to be sealed to no longer exists",
+                key_id=key_id,
+            )
         return _user_public(row)
 
 
