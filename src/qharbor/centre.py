@@ -15,6 +15,7 @@ from qharbor.jobs.events import JobEvents
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.scheduler import Scheduler
 from qharbor.security.identity import Identity
+from qharbor.security.keys import KeyStore, load_key_encryption_key
 from qharbor.settings import Settings
 from qharbor.store import Database
 from qharbor.workers.executor import Executor
@@ -51,13 +52,17 @@ class Centre:
         self.events = JobEvents()
         self.jobs = JobManager(self.db, on_change=self.events.publish)
         self.identity = Identity(self.db)
+        self.keys = KeyStore(self.db, load_key_encryption_key(settings))
         self.bootstrap_token: str | None = None
         self._executor: Executor | None = None
         self.scheduler: Scheduler | None = None
 
     def start(self) -> None:
-        """Migrate the database, make the first admin if needed, start the workers."""
+        """Migrate the database, make the first admin and the keys if needed, start the
+        workers."""
         self.db.migrate()
+        self.keys.ensure()
+        self.jobs.signer = self.keys.signer
         self.bootstrap_token = self.identity.bootstrap()
         self.fleet.start()
         self._executor = make_executor(self.settings)
@@ -70,6 +75,7 @@ class Centre:
             max_attempts=self.settings.max_attempts,
             recover_all_at_start=self.db.is_sqlite,
             fleet=self.fleet,
+            keys=self.keys,
         )
         # A device coming back (or going offline) is a reason to look at the queue.
         self.fleet.on_change(lambda _device: self.scheduler.wake() if self.scheduler else None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -60,10 +60,21 @@ class Settings(BaseSettings):
     drift_step_seconds: float | None = Field(
         default=None, gt=0, description="Replaces every twin's drift interval."
     )
+    key_encryption_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 of 32 random bytes that encrypt the centre's private keys at "
+        "rest; when unset, one is made on first start in data_dir/key-encryption-key (0600).",
+    )
+    tls_cert: Path | None = Field(default=None, description="PEM certificate chain for HTTPS.")
+    tls_key: Path | None = Field(default=None, description="PEM private key for HTTPS.")
 
     write_account_file: bool = False
     account_file: Path | None = None
     log_level: str = "info"
+
+    @property
+    def key_encryption_key_path(self) -> Path:
+        return self.data_dir / "key-encryption-key"
 
     @property
     def sqlite_path(self) -> Path:

@@ -29,6 +29,12 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.JobFailed.code: 409,
     errors.JobCancelled.code: 409,
     errors.JobAlreadyFinal.code: 409,
+    errors.SealedPayloadInvalid.code: 422,
+    errors.SealingKeyRequired.code: 409,
+    errors.KeyInvalid.code: 422,
+    errors.SignatureInvalid.code: 422,
+    errors.KeyEncryptionKeyInvalid.code: 500,
+    errors.ResultCorrupt.code: 500,
 }
 
 

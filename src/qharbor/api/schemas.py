@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from qharbor.jobs.options import JobOptions
 from qharbor.jobs.request import JobRequest, ProgramSpec
@@ -49,6 +49,20 @@ class JobOptionsIn(BaseModel):
         return JobOptions(**self.model_dump())
 
 
+class SealedIn(BaseModel):
+    """Programs sealed to the centre's ML-KEM-768 key (see docs/security.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    algorithm: Literal["ML-KEM-768+AES-256-GCM"]
+    key_id: str = Field(min_length=1, max_length=64, description="The centre key sealed to.")
+    encapsulated: str = Field(
+        min_length=1, max_length=4096, description="Base64 ML-KEM ciphertext."
+    )
+    nonce: str = Field(min_length=1, max_length=64, description="Base64 AES-GCM nonce.")
+    ciphertext: str = Field(min_length=1, description="Base64 AES-256-GCM ciphertext and tag.")
+
+
 class JobCreate(BaseModel):
     """A job submission."""
 
@@ -71,12 +85,24 @@ class JobCreate(BaseModel):
     )
 
     device: str = Field(min_length=1, max_length=128)
-    programs: list[ProgramIn | str] = Field(min_length=1)
+    programs: list[ProgramIn | str] | None = Field(
+        default=None, min_length=1, description="The programs; or send them in `sealed`."
+    )
+    sealed: SealedIn | None = Field(
+        default=None,
+        description="The programs list, sealed to the centre's ML-KEM key, instead of `programs`.",
+    )
     shots: int = Field(default=1024, ge=1, description="Shots per experiment, at least 1.")
     seed: int | None = Field(default=None, ge=0, le=2**62)
     tags: list[Tag] = Field(default_factory=list, max_length=32)
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
     options: JobOptionsIn = Field(default_factory=JobOptionsIn)
+
+    @model_validator(mode="after")
+    def _one_program_source(self) -> JobCreate:
+        if (self.programs is None) == (self.sealed is None):
+            raise ValueError("send the programs either in 'programs' or sealed in 'sealed'")
+        return self
 
     def to_request(self, idempotency_header: str | None) -> JobRequest:
         programs = tuple(
@@ -88,7 +114,7 @@ class JobCreate(BaseModel):
                 name=p.name,
                 parameters=tuple(p.parameters) if p.parameters is not None else None,
             )
-            for p in self.programs
+            for p in self.programs or ()
         )
         return JobRequest(
             device=self.device,
@@ -99,6 +125,9 @@ class JobCreate(BaseModel):
             idempotency_key=self.idempotency_key or idempotency_header,
             options=self.options.to_options(),
         )
+
+
+ProgramList = list[ProgramIn | str]
 
 
 class JobError(BaseModel):
@@ -124,6 +153,8 @@ class JobPublic(BaseModel):
     finished_at: str | None
     cancel_requested: bool
     queue_position: int | None
+    sealed: bool = Field(description="The programs are stored sealed (ciphertext only).")
+    result_sealed: bool = Field(description="The result is sealed to the submitter's key.")
     error: JobError | None
     options: dict[str, Any] = Field(default_factory=dict)
     waiting_reason: str | None = Field(
@@ -250,3 +281,29 @@ class CalibrationScaleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     factor: float = Field(gt=0, le=100)
+
+
+class KeyPublic(BaseModel):
+    """A public key the centre publishes, or one a user registered."""
+
+    id: str = Field(description="Derived from the public key: algorithm and SHA-256 prefix.")
+    purpose: Literal["signing", "sealing", "user-sealing"]
+    algorithm: Literal["ML-DSA-65", "ML-KEM-768"]
+    public_key: str = Field(description="Base64 of the raw public key.")
+    created_at: str
+    retired_at: str | None
+
+
+class KeyList(BaseModel):
+    keys: list[KeyPublic]
+    signing_key_id: str = Field(description="The key that signs new results.")
+    sealing_key_id: str = Field(description="The key to seal new submissions to.")
+
+
+class UserKeyCreate(BaseModel):
+    """Your ML-KEM-768 public key: results of your jobs are sealed to it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    algorithm: Literal["ML-KEM-768"] = "ML-KEM-768"
+    public_key: str = Field(min_length=1, max_length=4096, description="Base64, raw encoding.")

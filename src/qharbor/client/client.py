@@ -49,6 +49,33 @@ class HarborClient:
         """``GET /v1/me``: the caller's user, project and role."""
         return dict(self.session.get("/v1/me"))
 
+    # --- keys ------------------------------------------------------------------------------
+
+    def keys_list(self) -> dict[str, Any]:
+        """``GET /v1/keys``: the centre's signing and sealing public keys; needs no token."""
+        return dict(self.session.get("/v1/keys"))
+
+    def me_key_get(self) -> dict[str, Any]:
+        """``GET /v1/me/keys``: your registered ML-KEM public key.
+
+        Raises:
+            errors.NotFound: You have registered none.
+        """
+        return dict(self.session.get("/v1/me/keys"))
+
+    def me_key_register(self, public_key_b64: str) -> dict[str, Any]:
+        """``POST /v1/me/keys``: register your ML-KEM-768 public key (base64).
+
+        Registering the same key again is harmless, so this POST may be retried.
+        """
+        return dict(
+            self.session.post(
+                "/v1/me/keys",
+                json={"algorithm": "ML-KEM-768", "public_key": public_key_b64},
+                idempotent=True,
+            )
+        )
+
     # --- devices -----------------------------------------------------------------------
 
     def devices_list(self) -> list[dict[str, Any]]:

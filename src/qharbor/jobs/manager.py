@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import builtins
 import datetime as dt
+import json
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -21,7 +22,9 @@ from sqlalchemy.exc import IntegrityError
 from qharbor import errors
 from qharbor.jobs.job import FINAL_STATUSES, Job, JobStatus
 from qharbor.jobs.request import PreparedJob
+from qharbor.security.signing import Signer
 from qharbor.store import Database
+from qharbor.store.database import canonical_json
 from qharbor.store.tables import job_tags, jobs, projects, results
 
 Clock = Callable[[], dt.datetime]
@@ -42,6 +45,10 @@ class Claim:
     seed: int
     programs: list[dict[str, Any]]
     options: dict[str, Any] | None = None
+    #: The programs are one sealed envelope, opened by the worker.
+    sealed: bool = False
+    #: The submitter's ML-KEM key id the result is to be sealed to.
+    result_key_id: str | None = None
 
 
 #: The PostgreSQL advisory lock key that serialises claims ("qharbor" in ASCII).
@@ -62,6 +69,7 @@ class JobManager:
         on_change: called with a job id after every committed change, from
             whichever thread made it.
         clock: the time source (UTC).
+        signer: signs every result as it is stored; None stores results unsigned.
     """
 
     def __init__(
@@ -69,10 +77,12 @@ class JobManager:
         db: Database,
         on_change: Callable[[str], None] | None = None,
         clock: Clock = utcnow,
+        signer: Signer | None = None,
     ) -> None:
         self.db = db
         self._on_change = on_change or (lambda _job_id: None)
         self._clock = clock
+        self.signer = signer
 
     # --- users' side -------------------------------------------------------------
 
@@ -86,7 +96,7 @@ class JobManager:
             errors.IdempotencyConflict: the key was used with another body.
         """
         request = prepared.request
-        fingerprint = request.fingerprint()
+        fingerprint = prepared.fingerprint or request.fingerprint()
         key = request.idempotency_key
         if key is not None:
             existing = self._by_key(project_id, key)
@@ -108,7 +118,7 @@ class JobManager:
                         seed_given=request.seed is not None,
                         tags=list(request.tags),
                         programs=prepared.programs,
-                        num_programs=len(prepared.programs),
+                        num_programs=prepared.sealed_count or len(prepared.programs),
                         num_experiments=prepared.num_experiments,
                         idempotency_key=key,
                         request_hash=fingerprint,
@@ -116,6 +126,8 @@ class JobManager:
                         cancel_requested=False,
                         created_at=now,
                         options=request.options.to_json(),
+                        sealed=prepared.sealed,
+                        result_key_id=prepared.result_key_id,
                     )
                 )
                 if request.tags:
@@ -217,10 +229,12 @@ class JobManager:
         with self.db.read() as conn:
             job = self._load(conn, job_id, project_id)
             if job.status is JobStatus.DONE:
-                data = conn.execute(
-                    sa.select(results.c.data).where(results.c.job_id == job_id)
-                ).scalar_one()
-                return dict(data)
+                row = conn.execute(
+                    sa.select(results.c.data, results.c.signature).where(results.c.job_id == job_id)
+                ).one()
+                if row.signature is None:
+                    return dict(row.data)
+                return {**row.data, "signature": row.signature}
         if job.status is JobStatus.FAILED:
             raise errors.JobFailed(
                 f"job {job_id} failed: {job.error_code}: {job.error_message}",
@@ -311,6 +325,8 @@ class JobManager:
                 jobs.c.seed,
                 jobs.c.programs,
                 jobs.c.options,
+                jobs.c.sealed,
+                jobs.c.result_key_id,
             )
             queued = sa.select(*columns).where(jobs.c.status == JobStatus.QUEUED.value)
             limit = max(slots * 4, 16)
@@ -364,6 +380,8 @@ class JobManager:
                             row.seed,
                             row.programs,
                             row.options,
+                            sealed=bool(row.sealed),
+                            result_key_id=row.result_key_id,
                         )
                     )
         for claim in claimed:
@@ -399,7 +417,7 @@ class JobManager:
         now = self._clock()
         with self.db.write() as conn:
             row = conn.execute(
-                sa.select(jobs.c.created_at, jobs.c.started_at).where(
+                _select_jobs().where(
                     jobs.c.id == job_id,
                     jobs.c.attempt == attempt,
                     jobs.c.status == JobStatus.RUNNING.value,
@@ -411,6 +429,9 @@ class JobManager:
             timings["queued_s"] = (row.started_at - row.created_at).total_seconds()
             timings["total_s"] = (now - row.created_at).total_seconds()
             data = {**data, "timings": timings}
+            signature = None
+            if self.signer is not None:
+                signature = self.signer.sign(data, signature_context(row, data))
             updated = conn.execute(
                 jobs.update()
                 .where(
@@ -424,7 +445,13 @@ class JobManager:
                 return False
             conn.execute(results.delete().where(results.c.job_id == job_id))
             conn.execute(
-                results.insert().values(job_id=job_id, attempt=attempt, data=data, created_at=now)
+                results.insert().values(
+                    job_id=job_id,
+                    attempt=attempt,
+                    data=data,
+                    signature=signature,
+                    created_at=now,
+                )
             )
         self._on_change(job_id)
         return True
@@ -531,6 +558,44 @@ class JobManager:
         for device, status, count in rows:
             lengths.setdefault(device, {"queued": 0, "running": 0})[status.lower()] = count
         return lengths
+
+
+def _stored_result(job_id: str, data_text: str, signature_text: str | None) -> dict[str, Any]:
+    """A stored result from its column texts; a signed one must be exactly as written.
+
+    Signed results are stored as canonical JSON, so any changed byte either changes
+    a value (and the signature no longer verifies) or leaves text that is no longer
+    canonical, caught here.
+
+    Raises:
+        errors.ResultCorrupt: the stored text was altered.
+    """
+    try:
+        data = json.loads(data_text)
+        if signature_text is None:
+            return dict(data)
+        signature = json.loads(signature_text)
+    except ValueError:
+        raise errors.ResultCorrupt(job_id=job_id) from None
+    if canonical_json(data) != data_text or canonical_json(signature) != signature_text:
+        raise errors.ResultCorrupt(job_id=job_id)
+    return {**data, "signature": signature}
+
+
+def signature_context(job_row: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """What a result's signature binds it to, besides the result itself.
+
+    The calibration snapshot id is read from the result's metadata, where devices
+    with a calibration record it; it is None for devices without one.
+    """
+    metadata = data.get("metadata") or {}
+    return {
+        "job_id": job_row.id,
+        "project": job_row.project_name,
+        "device": job_row.device,
+        "calibration_snapshot_id": metadata.get("calibration_snapshot_id"),
+        "input_hash": job_row.request_hash,
+    }
 
 
 def encode_cursor(seq: int) -> str:

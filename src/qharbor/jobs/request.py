@@ -56,6 +56,14 @@ class PreparedJob:
     programs: list[dict[str, Any]] = field(default_factory=list)
     num_experiments: int = 0
     circuits: list[Any] = field(default_factory=list, compare=False, repr=False)
+    #: ``programs`` is one sealed envelope (``[{"sealed": ...}]``), not program text.
+    sealed: bool = False
+    #: Replaces the request's fingerprint (a sealed job's is over its ciphertext).
+    fingerprint: str | None = None
+    #: The submitter's ML-KEM key id the result is sealed to.
+    result_key_id: str | None = None
+    #: How many programs a sealed job holds (``programs`` is then one envelope).
+    sealed_count: int = 0
 
 
 def prepare(

@@ -20,6 +20,7 @@ from qharbor.devices import Catalogue, DeviceStatus
 from qharbor.devices.fleet import Fleet
 from qharbor.jobs.job import JobStatus
 from qharbor.jobs.manager import Claim, JobManager
+from qharbor.security.keys import KeyStore
 from qharbor.workers.execution import Task
 from qharbor.workers.executor import Executor, Outcome, OutcomeKind
 
@@ -39,6 +40,8 @@ class Scheduler:
         recover_all_at_start: requeue every running job of another owner at once
             (right for a single-node centre; a cluster waits for leases to expire).
         fleet: device status and calibrations; without one every device is ONLINE.
+        keys: the centre's keys, to hand workers what sealed jobs need; without
+            them sealed jobs fail.
     """
 
     def __init__(
@@ -52,6 +55,7 @@ class Scheduler:
         max_attempts: int,
         recover_all_at_start: bool,
         fleet: Fleet | None = None,
+        keys: KeyStore | None = None,
     ) -> None:
         self.owner = uuid.uuid4().hex
         self._manager = manager
@@ -63,6 +67,7 @@ class Scheduler:
         self._recover_all = recover_all_at_start
         self._fleet = fleet
         self._devices: dict[str, str] = {}  # running job id -> device
+        self._keys = keys
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
@@ -130,6 +135,11 @@ class Scheduler:
         for claim in self._manager.claim(self.owner, self._lease_s, slots, concurrency):
             try:
                 task = self._task(claim)
+            except errors.QHarborError as exc:
+                self._manager.finish_without_result(
+                    claim.job_id, claim.attempt, JobStatus.FAILED, exc.code, exc.message
+                )
+                continue
             except Exception:  # e.g. the calibration could not be read: try again later
                 log.exception("could not prepare job %s; requeued", claim.job_id)
                 self._manager.requeue(claim.job_id, claim.attempt)
@@ -148,6 +158,16 @@ class Scheduler:
         if device.twin is not None and self._fleet is not None:
             # The calibration in force as the job starts; the result records its id.
             twin = self._fleet.twin_document(device.name)
+        program_key = result_key = None
+        if claim.sealed or claim.result_key_id:
+            if self._keys is None:
+                raise errors.SealedPayloadInvalid("this scheduler holds no keys for sealed jobs")
+            if claim.sealed:
+                # Only this job's AES key goes to the worker, never the centre's private key.
+                program_key = self._keys.unwrap(claim.programs[0]["sealed"])
+            if claim.result_key_id:
+                user_key = self._keys.user_key_by_id(claim.result_key_id)
+                result_key = (user_key.id, user_key.public_key)
         return Task(
             job_id=claim.job_id,
             attempt=claim.attempt,
@@ -157,6 +177,8 @@ class Scheduler:
             programs=claim.programs,
             options=dict(claim.options or {}),
             twin=twin,
+            program_key=program_key,
+            result_key=result_key,
         )
 
     def _requeue_offline(self) -> None:

@@ -129,6 +129,10 @@ jobs = sa.Table(
     sa.Column("finished_at", UTCDateTime, nullable=True),
     # Job options (optimization level, mitigation, ...), as the request gave them.
     sa.Column("options", sa.JSON, nullable=True),
+    # A sealed job's programs column holds one envelope, never program text.
+    sa.Column("sealed", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The submitter's ML-KEM key the result is sealed to, if they registered one.
+    sa.Column("result_key_id", sa.String(64), nullable=True),
     sa.UniqueConstraint("project_id", "idempotency_key", name="uq_jobs_project_idempotency"),
     sa.Index("ix_jobs_queue", "status", "device", "seq"),
     sa.Index("ix_jobs_project_seq", "project_id", "seq"),
@@ -153,6 +157,37 @@ results = sa.Table(
     sa.Column("attempt", sa.Integer, nullable=False),
     sa.Column("data", sa.JSON, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # The centre's ML-DSA signature block over data and the job's context.
+    sa.Column("signature", sa.JSON, nullable=True),
+)
+
+centre_keys = sa.Table(
+    "centre_keys",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("purpose", sa.String(16), nullable=False),  # "signing" or "sealing"
+    sa.Column("algorithm", sa.String(32), nullable=False),
+    sa.Column("public_key", sa.Text, nullable=False),  # base64, raw encoding
+    # AES-256-GCM under the key-encryption key from the settings; never in clear.
+    sa.Column("private_key", sa.Text, nullable=False),
+    # The purpose while the key is in use, NULL once retired: one active key per purpose.
+    sa.Column("active_purpose", sa.String(16), nullable=True, unique=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("retired_at", UTCDateTime, nullable=True),
+)
+
+user_keys = sa.Table(
+    "user_keys",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column(
+        "user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("algorithm", sa.String(32), nullable=False),
+    sa.Column("public_key", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("retired_at", UTCDateTime, nullable=True),
+    sa.Index("ix_user_keys_user", "user_id"),
 )
 
 # Device twins: every recalibration's snapshot, so any past one can be read back.

@@ -18,6 +18,7 @@ from qharbor.devices import Device
 from qharbor.engines import Experiment, get_engine
 from qharbor.jobs.options import JobOptions
 from qharbor.programs import parse_program
+from qharbor.security import sealing
 from qharbor.workers.compiler import compile_for, compile_for_twin, two_qubit_gates
 
 
@@ -33,21 +34,51 @@ class Task:
     programs: list[dict[str, Any]]
     options: dict[str, Any] = field(default_factory=dict)
     twin: dict[str, Any] | None = None  # the twin document, with the calibration in force
+    #: For a sealed job, the AES key of its one programs envelope.
+    program_key: bytes | None = None
+    #: The (key id, raw ML-KEM-768 public key) to seal the result to, if any.
+    result_key: tuple[str, bytes] | None = None
 
 
 def execute(task: Task) -> dict[str, Any]:
     """Run a task and return the result document (without queue timings).
 
+    A sealed job's programs are decrypted here, in the worker's memory; a result
+    for a user with a registered key is sealed here, before it leaves the worker.
+
     Raises:
         errors.QHarborError: with the code to record on the failed job.
     """
+    programs = task.programs
+    if task.program_key is not None:
+        programs = sealing.open_with_key(
+            task.program_key, programs[0]["sealed"], sealing.PROGRAMS_AAD
+        )
     if task.twin is not None:
-        return _execute_twin(task, task.twin)
+        result = _execute_twin(task, task.twin, programs)
+    else:
+        result = _execute(task, programs)
+    if task.result_key is None:
+        return result
+    key_id, public_key = task.result_key
+    outer: dict[str, Any] = {
+        "job_id": task.job_id,
+        "device": result["device"],
+        "sealed": sealing.seal(public_key, key_id, result, sealing.result_aad(task.job_id)),
+        "timings": dict(result["timings"]),
+    }
+    snapshot = result["metadata"].get("calibration_snapshot_id")
+    if snapshot is not None:
+        outer["metadata"] = {"calibration_snapshot_id": snapshot}
+    return outer
+
+
+def _execute(task: Task, programs: list[dict[str, Any]]) -> dict[str, Any]:
     device = task.device
     engine = get_engine(device.engine)
     started = time.perf_counter()
     experiments: list[Experiment] = []
-    for spec in task.programs:
+    for spec in programs:
         program = parse_program(spec["source"], spec["format"], spec["bindings"] or None)
         compiled = compile_for(device, program.circuit, task.seed)
         experiments.append(Experiment(compiled, program.bindings))
@@ -57,7 +88,7 @@ def execute(task: Task) -> dict[str, Any]:
 
     rows: list[dict[str, Any]] = []
     for index, (spec, experiment, runs) in enumerate(
-        zip(task.programs, experiments, outcomes, strict=True)
+        zip(programs, experiments, outcomes, strict=True)
     ):
         circuit = experiment.circuit
         depth = circuit.depth()
@@ -116,7 +147,9 @@ class _TwinRun:
     cached: bool
 
 
-def _execute_twin(task: Task, document: dict[str, Any]) -> dict[str, Any]:
+def _execute_twin(
+    task: Task, document: dict[str, Any], programs: list[dict[str, Any]]
+) -> dict[str, Any]:
     """Compile for the twin's target, run on its noise, and record how.
 
     Each experiment runs the circuit read back from its own OpenQASM 3 text, so the
@@ -134,7 +167,7 @@ def _execute_twin(task: Task, document: dict[str, Any]) -> dict[str, Any]:
         raise errors.ExecutionError(f"engine {engine.name!r} cannot emulate device twins")
     started = time.perf_counter()
     runs: list[_TwinRun] = []
-    for index, spec in enumerate(task.programs):
+    for index, spec in enumerate(programs):
         program = parse_program(spec["source"], spec["format"], spec["bindings"] or None)
         if options.skip_compilation:
             compiled, cached = program.circuit, False
@@ -188,6 +221,7 @@ def _execute_twin(task: Task, document: dict[str, Any]) -> dict[str, Any]:
         rows.append(row)
     meta = _metadata(task, engine)
     meta["method"] = "twin"
+    meta["calibration_snapshot_id"] = document["calibration"]["id"]
     meta["calibration"] = {
         "snapshot": document["calibration"]["id"],
         "version": document["calibration"]["version"],

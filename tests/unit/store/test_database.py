@@ -22,6 +22,8 @@ TABLES = {
     "results",
     "calibrations",
     "maintenance_windows",
+    "centre_keys",
+    "user_keys",
 }
 
 
@@ -47,7 +49,7 @@ def test_migrations_run_twice_idempotently(database_url: str) -> None:
         assert table_names(db) == TABLES
         with db.read() as conn:
             versions = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
-        assert versions == [("0002",)]
+        assert versions == [("0005",)]
     finally:
         db.dispose()
 
