@@ -12,6 +12,7 @@ from qharbor.devices import Catalogue, default_catalogue
 from qharbor.jobs.events import JobEvents
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.scheduler import Scheduler
+from qharbor.programs.sandbox import ParserPool
 from qharbor.security.identity import Identity
 from qharbor.settings import Settings
 from qharbor.store import Database
@@ -41,12 +42,14 @@ class Centre:
         self.jobs = JobManager(self.db, on_change=self.events.publish)
         self.identity = Identity(self.db)
         self.bootstrap_token: str | None = None
+        self.parsers = ParserPool(settings.parser_processes, settings.parse_timeout_seconds)
         self._executor: Executor | None = None
         self.scheduler: Scheduler | None = None
 
     def start(self) -> None:
         """Migrate the database, make the first admin if needed, start the workers."""
         self.db.migrate()
+        self.parsers.start()
         self.bootstrap_token = self.identity.bootstrap()
         self._executor = make_executor(self.settings)
         self.scheduler = Scheduler(
@@ -67,4 +70,5 @@ class Centre:
             self.scheduler.stop()
         if self._executor is not None:
             self._executor.close()
+        self.parsers.close()
         self.db.dispose()

@@ -13,8 +13,8 @@ from importlib import metadata
 from typing import Any
 
 from qharbor.devices import Device
-from qharbor.engines import Experiment, get_engine
-from qharbor.programs import parse_program
+from qharbor.engines import Experiment, get_engine, result_types
+from qharbor.programs import Program, parse_program
 from qharbor.workers.compiler import compile_for
 
 
@@ -40,23 +40,37 @@ def execute(task: Task) -> dict[str, Any]:
     engine = get_engine(device.engine)
     started = time.perf_counter()
     experiments: list[Experiment] = []
+    programs: list[Program] = []
     for spec in task.programs:
+        # The intake accepted this program; the same limits apply again here.
         program = parse_program(spec["source"], spec["format"], spec["bindings"] or None)
         compiled = compile_for(device, program.circuit, task.seed)
         experiments.append(Experiment(compiled, program.bindings))
+        programs.append(program)
     compiled_at = time.perf_counter()
     outcomes = engine.run(experiments, method=device.method, shots=task.shots, seed=task.seed)
     finished = time.perf_counter()
 
     rows: list[dict[str, Any]] = []
-    for index, (spec, experiment, runs) in enumerate(
-        zip(task.programs, experiments, outcomes, strict=True)
+    for index, (spec, program, experiment, runs) in enumerate(
+        zip(task.programs, programs, experiments, outcomes, strict=True)
     ):
         circuit = experiment.circuit
         depth = circuit.depth()
         for slot, outcome in enumerate(runs):
+            extra: dict[str, Any] = {}
+            if program.result_types:
+                source = program.circuit
+                if experiment.bindings:
+                    source = source.assign_parameters(
+                        {p: experiment.bindings[slot][p.name] for p in source.parameters}
+                    )
+                extra["result_types"] = result_types.evaluate(source, program.result_types)
+            if program.verbatim:
+                extra["verbatim"] = True
             rows.append(
                 {
+                    **extra,
                     "program": index,
                     "name": spec.get("name"),
                     "parameters": dict(experiment.bindings[slot]) if experiment.bindings else None,

@@ -6,7 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -16,6 +16,7 @@ from qharbor import errors
 from qharbor.api.deps import CentreDep, CurrentPrincipal, require_scope
 from qharbor.api.schemas import JobCreate, JobList, JobPublic, ResultPublic
 from qharbor.centre import Centre
+from qharbor.jobs import shapes
 from qharbor.jobs.job import Job, JobStatus
 from qharbor.jobs.request import prepare
 
@@ -57,6 +58,7 @@ def submit_job(
         device,
         max_program_bytes=settings.max_program_bytes,
         max_experiments=settings.max_bindings_per_job,
+        sandbox=centre.parsers,
     )
     job, replayed = centre.jobs.create(principal.project_id, principal.user_id, prepared)
     if replayed:
@@ -116,13 +118,20 @@ async def get_job(
 
 @router.get("/{job_id}/result", response_model=ResultPublic)
 async def get_result(
-    job_id: str, centre: CentreDep, principal: CurrentPrincipal, wait: Wait = 0
+    job_id: str,
+    centre: CentreDep,
+    principal: CurrentPrincipal,
+    wait: Wait = 0,
+    shape: Annotated[
+        Literal["qharbor", "origin"],
+        Query(description="'origin' adds hex-keyed probabilities, as Origin's cloud returns."),
+    ] = "qharbor",
 ) -> Any:
     """The result of a DONE job; 409 with the reason otherwise."""
     data = await _wait_for(
         centre, job_id, wait, lambda: centre.jobs.result(principal.project_id, job_id)
     )
-    return JSONResponse(data)
+    return JSONResponse(shapes.reshape(data, shape))
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic)
