@@ -264,7 +264,7 @@ class _Reader:
         controls = [q for block in stack if block.kind == "CONTROL" for q in block.controls]
         gate = factory(*params)
         if controls:
-            gate = gate.control(len(controls))
+            gate = gate.control(len(controls), annotated=False)
         if arity == 1 and len(operands) == 1 and operands[0].strip() == "q":
             targets = [[q] for q in range(self.num_qubits)]
         else:
