@@ -40,10 +40,19 @@ GATE_DEFINITIONS: dict[str, str] = {
     "ecr": "gate ecr a, b { s a; sx b; cx a, b; x a; }",
     "gpi": "gate gpi(f) a { U(pi, f, pi - f) a; }",
     "gpi2": "gate gpi2(f) a { U(pi/2, f - pi/2, pi/2 - f) a; }",
-    "prx": "gate prx(t, f) a { U(t, f - pi/2, pi/2 - f) a; }",
-    "ms": "gate ms(f0, f1, t) a, b { rz(-f0) a; rz(-f1) b; xx(t) a, b; rz(f0) a; rz(f1) b; }",
-    "u": "gate u(t, f, l) a { U(t, f, l) a; }",
+    "prx": "gate prx(a1, a2) a { U(a1, a2 - pi/2, pi/2 - a2) a; }",
+    "ms": "gate ms(a1, a2, a3) a, b { rz(-a1) a; rz(-a2) b; xx(a3) a, b; rz(a1) a; rz(a2) b; }",
+    "u": "gate u(a1, a2, a3) a { U(a1, a2, a3) a; }",
 }
+# The importer orders a definition's parameters by name, so multi-parameter
+# definitions name theirs a1, a2, ... in their declared order.
+
+#: Gates of stdgates.inc; a program that defines one of them gets no include added.
+STDGATES = (
+    "p", "x", "y", "z", "h", "s", "sdg", "t", "tdg", "sx", "rx", "ry", "rz", "cx", "cy", "cz",
+    "cp", "crx", "cry", "crz", "ch", "swap", "ccx", "cswap", "cu", "CX", "phase", "cphase",
+    "id", "u1", "u2", "u3",
+)
 # Definitions that use other Braket gates, and which they need.
 _NEEDS = {"xy": ("xx", "yy"), "ms": ("xx",)}
 
@@ -60,12 +69,8 @@ _BITSTRING = re.compile(r'^"([01]+)"$')
 
 
 def is_braket(source: str) -> bool:
-    """Whether the program uses Braket's pragmas, or gate names without an include."""
-    if "#pragma braket" in source:
-        return True
-    if "include" in source:
-        return False
-    return bool(_used_gates(source))
+    """Whether the program uses Braket's pragmas, or has no include (as Braket writes)."""
+    return "#pragma braket" in source or "include" not in source
 
 
 def _used_gates(source: str) -> list[str]:
@@ -111,7 +116,8 @@ def preprocess(source: str) -> tuple[str, dict[str, Any]]:
     if result_types:
         extras["result_types"] = result_types
     if "include" not in text:
-        header = ['include "stdgates.inc";']
+        defined = set(re.findall(r"\bgate\s+(\w+)", text))
+        header = [] if defined & set(STDGATES) else ['include "stdgates.inc";']
         needed: list[str] = []
         for name in _used_gates(text):
             for dependency in (*_NEEDS.get(name, ()), name):
