@@ -159,8 +159,15 @@ def parse_circuit(source: str, fmt: str = "auto", limits: Limits = DEFAULT_LIMIT
         text, extras = braket.preprocess(source)
     try:
         circuit = FORMATS[fmt].parse(text)
+    except errors.QHarborError:
+        raise
     except RecursionError:
         raise errors.ProgramLimit("the program nests too deeply to read") from None
+    except Exception as exc:  # a parser's internal error must still be a clean refusal
+        raise errors.ProgramSyntax(
+            f"the {FORMATS[fmt].title} program could not be read ({type(exc).__name__}: "
+            f"{str(exc)[:200]})"
+        ) from None
     circuit = _bounded(circuit, limits)
     check_circuit(circuit, limits)
     return ParsedCircuit(fmt, circuit, extras)
