@@ -36,7 +36,7 @@ PARSER_MEMORY_BYTES = 1024 * 1024 * 1024
 #: CPU seconds one parse may use.
 PARSER_CPU_SECONDS = 2
 #: Wall-clock seconds one parse may take.
-PARSE_TIMEOUT_SECONDS = 1.5
+PARSE_TIMEOUT_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,24 @@ class ParserPool:
             if not self._closed:
                 self._add()
 
+    def _take(self) -> _Parser:
+        """An idle parser, preferring one that has finished starting."""
+        waiting: list[_Parser] = []
+        try:
+            while True:
+                try:
+                    parser = self._idle.get_nowait()
+                except queue.Empty:
+                    break
+                if parser.wait_ready(0):
+                    return parser
+                waiting.append(parser)
+        finally:
+            for other in waiting:
+                self._idle.put(other)
+        parser = self._idle.get()
+        return parser
+
     def parse(self, source: str, fmt: str, limits: Limits = DEFAULT_LIMITS) -> Parsed:
         """Parse one program in a sandboxed process.
 
@@ -124,7 +142,7 @@ class ParserPool:
                 when it ran out of time or memory.
         """
         self.start()
-        parser = self._idle.get()
+        parser = self._take()
         try:
             # A parser still importing gets a generous start; the parse itself is timed.
             if not parser.wait_ready(60.0):

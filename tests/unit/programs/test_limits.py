@@ -24,7 +24,7 @@ def nested_definitions(levels: int) -> str:
 
 @pytest.fixture(scope="module")
 def pool() -> Iterator[ParserPool]:
-    parsers = ParserPool(size=1, timeout_s=1.5)
+    parsers = ParserPool(size=1, timeout_s=1.0)
     parsers.start()
     yield parsers
     parsers.close()
