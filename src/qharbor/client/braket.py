@@ -144,6 +144,7 @@ def _result_types(rows: list[dict[str, Any]]) -> tuple[list[ResultTypeValue], li
         else:
             ir = jaqcd.StateVector()
             value = np.array([complex(re, im) for re, im in value])
-        types.append(ResultTypeValue(type=ir, value=value))
+        # Braket's own results hold NumPy values, which its schema would not validate.
+        types.append(ResultTypeValue.construct(type=ir, value=value))
         values.append(value)
     return types, values
