@@ -39,8 +39,7 @@ def _old_qpy() -> str:
 def _definitions(levels: int, calls: int) -> str:
     lines = ["gate g0 a { h a; }"]
     lines += [
-        f"gate g{i + 1} a {{ {' '.join(f'g{i} a;' for _ in range(calls))} }}"
-        for i in range(levels)
+        f"gate g{i + 1} a {{ {' '.join(f'g{i} a;' for _ in range(calls))} }}" for i in range(levels)
     ]
     return HEADER + "\n".join(lines) + f"\nqubit q;\ng{levels} q;\n"
 
@@ -57,8 +56,12 @@ CORPUS: list[tuple[str, Any, int, str]] = [
         400,
         "PROGRAM_LIMIT",
     ),
-    ("gate-cycle-direct", _programs(HEADER + "gate g a { g a; }\nqubit q;\ng q;\n"), 400,
-     "PROGRAM_SYNTAX"),
+    (
+        "gate-cycle-direct",
+        _programs(HEADER + "gate g a { g a; }\nqubit q;\ng q;\n"),
+        400,
+        "PROGRAM_SYNTAX",
+    ),
     (
         "gate-cycle-indirect",
         _programs(HEADER + "gate a x { b x; }\ngate b x { a x; }\nqubit q;\na q;\n"),
@@ -66,8 +69,12 @@ CORPUS: list[tuple[str, Any, int, str]] = [
         "PROGRAM_SYNTAX",
     ),
     ("qubits-1e6", _programs(HEADER + "qubit[1000000] q;\nh q[0];\n"), 400, "PROGRAM_LIMIT"),
-    ("qreg-1e6", _programs('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1000000];\n'), 400,
-     "PROGRAM_LIMIT"),
+    (
+        "qreg-1e6",
+        _programs('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1000000];\n'),
+        400,
+        "PROGRAM_LIMIT",
+    ),
     ("while-true", _programs(HEADER + "qubit q;\nwhile (true) { h q; }\n"), 400, "PROGRAM_LIMIT"),
     (
         "for-1e9",
@@ -84,16 +91,27 @@ CORPUS: list[tuple[str, Any, int, str]] = [
         400,
         "PROGRAM_LIMIT",
     ),
-    ("include-relative", _programs('OPENQASM 3.0;\ninclude "../../etc/passwd";\nqubit q;\n'),
-     400, "PROGRAM_UNSUPPORTED"),
-    ("include-absolute", _programs('OPENQASM 2.0;\ninclude "/etc/passwd";\nqreg q[1];\n'), 400,
-     "PROGRAM_UNSUPPORTED"),
-    ("include-qasm3-absolute", _programs('OPENQASM 3.0;\ninclude "/etc/hostname";\n'), 400,
-     "PROGRAM_UNSUPPORTED"),
+    (
+        "include-relative",
+        _programs('OPENQASM 3.0;\ninclude "../../etc/passwd";\nqubit q;\n'),
+        400,
+        "PROGRAM_UNSUPPORTED",
+    ),
+    (
+        "include-absolute",
+        _programs('OPENQASM 2.0;\ninclude "/etc/passwd";\nqreg q[1];\n'),
+        400,
+        "PROGRAM_UNSUPPORTED",
+    ),
+    (
+        "include-qasm3-absolute",
+        _programs('OPENQASM 3.0;\ninclude "/etc/hostname";\n'),
+        400,
+        "PROGRAM_UNSUPPORTED",
+    ),
     ("definitions-doubling-40", _programs(_definitions(40, 2)), 400, "PROGRAM_LIMIT"),
     ("definitions-slow-to-expand", _programs(_definitions(5, 7)), 400, "PROGRAM_LIMIT"),
-    ("nan-angle-text", _programs(HEADER + "qubit q;\nrx(1e999) q;\n"), 400,
-     "PROGRAM_PARAMETERS"),
+    ("nan-angle-text", _programs(HEADER + "qubit q;\nrx(1e999) q;\n"), 400, "PROGRAM_PARAMETERS"),
     (
         "nan-binding",
         b'{"device": "statevector", "shots": 10, "programs": [{"source": '
@@ -110,8 +128,12 @@ CORPUS: list[tuple[str, Any, int, str]] = [
         400,
         "PROGRAM_PARAMETERS",
     ),
-    ("non-utf8-body", b'{"device": "statevector", "programs": ["\xff\xfe\xfd"]}', 422,
-     "INVALID_REQUEST"),
+    (
+        "non-utf8-body",
+        b'{"device": "statevector", "programs": ["\xff\xfe\xfd"]}',
+        422,
+        "INVALID_REQUEST",
+    ),
     (
         "lone-surrogate",
         b'{"device": "statevector", "programs": ["OPENQASM 3.0;\\nqubit q;\\n\\udc80"]}',
@@ -134,7 +156,9 @@ CORPUS: list[tuple[str, Any, int, str]] = [
 def _send(client: httpx.Client, body: Any) -> httpx.Response:
     if isinstance(body, bytes):
         return client.post(
-            "/v1/jobs", content=body, headers={"Content-Type": "application/json"},
+            "/v1/jobs",
+            content=body,
+            headers={"Content-Type": "application/json"},
             timeout=TIMEOUT_S,
         )
     return client.post("/v1/jobs", json=body, timeout=TIMEOUT_S)

@@ -109,9 +109,7 @@ class QHarborQuantumTask:
         types, values = _result_types(row.get("result_types") or [])
         return GateModelQuantumTaskResult(
             task_metadata=TaskMetadata(id=self.id, shots=self._shots, deviceId=data["device"]),
-            additional_metadata=AdditionalMetadata(
-                action=OpenQASMProgram(source=self._source)
-            ),
+            additional_metadata=AdditionalMetadata(action=OpenQASMProgram(source=self._source)),
             result_types=types,
             values=values,
             measurements=np.array(measurements, dtype=int) if measurements else None,

@@ -134,9 +134,9 @@ def check_text(source: str, limits: Limits = DEFAULT_LIMITS) -> None:
                     qubits=count,
                     max_qubits=limits.max_qubits,
                 )
-    match = _WHILE_TRUE.search(source)
-    if match:
-        line = line_of(source, match.start())
+    forever = _WHILE_TRUE.search(source)
+    if forever:
+        line = line_of(source, forever.start())
         raise errors.ProgramLimit(
             f"line {line}: a 'while' loop whose condition is always true never ends; "
             "loop on a measured bit instead",

@@ -240,9 +240,9 @@ class _Reader:
             op: Instruction
             if opener == "QIF":
                 false_body = self._circuit(block.other) if block.other is not None else None
-                op = IfElseOp(block.condition, true_body, false_body)  # type: ignore[arg-type]
+                op = IfElseOp(block.condition, true_body, false_body)
             else:
-                op = WhileLoopOp(block.condition, true_body)  # type: ignore[arg-type]
+                op = WhileLoopOp(block.condition, true_body)
             out.append((op, qubits, clbits))
 
     def _circuit(self, body: list[tuple[Instruction, list[int], list[int]]]) -> QuantumCircuit:
@@ -339,7 +339,9 @@ class _Reader:
 
 def _split_top(text: str) -> list[str]:
     """Split on commas outside parentheses."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         if char == "(":
             depth += 1
@@ -464,20 +466,20 @@ class _Condition:
         value = self._and()
         while self._next() == "||":
             self.pos += 1
-            value = expr.logic_or(value, self._and())  # type: ignore[arg-type]
+            value = expr.logic_or(value, self._and())
         return value
 
     def _and(self) -> object:
         value = self._not()
         while self._next() == "&&":
             self.pos += 1
-            value = expr.logic_and(value, self._not())  # type: ignore[arg-type]
+            value = expr.logic_and(value, self._not())
         return value
 
     def _not(self) -> object:
         if self._next() == "!":
             self.pos += 1
-            return expr.logic_not(self._not())  # type: ignore[arg-type]
+            return expr.logic_not(self._not())
         return self._comparison()
 
     def _comparison(self) -> object:

@@ -42,7 +42,10 @@ def pool() -> Iterator[ParserPool]:
         (HEADER + "qubit[1000000] q;\n", "PROGRAM_LIMIT"),
         ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1000000];\n', "PROGRAM_LIMIT"),
         ("QINIT 1000000\n", "PROGRAM_LIMIT"),
-        ("OPENQASM 3.0;\nqubit q;\nx = " + "(" * 100_000 + "1" + ")" * 100_000 + ";\n", "PROGRAM_LIMIT"),
+        (
+            "OPENQASM 3.0;\nqubit q;\nx = " + "(" * 100_000 + "1" + ")" * 100_000 + ";\n",
+            "PROGRAM_LIMIT",
+        ),
         ('OPENQASM 3.0;\ninclude "../../etc/passwd";\n', "PROGRAM_UNSUPPORTED"),
         ('OPENQASM 2.0;\ninclude "/etc/passwd";\nqreg q[1];\n', "PROGRAM_UNSUPPORTED"),
         ("OPENQASM 3.0;\nqubit q;\n\x00", "PROGRAM_SYNTAX"),

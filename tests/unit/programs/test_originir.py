@@ -58,7 +58,8 @@ UNITARY_PROGRAMS = {
     ),
     "rzx": _program(2, "H q[0]\nRZX q[0],q[1],(0.6)"),
     "controlled_rotations": _program(
-        2, "H q[0]\nCRX q[0],q[1],(0.3)\nCRY q[0],q[1],(0.4)\nCRZ q[0],q[1],(0.5)\nCP q[0],q[1],(0.6)"
+        2,
+        "H q[0]\nCRX q[0],q[1],(0.3)\nCRY q[0],q[1],(0.4)\nCRZ q[0],q[1],(0.5)\nCP q[0],q[1],(0.6)",
     ),
     "echo_and_comments": _program(2, "// prepare\nH q[0] // a comment\nECHO q[1]\nCNOT q[0],q[1]"),
     "ghz5": _program(5, "H q[0]\n" + "\n".join(f"CNOT q[{i}],q[{i + 1}]" for i in range(4))),
@@ -101,7 +102,9 @@ def _statevector_run(source: str) -> dict[str, int]:
     device = default_catalogue(100_000).get("statevector")
     program = parse_program(source, "originir")
     compiled = compile_for(device, program.circuit, 7)
-    outcome = get_engine("aer").run([Experiment(compiled)], method="statevector", shots=SHOTS, seed=7)
+    outcome = get_engine("aer").run(
+        [Experiment(compiled)], method="statevector", shots=SHOTS, seed=7
+    )
     return outcome[0][0].counts
 
 

@@ -40,8 +40,7 @@ def test_for_loop_repeats_its_body() -> None:
 
 def test_bounded_while_loop_runs_until_its_condition_fails() -> None:
     counts = run(
-        HEADER + "qubit q;\nbit c;\nc = measure q;\n"
-        "while (c == false) { h q; c = measure q; }\n"
+        HEADER + "qubit q;\nbit c;\nc = measure q;\nwhile (c == false) { h q; c = measure q; }\n"
     )
     assert counts == {"1": 2000}
 
