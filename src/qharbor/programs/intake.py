@@ -169,6 +169,10 @@ def parse_circuit(source: str, fmt: str = "auto", limits: Limits = DEFAULT_LIMIT
             f"{str(exc)[:200]})"
         ) from None
     circuit = _bounded(circuit, limits)
+    if fmt == "qasm3" and extras.get("result_types") and circuit.num_clbits == 0:
+        # As on Braket's simulators, a program that only asks for result types
+        # is still sampled: every qubit is measured at the end.
+        circuit.measure_all()
     check_circuit(circuit, limits)
     return ParsedCircuit(fmt, circuit, extras)
 
