@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.circuit import ControlFlowOp, ForLoopOp, Gate, ParameterExpression
 from qiskit.circuit.library import get_standard_gate_name_mapping
@@ -23,6 +24,10 @@ from qiskit.circuit.library import get_standard_gate_name_mapping
 from qharbor import errors
 
 _STANDARD = frozenset(get_standard_gate_name_mapping())
+# +1 for each opening bracket, -1 for each closing one, by byte value.
+_STEP = np.zeros(256, dtype=np.int8)
+_STEP[list(b"([{")] = 1
+_STEP[list(b")]}")] = -1
 
 #: The only files a program may include: the standard gate libraries, served built in.
 STANDARD_INCLUDES = frozenset({"qelib1.inc", "stdgates.inc"})
@@ -112,7 +117,7 @@ def check_text(source: str, limits: Limits = DEFAULT_LIMITS) -> None:
     if "\x00" in source:
         raise errors.ProgramSyntax("the program contains a NUL character; send plain text")
     _check_nesting(source, limits)
-    for match in _INCLUDE.finditer(source):
+    for match in _INCLUDE.finditer(source) if "include" in source else ():
         name = match[1]
         if name not in STANDARD_INCLUDES:
             line = line_of(source, match.start())
@@ -122,7 +127,9 @@ def check_text(source: str, limits: Limits = DEFAULT_LIMITS) -> None:
                 line=line,
                 include=name,
             )
-    for pattern in (_QREG, _QUBIT, _QINIT):
+    for word, pattern in (("qreg", _QREG), ("qubit", _QUBIT), ("QINIT", _QINIT)):
+        if word not in source:
+            continue
         for match in pattern.finditer(source):
             count = int(match[1][:12])
             if count > limits.max_qubits:
@@ -134,7 +141,7 @@ def check_text(source: str, limits: Limits = DEFAULT_LIMITS) -> None:
                     qubits=count,
                     max_qubits=limits.max_qubits,
                 )
-    forever = _WHILE_TRUE.search(source)
+    forever = _WHILE_TRUE.search(source) if "while" in source else None
     if forever:
         line = line_of(source, forever.start())
         raise errors.ProgramLimit(
@@ -142,8 +149,10 @@ def check_text(source: str, limits: Limits = DEFAULT_LIMITS) -> None:
             "loop on a measured bit instead",
             line=line,
         )
-    _check_for_ranges(source, limits)
-    _check_gate_definitions(source, limits)
+    if "for" in source:
+        _check_for_ranges(source, limits)
+    if "gate" in source:
+        _check_gate_definitions(source, limits)
 
 
 _GATE_DEFINITION = re.compile(r"\bgate\s+(\w+)[^{;]*\{([^{}]*)\}")
@@ -186,23 +195,24 @@ def _check_gate_definitions(source: str, limits: Limits) -> None:
 
 
 def _check_nesting(source: str, limits: Limits) -> None:
-    depth = 0
-    deepest = 0
-    for index, char in enumerate(source):
-        if char in "([{":
-            depth += 1
-            if depth > deepest:
-                deepest = depth
-                if depth > limits.max_nesting:
-                    line = line_of(source, index)
-                    raise errors.ProgramLimit(
-                        f"line {line}: brackets nest more than {limits.max_nesting} deep; "
-                        "simplify the expression",
-                        line=line,
-                        max_nesting=limits.max_nesting,
-                    )
-        elif char in ")]}":
-            depth = max(0, depth - 1)
+    # Vectorised, so a 2 MiB program is checked in milliseconds: the depth at
+    # each character is the running sum of opens minus closes, measured from
+    # the lowest point before it (so stray closing brackets cannot hide depth).
+    data = np.frombuffer(source.encode("utf-8"), dtype=np.uint8)
+    step = _STEP[data]
+    if not step.any():
+        return
+    level = np.cumsum(step, dtype=np.int32)
+    depth = level - np.minimum(np.minimum.accumulate(level), 0)
+    over = np.flatnonzero(depth > limits.max_nesting)
+    if over.size:
+        line = int(np.count_nonzero(data[: over[0]] == ord("\n"))) + 1
+        raise errors.ProgramLimit(
+            f"line {line}: brackets nest more than {limits.max_nesting} deep; "
+            "simplify the expression",
+            line=line,
+            max_nesting=limits.max_nesting,
+        )
 
 
 def _check_for_ranges(source: str, limits: Limits) -> None:
