@@ -101,7 +101,7 @@ CORPUS: list[tuple[str, Any, int, str]] = [
         "include-absolute",
         _programs('OPENQASM 2.0;\ninclude "/etc/passwd";\nqreg q[1];\n'),
         400,
-        "PROGRAM_UNSUPPORTED",
+        "PROGRAM_SYNTAX",
     ),
     (
         "include-qasm3-absolute",

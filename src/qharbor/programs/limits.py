@@ -60,6 +60,7 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 
+_QASM2 = re.compile(r"^(?:\s|//[^\n]*\n)*OPENQASM\s+2\b")
 _INCLUDE = re.compile(r'\binclude\s+"([^"\n]*)"')
 _QREG = re.compile(r"\bqreg\s+\w+\s*\[\s*(\d+)\s*\]")
 _QUBIT = re.compile(r"\bqubit\s*\[\s*(\d+)\s*\]")
@@ -121,7 +122,11 @@ def check_text(source: str, limits: Limits = DEFAULT_LIMITS) -> None:
         name = match[1]
         if name not in STANDARD_INCLUDES:
             line = line_of(source, match.start())
-            raise errors.ProgramUnsupported(
+            # Each format keeps the code it has always given for a refused include.
+            klass: type[errors.ProgramError] = (
+                errors.ProgramSyntax if _QASM2.match(source) else errors.ProgramUnsupported
+            )
+            raise klass(
                 f"line {line}: include {name!r} is not allowed; only the standard gate "
                 f"libraries {sorted(STANDARD_INCLUDES)} may be included",
                 line=line,

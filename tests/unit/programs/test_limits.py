@@ -47,7 +47,7 @@ def pool() -> Iterator[ParserPool]:
             "PROGRAM_LIMIT",
         ),
         ('OPENQASM 3.0;\ninclude "../../etc/passwd";\n', "PROGRAM_UNSUPPORTED"),
-        ('OPENQASM 2.0;\ninclude "/etc/passwd";\nqreg q[1];\n', "PROGRAM_UNSUPPORTED"),
+        ('OPENQASM 2.0;\ninclude "/etc/passwd";\nqreg q[1];\n', "PROGRAM_SYNTAX"),
         ("OPENQASM 3.0;\nqubit q;\n\x00", "PROGRAM_SYNTAX"),
         ("OPENQASM 3.0;\nqubit q;\n\udc80", "PROGRAM_SYNTAX"),
         (nested_definitions(40), "PROGRAM_LIMIT"),
