@@ -12,6 +12,7 @@ from qharbor.devices import Catalogue, default_catalogue
 from qharbor.jobs.events import JobEvents
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.scheduler import Scheduler
+from qharbor.programs import intake
 from qharbor.programs.sandbox import ParserPool
 from qharbor.security.identity import Identity
 from qharbor.settings import Settings
@@ -50,6 +51,7 @@ class Centre:
         """Migrate the database, make the first admin if needed, start the workers."""
         self.db.migrate()
         self.parsers.start()
+        intake.warm_up()  # the first small program parsed here should not pay for imports
         self.bootstrap_token = self.identity.bootstrap()
         self._executor = make_executor(self.settings)
         self.scheduler = Scheduler(
