@@ -14,6 +14,8 @@ from qharbor.devices.records import DeviceRecords
 from qharbor.jobs.events import JobEvents
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.scheduler import Scheduler
+from qharbor.programs import intake
+from qharbor.programs.sandbox import ParserPool
 from qharbor.security.identity import Identity
 from qharbor.security.keys import KeyStore, load_key_encryption_key
 from qharbor.settings import Settings
@@ -54,6 +56,7 @@ class Centre:
         self.identity = Identity(self.db)
         self.keys = KeyStore(self.db, load_key_encryption_key(settings))
         self.bootstrap_token: str | None = None
+        self.parsers = ParserPool(settings.parser_processes, settings.parse_timeout_seconds)
         self._executor: Executor | None = None
         self.scheduler: Scheduler | None = None
 
@@ -63,6 +66,8 @@ class Centre:
         self.db.migrate()
         self.keys.ensure()
         self.jobs.signer = self.keys.signer
+        self.parsers.start()
+        intake.warm_up()  # the first small program parsed here should not pay for imports
         self.bootstrap_token = self.identity.bootstrap()
         self.fleet.start()
         self._executor = make_executor(self.settings)
@@ -89,4 +94,5 @@ class Centre:
             self.scheduler.stop()
         if self._executor is not None:
             self._executor.close()
+        self.parsers.close()
         self.db.dispose()

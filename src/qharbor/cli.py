@@ -247,7 +247,7 @@ def submit(
             exists=True,
             dir_okay=False,
             readable=True,
-            help="Program files (.qasm, .qasm2, .qasm3).",
+            help="Program files (.qasm, .qasm2, .qasm3, .ir for OriginIR, .qpy).",
         ),
     ],
     device: Annotated[

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     max_bindings_per_job: int = 100_000
     max_shots: int = 1_000_000
     max_wait_seconds: float = 60.0
+    parser_processes: int = Field(default=2, ge=1, le=64)
+    parse_timeout_seconds: float = Field(default=1.0, gt=0)
 
     lease_seconds: float = 20.0
     heartbeat_seconds: float = 2.0

@@ -18,7 +18,11 @@ class ProgramIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     source: str = Field(min_length=1, description="The program text.")
-    format: Literal["auto", "qasm2", "qasm3"] = "auto"
+    format: Literal["auto", "qasm2", "qasm3", "originir", "qpy"] = Field(
+        default="auto",
+        description="The program's format; 'auto' tells them apart by their first line. "
+        "QPY is sent as base64 text. GET /v1/formats lists them.",
+    )
     name: str | None = Field(default=None, max_length=128)
     parameters: list[list[float] | dict[str, float]] | None = Field(
         default=None,
@@ -187,6 +191,19 @@ class ExperimentPublic(BaseModel):
     compile_cached: bool | None = None
     quasi_probabilities: dict[str, float] | None = None
     mitigation: str | None = None
+    result_types: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="Result types the program asked for ('#pragma braket result'), "
+        "each with its exact 'value'.",
+    )
+    verbatim: bool | None = Field(
+        default=None, description="True when the program ran without compilation."
+    )
+    probabilities: dict[str, float] | None = Field(
+        default=None,
+        description="With ?shape=origin: outcome probabilities keyed by hex, as Origin's "
+        "cloud returns them ('0x3' is c[0]=1, c[1]=1).",
+    )
 
 
 class ResultPublic(BaseModel):
@@ -196,6 +213,19 @@ class ResultPublic(BaseModel):
     experiments: list[ExperimentPublic]
     timings: dict[str, float]
     metadata: dict[str, Any]
+
+
+class FormatPublic(BaseModel):
+    name: str
+    title: str
+    versions: list[str]
+    description: str
+    encoding: Literal["text", "base64"]
+
+
+class FormatList(BaseModel):
+    formats: list[FormatPublic]
+    limits: dict[str, float]
 
 
 class DevicePublic(BaseModel):

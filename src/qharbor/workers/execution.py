@@ -15,9 +15,9 @@ from typing import Any
 
 from qharbor import errors
 from qharbor.devices import Device
-from qharbor.engines import Experiment, get_engine
+from qharbor.engines import Experiment, get_engine, result_types
 from qharbor.jobs.options import JobOptions
-from qharbor.programs import parse_program
+from qharbor.programs import Program, parse_program
 from qharbor.security import sealing
 from qharbor.workers.compiler import compile_for, compile_for_twin, two_qubit_gates
 
@@ -78,23 +78,37 @@ def _execute(task: Task, programs: list[dict[str, Any]]) -> dict[str, Any]:
     engine = get_engine(device.engine)
     started = time.perf_counter()
     experiments: list[Experiment] = []
+    parsed: list[Program] = []
     for spec in programs:
+        # The intake accepted this program; the same limits apply again here.
         program = parse_program(spec["source"], spec["format"], spec["bindings"] or None)
         compiled = compile_for(device, program.circuit, task.seed)
         experiments.append(Experiment(compiled, program.bindings))
+        parsed.append(program)
     compiled_at = time.perf_counter()
     outcomes = engine.run(experiments, method=device.method, shots=task.shots, seed=task.seed)
     finished = time.perf_counter()
 
     rows: list[dict[str, Any]] = []
-    for index, (spec, experiment, runs) in enumerate(
-        zip(programs, experiments, outcomes, strict=True)
+    for index, (spec, program, experiment, runs) in enumerate(
+        zip(programs, parsed, experiments, outcomes, strict=True)
     ):
         circuit = experiment.circuit
         depth = circuit.depth()
         for slot, outcome in enumerate(runs):
+            extra: dict[str, Any] = {}
+            if program.result_types:
+                source = program.circuit
+                if experiment.bindings:
+                    source = source.assign_parameters(
+                        {p: experiment.bindings[slot][p.name] for p in source.parameters}
+                    )
+                extra["result_types"] = result_types.evaluate(source, program.result_types)
+            if program.verbatim:
+                extra["verbatim"] = True
             rows.append(
                 {
+                    **extra,
                     "program": index,
                     "name": spec.get("name"),
                     "parameters": dict(experiment.bindings[slot]) if experiment.bindings else None,
@@ -169,7 +183,7 @@ def _execute_twin(
     runs: list[_TwinRun] = []
     for index, spec in enumerate(programs):
         program = parse_program(spec["source"], spec["format"], spec["bindings"] or None)
-        if options.skip_compilation:
+        if options.skip_compilation or program.verbatim:
             compiled, cached = program.circuit, False
         else:
             compiled, cached = compile_for_twin(

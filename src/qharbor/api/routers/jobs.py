@@ -8,7 +8,7 @@ import hashlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -27,6 +27,7 @@ from qharbor.api.schemas import (
 )
 from qharbor.centre import Centre
 from qharbor.devices import DeviceStatus
+from qharbor.jobs import shapes
 from qharbor.jobs.dryrun import dry_run
 from qharbor.jobs.job import Job, JobStatus
 from qharbor.jobs.request import JobRequest, PreparedJob, prepare
@@ -84,6 +85,7 @@ def _prepare(
         device,
         max_program_bytes=settings.max_program_bytes,
         max_experiments=settings.max_bindings_per_job,
+        sandbox=centre.parsers,
     )
     return request, prepared
 
@@ -213,13 +215,20 @@ async def get_job(
 
 @router.get("/{job_id}/result", response_model=ResultPublic)
 async def get_result(
-    job_id: str, centre: CentreDep, principal: CurrentPrincipal, wait: Wait = 0
+    job_id: str,
+    centre: CentreDep,
+    principal: CurrentPrincipal,
+    wait: Wait = 0,
+    shape: Annotated[
+        Literal["qharbor", "origin"],
+        Query(description="'origin' adds hex-keyed probabilities, as Origin's cloud returns."),
+    ] = "qharbor",
 ) -> Any:
     """The result of a DONE job; 409 with the reason otherwise."""
     data = await _wait_for(
         centre, job_id, wait, lambda: centre.jobs.result(principal.project_id, job_id)
     )
-    return JSONResponse(data)
+    return JSONResponse(shapes.reshape(data, shape))
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic)
