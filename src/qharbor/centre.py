@@ -12,7 +12,11 @@ from qharbor.devices import Catalogue, default_catalogue
 from qharbor.jobs.events import JobEvents
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.scheduler import Scheduler
+from qharbor.security.audit import AuditLog
 from qharbor.security.identity import Identity
+from qharbor.security.quotas import Quotas
+from qharbor.security.ratelimit import RateLimiter
+from qharbor.security.usage import UsageLedger
 from qharbor.settings import Settings
 from qharbor.store import Database
 from qharbor.workers.executor import Executor
@@ -40,6 +44,12 @@ class Centre:
         self.events = JobEvents()
         self.jobs = JobManager(self.db, on_change=self.events.publish)
         self.identity = Identity(self.db)
+        self.quotas = Quotas(self.db, self.catalogue)
+        self.usage = UsageLedger(self.db)
+        self.audit = AuditLog(self.db)
+        self.rate_limiter = RateLimiter(
+            settings.rate_limit_per_second, settings.rate_limit_burst
+        )
         self.bootstrap_token: str | None = None
         self._executor: Executor | None = None
         self.scheduler: Scheduler | None = None
@@ -57,6 +67,7 @@ class Centre:
             heartbeat_s=self.settings.heartbeat_seconds,
             max_attempts=self.settings.max_attempts,
             recover_all_at_start=self.db.is_sqlite,
+            shares=lambda: self.usage.decayed(self.settings.fair_share_half_life_seconds),
         )
         self.scheduler.start()
         if not self.scheduler.wait_ready(timeout=60):

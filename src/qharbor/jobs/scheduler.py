@@ -1,8 +1,9 @@
 """The scheduler: leases queued jobs to workers and records how they end.
 
-It runs in one thread of the centre. Within a device it serves jobs oldest
-first, and it never runs more of a device's jobs at once than the device's
-concurrency allows. It only talks to the job manager and to an ``Executor``.
+It runs in one thread of the centre. It serves the project with the least recent
+usage first (fair share), and within a project its oldest jobs first; it never
+runs more of a device's jobs at once than the device's concurrency allows. It
+only talks to the job manager and to an ``Executor``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable, Mapping
 
 from qharbor import errors
 from qharbor.devices import Catalogue, DeviceStatus
@@ -34,6 +36,9 @@ class Scheduler:
         max_attempts: attempts before a job whose worker keeps dying fails.
         recover_all_at_start: requeue every running job of another owner at once
             (right for a single-node centre; a cluster waits for leases to expire).
+        shares: returns each project's decayed recent usage for fair share; None
+            serves every job oldest first.
+        shares_refresh_s: seconds between calls to ``shares``.
     """
 
     def __init__(
@@ -46,6 +51,8 @@ class Scheduler:
         heartbeat_s: float,
         max_attempts: int,
         recover_all_at_start: bool,
+        shares: Callable[[], Mapping[str, float]] | None = None,
+        shares_refresh_s: float = 5.0,
     ) -> None:
         self.owner = uuid.uuid4().hex
         self._manager = manager
@@ -55,6 +62,10 @@ class Scheduler:
         self._heartbeat_s = heartbeat_s
         self._max_attempts = max_attempts
         self._recover_all = recover_all_at_start
+        self._shares = shares
+        self._shares_refresh_s = shares_refresh_s
+        self._shares_at = float("-inf")
+        self._share_cache: Mapping[str, float] = {}
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
@@ -116,8 +127,20 @@ class Scheduler:
         concurrency = {
             d.name: d.concurrency for d in self._catalogue if d.status is DeviceStatus.ONLINE
         }
-        for claim in self._manager.claim(self.owner, self._lease_s, slots, concurrency):
+        claims = self._manager.claim(
+            self.owner, self._lease_s, slots, concurrency, self._current_shares()
+        )
+        for claim in claims:
             self._executor.submit(self._task(claim))
+
+    def _current_shares(self) -> Mapping[str, float] | None:
+        if self._shares is None:
+            return None
+        now = time.monotonic()
+        if now - self._shares_at >= self._shares_refresh_s:
+            self._share_cache = self._shares()
+            self._shares_at = now
+        return self._share_cache
 
     def _task(self, claim: Claim) -> Task:
         return Task(
