@@ -47,9 +47,7 @@ class Centre:
         self.quotas = Quotas(self.db, self.catalogue)
         self.usage = UsageLedger(self.db)
         self.audit = AuditLog(self.db)
-        self.rate_limiter = RateLimiter(
-            settings.rate_limit_per_second, settings.rate_limit_burst
-        )
+        self.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
         self.bootstrap_token: str | None = None
         self._executor: Executor | None = None
         self.scheduler: Scheduler | None = None

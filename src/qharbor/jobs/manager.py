@@ -617,7 +617,7 @@ def _candidates(
         .with_for_update(skip_locked=True)
     ).all()
     if len(candidates) < limit:
-        return candidates
+        return builtins.list(candidates)
     # A long queue on one device may hide another device's jobs from free
     # workers: look again, at the oldest jobs of each device.
     return sorted(

@@ -18,6 +18,8 @@ from qharbor.api.schemas import JobCreate, JobList, JobPublic, ResultPublic
 from qharbor.centre import Centre
 from qharbor.jobs.job import Job, JobStatus
 from qharbor.jobs.request import prepare
+from qharbor.security import quotas
+from qharbor.security.identity import Principal
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -58,7 +60,14 @@ def submit_job(
         max_program_bytes=settings.max_program_bytes,
         max_experiments=settings.max_bindings_per_job,
     )
-    job, replayed = centre.jobs.create(principal.project_id, principal.user_id, prepared)
+    cost_s = quotas.estimate_s(device, request.shots, prepared.num_experiments)
+    job, replayed = centre.jobs.create(
+        principal.project_id,
+        principal.user_id,
+        prepared,
+        estimated_s=cost_s,
+        admit=lambda conn: centre.quotas.admit(conn, principal.project_id, device, cost_s),
+    )
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     elif centre.scheduler is not None:
@@ -122,7 +131,22 @@ async def get_result(
     data = await _wait_for(
         centre, job_id, wait, lambda: centre.jobs.result(principal.project_id, job_id)
     )
+    await run_in_threadpool(_audit_foreign_read, centre, principal, job_id)
     return JSONResponse(data)
+
+
+def _audit_foreign_read(centre: Centre, principal: Principal, job_id: str) -> None:
+    """Record a read of a result by someone other than the job's submitter."""
+    job = centre.jobs.get(principal.project_id, job_id)
+    if job.user_id != principal.user_id:
+        centre.audit.record(
+            "result.read",
+            actor_id=principal.user_id,
+            project_id=principal.project_id,
+            token_id=principal.token_id,
+            target=f"/v1/jobs/{job_id}/result",
+            detail={"submitter": job.user_id},
+        )
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic)

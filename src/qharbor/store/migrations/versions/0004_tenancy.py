@@ -53,7 +53,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("device", sa.String(128), nullable=False),
-            sa.Column("day", sa.Date, nullable=False),
+        sa.Column("day", sa.Date, nullable=False),
         sa.Column("device_s", sa.Float, nullable=False),
         sa.Column("charged_at", UTCDateTime, nullable=False),
     )
