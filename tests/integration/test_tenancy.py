@@ -90,8 +90,6 @@ def test_a_revoked_token_is_refused_at_once(running: RunningCentre) -> None:
 def test_an_expired_token_is_refused(running: RunningCentre) -> None:
     import datetime as dt
 
-    import sqlalchemy as sa
-
     from qharbor.store.tables import tokens
 
     project = admin_post(running, "/v1/admin/projects", {"name": unique("lab")})
