@@ -154,8 +154,8 @@ def test_the_sdk_waits_for_retry_after_and_succeeds(limited: RunningCentre) -> N
 
 def test_without_retries_the_sdk_raises_rate_limited(limited: RunningCentre) -> None:
     _user, token = limited.centre.identity.create_user(unique("noretry"), unique("lab"))
-    with HarborService(limited.url, token, retry=RetryPolicy(retries=0)) as service:
-        with pytest.raises(errors.RateLimited) as caught:
-            for _ in range(20):
-                service.me()
+    service = HarborService(limited.url, token, retry=RetryPolicy(retries=0))
+    with service, pytest.raises(errors.RateLimited) as caught:
+        for _ in range(20):
+            service.me()
     assert caught.value.detail["retry_after_s"] >= 1
