@@ -303,3 +303,40 @@ def test_extra_fields_in_a_quota_or_membership_are_refused(running: RunningCentr
         json={"role": "member", "is_admin": True},
     )
     assert member.status_code == 422
+
+
+def test_a_project_admin_changes_roles_and_removes_members_of_their_project(
+    running: RunningCentre,
+) -> None:
+    project = admin_post(running, "/v1/admin/projects", {"name": unique("lab")})
+    _lead, lead_token = new_member(running, project["name"], role="project-admin")
+    member, member_token = new_member(running, project["name"])
+    lead = running.client_for(lead_token["token"])
+    worker = running.client_for(member_token["token"])
+    changed = lead.put(f"/v1/project/members/{member['name']}", json={"role": "viewer"})
+    assert changed.status_code == 200, changed.text
+    roles = {m["name"]: m["role"] for m in changed.json()["members"]}
+    assert roles[member["name"]] == "viewer"
+    refused = worker.post("/v1/jobs", json={"device": "statevector", "programs": [BELL]})
+    assert refused.status_code == 403
+    removed = lead.delete(f"/v1/project/members/{member['id']}")
+    assert removed.status_code == 200
+    assert worker.get("/v1/me").status_code == 401
+
+
+def test_only_project_admins_manage_members_and_never_make_admins(
+    running: RunningCentre,
+) -> None:
+    project = admin_post(running, "/v1/admin/projects", {"name": unique("lab")})
+    _lead, lead_token = new_member(running, project["name"], role="project-admin")
+    member, member_token = new_member(running, project["name"])
+    lead = running.client_for(lead_token["token"])
+    worker = running.client_for(member_token["token"])
+    assert worker.get("/v1/project").json()["name"] == project["name"]
+    as_member = worker.put(f"/v1/project/members/{member['id']}", json={"role": "project-admin"})
+    assert as_member.status_code == 403
+    to_admin = lead.put(f"/v1/project/members/{member['id']}", json={"role": "admin"})
+    assert to_admin.status_code == 403
+    stranger = admin_post(running, "/v1/admin/users", {"name": unique("outsider")})
+    outside = lead.put(f"/v1/project/members/{stranger['id']}", json={"role": "member"})
+    assert (outside.status_code, outside.json()["error"]["code"]) == (404, "USER_NOT_FOUND")

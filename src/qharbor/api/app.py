@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from qharbor.api import errors as api_errors
 from qharbor.api.auditing import AuditWrites
 from qharbor.api.limits import BodySizeLimit
-from qharbor.api.routers import admin, devices, jobs, me, system, usage
+from qharbor.api.routers import admin, devices, jobs, me, project, system, usage
 from qharbor.centre import Centre
 from qharbor.settings import Settings
 
@@ -70,6 +70,7 @@ def create_app(
         devices.router,
         jobs.router,
         usage.router,
+        project.router,
         admin.router,
     ):
         app.include_router(router)
