@@ -181,7 +181,9 @@ def tokens_create(
     if json_output:
         print_json(issued)
         return
-    console.print(f"Token {issued['id']} (shown once): [bold]{issued['token']}[/bold]")
+    console.print(
+        f"Token {issued['id']} (shown once): [bold]{issued['token']}[/bold]", soft_wrap=True
+    )
 
 
 @tokens_app.command("revoke")
@@ -317,7 +319,8 @@ def me_export(
         typer.echo(text)
     else:
         output.write_text(text + "\n")
-        console.print(f"Wrote {len(archive.get('jobs', []))} jobs and your account to {output}")
+        jobs = len(archive.get("jobs", []))
+        console.print(f"Wrote your account and {jobs} job(s) to {output}", soft_wrap=True)
 
 
 @me_app.command("erase")
@@ -330,4 +333,4 @@ def me_erase(
     if not yes:
         fail("This erases your account and all your jobs for good; add --yes to confirm.")
     erased = ctx.obj.service().erase_my_account()
-    console.print(f"Erased your account and {erased['jobs']} jobs.")
+    console.print(f"Erased your account and {erased['jobs']} job(s).")
