@@ -122,6 +122,7 @@ def test_a_submit_only_token_cannot_read(running: RunningCentre) -> None:
     response = client.post("/v1/jobs", json={"device": "statevector", "programs": [BELL]})
     assert response.status_code == 201
     assert client.get(f"/v1/jobs/{response.json()['id']}").status_code == 403
+    assert client.get("/v1/me").json()["scopes"] == ["submit"]
 
 
 def test_a_viewer_reads_the_projects_jobs_but_cannot_submit(running: RunningCentre) -> None:
