@@ -179,6 +179,10 @@ def test_duplicate_names_and_unknown_ids_have_their_own_codes(running: RunningCe
     assert (again.status_code, again.json()["error"]["code"]) == (409, "NAME_TAKEN")
     missing = running.http.get("/v1/admin/users/nobody-here")
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "USER_NOT_FOUND")
+    name = unique("user")
+    missing = running.http.post("/v1/admin/users", json={"name": name, "project": "nothing-here"})
+    assert (missing.status_code, missing.json()["error"]["code"]) == (404, "PROJECT_NOT_FOUND")
+    assert running.http.get(f"/v1/admin/users/{name}").status_code == 404  # nothing was made
     missing = running.http.get("/v1/admin/projects/nothing-here")
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "PROJECT_NOT_FOUND")
 

@@ -55,6 +55,8 @@ def list_users(centre: CentreDep, _admin: CurrentAdmin) -> dict[str, Any]:
 @router.post("/users", status_code=201, response_model=UserPublic)
 def create_user(body: UserCreate, centre: CentreDep, admin: CurrentAdmin) -> dict[str, Any]:
     """A new user; with ``project``, also a member of it. Issue a token separately."""
+    if body.project is not None:
+        centre.identity.project(body.project)  # refuse an unknown project before any change
     user = centre.identity.add_user(body.name, is_admin=body.is_admin)
     _audit(centre, admin, "admin.user.create", f"user:{user['id']}", is_admin=body.is_admin)
     if body.project is not None:
