@@ -16,8 +16,12 @@ from qharbor.jobs.manager import JobManager
 from qharbor.jobs.scheduler import Scheduler
 from qharbor.programs import intake
 from qharbor.programs.sandbox import ParserPool
+from qharbor.security.audit import AuditLog
 from qharbor.security.identity import Identity
 from qharbor.security.keys import KeyStore, load_key_encryption_key
+from qharbor.security.quotas import Quotas
+from qharbor.security.ratelimit import RateLimiter
+from qharbor.security.usage import UsageLedger
 from qharbor.settings import Settings
 from qharbor.store import Database
 from qharbor.workers.executor import Executor
@@ -55,6 +59,10 @@ class Centre:
         self.jobs = JobManager(self.db, on_change=self.events.publish)
         self.identity = Identity(self.db)
         self.keys = KeyStore(self.db, load_key_encryption_key(settings))
+        self.quotas = Quotas(self.db, self.catalogue)
+        self.usage = UsageLedger(self.db)
+        self.audit = AuditLog(self.db)
+        self.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
         self.bootstrap_token: str | None = None
         self.parsers = ParserPool(settings.parser_processes, settings.parse_timeout_seconds)
         self._executor: Executor | None = None
@@ -81,6 +89,7 @@ class Centre:
             recover_all_at_start=self.db.is_sqlite,
             fleet=self.fleet,
             keys=self.keys,
+            shares=lambda: self.usage.decayed(self.settings.fair_share_half_life_seconds),
         )
         # A device coming back (or going offline) is a reason to look at the queue.
         self.fleet.on_change(lambda _device: self.scheduler.wake() if self.scheduler else None)

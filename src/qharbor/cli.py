@@ -415,10 +415,22 @@ def login(
     console.print(f"Saved account [bold]{escape(name)}[/bold] for {escape(url)}{who} in {path}")
 
 
+def _add_account_commands() -> None:
+    """The admin, usage and me commands live in their own module."""
+    from qharbor import cli_admin
+
+    app.add_typer(cli_admin.admin_app)
+    app.add_typer(cli_admin.me_app)
+    app.command("usage")(handles_errors(cli_admin.usage))
+
+
 @app.command()
 def version() -> None:
     """Print the client's version."""
     typer.echo(f"qharbor {__version__}")
+
+
+_add_account_commands()
 
 
 def main() -> None:

@@ -80,6 +80,45 @@ class Forbidden(QHarborError):
     code = "FORBIDDEN"
 
 
+class UserNotFound(QHarborError):
+    """No user has that id or name."""
+
+    code = "USER_NOT_FOUND"
+
+
+class ProjectNotFound(QHarborError):
+    """No project has that id or name."""
+
+    code = "PROJECT_NOT_FOUND"
+
+
+class TokenNotFound(QHarborError):
+    """No token with that id is yours to see."""
+
+    code = "TOKEN_NOT_FOUND"
+
+
+class NameTaken(QHarborError):
+    """That name is already in use; choose another."""
+
+    code = "NAME_TAKEN"
+
+
+# --- fair use ---------------------------------------------------------------------
+
+
+class QuotaExceeded(QHarborError):
+    """Your project's quota does not cover this job; the message gives the figures."""
+
+    code = "QUOTA_EXCEEDED"
+
+
+class RateLimited(QHarborError):
+    """Too many requests with this token; wait for the Retry-After seconds and try again."""
+
+    code = "RATE_LIMITED"
+
+
 # --- programs ---------------------------------------------------------------------
 
 

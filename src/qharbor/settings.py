@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     )
     tls_cert: Path | None = Field(default=None, description="PEM certificate chain for HTTPS.")
     tls_key: Path | None = Field(default=None, description="PEM private key for HTTPS.")
+    rate_limit_per_second: float = Field(
+        default=20.0, ge=0, description="Requests per second per token; 0 turns limits off."
+    )
+    rate_limit_burst: int = Field(default=200, ge=1, description="Requests per token at once.")
+    fair_share_half_life_seconds: float = Field(
+        default=3600.0, gt=0, description="Recent usage halves in weight over this time."
+    )
 
     write_account_file: bool = False
     account_file: Path | None = None

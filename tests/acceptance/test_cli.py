@@ -546,3 +546,33 @@ def test_unreachable_centre_is_connection_failed(tmp_path: Path) -> None:
 
     message = assert_fails_with(done, "CONNECTION_FAILED")
     assert url in message
+
+
+def test_admin_commands_set_up_a_project_with_a_user_token_and_quota(
+    centre: CliCentre, tmp_path: Path
+) -> None:
+    lab = f"lab-{uuid.uuid4().hex[:6]}"
+    person = f"ada-{uuid.uuid4().hex[:6]}"
+    project = centre.cli_json("admin", "projects", "create", lab)
+    assert project["name"] == lab
+    user = centre.cli_json("admin", "users", "create", person, "--project", lab)
+    assert user["projects"] == [{"id": project["id"], "name": lab, "role": "member"}]
+    issued = centre.cli_json("admin", "tokens", "create", person, lab, "--scope", "read")
+    quota = centre.cli_json(
+        "admin", "quota", "set", lab, "--simulator-s", "3600", "--period", "day"
+    )
+    assert quota["budgets"][0]["budget_s"] == 3600
+    shown = succeeded(centre.cli("admin", "quota", "show", lab))
+    assert "simulator" in shown and "3600" in shown
+    as_user = ("--url", centre.url, "--token", issued["token"])
+    usage = json.loads(succeeded(centre.cli(*as_user, "usage", "--json")))
+    assert usage["quota"]["budgets"][0]["remaining_s"] == 3600
+    program = tmp_path / "bell.qasm"
+    program.write_text(BELL)
+    assert_fails_with(centre.cli(*as_user, "submit", str(program)), "FORBIDDEN")
+    export = json.loads(succeeded(centre.cli(*as_user, "me", "export")))
+    assert export["user"]["name"] == person
+    succeeded(centre.cli("admin", "tokens", "revoke", issued["id"]))
+    assert_fails_with(centre.cli(*as_user, "usage"), "UNAUTHENTICATED")
+    audit = centre.cli_json("admin", "audit", "--action", "admin.token.revoke")
+    assert audit[0]["target"] == f"user:{user['id']}"

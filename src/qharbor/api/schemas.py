@@ -337,3 +337,169 @@ class UserKeyCreate(BaseModel):
 
     algorithm: Literal["ML-KEM-768"] = "ML-KEM-768"
     public_key: str = Field(min_length=1, max_length=4096, description="Base64, raw encoding.")
+
+
+# --- tenancy: users, projects, memberships, tokens, quotas -------------------------------
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w.@-]+$")]
+RoleName = Literal["admin", "project-admin", "member", "viewer"]
+ScopeName = Literal["read", "submit", "admin"]
+
+
+class UserCreate(BaseModel):
+    """A new user; with ``project``, also a member of it with ``role``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    is_admin: bool = False
+    project: str | None = Field(default=None, description="A project's id or name.")
+    role: RoleName = "member"
+
+
+class MembershipSet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: RoleName
+
+
+class ProjectCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    max_concurrent_jobs: int | None = Field(default=None, ge=1)
+
+
+class BudgetSet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    budget_s: float = Field(ge=0, description="Device-seconds per period.")
+    period: Literal["day", "week", "month"] = "month"
+
+
+class QuotaSet(BaseModel):
+    """A project's limits. Fields left out are unchanged; null removes a limit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_concurrent_jobs: int | None = Field(default=None, ge=1)
+    simulator: BudgetSet | None = None
+    qpu: BudgetSet | None = None
+
+
+class TokenCreate(BaseModel):
+    """A token for a user in a project (admins) or for yourself (``/v1/me/tokens``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name = "token"
+    scopes: list[ScopeName] = Field(default=["read", "submit"], min_length=1)
+    expires_in_s: float | None = Field(
+        default=None, gt=0, description="Seconds until the token expires; none by default."
+    )
+
+
+class AdminTokenCreate(TokenCreate):
+    user: str = Field(description="The user's id or name.")
+    project: str = Field(description="The project's id or name; the user must be a member.")
+
+
+class TokenPublic(BaseModel):
+    id: str
+    name: str
+    user_id: str
+    project_id: str
+    scopes: list[str]
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+
+
+class TokenIssued(TokenPublic):
+    token: str = Field(description="The token itself. It is shown only this once.")
+
+
+class TokenList(BaseModel):
+    tokens: list[TokenPublic]
+
+
+class MembershipPublic(BaseModel):
+    id: str
+    name: str
+    role: str
+
+
+class UserPublic(BaseModel):
+    id: str
+    name: str
+    is_admin: bool
+    created_at: str
+    projects: list[MembershipPublic]
+
+
+class UserList(BaseModel):
+    users: list[UserPublic]
+
+
+class ProjectPublic(BaseModel):
+    id: str
+    name: str
+    created_at: str
+    max_concurrent_jobs: int | None
+    members: list[MembershipPublic]
+
+
+class ProjectList(BaseModel):
+    projects: list[ProjectPublic]
+
+
+class BudgetPublic(BaseModel):
+    device_class: str
+    period: str
+    period_start: str
+    budget_s: float
+    used_s: float
+    reserved_s: float
+    remaining_s: float
+
+
+class QuotaPublic(BaseModel):
+    max_concurrent_jobs: int | None
+    active_jobs: int
+    budgets: list[BudgetPublic]
+
+
+class AuditEntry(BaseModel):
+    seq: int
+    at: str
+    actor_id: str | None
+    project_id: str | None
+    token_id: str | None
+    action: str
+    target: str | None
+    status: int | None
+    detail: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    entries: list[AuditEntry]
+    next_before: int | None = Field(description="Pass as ?before= for the next, older page.")
+
+
+class UsageRow(BaseModel):
+    project: str
+    device: str
+    day: str
+    device_s: float
+    jobs: int
+
+
+class UsageReport(BaseModel):
+    usage: list[UsageRow]
+    quota: QuotaPublic | None = Field(description="The project's limits (one project only).")
+
+
+class Erased(BaseModel):
+    erased: bool
+    jobs: int
+    record: str = Field(description="The pseudonym under which the audit log records this.")

@@ -76,6 +76,32 @@ class HarborClient:
             )
         )
 
+    def usage_get(self, **params: Any) -> dict[str, Any]:
+        """``GET /v1/usage``: device-seconds per project, device and day, and the quota."""
+        return dict(self.session.get("/v1/usage", params=params))
+
+    def me_export(self) -> dict[str, Any]:
+        """``GET /v1/me/export``: everything the centre holds about the caller."""
+        return dict(self.session.get("/v1/me/export"))
+
+    def me_erase(self) -> dict[str, Any]:
+        """``DELETE /v1/me``: erase the caller's account, jobs, results and tokens."""
+        return dict(self.session.request("DELETE", "/v1/me", idempotent=True))
+
+    def my_tokens_list(self) -> list[dict[str, Any]]:
+        """``GET /v1/me/tokens``: the caller's tokens' metadata."""
+        return list(self.session.get("/v1/me/tokens")["tokens"])
+
+    def my_token_create(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /v1/me/tokens``: a new token for the caller (shown once)."""
+        return dict(self.session.post("/v1/me/tokens", json=body))
+
+    def my_token_revoke(self, token_id: str) -> dict[str, Any]:
+        """``POST /v1/me/tokens/{id}/revoke``."""
+        return dict(
+            self.session.post(f"/v1/me/tokens/{_segment(token_id)}/revoke", idempotent=True)
+        )
+
     # --- devices -----------------------------------------------------------------------
 
     def devices_list(self) -> list[dict[str, Any]]:

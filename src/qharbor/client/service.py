@@ -17,6 +17,7 @@ from typing import Any
 
 from qharbor import errors
 from qharbor.client.accounts import resolve_account
+from qharbor.client.admin import AdminClient
 from qharbor.client.client import HarborClient
 from qharbor.client.job import Job
 from qharbor.client.programs import build_programs
@@ -256,6 +257,44 @@ class HarborService:
         from qharbor.client.sealing import KeyRing
 
         return KeyRing(self.key_dir).open_result(document, job_id)
+
+    @property
+    def admin(self) -> AdminClient:
+        """The admin routes, for a centre admin's token with the ``admin`` scope."""
+        return AdminClient(self._client.session)
+
+    def usage(
+        self,
+        since: str | None = None,
+        until: str | None = None,
+        device: str | None = None,
+        project: str | None = None,
+        all_projects: bool = False,
+    ) -> dict[str, Any]:
+        """Measured device-seconds per project, device and day (UTC), and the quota.
+
+        Args:
+            since: The first day, ``YYYY-MM-DD``.
+            until: The last day, ``YYYY-MM-DD``.
+            device: Only this device.
+            project: Admins: another project (id or name).
+            all_projects: Admins: every project.
+        """
+        return self._client.usage_get(
+            since=since,
+            until=until,
+            device=device,
+            project=project,
+            all_projects="true" if all_projects else None,
+        )
+
+    def export_my_data(self) -> dict[str, Any]:
+        """Everything the centre holds about you (jobs, results, tokens, audit entries)."""
+        return self._client.me_export()
+
+    def erase_my_account(self) -> dict[str, Any]:
+        """Erase your account, jobs, results and tokens. This cannot be undone."""
+        return self._client.me_erase()
 
     def job(self, job_id: str) -> Job:
         """A job by id, read fresh from the centre.

@@ -1,11 +1,12 @@
 """The scheduler: leases queued jobs to workers and records how they end.
 
-It runs in one thread of the centre. Within a device it serves jobs oldest
-first, and it never runs more of a device's jobs at once than the device's
-concurrency allows. Jobs of a device that is not ONLINE stay queued; the jobs
-running on a device that goes OFFLINE are stopped and put back in the queue.
-It only talks to the job manager, the fleet (for device status and the
-calibration in force) and an ``Executor``.
+It runs in one thread of the centre. It serves the project with the least recent
+usage first (fair share), and within a project its oldest jobs first; it never
+runs more of a device's jobs at once than the device's concurrency allows. Jobs
+of a device that is not ONLINE stay queued; the jobs running on a device that
+goes OFFLINE are stopped and put back in the queue. It only talks to the job
+manager, the fleet (for device status and the calibration in force) and an
+``Executor``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable, Mapping
 
 from qharbor import errors
 from qharbor.devices import Catalogue, DeviceStatus
@@ -42,6 +44,9 @@ class Scheduler:
         fleet: device status and calibrations; without one every device is ONLINE.
         keys: the centre's keys, to hand workers what sealed jobs need; without
             them sealed jobs fail.
+        shares: returns each project's decayed recent usage for fair share; None
+            serves every job oldest first.
+        shares_refresh_s: seconds between calls to ``shares``.
     """
 
     def __init__(
@@ -56,6 +61,8 @@ class Scheduler:
         recover_all_at_start: bool,
         fleet: Fleet | None = None,
         keys: KeyStore | None = None,
+        shares: Callable[[], Mapping[str, float]] | None = None,
+        shares_refresh_s: float = 5.0,
     ) -> None:
         self.owner = uuid.uuid4().hex
         self._manager = manager
@@ -68,6 +75,10 @@ class Scheduler:
         self._fleet = fleet
         self._devices: dict[str, str] = {}  # running job id -> device
         self._keys = keys
+        self._shares = shares
+        self._shares_refresh_s = shares_refresh_s
+        self._shares_at = float("-inf")
+        self._share_cache: Mapping[str, float] = {}
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
@@ -132,7 +143,10 @@ class Scheduler:
             for d in self._catalogue
             if self._status(d.name) is DeviceStatus.ONLINE
         }
-        for claim in self._manager.claim(self.owner, self._lease_s, slots, concurrency):
+        claims = self._manager.claim(
+            self.owner, self._lease_s, slots, concurrency, self._current_shares()
+        )
+        for claim in claims:
             try:
                 task = self._task(claim)
             except errors.QHarborError as exc:
@@ -151,6 +165,15 @@ class Scheduler:
         if self._fleet is None:
             return self._catalogue.get(device).status
         return self._fleet.status(device)
+
+    def _current_shares(self) -> Mapping[str, float] | None:
+        if self._shares is None:
+            return None
+        now = time.monotonic()
+        if now - self._shares_at >= self._shares_refresh_s:
+            self._share_cache = self._shares()
+            self._shares_at = now
+        return self._share_cache
 
     def _task(self, claim: Claim) -> Task:
         device = self._catalogue.get(claim.device)

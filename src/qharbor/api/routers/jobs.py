@@ -31,7 +31,7 @@ from qharbor.jobs import shapes
 from qharbor.jobs.dryrun import dry_run
 from qharbor.jobs.job import Job, JobStatus
 from qharbor.jobs.request import JobRequest, PreparedJob, prepare
-from qharbor.security import sealing
+from qharbor.security import quotas, sealing
 from qharbor.security.identity import Principal
 from qharbor.security.signing import canonical
 
@@ -108,13 +108,21 @@ def submit_job(
 ) -> dict[str, Any]:
     """Parse, check and queue a job. Nothing is queued if any program is refused."""
     require_scope(principal, "submit")
-    _request, prepared = _prepare(body, centre, principal, idempotency_key)
+    request, prepared = _prepare(body, centre, principal, idempotency_key)
     user_key = centre.keys.user_key(principal.user_id)
     if user_key is not None:
         prepared = dataclasses.replace(prepared, result_key_id=user_key.id)
     if body.sealed is not None:
         prepared = _reseal(centre, body, prepared)
-    job, replayed = centre.jobs.create(principal.project_id, principal.user_id, prepared)
+    device = centre.catalogue.get(request.device)
+    cost_s = quotas.estimate_s(device, request.shots, prepared.num_experiments)
+    job, replayed = centre.jobs.create(
+        principal.project_id,
+        principal.user_id,
+        prepared,
+        estimated_s=cost_s,
+        admit=lambda conn: centre.quotas.admit(conn, principal.project_id, device, cost_s),
+    )
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     elif centre.scheduler is not None:
@@ -228,7 +236,22 @@ async def get_result(
     data = await _wait_for(
         centre, job_id, wait, lambda: centre.jobs.result(principal.project_id, job_id)
     )
+    await run_in_threadpool(_audit_foreign_read, centre, principal, job_id)
     return JSONResponse(shapes.reshape(data, shape))
+
+
+def _audit_foreign_read(centre: Centre, principal: Principal, job_id: str) -> None:
+    """Record a read of a result by someone other than the job's submitter."""
+    job = centre.jobs.get(principal.project_id, job_id)
+    if job.user_id != principal.user_id:
+        centre.audit.record(
+            "result.read",
+            actor_id=principal.user_id,
+            project_id=principal.project_id,
+            token_id=principal.token_id,
+            target=f"/v1/jobs/{job_id}/result",
+            detail={"submitter": job.user_id},
+        )
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic)
