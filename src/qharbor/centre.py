@@ -12,6 +12,7 @@ from qharbor.devices import Catalogue, default_catalogue
 from qharbor.jobs.events import JobEvents
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.scheduler import Scheduler
+from qharbor.jobs.sessions import SessionManager
 from qharbor.security.identity import Identity
 from qharbor.settings import Settings
 from qharbor.store import Database
@@ -39,6 +40,12 @@ class Centre:
         self.catalogue = catalogue or default_catalogue(settings.max_shots)
         self.events = JobEvents()
         self.jobs = JobManager(self.db, on_change=self.events.publish)
+        self.sessions = SessionManager(
+            self.db,
+            self.jobs,
+            max_ttl_s=settings.session_max_ttl_seconds,
+            idle_ttl_s=settings.session_idle_ttl_seconds,
+        )
         self.identity = Identity(self.db)
         self.bootstrap_token: str | None = None
         self._executor: Executor | None = None
@@ -57,6 +64,8 @@ class Centre:
             heartbeat_s=self.settings.heartbeat_seconds,
             max_attempts=self.settings.max_attempts,
             recover_all_at_start=self.db.is_sqlite,
+            sessions=self.sessions,
+            session_check_s=self.settings.session_check_seconds,
         )
         self.scheduler.start()
         if not self.scheduler.wait_ready(timeout=60):

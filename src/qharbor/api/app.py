@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from qharbor.api import errors as api_errors
 from qharbor.api.limits import BodySizeLimit
-from qharbor.api.routers import devices, jobs, system
+from qharbor.api.routers import devices, jobs, sessions, system
 from qharbor.centre import Centre
 from qharbor.settings import Settings
 
@@ -63,7 +63,7 @@ def create_app(
         lifespan=lifespan,
     )
     api_errors.install(app)
-    for router in (system.router, devices.router, jobs.router):
+    for router in (system.router, devices.router, jobs.router, sessions.router):
         app.include_router(router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

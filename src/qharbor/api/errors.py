@@ -28,6 +28,8 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.JobFailed.code: 409,
     errors.JobCancelled.code: 409,
     errors.JobAlreadyFinal.code: 409,
+    errors.SessionNotFound.code: 404,
+    errors.SessionClosed.code: 409,
 }
 
 

@@ -41,6 +41,8 @@ class Claim:
     shots: int
     seed: int
     programs: list[dict[str, Any]]
+    kind: str = "circuits"
+    primitive: dict[str, Any] | None = None
 
 
 #: The PostgreSQL advisory lock key that serialises claims ("qharbor" in ASCII).
@@ -114,6 +116,10 @@ class JobManager:
                         attempt=0,
                         cancel_requested=False,
                         created_at=now,
+                        kind=request.kind,
+                        primitive=prepared.primitive,
+                        session_id=request.session_id,
+                        priority=prepared.priority,
                     )
                 )
                 if request.tags:
@@ -172,7 +178,10 @@ class JobManager:
                 .where(
                     jobs.c.status == JobStatus.QUEUED.value,
                     jobs.c.device == row.device,
-                    jobs.c.seq < row.seq,
+                    sa.or_(
+                        jobs.c.priority > row.priority,
+                        sa.and_(jobs.c.priority == row.priority, jobs.c.seq < row.seq),
+                    ),
                 )
             ).scalar_one()
         return Job.from_row(row, queue_position=position)
@@ -184,11 +193,20 @@ class JobManager:
         status: JobStatus | None = None,
         device: str | None = None,
         tag: str | None = None,
+        session_id: str | None = None,
+        created_after: dt.datetime | None = None,
+        created_before: dt.datetime | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> tuple[list[Job], str | None]:
         """A page of the project's jobs, newest first, and the cursor of the next page."""
         query = _select_jobs().where(jobs.c.project_id == project_id)
+        if session_id is not None:
+            query = query.where(jobs.c.session_id == session_id)
+        if created_after is not None:
+            query = query.where(jobs.c.created_at >= created_after)
+        if created_before is not None:
+            query = query.where(jobs.c.created_at < created_before)
         if status is not None:
             query = query.where(jobs.c.status == status.value)
         if device is not None:
@@ -308,12 +326,16 @@ class JobManager:
                 jobs.c.shots,
                 jobs.c.seed,
                 jobs.c.programs,
+                jobs.c.kind,
+                jobs.c.primitive,
+                jobs.c.priority,
             )
             queued = sa.select(*columns).where(jobs.c.status == JobStatus.QUEUED.value)
             limit = max(slots * 4, 16)
+            # Jobs of open sessions (priority 1) go ahead of ordinary ones; then age.
             candidates = conn.execute(
                 queued.where(jobs.c.device.in_(wanted))
-                .order_by(jobs.c.seq)
+                .order_by(jobs.c.priority.desc(), jobs.c.seq)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             ).all()
@@ -326,12 +348,12 @@ class JobManager:
                         for device in wanted
                         for row in conn.execute(
                             queued.where(jobs.c.device == device)
-                            .order_by(jobs.c.seq)
+                            .order_by(jobs.c.priority.desc(), jobs.c.seq)
                             .limit(min(free[device], slots))
                             .with_for_update(skip_locked=True)
                         ).all()
                     ),
-                    key=lambda row: row.seq,
+                    key=lambda row: (-row.priority, row.seq),
                 )
             for row in candidates:
                 if len(claimed) >= slots:
@@ -353,7 +375,16 @@ class JobManager:
                 if updated:
                     free[row.device] -= 1
                     claimed.append(
-                        Claim(row.id, attempt, row.device, row.shots, row.seed, row.programs)
+                        Claim(
+                            row.id,
+                            attempt,
+                            row.device,
+                            row.shots,
+                            row.seed,
+                            row.programs,
+                            row.kind,
+                            row.primitive,
+                        )
                     )
         for claim in claimed:
             self._on_change(claim.job_id)
@@ -496,6 +527,70 @@ class JobManager:
             else:
                 self.requeue(row.id, row.attempt)
         return len(stale)
+
+    def fail_queued_in_session(self, session_id: str, code: str, message: str) -> int:
+        """Fail every queued job of a session (it closed or expired before they ran).
+
+        Returns:
+            How many jobs failed.
+        """
+        now = self._clock()
+        with self.db.write() as conn:
+            ids = (
+                conn.execute(
+                    sa.select(jobs.c.id).where(
+                        jobs.c.session_id == session_id,
+                        jobs.c.status == JobStatus.QUEUED.value,
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if ids:
+                conn.execute(
+                    jobs.update()
+                    .where(jobs.c.id.in_(ids), jobs.c.status == JobStatus.QUEUED.value)
+                    .values(
+                        status=JobStatus.FAILED.value,
+                        error_code=code,
+                        error_message=message,
+                        finished_at=now,
+                    )
+                )
+        for job_id in ids:
+            self._on_change(job_id)
+        return len(ids)
+
+    def session_activity(self, session_ids: Iterable[str]) -> dict[str, tuple[int, Any]]:
+        """Per session: its queued and running jobs, and when its last job ended."""
+        ids = list(session_ids)
+        if not ids:
+            return {}
+        active = sa.func.sum(
+            sa.case(
+                (jobs.c.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]), 1),
+                else_=0,
+            )
+        )
+        with self.db.read() as conn:
+            rows = conn.execute(
+                sa.select(jobs.c.session_id, active, sa.func.max(jobs.c.finished_at))
+                .where(jobs.c.session_id.in_(ids))
+                .group_by(jobs.c.session_id)
+            ).all()
+        return {r[0]: (int(r[1] or 0), r[2]) for r in rows}
+
+    def session_summary(self, session_id: str) -> dict[str, int]:
+        """How many of a session's jobs are in each status."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                sa.select(jobs.c.status, sa.func.count())
+                .where(jobs.c.session_id == session_id)
+                .group_by(jobs.c.status)
+            ).all()
+        summary = {str(status): 0 for status in JobStatus}
+        summary.update({status: count for status, count in rows})
+        return summary
 
     def queue_lengths(self) -> dict[str, dict[str, int]]:
         """Per device, the number of queued and running jobs."""

@@ -1,8 +1,8 @@
 """The scheduler: leases queued jobs to workers and records how they end.
 
-It runs in one thread of the centre. Within a device it serves jobs oldest
-first, and it never runs more of a device's jobs at once than the device's
-concurrency allows. It only talks to the job manager and to an ``Executor``.
+It runs in one thread of the centre. Within a device it serves jobs of open
+sessions first, then the rest oldest first, and it never runs more of a
+device's jobs at once than the device's concurrency allows. It only talks to the job manager and to an ``Executor``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from qharbor import errors
 from qharbor.devices import Catalogue, DeviceStatus
 from qharbor.jobs.job import JobStatus
 from qharbor.jobs.manager import Claim, JobManager
+from qharbor.jobs.sessions import SessionManager
 from qharbor.workers.execution import Task
 from qharbor.workers.executor import Executor, Outcome, OutcomeKind
 
@@ -34,6 +35,8 @@ class Scheduler:
         max_attempts: attempts before a job whose worker keeps dying fails.
         recover_all_at_start: requeue every running job of another owner at once
             (right for a single-node centre; a cluster waits for leases to expire).
+        sessions: the session manager, whose expired sessions are ended here.
+        session_check_s: seconds between looks for expired sessions.
     """
 
     def __init__(
@@ -46,6 +49,8 @@ class Scheduler:
         heartbeat_s: float,
         max_attempts: int,
         recover_all_at_start: bool,
+        sessions: SessionManager | None = None,
+        session_check_s: float = 1.0,
     ) -> None:
         self.owner = uuid.uuid4().hex
         self._manager = manager
@@ -55,6 +60,8 @@ class Scheduler:
         self._heartbeat_s = heartbeat_s
         self._max_attempts = max_attempts
         self._recover_all = recover_all_at_start
+        self._sessions = sessions
+        self._session_check_s = session_check_s
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
@@ -87,7 +94,7 @@ class Scheduler:
             self._thread.join(timeout=10)
 
     def _loop(self) -> None:
-        last_heartbeat = last_recovery = time.monotonic()
+        last_heartbeat = last_recovery = last_sessions = time.monotonic()
         while not self._stop.is_set():
             try:
                 busy = bool(self._executor.running())
@@ -103,6 +110,9 @@ class Scheduler:
                 if now - last_recovery >= self._lease_s / 2:
                     self._manager.recover(self._max_attempts)
                     last_recovery = now
+                if self._sessions is not None and now - last_sessions >= self._session_check_s:
+                    self._sessions.expire_due()
+                    last_sessions = now
                 self._dispatch()
             except Exception:  # the database may be briefly unreachable; keep going
                 log.exception("scheduler iteration failed; retrying")
@@ -127,6 +137,8 @@ class Scheduler:
             shots=claim.shots,
             seed=claim.seed,
             programs=claim.programs,
+            kind=claim.kind,
+            primitive=claim.primitive,
         )
 
     def _stop_cancelled(self) -> None:

@@ -82,6 +82,20 @@ def parse_program(
     Raises:
         errors.ProgramError: a subclass saying what is wrong and where.
     """
+    if fmt == "auto":
+        fmt = detect_format(source)
+    circuit = parse_circuit(source, fmt, max_bytes=max_bytes)
+    return Program(format=fmt, circuit=circuit, bindings=_bindings(circuit, parameters))
+
+
+def parse_circuit(
+    source: str, fmt: str = "auto", *, max_bytes: int | None = None
+) -> QuantumCircuit:
+    """Parse one program into a circuit, leaving its parameters unbound.
+
+    Raises:
+        errors.ProgramError: a subclass saying what is wrong and where.
+    """
     if max_bytes is not None and len(source.encode()) > max_bytes:
         raise errors.ProgramLimit(
             f"program is {len(source.encode())} bytes; the limit is {max_bytes}",
@@ -96,8 +110,7 @@ def parse_program(
             f"unknown program format {fmt!r}; accepted: auto, {', '.join(sorted(FORMATS))}",
             accepted=sorted(FORMATS),
         )
-    circuit = FORMATS[fmt][1](source)
-    return Program(format=fmt, circuit=circuit, bindings=_bindings(circuit, parameters))
+    return FORMATS[fmt][1](source)
 
 
 def _bindings(

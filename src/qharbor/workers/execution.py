@@ -13,7 +13,7 @@ from importlib import metadata
 from typing import Any
 
 from qharbor.devices import Device
-from qharbor.engines import Experiment, get_engine
+from qharbor.engines import Engine, Experiment, get_engine
 from qharbor.programs import parse_program
 from qharbor.workers.compiler import compile_for
 
@@ -28,6 +28,8 @@ class Task:
     shots: int
     seed: int
     programs: list[dict[str, Any]]
+    kind: str = "circuits"
+    primitive: dict[str, Any] | None = None
 
 
 def execute(task: Task) -> dict[str, Any]:
@@ -38,6 +40,8 @@ def execute(task: Task) -> dict[str, Any]:
     """
     device = task.device
     engine = get_engine(device.engine)
+    if task.kind != "circuits":
+        return _execute_primitive(task, engine)
     started = time.perf_counter()
     experiments: list[Experiment] = []
     for spec in task.programs:
@@ -75,15 +79,46 @@ def execute(task: Task) -> dict[str, Any]:
         "shots": task.shots,
         "experiments": rows,
         "timings": {"compile_s": compiled_at - started, "run_s": finished - compiled_at},
-        "metadata": {
-            "engine": engine.name,
-            "method": device.method,
-            "seed": task.seed,
-            "attempt": task.attempt,
-            "versions": {
-                "qharbor": metadata.version("qharbor"),
-                **engine.versions(),
-                "python": platform.python_version(),
-            },
+        "metadata": _metadata(task, engine),
+    }
+
+
+def _metadata(task: Task, engine: Engine) -> dict[str, Any]:
+    return {
+        "engine": engine.name,
+        "method": task.device.method,
+        "seed": task.seed,
+        "attempt": task.attempt,
+        "versions": {
+            "qharbor": metadata.version("qharbor"),
+            **engine.versions(),
+            "python": platform.python_version(),
         },
+    }
+
+
+def _execute_primitive(task: Task, engine: Engine) -> dict[str, Any]:
+    """Run a sampler or estimator job: one result per PUB."""
+    from qharbor.primitives.estimator import is_exact, run_estimator
+    from qharbor.primitives.sampler import run_sampler
+
+    assert task.primitive is not None
+    pubs = task.primitive["pubs"]
+    started = time.perf_counter()
+    if task.kind == "sampler":
+        results = run_sampler(task.device, engine, pubs, task.seed, compile_for)
+        mode = "sampled"
+    else:
+        results = run_estimator(task.device, engine, pubs, task.seed, compile_for)
+        mode = "exact" if is_exact(task.device, engine) else "sampled"
+    finished = time.perf_counter()
+    return {
+        "job_id": task.job_id,
+        "device": task.device.name,
+        "kind": task.kind,
+        "shots": task.shots,
+        "experiments": [],
+        "pubs": results,
+        "timings": {"compile_s": 0.0, "run_s": finished - started},
+        "metadata": {**_metadata(task, engine), "mode": mode},
     }

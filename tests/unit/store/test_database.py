@@ -37,7 +37,7 @@ def test_migrations_run_twice_idempotently(database_url: str) -> None:
         assert table_names(db) == TABLES
         with db.read() as conn:
             versions = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
-        assert versions == [("0001",)]
+        assert versions == [("0003",)]
     finally:
         db.dispose()
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import datetime as dt
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -18,6 +20,7 @@ from qharbor.api.schemas import JobCreate, JobList, JobPublic, ResultPublic
 from qharbor.centre import Centre
 from qharbor.jobs.job import Job, JobStatus
 from qharbor.jobs.request import prepare
+from qharbor.jobs.sessions import SessionMode
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -58,7 +61,14 @@ def submit_job(
         max_program_bytes=settings.max_program_bytes,
         max_experiments=settings.max_bindings_per_job,
     )
+    session = None
+    if request.session_id is not None:
+        session = centre.sessions.admit(principal.project_id, request.session_id, device.name)
+        if session.mode is SessionMode.SESSION:
+            prepared = dataclasses.replace(prepared, priority=1)
     job, replayed = centre.jobs.create(principal.project_id, principal.user_id, prepared)
+    if session is not None and not replayed:
+        centre.sessions.after_submit(session)
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     elif centre.scheduler is not None:
@@ -74,14 +84,36 @@ def list_jobs(
     status: JobStatus | None = None,
     device: str | None = None,
     tag: str | None = None,
+    session_id: str | None = None,
+    created_after: Annotated[
+        dt.datetime | None, Query(description="Only jobs created at or after (ISO 8601).")
+    ] = None,
+    created_before: Annotated[
+        dt.datetime | None, Query(description="Only jobs created before (ISO 8601).")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ) -> dict[str, Any]:
     """Your project's jobs, newest first, with filters and cursor pagination."""
     page, next_cursor = centre.jobs.list(
-        principal.project_id, status=status, device=device, tag=tag, limit=limit, cursor=cursor
+        principal.project_id,
+        status=status,
+        device=device,
+        tag=tag,
+        session_id=session_id,
+        created_after=_aware(created_after),
+        created_before=_aware(created_before),
+        limit=limit,
+        cursor=cursor,
     )
     return {"jobs": [j.to_json() for j in page], "next_cursor": next_cursor}
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    """A query datetime in UTC; one without a zone is taken to be UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.UTC)
 
 
 async def _wait_for(centre: Centre, job_id: str, wait: float, read: Callable[[], T]) -> T:
