@@ -2,7 +2,8 @@
 
 It runs in one thread of the centre. Within a device it serves jobs of open
 sessions first, then the rest oldest first, and it never runs more of a
-device's jobs at once than the device's concurrency allows. It only talks to the job manager and to an ``Executor``.
+device's jobs at once than the device's concurrency allows. It only talks to
+the job manager, the session manager and an ``Executor``.
 """
 
 from __future__ import annotations

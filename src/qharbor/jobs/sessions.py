@@ -15,9 +15,9 @@ job manager.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import enum
-import builtins
 import uuid
 from dataclasses import dataclass
 from typing import Any
