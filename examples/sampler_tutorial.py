@@ -1,3 +1,4 @@
+# ruff: noqa: I001
 """Qiskit's "hello world", run on a qharbor centre.
 
 This is the usual primitives tutorial: build a circuit, transpile it for the
@@ -18,9 +19,7 @@ from qiskit.quantum_info import SparsePauliOp
 from qiskit.transpiler import generate_preset_pass_manager
 
 # The two lines that change: the primitives' import, and where the backend comes from.
-from qharbor.qiskit import EstimatorV2 as Estimator
-from qharbor.qiskit import QHarborProvider
-from qharbor.qiskit import SamplerV2 as Sampler
+from qharbor.qiskit import EstimatorV2 as Estimator, QHarborProvider, SamplerV2 as Sampler
 
 backend = QHarborProvider().backend(os.environ.get("QHARBOR_DEVICE", "statevector"))
 
