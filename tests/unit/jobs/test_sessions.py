@@ -50,9 +50,7 @@ def submit(
     request = JobRequest(
         device=device, programs=(ProgramSpec(BELL),), shots=10, seed=1, session_id=session_id
     )
-    prepared = prepare(
-        request, DEVICES.get(device), max_program_bytes=100_000, max_experiments=100
-    )
+    prepared = prepare(request, DEVICES.get(device), max_program_bytes=100_000, max_experiments=100)
     if session_id is not None:
         session = sessions.admit(who.project_id, session_id, device)
         if session.mode is SessionMode.SESSION:
