@@ -102,5 +102,15 @@ class QHarborProvider:
                 found.append(QHarborJob(backends[name], job))
         return found
 
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.service.close()
+
+    def __enter__(self) -> QHarborProvider:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def __repr__(self) -> str:
         return f"<QHarborProvider {self.service.url}>"
