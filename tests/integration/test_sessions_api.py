@@ -20,6 +20,8 @@ from tests.integration.conftest import RunningCentre, start_centre
 from tests.programs import BELL, slow
 
 FINAL = ("DONE", "FAILED", "CANCELLED")
+#: Keeps the only worker busy (about a second) while the test queues jobs behind it.
+BLOCKER = slow(n=20, layers=10)
 
 
 def bell_body(**extra: Any) -> dict[str, Any]:
@@ -126,7 +128,7 @@ def wait_final(http: httpx.Client, job_id: str) -> dict[str, Any]:
 
 def test_session_jobs_overtake_a_queue_of_ordinary_jobs(one_worker: CentreServer) -> None:
     with client(one_worker) as http:
-        blocker = http.post("/v1/jobs", json={**bell_body(), "programs": [slow(layers=15)]})
+        blocker = http.post("/v1/jobs", json={**bell_body(), "programs": [BLOCKER]})
         ordinary = [
             http.post("/v1/jobs", json=bell_body(seed=n)).json()["id"] for n in range(5)
         ]
@@ -159,7 +161,7 @@ def test_closing_a_qiskit_session_fails_its_queued_jobs(
     bell.cx(0, 1)
     bell.measure_all()
     with client(one_worker) as http:
-        blocker = http.post("/v1/jobs", json={**bell_body(), "programs": [slow(layers=15)]})
+        blocker = http.post("/v1/jobs", json={**bell_body(), "programs": [BLOCKER]})
         with Session(backend=backend) as session:
             jobs = [SamplerV2(mode=session).run([bell]) for _ in range(2)]
             queued = [j for j in jobs if j.harbor_job.status() == "QUEUED"]
@@ -191,7 +193,7 @@ def test_a_batch_keeps_its_jobs_in_their_place(
 ) -> None:
     backend = provider.backend("statevector")
     with client(one_worker) as http:
-        blocker = http.post("/v1/jobs", json={**bell_body(), "programs": [slow(layers=15)]})
+        blocker = http.post("/v1/jobs", json={**bell_body(), "programs": [BLOCKER]})
         ordinary = http.post("/v1/jobs", json=bell_body()).json()
         with Batch(backend=backend) as batch:
             job = backend.run(QuantumCircuit.from_qasm_str(BELL), shots=50, session=batch)
