@@ -129,9 +129,7 @@ def wait_final(http: httpx.Client, job_id: str) -> dict[str, Any]:
 def test_session_jobs_overtake_a_queue_of_ordinary_jobs(one_worker: CentreServer) -> None:
     with client(one_worker) as http:
         blocker = http.post("/v1/jobs", json={**bell_body(), "programs": [BLOCKER]})
-        ordinary = [
-            http.post("/v1/jobs", json=bell_body(seed=n)).json()["id"] for n in range(5)
-        ]
+        ordinary = [http.post("/v1/jobs", json=bell_body(seed=n)).json()["id"] for n in range(5)]
         session = http.post("/v1/sessions", json={"device": "statevector"}).json()
         urgent = http.post("/v1/jobs", json=bell_body(session_id=session["id"])).json()
         assert urgent["queue_position"] == 0

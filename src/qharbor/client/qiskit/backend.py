@@ -9,6 +9,7 @@ from qiskit import QuantumCircuit
 from qiskit.providers import BackendV2, Options
 from qiskit.transpiler import Target
 
+from qharbor import errors
 from qharbor.client.qiskit.encoding import circuit_source
 from qharbor.client.qiskit.jobs import QHarborJob
 from qharbor.client.qiskit.target import build_target
@@ -42,7 +43,7 @@ class QHarborBackend(BackendV2):
         )
         self.service = service
         self.device = dict(device)
-        self._target = build_target(device)
+        self._target = build_target(device, self._calibration())
         self.options.set_validator("shots", (1, int(device.get("max_shots") or 10**9)))
 
     @property
@@ -65,7 +66,16 @@ class QHarborBackend(BackendV2):
     def refresh(self) -> None:
         """Read the device again (status, queue, calibration) and rebuild the target."""
         self.device = self.service.client.device_get(self.name)
-        self._target = build_target(self.device)
+        self._target = build_target(self.device, self._calibration())
+
+    def _calibration(self) -> dict[str, Any] | None:
+        """The current calibration of a device twin or QPU; None for simulators."""
+        if not self.device.get("twin"):
+            return None
+        try:
+            return dict(self.service.client.session.get(f"/v1/devices/{self.name}/calibration"))
+        except errors.NotFound:
+            return None
 
     def status(self) -> dict[str, Any]:
         """The device's status and queue now: ``{"status", "queue_length", "running"}``."""
