@@ -104,12 +104,12 @@ def prepare(
             num_experiments=pubs.num_experiments,
             primitive=pubs.payload,
         )
-    if not request.programs:
-        raise errors.InvalidRequest("a job needs at least one program", field="programs")
     if request.pubs:
         raise errors.InvalidRequest(
             "'pubs' belong to sampler and estimator jobs; set 'kind'", field="pubs"
         )
+    if not request.programs:
+        raise errors.InvalidRequest("a job needs at least one program", field="programs")
     stored: list[dict[str, Any]] = []
     experiments = 0
     for index, spec in enumerate(request.programs):
