@@ -113,6 +113,21 @@ def test_an_estimator_job_over_http_gives_exact_values(running: RunningCentre) -
             "PROGRAM_SYNTAX",
             "PUB 0",
         ),
+        (
+            {
+                "kind": "estimator",
+                "pubs": [
+                    {
+                        "circuit": MEASURED + "x q[0];\n",
+                        "parameter_values": [1],
+                        "observables": ["ZZ"],
+                    }
+                ],
+            },
+            400,
+            "PROGRAM_UNSUPPORTED",
+            "mid-circuit",
+        ),
         ({"kind": "sampler", "programs": [MEASURED]}, 422, "INVALID_REQUEST", "pubs"),
         ({"kind": "sampler", "pubs": []}, 422, "INVALID_REQUEST", "at least one PUB"),
         ({"pubs": [{"circuit": MEASURED}]}, 422, "INVALID_REQUEST", "kind"),
@@ -125,6 +140,7 @@ def test_an_estimator_job_over_http_gives_exact_values(running: RunningCentre) -
         "short-label",
         "no-measurement",
         "syntax",
+        "estimator-mid-circuit",
         "programs-in-sampler",
         "no-pubs",
         "pubs-without-kind",
@@ -191,3 +207,17 @@ def test_backend_run_refuses_unbound_parameters(provider: QHarborProvider) -> No
     circuit.measure_all()
     with pytest.raises(ValueError, match="unbound parameters"):
         provider.backend("statevector").run(circuit)
+
+
+def test_a_sampled_estimate_ignores_unused_classical_registers(running: RunningCentre) -> None:
+    circuit = RY.replace("qubit[2] q;", "qubit[2] q;\nbit[3] spare;")
+    job = running.submit(
+        device="density-matrix",
+        kind="estimator",
+        pubs=[{"circuit": circuit, "parameter_values": [np.pi], "observables": [{"IZ": 1.0}]}],
+        precision=0.05,
+        seed=4,
+    )
+    [out] = running.result(job["id"])["pubs"]
+    # |11>: qubit 0 reads 1 in every shot, whatever the spare register holds.
+    assert out["exact"] is False and out["evs"] == [-1.0] and out["stds"] == [0.0]

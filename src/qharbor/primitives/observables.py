@@ -106,7 +106,8 @@ def estimate(
         by_basis.setdefault(where[padded], []).append((support_mask(padded), coeff))
     for basis, terms in by_basis.items():
         outcome_counts = counts[basis]
-        keys = np.array([int(key.replace(" ", ""), 2) for key in outcome_counts], dtype=object)
+        # The basis register is added last, so it is the leftmost group of a key.
+        keys = np.array([int(key.split(" ")[0], 2) for key in outcome_counts], dtype=object)
         weights = np.array(list(outcome_counts.values()), dtype=float)
         shots = weights.sum()
         per_outcome = np.zeros(len(keys))

@@ -147,6 +147,11 @@ def _prepare_one(
                 f"observables_shape {list(obs_shape)} does not hold {len(observables)} observables",
                 field="observables_shape",
             )
+        if _measures(circuit.remove_final_measurements(inplace=False) or circuit):
+            raise errors.ProgramUnsupported(
+                "an estimator circuit may measure only at its end (those measurements are "
+                "ignored); remove mid-circuit measurements, or use the sampler"
+            )
         normal["observables"] = [check_observable(o) for o in observables]
         normal["observables_shape"] = list(obs_shape)
         obs_width = max(len(next(iter(o))) for o in normal["observables"])
@@ -241,6 +246,16 @@ def check_observable(observable: Any) -> dict[str, float]:
             )
         checked[label] = checked.get(label, 0.0) + float(coeff)
     return checked
+
+
+def _measures(circuit: Any) -> bool:
+    """Whether the circuit measures anywhere, inside control flow too."""
+    for instruction in circuit.data:
+        if instruction.operation.name == "measure":
+            return True
+        if any(_measures(block) for block in getattr(instruction.operation, "blocks", ())):
+            return True
+    return False
 
 
 def _shape(value: Any, name: str) -> tuple[int, ...]:
