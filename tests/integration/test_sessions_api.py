@@ -199,3 +199,18 @@ def test_a_batch_keeps_its_jobs_in_their_place(
         first = wait_final(http, ordinary["id"])
         assert first["started_at"] < http.get(f"/v1/jobs/{job.job_id()}").json()["started_at"]
         wait_final(http, blocker.json()["id"])
+
+
+def test_a_session_can_be_reattached_by_id(running: RunningCentre) -> None:
+    with QHarborProvider(running.url, running.token) as provider:
+        backend = provider.backend("statevector")
+        opened = Session(backend=backend)
+        again = Session.from_id(opened.session_id, backend)
+        bell = QuantumCircuit.from_qasm_str(BELL)
+        job = SamplerV2(mode=again).run([bell], shots=10)
+        assert job.result()[0].data.c.num_shots == 10
+        assert opened.details()["jobs"]["DONE"] == 1
+        with pytest.raises(ValueError, match=r"not a batch; use Session\.from_id"):
+            Batch.from_id(opened.session_id, backend)
+        again.close()
+        assert opened.status() == "CLOSED"

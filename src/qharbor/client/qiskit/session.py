@@ -52,6 +52,20 @@ class Session:
         )
         self._token: contextvars.Token[Session | None] | None = None
 
+    @classmethod
+    def from_id(cls, session_id: str, backend: QHarborBackend) -> Session:
+        """Attach to a session or batch opened earlier (by another process, say)."""
+        session = cls.__new__(cls)
+        session._backend = backend
+        session._details = backend.service.session(session_id)
+        session._token = None
+        if session._details.get("mode") != cls.mode:
+            raise ValueError(
+                f"{session_id} is a {session._details.get('mode')}, not a {cls.mode}; "
+                f"use {'Batch' if cls.mode == 'session' else 'Session'}.from_id"
+            )
+        return session
+
     @property
     def session_id(self) -> str:
         """The session's id on the centre."""
