@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from qharbor.jobs.options import JobOptions
 from qharbor.jobs.request import JobRequest, ProgramSpec
 
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -49,6 +50,28 @@ class PubIn(BaseModel):
     precision: float | None = Field(default=None, ge=0, description="Estimator only.")
 
 
+class JobOptionsIn(BaseModel):
+    """How the job is compiled, run and post-processed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    optimization_level: int = Field(
+        default=1, ge=0, le=3, description="Transpiler optimisation level for device twins."
+    )
+    skip_compilation: bool = Field(
+        default=False,
+        description="Run the programs as sent; they must be ISA circuits (native gates on "
+        "coupled qubits, qubit i = physical qubit i), else 400 PROGRAM_NOT_ISA.",
+    )
+    mitigate_readout: bool = Field(
+        default=False,
+        description="Also return readout-mitigated quasi-probabilities (device twins).",
+    )
+
+    def to_options(self) -> JobOptions:
+        return JobOptions(**self.model_dump())
+
+
 class JobCreate(BaseModel):
     """A job submission."""
 
@@ -90,6 +113,7 @@ class JobCreate(BaseModel):
     session_id: str | None = Field(
         default=None, max_length=36, description="An open session or batch on this device."
     )
+    options: JobOptionsIn = Field(default_factory=JobOptionsIn)
 
     def to_request(self, idempotency_header: str | None) -> JobRequest:
         programs = tuple(
@@ -114,6 +138,7 @@ class JobCreate(BaseModel):
             pubs=tuple(p.model_dump(exclude_none=True) for p in self.pubs),
             precision=self.precision,
             session_id=self.session_id,
+            options=self.options.to_options(),
         )
 
 
@@ -143,6 +168,13 @@ class JobPublic(BaseModel):
     queue_position: int | None
     session_id: str | None
     error: JobError | None
+    options: dict[str, Any] = Field(default_factory=dict)
+    waiting_reason: str | None = Field(
+        default=None, description="Why a queued job waits: its device is not ONLINE."
+    )
+    estimated_start: str | None = Field(
+        default=None, description="When the device is expected back (UTC), if known."
+    )
 
 
 class JobList(BaseModel):
@@ -161,6 +193,12 @@ class ExperimentPublic(BaseModel):
     num_clbits: int
     depth: int
     run_s: float
+    two_qubit_gates: int | None = None
+    physical_qubits: list[int] | None = None
+    compiled_qasm3: str | None = Field(default=None, description="Device twins: what ran.")
+    compile_cached: bool | None = None
+    quasi_probabilities: dict[str, float] | None = None
+    mitigation: str | None = None
 
 
 class ResultPublic(BaseModel):
@@ -190,8 +228,14 @@ class DevicePublic(BaseModel):
     concurrency: int
     clifford_only: bool
     status: str
+    status_reason: str | None = None
+    status_until: str | None = None
     queue_length: int
     running: int
+    twin: dict[str, Any] | None = Field(
+        default=None, description="Device twins: topology, gates, timing, calibration plan."
+    )
+    maintenance: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class DeviceList(BaseModel):
@@ -243,3 +287,48 @@ class SessionPublic(BaseModel):
 
 class SessionList(BaseModel):
     sessions: list[SessionPublic]
+
+
+class DryRunPublic(BaseModel):
+    """What a job would do, without queueing it."""
+
+    device: str
+    valid: bool
+    device_status: str
+    status_reason: str | None
+    estimated_start: str | None
+    queue_position: int
+    estimated_qpu_s: float | None = Field(
+        description="Device twins: estimated device time, in seconds."
+    )
+    calibration: str | None = Field(description="The snapshot the estimate used.")
+    experiments: list[dict[str, Any]]
+
+
+class MaintenanceIn(BaseModel):
+    """A maintenance window, in UTC (RFC 3339 with a zone)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: str
+    end: str
+    reason: str = Field(default="maintenance", max_length=256)
+
+
+class WarmupIn(BaseModel):
+    """A cryostat warm-up; omitted fields take the device file's values."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    peak: float | None = Field(default=None, gt=0, le=1)
+    rise_s: float | None = Field(default=None, gt=0)
+    hold_s: float | None = Field(default=None, ge=0)
+    recover_s: float | None = Field(default=None, gt=0)
+
+
+class CalibrationScaleIn(BaseModel):
+    """Scale every error by ``factor`` and divide T1 and T2 by it (a worse day)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    factor: float = Field(gt=0, le=100)

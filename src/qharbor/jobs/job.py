@@ -53,6 +53,7 @@ class Job:
     kind: str = "circuits"
     session_id: str | None = None
     priority: int = 0
+    options: dict[str, Any] | None = None
 
     @property
     def is_final(self) -> bool:
@@ -85,6 +86,7 @@ class Job:
             kind=m.get("kind") or "circuits",
             session_id=m.get("session_id"),
             priority=m.get("priority") or 0,
+            options=m.get("options"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -107,6 +109,7 @@ class Job:
             "cancel_requested": self.cancel_requested,
             "queue_position": self.queue_position,
             "session_id": self.session_id,
+            "options": dict(self.options or {}),
             "error": (
                 {"code": self.error_code, "message": self.error_message}
                 if self.error_code

@@ -43,6 +43,7 @@ class Claim:
     programs: list[dict[str, Any]]
     kind: str = "circuits"
     primitive: dict[str, Any] | None = None
+    options: dict[str, Any] | None = None
 
 
 #: The PostgreSQL advisory lock key that serialises claims ("qharbor" in ASCII).
@@ -120,6 +121,7 @@ class JobManager:
                         primitive=prepared.primitive,
                         session_id=request.session_id,
                         priority=prepared.priority,
+                        options=request.options.to_json(),
                     )
                 )
                 if request.tags:
@@ -329,6 +331,7 @@ class JobManager:
                 jobs.c.kind,
                 jobs.c.primitive,
                 jobs.c.priority,
+                jobs.c.options,
             )
             queued = sa.select(*columns).where(jobs.c.status == JobStatus.QUEUED.value)
             limit = max(slots * 4, 16)
@@ -384,6 +387,7 @@ class JobManager:
                             row.programs,
                             row.kind,
                             row.primitive,
+                            row.options,
                         )
                     )
         for claim in claimed:
@@ -591,6 +595,17 @@ class JobManager:
         summary = {str(status): 0 for status in JobStatus}
         summary.update({status: count for status, count in rows})
         return summary
+
+    def queue_position(self, device: str) -> int:
+        """How many jobs are queued for a device now."""
+        with self.db.read() as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(jobs)
+                    .where(jobs.c.device == device, jobs.c.status == JobStatus.QUEUED.value)
+                ).scalar_one()
+            )
 
     def queue_lengths(self) -> dict[str, dict[str, int]]:
         """Per device, the number of queued and running jobs."""

@@ -11,6 +11,7 @@ from typing import Any
 
 from qharbor import errors
 from qharbor.devices import Device, operations
+from qharbor.jobs.options import JobOptions
 from qharbor.primitives import prepare_pubs
 from qharbor.programs import parse_program
 
@@ -41,6 +42,7 @@ class JobRequest:
     pubs: tuple[dict[str, Any], ...] = ()
     precision: float | None = None
     session_id: str | None = None
+    options: JobOptions = field(default_factory=JobOptions)
 
     def fingerprint(self) -> str:
         """SHA-256 of the request without its idempotency key, for replay checks."""
@@ -61,6 +63,7 @@ class PreparedJob:
     primitive: dict[str, Any] | None = None
     #: Claimed before lower priorities on the device (1: a job in an open session).
     priority: int = 0
+    circuits: list[Any] = field(default_factory=list, compare=False, repr=False)
 
 
 def prepare(
@@ -81,6 +84,11 @@ def prepare(
             f"({device.max_shots}); lower shots",
             field="shots",
             max_shots=device.max_shots,
+        )
+    if request.options.mitigate_readout and device.twin is None:
+        raise errors.InvalidRequest(
+            f"mitigate_readout needs a device twin; {device.name!r} is a noiseless simulator",
+            field="options.mitigate_readout",
         )
     seed = request.seed if request.seed is not None else secrets.randbits(31)
     if request.kind != "circuits":
@@ -111,6 +119,7 @@ def prepare(
     if not request.programs:
         raise errors.InvalidRequest("a job needs at least one program", field="programs")
     stored: list[dict[str, Any]] = []
+    circuits: list[Any] = []
     experiments = 0
     for index, spec in enumerate(request.programs):
         try:
@@ -120,6 +129,11 @@ def prepare(
         except errors.ProgramError as exc:
             raise _in_program(exc, index) from None
         operations.check_circuit(device, program.circuit, index)
+        if device.twin is not None:
+            operations.check_active_qubits(device.twin, program.circuit, index)
+            if request.options.skip_compilation:
+                operations.check_isa(device.twin, program.circuit, index)
+        circuits.append(program.circuit)
         experiments += program.num_experiments
         if experiments > max_experiments:
             raise errors.ProgramLimit(
@@ -135,7 +149,13 @@ def prepare(
                 "bindings": [dict(b) for b in program.bindings],
             }
         )
-    return PreparedJob(request=request, seed=seed, programs=stored, num_experiments=experiments)
+    return PreparedJob(
+        request=request,
+        seed=seed,
+        programs=stored,
+        num_experiments=experiments,
+        circuits=circuits,
+    )
 
 
 def _in_program(exc: errors.ProgramError, index: int) -> errors.ProgramError:

@@ -186,6 +186,8 @@ def _prepare_one(
             device=device.name,
         )
     operations.check_circuit(device, circuit, 0)
+    if device.twin is not None:
+        operations.check_active_qubits(device.twin, circuit, 0)
     normal["result_shape"] = list(result_shape)
     return normal, max(1, math.prod(shape))
 

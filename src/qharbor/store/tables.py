@@ -133,6 +133,8 @@ jobs = sa.Table(
     sa.Column("session_id", sa.String(36), nullable=True),
     # Claimed before lower priorities on the same device (1: a job in a session).
     sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
+    # Job options (optimization level, mitigation, ...), as the request gave them.
+    sa.Column("options", sa.JSON, nullable=True),
     sa.UniqueConstraint("project_id", "idempotency_key", name="uq_jobs_project_idempotency"),
     sa.Index("ix_jobs_queue", "status", "device", "seq"),
     sa.Index("ix_jobs_project_seq", "project_id", "seq"),
@@ -185,4 +187,30 @@ results = sa.Table(
     sa.Column("attempt", sa.Integer, nullable=False),
     sa.Column("data", sa.JSON, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Device twins: every recalibration's snapshot, so any past one can be read back.
+calibrations = sa.Table(
+    "calibrations",
+    metadata,
+    sa.Column("id", sa.String(160), primary_key=True),
+    sa.Column("device", sa.String(128), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("taken_at", UTCDateTime, nullable=False),
+    sa.Column("reason", sa.String(128), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.UniqueConstraint("device", "version", name="uq_calibrations_device_version"),
+    sa.Index("ix_calibrations_device_taken", "device", "taken_at"),
+)
+
+maintenance_windows = sa.Table(
+    "maintenance_windows",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("device", sa.String(128), nullable=False),
+    sa.Column("start_at", UTCDateTime, nullable=False),
+    sa.Column("end_at", UTCDateTime, nullable=False),
+    sa.Column("reason", sa.String(256), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_maintenance_device_end", "device", "end_at"),
 )

@@ -12,7 +12,18 @@ from alembic.migration import MigrationContext
 from qharbor.store import Database
 from qharbor.store.tables import metadata, projects
 
-TABLES = {"users", "projects", "memberships", "tokens", "jobs", "job_tags", "results", "sessions"}
+TABLES = {
+    "users",
+    "projects",
+    "memberships",
+    "tokens",
+    "jobs",
+    "job_tags",
+    "results",
+    "calibrations",
+    "maintenance_windows",
+    "sessions",
+}
 
 
 def table_names(db: Database) -> set[str]:
