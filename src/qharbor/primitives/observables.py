@@ -24,7 +24,11 @@ class Basis:
     label: str
 
     def circuit(self, base: QuantumCircuit) -> QuantumCircuit:
-        """``base`` followed by the rotations into this basis and a measurement of every qubit."""
+        """``base``, then the rotations into this basis and a measurement of the qubits it reads.
+
+        Qubits where the basis has ``I`` are left alone (their bits read 0 and no
+        term looks at them), so idle qubits of a wide, laid-out circuit stay idle.
+        """
         out = base.copy()
         register = ClassicalRegister(base.num_qubits, MEASURE_REGISTER)
         out.add_register(register)
@@ -34,7 +38,8 @@ class Basis:
             elif letter == "Y":
                 out.sdg(qubit)
                 out.h(qubit)
-        out.measure(range(base.num_qubits), register)
+        read = [q for q, letter in enumerate(reversed(self.label)) if letter != "I"]
+        out.measure(read, [register[q] for q in read])
         return out
 
 
