@@ -14,6 +14,7 @@ from qharbor.devices.records import DeviceRecords
 from qharbor.jobs.events import JobEvents
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.scheduler import Scheduler
+from qharbor.jobs.sessions import SessionManager
 from qharbor.programs import intake
 from qharbor.programs.sandbox import ParserPool
 from qharbor.security.audit import AuditLog
@@ -57,6 +58,12 @@ class Centre:
         )
         self.events = JobEvents()
         self.jobs = JobManager(self.db, on_change=self.events.publish)
+        self.sessions = SessionManager(
+            self.db,
+            self.jobs,
+            max_ttl_s=settings.session_max_ttl_seconds,
+            idle_ttl_s=settings.session_idle_ttl_seconds,
+        )
         self.identity = Identity(self.db)
         self.keys = KeyStore(self.db, load_key_encryption_key(settings))
         self.quotas = Quotas(self.db, self.catalogue)
@@ -87,6 +94,8 @@ class Centre:
             heartbeat_s=self.settings.heartbeat_seconds,
             max_attempts=self.settings.max_attempts,
             recover_all_at_start=self.db.is_sqlite,
+            sessions=self.sessions,
+            session_check_s=self.settings.session_check_seconds,
             fleet=self.fleet,
             keys=self.keys,
             shares=lambda: self.usage.decayed(self.settings.fair_share_half_life_seconds),

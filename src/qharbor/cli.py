@@ -362,11 +362,28 @@ def jobs(
     ] = None,
     device: Annotated[str | None, typer.Option(help="Only jobs on this device.")] = None,
     tag: Annotated[str | None, typer.Option(help="Only jobs with this tag.")] = None,
+    session: Annotated[
+        str | None, typer.Option(help="Only jobs of this session or batch (its id).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only jobs created at or after this ISO 8601 time (UTC).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Only jobs created before this ISO 8601 time (UTC).")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, help="Most jobs to show.")] = 20,
     json_output: JsonOption = False,
 ) -> None:
     """List your project's jobs, newest first."""
-    found = ctx.obj.service().jobs(status=status, device=device, tag=tag, limit=limit)
+    found = ctx.obj.service().jobs(
+        status=status,
+        device=device,
+        tag=tag,
+        limit=limit,
+        session=session,
+        created_after=since,
+        created_before=until,
+    )
     if json_output:
         print_json([job.data for job in found])
     elif not found:

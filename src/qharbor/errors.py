@@ -237,6 +237,24 @@ class JobTimeout(QHarborError):
     code = "JOB_TIMEOUT"
 
 
+# --- sessions -------------------------------------------------------------------------
+
+
+class SessionNotFound(QHarborError):
+    """No session or batch with that id exists in your project."""
+
+    code = "SESSION_NOT_FOUND"
+
+
+class SessionClosed(QHarborError):
+    """The session was closed or expired; open a new one.
+
+    Also recorded on queued jobs of a session that closed before they ran.
+    """
+
+    code = "SESSION_CLOSED"
+
+
 # --- execution (recorded on failed jobs) --------------------------------------------
 
 

@@ -47,6 +47,15 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = 2.0
     max_attempts: int = 3
 
+    session_max_ttl_seconds: float = Field(
+        default=8 * 3600.0, gt=0, description="Longest a session or batch may stay open."
+    )
+    session_idle_ttl_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="A session closes after this long without a job queued, running or ending.",
+    )
+    session_check_seconds: float = 1.0
     devices_dir: Path | None = Field(
         default=None,
         description="A directory of device twin files (*.toml); they add to, or replace, "

@@ -14,7 +14,18 @@ from starlette.concurrency import run_in_threadpool
 from qharbor.api import errors as api_errors
 from qharbor.api.auditing import AuditWrites
 from qharbor.api.limits import BodySizeLimit
-from qharbor.api.routers import admin, devices, formats, jobs, keys, me, project, system, usage
+from qharbor.api.routers import (
+    admin,
+    devices,
+    formats,
+    jobs,
+    keys,
+    me,
+    project,
+    sessions,
+    system,
+    usage,
+)
 from qharbor.centre import Centre
 from qharbor.errors import QHarborError
 from qharbor.settings import Settings
@@ -76,6 +87,7 @@ def create_app(
         formats.router,
         devices.router,
         jobs.router,
+        sessions.router,
         keys.router,
         usage.router,
         project.router,

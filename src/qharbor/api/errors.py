@@ -41,6 +41,8 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.NameTaken.code: 409,
     errors.QuotaExceeded.code: 403,
     errors.RateLimited.code: 429,
+    errors.SessionNotFound.code: 404,
+    errors.SessionClosed.code: 409,
 }
 
 

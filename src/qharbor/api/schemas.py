@@ -31,6 +31,29 @@ class ProgramIn(BaseModel):
     )
 
 
+class PubIn(BaseModel):
+    """One primitive unified bloc (PUB) of a sampler or estimator job.
+
+    Arrays travel flat with their shapes: ``parameter_values`` holds
+    ``prod(shape)`` rows of values in the order of the circuit's parameters
+    sorted by name; ``observables`` holds ``prod(observables_shape)``
+    observables, each ``{pauli_label: coefficient}`` with qubit 0 rightmost.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    circuit: str = Field(min_length=1, description="The circuit, as OpenQASM 3 (or 2).")
+    format: Literal["auto", "qasm2", "qasm3"] = "auto"
+    parameter_values: list[float] = Field(default_factory=list)
+    shape: list[int] = Field(default_factory=list, description="Shape of the bindings.")
+    observables: list[dict[str, float] | str] | None = Field(
+        default=None, description="Estimator only: the observables, flat."
+    )
+    observables_shape: list[int] | None = None
+    shots: int | None = Field(default=None, ge=1, description="Sampler only.")
+    precision: float | None = Field(default=None, ge=0, description="Estimator only.")
+
+
 class JobOptionsIn(BaseModel):
     """How the job is compiled, run and post-processed."""
 
@@ -89,23 +112,41 @@ class JobCreate(BaseModel):
     )
 
     device: str = Field(min_length=1, max_length=128)
+    kind: Literal["circuits", "sampler", "estimator"] = Field(
+        default="circuits",
+        description="'circuits' runs programs for counts; 'sampler' and 'estimator' run PUBs.",
+    )
     programs: list[ProgramIn | str] | None = Field(
-        default=None, min_length=1, description="The programs; or send them in `sealed`."
+        default=None, description="The programs of a 'circuits' job; or send them in `sealed`."
     )
     sealed: SealedIn | None = Field(
         default=None,
         description="The programs list, sealed to the centre's ML-KEM key, instead of `programs`.",
     )
+    pubs: list[PubIn] = Field(default_factory=list, max_length=1000)
     shots: int = Field(default=1024, ge=1, description="Shots per experiment, at least 1.")
+    precision: float | None = Field(
+        default=None,
+        ge=0,
+        description="Estimator: target standard error. Exact devices give exact values "
+        "when it is left out.",
+    )
     seed: int | None = Field(default=None, ge=0, le=2**62)
     tags: list[Tag] = Field(default_factory=list, max_length=32)
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
+    session_id: str | None = Field(
+        default=None, max_length=36, description="An open session or batch on this device."
+    )
     options: JobOptionsIn = Field(default_factory=JobOptionsIn)
 
     @model_validator(mode="after")
     def _one_program_source(self) -> JobCreate:
-        if (self.programs is None) == (self.sealed is None):
+        if self.programs is not None and self.sealed is not None:
             raise ValueError("send the programs either in 'programs' or sealed in 'sealed'")
+        if self.sealed is not None and self.kind != "circuits":
+            raise ValueError(
+                "only 'circuits' jobs can be sealed; send sampler and estimator PUBs in 'pubs'"
+            )
         return self
 
     def to_request(self, idempotency_header: str | None) -> JobRequest:
@@ -127,6 +168,10 @@ class JobCreate(BaseModel):
             seed=self.seed,
             tags=tuple(self.tags),
             idempotency_key=self.idempotency_key or idempotency_header,
+            kind=self.kind,
+            pubs=tuple(p.model_dump(exclude_none=True) for p in self.pubs),
+            precision=self.precision,
+            session_id=self.session_id,
             options=self.options.to_options(),
         )
 
@@ -143,6 +188,7 @@ class JobPublic(BaseModel):
     """A job as the API shows it."""
 
     id: str
+    kind: str
     status: Literal["QUEUED", "RUNNING", "DONE", "FAILED", "CANCELLED"]
     device: str
     project: str
@@ -159,6 +205,7 @@ class JobPublic(BaseModel):
     queue_position: int | None
     sealed: bool = Field(description="The programs are stored sealed (ciphertext only).")
     result_sealed: bool = Field(description="The result is sealed to the submitter's key.")
+    session_id: str | None
     error: JobError | None
     options: dict[str, Any] = Field(default_factory=dict)
     waiting_reason: str | None = Field(
@@ -209,8 +256,13 @@ class ExperimentPublic(BaseModel):
 class ResultPublic(BaseModel):
     job_id: str
     device: str
+    kind: str = "circuits"
     shots: int
     experiments: list[ExperimentPublic]
+    pubs: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="Sampler: per PUB, counts per binding. Estimator: per PUB, evs and stds.",
+    )
     timings: dict[str, float]
     metadata: dict[str, Any]
 
@@ -266,6 +318,40 @@ class Me(BaseModel):
     role: str
     is_admin: bool
     scopes: list[str]
+
+
+class SessionCreate(BaseModel):
+    """Open a session (priority, for iterative work) or a batch (grouping)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    device: str = Field(min_length=1, max_length=128)
+    mode: Literal["session", "batch"] = "session"
+    max_ttl_s: float | None = Field(
+        default=None, gt=0, description="Lifetime in seconds, at most the centre's limit."
+    )
+    idle_ttl_s: float | None = Field(
+        default=None, gt=0, description="Idle timeout in seconds, at most the centre's limit."
+    )
+
+
+class SessionPublic(BaseModel):
+    id: str
+    device: str
+    mode: Literal["session", "batch"]
+    status: Literal["OPEN", "CLOSED", "EXPIRED"]
+    max_ttl_s: float
+    idle_ttl_s: float
+    created_at: str
+    last_activity_at: str
+    expires_at: str
+    closed_at: str | None
+    close_reason: str | None
+    jobs: dict[str, int] | None = Field(description="The session's jobs, counted by status.")
+
+
+class SessionList(BaseModel):
+    sessions: list[SessionPublic]
 
 
 class DryRunPublic(BaseModel):

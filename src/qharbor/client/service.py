@@ -11,6 +11,7 @@ Example:
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -195,6 +196,7 @@ class HarborService:
         tags: Sequence[str] | None = None,
         idempotency_key: str | None = None,
         parameters: Sequence[Any] | None = None,
+        session: str | None = None,
         options: dict[str, Any] | None = None,
         sealed: bool = False,
     ) -> Job:
@@ -214,6 +216,7 @@ class HarborService:
                 values in the order of the parameters sorted by name, or a
                 ``{name: value}`` object); the program runs once per binding.
                 Applies to programs that carry no ``parameters`` of their own.
+            session: The id of an open session or batch on the device.
             options: Job options: ``optimization_level`` (0-3), ``skip_compilation``,
                 ``mitigate_readout`` (see docs/devices.md).
             sealed: Seal the programs to the centre's ML-KEM-768 key before they
@@ -245,8 +248,18 @@ class HarborService:
             body["seed"] = seed
         if tags:
             body["tags"] = list(tags)
+        if session is not None:
+            body["session_id"] = session
         if options:
             body["options"] = dict(options)
+        return self.submit(body, idempotency_key=idempotency_key)
+
+    def submit(self, body: dict[str, Any], idempotency_key: str | None = None) -> Job:
+        """Submit a job body as the API takes it (``POST /v1/jobs``), e.g. a sampler job.
+
+        Raises:
+            errors.QHarborError: The centre refused it (nothing was queued).
+        """
         data = self._client.job_submit(body, idempotency_key=idempotency_key)
         return self._job(str(data["id"]), data)
 
@@ -296,6 +309,45 @@ class HarborService:
         """Erase your account, jobs, results and tokens. This cannot be undone."""
         return self._client.me_erase()
 
+    # --- sessions and batches ---------------------------------------------------------
+
+    def open_session(
+        self,
+        device: str,
+        mode: str = "session",
+        max_ttl_s: float | None = None,
+        idle_ttl_s: float | None = None,
+    ) -> dict[str, Any]:
+        """Open a session (its jobs go first on the device) or a batch (a group of jobs).
+
+        Args:
+            device: The device its jobs run on.
+            mode: ``session`` or ``batch``.
+            max_ttl_s: Lifetime in seconds; the centre's limit when None.
+            idle_ttl_s: Seconds without activity before it expires.
+
+        Returns:
+            The session object; pass its ``id`` as ``session`` to :meth:`run`.
+        """
+        body: dict[str, Any] = {"device": device, "mode": mode}
+        if max_ttl_s is not None:
+            body["max_ttl_s"] = max_ttl_s
+        if idle_ttl_s is not None:
+            body["idle_ttl_s"] = idle_ttl_s
+        return self._client.session_create(body)
+
+    def session(self, session_id: str) -> dict[str, Any]:
+        """A session or batch, with its jobs counted by status."""
+        return self._client.session_get(session_id)
+
+    def sessions(self, mode: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
+        """Your project's sessions and batches, newest first."""
+        return self._client.sessions_list(mode=mode, status=status)
+
+    def close_session(self, session_id: str) -> dict[str, Any]:
+        """Close a session (its queued jobs fail with SESSION_CLOSED) or a batch."""
+        return self._client.session_close(session_id)
+
     def job(self, job_id: str) -> Job:
         """A job by id, read fresh from the centre.
 
@@ -310,6 +362,9 @@ class HarborService:
         device: str | None = None,
         tag: str | None = None,
         limit: int = 50,
+        session: str | None = None,
+        created_after: dt.datetime | str | None = None,
+        created_before: dt.datetime | str | None = None,
     ) -> list[Job]:
         """Your project's jobs, newest first, following pages up to ``limit`` jobs.
 
@@ -318,6 +373,10 @@ class HarborService:
             device: Only jobs on this device.
             tag: Only jobs with this tag.
             limit: The most jobs to return.
+            session: Only jobs of this session or batch (its id).
+            created_after: Only jobs created at or after this time (a datetime,
+                or ISO 8601 text; without a zone, UTC).
+            created_before: Only jobs created before this time.
         """
         if limit < 1:
             raise errors.InvalidRequest("limit must be at least 1", limit=limit)
@@ -330,6 +389,9 @@ class HarborService:
                 tag=tag,
                 limit=min(_PAGE_SIZE, limit - len(jobs)),
                 cursor=cursor,
+                session_id=session,
+                created_after=_iso(created_after),
+                created_before=_iso(created_before),
             )
             jobs.extend(self._job(str(d["id"]), d) for d in page.get("jobs", []))
             cursor = page.get("next_cursor")
@@ -397,3 +459,11 @@ class HarborService:
         key_id, public = ring.generate()
         self._client.me_key_register(base64.b64encode(public).decode("ascii"))
         return key_id
+
+
+def _iso(value: dt.datetime | str | None) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).isoformat()

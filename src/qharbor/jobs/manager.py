@@ -45,6 +45,8 @@ class Claim:
     shots: int
     seed: int
     programs: list[dict[str, Any]]
+    kind: str = "circuits"
+    primitive: dict[str, Any] | None = None
     options: dict[str, Any] | None = None
     #: The programs are one sealed envelope, opened by the worker.
     sealed: bool = False
@@ -144,6 +146,10 @@ class JobManager:
                         attempt=0,
                         cancel_requested=False,
                         created_at=now,
+                        kind=request.kind,
+                        primitive=prepared.primitive,
+                        session_id=request.session_id,
+                        priority=prepared.priority,
                         options=request.options.to_json(),
                         sealed=prepared.sealed,
                         result_key_id=prepared.result_key_id,
@@ -206,7 +212,10 @@ class JobManager:
                 .where(
                     jobs.c.status == JobStatus.QUEUED.value,
                     jobs.c.device == row.device,
-                    jobs.c.seq < row.seq,
+                    sa.or_(
+                        jobs.c.priority > row.priority,
+                        sa.and_(jobs.c.priority == row.priority, jobs.c.seq < row.seq),
+                    ),
                 )
             ).scalar_one()
         return Job.from_row(row, queue_position=position)
@@ -218,11 +227,20 @@ class JobManager:
         status: JobStatus | None = None,
         device: str | None = None,
         tag: str | None = None,
+        session_id: str | None = None,
+        created_after: dt.datetime | None = None,
+        created_before: dt.datetime | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> tuple[list[Job], str | None]:
         """A page of the project's jobs, newest first, and the cursor of the next page."""
         query = _select_jobs().where(jobs.c.project_id == project_id)
+        if session_id is not None:
+            query = query.where(jobs.c.session_id == session_id)
+        if created_after is not None:
+            query = query.where(jobs.c.created_at >= created_after)
+        if created_before is not None:
+            query = query.where(jobs.c.created_at < created_before)
         if status is not None:
             query = query.where(jobs.c.status == status.value)
         if device is not None:
@@ -394,7 +412,10 @@ class JobManager:
                     .group_by(jobs.c.project_id)
                 ).all()
                 order = sorted(waiting, key=lambda r: (shares.get(r.project_id, 0.0), r.oldest))
-                queues = [queued.where(jobs.c.project_id == r.project_id) for r in order]
+                # Jobs of open sessions (priority 1) go first, whoever's they are;
+                # then each project in fair-share order.
+                queues = [queued.where(jobs.c.priority > 0)]
+                queues += [queued.where(jobs.c.project_id == r.project_id) for r in order]
             for queue in queues:
                 wanted = [d for d, n in free.items() if n > 0]
                 if len(claimed) >= slots or not wanted:
@@ -426,7 +447,9 @@ class JobManager:
                                 row.shots,
                                 row.seed,
                                 row.programs,
-                                row.options,
+                                kind=row.kind,
+                                primitive=row.primitive,
+                                options=row.options,
                                 sealed=bool(row.sealed),
                                 result_key_id=row.result_key_id,
                             )
@@ -609,6 +632,70 @@ class JobManager:
                 self.requeue(row.id, row.attempt)
         return len(stale)
 
+    def fail_queued_in_session(self, session_id: str, code: str, message: str) -> int:
+        """Fail every queued job of a session (it closed or expired before they ran).
+
+        Returns:
+            How many jobs failed.
+        """
+        now = self._clock()
+        with self.db.write() as conn:
+            ids = (
+                conn.execute(
+                    sa.select(jobs.c.id).where(
+                        jobs.c.session_id == session_id,
+                        jobs.c.status == JobStatus.QUEUED.value,
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if ids:
+                conn.execute(
+                    jobs.update()
+                    .where(jobs.c.id.in_(ids), jobs.c.status == JobStatus.QUEUED.value)
+                    .values(
+                        status=JobStatus.FAILED.value,
+                        error_code=code,
+                        error_message=message,
+                        finished_at=now,
+                    )
+                )
+        for job_id in ids:
+            self._on_change(job_id)
+        return len(ids)
+
+    def session_activity(self, session_ids: Iterable[str]) -> dict[str, tuple[int, Any]]:
+        """Per session: its queued and running jobs, and when its last job ended."""
+        ids = list(session_ids)
+        if not ids:
+            return {}
+        active = sa.func.sum(
+            sa.case(
+                (jobs.c.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]), 1),
+                else_=0,
+            )
+        )
+        with self.db.read() as conn:
+            rows = conn.execute(
+                sa.select(jobs.c.session_id, active, sa.func.max(jobs.c.finished_at))
+                .where(jobs.c.session_id.in_(ids))
+                .group_by(jobs.c.session_id)
+            ).all()
+        return {r[0]: (int(r[1] or 0), r[2]) for r in rows}
+
+    def session_summary(self, session_id: str) -> dict[str, int]:
+        """How many of a session's jobs are in each status."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                sa.select(jobs.c.status, sa.func.count())
+                .where(jobs.c.session_id == session_id)
+                .group_by(jobs.c.status)
+            ).all()
+        summary = {str(status): 0 for status in JobStatus}
+        summary.update({status: count for status, count in rows})
+        return summary
+
     def queue_position(self, device: str) -> int:
         """How many jobs are queued for a device now."""
         with self.db.read() as conn:
@@ -680,6 +767,9 @@ _CLAIM_COLUMNS = (
     jobs.c.shots,
     jobs.c.seed,
     jobs.c.programs,
+    jobs.c.kind,
+    jobs.c.primitive,
+    jobs.c.priority,
     jobs.c.options,
     jobs.c.sealed,
     jobs.c.result_key_id,
@@ -697,7 +787,7 @@ def _candidates(
     limit = max(slots * 4, 16)
     candidates = conn.execute(
         queued.where(jobs.c.device.in_(wanted))
-        .order_by(jobs.c.seq)
+        .order_by(jobs.c.priority.desc(), jobs.c.seq)
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
@@ -711,12 +801,12 @@ def _candidates(
             for device in wanted
             for row in conn.execute(
                 queued.where(jobs.c.device == device)
-                .order_by(jobs.c.seq)
+                .order_by(jobs.c.priority.desc(), jobs.c.seq)
                 .limit(min(free[device], slots))
                 .with_for_update(skip_locked=True)
             ).all()
         ),
-        key=lambda row: row.seq,
+        key=lambda row: (-row.priority, row.seq),
     )
 
 

@@ -1,12 +1,12 @@
 """The scheduler: leases queued jobs to workers and records how they end.
 
-It runs in one thread of the centre. It serves the project with the least recent
-usage first (fair share), and within a project its oldest jobs first; it never
-runs more of a device's jobs at once than the device's concurrency allows. Jobs
-of a device that is not ONLINE stay queued; the jobs running on a device that
-goes OFFLINE are stopped and put back in the queue. It only talks to the job
-manager, the fleet (for device status and the calibration in force) and an
-``Executor``.
+It runs in one thread of the centre. Jobs of open sessions go first; then it
+serves the project with the least recent usage (fair share), and within a
+project its oldest jobs first. It never runs more of a device's jobs at once
+than the device's concurrency allows. Jobs of a device that is not ONLINE stay
+queued; the jobs running on a device that goes OFFLINE are stopped and put back
+in the queue. It only talks to the job manager, the session manager, the fleet
+(for device status and the calibration in force) and an ``Executor``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from qharbor.devices import Catalogue, DeviceStatus
 from qharbor.devices.fleet import Fleet
 from qharbor.jobs.job import JobStatus
 from qharbor.jobs.manager import Claim, JobManager
+from qharbor.jobs.sessions import SessionManager
 from qharbor.security.keys import KeyStore
 from qharbor.workers.execution import Task
 from qharbor.workers.executor import Executor, Outcome, OutcomeKind
@@ -41,6 +42,8 @@ class Scheduler:
         max_attempts: attempts before a job whose worker keeps dying fails.
         recover_all_at_start: requeue every running job of another owner at once
             (right for a single-node centre; a cluster waits for leases to expire).
+        sessions: the session manager, whose expired sessions are ended here.
+        session_check_s: seconds between looks for expired sessions.
         fleet: device status and calibrations; without one every device is ONLINE.
         keys: the centre's keys, to hand workers what sealed jobs need; without
             them sealed jobs fail.
@@ -59,6 +62,8 @@ class Scheduler:
         heartbeat_s: float,
         max_attempts: int,
         recover_all_at_start: bool,
+        sessions: SessionManager | None = None,
+        session_check_s: float = 1.0,
         fleet: Fleet | None = None,
         keys: KeyStore | None = None,
         shares: Callable[[], Mapping[str, float]] | None = None,
@@ -72,6 +77,8 @@ class Scheduler:
         self._heartbeat_s = heartbeat_s
         self._max_attempts = max_attempts
         self._recover_all = recover_all_at_start
+        self._sessions = sessions
+        self._session_check_s = session_check_s
         self._fleet = fleet
         self._devices: dict[str, str] = {}  # running job id -> device
         self._keys = keys
@@ -111,7 +118,7 @@ class Scheduler:
             self._thread.join(timeout=10)
 
     def _loop(self) -> None:
-        last_heartbeat = last_recovery = time.monotonic()
+        last_heartbeat = last_recovery = last_sessions = time.monotonic()
         while not self._stop.is_set():
             try:
                 busy = bool(self._executor.running())
@@ -128,6 +135,9 @@ class Scheduler:
                 if now - last_recovery >= self._lease_s / 2:
                     self._manager.recover(self._max_attempts)
                     last_recovery = now
+                if self._sessions is not None and now - last_sessions >= self._session_check_s:
+                    self._sessions.expire_due()
+                    last_sessions = now
                 self._dispatch()
             except Exception:  # the database may be briefly unreachable; keep going
                 log.exception("scheduler iteration failed; retrying")
@@ -198,6 +208,8 @@ class Scheduler:
             shots=claim.shots,
             seed=claim.seed,
             programs=claim.programs,
+            kind=claim.kind,
+            primitive=claim.primitive,
             options=dict(claim.options or {}),
             twin=twin,
             program_key=program_key,

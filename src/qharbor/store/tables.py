@@ -129,6 +129,12 @@ jobs = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("started_at", UTCDateTime, nullable=True),
     sa.Column("finished_at", UTCDateTime, nullable=True),
+    # "circuits", or a primitive ("sampler", "estimator") whose PUBs are in primitive.
+    sa.Column("kind", sa.String(16), nullable=False, server_default="circuits"),
+    sa.Column("primitive", sa.JSON, nullable=True),
+    sa.Column("session_id", sa.String(36), nullable=True),
+    # Claimed before lower priorities on the same device (1: a job in a session).
+    sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
     # Job options (optimization level, mitigation, ...), as the request gave them.
     sa.Column("options", sa.JSON, nullable=True),
     # A sealed job's programs column holds one envelope, never program text.
@@ -140,6 +146,34 @@ jobs = sa.Table(
     sa.UniqueConstraint("project_id", "idempotency_key", name="uq_jobs_project_idempotency"),
     sa.Index("ix_jobs_queue", "status", "device", "seq"),
     sa.Index("ix_jobs_project_seq", "project_id", "seq"),
+    sa.Index("ix_jobs_session", "session_id"),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column(
+        "project_id",
+        sa.String(36),
+        sa.ForeignKey("projects.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column(
+        "user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("device", sa.String(128), nullable=False),
+    # "session" (priority, closing fails queued jobs) or "batch" (grouping only).
+    sa.Column("mode", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("max_ttl_s", sa.Float, nullable=False),
+    sa.Column("idle_ttl_s", sa.Float, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_activity_at", UTCDateTime, nullable=False),
+    sa.Column("closed_at", UTCDateTime, nullable=True),
+    sa.Column("close_reason", sa.String(32), nullable=True),
+    sa.Index("ix_sessions_project_created", "project_id", "created_at"),
+    sa.Index("ix_sessions_status", "status"),
 )
 
 job_tags = sa.Table(

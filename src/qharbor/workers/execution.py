@@ -15,7 +15,7 @@ from typing import Any
 
 from qharbor import errors
 from qharbor.devices import Device
-from qharbor.engines import Experiment, get_engine, result_types
+from qharbor.engines import Engine, Experiment, get_engine, result_types
 from qharbor.jobs.options import JobOptions
 from qharbor.programs import Program, parse_program
 from qharbor.security import sealing
@@ -32,6 +32,8 @@ class Task:
     shots: int
     seed: int
     programs: list[dict[str, Any]]
+    kind: str = "circuits"
+    primitive: dict[str, Any] | None = None
     options: dict[str, Any] = field(default_factory=dict)
     twin: dict[str, Any] | None = None  # the twin document, with the calibration in force
     #: For a sealed job, the AES key of its one programs envelope.
@@ -54,7 +56,9 @@ def execute(task: Task) -> dict[str, Any]:
         programs = sealing.open_with_key(
             task.program_key, programs[0]["sealed"], sealing.PROGRAMS_AAD
         )
-    if task.twin is not None:
+    if task.kind != "circuits":
+        result = _execute_primitive(task, get_engine(task.device.engine))
+    elif task.twin is not None:
         result = _execute_twin(task, task.twin, programs)
     else:
         result = _execute(task, programs)
@@ -144,6 +148,87 @@ def _metadata(task: Task, engine: Any) -> dict[str, Any]:
             "python": platform.python_version(),
         },
     }
+
+
+def _execute_primitive(task: Task, engine: Engine) -> dict[str, Any]:
+    """Run a sampler or estimator job: one result per PUB."""
+    from qharbor.primitives.estimator import is_exact, run_estimator
+    from qharbor.primitives.sampler import run_sampler
+
+    assert task.primitive is not None
+    pubs = task.primitive["pubs"]
+    started = time.perf_counter()
+    runner: Any = engine
+    compiler: Any = compile_for
+    if task.twin is not None:
+        runner = _TwinRunner(engine, task.twin)
+        compiler = _twin_compiler(task.twin, JobOptions.from_json(task.options))
+    if task.kind == "sampler":
+        results = run_sampler(task.device, runner, pubs, task.seed, compiler)
+        mode = "sampled"
+    else:
+        results = run_estimator(task.device, runner, pubs, task.seed, compiler)
+        mode = "exact" if is_exact(task.device, runner) else "sampled"
+    finished = time.perf_counter()
+    meta: dict[str, Any] = {**_metadata(task, engine), "mode": mode}
+    if task.twin is not None:
+        meta["calibration_snapshot_id"] = task.twin["calibration"]["id"]
+    return {
+        "job_id": task.job_id,
+        "device": task.device.name,
+        "kind": task.kind,
+        "shots": task.shots,
+        "experiments": [],
+        "pubs": results,
+        "timings": {"compile_s": 0.0, "run_s": finished - started},
+        "metadata": meta,
+    }
+
+
+class _TwinRunner:
+    """Runs primitive experiments on a device twin's noise, one value set at a time."""
+
+    def __init__(self, engine: Any, document: dict[str, Any]) -> None:
+        if not hasattr(engine, "run_twin"):
+            raise errors.ExecutionError(f"engine {engine.name!r} cannot emulate device twins")
+        self.name = engine.name
+        self._engine = engine
+        self._document = document
+
+    def versions(self) -> dict[str, str]:
+        return dict(self._engine.versions())
+
+    def run(
+        self, experiments: list[Experiment], *, method: str, shots: int, seed: int
+    ) -> list[list[Any]]:
+        circuits: list[Any] = []
+        owners: list[int] = []
+        for index, experiment in enumerate(experiments):
+            for binding in experiment.bindings or (None,):
+                circuit = experiment.circuit
+                if binding is not None:
+                    circuit = circuit.assign_parameters(
+                        {p: binding[p.name] for p in circuit.parameters}
+                    )
+                circuits.append(circuit)
+                owners.append(index)
+        outcomes = self._engine.run_twin(self._document, circuits, shots=shots, seed=seed)
+        grouped: list[list[Any]] = [[] for _ in experiments]
+        for owner, outcome in zip(owners, outcomes, strict=True):
+            grouped[owner].append(outcome)
+        return grouped
+
+
+def _twin_compiler(document: dict[str, Any], options: JobOptions) -> Any:
+    """``compile_for`` for a twin: its target, cached per circuit and calibration."""
+    from qiskit import qasm3
+
+    def compile_twin(_device: Device, circuit: Any, _seed: int) -> Any:
+        key = hashlib.sha256(qasm3.dumps(circuit).encode()).hexdigest()
+        compiled, _cached = compile_for_twin(document, circuit, key, options.optimization_level)
+        return compiled
+
+    return compile_twin
 
 
 def program_hash(spec: dict[str, Any]) -> str:

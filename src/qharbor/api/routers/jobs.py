@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import hashlib
 import json
 import time
@@ -31,6 +32,7 @@ from qharbor.jobs import shapes
 from qharbor.jobs.dryrun import dry_run
 from qharbor.jobs.job import Job, JobStatus
 from qharbor.jobs.request import JobRequest, PreparedJob, prepare
+from qharbor.jobs.sessions import SessionMode
 from qharbor.security import quotas, sealing
 from qharbor.security.identity import Principal
 from qharbor.security.signing import canonical
@@ -109,6 +111,11 @@ def submit_job(
     """Parse, check and queue a job. Nothing is queued if any program is refused."""
     require_scope(principal, "submit")
     request, prepared = _prepare(body, centre, principal, idempotency_key)
+    session = None
+    if request.session_id is not None:
+        session = centre.sessions.admit(principal.project_id, request.session_id, request.device)
+        if session.mode is SessionMode.SESSION:
+            prepared = dataclasses.replace(prepared, priority=1)
     user_key = centre.keys.user_key(principal.user_id)
     if user_key is not None:
         prepared = dataclasses.replace(prepared, result_key_id=user_key.id)
@@ -123,6 +130,8 @@ def submit_job(
         estimated_s=cost_s,
         admit=lambda conn: centre.quotas.admit(conn, principal.project_id, device, cost_s),
     )
+    if session is not None and not replayed:
+        centre.sessions.after_submit(session)
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     elif centre.scheduler is not None:
@@ -181,14 +190,36 @@ def list_jobs(
     status: JobStatus | None = None,
     device: str | None = None,
     tag: str | None = None,
+    session_id: str | None = None,
+    created_after: Annotated[
+        dt.datetime | None, Query(description="Only jobs created at or after (ISO 8601).")
+    ] = None,
+    created_before: Annotated[
+        dt.datetime | None, Query(description="Only jobs created before (ISO 8601).")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ) -> dict[str, Any]:
     """Your project's jobs, newest first, with filters and cursor pagination."""
     page, next_cursor = centre.jobs.list(
-        principal.project_id, status=status, device=device, tag=tag, limit=limit, cursor=cursor
+        principal.project_id,
+        status=status,
+        device=device,
+        tag=tag,
+        session_id=session_id,
+        created_after=_aware(created_after),
+        created_before=_aware(created_before),
+        limit=limit,
+        cursor=cursor,
     )
     return {"jobs": [job_json(centre, j) for j in page], "next_cursor": next_cursor}
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    """A query datetime in UTC; one without a zone is taken to be UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.UTC)
 
 
 async def _wait_for(centre: Centre, job_id: str, wait: float, read: Callable[[], T]) -> T:
