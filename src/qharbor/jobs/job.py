@@ -51,6 +51,8 @@ class Job:
     finished_at: dt.datetime | None
     queue_position: int | None = None
     options: dict[str, Any] | None = None
+    sealed: bool = False
+    result_sealed: bool = False
 
     @property
     def is_final(self) -> bool:
@@ -81,6 +83,8 @@ class Job:
             finished_at=m["finished_at"],
             queue_position=queue_position,
             options=m.get("options"),
+            sealed=bool(m.get("sealed", False)),
+            result_sealed=m.get("result_key_id") is not None,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -102,6 +106,8 @@ class Job:
             "cancel_requested": self.cancel_requested,
             "queue_position": self.queue_position,
             "options": dict(self.options or {}),
+            "sealed": self.sealed,
+            "result_sealed": self.result_sealed,
             "error": (
                 {"code": self.error_code, "message": self.error_message}
                 if self.error_code
