@@ -81,11 +81,14 @@ def prepare(
     max_program_bytes: int,
     max_experiments: int,
     sandbox: Any = None,
+    keep_circuits: bool = False,
 ) -> PreparedJob:
     """Parse every program and check it against the device.
 
     Programs that are not small and simple are parsed in ``sandbox`` (a
     :class:`~qharbor.programs.sandbox.ParserPool`), under a time and memory limit.
+    With ``keep_circuits`` (dry runs) the parsed circuits are kept in the result;
+    a submission lets them go, so a job of many programs does not hold them all.
 
     Raises:
         errors.QHarborError: the first problem found, naming the program by index.
@@ -150,7 +153,8 @@ def prepare(
             # A Braket verbatim box asks for the same as skip_compilation.
             if request.options.skip_compilation or program.verbatim:
                 operations.check_isa(device.twin, program.circuit, index)
-        circuits.append(program.circuit)
+        if keep_circuits:  # a dry run compiles them; a submission lets them go
+            circuits.append(program.circuit)
         experiments += program.num_experiments
         if experiments > max_experiments:
             raise errors.ProgramLimit(

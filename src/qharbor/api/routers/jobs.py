@@ -66,7 +66,11 @@ def job_json(centre: Centre, job: Job) -> dict[str, Any]:
 
 
 def _prepare(
-    body: JobCreate, centre: Centre, principal: Principal, idempotency_key: str | None
+    body: JobCreate,
+    centre: Centre,
+    principal: Principal,
+    idempotency_key: str | None,
+    keep_circuits: bool = False,
 ) -> tuple[JobRequest, PreparedJob]:
     settings = centre.settings
     if body.idempotency_key and idempotency_key and body.idempotency_key != idempotency_key:
@@ -88,6 +92,7 @@ def _prepare(
         max_program_bytes=settings.max_program_bytes,
         max_experiments=settings.max_bindings_per_job,
         sandbox=centre.parsers,
+        keep_circuits=keep_circuits,
     )
     return request, prepared
 
@@ -96,7 +101,7 @@ def _prepare(
 def dry_run_job(body: JobCreate, centre: CentreDep, principal: CurrentPrincipal) -> dict[str, Any]:
     """Validate and compile a job, estimate its device time; nothing is queued."""
     require_scope(principal, "submit")
-    request, prepared = _prepare(body, centre, principal, None)
+    request, prepared = _prepare(body, centre, principal, None, keep_circuits=True)
     return dry_run(prepared, centre.catalogue.get(request.device), centre.fleet, centre.jobs)
 
 
