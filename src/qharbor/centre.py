@@ -9,11 +9,20 @@ from __future__ import annotations
 import logging
 
 from qharbor.devices import Catalogue, default_catalogue
+from qharbor.devices.fleet import Fleet
+from qharbor.devices.records import DeviceRecords
 from qharbor.jobs.events import JobEvents
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.scheduler import Scheduler
+from qharbor.jobs.sessions import SessionManager
+from qharbor.programs import intake
+from qharbor.programs.sandbox import ParserPool
+from qharbor.security.audit import AuditLog
 from qharbor.security.identity import Identity
 from qharbor.security.keys import KeyStore, load_key_encryption_key
+from qharbor.security.quotas import Quotas
+from qharbor.security.ratelimit import RateLimiter
+from qharbor.security.usage import UsageLedger
 from qharbor.settings import Settings
 from qharbor.store import Database
 from qharbor.workers.executor import Executor
@@ -37,12 +46,32 @@ class Centre:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(settings.resolved_database_url())
-        self.catalogue = catalogue or default_catalogue(settings.max_shots)
+        self.catalogue = catalogue or default_catalogue(
+            settings.max_shots,
+            settings.devices_dir,
+            calibration_interval_s=settings.calibration_interval_seconds,
+            calibration_duration_s=settings.calibration_duration_seconds,
+            drift_step_s=settings.drift_step_seconds,
+        )
+        self.fleet = Fleet(
+            self.catalogue, DeviceRecords(self.db), tick_s=settings.fleet_tick_seconds
+        )
         self.events = JobEvents()
         self.jobs = JobManager(self.db, on_change=self.events.publish)
+        self.sessions = SessionManager(
+            self.db,
+            self.jobs,
+            max_ttl_s=settings.session_max_ttl_seconds,
+            idle_ttl_s=settings.session_idle_ttl_seconds,
+        )
         self.identity = Identity(self.db)
         self.keys = KeyStore(self.db, load_key_encryption_key(settings))
+        self.quotas = Quotas(self.db, self.catalogue)
+        self.usage = UsageLedger(self.db)
+        self.audit = AuditLog(self.db)
+        self.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
         self.bootstrap_token: str | None = None
+        self.parsers = ParserPool(settings.parser_processes, settings.parse_timeout_seconds)
         self._executor: Executor | None = None
         self.scheduler: Scheduler | None = None
 
@@ -52,7 +81,10 @@ class Centre:
         self.db.migrate()
         self.keys.ensure()
         self.jobs.signer = self.keys.signer
+        self.parsers.start()
+        intake.warm_up()  # the first small program parsed here should not pay for imports
         self.bootstrap_token = self.identity.bootstrap()
+        self.fleet.start()
         self._executor = make_executor(self.settings)
         self.scheduler = Scheduler(
             self.jobs,
@@ -62,15 +94,23 @@ class Centre:
             heartbeat_s=self.settings.heartbeat_seconds,
             max_attempts=self.settings.max_attempts,
             recover_all_at_start=self.db.is_sqlite,
+            sessions=self.sessions,
+            session_check_s=self.settings.session_check_seconds,
+            fleet=self.fleet,
             keys=self.keys,
+            shares=lambda: self.usage.decayed(self.settings.fair_share_half_life_seconds),
         )
+        # A device coming back (or going offline) is a reason to look at the queue.
+        self.fleet.on_change(lambda _device: self.scheduler.wake() if self.scheduler else None)
         self.scheduler.start()
         if not self.scheduler.wait_ready(timeout=60):
             log.warning("no worker was ready after 60 s; jobs will wait in the queue")
 
     def stop(self) -> None:
+        self.fleet.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
         if self._executor is not None:
             self._executor.close()
+        self.parsers.close()
         self.db.dispose()

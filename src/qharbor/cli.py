@@ -247,7 +247,7 @@ def submit(
             exists=True,
             dir_okay=False,
             readable=True,
-            help="Program files (.qasm, .qasm2, .qasm3).",
+            help="Program files (.qasm, .qasm2, .qasm3, .ir for OriginIR, .qpy).",
         ),
     ],
     device: Annotated[
@@ -362,11 +362,28 @@ def jobs(
     ] = None,
     device: Annotated[str | None, typer.Option(help="Only jobs on this device.")] = None,
     tag: Annotated[str | None, typer.Option(help="Only jobs with this tag.")] = None,
+    session: Annotated[
+        str | None, typer.Option(help="Only jobs of this session or batch (its id).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only jobs created at or after this ISO 8601 time (UTC).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Only jobs created before this ISO 8601 time (UTC).")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, help="Most jobs to show.")] = 20,
     json_output: JsonOption = False,
 ) -> None:
     """List your project's jobs, newest first."""
-    found = ctx.obj.service().jobs(status=status, device=device, tag=tag, limit=limit)
+    found = ctx.obj.service().jobs(
+        status=status,
+        device=device,
+        tag=tag,
+        limit=limit,
+        session=session,
+        created_after=since,
+        created_before=until,
+    )
     if json_output:
         print_json([job.data for job in found])
     elif not found:
@@ -415,10 +432,22 @@ def login(
     console.print(f"Saved account [bold]{escape(name)}[/bold] for {escape(url)}{who} in {path}")
 
 
+def _add_account_commands() -> None:
+    """The admin, usage and me commands live in their own module."""
+    from qharbor import cli_admin
+
+    app.add_typer(cli_admin.admin_app)
+    app.add_typer(cli_admin.me_app)
+    app.command("usage")(handles_errors(cli_admin.usage))
+
+
 @app.command()
 def version() -> None:
     """Print the client's version."""
     typer.echo(f"qharbor {__version__}")
+
+
+_add_account_commands()
 
 
 def main() -> None:

@@ -80,6 +80,45 @@ class Forbidden(QHarborError):
     code = "FORBIDDEN"
 
 
+class UserNotFound(QHarborError):
+    """No user has that id or name."""
+
+    code = "USER_NOT_FOUND"
+
+
+class ProjectNotFound(QHarborError):
+    """No project has that id or name."""
+
+    code = "PROJECT_NOT_FOUND"
+
+
+class TokenNotFound(QHarborError):
+    """No token with that id is yours to see."""
+
+    code = "TOKEN_NOT_FOUND"
+
+
+class NameTaken(QHarborError):
+    """That name is already in use; choose another."""
+
+    code = "NAME_TAKEN"
+
+
+# --- fair use ---------------------------------------------------------------------
+
+
+class QuotaExceeded(QHarborError):
+    """Your project's quota does not cover this job; the message gives the figures."""
+
+    code = "QUOTA_EXCEEDED"
+
+
+class RateLimited(QHarborError):
+    """Too many requests with this token; wait for the Retry-After seconds and try again."""
+
+    code = "RATE_LIMITED"
+
+
 # --- programs ---------------------------------------------------------------------
 
 
@@ -107,6 +146,13 @@ class ProgramLimit(ProgramError):
     code = "PROGRAM_LIMIT"
 
 
+class ProgramNotISA(ProgramError):
+    """The program was sent without compilation but is not in the device's native
+    instructions on its coupled qubits; compile it, or let the centre compile it."""
+
+    code = "PROGRAM_NOT_ISA"
+
+
 class ProgramParameters(ProgramError):
     """The parameter values do not match the program's parameters."""
 
@@ -132,6 +178,18 @@ class DeviceUnsupportedOperation(QHarborError):
     """The device cannot execute an operation the program uses."""
 
     code = "DEVICE_UNSUPPORTED_OPERATION"
+
+
+class DeviceFileError(QHarborError):
+    """A device twin file is not valid; the message names the file and the field."""
+
+    code = "DEVICE_FILE"
+
+
+class DeviceNotTwin(QHarborError):
+    """The device is a simulator without calibration, telemetry or a twin."""
+
+    code = "DEVICE_NOT_TWIN"
 
 
 # --- jobs -------------------------------------------------------------------------
@@ -177,6 +235,24 @@ class JobTimeout(QHarborError):
     """The job did not finish within the time you waited."""
 
     code = "JOB_TIMEOUT"
+
+
+# --- sessions -------------------------------------------------------------------------
+
+
+class SessionNotFound(QHarborError):
+    """No session or batch with that id exists in your project."""
+
+    code = "SESSION_NOT_FOUND"
+
+
+class SessionClosed(QHarborError):
+    """The session was closed or expired; open a new one.
+
+    Also recorded on queued jobs of a session that closed before they ran.
+    """
+
+    code = "SESSION_CLOSED"
 
 
 # --- execution (recorded on failed jobs) --------------------------------------------

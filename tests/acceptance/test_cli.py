@@ -28,6 +28,7 @@ import pytest
 from tests.programs import BELL, ghz, slow
 
 QHARBOR = Path(sys.executable).parent / "qharbor"
+TWINS = {"sc25", "sc72", "nmr3", "ion11"}
 SIMULATORS = {"statevector", "density-matrix", "mps", "stabilizer"}
 TOKEN_LINE = re.compile(r"Admin token \(shown once\): (\S+)")
 # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal, so the process
@@ -280,15 +281,18 @@ def test_sigterm_stops_the_centre_and_its_workers_cleanly(centre: CliCentre) -> 
 # --- using it -----------------------------------------------------------------------------
 
 
-def test_devices_lists_the_four_simulators_with_only_the_account_file(centre: CliCentre) -> None:
+def test_devices_lists_the_simulators_and_twins_with_only_the_account_file(
+    centre: CliCentre,
+) -> None:
     table = succeeded(centre.cli("devices"))
-    for name in SIMULATORS:
+    for name in SIMULATORS | TWINS:
         assert name in table
 
     devices = centre.cli_json("devices")
-    assert {d["name"] for d in devices} == SIMULATORS
-    assert {d["kind"] for d in devices} == {"simulator"}
-    assert {d["status"] for d in devices} == {"ONLINE"}
+    assert {d["name"] for d in devices} == SIMULATORS | TWINS
+    assert {d["name"] for d in devices if d["kind"] == "simulator"} == SIMULATORS
+    assert {d["name"] for d in devices if d["kind"] == "twin"} == TWINS
+    assert {d["status"] for d in devices if d["kind"] == "simulator"} == {"ONLINE"}
 
 
 def test_submit_wait_json_prints_only_the_result_as_json(centre: CliCentre, tmp_path: Path) -> None:
@@ -457,7 +461,7 @@ def test_login_saves_an_account_that_later_commands_use(centre: CliCentre, tmp_p
     saved = json.loads(account_file.read_text())
     assert saved["accounts"][saved["default"]] == {"url": centre.url, "token": centre.token}
     devices = json.loads(succeeded(run_qharbor("devices", "--json", account_file=account_file)))
-    assert {d["name"] for d in devices} == SIMULATORS
+    assert {d["name"] for d in devices} == SIMULATORS | TWINS
     bell = program(tmp_path, "bell.qasm", BELL)
     submitted = run_qharbor(
         "submit", bell, "--shots", "10", "--wait", "--json", account_file=account_file
@@ -542,3 +546,33 @@ def test_unreachable_centre_is_connection_failed(tmp_path: Path) -> None:
 
     message = assert_fails_with(done, "CONNECTION_FAILED")
     assert url in message
+
+
+def test_admin_commands_set_up_a_project_with_a_user_token_and_quota(
+    centre: CliCentre, tmp_path: Path
+) -> None:
+    lab = f"lab-{uuid.uuid4().hex[:6]}"
+    person = f"ada-{uuid.uuid4().hex[:6]}"
+    project = centre.cli_json("admin", "projects", "create", lab)
+    assert project["name"] == lab
+    user = centre.cli_json("admin", "users", "create", person, "--project", lab)
+    assert user["projects"] == [{"id": project["id"], "name": lab, "role": "member"}]
+    issued = centre.cli_json("admin", "tokens", "create", person, lab, "--scope", "read")
+    quota = centre.cli_json(
+        "admin", "quota", "set", lab, "--simulator-s", "3600", "--period", "day"
+    )
+    assert quota["budgets"][0]["budget_s"] == 3600
+    shown = succeeded(centre.cli("admin", "quota", "show", lab))
+    assert "simulator" in shown and "3600" in shown
+    as_user = ("--url", centre.url, "--token", issued["token"])
+    usage = json.loads(succeeded(centre.cli(*as_user, "usage", "--json")))
+    assert usage["quota"]["budgets"][0]["remaining_s"] == 3600
+    program = tmp_path / "bell.qasm"
+    program.write_text(BELL)
+    assert_fails_with(centre.cli(*as_user, "submit", str(program)), "FORBIDDEN")
+    export = json.loads(succeeded(centre.cli(*as_user, "me", "export")))
+    assert export["user"]["name"] == person
+    succeeded(centre.cli("admin", "tokens", "revoke", issued["id"]))
+    assert_fails_with(centre.cli(*as_user, "usage"), "UNAUTHENTICATED")
+    audit = centre.cli_json("admin", "audit", "--action", "admin.token.revoke")
+    assert audit[0]["target"] == f"user:{user['id']}"

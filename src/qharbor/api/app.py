@@ -12,8 +12,20 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from qharbor.api import errors as api_errors
+from qharbor.api.auditing import AuditWrites
 from qharbor.api.limits import BodySizeLimit
-from qharbor.api.routers import devices, jobs, keys, system
+from qharbor.api.routers import (
+    admin,
+    devices,
+    formats,
+    jobs,
+    keys,
+    me,
+    project,
+    sessions,
+    system,
+    usage,
+)
 from qharbor.centre import Centre
 from qharbor.errors import QHarborError
 from qharbor.settings import Settings
@@ -69,7 +81,19 @@ def create_app(
         lifespan=lifespan,
     )
     api_errors.install(app)
-    for router in (system.router, devices.router, jobs.router, keys.router):
+    for router in (
+        system.router,
+        me.router,
+        formats.router,
+        devices.router,
+        jobs.router,
+        sessions.router,
+        keys.router,
+        usage.router,
+        project.router,
+        admin.router,
+    ):
         app.include_router(router)
+    app.add_middleware(AuditWrites)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

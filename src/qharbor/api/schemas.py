@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from qharbor.jobs.options import JobOptions
 from qharbor.jobs.request import JobRequest, ProgramSpec
 
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -17,13 +18,62 @@ class ProgramIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     source: str = Field(min_length=1, description="The program text.")
-    format: Literal["auto", "qasm2", "qasm3"] = "auto"
+    format: Literal["auto", "qasm2", "qasm3", "originir", "qpy"] = Field(
+        default="auto",
+        description="The program's format; 'auto' tells them apart by their first line. "
+        "QPY is sent as base64 text. GET /v1/formats lists them.",
+    )
     name: str | None = Field(default=None, max_length=128)
     parameters: list[list[float] | dict[str, float]] | None = Field(
         default=None,
         description="Bindings: each a list in the order of the parameters sorted by name, "
         "or an object from name to value. The program runs once per binding.",
     )
+
+
+class PubIn(BaseModel):
+    """One primitive unified bloc (PUB) of a sampler or estimator job.
+
+    Arrays travel flat with their shapes: ``parameter_values`` holds
+    ``prod(shape)`` rows of values in the order of the circuit's parameters
+    sorted by name; ``observables`` holds ``prod(observables_shape)``
+    observables, each ``{pauli_label: coefficient}`` with qubit 0 rightmost.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    circuit: str = Field(min_length=1, description="The circuit, as OpenQASM 3 (or 2).")
+    format: Literal["auto", "qasm2", "qasm3"] = "auto"
+    parameter_values: list[float] = Field(default_factory=list)
+    shape: list[int] = Field(default_factory=list, description="Shape of the bindings.")
+    observables: list[dict[str, float] | str] | None = Field(
+        default=None, description="Estimator only: the observables, flat."
+    )
+    observables_shape: list[int] | None = None
+    shots: int | None = Field(default=None, ge=1, description="Sampler only.")
+    precision: float | None = Field(default=None, ge=0, description="Estimator only.")
+
+
+class JobOptionsIn(BaseModel):
+    """How the job is compiled, run and post-processed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    optimization_level: int = Field(
+        default=1, ge=0, le=3, description="Transpiler optimisation level for device twins."
+    )
+    skip_compilation: bool = Field(
+        default=False,
+        description="Run the programs as sent; they must be ISA circuits (native gates on "
+        "coupled qubits, qubit i = physical qubit i), else 400 PROGRAM_NOT_ISA.",
+    )
+    mitigate_readout: bool = Field(
+        default=False,
+        description="Also return readout-mitigated quasi-probabilities (device twins).",
+    )
+
+    def to_options(self) -> JobOptions:
+        return JobOptions(**self.model_dump())
 
 
 class SealedIn(BaseModel):
@@ -62,22 +112,41 @@ class JobCreate(BaseModel):
     )
 
     device: str = Field(min_length=1, max_length=128)
+    kind: Literal["circuits", "sampler", "estimator"] = Field(
+        default="circuits",
+        description="'circuits' runs programs for counts; 'sampler' and 'estimator' run PUBs.",
+    )
     programs: list[ProgramIn | str] | None = Field(
-        default=None, min_length=1, description="The programs; or send them in `sealed`."
+        default=None, description="The programs of a 'circuits' job; or send them in `sealed`."
     )
     sealed: SealedIn | None = Field(
         default=None,
         description="The programs list, sealed to the centre's ML-KEM key, instead of `programs`.",
     )
+    pubs: list[PubIn] = Field(default_factory=list, max_length=1000)
     shots: int = Field(default=1024, ge=1, description="Shots per experiment, at least 1.")
+    precision: float | None = Field(
+        default=None,
+        ge=0,
+        description="Estimator: target standard error. Exact devices give exact values "
+        "when it is left out.",
+    )
     seed: int | None = Field(default=None, ge=0, le=2**62)
     tags: list[Tag] = Field(default_factory=list, max_length=32)
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
+    session_id: str | None = Field(
+        default=None, max_length=36, description="An open session or batch on this device."
+    )
+    options: JobOptionsIn = Field(default_factory=JobOptionsIn)
 
     @model_validator(mode="after")
     def _one_program_source(self) -> JobCreate:
-        if (self.programs is None) == (self.sealed is None):
+        if self.programs is not None and self.sealed is not None:
             raise ValueError("send the programs either in 'programs' or sealed in 'sealed'")
+        if self.sealed is not None and self.kind != "circuits":
+            raise ValueError(
+                "only 'circuits' jobs can be sealed; send sampler and estimator PUBs in 'pubs'"
+            )
         return self
 
     def to_request(self, idempotency_header: str | None) -> JobRequest:
@@ -99,6 +168,11 @@ class JobCreate(BaseModel):
             seed=self.seed,
             tags=tuple(self.tags),
             idempotency_key=self.idempotency_key or idempotency_header,
+            kind=self.kind,
+            pubs=tuple(p.model_dump(exclude_none=True) for p in self.pubs),
+            precision=self.precision,
+            session_id=self.session_id,
+            options=self.options.to_options(),
         )
 
 
@@ -114,6 +188,7 @@ class JobPublic(BaseModel):
     """A job as the API shows it."""
 
     id: str
+    kind: str
     status: Literal["QUEUED", "RUNNING", "DONE", "FAILED", "CANCELLED"]
     device: str
     project: str
@@ -130,7 +205,15 @@ class JobPublic(BaseModel):
     queue_position: int | None
     sealed: bool = Field(description="The programs are stored sealed (ciphertext only).")
     result_sealed: bool = Field(description="The result is sealed to the submitter's key.")
+    session_id: str | None
     error: JobError | None
+    options: dict[str, Any] = Field(default_factory=dict)
+    waiting_reason: str | None = Field(
+        default=None, description="Why a queued job waits: its device is not ONLINE."
+    )
+    estimated_start: str | None = Field(
+        default=None, description="When the device is expected back (UTC), if known."
+    )
 
 
 class JobList(BaseModel):
@@ -149,15 +232,52 @@ class ExperimentPublic(BaseModel):
     num_clbits: int
     depth: int
     run_s: float
+    two_qubit_gates: int | None = None
+    physical_qubits: list[int] | None = None
+    compiled_qasm3: str | None = Field(default=None, description="Device twins: what ran.")
+    compile_cached: bool | None = None
+    quasi_probabilities: dict[str, float] | None = None
+    mitigation: str | None = None
+    result_types: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="Result types the program asked for ('#pragma braket result'), "
+        "each with its exact 'value'.",
+    )
+    verbatim: bool | None = Field(
+        default=None, description="True when the program ran without compilation."
+    )
+    probabilities: dict[str, float] | None = Field(
+        default=None,
+        description="With ?shape=origin: outcome probabilities keyed by hex, as Origin's "
+        "cloud returns them ('0x3' is c[0]=1, c[1]=1).",
+    )
 
 
 class ResultPublic(BaseModel):
     job_id: str
     device: str
+    kind: str = "circuits"
     shots: int
     experiments: list[ExperimentPublic]
+    pubs: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="Sampler: per PUB, counts per binding. Estimator: per PUB, evs and stds.",
+    )
     timings: dict[str, float]
     metadata: dict[str, Any]
+
+
+class FormatPublic(BaseModel):
+    name: str
+    title: str
+    versions: list[str]
+    description: str
+    encoding: Literal["text", "base64"]
+
+
+class FormatList(BaseModel):
+    formats: list[FormatPublic]
+    limits: dict[str, float]
 
 
 class DevicePublic(BaseModel):
@@ -173,8 +293,14 @@ class DevicePublic(BaseModel):
     concurrency: int
     clifford_only: bool
     status: str
+    status_reason: str | None = None
+    status_until: str | None = None
     queue_length: int
     running: int
+    twin: dict[str, Any] | None = Field(
+        default=None, description="Device twins: topology, gates, timing, calibration plan."
+    )
+    maintenance: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class DeviceList(BaseModel):
@@ -192,6 +318,85 @@ class Me(BaseModel):
     role: str
     is_admin: bool
     scopes: list[str]
+
+
+class SessionCreate(BaseModel):
+    """Open a session (priority, for iterative work) or a batch (grouping)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    device: str = Field(min_length=1, max_length=128)
+    mode: Literal["session", "batch"] = "session"
+    max_ttl_s: float | None = Field(
+        default=None, gt=0, description="Lifetime in seconds, at most the centre's limit."
+    )
+    idle_ttl_s: float | None = Field(
+        default=None, gt=0, description="Idle timeout in seconds, at most the centre's limit."
+    )
+
+
+class SessionPublic(BaseModel):
+    id: str
+    device: str
+    mode: Literal["session", "batch"]
+    status: Literal["OPEN", "CLOSED", "EXPIRED"]
+    max_ttl_s: float
+    idle_ttl_s: float
+    created_at: str
+    last_activity_at: str
+    expires_at: str
+    closed_at: str | None
+    close_reason: str | None
+    jobs: dict[str, int] | None = Field(description="The session's jobs, counted by status.")
+
+
+class SessionList(BaseModel):
+    sessions: list[SessionPublic]
+
+
+class DryRunPublic(BaseModel):
+    """What a job would do, without queueing it."""
+
+    device: str
+    valid: bool
+    device_status: str
+    status_reason: str | None
+    estimated_start: str | None
+    queue_position: int
+    estimated_qpu_s: float | None = Field(
+        description="Device twins: estimated device time, in seconds."
+    )
+    calibration: str | None = Field(description="The snapshot the estimate used.")
+    experiments: list[dict[str, Any]]
+
+
+class MaintenanceIn(BaseModel):
+    """A maintenance window, in UTC (RFC 3339 with a zone)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: str
+    end: str
+    reason: str = Field(default="maintenance", max_length=256)
+
+
+class WarmupIn(BaseModel):
+    """A cryostat warm-up; omitted fields take the device file's values."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    peak: float | None = Field(default=None, gt=0, le=1)
+    rise_s: float | None = Field(default=None, gt=0)
+    hold_s: float | None = Field(default=None, ge=0)
+    recover_s: float | None = Field(default=None, gt=0)
+
+
+class CalibrationScaleIn(BaseModel):
+    """Scale every error by ``factor`` and divide T1 and T2 by it (a worse day)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    factor: float = Field(gt=0, le=100)
 
 
 class KeyPublic(BaseModel):
@@ -218,3 +423,169 @@ class UserKeyCreate(BaseModel):
 
     algorithm: Literal["ML-KEM-768"] = "ML-KEM-768"
     public_key: str = Field(min_length=1, max_length=4096, description="Base64, raw encoding.")
+
+
+# --- tenancy: users, projects, memberships, tokens, quotas -------------------------------
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w.@-]+$")]
+RoleName = Literal["admin", "project-admin", "member", "viewer"]
+ScopeName = Literal["read", "submit", "admin"]
+
+
+class UserCreate(BaseModel):
+    """A new user; with ``project``, also a member of it with ``role``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    is_admin: bool = False
+    project: str | None = Field(default=None, description="A project's id or name.")
+    role: RoleName = "member"
+
+
+class MembershipSet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: RoleName
+
+
+class ProjectCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    max_concurrent_jobs: int | None = Field(default=None, ge=1)
+
+
+class BudgetSet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    budget_s: float = Field(ge=0, description="Device-seconds per period.")
+    period: Literal["day", "week", "month"] = "month"
+
+
+class QuotaSet(BaseModel):
+    """A project's limits. Fields left out are unchanged; null removes a limit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_concurrent_jobs: int | None = Field(default=None, ge=1)
+    simulator: BudgetSet | None = None
+    qpu: BudgetSet | None = None
+
+
+class TokenCreate(BaseModel):
+    """A token for a user in a project (admins) or for yourself (``/v1/me/tokens``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name = "token"
+    scopes: list[ScopeName] = Field(default=["read", "submit"], min_length=1)
+    expires_in_s: float | None = Field(
+        default=None, gt=0, description="Seconds until the token expires; none by default."
+    )
+
+
+class AdminTokenCreate(TokenCreate):
+    user: str = Field(description="The user's id or name.")
+    project: str = Field(description="The project's id or name; the user must be a member.")
+
+
+class TokenPublic(BaseModel):
+    id: str
+    name: str
+    user_id: str
+    project_id: str
+    scopes: list[str]
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+
+
+class TokenIssued(TokenPublic):
+    token: str = Field(description="The token itself. It is shown only this once.")
+
+
+class TokenList(BaseModel):
+    tokens: list[TokenPublic]
+
+
+class MembershipPublic(BaseModel):
+    id: str
+    name: str
+    role: str
+
+
+class UserPublic(BaseModel):
+    id: str
+    name: str
+    is_admin: bool
+    created_at: str
+    projects: list[MembershipPublic]
+
+
+class UserList(BaseModel):
+    users: list[UserPublic]
+
+
+class ProjectPublic(BaseModel):
+    id: str
+    name: str
+    created_at: str
+    max_concurrent_jobs: int | None
+    members: list[MembershipPublic]
+
+
+class ProjectList(BaseModel):
+    projects: list[ProjectPublic]
+
+
+class BudgetPublic(BaseModel):
+    device_class: str
+    period: str
+    period_start: str
+    budget_s: float
+    used_s: float
+    reserved_s: float
+    remaining_s: float
+
+
+class QuotaPublic(BaseModel):
+    max_concurrent_jobs: int | None
+    active_jobs: int
+    budgets: list[BudgetPublic]
+
+
+class AuditEntry(BaseModel):
+    seq: int
+    at: str
+    actor_id: str | None
+    project_id: str | None
+    token_id: str | None
+    action: str
+    target: str | None
+    status: int | None
+    detail: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    entries: list[AuditEntry]
+    next_before: int | None = Field(description="Pass as ?before= for the next, older page.")
+
+
+class UsageRow(BaseModel):
+    project: str
+    device: str
+    day: str
+    device_s: float
+    jobs: int
+
+
+class UsageReport(BaseModel):
+    usage: list[UsageRow]
+    quota: QuotaPublic | None = Field(description="The project's limits (one project only).")
+
+
+class Erased(BaseModel):
+    erased: bool
+    jobs: int
+    record: str = Field(description="The pseudonym under which the audit log records this.")

@@ -76,6 +76,32 @@ class HarborClient:
             )
         )
 
+    def usage_get(self, **params: Any) -> dict[str, Any]:
+        """``GET /v1/usage``: device-seconds per project, device and day, and the quota."""
+        return dict(self.session.get("/v1/usage", params=params))
+
+    def me_export(self) -> dict[str, Any]:
+        """``GET /v1/me/export``: everything the centre holds about the caller."""
+        return dict(self.session.get("/v1/me/export"))
+
+    def me_erase(self) -> dict[str, Any]:
+        """``DELETE /v1/me``: erase the caller's account, jobs, results and tokens."""
+        return dict(self.session.request("DELETE", "/v1/me", idempotent=True))
+
+    def my_tokens_list(self) -> list[dict[str, Any]]:
+        """``GET /v1/me/tokens``: the caller's tokens' metadata."""
+        return list(self.session.get("/v1/me/tokens")["tokens"])
+
+    def my_token_create(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /v1/me/tokens``: a new token for the caller (shown once)."""
+        return dict(self.session.post("/v1/me/tokens", json=body))
+
+    def my_token_revoke(self, token_id: str) -> dict[str, Any]:
+        """``POST /v1/me/tokens/{id}/revoke``."""
+        return dict(
+            self.session.post(f"/v1/me/tokens/{_segment(token_id)}/revoke", idempotent=True)
+        )
+
     # --- devices -----------------------------------------------------------------------
 
     def devices_list(self) -> list[dict[str, Any]]:
@@ -86,6 +112,24 @@ class HarborClient:
     def device_get(self, name: str) -> dict[str, Any]:
         """``GET /v1/devices/{name}``: one device."""
         return dict(self.session.get(f"/v1/devices/{_segment(name)}"))
+
+    def device_twin(self, name: str, snapshot: str | None = None) -> dict[str, Any]:
+        """``GET /v1/devices/{name}/twin``: the twin document (target, noise, calibration)."""
+        params = {"snapshot": snapshot} if snapshot else None
+        return dict(self.session.get(f"/v1/devices/{_segment(name)}/twin", params=params))
+
+    def device_calibration(
+        self, name: str, at: str | None = None, snapshot: str | None = None
+    ) -> dict[str, Any]:
+        """``GET /v1/devices/{name}/calibration``: now, ``at`` a time, or by snapshot id."""
+        params = {k: v for k, v in {"at": at, "snapshot": snapshot}.items() if v}
+        return dict(
+            self.session.get(f"/v1/devices/{_segment(name)}/calibration", params=params or None)
+        )
+
+    def job_dry_run(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /v1/jobs:dry-run``: validate, compile and estimate; nothing is queued."""
+        return dict(self.session.post("/v1/jobs:dry-run", json=body, idempotent=True))
 
     # --- jobs ----------------------------------------------------------------------------
 
@@ -142,14 +186,55 @@ class HarborClient:
         tag: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
+        session_id: str | None = None,
+        created_after: str | None = None,
+        created_before: str | None = None,
     ) -> dict[str, Any]:
         """``GET /v1/jobs``: one page of the project's jobs, newest first.
+
+        Args:
+            created_after: ISO 8601; only jobs created at or after it.
+            created_before: ISO 8601; only jobs created before it.
 
         Returns:
             ``{"jobs": [...], "next_cursor": str | None}``.
         """
-        params = {"status": status, "device": device, "tag": tag, "limit": limit, "cursor": cursor}
+        params = {
+            "status": status,
+            "device": device,
+            "tag": tag,
+            "limit": limit,
+            "cursor": cursor,
+            "session_id": session_id,
+            "created_after": created_after,
+            "created_before": created_before,
+        }
         return dict(self.session.get("/v1/jobs", params=params))
+
+    # --- sessions and batches ------------------------------------------------------------
+
+    def session_create(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /v1/sessions``: open a session or batch (``{"device", "mode", ...}``)."""
+        return dict(self.session.post("/v1/sessions", json=body))
+
+    def session_get(self, session_id: str) -> dict[str, Any]:
+        """``GET /v1/sessions/{id}``: a session with its jobs counted by status."""
+        return dict(self.session.get(f"/v1/sessions/{_segment(session_id)}"))
+
+    def sessions_list(
+        self, mode: str | None = None, status: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """``GET /v1/sessions``: the project's sessions and batches, newest first."""
+        body = self.session.get(
+            "/v1/sessions", params={"mode": mode, "status": status, "limit": limit}
+        )
+        return list(body["sessions"])
+
+    def session_close(self, session_id: str) -> dict[str, Any]:
+        """``DELETE /v1/sessions/{id}``: close it (idempotent, so it may be retried)."""
+        return dict(
+            self.session.request("DELETE", f"/v1/sessions/{_segment(session_id)}", idempotent=True)
+        )
 
     def job_events(
         self, job_id: str, read_timeout: float | None = 300.0

@@ -2,8 +2,10 @@
 
 Retries follow one rule: a request is sent again only when that cannot do
 anything twice. Reads (GET) and submissions that carry an ``Idempotency-Key``
-are retried on connection errors, timeouts, 502/503/504 and 429; any request is
-retried when the connection was refused, because then nothing reached the centre.
+are retried on connection errors, timeouts and 502/503/504; any request is
+retried when the connection was refused, or answered 429 (the rate limiter
+refuses before anything is done), because then nothing happened at the centre.
+A ``Retry-After`` header sets the wait.
 """
 
 from __future__ import annotations
@@ -283,7 +285,8 @@ class RestSession:
                 self.pause(retry)
                 retry += 1
                 continue
-            if response.status_code in RETRY_STATUSES and idempotent and retry < self.retry.retries:
+            retryable = idempotent or response.status_code == 429
+            if response.status_code in RETRY_STATUSES and retryable and retry < self.retry.retries:
                 wait = parse_retry_after(response.headers.get("Retry-After"))
                 response.close()
                 self.pause(retry, wait)

@@ -11,12 +11,14 @@ Example:
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import os
 from collections.abc import Sequence
 from typing import Any
 
 from qharbor import errors
 from qharbor.client.accounts import resolve_account
+from qharbor.client.admin import AdminClient
 from qharbor.client.client import HarborClient
 from qharbor.client.job import Job
 from qharbor.client.programs import build_programs
@@ -126,6 +128,63 @@ class HarborService:
         """
         return DeviceInfo.from_json(self._client.device_get(name))
 
+    def calibration(self, name: str, at: str | None = None) -> dict[str, Any]:
+        """A twin's calibration snapshot: in force now, or at ``at`` (RFC 3339)."""
+        return self._client.device_calibration(name, at=at)
+
+    def local_twin(self, name: str, snapshot: str | None = None) -> Any:
+        """A local emulator of a device twin, with the noise of its calibration.
+
+        Needs ``qiskit`` and ``qiskit-aer`` (``pip install 'qharbor[twin]'``). The
+        same compiled circuit and seed give the same counts as the centre::
+
+            twin = service.local_twin("sc25", snapshot=result.metadata["calibration"]["snapshot"])
+            twin.run(qiskit.qasm3.loads(experiment["compiled_qasm3"]), shots=1000, seed=7)
+
+        Args:
+            name: the device.
+            snapshot: a calibration snapshot id (from a result); the one in force
+                now when omitted.
+
+        Returns:
+            A ``qharbor.twin.LocalTwin``.
+
+        Raises:
+            errors.NotConfigured: qiskit-aer is not installed.
+            errors.DeviceNotTwin: the device is a plain simulator.
+        """
+        try:
+            from qharbor import twin
+        except ImportError as exc:
+            raise errors.NotConfigured(
+                f"local twins need qiskit and qiskit-aer ({exc.name} is missing); "
+                "install them with: pip install 'qharbor[twin]'"
+            ) from None
+        return twin.LocalTwin(self._client.device_twin(name, snapshot))
+
+    def dry_run(
+        self,
+        programs: Any,
+        device: str = "statevector",
+        shots: int = 1024,
+        options: dict[str, Any] | None = None,
+        parameters: Sequence[Any] | None = None,
+    ) -> dict[str, Any]:
+        """Validate and compile programs, and estimate the run time; nothing is queued.
+
+        Returns:
+            ``device_status``, ``queue_position``, ``estimated_qpu_s`` (device twins,
+            seconds), ``estimated_start`` and per-program compiled sizes.
+        """
+        body: dict[str, Any] = {
+            "device": device,
+            "programs": build_programs(programs, parameters),
+            "shots": shots,
+        }
+        if options:
+            body["options"] = dict(options)
+        return self._client.job_dry_run(body)
+
     # --- jobs -----------------------------------------------------------------------------
 
     def run(
@@ -137,6 +196,8 @@ class HarborService:
         tags: Sequence[str] | None = None,
         idempotency_key: str | None = None,
         parameters: Sequence[Any] | None = None,
+        session: str | None = None,
+        options: dict[str, Any] | None = None,
         sealed: bool = False,
     ) -> Job:
         """Submit programs to a device and return the job without waiting for it.
@@ -155,6 +216,9 @@ class HarborService:
                 values in the order of the parameters sorted by name, or a
                 ``{name: value}`` object); the program runs once per binding.
                 Applies to programs that carry no ``parameters`` of their own.
+            session: The id of an open session or batch on the device.
+            options: Job options: ``optimization_level`` (0-3), ``skip_compilation``,
+                ``mitigate_readout`` (see docs/devices.md).
             sealed: Seal the programs to the centre's ML-KEM-768 key before they
                 leave this process (the centre stores only ciphertext), and have
                 the result sealed to your own key, made and registered on first
@@ -184,6 +248,18 @@ class HarborService:
             body["seed"] = seed
         if tags:
             body["tags"] = list(tags)
+        if session is not None:
+            body["session_id"] = session
+        if options:
+            body["options"] = dict(options)
+        return self.submit(body, idempotency_key=idempotency_key)
+
+    def submit(self, body: dict[str, Any], idempotency_key: str | None = None) -> Job:
+        """Submit a job body as the API takes it (``POST /v1/jobs``), e.g. a sampler job.
+
+        Raises:
+            errors.QHarborError: The centre refused it (nothing was queued).
+        """
         data = self._client.job_submit(body, idempotency_key=idempotency_key)
         return self._job(str(data["id"]), data)
 
@@ -194,6 +270,83 @@ class HarborService:
         from qharbor.client.sealing import KeyRing
 
         return KeyRing(self.key_dir).open_result(document, job_id)
+
+    @property
+    def admin(self) -> AdminClient:
+        """The admin routes, for a centre admin's token with the ``admin`` scope."""
+        return AdminClient(self._client.session)
+
+    def usage(
+        self,
+        since: str | None = None,
+        until: str | None = None,
+        device: str | None = None,
+        project: str | None = None,
+        all_projects: bool = False,
+    ) -> dict[str, Any]:
+        """Measured device-seconds per project, device and day (UTC), and the quota.
+
+        Args:
+            since: The first day, ``YYYY-MM-DD``.
+            until: The last day, ``YYYY-MM-DD``.
+            device: Only this device.
+            project: Admins: another project (id or name).
+            all_projects: Admins: every project.
+        """
+        return self._client.usage_get(
+            since=since,
+            until=until,
+            device=device,
+            project=project,
+            all_projects="true" if all_projects else None,
+        )
+
+    def export_my_data(self) -> dict[str, Any]:
+        """Everything the centre holds about you (jobs, results, tokens, audit entries)."""
+        return self._client.me_export()
+
+    def erase_my_account(self) -> dict[str, Any]:
+        """Erase your account, jobs, results and tokens. This cannot be undone."""
+        return self._client.me_erase()
+
+    # --- sessions and batches ---------------------------------------------------------
+
+    def open_session(
+        self,
+        device: str,
+        mode: str = "session",
+        max_ttl_s: float | None = None,
+        idle_ttl_s: float | None = None,
+    ) -> dict[str, Any]:
+        """Open a session (its jobs go first on the device) or a batch (a group of jobs).
+
+        Args:
+            device: The device its jobs run on.
+            mode: ``session`` or ``batch``.
+            max_ttl_s: Lifetime in seconds; the centre's limit when None.
+            idle_ttl_s: Seconds without activity before it expires.
+
+        Returns:
+            The session object; pass its ``id`` as ``session`` to :meth:`run`.
+        """
+        body: dict[str, Any] = {"device": device, "mode": mode}
+        if max_ttl_s is not None:
+            body["max_ttl_s"] = max_ttl_s
+        if idle_ttl_s is not None:
+            body["idle_ttl_s"] = idle_ttl_s
+        return self._client.session_create(body)
+
+    def session(self, session_id: str) -> dict[str, Any]:
+        """A session or batch, with its jobs counted by status."""
+        return self._client.session_get(session_id)
+
+    def sessions(self, mode: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
+        """Your project's sessions and batches, newest first."""
+        return self._client.sessions_list(mode=mode, status=status)
+
+    def close_session(self, session_id: str) -> dict[str, Any]:
+        """Close a session (its queued jobs fail with SESSION_CLOSED) or a batch."""
+        return self._client.session_close(session_id)
 
     def job(self, job_id: str) -> Job:
         """A job by id, read fresh from the centre.
@@ -209,6 +362,9 @@ class HarborService:
         device: str | None = None,
         tag: str | None = None,
         limit: int = 50,
+        session: str | None = None,
+        created_after: dt.datetime | str | None = None,
+        created_before: dt.datetime | str | None = None,
     ) -> list[Job]:
         """Your project's jobs, newest first, following pages up to ``limit`` jobs.
 
@@ -217,6 +373,10 @@ class HarborService:
             device: Only jobs on this device.
             tag: Only jobs with this tag.
             limit: The most jobs to return.
+            session: Only jobs of this session or batch (its id).
+            created_after: Only jobs created at or after this time (a datetime,
+                or ISO 8601 text; without a zone, UTC).
+            created_before: Only jobs created before this time.
         """
         if limit < 1:
             raise errors.InvalidRequest("limit must be at least 1", limit=limit)
@@ -229,6 +389,9 @@ class HarborService:
                 tag=tag,
                 limit=min(_PAGE_SIZE, limit - len(jobs)),
                 cursor=cursor,
+                session_id=session,
+                created_after=_iso(created_after),
+                created_before=_iso(created_before),
             )
             jobs.extend(self._job(str(d["id"]), d) for d in page.get("jobs", []))
             cursor = page.get("next_cursor")
@@ -296,3 +459,11 @@ class HarborService:
         key_id, public = ring.generate()
         self._client.me_key_register(base64.b64encode(public).decode("ascii"))
         return key_id
+
+
+def _iso(value: dt.datetime | str | None) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).isoformat()

@@ -12,7 +12,7 @@ import builtins
 import datetime as dt
 import json
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from qharbor import errors
 from qharbor.jobs.job import FINAL_STATUSES, Job, JobStatus
 from qharbor.jobs.request import PreparedJob
+from qharbor.security import usage
 from qharbor.security.signing import Signer
 from qharbor.store import Database
 from qharbor.store.database import canonical_json
@@ -44,6 +45,9 @@ class Claim:
     shots: int
     seed: int
     programs: list[dict[str, Any]]
+    kind: str = "circuits"
+    primitive: dict[str, Any] | None = None
+    options: dict[str, Any] | None = None
     #: The programs are one sealed envelope, opened by the worker.
     sealed: bool = False
     #: The submitter's ML-KEM key id the result is to be sealed to.
@@ -85,8 +89,24 @@ class JobManager:
 
     # --- users' side -------------------------------------------------------------
 
-    def create(self, project_id: str, user_id: str, prepared: PreparedJob) -> tuple[Job, bool]:
+    def create(
+        self,
+        project_id: str,
+        user_id: str,
+        prepared: PreparedJob,
+        *,
+        estimated_s: float | None = None,
+        admit: Callable[[sa.Connection], None] | None = None,
+    ) -> tuple[Job, bool]:
         """Store a new queued job, or return the one its idempotency key names.
+
+        Args:
+            project_id: the job's project.
+            user_id: its submitter.
+            prepared: the parsed request.
+            estimated_s: device-seconds reserved against the project's quota until it ends.
+            admit: called inside the write transaction, before the insert, so a quota
+                check sees every job stored before it; it refuses by raising.
 
         Returns:
             The job, and whether it already existed (an idempotent replay).
@@ -105,6 +125,8 @@ class JobManager:
         now = self._clock()
         try:
             with self.db.write() as conn:
+                if admit is not None:
+                    admit(conn)
                 conn.execute(
                     jobs.insert().values(
                         id=job_id,
@@ -124,8 +146,14 @@ class JobManager:
                         attempt=0,
                         cancel_requested=False,
                         created_at=now,
+                        kind=request.kind,
+                        primitive=prepared.primitive,
+                        session_id=request.session_id,
+                        priority=prepared.priority,
+                        options=request.options.to_json(),
                         sealed=prepared.sealed,
                         result_key_id=prepared.result_key_id,
+                        estimated_s=estimated_s,
                     )
                 )
                 if request.tags:
@@ -184,7 +212,10 @@ class JobManager:
                 .where(
                     jobs.c.status == JobStatus.QUEUED.value,
                     jobs.c.device == row.device,
-                    jobs.c.seq < row.seq,
+                    sa.or_(
+                        jobs.c.priority > row.priority,
+                        sa.and_(jobs.c.priority == row.priority, jobs.c.seq < row.seq),
+                    ),
                 )
             ).scalar_one()
         return Job.from_row(row, queue_position=position)
@@ -196,11 +227,20 @@ class JobManager:
         status: JobStatus | None = None,
         device: str | None = None,
         tag: str | None = None,
+        session_id: str | None = None,
+        created_after: dt.datetime | None = None,
+        created_before: dt.datetime | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> tuple[list[Job], str | None]:
         """A page of the project's jobs, newest first, and the cursor of the next page."""
         query = _select_jobs().where(jobs.c.project_id == project_id)
+        if session_id is not None:
+            query = query.where(jobs.c.session_id == session_id)
+        if created_after is not None:
+            query = query.where(jobs.c.created_at >= created_after)
+        if created_before is not None:
+            query = query.where(jobs.c.created_at < created_before)
         if status is not None:
             query = query.where(jobs.c.status == status.value)
         if device is not None:
@@ -279,12 +319,58 @@ class JobManager:
         self._on_change(job_id)
         return self.get(project_id, job_id)
 
+    def export_user(self, user_id: str) -> builtins.list[dict[str, Any]]:
+        """Every job the user submitted, with its programs and result, oldest first."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                _select_jobs().where(jobs.c.user_id == user_id).order_by(jobs.c.seq)
+            ).all()
+            found = {
+                r.job_id: dict(r.data)
+                for r in conn.execute(
+                    sa.select(results.c.job_id, results.c.data)
+                    .join(jobs, jobs.c.id == results.c.job_id)
+                    .where(jobs.c.user_id == user_id)
+                ).all()
+            }
+        return [
+            {**Job.from_row(row).to_json(), "programs": row.programs, "result": found.get(row.id)}
+            for row in rows
+        ]
+
+    def erase_user(self, user_id: str) -> int:
+        """Delete every job the user submitted, with its result and tags.
+
+        A running job's worker finds its row gone and its answer is dropped.
+
+        Returns:
+            How many jobs were deleted.
+        """
+        owned = sa.select(jobs.c.id).where(jobs.c.user_id == user_id)
+        with self.db.write() as conn:
+            ids = [row.id for row in conn.execute(owned).all()]
+            conn.execute(results.delete().where(results.c.job_id.in_(owned)))
+            conn.execute(job_tags.delete().where(job_tags.c.job_id.in_(owned)))
+            conn.execute(jobs.delete().where(jobs.c.user_id == user_id))
+        for job_id in ids:
+            self._on_change(job_id)
+        return len(ids)
+
     # --- the scheduler's side --------------------------------------------------------
 
     def claim(
-        self, owner: str, lease_s: float, slots: int, concurrency: dict[str, int]
+        self,
+        owner: str,
+        lease_s: float,
+        slots: int,
+        concurrency: dict[str, int],
+        shares: Mapping[str, float] | None = None,
     ) -> builtins.list[Claim]:
-        """Lease up to ``slots`` queued jobs, oldest first, within device concurrency.
+        """Lease up to ``slots`` queued jobs within device concurrency.
+
+        Projects are served in order of their recent usage, least first (fair
+        share), ties broken by the age of their oldest queued job; within a
+        project, jobs are served oldest first.
 
         Args:
             owner: this scheduler's id, recorded on the lease.
@@ -292,6 +378,8 @@ class JobManager:
             slots: how many free workers there are.
             concurrency: per device, how many of its jobs may run at once; jobs for
                 devices not in the map are not claimed.
+            shares: each project's decayed recent usage (device-seconds); projects
+                not in it count as unused. None serves every job oldest first.
         """
         if slots <= 0 or not concurrency:
             return []
@@ -314,72 +402,58 @@ class JobManager:
             wanted = [d for d, n in free.items() if n > 0]
             if not wanted:
                 return []
-            columns = (
-                jobs.c.seq,
-                jobs.c.id,
-                jobs.c.device,
-                jobs.c.attempt,
-                jobs.c.shots,
-                jobs.c.seed,
-                jobs.c.programs,
-                jobs.c.sealed,
-                jobs.c.result_key_id,
-            )
-            queued = sa.select(*columns).where(jobs.c.status == JobStatus.QUEUED.value)
-            limit = max(slots * 4, 16)
-            candidates = conn.execute(
-                queued.where(jobs.c.device.in_(wanted))
-                .order_by(jobs.c.seq)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            ).all()
-            if len(candidates) == limit:
-                # A long queue on one device may hide another device's jobs from
-                # free workers: look again, at the oldest jobs of each device.
-                candidates = sorted(
-                    (
-                        row
-                        for device in wanted
-                        for row in conn.execute(
-                            queued.where(jobs.c.device == device)
-                            .order_by(jobs.c.seq)
-                            .limit(min(free[device], slots))
-                            .with_for_update(skip_locked=True)
-                        ).all()
-                    ),
-                    key=lambda row: row.seq,
-                )
-            for row in candidates:
-                if len(claimed) >= slots:
+            queued = sa.select(*_CLAIM_COLUMNS).where(jobs.c.status == JobStatus.QUEUED.value)
+            if shares is None:
+                queues = [queued]
+            else:
+                waiting = conn.execute(
+                    sa.select(jobs.c.project_id, sa.func.min(jobs.c.seq).label("oldest"))
+                    .where(jobs.c.status == JobStatus.QUEUED.value, jobs.c.device.in_(wanted))
+                    .group_by(jobs.c.project_id)
+                ).all()
+                order = sorted(waiting, key=lambda r: (shares.get(r.project_id, 0.0), r.oldest))
+                # Jobs of open sessions (priority 1) go first, whoever's they are;
+                # then each project in fair-share order.
+                queues = [queued.where(jobs.c.priority > 0)]
+                queues += [queued.where(jobs.c.project_id == r.project_id) for r in order]
+            for queue in queues:
+                wanted = [d for d, n in free.items() if n > 0]
+                if len(claimed) >= slots or not wanted:
                     break
-                if free[row.device] <= 0:
-                    continue
-                attempt = row.attempt + 1
-                updated = conn.execute(
-                    jobs.update()
-                    .where(jobs.c.id == row.id, jobs.c.status == JobStatus.QUEUED.value)
-                    .values(
-                        status=JobStatus.RUNNING.value,
-                        attempt=attempt,
-                        lease_owner=owner,
-                        lease_expires_at=now + dt.timedelta(seconds=lease_s),
-                        started_at=sa.func.coalesce(jobs.c.started_at, now),
-                    )
-                ).rowcount
-                if updated:
-                    free[row.device] -= 1
-                    claimed.append(
-                        Claim(
-                            row.id,
-                            attempt,
-                            row.device,
-                            row.shots,
-                            row.seed,
-                            row.programs,
-                            sealed=bool(row.sealed),
-                            result_key_id=row.result_key_id,
+                for row in _candidates(conn, queue, wanted, free, slots - len(claimed)):
+                    if len(claimed) >= slots:
+                        break
+                    if free[row.device] <= 0:
+                        continue
+                    attempt = row.attempt + 1
+                    updated = conn.execute(
+                        jobs.update()
+                        .where(jobs.c.id == row.id, jobs.c.status == JobStatus.QUEUED.value)
+                        .values(
+                            status=JobStatus.RUNNING.value,
+                            attempt=attempt,
+                            lease_owner=owner,
+                            lease_expires_at=now + dt.timedelta(seconds=lease_s),
+                            started_at=sa.func.coalesce(jobs.c.started_at, now),
                         )
-                    )
+                    ).rowcount
+                    if updated:
+                        free[row.device] -= 1
+                        claimed.append(
+                            Claim(
+                                row.id,
+                                attempt,
+                                row.device,
+                                row.shots,
+                                row.seed,
+                                row.programs,
+                                kind=row.kind,
+                                primitive=row.primitive,
+                                options=row.options,
+                                sealed=bool(row.sealed),
+                                result_key_id=row.result_key_id,
+                            )
+                        )
         for claim in claimed:
             self._on_change(claim.job_id)
         return claimed
@@ -447,6 +521,17 @@ class JobManager:
                     created_at=now,
                 )
             )
+            measured = timings.get("run_s")
+            usage.charge(
+                conn,
+                job_id=job_id,
+                project_id=row.project_id,
+                device=row.device,
+                device_s=float(measured)
+                if measured is not None
+                else (now - row.started_at).total_seconds(),
+                at=now,
+            )
         self._on_change(job_id)
         return True
 
@@ -455,7 +540,13 @@ class JobManager:
     ) -> bool:
         """Mark an attempt FAILED or CANCELLED. False if the attempt no longer owns the job."""
         assert status in FINAL_STATUSES and status is not JobStatus.DONE
+        now = self._clock()
         with self.db.write() as conn:
+            row = conn.execute(
+                sa.select(jobs.c.project_id, jobs.c.device, jobs.c.started_at).where(
+                    jobs.c.id == job_id
+                )
+            ).first()
             updated = conn.execute(
                 jobs.update()
                 .where(
@@ -465,12 +556,22 @@ class JobManager:
                 )
                 .values(
                     status=status.value,
-                    finished_at=self._clock(),
+                    finished_at=now,
                     lease_owner=None,
                     error_code=code,
                     error_message=message,
                 )
             ).rowcount
+            if updated and row is not None and row.started_at is not None:
+                # It held a device from its start until now: that time is charged.
+                usage.charge(
+                    conn,
+                    job_id=job_id,
+                    project_id=row.project_id,
+                    device=row.device,
+                    device_s=(now - row.started_at).total_seconds(),
+                    at=now,
+                )
         if updated:
             self._on_change(job_id)
         return bool(updated)
@@ -529,6 +630,81 @@ class JobManager:
                 self.requeue(row.id, row.attempt)
         return len(stale)
 
+    def fail_queued_in_session(self, session_id: str, code: str, message: str) -> int:
+        """Fail every queued job of a session (it closed or expired before they ran).
+
+        Returns:
+            How many jobs failed.
+        """
+        now = self._clock()
+        with self.db.write() as conn:
+            ids = (
+                conn.execute(
+                    sa.select(jobs.c.id).where(
+                        jobs.c.session_id == session_id,
+                        jobs.c.status == JobStatus.QUEUED.value,
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if ids:
+                conn.execute(
+                    jobs.update()
+                    .where(jobs.c.id.in_(ids), jobs.c.status == JobStatus.QUEUED.value)
+                    .values(
+                        status=JobStatus.FAILED.value,
+                        error_code=code,
+                        error_message=message,
+                        finished_at=now,
+                    )
+                )
+        for job_id in ids:
+            self._on_change(job_id)
+        return len(ids)
+
+    def session_activity(self, session_ids: Iterable[str]) -> dict[str, tuple[int, Any]]:
+        """Per session: its queued and running jobs, and when its last job ended."""
+        ids = list(session_ids)
+        if not ids:
+            return {}
+        active = sa.func.sum(
+            sa.case(
+                (jobs.c.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]), 1),
+                else_=0,
+            )
+        )
+        with self.db.read() as conn:
+            rows = conn.execute(
+                sa.select(jobs.c.session_id, active, sa.func.max(jobs.c.finished_at))
+                .where(jobs.c.session_id.in_(ids))
+                .group_by(jobs.c.session_id)
+            ).all()
+        return {r[0]: (int(r[1] or 0), r[2]) for r in rows}
+
+    def session_summary(self, session_id: str) -> dict[str, int]:
+        """How many of a session's jobs are in each status."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                sa.select(jobs.c.status, sa.func.count())
+                .where(jobs.c.session_id == session_id)
+                .group_by(jobs.c.status)
+            ).all()
+        summary = {str(status): 0 for status in JobStatus}
+        summary.update({status: count for status, count in rows})
+        return summary
+
+    def queue_position(self, device: str) -> int:
+        """How many jobs are queued for a device now."""
+        with self.db.read() as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(jobs)
+                    .where(jobs.c.device == device, jobs.c.status == JobStatus.QUEUED.value)
+                ).scalar_one()
+            )
+
     def queue_lengths(self) -> dict[str, dict[str, int]]:
         """Per device, the number of queued and running jobs."""
         with self.db.read() as conn:
@@ -579,6 +755,57 @@ def signature_context(job_row: Any, data: dict[str, Any]) -> dict[str, Any]:
         "calibration_snapshot_id": metadata.get("calibration_snapshot_id"),
         "input_hash": job_row.request_hash,
     }
+
+
+_CLAIM_COLUMNS = (
+    jobs.c.seq,
+    jobs.c.id,
+    jobs.c.device,
+    jobs.c.attempt,
+    jobs.c.shots,
+    jobs.c.seed,
+    jobs.c.programs,
+    jobs.c.kind,
+    jobs.c.primitive,
+    jobs.c.priority,
+    jobs.c.options,
+    jobs.c.sealed,
+    jobs.c.result_key_id,
+)
+
+
+def _candidates(
+    conn: sa.Connection,
+    queued: sa.Select[Any],
+    wanted: builtins.list[str],
+    free: dict[str, int],
+    slots: int,
+) -> builtins.list[Any]:
+    """The oldest queued rows of ``queued`` on the wanted devices, locked for claiming."""
+    limit = max(slots * 4, 16)
+    candidates = conn.execute(
+        queued.where(jobs.c.device.in_(wanted))
+        .order_by(jobs.c.priority.desc(), jobs.c.seq)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if len(candidates) < limit:
+        return builtins.list(candidates)
+    # A long queue on one device may hide another device's jobs from free
+    # workers: look again, at the oldest jobs of each device.
+    return sorted(
+        (
+            row
+            for device in wanted
+            for row in conn.execute(
+                queued.where(jobs.c.device == device)
+                .order_by(jobs.c.priority.desc(), jobs.c.seq)
+                .limit(min(free[device], slots))
+                .with_for_update(skip_locked=True)
+            ).all()
+        ),
+        key=lambda row: (-row.priority, row.seq),
+    )
 
 
 def encode_cursor(seq: int) -> str:

@@ -11,6 +11,8 @@ from typing import Any
 
 from qharbor import errors
 from qharbor.devices import Device, operations
+from qharbor.jobs.options import JobOptions
+from qharbor.primitives import prepare_pubs
 from qharbor.programs import parse_program
 
 Binding = Sequence[float] | Mapping[str, float]
@@ -36,6 +38,11 @@ class JobRequest:
     seed: int | None = None
     tags: tuple[str, ...] = ()
     idempotency_key: str | None = None
+    kind: str = "circuits"
+    pubs: tuple[dict[str, Any], ...] = ()
+    precision: float | None = None
+    session_id: str | None = None
+    options: JobOptions = field(default_factory=JobOptions)
 
     def fingerprint(self) -> str:
         """SHA-256 of the request without its idempotency key, for replay checks."""
@@ -53,6 +60,10 @@ class PreparedJob:
     seed: int
     programs: list[dict[str, Any]] = field(default_factory=list)
     num_experiments: int = 0
+    primitive: dict[str, Any] | None = None
+    #: Claimed before lower priorities on the device (1: a job in an open session).
+    priority: int = 0
+    circuits: list[Any] = field(default_factory=list, compare=False, repr=False)
     #: ``programs`` is one sealed envelope (``[{"sealed": ...}]``), not program text.
     sealed: bool = False
     #: Replaces the request's fingerprint (a sealed job's is over its ciphertext).
@@ -69,8 +80,12 @@ def prepare(
     *,
     max_program_bytes: int,
     max_experiments: int,
+    sandbox: Any = None,
 ) -> PreparedJob:
     """Parse every program and check it against the device.
+
+    Programs that are not small and simple are parsed in ``sandbox`` (a
+    :class:`~qharbor.programs.sandbox.ParserPool`), under a time and memory limit.
 
     Raises:
         errors.QHarborError: the first problem found, naming the program by index.
@@ -82,16 +97,60 @@ def prepare(
             field="shots",
             max_shots=device.max_shots,
         )
+    if request.options.mitigate_readout and device.twin is None:
+        raise errors.InvalidRequest(
+            f"mitigate_readout needs a device twin; {device.name!r} is a noiseless simulator",
+            field="options.mitigate_readout",
+        )
+    seed = request.seed if request.seed is not None else secrets.randbits(31)
+    if request.kind != "circuits":
+        if request.programs:
+            raise errors.InvalidRequest(
+                f"a {request.kind} job carries 'pubs', not 'programs'", field="programs"
+            )
+        pubs = prepare_pubs(
+            request.kind,
+            request.pubs,
+            device,
+            shots=request.shots,
+            precision=request.precision,
+            max_program_bytes=max_program_bytes,
+            max_experiments=max_experiments,
+        )
+        return PreparedJob(
+            request=request,
+            seed=seed,
+            programs=[],
+            num_experiments=pubs.num_experiments,
+            primitive=pubs.payload,
+        )
+    if request.pubs:
+        raise errors.InvalidRequest(
+            "'pubs' belong to sampler and estimator jobs; set 'kind'", field="pubs"
+        )
+    if not request.programs:
+        raise errors.InvalidRequest("a job needs at least one program", field="programs")
     stored: list[dict[str, Any]] = []
+    circuits: list[Any] = []
     experiments = 0
     for index, spec in enumerate(request.programs):
         try:
             program = parse_program(
-                spec.source, spec.format, spec.parameters, max_bytes=max_program_bytes
+                spec.source,
+                spec.format,
+                spec.parameters,
+                max_bytes=max_program_bytes,
+                sandbox=sandbox,
             )
         except errors.ProgramError as exc:
             raise _in_program(exc, index) from None
         operations.check_circuit(device, program.circuit, index)
+        if device.twin is not None:
+            operations.check_active_qubits(device.twin, program.circuit, index)
+            # A Braket verbatim box asks for the same as skip_compilation.
+            if request.options.skip_compilation or program.verbatim:
+                operations.check_isa(device.twin, program.circuit, index)
+        circuits.append(program.circuit)
         experiments += program.num_experiments
         if experiments > max_experiments:
             raise errors.ProgramLimit(
@@ -107,8 +166,13 @@ def prepare(
                 "bindings": [dict(b) for b in program.bindings],
             }
         )
-    seed = request.seed if request.seed is not None else secrets.randbits(31)
-    return PreparedJob(request=request, seed=seed, programs=stored, num_experiments=experiments)
+    return PreparedJob(
+        request=request,
+        seed=seed,
+        programs=stored,
+        num_experiments=experiments,
+        circuits=circuits,
+    )
 
 
 def _in_program(exc: errors.ProgramError, index: int) -> errors.ProgramError:

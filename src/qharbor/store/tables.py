@@ -54,6 +54,8 @@ projects = sa.Table(
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("name", sa.String(128), nullable=False, unique=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # Jobs queued or running at once; None means no limit.
+    sa.Column("max_concurrent_jobs", sa.Integer, nullable=True),
 )
 
 memberships = sa.Table(
@@ -127,13 +129,51 @@ jobs = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("started_at", UTCDateTime, nullable=True),
     sa.Column("finished_at", UTCDateTime, nullable=True),
+    # "circuits", or a primitive ("sampler", "estimator") whose PUBs are in primitive.
+    sa.Column("kind", sa.String(16), nullable=False, server_default="circuits"),
+    sa.Column("primitive", sa.JSON, nullable=True),
+    sa.Column("session_id", sa.String(36), nullable=True),
+    # Claimed before lower priorities on the same device (1: a job in a session).
+    sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
+    # Job options (optimization level, mitigation, ...), as the request gave them.
+    sa.Column("options", sa.JSON, nullable=True),
     # A sealed job's programs column holds one envelope, never program text.
     sa.Column("sealed", sa.Boolean, nullable=False, server_default=sa.false()),
     # The submitter's ML-KEM key the result is sealed to, if they registered one.
     sa.Column("result_key_id", sa.String(64), nullable=True),
+    # Device-seconds reserved against the project's quota while the job is unfinished.
+    sa.Column("estimated_s", sa.Float, nullable=True),
     sa.UniqueConstraint("project_id", "idempotency_key", name="uq_jobs_project_idempotency"),
     sa.Index("ix_jobs_queue", "status", "device", "seq"),
     sa.Index("ix_jobs_project_seq", "project_id", "seq"),
+    sa.Index("ix_jobs_session", "session_id"),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column(
+        "project_id",
+        sa.String(36),
+        sa.ForeignKey("projects.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column(
+        "user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("device", sa.String(128), nullable=False),
+    # "session" (priority, closing fails queued jobs) or "batch" (grouping only).
+    sa.Column("mode", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("max_ttl_s", sa.Float, nullable=False),
+    sa.Column("idle_ttl_s", sa.Float, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_activity_at", UTCDateTime, nullable=False),
+    sa.Column("closed_at", UTCDateTime, nullable=True),
+    sa.Column("close_reason", sa.String(32), nullable=True),
+    sa.Index("ix_sessions_project_created", "project_id", "created_at"),
+    sa.Index("ix_sessions_status", "status"),
 )
 
 job_tags = sa.Table(
@@ -186,4 +226,81 @@ user_keys = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("retired_at", UTCDateTime, nullable=True),
     sa.Index("ix_user_keys_user", "user_id"),
+)
+
+# Device twins: every recalibration's snapshot, so any past one can be read back.
+calibrations = sa.Table(
+    "calibrations",
+    metadata,
+    sa.Column("id", sa.String(160), primary_key=True),
+    sa.Column("device", sa.String(128), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("taken_at", UTCDateTime, nullable=False),
+    sa.Column("reason", sa.String(128), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.UniqueConstraint("device", "version", name="uq_calibrations_device_version"),
+    sa.Index("ix_calibrations_device_taken", "device", "taken_at"),
+)
+
+maintenance_windows = sa.Table(
+    "maintenance_windows",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("device", sa.String(128), nullable=False),
+    sa.Column("start_at", UTCDateTime, nullable=False),
+    sa.Column("end_at", UTCDateTime, nullable=False),
+    sa.Column("reason", sa.String(256), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_maintenance_device_end", "device", "end_at"),
+)
+
+quotas = sa.Table(
+    "quotas",
+    metadata,
+    sa.Column(
+        "project_id",
+        sa.String(36),
+        sa.ForeignKey("projects.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("device_class", sa.String(32), primary_key=True),
+    sa.Column("period", sa.String(16), nullable=False),
+    sa.Column("budget_s", sa.Float, nullable=False),
+)
+
+# The usage ledger: one row per job that used device time, written when it ends.
+usage = sa.Table(
+    "usage",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("job_id", sa.String(36), nullable=False, unique=True),
+    sa.Column(
+        "project_id",
+        sa.String(36),
+        sa.ForeignKey("projects.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("device", sa.String(128), nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("device_s", sa.Float, nullable=False),
+    sa.Column("charged_at", UTCDateTime, nullable=False),
+    sa.Index("ix_usage_project_day", "project_id", "day"),
+    sa.Index("ix_usage_charged_at", "charged_at"),
+)
+
+# Append-only: triggers refuse UPDATE and DELETE (see migration 0004).
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("actor_id", sa.String(64), nullable=True),
+    sa.Column("project_id", sa.String(36), nullable=True),
+    sa.Column("token_id", sa.String(36), nullable=True),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target", sa.String(256), nullable=True),
+    sa.Column("status", sa.Integer, nullable=True),
+    sa.Column("detail", sa.JSON, nullable=False),
+    sa.Index("ix_audit_log_actor", "actor_id", "seq"),
+    sa.Index("ix_audit_log_action", "action", "seq"),
 )

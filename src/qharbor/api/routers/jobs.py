@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import hashlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -17,11 +18,22 @@ from starlette.concurrency import run_in_threadpool
 
 from qharbor import errors
 from qharbor.api.deps import CentreDep, CurrentPrincipal, require_scope
-from qharbor.api.schemas import JobCreate, JobList, JobPublic, ProgramList, ResultPublic
+from qharbor.api.schemas import (
+    DryRunPublic,
+    JobCreate,
+    JobList,
+    JobPublic,
+    ProgramList,
+    ResultPublic,
+)
 from qharbor.centre import Centre
+from qharbor.devices import DeviceStatus
+from qharbor.jobs import shapes
+from qharbor.jobs.dryrun import dry_run
 from qharbor.jobs.job import Job, JobStatus
-from qharbor.jobs.request import PreparedJob, prepare
-from qharbor.security import sealing
+from qharbor.jobs.request import JobRequest, PreparedJob, prepare
+from qharbor.jobs.sessions import SessionMode
+from qharbor.security import quotas, sealing
 from qharbor.security.identity import Principal
 from qharbor.security.signing import canonical
 
@@ -35,16 +47,27 @@ Wait = Annotated[
 ]
 
 
-@router.post("", status_code=201, response_model=JobPublic)
-def submit_job(
-    body: JobCreate,
-    centre: CentreDep,
-    principal: CurrentPrincipal,
-    response: Response,
-    idempotency_key: Annotated[str | None, Header(max_length=256)] = None,
-) -> dict[str, Any]:
-    """Parse, check and queue a job. Nothing is queued if any program is refused."""
-    require_scope(principal, "submit")
+def job_json(centre: Centre, job: Job) -> dict[str, Any]:
+    """The job as the API shows it, with why it waits if its device is not ONLINE."""
+    data = job.to_json()
+    data["waiting_reason"] = None
+    data["estimated_start"] = None
+    if job.status is JobStatus.QUEUED and job.device in centre.catalogue:
+        state = centre.fleet.state(job.device)
+        if state.status is not DeviceStatus.ONLINE:
+            shown = state.to_json()
+            data["waiting_reason"] = (
+                f"device {job.device!r} is {state.status}"
+                + (f": {state.reason}" if state.reason else "")
+                + "; the job runs when it is ONLINE again"
+            )
+            data["estimated_start"] = shown["until"]
+    return data
+
+
+def _prepare(
+    body: JobCreate, centre: Centre, principal: Principal, idempotency_key: str | None
+) -> tuple[JobRequest, PreparedJob]:
     settings = centre.settings
     if body.idempotency_key and idempotency_key and body.idempotency_key != idempotency_key:
         raise errors.InvalidRequest(
@@ -64,19 +87,57 @@ def submit_job(
         device,
         max_program_bytes=settings.max_program_bytes,
         max_experiments=settings.max_bindings_per_job,
+        sandbox=centre.parsers,
     )
+    return request, prepared
+
+
+@router.post(":dry-run", response_model=DryRunPublic)
+def dry_run_job(body: JobCreate, centre: CentreDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    """Validate and compile a job, estimate its device time; nothing is queued."""
+    require_scope(principal, "submit")
+    request, prepared = _prepare(body, centre, principal, None)
+    return dry_run(prepared, centre.catalogue.get(request.device), centre.fleet, centre.jobs)
+
+
+@router.post("", status_code=201, response_model=JobPublic)
+def submit_job(
+    body: JobCreate,
+    centre: CentreDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=256)] = None,
+) -> dict[str, Any]:
+    """Parse, check and queue a job. Nothing is queued if any program is refused."""
+    require_scope(principal, "submit")
+    request, prepared = _prepare(body, centre, principal, idempotency_key)
+    session = None
+    if request.session_id is not None:
+        session = centre.sessions.admit(principal.project_id, request.session_id, request.device)
+        if session.mode is SessionMode.SESSION:
+            prepared = dataclasses.replace(prepared, priority=1)
     user_key = centre.keys.user_key(principal.user_id)
     if user_key is not None:
         prepared = dataclasses.replace(prepared, result_key_id=user_key.id)
     if body.sealed is not None:
         prepared = _reseal(centre, body, prepared)
-    job, replayed = centre.jobs.create(principal.project_id, principal.user_id, prepared)
+    device = centre.catalogue.get(request.device)
+    cost_s = quotas.estimate_s(device, request.shots, prepared.num_experiments)
+    job, replayed = centre.jobs.create(
+        principal.project_id,
+        principal.user_id,
+        prepared,
+        estimated_s=cost_s,
+        admit=lambda conn: centre.quotas.admit(conn, principal.project_id, device, cost_s),
+    )
+    if session is not None and not replayed:
+        centre.sessions.after_submit(session)
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     elif centre.scheduler is not None:
         centre.scheduler.wake()
     response.headers["Location"] = f"/v1/jobs/{job.id}"
-    return job.to_json()
+    return job_json(centre, job)
 
 
 _PROGRAMS = TypeAdapter(ProgramList)
@@ -129,14 +190,36 @@ def list_jobs(
     status: JobStatus | None = None,
     device: str | None = None,
     tag: str | None = None,
+    session_id: str | None = None,
+    created_after: Annotated[
+        dt.datetime | None, Query(description="Only jobs created at or after (ISO 8601).")
+    ] = None,
+    created_before: Annotated[
+        dt.datetime | None, Query(description="Only jobs created before (ISO 8601).")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ) -> dict[str, Any]:
     """Your project's jobs, newest first, with filters and cursor pagination."""
     page, next_cursor = centre.jobs.list(
-        principal.project_id, status=status, device=device, tag=tag, limit=limit, cursor=cursor
+        principal.project_id,
+        status=status,
+        device=device,
+        tag=tag,
+        session_id=session_id,
+        created_after=_aware(created_after),
+        created_before=_aware(created_before),
+        limit=limit,
+        cursor=cursor,
     )
-    return {"jobs": [j.to_json() for j in page], "next_cursor": next_cursor}
+    return {"jobs": [job_json(centre, j) for j in page], "next_cursor": next_cursor}
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    """A query datetime in UTC; one without a zone is taken to be UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.UTC)
 
 
 async def _wait_for(centre: Centre, job_id: str, wait: float, read: Callable[[], T]) -> T:
@@ -166,18 +249,40 @@ async def get_job(
     job = await _wait_for(
         centre, job_id, wait, lambda: centre.jobs.get(principal.project_id, job_id)
     )
-    return job.to_json()
+    return job_json(centre, job)
 
 
 @router.get("/{job_id}/result", response_model=ResultPublic)
 async def get_result(
-    job_id: str, centre: CentreDep, principal: CurrentPrincipal, wait: Wait = 0
+    job_id: str,
+    centre: CentreDep,
+    principal: CurrentPrincipal,
+    wait: Wait = 0,
+    shape: Annotated[
+        Literal["qharbor", "origin"],
+        Query(description="'origin' adds hex-keyed probabilities, as Origin's cloud returns."),
+    ] = "qharbor",
 ) -> Any:
     """The result of a DONE job; 409 with the reason otherwise."""
     data = await _wait_for(
         centre, job_id, wait, lambda: centre.jobs.result(principal.project_id, job_id)
     )
-    return JSONResponse(data)
+    await run_in_threadpool(_audit_foreign_read, centre, principal, job_id)
+    return JSONResponse(shapes.reshape(data, shape))
+
+
+def _audit_foreign_read(centre: Centre, principal: Principal, job_id: str) -> None:
+    """Record a read of a result by someone other than the job's submitter."""
+    job = centre.jobs.get(principal.project_id, job_id)
+    if job.user_id != principal.user_id:
+        centre.audit.record(
+            "result.read",
+            actor_id=principal.user_id,
+            project_id=principal.project_id,
+            token_id=principal.token_id,
+            target=f"/v1/jobs/{job_id}/result",
+            detail={"submitter": job.user_id},
+        )
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic)
@@ -191,7 +296,7 @@ def cancel_job(
         response.status_code = 202
         if centre.scheduler is not None:
             centre.scheduler.wake()
-    return job.to_json()
+    return job_json(centre, job)
 
 
 @router.get(
@@ -212,7 +317,7 @@ async def job_events(
             while True:
                 state = (job.status, job.attempt, job.cancel_requested)
                 if state != last:
-                    yield f"event: status\ndata: {json.dumps(job.to_json())}\n\n"
+                    yield f"event: status\ndata: {json.dumps(job_json(centre, job))}\n\n"
                     last, idle = state, 0.0
                 if job.is_final:
                     return
