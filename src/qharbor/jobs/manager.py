@@ -485,30 +485,28 @@ class JobManager:
             False when the attempt no longer owns the job; nothing is written then.
         """
         now = self._clock()
+        fenced = (
+            jobs.c.id == job_id,
+            jobs.c.attempt == attempt,
+            jobs.c.status == JobStatus.RUNNING.value,
+        )
+        with self.db.read() as conn:
+            row = conn.execute(_select_jobs().where(*fenced)).first()
+        if row is None:
+            return False
+        timings = dict(data.get("timings", {}))
+        timings["queued_s"] = (row.started_at - row.created_at).total_seconds()
+        timings["total_s"] = (now - row.created_at).total_seconds()
+        data = {**data, "timings": timings}
+        # Signed before the write transaction, so no lock is held while signing; the
+        # fenced UPDATE below still stores nothing if the attempt lost the job meanwhile.
+        signature = None
+        if self.signer is not None:
+            signature = self.signer.sign(data, signature_context(row, data))
         with self.db.write() as conn:
-            row = conn.execute(
-                _select_jobs().where(
-                    jobs.c.id == job_id,
-                    jobs.c.attempt == attempt,
-                    jobs.c.status == JobStatus.RUNNING.value,
-                )
-            ).first()
-            if row is None:
-                return False
-            timings = dict(data.get("timings", {}))
-            timings["queued_s"] = (row.started_at - row.created_at).total_seconds()
-            timings["total_s"] = (now - row.created_at).total_seconds()
-            data = {**data, "timings": timings}
-            signature = None
-            if self.signer is not None:
-                signature = self.signer.sign(data, signature_context(row, data))
             updated = conn.execute(
                 jobs.update()
-                .where(
-                    jobs.c.id == job_id,
-                    jobs.c.attempt == attempt,
-                    jobs.c.status == JobStatus.RUNNING.value,
-                )
+                .where(*fenced)
                 .values(status=JobStatus.DONE.value, finished_at=now, lease_owner=None)
             ).rowcount
             if not updated:
