@@ -80,6 +80,45 @@ class Forbidden(QHarborError):
     code = "FORBIDDEN"
 
 
+class UserNotFound(QHarborError):
+    """No user has that id or name."""
+
+    code = "USER_NOT_FOUND"
+
+
+class ProjectNotFound(QHarborError):
+    """No project has that id or name."""
+
+    code = "PROJECT_NOT_FOUND"
+
+
+class TokenNotFound(QHarborError):
+    """No token with that id is yours to see."""
+
+    code = "TOKEN_NOT_FOUND"
+
+
+class NameTaken(QHarborError):
+    """That name is already in use; choose another."""
+
+    code = "NAME_TAKEN"
+
+
+# --- fair use ---------------------------------------------------------------------
+
+
+class QuotaExceeded(QHarborError):
+    """Your project's quota does not cover this job; the message gives the figures."""
+
+    code = "QUOTA_EXCEEDED"
+
+
+class RateLimited(QHarborError):
+    """Too many requests with this token; wait for the Retry-After seconds and try again."""
+
+    code = "RATE_LIMITED"
+
+
 # --- programs ---------------------------------------------------------------------
 
 
@@ -235,6 +274,45 @@ class WorkerLost(ExecutionError):
     """The worker running the job stopped unexpectedly, and retries were used up."""
 
     code = "WORKER_LOST"
+
+
+# --- keys, signatures and sealed payloads -------------------------------------------
+
+
+class SealedPayloadInvalid(QHarborError):
+    """A sealed payload could not be opened: seal it again to the centre's current ML-KEM key (GET /v1/keys)."""  # noqa: E501
+
+    code = "SEALED_PAYLOAD_INVALID"
+
+
+class SealingKeyRequired(QHarborError):
+    """Sealed jobs need your ML-KEM public key, so that their results can be sealed to you: register one with POST /v1/me/keys."""  # noqa: E501
+
+    code = "SEALING_KEY_REQUIRED"
+
+
+class KeyInvalid(QHarborError):
+    """The public key is not valid: send a base64 ML-KEM-768 public key (1184 bytes)."""
+
+    code = "KEY_INVALID"
+
+
+class SignatureInvalid(QHarborError):
+    """The result's signature does not verify: the result was altered, or was not signed by this centre."""  # noqa: E501
+
+    code = "SIGNATURE_INVALID"
+
+
+class ResultCorrupt(QHarborError):
+    """The stored result is not the text that was signed: it was altered in the database."""
+
+    code = "RESULT_CORRUPT"
+
+
+class KeyEncryptionKeyInvalid(QHarborError):
+    """The key-encryption key cannot open the centre's stored private keys: set QHARBOR_KEY_ENCRYPTION_KEY to the key they were stored with."""  # noqa: E501
+
+    code = "KEY_ENCRYPTION_KEY_INVALID"
 
 
 # --- client side ------------------------------------------------------------------

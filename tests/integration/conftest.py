@@ -83,6 +83,9 @@ def start_centre(kind: str, tmp: Path, **overrides: Any) -> tuple[CentreServer, 
         data_dir=tmp / "data",
         database_url=url,
         workers=overrides.pop("workers", 2),
+        # Tests fire requests faster than people do; rate limits have their own tests.
+        rate_limit_per_second=overrides.pop("rate_limit_per_second", 10_000.0),
+        rate_limit_burst=overrides.pop("rate_limit_burst", 10_000),
         log_level="warning",
         **overrides,
     )

@@ -29,6 +29,18 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.JobFailed.code: 409,
     errors.JobCancelled.code: 409,
     errors.JobAlreadyFinal.code: 409,
+    errors.SealedPayloadInvalid.code: 422,
+    errors.SealingKeyRequired.code: 409,
+    errors.KeyInvalid.code: 422,
+    errors.SignatureInvalid.code: 422,
+    errors.KeyEncryptionKeyInvalid.code: 500,
+    errors.ResultCorrupt.code: 500,
+    errors.UserNotFound.code: 404,
+    errors.ProjectNotFound.code: 404,
+    errors.TokenNotFound.code: 404,
+    errors.NameTaken.code: 409,
+    errors.QuotaExceeded.code: 403,
+    errors.RateLimited.code: 429,
     errors.SessionNotFound.code: 404,
     errors.SessionClosed.code: 409,
 }
@@ -60,9 +72,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(errors.QHarborError)
     async def _qharbor(_request: Request, exc: errors.QHarborError) -> JSONResponse:
-        headers = (
-            {"WWW-Authenticate": "Bearer"} if isinstance(exc, errors.Unauthenticated) else None
-        )
+        headers: dict[str, str] | None = None
+        if isinstance(exc, errors.Unauthenticated):
+            headers = {"WWW-Authenticate": "Bearer"}
+        elif isinstance(exc, errors.RateLimited):
+            headers = {"Retry-After": str(int(exc.detail.get("retry_after_s", 1)))}
         return error_response(exc, headers)
 
     @app.exception_handler(RequestValidationError)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from qharbor.jobs.options import JobOptions
 from qharbor.jobs.request import JobRequest, ProgramSpec
@@ -18,7 +18,11 @@ class ProgramIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     source: str = Field(min_length=1, description="The program text.")
-    format: Literal["auto", "qasm2", "qasm3"] = "auto"
+    format: Literal["auto", "qasm2", "qasm3", "originir", "qpy"] = Field(
+        default="auto",
+        description="The program's format; 'auto' tells them apart by their first line. "
+        "QPY is sent as base64 text. GET /v1/formats lists them.",
+    )
     name: str | None = Field(default=None, max_length=128)
     parameters: list[list[float] | dict[str, float]] | None = Field(
         default=None,
@@ -72,6 +76,20 @@ class JobOptionsIn(BaseModel):
         return JobOptions(**self.model_dump())
 
 
+class SealedIn(BaseModel):
+    """Programs sealed to the centre's ML-KEM-768 key (see docs/security.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    algorithm: Literal["ML-KEM-768+AES-256-GCM"]
+    key_id: str = Field(min_length=1, max_length=64, description="The centre key sealed to.")
+    encapsulated: str = Field(
+        min_length=1, max_length=4096, description="Base64 ML-KEM ciphertext."
+    )
+    nonce: str = Field(min_length=1, max_length=64, description="Base64 AES-GCM nonce.")
+    ciphertext: str = Field(min_length=1, description="Base64 AES-256-GCM ciphertext and tag.")
+
+
 class JobCreate(BaseModel):
     """A job submission."""
 
@@ -98,7 +116,13 @@ class JobCreate(BaseModel):
         default="circuits",
         description="'circuits' runs programs for counts; 'sampler' and 'estimator' run PUBs.",
     )
-    programs: list[ProgramIn | str] = Field(default_factory=list)
+    programs: list[ProgramIn | str] | None = Field(
+        default=None, description="The programs of a 'circuits' job; or send them in `sealed`."
+    )
+    sealed: SealedIn | None = Field(
+        default=None,
+        description="The programs list, sealed to the centre's ML-KEM key, instead of `programs`.",
+    )
     pubs: list[PubIn] = Field(default_factory=list, max_length=1000)
     shots: int = Field(default=1024, ge=1, description="Shots per experiment, at least 1.")
     precision: float | None = Field(
@@ -115,6 +139,16 @@ class JobCreate(BaseModel):
     )
     options: JobOptionsIn = Field(default_factory=JobOptionsIn)
 
+    @model_validator(mode="after")
+    def _one_program_source(self) -> JobCreate:
+        if self.programs is not None and self.sealed is not None:
+            raise ValueError("send the programs either in 'programs' or sealed in 'sealed'")
+        if self.sealed is not None and self.kind != "circuits":
+            raise ValueError(
+                "only 'circuits' jobs can be sealed; send sampler and estimator PUBs in 'pubs'"
+            )
+        return self
+
     def to_request(self, idempotency_header: str | None) -> JobRequest:
         programs = tuple(
             ProgramSpec(source=p)
@@ -125,7 +159,7 @@ class JobCreate(BaseModel):
                 name=p.name,
                 parameters=tuple(p.parameters) if p.parameters is not None else None,
             )
-            for p in self.programs
+            for p in self.programs or ()
         )
         return JobRequest(
             device=self.device,
@@ -140,6 +174,9 @@ class JobCreate(BaseModel):
             session_id=self.session_id,
             options=self.options.to_options(),
         )
+
+
+ProgramList = list[ProgramIn | str]
 
 
 class JobError(BaseModel):
@@ -166,6 +203,8 @@ class JobPublic(BaseModel):
     finished_at: str | None
     cancel_requested: bool
     queue_position: int | None
+    sealed: bool = Field(description="The programs are stored sealed (ciphertext only).")
+    result_sealed: bool = Field(description="The result is sealed to the submitter's key.")
     session_id: str | None
     error: JobError | None
     options: dict[str, Any] = Field(default_factory=dict)
@@ -199,6 +238,19 @@ class ExperimentPublic(BaseModel):
     compile_cached: bool | None = None
     quasi_probabilities: dict[str, float] | None = None
     mitigation: str | None = None
+    result_types: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="Result types the program asked for ('#pragma braket result'), "
+        "each with its exact 'value'.",
+    )
+    verbatim: bool | None = Field(
+        default=None, description="True when the program ran without compilation."
+    )
+    probabilities: dict[str, float] | None = Field(
+        default=None,
+        description="With ?shape=origin: outcome probabilities keyed by hex, as Origin's "
+        "cloud returns them ('0x3' is c[0]=1, c[1]=1).",
+    )
 
 
 class ResultPublic(BaseModel):
@@ -213,6 +265,19 @@ class ResultPublic(BaseModel):
     )
     timings: dict[str, float]
     metadata: dict[str, Any]
+
+
+class FormatPublic(BaseModel):
+    name: str
+    title: str
+    versions: list[str]
+    description: str
+    encoding: Literal["text", "base64"]
+
+
+class FormatList(BaseModel):
+    formats: list[FormatPublic]
+    limits: dict[str, float]
 
 
 class DevicePublic(BaseModel):
@@ -332,3 +397,195 @@ class CalibrationScaleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     factor: float = Field(gt=0, le=100)
+
+
+class KeyPublic(BaseModel):
+    """A public key the centre publishes, or one a user registered."""
+
+    id: str = Field(description="Derived from the public key: algorithm and SHA-256 prefix.")
+    purpose: Literal["signing", "sealing", "user-sealing"]
+    algorithm: Literal["ML-DSA-65", "ML-KEM-768"]
+    public_key: str = Field(description="Base64 of the raw public key.")
+    created_at: str
+    retired_at: str | None
+
+
+class KeyList(BaseModel):
+    keys: list[KeyPublic]
+    signing_key_id: str = Field(description="The key that signs new results.")
+    sealing_key_id: str = Field(description="The key to seal new submissions to.")
+
+
+class UserKeyCreate(BaseModel):
+    """Your ML-KEM-768 public key: results of your jobs are sealed to it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    algorithm: Literal["ML-KEM-768"] = "ML-KEM-768"
+    public_key: str = Field(min_length=1, max_length=4096, description="Base64, raw encoding.")
+
+
+# --- tenancy: users, projects, memberships, tokens, quotas -------------------------------
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w.@-]+$")]
+RoleName = Literal["admin", "project-admin", "member", "viewer"]
+ScopeName = Literal["read", "submit", "admin"]
+
+
+class UserCreate(BaseModel):
+    """A new user; with ``project``, also a member of it with ``role``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    is_admin: bool = False
+    project: str | None = Field(default=None, description="A project's id or name.")
+    role: RoleName = "member"
+
+
+class MembershipSet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: RoleName
+
+
+class ProjectCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    max_concurrent_jobs: int | None = Field(default=None, ge=1)
+
+
+class BudgetSet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    budget_s: float = Field(ge=0, description="Device-seconds per period.")
+    period: Literal["day", "week", "month"] = "month"
+
+
+class QuotaSet(BaseModel):
+    """A project's limits. Fields left out are unchanged; null removes a limit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_concurrent_jobs: int | None = Field(default=None, ge=1)
+    simulator: BudgetSet | None = None
+    qpu: BudgetSet | None = None
+
+
+class TokenCreate(BaseModel):
+    """A token for a user in a project (admins) or for yourself (``/v1/me/tokens``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name = "token"
+    scopes: list[ScopeName] = Field(default=["read", "submit"], min_length=1)
+    expires_in_s: float | None = Field(
+        default=None, gt=0, description="Seconds until the token expires; none by default."
+    )
+
+
+class AdminTokenCreate(TokenCreate):
+    user: str = Field(description="The user's id or name.")
+    project: str = Field(description="The project's id or name; the user must be a member.")
+
+
+class TokenPublic(BaseModel):
+    id: str
+    name: str
+    user_id: str
+    project_id: str
+    scopes: list[str]
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+
+
+class TokenIssued(TokenPublic):
+    token: str = Field(description="The token itself. It is shown only this once.")
+
+
+class TokenList(BaseModel):
+    tokens: list[TokenPublic]
+
+
+class MembershipPublic(BaseModel):
+    id: str
+    name: str
+    role: str
+
+
+class UserPublic(BaseModel):
+    id: str
+    name: str
+    is_admin: bool
+    created_at: str
+    projects: list[MembershipPublic]
+
+
+class UserList(BaseModel):
+    users: list[UserPublic]
+
+
+class ProjectPublic(BaseModel):
+    id: str
+    name: str
+    created_at: str
+    max_concurrent_jobs: int | None
+    members: list[MembershipPublic]
+
+
+class ProjectList(BaseModel):
+    projects: list[ProjectPublic]
+
+
+class BudgetPublic(BaseModel):
+    device_class: str
+    period: str
+    period_start: str
+    budget_s: float
+    used_s: float
+    reserved_s: float
+    remaining_s: float
+
+
+class QuotaPublic(BaseModel):
+    max_concurrent_jobs: int | None
+    active_jobs: int
+    budgets: list[BudgetPublic]
+
+
+class AuditEntry(BaseModel):
+    seq: int
+    at: str
+    actor_id: str | None
+    project_id: str | None
+    token_id: str | None
+    action: str
+    target: str | None
+    status: int | None
+    detail: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    entries: list[AuditEntry]
+    next_before: int | None = Field(description="Pass as ?before= for the next, older page.")
+
+
+class UsageRow(BaseModel):
+    project: str
+    device: str
+    day: str
+    device_s: float
+    jobs: int
+
+
+class UsageReport(BaseModel):
+    usage: list[UsageRow]
+    quota: QuotaPublic | None = Field(description="The project's limits (one project only).")
+
+
+class Erased(BaseModel):
+    erased: bool
+    jobs: int
+    record: str = Field(description="The pseudonym under which the audit log records this.")

@@ -49,6 +49,59 @@ class HarborClient:
         """``GET /v1/me``: the caller's user, project and role."""
         return dict(self.session.get("/v1/me"))
 
+    # --- keys ------------------------------------------------------------------------------
+
+    def keys_list(self) -> dict[str, Any]:
+        """``GET /v1/keys``: the centre's signing and sealing public keys; needs no token."""
+        return dict(self.session.get("/v1/keys"))
+
+    def me_key_get(self) -> dict[str, Any]:
+        """``GET /v1/me/keys``: your registered ML-KEM public key.
+
+        Raises:
+            errors.NotFound: You have registered none.
+        """
+        return dict(self.session.get("/v1/me/keys"))
+
+    def me_key_register(self, public_key_b64: str) -> dict[str, Any]:
+        """``POST /v1/me/keys``: register your ML-KEM-768 public key (base64).
+
+        Registering the same key again is harmless, so this POST may be retried.
+        """
+        return dict(
+            self.session.post(
+                "/v1/me/keys",
+                json={"algorithm": "ML-KEM-768", "public_key": public_key_b64},
+                idempotent=True,
+            )
+        )
+
+    def usage_get(self, **params: Any) -> dict[str, Any]:
+        """``GET /v1/usage``: device-seconds per project, device and day, and the quota."""
+        return dict(self.session.get("/v1/usage", params=params))
+
+    def me_export(self) -> dict[str, Any]:
+        """``GET /v1/me/export``: everything the centre holds about the caller."""
+        return dict(self.session.get("/v1/me/export"))
+
+    def me_erase(self) -> dict[str, Any]:
+        """``DELETE /v1/me``: erase the caller's account, jobs, results and tokens."""
+        return dict(self.session.request("DELETE", "/v1/me", idempotent=True))
+
+    def my_tokens_list(self) -> list[dict[str, Any]]:
+        """``GET /v1/me/tokens``: the caller's tokens' metadata."""
+        return list(self.session.get("/v1/me/tokens")["tokens"])
+
+    def my_token_create(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /v1/me/tokens``: a new token for the caller (shown once)."""
+        return dict(self.session.post("/v1/me/tokens", json=body))
+
+    def my_token_revoke(self, token_id: str) -> dict[str, Any]:
+        """``POST /v1/me/tokens/{id}/revoke``."""
+        return dict(
+            self.session.post(f"/v1/me/tokens/{_segment(token_id)}/revoke", idempotent=True)
+        )
+
     # --- devices -----------------------------------------------------------------------
 
     def devices_list(self) -> list[dict[str, Any]]:

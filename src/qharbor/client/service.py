@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import os
 from collections.abc import Sequence
@@ -17,11 +18,13 @@ from typing import Any
 
 from qharbor import errors
 from qharbor.client.accounts import resolve_account
+from qharbor.client.admin import AdminClient
 from qharbor.client.client import HarborClient
 from qharbor.client.job import Job
 from qharbor.client.programs import build_programs
 from qharbor.client.rest import RestSession, RetryPolicy
-from qharbor.client.results import DeviceInfo
+from qharbor.client.results import DeviceInfo, JobResult
+from qharbor.client.signatures import Verification
 
 # The centre's page size limit; larger requests are split into several pages.
 _PAGE_SIZE = 100
@@ -41,6 +44,11 @@ class HarborService:
         timeout: Seconds to wait for a connection and for each read.
         account_file: The account file, if not the default.
         retry: The retry policy for requests.
+        ca_bundle: A PEM file of certificates to trust for an ``https://``
+            centre (e.g. its own CA); else ``$QHARBOR_CA_BUNDLE``, else the
+            system's trust store.
+        key_dir: The folder of your ML-KEM private keys for sealed results;
+            else ``$QHARBOR_KEY_DIR``, else ``~/.qharbor/keys``.
 
     Raises:
         errors.NotConfigured: No URL or token could be found.
@@ -55,12 +63,17 @@ class HarborService:
         timeout: float = 30.0,
         account_file: str | os.PathLike[str] | None = None,
         retry: RetryPolicy | None = None,
+        ca_bundle: str | os.PathLike[str] | None = None,
+        key_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         account = resolve_account(url, token, name, account_file)
         self.url = account.url
         self.account_name = account.name
+        self.key_dir = key_dir
         self._client = HarborClient(
-            RestSession(account.url, account.token, timeout=timeout, retry=retry)
+            RestSession(
+                account.url, account.token, timeout=timeout, retry=retry, ca_bundle=ca_bundle
+            )
         )
 
     @classmethod
@@ -69,6 +82,7 @@ class HarborService:
         service = cls.__new__(cls)
         service.url = client.url
         service.account_name = None
+        service.key_dir = None
         service._client = client
         return service
 
@@ -184,6 +198,7 @@ class HarborService:
         parameters: Sequence[Any] | None = None,
         session: str | None = None,
         options: dict[str, Any] | None = None,
+        sealed: bool = False,
     ) -> Job:
         """Submit programs to a device and return the job without waiting for it.
 
@@ -204,16 +219,31 @@ class HarborService:
             session: The id of an open session or batch on the device.
             options: Job options: ``optimization_level`` (0-3), ``skip_compilation``,
                 ``mitigate_readout`` (see docs/devices.md).
+            sealed: Seal the programs to the centre's ML-KEM-768 key before they
+                leave this process (the centre stores only ciphertext), and have
+                the result sealed to your own key, made and registered on first
+                use (see :meth:`ensure_sealing_key`).
 
         Raises:
             errors.ProgramError: A program was rejected (nothing was queued).
             errors.DeviceNotFound: No such device.
         """
-        body: dict[str, Any] = {
-            "device": device,
-            "programs": build_programs(programs, parameters),
-            "shots": shots,
-        }
+        built = build_programs(programs, parameters)
+        body: dict[str, Any] = {"device": device, "shots": shots}
+        if sealed:
+            from qharbor.client import sealing
+
+            self.ensure_sealing_key()
+            keys = self._client.keys_list()
+            centre_key = next(k for k in keys["keys"] if k["id"] == keys["sealing_key_id"])
+            body["sealed"] = sealing.seal(
+                base64.b64decode(centre_key["public_key"]),
+                centre_key["id"],
+                built,
+                sealing.PROGRAMS_AAD,
+            )
+        else:
+            body["programs"] = built
         if seed is not None:
             body["seed"] = seed
         if tags:
@@ -231,7 +261,53 @@ class HarborService:
             errors.QHarborError: The centre refused it (nothing was queued).
         """
         data = self._client.job_submit(body, idempotency_key=idempotency_key)
-        return Job(self._client, str(data["id"]), data)
+        return self._job(str(data["id"]), data)
+
+    def _job(self, job_id: str, data: dict[str, Any]) -> Job:
+        return Job(self._client, job_id, data, opener=self._open_result)
+
+    def _open_result(self, document: dict[str, Any], job_id: str) -> dict[str, Any]:
+        from qharbor.client.sealing import KeyRing
+
+        return KeyRing(self.key_dir).open_result(document, job_id)
+
+    @property
+    def admin(self) -> AdminClient:
+        """The admin routes, for a centre admin's token with the ``admin`` scope."""
+        return AdminClient(self._client.session)
+
+    def usage(
+        self,
+        since: str | None = None,
+        until: str | None = None,
+        device: str | None = None,
+        project: str | None = None,
+        all_projects: bool = False,
+    ) -> dict[str, Any]:
+        """Measured device-seconds per project, device and day (UTC), and the quota.
+
+        Args:
+            since: The first day, ``YYYY-MM-DD``.
+            until: The last day, ``YYYY-MM-DD``.
+            device: Only this device.
+            project: Admins: another project (id or name).
+            all_projects: Admins: every project.
+        """
+        return self._client.usage_get(
+            since=since,
+            until=until,
+            device=device,
+            project=project,
+            all_projects="true" if all_projects else None,
+        )
+
+    def export_my_data(self) -> dict[str, Any]:
+        """Everything the centre holds about you (jobs, results, tokens, audit entries)."""
+        return self._client.me_export()
+
+    def erase_my_account(self) -> dict[str, Any]:
+        """Erase your account, jobs, results and tokens. This cannot be undone."""
+        return self._client.me_erase()
 
     # --- sessions and batches ---------------------------------------------------------
 
@@ -278,7 +354,7 @@ class HarborService:
         Raises:
             errors.JobNotFound: No job with that id in your project.
         """
-        return Job(self._client, job_id, self._client.job_get(job_id))
+        return self._job(job_id, self._client.job_get(job_id))
 
     def jobs(
         self,
@@ -317,11 +393,72 @@ class HarborService:
                 created_after=_iso(created_after),
                 created_before=_iso(created_before),
             )
-            jobs.extend(Job(self._client, str(d["id"]), d) for d in page.get("jobs", []))
+            jobs.extend(self._job(str(d["id"]), d) for d in page.get("jobs", []))
             cursor = page.get("next_cursor")
             if not cursor or not page.get("jobs"):
                 break
         return jobs[:limit]
+
+    # --- trust ------------------------------------------------------------------------------
+
+    def keys(self) -> dict[str, Any]:
+        """The centre's public keys: ``{"keys": [...], "signing_key_id", "sealing_key_id"}``."""
+        return self._client.keys_list()
+
+    def verify(self, result: JobResult | Job | str | dict[str, Any]) -> Verification:
+        """Check that a result was signed by this centre and is unaltered.
+
+        The signature covers the result together with its job id, project,
+        device, calibration snapshot id and input hash; the keys come from
+        ``GET /v1/keys``. A sealed result is checked as it was received, sealed.
+
+        Args:
+            result: A result from ``job.result()``, a finished job or its id
+                (the stored result is fetched, and need not be opened), or the
+                result's JSON as the centre returned it.
+
+        Returns:
+            What the signature vouches for.
+
+        Raises:
+            errors.SignatureInvalid: The signature does not verify, or names
+                another job than the result.
+        """
+        from qharbor.client.signatures import signing_keys, verify_signed
+
+        if isinstance(result, Job):
+            result = result.job_id
+        if isinstance(result, str):
+            # The document as stored, sealed or not: checking needs no private key.
+            job_id: str | None = result
+            document = self._client.job_result(result)
+        elif isinstance(result, JobResult):
+            document = result.signed or result.to_json()
+            job_id = result.job_id
+        else:
+            document = dict(result)
+            job_id = None
+        return verify_signed(document, signing_keys(self._client.keys_list()), job_id=job_id)
+
+    def ensure_sealing_key(self) -> str:
+        """Your ML-KEM-768 key for sealed results: the registered one if this machine
+        holds its private key, else a new one, saved in the key folder and registered.
+
+        Returns:
+            The key id.
+        """
+        from qharbor.client.sealing import KeyRing
+
+        ring = KeyRing(self.key_dir)
+        try:
+            registered = self._client.me_key_get()
+        except errors.NotFound:
+            registered = None
+        if registered is not None and ring.seed(str(registered["id"])) is not None:
+            return str(registered["id"])
+        key_id, public = ring.generate()
+        self._client.me_key_register(base64.b64encode(public).decode("ascii"))
+        return key_id
 
 
 def _iso(value: dt.datetime | str | None) -> str | None:

@@ -54,6 +54,8 @@ class Job:
     session_id: str | None = None
     priority: int = 0
     options: dict[str, Any] | None = None
+    sealed: bool = False
+    result_sealed: bool = False
 
     @property
     def is_final(self) -> bool:
@@ -87,6 +89,8 @@ class Job:
             session_id=m.get("session_id"),
             priority=m.get("priority") or 0,
             options=m.get("options"),
+            sealed=bool(m.get("sealed", False)),
+            result_sealed=m.get("result_key_id") is not None,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -110,6 +114,8 @@ class Job:
             "queue_position": self.queue_position,
             "session_id": self.session_id,
             "options": dict(self.options or {}),
+            "sealed": self.sealed,
+            "result_sealed": self.result_sealed,
             "error": (
                 {"code": self.error_code, "message": self.error_message}
                 if self.error_code

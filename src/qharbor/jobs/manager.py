@@ -10,8 +10,9 @@ from __future__ import annotations
 import base64
 import builtins
 import datetime as dt
+import json
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,10 @@ from sqlalchemy.exc import IntegrityError
 from qharbor import errors
 from qharbor.jobs.job import FINAL_STATUSES, Job, JobStatus
 from qharbor.jobs.request import PreparedJob
+from qharbor.security import usage
+from qharbor.security.signing import Signer
 from qharbor.store import Database
+from qharbor.store.database import canonical_json
 from qharbor.store.tables import job_tags, jobs, projects, results
 
 Clock = Callable[[], dt.datetime]
@@ -44,6 +48,10 @@ class Claim:
     kind: str = "circuits"
     primitive: dict[str, Any] | None = None
     options: dict[str, Any] | None = None
+    #: The programs are one sealed envelope, opened by the worker.
+    sealed: bool = False
+    #: The submitter's ML-KEM key id the result is to be sealed to.
+    result_key_id: str | None = None
 
 
 #: The PostgreSQL advisory lock key that serialises claims ("qharbor" in ASCII).
@@ -64,6 +72,7 @@ class JobManager:
         on_change: called with a job id after every committed change, from
             whichever thread made it.
         clock: the time source (UTC).
+        signer: signs every result as it is stored; None stores results unsigned.
     """
 
     def __init__(
@@ -71,15 +80,33 @@ class JobManager:
         db: Database,
         on_change: Callable[[str], None] | None = None,
         clock: Clock = utcnow,
+        signer: Signer | None = None,
     ) -> None:
         self.db = db
         self._on_change = on_change or (lambda _job_id: None)
         self._clock = clock
+        self.signer = signer
 
     # --- users' side -------------------------------------------------------------
 
-    def create(self, project_id: str, user_id: str, prepared: PreparedJob) -> tuple[Job, bool]:
+    def create(
+        self,
+        project_id: str,
+        user_id: str,
+        prepared: PreparedJob,
+        *,
+        estimated_s: float | None = None,
+        admit: Callable[[sa.Connection], None] | None = None,
+    ) -> tuple[Job, bool]:
         """Store a new queued job, or return the one its idempotency key names.
+
+        Args:
+            project_id: the job's project.
+            user_id: its submitter.
+            prepared: the parsed request.
+            estimated_s: device-seconds reserved against the project's quota until it ends.
+            admit: called inside the write transaction, before the insert, so a quota
+                check sees every job stored before it; it refuses by raising.
 
         Returns:
             The job, and whether it already existed (an idempotent replay).
@@ -88,7 +115,7 @@ class JobManager:
             errors.IdempotencyConflict: the key was used with another body.
         """
         request = prepared.request
-        fingerprint = request.fingerprint()
+        fingerprint = prepared.fingerprint or request.fingerprint()
         key = request.idempotency_key
         if key is not None:
             existing = self._by_key(project_id, key)
@@ -98,6 +125,8 @@ class JobManager:
         now = self._clock()
         try:
             with self.db.write() as conn:
+                if admit is not None:
+                    admit(conn)
                 conn.execute(
                     jobs.insert().values(
                         id=job_id,
@@ -110,7 +139,7 @@ class JobManager:
                         seed_given=request.seed is not None,
                         tags=list(request.tags),
                         programs=prepared.programs,
-                        num_programs=len(prepared.programs),
+                        num_programs=prepared.sealed_count or len(prepared.programs),
                         num_experiments=prepared.num_experiments,
                         idempotency_key=key,
                         request_hash=fingerprint,
@@ -122,6 +151,9 @@ class JobManager:
                         session_id=request.session_id,
                         priority=prepared.priority,
                         options=request.options.to_json(),
+                        sealed=prepared.sealed,
+                        result_key_id=prepared.result_key_id,
+                        estimated_s=estimated_s,
                     )
                 )
                 if request.tags:
@@ -235,10 +267,12 @@ class JobManager:
         with self.db.read() as conn:
             job = self._load(conn, job_id, project_id)
             if job.status is JobStatus.DONE:
-                data = conn.execute(
-                    sa.select(results.c.data).where(results.c.job_id == job_id)
-                ).scalar_one()
-                return dict(data)
+                row = conn.execute(
+                    sa.select(results.c.data, results.c.signature).where(results.c.job_id == job_id)
+                ).one()
+                if row.signature is None:
+                    return dict(row.data)
+                return {**row.data, "signature": row.signature}
         if job.status is JobStatus.FAILED:
             raise errors.JobFailed(
                 f"job {job_id} failed: {job.error_code}: {job.error_message}",
@@ -285,12 +319,58 @@ class JobManager:
         self._on_change(job_id)
         return self.get(project_id, job_id)
 
+    def export_user(self, user_id: str) -> builtins.list[dict[str, Any]]:
+        """Every job the user submitted, with its programs and result, oldest first."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                _select_jobs().where(jobs.c.user_id == user_id).order_by(jobs.c.seq)
+            ).all()
+            found = {
+                r.job_id: dict(r.data)
+                for r in conn.execute(
+                    sa.select(results.c.job_id, results.c.data)
+                    .join(jobs, jobs.c.id == results.c.job_id)
+                    .where(jobs.c.user_id == user_id)
+                ).all()
+            }
+        return [
+            {**Job.from_row(row).to_json(), "programs": row.programs, "result": found.get(row.id)}
+            for row in rows
+        ]
+
+    def erase_user(self, user_id: str) -> int:
+        """Delete every job the user submitted, with its result and tags.
+
+        A running job's worker finds its row gone and its answer is dropped.
+
+        Returns:
+            How many jobs were deleted.
+        """
+        owned = sa.select(jobs.c.id).where(jobs.c.user_id == user_id)
+        with self.db.write() as conn:
+            ids = [row.id for row in conn.execute(owned).all()]
+            conn.execute(results.delete().where(results.c.job_id.in_(owned)))
+            conn.execute(job_tags.delete().where(job_tags.c.job_id.in_(owned)))
+            conn.execute(jobs.delete().where(jobs.c.user_id == user_id))
+        for job_id in ids:
+            self._on_change(job_id)
+        return len(ids)
+
     # --- the scheduler's side --------------------------------------------------------
 
     def claim(
-        self, owner: str, lease_s: float, slots: int, concurrency: dict[str, int]
+        self,
+        owner: str,
+        lease_s: float,
+        slots: int,
+        concurrency: dict[str, int],
+        shares: Mapping[str, float] | None = None,
     ) -> builtins.list[Claim]:
-        """Lease up to ``slots`` queued jobs, oldest first, within device concurrency.
+        """Lease up to ``slots`` queued jobs within device concurrency.
+
+        Projects are served in order of their recent usage, least first (fair
+        share), ties broken by the age of their oldest queued job; within a
+        project, jobs are served oldest first.
 
         Args:
             owner: this scheduler's id, recorded on the lease.
@@ -298,6 +378,8 @@ class JobManager:
             slots: how many free workers there are.
             concurrency: per device, how many of its jobs may run at once; jobs for
                 devices not in the map are not claimed.
+            shares: each project's decayed recent usage (device-seconds); projects
+                not in it count as unused. None serves every job oldest first.
         """
         if slots <= 0 or not concurrency:
             return []
@@ -320,76 +402,58 @@ class JobManager:
             wanted = [d for d, n in free.items() if n > 0]
             if not wanted:
                 return []
-            columns = (
-                jobs.c.seq,
-                jobs.c.id,
-                jobs.c.device,
-                jobs.c.attempt,
-                jobs.c.shots,
-                jobs.c.seed,
-                jobs.c.programs,
-                jobs.c.kind,
-                jobs.c.primitive,
-                jobs.c.priority,
-                jobs.c.options,
-            )
-            queued = sa.select(*columns).where(jobs.c.status == JobStatus.QUEUED.value)
-            limit = max(slots * 4, 16)
-            # Jobs of open sessions (priority 1) go ahead of ordinary ones; then age.
-            candidates = conn.execute(
-                queued.where(jobs.c.device.in_(wanted))
-                .order_by(jobs.c.priority.desc(), jobs.c.seq)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            ).all()
-            if len(candidates) == limit:
-                # A long queue on one device may hide another device's jobs from
-                # free workers: look again, at the oldest jobs of each device.
-                candidates = sorted(
-                    (
-                        row
-                        for device in wanted
-                        for row in conn.execute(
-                            queued.where(jobs.c.device == device)
-                            .order_by(jobs.c.priority.desc(), jobs.c.seq)
-                            .limit(min(free[device], slots))
-                            .with_for_update(skip_locked=True)
-                        ).all()
-                    ),
-                    key=lambda row: (-row.priority, row.seq),
-                )
-            for row in candidates:
-                if len(claimed) >= slots:
+            queued = sa.select(*_CLAIM_COLUMNS).where(jobs.c.status == JobStatus.QUEUED.value)
+            if shares is None:
+                queues = [queued]
+            else:
+                waiting = conn.execute(
+                    sa.select(jobs.c.project_id, sa.func.min(jobs.c.seq).label("oldest"))
+                    .where(jobs.c.status == JobStatus.QUEUED.value, jobs.c.device.in_(wanted))
+                    .group_by(jobs.c.project_id)
+                ).all()
+                order = sorted(waiting, key=lambda r: (shares.get(r.project_id, 0.0), r.oldest))
+                # Jobs of open sessions (priority 1) go first, whoever's they are;
+                # then each project in fair-share order.
+                queues = [queued.where(jobs.c.priority > 0)]
+                queues += [queued.where(jobs.c.project_id == r.project_id) for r in order]
+            for queue in queues:
+                wanted = [d for d, n in free.items() if n > 0]
+                if len(claimed) >= slots or not wanted:
                     break
-                if free[row.device] <= 0:
-                    continue
-                attempt = row.attempt + 1
-                updated = conn.execute(
-                    jobs.update()
-                    .where(jobs.c.id == row.id, jobs.c.status == JobStatus.QUEUED.value)
-                    .values(
-                        status=JobStatus.RUNNING.value,
-                        attempt=attempt,
-                        lease_owner=owner,
-                        lease_expires_at=now + dt.timedelta(seconds=lease_s),
-                        started_at=sa.func.coalesce(jobs.c.started_at, now),
-                    )
-                ).rowcount
-                if updated:
-                    free[row.device] -= 1
-                    claimed.append(
-                        Claim(
-                            row.id,
-                            attempt,
-                            row.device,
-                            row.shots,
-                            row.seed,
-                            row.programs,
-                            row.kind,
-                            row.primitive,
-                            row.options,
+                for row in _candidates(conn, queue, wanted, free, slots - len(claimed)):
+                    if len(claimed) >= slots:
+                        break
+                    if free[row.device] <= 0:
+                        continue
+                    attempt = row.attempt + 1
+                    updated = conn.execute(
+                        jobs.update()
+                        .where(jobs.c.id == row.id, jobs.c.status == JobStatus.QUEUED.value)
+                        .values(
+                            status=JobStatus.RUNNING.value,
+                            attempt=attempt,
+                            lease_owner=owner,
+                            lease_expires_at=now + dt.timedelta(seconds=lease_s),
+                            started_at=sa.func.coalesce(jobs.c.started_at, now),
                         )
-                    )
+                    ).rowcount
+                    if updated:
+                        free[row.device] -= 1
+                        claimed.append(
+                            Claim(
+                                row.id,
+                                attempt,
+                                row.device,
+                                row.shots,
+                                row.seed,
+                                row.programs,
+                                kind=row.kind,
+                                primitive=row.primitive,
+                                options=row.options,
+                                sealed=bool(row.sealed),
+                                result_key_id=row.result_key_id,
+                            )
+                        )
         for claim in claimed:
             self._on_change(claim.job_id)
         return claimed
@@ -423,7 +487,7 @@ class JobManager:
         now = self._clock()
         with self.db.write() as conn:
             row = conn.execute(
-                sa.select(jobs.c.created_at, jobs.c.started_at).where(
+                _select_jobs().where(
                     jobs.c.id == job_id,
                     jobs.c.attempt == attempt,
                     jobs.c.status == JobStatus.RUNNING.value,
@@ -435,6 +499,9 @@ class JobManager:
             timings["queued_s"] = (row.started_at - row.created_at).total_seconds()
             timings["total_s"] = (now - row.created_at).total_seconds()
             data = {**data, "timings": timings}
+            signature = None
+            if self.signer is not None:
+                signature = self.signer.sign(data, signature_context(row, data))
             updated = conn.execute(
                 jobs.update()
                 .where(
@@ -448,7 +515,24 @@ class JobManager:
                 return False
             conn.execute(results.delete().where(results.c.job_id == job_id))
             conn.execute(
-                results.insert().values(job_id=job_id, attempt=attempt, data=data, created_at=now)
+                results.insert().values(
+                    job_id=job_id,
+                    attempt=attempt,
+                    data=data,
+                    signature=signature,
+                    created_at=now,
+                )
+            )
+            measured = timings.get("run_s")
+            usage.charge(
+                conn,
+                job_id=job_id,
+                project_id=row.project_id,
+                device=row.device,
+                device_s=float(measured)
+                if measured is not None
+                else (now - row.started_at).total_seconds(),
+                at=now,
             )
         self._on_change(job_id)
         return True
@@ -458,7 +542,13 @@ class JobManager:
     ) -> bool:
         """Mark an attempt FAILED or CANCELLED. False if the attempt no longer owns the job."""
         assert status in FINAL_STATUSES and status is not JobStatus.DONE
+        now = self._clock()
         with self.db.write() as conn:
+            row = conn.execute(
+                sa.select(jobs.c.project_id, jobs.c.device, jobs.c.started_at).where(
+                    jobs.c.id == job_id
+                )
+            ).first()
             updated = conn.execute(
                 jobs.update()
                 .where(
@@ -468,12 +558,22 @@ class JobManager:
                 )
                 .values(
                     status=status.value,
-                    finished_at=self._clock(),
+                    finished_at=now,
                     lease_owner=None,
                     error_code=code,
                     error_message=message,
                 )
             ).rowcount
+            if updated and row is not None and row.started_at is not None:
+                # It held a device from its start until now: that time is charged.
+                usage.charge(
+                    conn,
+                    job_id=job_id,
+                    project_id=row.project_id,
+                    device=row.device,
+                    device_s=(now - row.started_at).total_seconds(),
+                    at=now,
+                )
         if updated:
             self._on_change(job_id)
         return bool(updated)
@@ -619,6 +719,95 @@ class JobManager:
         for device, status, count in rows:
             lengths.setdefault(device, {"queued": 0, "running": 0})[status.lower()] = count
         return lengths
+
+
+def _stored_result(job_id: str, data_text: str, signature_text: str | None) -> dict[str, Any]:
+    """A stored result from its column texts; a signed one must be exactly as written.
+
+    Signed results are stored as canonical JSON, so any changed byte either changes
+    a value (and the signature no longer verifies) or leaves text that is no longer
+    canonical, caught here.
+
+    Raises:
+        errors.ResultCorrupt: the stored text was altered.
+    """
+    try:
+        data = json.loads(data_text)
+        if signature_text is None:
+            return dict(data)
+        signature = json.loads(signature_text)
+    except ValueError:
+        raise errors.ResultCorrupt(job_id=job_id) from None
+    if canonical_json(data) != data_text or canonical_json(signature) != signature_text:
+        raise errors.ResultCorrupt(job_id=job_id)
+    return {**data, "signature": signature}
+
+
+def signature_context(job_row: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """What a result's signature binds it to, besides the result itself.
+
+    The calibration snapshot id is read from the result's metadata, where devices
+    with a calibration record it; it is None for devices without one.
+    """
+    metadata = data.get("metadata") or {}
+    return {
+        "job_id": job_row.id,
+        "project": job_row.project_name,
+        "device": job_row.device,
+        "calibration_snapshot_id": metadata.get("calibration_snapshot_id"),
+        "input_hash": job_row.request_hash,
+    }
+
+
+_CLAIM_COLUMNS = (
+    jobs.c.seq,
+    jobs.c.id,
+    jobs.c.device,
+    jobs.c.attempt,
+    jobs.c.shots,
+    jobs.c.seed,
+    jobs.c.programs,
+    jobs.c.kind,
+    jobs.c.primitive,
+    jobs.c.priority,
+    jobs.c.options,
+    jobs.c.sealed,
+    jobs.c.result_key_id,
+)
+
+
+def _candidates(
+    conn: sa.Connection,
+    queued: sa.Select[Any],
+    wanted: builtins.list[str],
+    free: dict[str, int],
+    slots: int,
+) -> builtins.list[Any]:
+    """The oldest queued rows of ``queued`` on the wanted devices, locked for claiming."""
+    limit = max(slots * 4, 16)
+    candidates = conn.execute(
+        queued.where(jobs.c.device.in_(wanted))
+        .order_by(jobs.c.priority.desc(), jobs.c.seq)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if len(candidates) < limit:
+        return builtins.list(candidates)
+    # A long queue on one device may hide another device's jobs from free
+    # workers: look again, at the oldest jobs of each device.
+    return sorted(
+        (
+            row
+            for device in wanted
+            for row in conn.execute(
+                queued.where(jobs.c.device == device)
+                .order_by(jobs.c.priority.desc(), jobs.c.seq)
+                .limit(min(free[device], slots))
+                .with_for_update(skip_locked=True)
+            ).all()
+        ),
+        key=lambda row: (-row.priority, row.seq),
+    )
 
 
 def encode_cursor(seq: int) -> str:

@@ -64,6 +64,14 @@ class PreparedJob:
     #: Claimed before lower priorities on the device (1: a job in an open session).
     priority: int = 0
     circuits: list[Any] = field(default_factory=list, compare=False, repr=False)
+    #: ``programs`` is one sealed envelope (``[{"sealed": ...}]``), not program text.
+    sealed: bool = False
+    #: Replaces the request's fingerprint (a sealed job's is over its ciphertext).
+    fingerprint: str | None = None
+    #: The submitter's ML-KEM key id the result is sealed to.
+    result_key_id: str | None = None
+    #: How many programs a sealed job holds (``programs`` is then one envelope).
+    sealed_count: int = 0
 
 
 def prepare(
@@ -72,8 +80,12 @@ def prepare(
     *,
     max_program_bytes: int,
     max_experiments: int,
+    sandbox: Any = None,
 ) -> PreparedJob:
     """Parse every program and check it against the device.
+
+    Programs that are not small and simple are parsed in ``sandbox`` (a
+    :class:`~qharbor.programs.sandbox.ParserPool`), under a time and memory limit.
 
     Raises:
         errors.QHarborError: the first problem found, naming the program by index.
@@ -124,14 +136,19 @@ def prepare(
     for index, spec in enumerate(request.programs):
         try:
             program = parse_program(
-                spec.source, spec.format, spec.parameters, max_bytes=max_program_bytes
+                spec.source,
+                spec.format,
+                spec.parameters,
+                max_bytes=max_program_bytes,
+                sandbox=sandbox,
             )
         except errors.ProgramError as exc:
             raise _in_program(exc, index) from None
         operations.check_circuit(device, program.circuit, index)
         if device.twin is not None:
             operations.check_active_qubits(device.twin, program.circuit, index)
-            if request.options.skip_compilation:
+            # A Braket verbatim box asks for the same as skip_compilation.
+            if request.options.skip_compilation or program.verbatim:
                 operations.check_isa(device.twin, program.circuit, index)
         circuits.append(program.circuit)
         experiments += program.num_experiments

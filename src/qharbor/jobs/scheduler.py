@@ -1,12 +1,12 @@
 """The scheduler: leases queued jobs to workers and records how they end.
 
-It runs in one thread of the centre. Within a device it serves jobs of open
-sessions first, then the rest oldest first, and it never runs more of a
-device's jobs at once than the device's concurrency allows. Jobs of a device
-that is not ONLINE stay queued; the jobs running on a device that goes OFFLINE
-are stopped and put back in the queue. It only talks to the job manager, the
-session manager, the fleet (for device status and the calibration in force)
-and an ``Executor``.
+It runs in one thread of the centre. Jobs of open sessions go first; then it
+serves the project with the least recent usage (fair share), and within a
+project its oldest jobs first. It never runs more of a device's jobs at once
+than the device's concurrency allows. Jobs of a device that is not ONLINE stay
+queued; the jobs running on a device that goes OFFLINE are stopped and put back
+in the queue. It only talks to the job manager, the session manager, the fleet
+(for device status and the calibration in force) and an ``Executor``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable, Mapping
 
 from qharbor import errors
 from qharbor.devices import Catalogue, DeviceStatus
@@ -22,6 +23,7 @@ from qharbor.devices.fleet import Fleet
 from qharbor.jobs.job import JobStatus
 from qharbor.jobs.manager import Claim, JobManager
 from qharbor.jobs.sessions import SessionManager
+from qharbor.security.keys import KeyStore
 from qharbor.workers.execution import Task
 from qharbor.workers.executor import Executor, Outcome, OutcomeKind
 
@@ -43,6 +45,11 @@ class Scheduler:
         sessions: the session manager, whose expired sessions are ended here.
         session_check_s: seconds between looks for expired sessions.
         fleet: device status and calibrations; without one every device is ONLINE.
+        keys: the centre's keys, to hand workers what sealed jobs need; without
+            them sealed jobs fail.
+        shares: returns each project's decayed recent usage for fair share; None
+            serves every job oldest first.
+        shares_refresh_s: seconds between calls to ``shares``.
     """
 
     def __init__(
@@ -58,6 +65,9 @@ class Scheduler:
         sessions: SessionManager | None = None,
         session_check_s: float = 1.0,
         fleet: Fleet | None = None,
+        keys: KeyStore | None = None,
+        shares: Callable[[], Mapping[str, float]] | None = None,
+        shares_refresh_s: float = 5.0,
     ) -> None:
         self.owner = uuid.uuid4().hex
         self._manager = manager
@@ -71,6 +81,11 @@ class Scheduler:
         self._session_check_s = session_check_s
         self._fleet = fleet
         self._devices: dict[str, str] = {}  # running job id -> device
+        self._keys = keys
+        self._shares = shares
+        self._shares_refresh_s = shares_refresh_s
+        self._shares_at = float("-inf")
+        self._share_cache: Mapping[str, float] = {}
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
@@ -138,9 +153,17 @@ class Scheduler:
             for d in self._catalogue
             if self._status(d.name) is DeviceStatus.ONLINE
         }
-        for claim in self._manager.claim(self.owner, self._lease_s, slots, concurrency):
+        claims = self._manager.claim(
+            self.owner, self._lease_s, slots, concurrency, self._current_shares()
+        )
+        for claim in claims:
             try:
                 task = self._task(claim)
+            except errors.QHarborError as exc:
+                self._manager.finish_without_result(
+                    claim.job_id, claim.attempt, JobStatus.FAILED, exc.code, exc.message
+                )
+                continue
             except Exception:  # e.g. the calibration could not be read: try again later
                 log.exception("could not prepare job %s; requeued", claim.job_id)
                 self._manager.requeue(claim.job_id, claim.attempt)
@@ -153,12 +176,31 @@ class Scheduler:
             return self._catalogue.get(device).status
         return self._fleet.status(device)
 
+    def _current_shares(self) -> Mapping[str, float] | None:
+        if self._shares is None:
+            return None
+        now = time.monotonic()
+        if now - self._shares_at >= self._shares_refresh_s:
+            self._share_cache = self._shares()
+            self._shares_at = now
+        return self._share_cache
+
     def _task(self, claim: Claim) -> Task:
         device = self._catalogue.get(claim.device)
         twin = None
         if device.twin is not None and self._fleet is not None:
             # The calibration in force as the job starts; the result records its id.
             twin = self._fleet.twin_document(device.name)
+        program_key = result_key = None
+        if claim.sealed or claim.result_key_id:
+            if self._keys is None:
+                raise errors.SealedPayloadInvalid("this scheduler holds no keys for sealed jobs")
+            if claim.sealed:
+                # Only this job's AES key goes to the worker, never the centre's private key.
+                program_key = self._keys.unwrap(claim.programs[0]["sealed"])
+            if claim.result_key_id:
+                user_key = self._keys.user_key_by_id(claim.result_key_id)
+                result_key = (user_key.id, user_key.public_key)
         return Task(
             job_id=claim.job_id,
             attempt=claim.attempt,
@@ -170,6 +212,8 @@ class Scheduler:
             primitive=claim.primitive,
             options=dict(claim.options or {}),
             twin=twin,
+            program_key=program_key,
+            result_key=result_key,
         )
 
     def _requeue_offline(self) -> None:

@@ -78,7 +78,7 @@ def run_estimator(
 
 def _base_circuit(pub: dict[str, Any]) -> QuantumCircuit:
     """The PUB's circuit without final measurements, as wide as its observables."""
-    circuit = parse_circuit(pub["circuit"], pub["format"])
+    circuit = parse_circuit(pub["circuit"], pub["format"]).circuit
     circuit = circuit.remove_final_measurements(inplace=False) or circuit
     width = max(len(next(iter(o))) for o in pub["observables"])
     if width > circuit.num_qubits:

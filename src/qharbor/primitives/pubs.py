@@ -23,6 +23,7 @@ import numpy as np
 from qharbor import errors
 from qharbor.devices import Device, operations
 from qharbor.programs import parse_circuit
+from qharbor.programs.limits import DEFAULT_LIMITS, Limits
 
 #: The job kinds that carry PUBs instead of programs.
 KINDS = ("sampler", "estimator")
@@ -103,7 +104,10 @@ def _prepare_one(
     source = pub.get("circuit")
     if not isinstance(source, str):
         raise errors.InvalidRequest("'circuit' must be OpenQASM text", field="circuit")
-    circuit = parse_circuit(source, pub.get("format", "auto"), max_bytes=max_bytes)
+    limits = DEFAULT_LIMITS
+    if max_bytes < limits.max_bytes:
+        limits = Limits(**{**limits.__dict__, "max_bytes": max_bytes})
+    circuit = parse_circuit(source, pub.get("format", "auto"), limits).circuit
     names = sorted(p.name for p in circuit.parameters)
     shape = _shape(pub.get("shape", []), "shape")
     values = parameter_array(pub.get("parameter_values") or [], shape, len(names))

@@ -29,7 +29,7 @@ def run_sampler(
     results = []
     next_seed = seed
     for pub in pubs:
-        circuit = parse_circuit(pub["circuit"], pub["format"])
+        circuit = parse_circuit(pub["circuit"], pub["format"]).circuit
         compiled = compile_for(device, circuit, seed)
         names = pub["parameter_names"]
         shape = tuple(pub["shape"])

@@ -6,13 +6,19 @@ import datetime as dt
 import enum
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from qharbor import errors
+from qharbor.jobs.job import iso
 from qharbor.security.tokens import hash_token, new_token
 from qharbor.store import Database
 from qharbor.store.tables import memberships, projects, tokens, users
+
+#: What a token may be allowed to do: read, submit (and cancel), administer the centre.
+SCOPES = frozenset({"read", "submit", "admin"})
 
 
 class Role(enum.StrEnum):
@@ -38,6 +44,20 @@ class Principal:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _token_json(row: Any) -> dict[str, Any]:
+    """A token's metadata; the token itself is never stored, so never shown again."""
+    return {
+        "id": row.id,
+        "name": row.name,
+        "user_id": row.user_id,
+        "project_id": row.project_id,
+        "scopes": sorted(row.scopes.split()),
+        "created_at": iso(row.created_at),
+        "expires_at": iso(row.expires_at),
+        "revoked_at": iso(row.revoked_at),
+    }
 
 
 class Identity:
@@ -157,3 +177,252 @@ class Identity:
             token_id=row.id,
             scopes=frozenset(row.scopes.split()),
         )
+
+    # --- administration ---------------------------------------------------------------
+
+    def user_id(self, conn: sa.Connection, user: str) -> str:
+        """The id of a user given by id or name.
+
+        Raises:
+            errors.UserNotFound: neither matches.
+        """
+        found = conn.execute(
+            sa.select(users.c.id).where(sa.or_(users.c.id == user, users.c.name == user))
+        ).scalar_one_or_none()
+        if found is None:
+            raise errors.UserNotFound(f"no user {user!r}; list them with GET /v1/admin/users")
+        return str(found)
+
+    def project_id(self, conn: sa.Connection, project: str) -> str:
+        """The id of a project given by id or name.
+
+        Raises:
+            errors.ProjectNotFound: neither matches.
+        """
+        found = conn.execute(
+            sa.select(projects.c.id).where(
+                sa.or_(projects.c.id == project, projects.c.name == project)
+            )
+        ).scalar_one_or_none()
+        if found is None:
+            raise errors.ProjectNotFound(
+                f"no project {project!r}; list them with GET /v1/admin/projects"
+            )
+        return str(found)
+
+    def add_user(self, name: str, *, is_admin: bool = False) -> dict[str, Any]:
+        """A new user without memberships or tokens.
+
+        Raises:
+            errors.NameTaken: a user has that name.
+        """
+        user_id = str(uuid.uuid4())
+        try:
+            with self.db.write() as conn:
+                conn.execute(
+                    users.insert().values(
+                        id=user_id, name=name, is_admin=is_admin, created_at=_now()
+                    )
+                )
+        except IntegrityError:
+            raise errors.NameTaken(f"a user named {name!r} exists already") from None
+        return self.user(user_id)
+
+    def user(self, user: str) -> dict[str, Any]:
+        """A user (by id or name) with their memberships."""
+        with self.db.read() as conn:
+            user_id = self.user_id(conn, user)
+            row = conn.execute(sa.select(users).where(users.c.id == user_id)).one()
+            roles = conn.execute(
+                sa.select(projects.c.id, projects.c.name, memberships.c.role)
+                .join(memberships, memberships.c.project_id == projects.c.id)
+                .where(memberships.c.user_id == user_id)
+                .order_by(projects.c.name)
+            ).all()
+        return {
+            "id": row.id,
+            "name": row.name,
+            "is_admin": bool(row.is_admin),
+            "created_at": iso(row.created_at),
+            "projects": [{"id": r.id, "name": r.name, "role": r.role} for r in roles],
+        }
+
+    def list_users(self) -> list[dict[str, Any]]:
+        with self.db.read() as conn:
+            ids = conn.execute(sa.select(users.c.id).order_by(users.c.name)).scalars().all()
+        return [self.user(user_id) for user_id in ids]
+
+    def add_project(self, name: str) -> dict[str, Any]:
+        """A new project without members.
+
+        Raises:
+            errors.NameTaken: a project has that name.
+        """
+        project_id = str(uuid.uuid4())
+        try:
+            with self.db.write() as conn:
+                conn.execute(projects.insert().values(id=project_id, name=name, created_at=_now()))
+        except IntegrityError:
+            raise errors.NameTaken(f"a project named {name!r} exists already") from None
+        return self.project(project_id)
+
+    def project(self, project: str) -> dict[str, Any]:
+        """A project (by id or name) with its members."""
+        with self.db.read() as conn:
+            project_id = self.project_id(conn, project)
+            row = conn.execute(sa.select(projects).where(projects.c.id == project_id)).one()
+            members = conn.execute(
+                sa.select(users.c.id, users.c.name, memberships.c.role)
+                .join(memberships, memberships.c.user_id == users.c.id)
+                .where(memberships.c.project_id == project_id)
+                .order_by(users.c.name)
+            ).all()
+        return {
+            "id": row.id,
+            "name": row.name,
+            "created_at": iso(row.created_at),
+            "max_concurrent_jobs": row.max_concurrent_jobs,
+            "members": [{"id": m.id, "name": m.name, "role": m.role} for m in members],
+        }
+
+    def list_projects(self) -> list[dict[str, Any]]:
+        with self.db.read() as conn:
+            ids = conn.execute(sa.select(projects.c.id).order_by(projects.c.name)).scalars().all()
+        return [self.project(project_id) for project_id in ids]
+
+    def set_membership(self, project: str, user: str, role: Role | None) -> None:
+        """Give a user a role in a project, or (with None) remove them from it.
+
+        Removing a member also revokes their tokens for the project.
+        """
+        with self.db.write() as conn:
+            project_id = self.project_id(conn, project)
+            user_id = self.user_id(conn, user)
+            where = sa.and_(
+                memberships.c.user_id == user_id, memberships.c.project_id == project_id
+            )
+            conn.execute(memberships.delete().where(where))
+            if role is not None:
+                conn.execute(
+                    memberships.insert().values(
+                        user_id=user_id, project_id=project_id, role=role.value
+                    )
+                )
+            else:
+                conn.execute(
+                    tokens.update()
+                    .where(
+                        tokens.c.user_id == user_id,
+                        tokens.c.project_id == project_id,
+                        tokens.c.revoked_at.is_(None),
+                    )
+                    .values(revoked_at=_now())
+                )
+
+    def issue_token(
+        self,
+        user: str,
+        project: str,
+        *,
+        name: str,
+        scopes: set[str],
+        expires_at: dt.datetime | None = None,
+    ) -> tuple[dict[str, Any], str]:
+        """A new token for a member of a project.
+
+        Returns:
+            The token's metadata, and the token itself (shown once, stored only hashed).
+
+        Raises:
+            errors.InvalidRequest: an unknown scope, admin scope for a non-admin, a
+                past expiry, or a user who is not a member of the project.
+        """
+        unknown = scopes - SCOPES
+        if unknown or not scopes:
+            raise errors.InvalidRequest(
+                f"scopes must be some of {sorted(SCOPES)}; got {sorted(scopes)}", field="scopes"
+            )
+        if expires_at is not None and expires_at <= _now():
+            raise errors.InvalidRequest("expires_at is in the past", field="expires_at")
+        with self.db.write() as conn:
+            user_id = self.user_id(conn, user)
+            project_id = self.project_id(conn, project)
+            member = conn.execute(
+                sa.select(memberships.c.role).where(
+                    memberships.c.user_id == user_id, memberships.c.project_id == project_id
+                )
+            ).scalar_one_or_none()
+            if member is None:
+                raise errors.InvalidRequest(
+                    "the user is not a member of the project; add them first "
+                    "(PUT /v1/admin/projects/{project}/members/{user})",
+                    field="project",
+                )
+            is_admin = conn.execute(
+                sa.select(users.c.is_admin).where(users.c.id == user_id)
+            ).scalar_one()
+            if "admin" in scopes and not is_admin:
+                raise errors.InvalidRequest(
+                    "only a centre admin's token can have the admin scope", field="scopes"
+                )
+            token = new_token()
+            token_id = str(uuid.uuid4())
+            conn.execute(
+                tokens.insert().values(
+                    id=token_id,
+                    token_hash=hash_token(token),
+                    user_id=user_id,
+                    project_id=project_id,
+                    name=name,
+                    scopes=" ".join(sorted(scopes)),
+                    created_at=_now(),
+                    expires_at=expires_at,
+                )
+            )
+            row = conn.execute(sa.select(tokens).where(tokens.c.id == token_id)).one()
+        return _token_json(row), token
+
+    def list_tokens(self, user_id: str | None = None) -> list[dict[str, Any]]:
+        """Tokens' metadata, newest first; only one user's when ``user_id`` is given."""
+        query = sa.select(tokens).order_by(tokens.c.created_at.desc())
+        if user_id is not None:
+            query = query.where(tokens.c.user_id == user_id)
+        with self.db.read() as conn:
+            return [_token_json(row) for row in conn.execute(query).all()]
+
+    def revoke_token(self, token_id: str, *, user_id: str | None = None) -> dict[str, Any]:
+        """Revoke a token at once (every later request with it is refused).
+
+        Args:
+            token_id: the token's id.
+            user_id: only if it belongs to this user (another's is reported as not found).
+
+        Raises:
+            errors.TokenNotFound: no such token (of the user).
+        """
+        where = [tokens.c.id == token_id]
+        if user_id is not None:
+            where.append(tokens.c.user_id == user_id)
+        with self.db.write() as conn:
+            conn.execute(
+                tokens.update()
+                .where(*where, tokens.c.revoked_at.is_(None))
+                .values(revoked_at=_now())
+            )
+            row = conn.execute(sa.select(tokens).where(*where)).first()
+        if row is None:
+            raise errors.TokenNotFound(f"no token {token_id!r} of yours")
+        return _token_json(row)
+
+    # --- a user's own data ------------------------------------------------------------
+
+    def export_user(self, user_id: str) -> dict[str, Any]:
+        """The user's account, memberships and tokens' metadata."""
+        return {**self.user(user_id), "tokens": self.list_tokens(user_id)}
+
+    def erase_user(self, user_id: str) -> None:
+        """Delete the user, their memberships and their tokens (their jobs go first)."""
+        with self.db.write() as conn:
+            conn.execute(tokens.delete().where(tokens.c.user_id == user_id))
+            conn.execute(memberships.delete().where(memberships.c.user_id == user_id))
+            conn.execute(users.delete().where(users.c.id == user_id))

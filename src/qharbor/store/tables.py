@@ -54,6 +54,8 @@ projects = sa.Table(
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("name", sa.String(128), nullable=False, unique=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # Jobs queued or running at once; None means no limit.
+    sa.Column("max_concurrent_jobs", sa.Integer, nullable=True),
 )
 
 memberships = sa.Table(
@@ -135,6 +137,12 @@ jobs = sa.Table(
     sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
     # Job options (optimization level, mitigation, ...), as the request gave them.
     sa.Column("options", sa.JSON, nullable=True),
+    # A sealed job's programs column holds one envelope, never program text.
+    sa.Column("sealed", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The submitter's ML-KEM key the result is sealed to, if they registered one.
+    sa.Column("result_key_id", sa.String(64), nullable=True),
+    # Device-seconds reserved against the project's quota while the job is unfinished.
+    sa.Column("estimated_s", sa.Float, nullable=True),
     sa.UniqueConstraint("project_id", "idempotency_key", name="uq_jobs_project_idempotency"),
     sa.Index("ix_jobs_queue", "status", "device", "seq"),
     sa.Index("ix_jobs_project_seq", "project_id", "seq"),
@@ -187,6 +195,37 @@ results = sa.Table(
     sa.Column("attempt", sa.Integer, nullable=False),
     sa.Column("data", sa.JSON, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # The centre's ML-DSA signature block over data and the job's context.
+    sa.Column("signature", sa.JSON, nullable=True),
+)
+
+centre_keys = sa.Table(
+    "centre_keys",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("purpose", sa.String(16), nullable=False),  # "signing" or "sealing"
+    sa.Column("algorithm", sa.String(32), nullable=False),
+    sa.Column("public_key", sa.Text, nullable=False),  # base64, raw encoding
+    # AES-256-GCM under the key-encryption key from the settings; never in clear.
+    sa.Column("private_key", sa.Text, nullable=False),
+    # The purpose while the key is in use, NULL once retired: one active key per purpose.
+    sa.Column("active_purpose", sa.String(16), nullable=True, unique=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("retired_at", UTCDateTime, nullable=True),
+)
+
+user_keys = sa.Table(
+    "user_keys",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column(
+        "user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("algorithm", sa.String(32), nullable=False),
+    sa.Column("public_key", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("retired_at", UTCDateTime, nullable=True),
+    sa.Index("ix_user_keys_user", "user_id"),
 )
 
 # Device twins: every recalibration's snapshot, so any past one can be read back.
@@ -213,4 +252,55 @@ maintenance_windows = sa.Table(
     sa.Column("reason", sa.String(256), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index("ix_maintenance_device_end", "device", "end_at"),
+)
+
+quotas = sa.Table(
+    "quotas",
+    metadata,
+    sa.Column(
+        "project_id",
+        sa.String(36),
+        sa.ForeignKey("projects.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("device_class", sa.String(32), primary_key=True),
+    sa.Column("period", sa.String(16), nullable=False),
+    sa.Column("budget_s", sa.Float, nullable=False),
+)
+
+# The usage ledger: one row per job that used device time, written when it ends.
+usage = sa.Table(
+    "usage",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("job_id", sa.String(36), nullable=False, unique=True),
+    sa.Column(
+        "project_id",
+        sa.String(36),
+        sa.ForeignKey("projects.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("device", sa.String(128), nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("device_s", sa.Float, nullable=False),
+    sa.Column("charged_at", UTCDateTime, nullable=False),
+    sa.Index("ix_usage_project_day", "project_id", "day"),
+    sa.Index("ix_usage_charged_at", "charged_at"),
+)
+
+# Append-only: triggers refuse UPDATE and DELETE (see migration 0004).
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("actor_id", sa.String(64), nullable=True),
+    sa.Column("project_id", sa.String(36), nullable=True),
+    sa.Column("token_id", sa.String(36), nullable=True),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target", sa.String(256), nullable=True),
+    sa.Column("status", sa.Integer, nullable=True),
+    sa.Column("detail", sa.JSON, nullable=False),
+    sa.Index("ix_audit_log_actor", "actor_id", "seq"),
+    sa.Index("ix_audit_log_action", "action", "seq"),
 )

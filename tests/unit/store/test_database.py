@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from qharbor.store import Database
+from qharbor.store import database as database_module
 from qharbor.store.tables import metadata, projects
 
-TABLES = {
-    "users",
-    "projects",
-    "memberships",
-    "tokens",
-    "jobs",
-    "job_tags",
-    "results",
-    "calibrations",
-    "maintenance_windows",
-    "sessions",
-}
+TABLES = set(metadata.tables)
+HEAD = ScriptDirectory(str(Path(database_module.__file__).parent / "migrations")).get_current_head()
 
 
 def table_names(db: Database) -> set[str]:
@@ -48,7 +41,7 @@ def test_migrations_run_twice_idempotently(database_url: str) -> None:
         assert table_names(db) == TABLES
         with db.read() as conn:
             versions = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
-        assert versions == [("0003",)]
+        assert versions == [(HEAD,)]
     finally:
         db.dispose()
 
@@ -102,3 +95,23 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
     finally:
         db.dispose()
+
+
+def test_the_tables_are_the_expected_ones() -> None:
+    assert {"users", "projects", "jobs", "results", "usage", "quotas", "audit_log"} <= TABLES
+
+
+@pytest.mark.parametrize(
+    "statement", ["UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"]
+)
+def test_the_audit_log_refuses_updates_and_deletes(db: Database, statement: str) -> None:
+    from qharbor.store.tables import audit_log
+
+    with db.write() as conn:
+        conn.execute(
+            audit_log.insert().values(at=dt.datetime.now(dt.UTC), action="test", detail={})
+        )
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), db.write() as conn:
+        conn.exec_driver_sql(statement)
+    with db.read() as conn:
+        assert conn.execute(sa.select(audit_log.c.action)).scalars().all() == ["test"]

@@ -1,0 +1,336 @@
+"""The ``qharbor admin``, ``qharbor usage`` and ``qharbor me`` commands.
+
+Thin, like the rest of the CLI: each command calls the SDK and prints the answer
+as a table, or as JSON with ``--json``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from qharbor.cli import JsonOption, console, fail, handles_errors, print_json
+
+admin_app = typer.Typer(
+    name="admin",
+    help="Run the centre: users, projects, tokens, quotas, audit log.",
+    no_args_is_help=True,
+)
+users_app = typer.Typer(name="users", help="Users.", no_args_is_help=True)
+projects_app = typer.Typer(name="projects", help="Projects.", no_args_is_help=True)
+members_app = typer.Typer(
+    name="members", help="Who belongs to which project.", no_args_is_help=True
+)
+tokens_app = typer.Typer(name="tokens", help="API tokens.", no_args_is_help=True)
+quota_app = typer.Typer(name="quota", help="Budgets and limits.", no_args_is_help=True)
+for sub in (users_app, projects_app, members_app, tokens_app, quota_app):
+    admin_app.add_typer(sub)
+
+me_app = typer.Typer(name="me", help="Your own account and data.", no_args_is_help=True)
+
+RoleOption = Annotated[str, typer.Option(help="admin, project-admin, member or viewer.")]
+
+
+def table(rows: list[dict[str, Any]], columns: list[str], title: str | None = None) -> Table:
+    """A Rich table of ``rows`` showing ``columns``."""
+    out = Table(title=title)
+    for column in columns:
+        out.add_column(column)
+    for row in rows:
+        out.add_row(*(_cell(row.get(column)) for column in columns))
+    return out
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return ", ".join(
+            f"{v['name']} ({v['role']})" if isinstance(v, dict) else str(v) for v in value
+        )
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def show(
+    value: dict[str, Any] | list[dict[str, Any]], json_output: bool, columns: list[str]
+) -> None:
+    if json_output:
+        print_json(value)
+    else:
+        console.print(table(value if isinstance(value, list) else [value], columns))
+
+
+def admin(ctx: typer.Context) -> Any:
+    return ctx.obj.service().admin
+
+
+# --- users, projects, members -------------------------------------------------------------
+
+USER_COLUMNS = ["id", "name", "is_admin", "projects"]
+PROJECT_COLUMNS = ["id", "name", "max_concurrent_jobs", "members"]
+TOKEN_COLUMNS = ["id", "name", "user_id", "scopes", "expires_at", "revoked_at"]
+
+
+@users_app.command("list")
+@handles_errors
+def users_list(ctx: typer.Context, json_output: JsonOption = False) -> None:
+    """List every user."""
+    show(admin(ctx).users_list(), json_output, USER_COLUMNS)
+
+
+@users_app.command("create")
+@handles_errors
+def users_create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The user's unique name.")],
+    project: Annotated[str | None, typer.Option(help="Also add them to this project.")] = None,
+    role: RoleOption = "member",
+    is_admin: Annotated[bool, typer.Option("--admin", help="A centre admin.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Create a user (then give them a token with 'admin tokens create')."""
+    user = admin(ctx).user_create(name, project=project, role=role, is_admin=is_admin)
+    show(user, json_output, USER_COLUMNS)
+
+
+@projects_app.command("list")
+@handles_errors
+def projects_list(ctx: typer.Context, json_output: JsonOption = False) -> None:
+    """List every project and its members."""
+    show(admin(ctx).projects_list(), json_output, PROJECT_COLUMNS)
+
+
+@projects_app.command("create")
+@handles_errors
+def projects_create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The project's unique name.")],
+    max_concurrent_jobs: Annotated[
+        int | None, typer.Option(min=1, help="Most jobs queued or running at once.")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Create a project."""
+    show(admin(ctx).project_create(name, max_concurrent_jobs), json_output, PROJECT_COLUMNS)
+
+
+@members_app.command("set")
+@handles_errors
+def members_set(
+    ctx: typer.Context,
+    project: Annotated[str, typer.Argument(help="Project id or name.")],
+    user: Annotated[str, typer.Argument(help="User id or name.")],
+    role: RoleOption = "member",
+    json_output: JsonOption = False,
+) -> None:
+    """Add a user to a project, or change their role."""
+    show(admin(ctx).member_set(project, user, role), json_output, PROJECT_COLUMNS)
+
+
+@members_app.command("remove")
+@handles_errors
+def members_remove(
+    ctx: typer.Context,
+    project: Annotated[str, typer.Argument(help="Project id or name.")],
+    user: Annotated[str, typer.Argument(help="User id or name.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Remove a user from a project; their tokens for it stop working at once."""
+    show(admin(ctx).member_remove(project, user), json_output, PROJECT_COLUMNS)
+
+
+# --- tokens -------------------------------------------------------------------------------
+
+
+@tokens_app.command("list")
+@handles_errors
+def tokens_list(
+    ctx: typer.Context,
+    user: Annotated[str | None, typer.Option(help="Only this user's tokens.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """List tokens (metadata only: a token is shown once, when it is made)."""
+    show(admin(ctx).tokens_list(user), json_output, TOKEN_COLUMNS)
+
+
+@tokens_app.command("create")
+@handles_errors
+def tokens_create(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Argument(help="User id or name.")],
+    project: Annotated[str, typer.Argument(help="Project id or name (the user's).")],
+    name: Annotated[str, typer.Option(help="A label for the token.")] = "token",
+    scope: Annotated[
+        list[str] | None, typer.Option(help="read, submit or admin (repeatable).")
+    ] = None,
+    expires_in: Annotated[
+        float | None, typer.Option(help="Seconds until the token expires.")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Make a token for a user in a project. It is printed once; keep it safe."""
+    issued = admin(ctx).token_create(
+        user, project, name=name, scopes=scope, expires_in_s=expires_in
+    )
+    if json_output:
+        print_json(issued)
+        return
+    console.print(
+        f"Token {issued['id']} (shown once): [bold]{issued['token']}[/bold]", soft_wrap=True
+    )
+
+
+@tokens_app.command("revoke")
+@handles_errors
+def tokens_revoke(
+    ctx: typer.Context,
+    token_id: Annotated[str, typer.Argument(metavar="ID", help="The token's id.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Revoke a token; the next request with it is refused."""
+    show(admin(ctx).token_revoke(token_id), json_output, TOKEN_COLUMNS)
+
+
+# --- quotas and audit ---------------------------------------------------------------------
+
+BUDGET_COLUMNS = ["device_class", "period", "budget_s", "used_s", "reserved_s", "remaining_s"]
+
+
+def show_quota(quota: dict[str, Any], json_output: bool) -> None:
+    if json_output:
+        print_json(quota)
+        return
+    limit = quota.get("max_concurrent_jobs")
+    console.print(
+        f"Concurrent jobs: {quota.get('active_jobs', 0)} of {limit if limit else 'no limit'}"
+    )
+    if quota.get("budgets"):
+        console.print(table(quota["budgets"], BUDGET_COLUMNS, "Budgets (device-seconds)"))
+    else:
+        console.print("[dim]No budgets: device time is not limited.[/dim]")
+
+
+@quota_app.command("show")
+@handles_errors
+def quota_show(
+    ctx: typer.Context,
+    project: Annotated[str, typer.Argument(help="Project id or name.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Show a project's limits, and what is used and reserved this period."""
+    show_quota(admin(ctx).quota_get(project), json_output)
+
+
+@quota_app.command("set")
+@handles_errors
+def quota_set(
+    ctx: typer.Context,
+    project: Annotated[str, typer.Argument(help="Project id or name.")],
+    simulator_s: Annotated[
+        float | None, typer.Option(min=0, help="Simulator device-seconds per period.")
+    ] = None,
+    qpu_s: Annotated[
+        float | None, typer.Option(min=0, help="QPU and twin device-seconds per period.")
+    ] = None,
+    period: Annotated[str, typer.Option(help="day, week or month.")] = "month",
+    max_concurrent_jobs: Annotated[
+        int | None, typer.Option(min=1, help="Most jobs queued or running at once.")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Set a project's budgets and concurrent-job limit (options left out are unchanged)."""
+    limits: dict[str, Any] = {}
+    if simulator_s is not None:
+        limits["simulator"] = {"budget_s": simulator_s, "period": period}
+    if qpu_s is not None:
+        limits["qpu"] = {"budget_s": qpu_s, "period": period}
+    if max_concurrent_jobs is not None:
+        limits["max_concurrent_jobs"] = max_concurrent_jobs
+    if not limits:
+        fail("Nothing to set: give --simulator-s, --qpu-s or --max-concurrent-jobs.")
+    show_quota(admin(ctx).quota_set(project, **limits), json_output)
+
+
+AUDIT_COLUMNS = ["seq", "at", "action", "actor_id", "target", "status"]
+
+
+@admin_app.command("audit")
+@handles_errors
+def audit(
+    ctx: typer.Context,
+    actor: Annotated[str | None, typer.Option(help="Only entries by this user id.")] = None,
+    action: Annotated[
+        str | None, typer.Option(help="Only this action, e.g. http.write, result.read.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Most entries.")] = 50,
+    json_output: JsonOption = False,
+) -> None:
+    """Show the audit log, newest first."""
+    page = admin(ctx).audit_list(actor=actor, action=action, limit=limit)
+    show(page["entries"], json_output, AUDIT_COLUMNS)
+
+
+# --- usage and your own data ----------------------------------------------------------------
+
+
+def usage(
+    ctx: typer.Context,
+    since: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD.")] = None,
+    device: Annotated[str | None, typer.Option(help="Only this device.")] = None,
+    project: Annotated[str | None, typer.Option(help="Admins: another project.")] = None,
+    all_projects: Annotated[bool, typer.Option("--all", help="Admins: every project.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Show device-seconds used per project, device and day, and your quota."""
+    report = ctx.obj.service().usage(
+        since=since, until=until, device=device, project=project, all_projects=all_projects
+    )
+    if json_output:
+        print_json(report)
+        return
+    rows = report.get("usage", [])
+    if rows:
+        console.print(table(rows, ["day", "project", "device", "jobs", "device_s"], "Usage"))
+    else:
+        console.print("[dim]No usage recorded.[/dim]")
+    if report.get("quota"):
+        show_quota(report["quota"], False)
+
+
+@me_app.command("export")
+@handles_errors
+def me_export(
+    ctx: typer.Context,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")
+    ] = None,
+) -> None:
+    """Download everything the centre holds about you, as one JSON file."""
+    archive = ctx.obj.service().export_my_data()
+    text = json.dumps(archive, indent=2, sort_keys=True)
+    if output is None:
+        typer.echo(text)
+    else:
+        output.write_text(text + "\n")
+        jobs = len(archive.get("jobs", []))
+        console.print(f"Wrote your account and {jobs} job(s) to {output}", soft_wrap=True)
+
+
+@me_app.command("erase")
+@handles_errors
+def me_erase(
+    ctx: typer.Context,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: this cannot be undone.")] = False,
+) -> None:
+    """Erase your account, jobs, results and tokens at the centre."""
+    if not yes:
+        fail("This erases your account and all your jobs for good; add --yes to confirm.")
+    erased = ctx.obj.service().erase_my_account()
+    console.print(f"Erased your account and {erased['jobs']} job(s).")

@@ -1,0 +1,116 @@
+"""The usage ledger: measured device time, charged to projects when their jobs end.
+
+The job manager charges a job in the same transaction that ends it, so a job is
+charged exactly once. A job cancelled before it started costs nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+
+from qharbor.store import Database
+from qharbor.store.tables import projects, usage
+
+
+def charge(
+    conn: sa.Connection,
+    *,
+    job_id: str,
+    project_id: str,
+    device: str,
+    device_s: float,
+    at: dt.datetime,
+) -> None:
+    """Record a finished job's device time (seconds); call in the transaction that ends it."""
+    conn.execute(usage.delete().where(usage.c.job_id == job_id))
+    conn.execute(
+        usage.insert().values(
+            job_id=job_id,
+            project_id=project_id,
+            device=device,
+            day=at.astimezone(dt.UTC).date(),
+            device_s=max(0.0, float(device_s)),
+            charged_at=at,
+        )
+    )
+
+
+class UsageLedger:
+    """Reports from the ledger."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def report(
+        self,
+        project_ids: Iterable[str] | None,
+        *,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        device: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Device-seconds and job counts per project, device and day (UTC), oldest first.
+
+        Args:
+            project_ids: the projects to report on; None for every project.
+            since: the first day to include.
+            until: the last day to include.
+            device: only this device.
+        """
+        query = (
+            sa.select(
+                projects.c.name.label("project"),
+                usage.c.device,
+                usage.c.day,
+                sa.func.sum(usage.c.device_s).label("device_s"),
+                sa.func.count().label("jobs"),
+            )
+            .join(projects, projects.c.id == usage.c.project_id)
+            .group_by(projects.c.name, usage.c.device, usage.c.day)
+            .order_by(usage.c.day, projects.c.name, usage.c.device)
+        )
+        if project_ids is not None:
+            query = query.where(usage.c.project_id.in_(list(project_ids)))
+        if since is not None:
+            query = query.where(usage.c.day >= since)
+        if until is not None:
+            query = query.where(usage.c.day <= until)
+        if device is not None:
+            query = query.where(usage.c.device == device)
+        with self.db.read() as conn:
+            rows = conn.execute(query).all()
+        return [
+            {
+                "project": row.project,
+                "device": row.device,
+                "day": row.day.isoformat(),
+                "device_s": round(float(row.device_s), 6),
+                "jobs": int(row.jobs),
+            }
+            for row in rows
+        ]
+
+    def decayed(self, half_life_s: float, now: dt.datetime | None = None) -> dict[str, float]:
+        """Each project's recent usage in device-seconds, halved every ``half_life_s`` seconds.
+
+        Charges older than ten half-lives weigh under 0.1 % and are left out.
+        """
+        now = now or dt.datetime.now(dt.UTC)
+        since = now - dt.timedelta(seconds=10 * half_life_s)
+        with self.db.read() as conn:
+            rows = conn.execute(
+                sa.select(usage.c.project_id, usage.c.device_s, usage.c.charged_at).where(
+                    usage.c.charged_at >= since
+                )
+            ).all()
+        scores: dict[str, float] = {}
+        for row in rows:
+            age = max(0.0, (now - row.charged_at).total_seconds())
+            weight = math.pow(0.5, age / half_life_s)
+            scores[row.project_id] = scores.get(row.project_id, 0.0) + row.device_s * weight
+        return scores

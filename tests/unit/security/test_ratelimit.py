@@ -1,0 +1,48 @@
+"""Per-token rate limits: token buckets."""
+
+from __future__ import annotations
+
+from qharbor.security.ratelimit import RateLimiter
+
+
+class Ticks:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_token_may_make_a_burst_then_waits() -> None:
+    ticks = Ticks()
+    limiter = RateLimiter(rate=2.0, burst=3, clock=ticks)
+    assert [limiter.take("t") for _ in range(3)] == [None, None, None]
+    assert limiter.take("t") == 1.0
+
+
+def test_the_bucket_refills_at_the_rate() -> None:
+    ticks = Ticks()
+    limiter = RateLimiter(rate=2.0, burst=1, clock=ticks)
+    assert limiter.take("t") is None
+    assert limiter.take("t") is not None
+    ticks.now += 0.5
+    assert limiter.take("t") is None
+
+
+def test_retry_after_is_whole_seconds_until_one_request_is_allowed() -> None:
+    ticks = Ticks()
+    limiter = RateLimiter(rate=0.25, burst=1, clock=ticks)
+    assert limiter.take("t") is None
+    assert limiter.take("t") == 4.0
+
+
+def test_tokens_have_separate_buckets() -> None:
+    limiter = RateLimiter(rate=1.0, burst=1, clock=Ticks())
+    assert limiter.take("a") is None
+    assert limiter.take("a") is not None
+    assert limiter.take("b") is None
+
+
+def test_a_rate_of_zero_turns_limits_off() -> None:
+    limiter = RateLimiter(rate=0.0, burst=1, clock=Ticks())
+    assert all(limiter.take("t") is None for _ in range(1000))
