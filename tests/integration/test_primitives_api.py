@@ -221,3 +221,42 @@ def test_a_sampled_estimate_ignores_unused_classical_registers(running: RunningC
     [out] = running.result(job["id"])["pubs"]
     # |11>: qubit 0 reads 1 in every shot, whatever the spare register holds.
     assert out["exact"] is False and out["evs"] == [-1.0] and out["stds"] == [0.0]
+
+
+def test_primitives_run_on_a_device_twin_with_its_noise(provider: QHarborProvider) -> None:
+    from qiskit.quantum_info import SparsePauliOp
+    from qiskit.transpiler import generate_preset_pass_manager
+
+    from qharbor.qiskit import EstimatorV2
+
+    backend = provider.backend("sc25")
+    assert backend.target.num_qubits == 25
+    assert backend.target.build_coupling_map() is not None
+    bell = QuantumCircuit(2)
+    bell.h(0)
+    bell.cx(0, 1)
+    pm = generate_preset_pass_manager(backend=backend, optimization_level=1, seed_transpiler=1)
+    isa = pm.run(bell)
+    observables = [
+        SparsePauliOp("ZZ").apply_layout(isa.layout),
+        SparsePauliOp("XX").apply_layout(isa.layout),
+    ]
+    result = (
+        EstimatorV2(mode=backend, options={"seed": 3})
+        .run([(isa, observables)], precision=0.05)
+        .result()[0]
+    )
+    assert result.metadata["exact"] is False and result.metadata["shots"] == 400
+    assert np.all(result.data.stds > 0)
+    # Noise pulls the Bell correlations below 1, but not far.
+    assert np.all(result.data.evs > 0.6) and np.all(result.data.evs < 1.0 + 5 * result.data.stds)
+    measured = bell.copy()
+    measured.measure_all()
+    counts = (
+        SamplerV2(mode=backend)
+        .run([pm.run(measured)], shots=300)
+        .result()[0]
+        .data.meas.get_counts()
+    )
+    assert sum(counts.values()) == 300
+    assert counts.get("00", 0) + counts.get("11", 0) > 240
