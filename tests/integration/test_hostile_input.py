@@ -215,3 +215,15 @@ def test_another_tenant_s_job_completes_while_the_corpus_is_fired(
     for row in result["experiments"]:
         assert set(row["counts"]) == {"0" * 18, "1" * 18}
         assert sum(row["counts"].values()) == 20_000
+
+
+def test_a_list_past_the_hard_ceiling_is_refused_before_its_items_are_read(
+    running: RunningCentre,
+) -> None:
+    # Items that would each fail validation: had they been read, the error would differ.
+    body = {"device": "statevector", "programs": [{"bogus": i} for i in range(20_000)]}
+    response = _send(running.http, body)
+    assert response.status_code == 400, response.text[:300]
+    error = response.json()["error"]
+    assert error["code"] == "PROGRAM_LIMIT"
+    assert error["detail"]["max_programs"] == 10_000
