@@ -153,15 +153,15 @@ CORPUS: list[tuple[str, Any, int, str]] = [
 ]
 
 
-def _send(client: httpx.Client, body: Any) -> httpx.Response:
+def _send(client: httpx.Client, body: Any, timeout: float = TIMEOUT_S) -> httpx.Response:
     if isinstance(body, bytes):
         return client.post(
             "/v1/jobs",
             content=body,
             headers={"Content-Type": "application/json"},
-            timeout=TIMEOUT_S,
+            timeout=timeout,
         )
-    return client.post("/v1/jobs", json=body, timeout=TIMEOUT_S)
+    return client.post("/v1/jobs", json=body, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
@@ -194,8 +194,9 @@ def test_the_corpus_leaves_the_centre_up_with_bounded_memory(
     process = psutil.Process(os.getpid())
     _send(running.http, CORPUS[0][1])  # warm the paths once before measuring
     before = process.memory_info().rss
+    # The 2 s bound is each item's own test; this one measures memory and liveness.
     for _name, body, status, _code in CORPUS * 2:
-        assert _send(running.http, body).status_code == status
+        assert _send(running.http, body, timeout=30).status_code == status
     after = process.memory_info().rss
     assert after - before < 300 * 1024 * 1024, f"RSS grew by {(after - before) >> 20} MiB"
     assert running.http.get("/v1/health").json()["status"] == "ok"
