@@ -36,7 +36,7 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = 8 * 1024 * 1024
     max_program_bytes: int = 2 * 1024 * 1024
-    max_programs_per_job: int = 1000
+    max_programs_per_job: int = Field(default=1000, ge=1, le=10_000)
     max_bindings_per_job: int = 100_000
     max_shots: int = 1_000_000
     max_wait_seconds: float = 60.0

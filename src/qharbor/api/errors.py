@@ -81,9 +81,22 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        found = exc.errors()
+        too_many = [
+            e for e in found if e.get("type") == "too_long" and _field(e["loc"]) == "programs"
+        ]
+        if too_many:
+            limit = too_many[0].get("ctx", {}).get("max_length")
+            return error_response(
+                errors.ProgramLimit(
+                    f"too many programs in one job; the most any centre accepts is {limit}. "
+                    "Split the job",
+                    max_programs=limit,
+                )
+            )
         problems = [
             {"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")}
-            for e in exc.errors()
+            for e in found
         ]
         summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5])
         return error_response(errors.InvalidRequest(f"invalid request: {summary}", errors=problems))

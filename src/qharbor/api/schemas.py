@@ -9,6 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from qharbor.jobs.options import JobOptions
 from qharbor.jobs.request import JobRequest, ProgramSpec
 
+#: The most programs any centre accepts in one job.
+MAX_PROGRAMS_PER_JOB = 10_000
+
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
@@ -117,7 +120,11 @@ class JobCreate(BaseModel):
         description="'circuits' runs programs for counts; 'sampler' and 'estimator' run PUBs.",
     )
     programs: list[ProgramIn | str] | None = Field(
-        default=None, description="The programs of a 'circuits' job; or send them in `sealed`."
+        default=None,
+        # A hard ceiling, so an absurd list is refused before its items are validated;
+        # the centre's own limit (max_programs_per_job) is checked after.
+        max_length=MAX_PROGRAMS_PER_JOB,
+        description="The programs of a 'circuits' job; or send them in `sealed`.",
     )
     sealed: SealedIn | None = Field(
         default=None,
