@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 
 from qharbor.devices import Catalogue, default_catalogue
+from qharbor.devices.fleet import Fleet
+from qharbor.devices.records import DeviceRecords
 from qharbor.jobs.events import JobEvents
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.scheduler import Scheduler
@@ -40,7 +42,16 @@ class Centre:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(settings.resolved_database_url())
-        self.catalogue = catalogue or default_catalogue(settings.max_shots)
+        self.catalogue = catalogue or default_catalogue(
+            settings.max_shots,
+            settings.devices_dir,
+            calibration_interval_s=settings.calibration_interval_seconds,
+            calibration_duration_s=settings.calibration_duration_seconds,
+            drift_step_s=settings.drift_step_seconds,
+        )
+        self.fleet = Fleet(
+            self.catalogue, DeviceRecords(self.db), tick_s=settings.fleet_tick_seconds
+        )
         self.events = JobEvents()
         self.jobs = JobManager(self.db, on_change=self.events.publish)
         self.identity = Identity(self.db)
@@ -56,6 +67,7 @@ class Centre:
         """Migrate the database, make the first admin if needed, start the workers."""
         self.db.migrate()
         self.bootstrap_token = self.identity.bootstrap()
+        self.fleet.start()
         self._executor = make_executor(self.settings)
         self.scheduler = Scheduler(
             self.jobs,
@@ -66,12 +78,16 @@ class Centre:
             max_attempts=self.settings.max_attempts,
             recover_all_at_start=self.db.is_sqlite,
             shares=lambda: self.usage.decayed(self.settings.fair_share_half_life_seconds),
+            fleet=self.fleet,
         )
+        # A device coming back (or going offline) is a reason to look at the queue.
+        self.fleet.on_change(lambda _device: self.scheduler.wake() if self.scheduler else None)
         self.scheduler.start()
         if not self.scheduler.wait_ready(timeout=60):
             log.warning("no worker was ready after 60 s; jobs will wait in the queue")
 
     def stop(self) -> None:
+        self.fleet.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
         if self._executor is not None:

@@ -146,6 +146,13 @@ class ProgramLimit(ProgramError):
     code = "PROGRAM_LIMIT"
 
 
+class ProgramNotISA(ProgramError):
+    """The program was sent without compilation but is not in the device's native
+    instructions on its coupled qubits; compile it, or let the centre compile it."""
+
+    code = "PROGRAM_NOT_ISA"
+
+
 class ProgramParameters(ProgramError):
     """The parameter values do not match the program's parameters."""
 
@@ -171,6 +178,18 @@ class DeviceUnsupportedOperation(QHarborError):
     """The device cannot execute an operation the program uses."""
 
     code = "DEVICE_UNSUPPORTED_OPERATION"
+
+
+class DeviceFileError(QHarborError):
+    """A device twin file is not valid; the message names the file and the field."""
+
+    code = "DEVICE_FILE"
+
+
+class DeviceNotTwin(QHarborError):
+    """The device is a simulator without calibration, telemetry or a twin."""
+
+    code = "DEVICE_NOT_TWIN"
 
 
 # --- jobs -------------------------------------------------------------------------

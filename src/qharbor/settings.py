@@ -52,6 +52,21 @@ class Settings(BaseSettings):
     fair_share_half_life_seconds: float = Field(
         default=3600.0, gt=0, description="Recent usage halves in weight over this time."
     )
+    devices_dir: Path | None = Field(
+        default=None,
+        description="A directory of device twin files (*.toml); they add to, or replace, "
+        "the shipped twins.",
+    )
+    fleet_tick_seconds: float = Field(default=1.0, gt=0)
+    calibration_interval_seconds: float | None = Field(
+        default=None, gt=0, description="Replaces every twin's recalibration interval."
+    )
+    calibration_duration_seconds: float | None = Field(
+        default=None, ge=0, description="Replaces every twin's recalibration duration."
+    )
+    drift_step_seconds: float | None = Field(
+        default=None, gt=0, description="Replaces every twin's drift interval."
+    )
 
     write_account_file: bool = False
     account_file: Path | None = None

@@ -26,6 +26,7 @@ import pytest
 from tests.programs import BELL, ghz, slow
 
 QHARBOR = Path(sys.executable).parent / "qharbor"
+TWINS = {"sc25", "sc72", "nmr3", "ion11"}
 SIMULATORS = {"statevector", "density-matrix", "mps", "stabilizer"}
 TOKEN_LINE = re.compile(r"Admin token \(shown once\): (\S+)")
 # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal, so the process
@@ -252,15 +253,18 @@ def test_sigterm_stops_the_centre_and_its_workers_cleanly(centre: CliCentre) -> 
 # --- using it -----------------------------------------------------------------------------
 
 
-def test_devices_lists_the_four_simulators_with_only_the_account_file(centre: CliCentre) -> None:
+def test_devices_lists_the_simulators_and_twins_with_only_the_account_file(
+    centre: CliCentre,
+) -> None:
     table = succeeded(centre.cli("devices"))
-    for name in SIMULATORS:
+    for name in SIMULATORS | TWINS:
         assert name in table
 
     devices = centre.cli_json("devices")
-    assert {d["name"] for d in devices} == SIMULATORS
-    assert {d["kind"] for d in devices} == {"simulator"}
-    assert {d["status"] for d in devices} == {"ONLINE"}
+    assert {d["name"] for d in devices} == SIMULATORS | TWINS
+    assert {d["name"] for d in devices if d["kind"] == "simulator"} == SIMULATORS
+    assert {d["name"] for d in devices if d["kind"] == "twin"} == TWINS
+    assert {d["status"] for d in devices if d["kind"] == "simulator"} == {"ONLINE"}
 
 
 def test_submit_wait_json_prints_only_the_result_as_json(centre: CliCentre, tmp_path: Path) -> None:
@@ -388,7 +392,7 @@ def test_login_saves_an_account_that_later_commands_use(centre: CliCentre, tmp_p
     saved = json.loads(account_file.read_text())
     assert saved["accounts"][saved["default"]] == {"url": centre.url, "token": centre.token}
     devices = json.loads(succeeded(run_qharbor("devices", "--json", account_file=account_file)))
-    assert {d["name"] for d in devices} == SIMULATORS
+    assert {d["name"] for d in devices} == SIMULATORS | TWINS
     bell = program(tmp_path, "bell.qasm", BELL)
     submitted = run_qharbor(
         "submit", bell, "--shots", "10", "--wait", "--json", account_file=account_file

@@ -14,7 +14,7 @@ def test_the_four_simulator_devices_are_listed_with_their_fields(running: Runnin
     devices = {d["name"]: d for d in running.http.get("/v1/devices").json()["devices"]}
     assert {"statevector", "density-matrix", "mps", "stabilizer"} <= set(devices)
     for device in devices.values():
-        assert device["kind"] == "simulator"
+        assert device["kind"] in ("simulator", "twin")
         assert device["status"] == "ONLINE"
         assert device["max_qubits"] > 0
         assert device["basis_gates"]

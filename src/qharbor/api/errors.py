@@ -22,6 +22,7 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.Unauthenticated.code: 401,
     errors.Forbidden.code: 403,
     errors.DeviceNotFound.code: 404,
+    errors.DeviceNotTwin.code: 404,
     errors.JobNotFound.code: 404,
     errors.IdempotencyConflict.code: 409,
     errors.JobNotFinished.code: 409,

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from qharbor.jobs.options import JobOptions
 from qharbor.jobs.request import JobRequest, ProgramSpec
 
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -24,6 +25,28 @@ class ProgramIn(BaseModel):
         description="Bindings: each a list in the order of the parameters sorted by name, "
         "or an object from name to value. The program runs once per binding.",
     )
+
+
+class JobOptionsIn(BaseModel):
+    """How the job is compiled, run and post-processed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    optimization_level: int = Field(
+        default=1, ge=0, le=3, description="Transpiler optimisation level for device twins."
+    )
+    skip_compilation: bool = Field(
+        default=False,
+        description="Run the programs as sent; they must be ISA circuits (native gates on "
+        "coupled qubits, qubit i = physical qubit i), else 400 PROGRAM_NOT_ISA.",
+    )
+    mitigate_readout: bool = Field(
+        default=False,
+        description="Also return readout-mitigated quasi-probabilities (device twins).",
+    )
+
+    def to_options(self) -> JobOptions:
+        return JobOptions(**self.model_dump())
 
 
 class JobCreate(BaseModel):
@@ -53,6 +76,7 @@ class JobCreate(BaseModel):
     seed: int | None = Field(default=None, ge=0, le=2**62)
     tags: list[Tag] = Field(default_factory=list, max_length=32)
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
+    options: JobOptionsIn = Field(default_factory=JobOptionsIn)
 
     def to_request(self, idempotency_header: str | None) -> JobRequest:
         programs = tuple(
@@ -73,6 +97,7 @@ class JobCreate(BaseModel):
             seed=self.seed,
             tags=tuple(self.tags),
             idempotency_key=self.idempotency_key or idempotency_header,
+            options=self.options.to_options(),
         )
 
 
@@ -100,6 +125,13 @@ class JobPublic(BaseModel):
     cancel_requested: bool
     queue_position: int | None
     error: JobError | None
+    options: dict[str, Any] = Field(default_factory=dict)
+    waiting_reason: str | None = Field(
+        default=None, description="Why a queued job waits: its device is not ONLINE."
+    )
+    estimated_start: str | None = Field(
+        default=None, description="When the device is expected back (UTC), if known."
+    )
 
 
 class JobList(BaseModel):
@@ -118,6 +150,12 @@ class ExperimentPublic(BaseModel):
     num_clbits: int
     depth: int
     run_s: float
+    two_qubit_gates: int | None = None
+    physical_qubits: list[int] | None = None
+    compiled_qasm3: str | None = Field(default=None, description="Device twins: what ran.")
+    compile_cached: bool | None = None
+    quasi_probabilities: dict[str, float] | None = None
+    mitigation: str | None = None
 
 
 class ResultPublic(BaseModel):
@@ -142,8 +180,14 @@ class DevicePublic(BaseModel):
     concurrency: int
     clifford_only: bool
     status: str
+    status_reason: str | None = None
+    status_until: str | None = None
     queue_length: int
     running: int
+    twin: dict[str, Any] | None = Field(
+        default=None, description="Device twins: topology, gates, timing, calibration plan."
+    )
+    maintenance: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class DeviceList(BaseModel):
@@ -161,6 +205,51 @@ class Me(BaseModel):
     role: str
     is_admin: bool
     scopes: list[str]
+
+
+class DryRunPublic(BaseModel):
+    """What a job would do, without queueing it."""
+
+    device: str
+    valid: bool
+    device_status: str
+    status_reason: str | None
+    estimated_start: str | None
+    queue_position: int
+    estimated_qpu_s: float | None = Field(
+        description="Device twins: estimated device time, in seconds."
+    )
+    calibration: str | None = Field(description="The snapshot the estimate used.")
+    experiments: list[dict[str, Any]]
+
+
+class MaintenanceIn(BaseModel):
+    """A maintenance window, in UTC (RFC 3339 with a zone)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: str
+    end: str
+    reason: str = Field(default="maintenance", max_length=256)
+
+
+class WarmupIn(BaseModel):
+    """A cryostat warm-up; omitted fields take the device file's values."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    peak: float | None = Field(default=None, gt=0, le=1)
+    rise_s: float | None = Field(default=None, gt=0)
+    hold_s: float | None = Field(default=None, ge=0)
+    recover_s: float | None = Field(default=None, gt=0)
+
+
+class CalibrationScaleIn(BaseModel):
+    """Scale every error by ``factor`` and divide T1 and T2 by it (a worse day)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    factor: float = Field(gt=0, le=100)
 
 
 # --- tenancy: users, projects, memberships, tokens, quotas -------------------------------

@@ -86,6 +86,24 @@ class HarborClient:
         """``GET /v1/devices/{name}``: one device."""
         return dict(self.session.get(f"/v1/devices/{_segment(name)}"))
 
+    def device_twin(self, name: str, snapshot: str | None = None) -> dict[str, Any]:
+        """``GET /v1/devices/{name}/twin``: the twin document (target, noise, calibration)."""
+        params = {"snapshot": snapshot} if snapshot else None
+        return dict(self.session.get(f"/v1/devices/{_segment(name)}/twin", params=params))
+
+    def device_calibration(
+        self, name: str, at: str | None = None, snapshot: str | None = None
+    ) -> dict[str, Any]:
+        """``GET /v1/devices/{name}/calibration``: now, ``at`` a time, or by snapshot id."""
+        params = {k: v for k, v in {"at": at, "snapshot": snapshot}.items() if v}
+        return dict(
+            self.session.get(f"/v1/devices/{_segment(name)}/calibration", params=params or None)
+        )
+
+    def job_dry_run(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /v1/jobs:dry-run``: validate, compile and estimate; nothing is queued."""
+        return dict(self.session.post("/v1/jobs:dry-run", json=body, idempotent=True))
+
     # --- jobs ----------------------------------------------------------------------------
 
     def job_submit(

@@ -114,6 +114,63 @@ class HarborService:
         """
         return DeviceInfo.from_json(self._client.device_get(name))
 
+    def calibration(self, name: str, at: str | None = None) -> dict[str, Any]:
+        """A twin's calibration snapshot: in force now, or at ``at`` (RFC 3339)."""
+        return self._client.device_calibration(name, at=at)
+
+    def local_twin(self, name: str, snapshot: str | None = None) -> Any:
+        """A local emulator of a device twin, with the noise of its calibration.
+
+        Needs ``qiskit`` and ``qiskit-aer`` (``pip install 'qharbor[twin]'``). The
+        same compiled circuit and seed give the same counts as the centre::
+
+            twin = service.local_twin("sc25", snapshot=result.metadata["calibration"]["snapshot"])
+            twin.run(qiskit.qasm3.loads(experiment["compiled_qasm3"]), shots=1000, seed=7)
+
+        Args:
+            name: the device.
+            snapshot: a calibration snapshot id (from a result); the one in force
+                now when omitted.
+
+        Returns:
+            A ``qharbor.twin.LocalTwin``.
+
+        Raises:
+            errors.NotConfigured: qiskit-aer is not installed.
+            errors.DeviceNotTwin: the device is a plain simulator.
+        """
+        try:
+            from qharbor import twin
+        except ImportError as exc:
+            raise errors.NotConfigured(
+                f"local twins need qiskit and qiskit-aer ({exc.name} is missing); "
+                "install them with: pip install 'qharbor[twin]'"
+            ) from None
+        return twin.LocalTwin(self._client.device_twin(name, snapshot))
+
+    def dry_run(
+        self,
+        programs: Any,
+        device: str = "statevector",
+        shots: int = 1024,
+        options: dict[str, Any] | None = None,
+        parameters: Sequence[Any] | None = None,
+    ) -> dict[str, Any]:
+        """Validate and compile programs, and estimate the run time; nothing is queued.
+
+        Returns:
+            ``device_status``, ``queue_position``, ``estimated_qpu_s`` (device twins,
+            seconds), ``estimated_start`` and per-program compiled sizes.
+        """
+        body: dict[str, Any] = {
+            "device": device,
+            "programs": build_programs(programs, parameters),
+            "shots": shots,
+        }
+        if options:
+            body["options"] = dict(options)
+        return self._client.job_dry_run(body)
+
     # --- jobs -----------------------------------------------------------------------------
 
     def run(
@@ -125,6 +182,7 @@ class HarborService:
         tags: Sequence[str] | None = None,
         idempotency_key: str | None = None,
         parameters: Sequence[Any] | None = None,
+        options: dict[str, Any] | None = None,
     ) -> Job:
         """Submit programs to a device and return the job without waiting for it.
 
@@ -142,6 +200,8 @@ class HarborService:
                 values in the order of the parameters sorted by name, or a
                 ``{name: value}`` object); the program runs once per binding.
                 Applies to programs that carry no ``parameters`` of their own.
+            options: Job options: ``optimization_level`` (0-3), ``skip_compilation``,
+                ``mitigate_readout`` (see docs/devices.md).
 
         Raises:
             errors.ProgramError: A program was rejected (nothing was queued).
@@ -156,6 +216,8 @@ class HarborService:
             body["seed"] = seed
         if tags:
             body["tags"] = list(tags)
+        if options:
+            body["options"] = dict(options)
         data = self._client.job_submit(body, idempotency_key=idempotency_key)
         return Job(self._client, str(data["id"]), data)
 

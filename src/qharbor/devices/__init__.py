@@ -1,4 +1,6 @@
-"""What users see: named devices with limits, native operations and a status."""
+"""What users see: named devices with limits, native operations and a status.
+
+Device twins add a calibration that drifts, maintenance, telemetry and faults."""
 
 from __future__ import annotations
 

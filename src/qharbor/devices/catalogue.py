@@ -2,16 +2,22 @@
 
 The simulator devices ship built in. Their limits come from the host: the
 state-vector qubit limit, for example, is what fits in half of the memory.
+Device twins are data: the TOML files shipped in ``devices/twins`` and those in
+the operator's devices directory, which add devices or replace shipped ones.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import psutil
 
 from qharbor import errors
+from qharbor.devices import spec as specs
 from qharbor.devices.device import Device
 
 #: Bytes per complex amplitude at double precision.
@@ -130,9 +136,53 @@ class Catalogue:
         return list(self._devices)
 
 
-def default_catalogue(max_shots: int = 1_000_000) -> Catalogue:
-    """The catalogue a centre starts with."""
-    return Catalogue(simulator_devices(max_shots))
+def twin_device(spec: specs.TwinSpec, max_shots: int = 1_000_000) -> Device:
+    """The device users see for a twin file; ``max_shots`` caps the file's limit."""
+    return Device(
+        name=spec.name,
+        kind="twin",
+        engine=spec.engine,
+        method="twin",
+        description=spec.description,
+        max_qubits=spec.num_qubits,
+        max_shots=min(spec.max_shots, max_shots),
+        basis_gates=spec.native_gates,
+        noisy=True,
+        concurrency=spec.concurrency,
+        twin=spec,
+    )
+
+
+def load_twins(devices_dir: Path | None = None, **overrides: float | None) -> list[specs.TwinSpec]:
+    """The shipped twins, then the directory's, a later file replacing a same-named one.
+
+    Args:
+        devices_dir: the operator's directory of ``*.toml`` device files.
+        overrides: values that replace every file's (``calibration_interval_s``,
+            ``calibration_duration_s``, ``drift_step_s``); None keeps the file's.
+
+    Raises:
+        specs.DeviceFileError: a file is not valid, naming the file and field.
+    """
+    found = {s.name: s for s in specs.load_dir(specs.BUILTIN_DIR)}
+    if devices_dir is not None:
+        if not devices_dir.is_dir():
+            raise specs.DeviceFileError(
+                f"{devices_dir}: the devices directory does not exist", file=str(devices_dir)
+            )
+        found.update({s.name: s for s in specs.load_dir(devices_dir)})
+    changes: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+    return [replace(s, **changes) for s in found.values()]
+
+
+def default_catalogue(
+    max_shots: int = 1_000_000, devices_dir: Path | None = None, **overrides: float | None
+) -> Catalogue:
+    """The catalogue a centre starts with: the simulators and every twin."""
+    twins = [twin_device(s, max_shots) for s in load_twins(devices_dir, **overrides)]
+    simulators = simulator_devices(max_shots)
+    taken = {d.name for d in twins}
+    return Catalogue([*(d for d in simulators if d.name not in taken), *twins])
 
 
 def stabilizer_basis() -> frozenset[str]:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from qharbor.devices.spec import TwinSpec
 
 
 class DeviceStatus(enum.StrEnum):
@@ -29,6 +32,8 @@ class Device:
         noisy: whether it can apply a noise model.
         concurrency: how many of its jobs may run at the same time.
         clifford_only: whether it refuses non-Clifford operations.
+        twin: for a device twin, its file's content (topology, calibration
+            means, spreads and drifts, telemetry).
     """
 
     name: str
@@ -44,9 +49,11 @@ class Device:
     clifford_only: bool = False
     status: DeviceStatus = DeviceStatus.ONLINE
     options: dict[str, Any] = field(default_factory=dict)
+    twin: TwinSpec | None = None
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "twin"}
+        data["options"] = dict(self.options)
         data["basis_gates"] = list(self.basis_gates)
         data["status"] = str(self.status)
         return data

@@ -8,6 +8,7 @@ from qiskit.quantum_info import Clifford
 
 from qharbor import errors
 from qharbor.devices.device import Device
+from qharbor.devices.spec import TwinSpec
 
 #: Instructions every device accepts besides its gates.
 STRUCTURAL = frozenset(
@@ -88,3 +89,90 @@ def first_non_clifford(circuit: QuantumCircuit, basis: frozenset[str] | None = N
         if not is_clifford_operation(op, allowed):
             return op.name
     return None
+
+
+def _qubit_index(circuit: QuantumCircuit, qubit: object, outer: QuantumCircuit) -> int:
+    try:
+        return outer.find_bit(qubit).index
+    except Exception:  # a block's own qubit: fall back to its position there
+        return circuit.find_bit(qubit).index
+
+
+def used_qubits(circuit: QuantumCircuit, outer: QuantumCircuit | None = None) -> set[int]:
+    """Indices of the qubits any operation other than a barrier acts on."""
+    outer = outer or circuit
+    used: set[int] = set()
+    for instruction in circuit.data:
+        op = instruction.operation
+        if op.name == "barrier":
+            continue
+        used |= {_qubit_index(circuit, q, outer) for q in instruction.qubits}
+        if isinstance(op, ControlFlowOp):
+            for block in op.blocks:
+                used |= used_qubits(block, outer)
+    return used
+
+
+def check_active_qubits(spec: TwinSpec, circuit: QuantumCircuit, program: int = 0) -> None:
+    """Refuse a circuit that acts on more qubits than the twin emulates.
+
+    Raises:
+        errors.DeviceLimit: naming the active qubits and the limit.
+    """
+    active = len(used_qubits(circuit))
+    if active > spec.max_active_qubits:
+        raise errors.DeviceLimit(
+            f"program {program} acts on {active} qubits; the twin {spec.name!r} "
+            f"({spec.num_qubits} qubits) emulates at most {spec.max_active_qubits} active "
+            "qubits at once; use fewer qubits",
+            program=program,
+            active_qubits=active,
+            max_active_qubits=spec.max_active_qubits,
+            device=spec.name,
+        )
+
+
+def check_isa(
+    spec: TwinSpec, circuit: QuantumCircuit, program: int = 0, outer: QuantumCircuit | None = None
+) -> None:
+    """Refuse a circuit that is not in the device's native instructions on coupled qubits.
+
+    Qubit ``i`` of the circuit is taken as physical qubit ``i``.
+
+    Raises:
+        errors.ProgramNotISA: naming the first offending instruction and its qubits.
+    """
+    outer = outer or circuit
+    native = {g.name: g.num_qubits for g in spec.gates}
+    coupled = set(spec.edges) | {(b, a) for a, b in spec.edges}
+    for position, instruction in enumerate(circuit.data):
+        op = instruction.operation
+        qubits = [_qubit_index(circuit, q, outer) for q in instruction.qubits]
+        if isinstance(op, ControlFlowOp):
+            for block in op.blocks:
+                check_isa(spec, block, program, outer)
+            continue
+        if op.name in STRUCTURAL:
+            continue
+        where = f"program {program}, instruction {position}: {op.name} on qubits {qubits}"
+        if op.name not in native:
+            raise errors.ProgramNotISA(
+                f"{where} is not a native instruction of {spec.name!r} "
+                f"(native: {', '.join(spec.native_gates)}); submit without skip_compilation "
+                "to let the centre compile it",
+                program=program,
+                instruction=op.name,
+                qubits=qubits,
+                native_gates=list(spec.native_gates),
+            )
+        if len(qubits) == 2 and tuple(qubits) not in coupled:
+            neighbours = sorted({b for a, b in coupled if a == qubits[0]})
+            raise errors.ProgramNotISA(
+                f"{where}: qubits {qubits[0]} and {qubits[1]} are not coupled on "
+                f"{spec.name!r} (qubit {qubits[0]} couples to {neighbours}); route the circuit "
+                "or submit without skip_compilation",
+                program=program,
+                instruction=op.name,
+                qubits=qubits,
+                coupled_to=neighbours,
+            )

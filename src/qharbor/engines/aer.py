@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from importlib import metadata
+from typing import Any
 
 from qiskit import QuantumCircuit
 from qiskit.exceptions import QiskitError
 from qiskit.result import Result
 from qiskit_aer import AerSimulator
 
+from qharbor import errors
+from qharbor import twin as twins
 from qharbor.engines.base import Experiment, ExperimentOutcome
+
+#: Device twins (one per calibration snapshot) kept warm in one worker.
+_TWIN_CACHE = 8
 
 
 class AerEngine:
@@ -20,11 +28,61 @@ class AerEngine:
 
     def __init__(self) -> None:
         self._simulators: dict[str, AerSimulator] = {}
+        self._twins: OrderedDict[str, twins.LocalTwin] = OrderedDict()
 
     def _simulator(self, method: str) -> AerSimulator:
         if method not in self._simulators:
             self._simulators[method] = AerSimulator(method=method)
         return self._simulators[method]
+
+    def run_twin(
+        self,
+        document: Mapping[str, Any],
+        circuits: Sequence[QuantumCircuit],
+        *,
+        shots: int,
+        seed: int,
+    ) -> list[ExperimentOutcome]:
+        """Run compiled circuits with the noise of a twin's calibration snapshot.
+
+        Only each circuit's active qubits are simulated; the noise of the physical
+        qubits they stand for comes with them.
+
+        Raises:
+            errors.DeviceLimit: a circuit acts on more qubits than the twin emulates.
+        """
+        local = self._twin(document)
+        outcomes = []
+        for index, circuit in enumerate(circuits):
+            try:
+                narrow, qubits = local.prepare(circuit)
+            except ValueError as exc:
+                raise errors.DeviceLimit(
+                    f"experiment {index}: after compilation {exc}",
+                    device=local.name,
+                    max_active_qubits=document.get("max_active_qubits"),
+                ) from None
+            started = time.perf_counter()
+            counts = local.run_prepared(narrow, qubits, shots=shots, seed=seed + index)
+            outcomes.append(
+                ExperimentOutcome(
+                    counts=counts,
+                    seed=seed + index,
+                    run_s=time.perf_counter() - started,
+                    qubits=tuple(qubits),
+                )
+            )
+        return outcomes
+
+    def _twin(self, document: Mapping[str, Any]) -> twins.LocalTwin:
+        key = str(document["calibration"]["id"])
+        local = self._twins.get(key)
+        if local is None:
+            local = self._twins[key] = twins.LocalTwin(document)
+            while len(self._twins) > _TWIN_CACHE:
+                self._twins.popitem(last=False)
+        self._twins.move_to_end(key)
+        return local
 
     def versions(self) -> dict[str, str]:
         return {"qiskit": metadata.version("qiskit"), "qiskit-aer": metadata.version("qiskit-aer")}
@@ -70,8 +128,6 @@ class AerEngine:
             options["parameter_binds"] = parameter_binds
         result = simulator.run(circuits, **options).result()
         if not result.success:
-            from qharbor import errors
-
             raise errors.ExecutionError(f"Aer failed: {result.status}")
         return result
 

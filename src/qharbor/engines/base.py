@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from qiskit import QuantumCircuit
 
@@ -31,11 +31,13 @@ class ExperimentOutcome:
         counts: outcome bit strings to counts, in Qiskit's bit order.
         seed: the seed the sampler used.
         run_s: engine time for this run, in seconds.
+        qubits: for a device twin, the physical qubits the run simulated.
     """
 
     counts: dict[str, int]
     seed: int
     run_s: float
+    qubits: tuple[int, ...] = ()
 
 
 class Engine(Protocol):
@@ -51,6 +53,25 @@ class Engine(Protocol):
 
     def versions(self) -> dict[str, str]:
         """Library versions that determine this engine's results."""
+        ...
+
+
+class EmulatesDevices(Protocol):
+    """An engine that runs compiled circuits on a device twin's noise.
+
+    A real QPU driver implements the same method: the document names the device
+    and the calibration in force, the circuits are on physical qubits.
+    """
+
+    def run_twin(
+        self,
+        document: Mapping[str, Any],
+        circuits: Sequence[QuantumCircuit],
+        *,
+        shots: int,
+        seed: int,
+    ) -> list[ExperimentOutcome]:
+        """Run each circuit once with ``shots``; the i-th uses seed ``seed + i``."""
         ...
 
 

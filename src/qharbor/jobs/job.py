@@ -50,6 +50,7 @@ class Job:
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     queue_position: int | None = None
+    options: dict[str, Any] | None = None
 
     @property
     def is_final(self) -> bool:
@@ -79,6 +80,7 @@ class Job:
             started_at=m["started_at"],
             finished_at=m["finished_at"],
             queue_position=queue_position,
+            options=m.get("options"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -99,6 +101,7 @@ class Job:
             "finished_at": iso(self.finished_at),
             "cancel_requested": self.cancel_requested,
             "queue_position": self.queue_position,
+            "options": dict(self.options or {}),
             "error": (
                 {"code": self.error_code, "message": self.error_message}
                 if self.error_code

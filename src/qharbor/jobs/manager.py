@@ -42,6 +42,7 @@ class Claim:
     shots: int
     seed: int
     programs: list[dict[str, Any]]
+    options: dict[str, Any] | None = None
 
 
 #: The PostgreSQL advisory lock key that serialises claims ("qharbor" in ASCII).
@@ -134,6 +135,7 @@ class JobManager:
                         cancel_requested=False,
                         created_at=now,
                         estimated_s=estimated_s,
+                        options=request.options.to_json(),
                     )
                 )
                 if request.tags:
@@ -403,7 +405,15 @@ class JobManager:
                     if updated:
                         free[row.device] -= 1
                         claimed.append(
-                            Claim(row.id, attempt, row.device, row.shots, row.seed, row.programs)
+                            Claim(
+                                row.id,
+                                attempt,
+                                row.device,
+                                row.shots,
+                                row.seed,
+                                row.programs,
+                                row.options,
+                            )
                         )
         for claim in claimed:
             self._on_change(claim.job_id)
@@ -576,6 +586,17 @@ class JobManager:
                 self.requeue(row.id, row.attempt)
         return len(stale)
 
+    def queue_position(self, device: str) -> int:
+        """How many jobs are queued for a device now."""
+        with self.db.read() as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(jobs)
+                    .where(jobs.c.device == device, jobs.c.status == JobStatus.QUEUED.value)
+                ).scalar_one()
+            )
+
     def queue_lengths(self) -> dict[str, dict[str, int]]:
         """Per device, the number of queued and running jobs."""
         with self.db.read() as conn:
@@ -598,6 +619,7 @@ _CLAIM_COLUMNS = (
     jobs.c.shots,
     jobs.c.seed,
     jobs.c.programs,
+    jobs.c.options,
 )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from qharbor import errors
 from qharbor.devices import Device, operations
+from qharbor.jobs.options import JobOptions
 from qharbor.programs import parse_program
 
 Binding = Sequence[float] | Mapping[str, float]
@@ -36,6 +37,7 @@ class JobRequest:
     seed: int | None = None
     tags: tuple[str, ...] = ()
     idempotency_key: str | None = None
+    options: JobOptions = field(default_factory=JobOptions)
 
     def fingerprint(self) -> str:
         """SHA-256 of the request without its idempotency key, for replay checks."""
@@ -53,6 +55,7 @@ class PreparedJob:
     seed: int
     programs: list[dict[str, Any]] = field(default_factory=list)
     num_experiments: int = 0
+    circuits: list[Any] = field(default_factory=list, compare=False, repr=False)
 
 
 def prepare(
@@ -74,7 +77,13 @@ def prepare(
             field="shots",
             max_shots=device.max_shots,
         )
+    if request.options.mitigate_readout and device.twin is None:
+        raise errors.InvalidRequest(
+            f"mitigate_readout needs a device twin; {device.name!r} is a noiseless simulator",
+            field="options.mitigate_readout",
+        )
     stored: list[dict[str, Any]] = []
+    circuits: list[Any] = []
     experiments = 0
     for index, spec in enumerate(request.programs):
         try:
@@ -84,6 +93,11 @@ def prepare(
         except errors.ProgramError as exc:
             raise _in_program(exc, index) from None
         operations.check_circuit(device, program.circuit, index)
+        if device.twin is not None:
+            operations.check_active_qubits(device.twin, program.circuit, index)
+            if request.options.skip_compilation:
+                operations.check_isa(device.twin, program.circuit, index)
+        circuits.append(program.circuit)
         experiments += program.num_experiments
         if experiments > max_experiments:
             raise errors.ProgramLimit(
@@ -100,7 +114,13 @@ def prepare(
             }
         )
     seed = request.seed if request.seed is not None else secrets.randbits(31)
-    return PreparedJob(request=request, seed=seed, programs=stored, num_experiments=experiments)
+    return PreparedJob(
+        request=request,
+        seed=seed,
+        programs=stored,
+        num_experiments=experiments,
+        circuits=circuits,
+    )
 
 
 def _in_program(exc: errors.ProgramError, index: int) -> errors.ProgramError:

@@ -2,8 +2,11 @@
 
 It runs in one thread of the centre. It serves the project with the least recent
 usage first (fair share), and within a project its oldest jobs first; it never
-runs more of a device's jobs at once than the device's concurrency allows. It
-only talks to the job manager and to an ``Executor``.
+runs more of a device's jobs at once than the device's concurrency allows. Jobs
+of a device that is not ONLINE stay queued; the jobs running on a device that
+goes OFFLINE are stopped and put back in the queue. It only talks to the job
+manager, the fleet (for device status and the calibration in force) and an
+``Executor``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Callable, Mapping
 
 from qharbor import errors
 from qharbor.devices import Catalogue, DeviceStatus
+from qharbor.devices.fleet import Fleet
 from qharbor.jobs.job import JobStatus
 from qharbor.jobs.manager import Claim, JobManager
 from qharbor.workers.execution import Task
@@ -39,6 +43,7 @@ class Scheduler:
         shares: returns each project's decayed recent usage for fair share; None
             serves every job oldest first.
         shares_refresh_s: seconds between calls to ``shares``.
+        fleet: device status and calibrations; without one every device is ONLINE.
     """
 
     def __init__(
@@ -53,6 +58,7 @@ class Scheduler:
         recover_all_at_start: bool,
         shares: Callable[[], Mapping[str, float]] | None = None,
         shares_refresh_s: float = 5.0,
+        fleet: Fleet | None = None,
     ) -> None:
         self.owner = uuid.uuid4().hex
         self._manager = manager
@@ -66,6 +72,8 @@ class Scheduler:
         self._shares_refresh_s = shares_refresh_s
         self._shares_at = float("-inf")
         self._share_cache: Mapping[str, float] = {}
+        self._fleet = fleet
+        self._devices: dict[str, str] = {}  # running job id -> device
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
@@ -107,6 +115,7 @@ class Scheduler:
                 if self._stop.is_set():
                     break
                 self._stop_cancelled()
+                self._requeue_offline()
                 now = time.monotonic()
                 if now - last_heartbeat >= self._heartbeat_s:
                     self._manager.heartbeat(self.owner, self._lease_s)
@@ -125,13 +134,27 @@ class Scheduler:
             return
         self._ready.set()
         concurrency = {
-            d.name: d.concurrency for d in self._catalogue if d.status is DeviceStatus.ONLINE
+            d.name: d.concurrency
+            for d in self._catalogue
+            if self._status(d.name) is DeviceStatus.ONLINE
         }
         claims = self._manager.claim(
             self.owner, self._lease_s, slots, concurrency, self._current_shares()
         )
         for claim in claims:
-            self._executor.submit(self._task(claim))
+            try:
+                task = self._task(claim)
+            except Exception:  # e.g. the calibration could not be read: try again later
+                log.exception("could not prepare job %s; requeued", claim.job_id)
+                self._manager.requeue(claim.job_id, claim.attempt)
+                continue
+            self._devices[claim.job_id] = claim.device
+            self._executor.submit(task)
+
+    def _status(self, device: str) -> DeviceStatus:
+        if self._fleet is None:
+            return self._catalogue.get(device).status
+        return self._fleet.status(device)
 
     def _current_shares(self) -> Mapping[str, float] | None:
         if self._shares is None:
@@ -143,14 +166,36 @@ class Scheduler:
         return self._share_cache
 
     def _task(self, claim: Claim) -> Task:
+        device = self._catalogue.get(claim.device)
+        twin = None
+        if device.twin is not None and self._fleet is not None:
+            # The calibration in force as the job starts; the result records its id.
+            twin = self._fleet.twin_document(device.name)
         return Task(
             job_id=claim.job_id,
             attempt=claim.attempt,
-            device=self._catalogue.get(claim.device),
+            device=device,
             shots=claim.shots,
             seed=claim.seed,
             programs=claim.programs,
+            options=dict(claim.options or {}),
+            twin=twin,
         )
+
+    def _requeue_offline(self) -> None:
+        """Stop the jobs running on an OFFLINE device and queue them again."""
+        running = self._executor.running()
+        for job_id in list(self._devices):
+            if job_id not in running:
+                del self._devices[job_id]
+        for job_id, device in list(self._devices.items()):
+            if self._status(device) is not DeviceStatus.OFFLINE:
+                continue
+            outcome = self._executor.cancel(job_id)
+            self._devices.pop(job_id, None)
+            if outcome is not None:
+                log.warning("device %s went offline; job %s goes back to the queue", device, job_id)
+                self._manager.requeue(job_id, outcome.attempt)
 
     def _stop_cancelled(self) -> None:
         running = self._executor.running()

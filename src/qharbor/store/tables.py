@@ -131,6 +131,8 @@ jobs = sa.Table(
     sa.Column("finished_at", UTCDateTime, nullable=True),
     # Device-seconds reserved against the project's quota while the job is unfinished.
     sa.Column("estimated_s", sa.Float, nullable=True),
+    # Job options (optimization level, mitigation, ...), as the request gave them.
+    sa.Column("options", sa.JSON, nullable=True),
     sa.UniqueConstraint("project_id", "idempotency_key", name="uq_jobs_project_idempotency"),
     sa.Index("ix_jobs_queue", "status", "device", "seq"),
     sa.Index("ix_jobs_project_seq", "project_id", "seq"),
@@ -206,4 +208,30 @@ audit_log = sa.Table(
     sa.Column("detail", sa.JSON, nullable=False),
     sa.Index("ix_audit_log_actor", "actor_id", "seq"),
     sa.Index("ix_audit_log_action", "action", "seq"),
+)
+
+# Device twins: every recalibration's snapshot, so any past one can be read back.
+calibrations = sa.Table(
+    "calibrations",
+    metadata,
+    sa.Column("id", sa.String(160), primary_key=True),
+    sa.Column("device", sa.String(128), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("taken_at", UTCDateTime, nullable=False),
+    sa.Column("reason", sa.String(128), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.UniqueConstraint("device", "version", name="uq_calibrations_device_version"),
+    sa.Index("ix_calibrations_device_taken", "device", "taken_at"),
+)
+
+maintenance_windows = sa.Table(
+    "maintenance_windows",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("device", sa.String(128), nullable=False),
+    sa.Column("start_at", UTCDateTime, nullable=False),
+    sa.Column("end_at", UTCDateTime, nullable=False),
+    sa.Column("reason", sa.String(256), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_maintenance_device_end", "device", "end_at"),
 )

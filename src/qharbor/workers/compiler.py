@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
 from qiskit import QuantumCircuit, transpile
 from qiskit.circuit import ControlFlowOp
 from qiskit.circuit.library import get_standard_gate_name_mapping
@@ -10,6 +14,12 @@ from qiskit.quantum_info import Clifford
 from qharbor import errors
 from qharbor.devices import Device
 from qharbor.devices.operations import STRUCTURAL
+from qharbor.twin import target as twin_target
+
+#: Compiled twin circuits kept per worker process.
+_CACHE_SIZE = 256
+_cache: OrderedDict[tuple[str, str, int, int], QuantumCircuit] = OrderedDict()
+_targets: OrderedDict[tuple[str, int], Any] = OrderedDict()
 
 
 def operation_names(circuit: QuantumCircuit) -> set[str]:
@@ -72,3 +82,56 @@ def _clifford_compile(circuit: QuantumCircuit, basis: frozenset[str]) -> Quantum
                 ) from None
             out.compose(synthesized, qubits=instruction.qubits, inplace=True)
     return out
+
+
+def compile_for_twin(
+    document: Mapping[str, Any], circuit: QuantumCircuit, circuit_hash: str, optimization_level: int
+) -> tuple[QuantumCircuit, bool]:
+    """The circuit transpiled to a twin's target: native gates, coupling map, errors.
+
+    The result is cached per process by (circuit hash, device, calibration
+    version, optimisation level): within one recalibration the same program
+    always compiles to the same circuit.
+
+    Returns:
+        The compiled circuit (on physical qubits), and whether it came from the cache.
+
+    Raises:
+        errors.CompileError: the transpiler could not map the circuit.
+    """
+    device = str(document["device"])
+    version = int(document["calibration"]["version"])
+    key = (circuit_hash, device, version, optimization_level)
+    cached = _cache.get(key)
+    if cached is not None:
+        _cache.move_to_end(key)
+        return cached, True
+    target = _targets.get((device, version))
+    if target is None:
+        target = _targets[(device, version)] = twin_target(document)
+        while len(_targets) > 16:
+            _targets.popitem(last=False)
+    try:
+        compiled = transpile(
+            circuit,
+            target=target,
+            optimization_level=optimization_level,
+            seed_transpiler=version,
+        )
+    except Exception as exc:  # the transpiler raises several unrelated types
+        raise errors.CompileError(f"could not compile for {device!r}: {exc}") from None
+    _cache[key] = compiled
+    while len(_cache) > _CACHE_SIZE:
+        _cache.popitem(last=False)
+    return compiled, False
+
+
+def two_qubit_gates(circuit: QuantumCircuit) -> int:
+    """How many two-qubit gates the circuit applies (barriers and measures aside)."""
+    return sum(
+        1
+        for instruction in circuit.data
+        if len(instruction.qubits) == 2
+        and instruction.operation.name not in STRUCTURAL
+        and instruction.operation.name != "barrier"
+    )

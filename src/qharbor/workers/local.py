@@ -53,7 +53,7 @@ def worker_main(conn: Connection, parent_pid: int) -> None:
         return
     from qharbor.engines import get_engine
 
-    get_engine("aer")  # import the engine before saying ready
+    get_engine("aer")  # import the engine (and the twin noise models) before saying ready
     conn.send(("ready",))
     while True:
         try:

@@ -12,7 +12,7 @@ GiB = 2**30
 
 
 def test_the_four_simulator_devices_exist() -> None:
-    devices = {d.name: d for d in default_catalogue()}
+    devices = {d.name: d for d in default_catalogue() if d.kind == "simulator"}
     assert set(devices) == {"statevector", "density-matrix", "mps", "stabilizer"}
     assert {name: d.method for name, d in devices.items()} == {
         "statevector": "statevector",
@@ -28,12 +28,17 @@ def test_only_the_stabilizer_device_is_clifford_only() -> None:
     assert [d.name for d in default_catalogue() if d.clifford_only] == ["stabilizer"]
 
 
-def test_only_the_density_matrix_device_is_noisy() -> None:
-    assert [d.name for d in default_catalogue() if d.noisy] == ["density-matrix"]
+def test_only_the_density_matrix_simulator_and_the_twins_are_noisy() -> None:
+    noisy = [d for d in default_catalogue() if d.noisy]
+    assert [d.name for d in noisy if d.kind == "simulator"] == ["density-matrix"]
+    assert all(d.kind == "twin" for d in noisy if d.name != "density-matrix")
 
 
-def test_max_shots_applies_to_every_device() -> None:
-    assert {d.max_shots for d in default_catalogue(max_shots=5000)} == {5000}
+def test_max_shots_caps_every_device() -> None:
+    devices = list(default_catalogue(max_shots=5000))
+    assert {d.max_shots for d in devices if d.kind == "simulator"} == {5000}
+    assert all(d.max_shots <= 5000 for d in devices)
+    assert {d.name: d.max_shots for d in devices}["nmr3"] == 2000
 
 
 @pytest.mark.parametrize(
@@ -96,7 +101,16 @@ def test_get_of_an_unknown_device_lists_the_available_names() -> None:
     assert caught.value.code == "DEVICE_NOT_FOUND"
     assert caught.value.detail == {
         "device": "ibm_kyiv",
-        "available": ["density-matrix", "mps", "stabilizer", "statevector"],
+        "available": [
+            "density-matrix",
+            "ion11",
+            "mps",
+            "nmr3",
+            "sc25",
+            "sc72",
+            "stabilizer",
+            "statevector",
+        ],
     }
     for name in ("density-matrix", "mps", "stabilizer", "statevector"):
         assert name in caught.value.message

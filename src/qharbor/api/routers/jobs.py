@@ -14,10 +14,12 @@ from starlette.concurrency import run_in_threadpool
 
 from qharbor import errors
 from qharbor.api.deps import CentreDep, CurrentPrincipal, require_scope
-from qharbor.api.schemas import JobCreate, JobList, JobPublic, ResultPublic
+from qharbor.api.schemas import DryRunPublic, JobCreate, JobList, JobPublic, ResultPublic
 from qharbor.centre import Centre
+from qharbor.devices import DeviceStatus
+from qharbor.jobs.dryrun import dry_run
 from qharbor.jobs.job import Job, JobStatus
-from qharbor.jobs.request import prepare
+from qharbor.jobs.request import JobRequest, PreparedJob, prepare
 from qharbor.security import quotas
 from qharbor.security.identity import Principal
 
@@ -31,16 +33,27 @@ Wait = Annotated[
 ]
 
 
-@router.post("", status_code=201, response_model=JobPublic)
-def submit_job(
-    body: JobCreate,
-    centre: CentreDep,
-    principal: CurrentPrincipal,
-    response: Response,
-    idempotency_key: Annotated[str | None, Header(max_length=256)] = None,
-) -> dict[str, Any]:
-    """Parse, check and queue a job. Nothing is queued if any program is refused."""
-    require_scope(principal, "submit")
+def job_json(centre: Centre, job: Job) -> dict[str, Any]:
+    """The job as the API shows it, with why it waits if its device is not ONLINE."""
+    data = job.to_json()
+    data["waiting_reason"] = None
+    data["estimated_start"] = None
+    if job.status is JobStatus.QUEUED and job.device in centre.catalogue:
+        state = centre.fleet.state(job.device)
+        if state.status is not DeviceStatus.ONLINE:
+            shown = state.to_json()
+            data["waiting_reason"] = (
+                f"device {job.device!r} is {state.status}"
+                + (f": {state.reason}" if state.reason else "")
+                + "; the job runs when it is ONLINE again"
+            )
+            data["estimated_start"] = shown["until"]
+    return data
+
+
+def _prepare(
+    body: JobCreate, centre: Centre, idempotency_key: str | None
+) -> tuple[JobRequest, PreparedJob]:
     settings = centre.settings
     if len(body.programs) > settings.max_programs_per_job:
         raise errors.ProgramLimit(
@@ -60,6 +73,29 @@ def submit_job(
         max_program_bytes=settings.max_program_bytes,
         max_experiments=settings.max_bindings_per_job,
     )
+    return request, prepared
+
+
+@router.post(":dry-run", response_model=DryRunPublic)
+def dry_run_job(body: JobCreate, centre: CentreDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    """Validate and compile a job, estimate its device time; nothing is queued."""
+    require_scope(principal, "submit")
+    request, prepared = _prepare(body, centre, None)
+    return dry_run(prepared, centre.catalogue.get(request.device), centre.fleet, centre.jobs)
+
+
+@router.post("", status_code=201, response_model=JobPublic)
+def submit_job(
+    body: JobCreate,
+    centre: CentreDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=256)] = None,
+) -> dict[str, Any]:
+    """Parse, check and queue a job. Nothing is queued if any program is refused."""
+    require_scope(principal, "submit")
+    request, prepared = _prepare(body, centre, idempotency_key)
+    device = centre.catalogue.get(request.device)
     cost_s = quotas.estimate_s(device, request.shots, prepared.num_experiments)
     job, replayed = centre.jobs.create(
         principal.project_id,
@@ -73,7 +109,7 @@ def submit_job(
     elif centre.scheduler is not None:
         centre.scheduler.wake()
     response.headers["Location"] = f"/v1/jobs/{job.id}"
-    return job.to_json()
+    return job_json(centre, job)
 
 
 @router.get("", response_model=JobList)
@@ -90,7 +126,7 @@ def list_jobs(
     page, next_cursor = centre.jobs.list(
         principal.project_id, status=status, device=device, tag=tag, limit=limit, cursor=cursor
     )
-    return {"jobs": [j.to_json() for j in page], "next_cursor": next_cursor}
+    return {"jobs": [job_json(centre, j) for j in page], "next_cursor": next_cursor}
 
 
 async def _wait_for(centre: Centre, job_id: str, wait: float, read: Callable[[], T]) -> T:
@@ -120,7 +156,7 @@ async def get_job(
     job = await _wait_for(
         centre, job_id, wait, lambda: centre.jobs.get(principal.project_id, job_id)
     )
-    return job.to_json()
+    return job_json(centre, job)
 
 
 @router.get("/{job_id}/result", response_model=ResultPublic)
@@ -160,7 +196,7 @@ def cancel_job(
         response.status_code = 202
         if centre.scheduler is not None:
             centre.scheduler.wake()
-    return job.to_json()
+    return job_json(centre, job)
 
 
 @router.get(
@@ -181,7 +217,7 @@ async def job_events(
             while True:
                 state = (job.status, job.attempt, job.cancel_requested)
                 if state != last:
-                    yield f"event: status\ndata: {json.dumps(job.to_json())}\n\n"
+                    yield f"event: status\ndata: {json.dumps(job_json(centre, job))}\n\n"
                     last, idle = state, 0.0
                 if job.is_final:
                     return

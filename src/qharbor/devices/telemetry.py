@@ -1,0 +1,95 @@
+"""Cryostat telemetry of a twin: time series generated from the device file.
+
+The readings are a deterministic function of (device seed, channel, time bucket)
+plus the warm-up faults injected so far, so the same query always gives the same
+series and nothing has to be stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from qharbor.devices.spec import Channel, TwinSpec, Warmup
+
+#: Seconds between the twin's sensor readings.
+READING_S = 1.0
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A warm-up injected at ``start``, following ``shape``."""
+
+    start: dt.datetime
+    shape: Warmup
+
+    @property
+    def end(self) -> dt.datetime:
+        return self.start + dt.timedelta(seconds=self.shape.total_s)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "kind": "warmup",
+            "start": _iso(self.start),
+            "end": _iso(self.end),
+            "peak": self.shape.peak,
+            "rise_s": self.shape.rise_s,
+            "hold_s": self.shape.hold_s,
+            "recover_s": self.shape.recover_s,
+        }
+
+
+def warmth(faults: Sequence[Fault], at: dt.datetime) -> float:
+    """How far warmed up the cryostat is at ``at``: the largest fault level."""
+    return max((f.shape.level((at - f.start).total_seconds()) for f in faults), default=0.0)
+
+
+def _noise(seed: int, channel: str, bucket: int) -> float:
+    digest = hashlib.sha256(f"{seed}|{channel}|{bucket}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 * 2 - 1  # in [-1, 1)
+
+
+def reading(spec: TwinSpec, channel: Channel, faults: Sequence[Fault], at: dt.datetime) -> float:
+    """One channel's value at a moment, in the channel's unit."""
+    bucket = int(at.timestamp() // READING_S)
+    cold = channel.nominal * (1 + channel.noise * _noise(spec.seed, channel.name, bucket))
+    return cold + warmth(faults, at) * (channel.warm - channel.nominal)
+
+
+def series(
+    spec: TwinSpec,
+    faults: Sequence[Fault],
+    start: dt.datetime,
+    end: dt.datetime,
+    step_s: float,
+) -> dict[str, object]:
+    """Every channel from ``start`` to ``end``, one point each ``step_s`` seconds."""
+    times = []
+    at = start
+    while at <= end:
+        times.append(at)
+        at += dt.timedelta(seconds=step_s)
+    return {
+        "device": spec.name,
+        "start": _iso(start),
+        "end": _iso(end),
+        "step_s": step_s,
+        "offline_channel": spec.offline_channel,
+        "offline_threshold": spec.offline_threshold,
+        "times": [_iso(t) for t in times],
+        "channels": [
+            {
+                "name": c.name,
+                "unit": c.unit,
+                "values": [reading(spec, c, faults, t) for t in times],
+            }
+            for c in spec.channels
+        ],
+        "faults": [f.to_json() for f in faults if f.end >= start and f.start <= end],
+    }
+
+
+def _iso(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
