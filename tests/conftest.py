@@ -87,6 +87,7 @@ def module_database_kind(request: pytest.FixtureRequest) -> str:
 def _isolated_account_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test reads or writes the real ~/.qharbor account file."""
     monkeypatch.setenv("QHARBOR_ACCOUNT_FILE", str(tmp_path / "accounts.json"))
-    for name in ("QHARBOR_URL", "QHARBOR_TOKEN"):
+    monkeypatch.setenv("QHARBOR_KEY_DIR", str(tmp_path / "keys"))
+    for name in ("QHARBOR_URL", "QHARBOR_TOKEN", "QHARBOR_CA_BUNDLE"):
         monkeypatch.delenv(name, raising=False)
     yield

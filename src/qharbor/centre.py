@@ -14,8 +14,12 @@ from qharbor.devices.records import DeviceRecords
 from qharbor.jobs.events import JobEvents
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.scheduler import Scheduler
+from qharbor.jobs.sessions import SessionManager
+from qharbor.programs import intake
+from qharbor.programs.sandbox import ParserPool
 from qharbor.security.audit import AuditLog
 from qharbor.security.identity import Identity
+from qharbor.security.keys import KeyStore, load_key_encryption_key
 from qharbor.security.quotas import Quotas
 from qharbor.security.ratelimit import RateLimiter
 from qharbor.security.usage import UsageLedger
@@ -54,18 +58,31 @@ class Centre:
         )
         self.events = JobEvents()
         self.jobs = JobManager(self.db, on_change=self.events.publish)
+        self.sessions = SessionManager(
+            self.db,
+            self.jobs,
+            max_ttl_s=settings.session_max_ttl_seconds,
+            idle_ttl_s=settings.session_idle_ttl_seconds,
+        )
         self.identity = Identity(self.db)
+        self.keys = KeyStore(self.db, load_key_encryption_key(settings))
         self.quotas = Quotas(self.db, self.catalogue)
         self.usage = UsageLedger(self.db)
         self.audit = AuditLog(self.db)
         self.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
         self.bootstrap_token: str | None = None
+        self.parsers = ParserPool(settings.parser_processes, settings.parse_timeout_seconds)
         self._executor: Executor | None = None
         self.scheduler: Scheduler | None = None
 
     def start(self) -> None:
-        """Migrate the database, make the first admin if needed, start the workers."""
+        """Migrate the database, make the first admin and the keys if needed, start the
+        workers."""
         self.db.migrate()
+        self.keys.ensure()
+        self.jobs.signer = self.keys.signer
+        self.parsers.start()
+        intake.warm_up()  # the first small program parsed here should not pay for imports
         self.bootstrap_token = self.identity.bootstrap()
         self.fleet.start()
         self._executor = make_executor(self.settings)
@@ -77,8 +94,11 @@ class Centre:
             heartbeat_s=self.settings.heartbeat_seconds,
             max_attempts=self.settings.max_attempts,
             recover_all_at_start=self.db.is_sqlite,
-            shares=lambda: self.usage.decayed(self.settings.fair_share_half_life_seconds),
+            sessions=self.sessions,
+            session_check_s=self.settings.session_check_seconds,
             fleet=self.fleet,
+            keys=self.keys,
+            shares=lambda: self.usage.decayed(self.settings.fair_share_half_life_seconds),
         )
         # A device coming back (or going offline) is a reason to look at the queue.
         self.fleet.on_change(lambda _device: self.scheduler.wake() if self.scheduler else None)
@@ -92,4 +112,5 @@ class Centre:
             self.scheduler.stop()
         if self._executor is not None:
             self._executor.close()
+        self.parsers.close()
         self.db.dispose()

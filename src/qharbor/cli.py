@@ -7,6 +7,7 @@ without the ``server`` extra.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -51,9 +52,10 @@ class Connection:
     url: str | None
     token: str | None
     account: str | None
+    ca_bundle: Path | None = None
 
     def service(self) -> HarborService:
-        return HarborService(self.url, self.token, name=self.account)
+        return HarborService(self.url, self.token, name=self.account, ca_bundle=self.ca_bundle)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -132,9 +134,16 @@ def root(
     account: Annotated[
         str | None, typer.Option(help="Use this saved account (see 'qharbor login').")
     ] = None,
+    ca_bundle: Annotated[
+        Path | None,
+        typer.Option(
+            help="PEM certificates to trust for an https:// centre. Default: $QHARBOR_CA_BUNDLE, "
+            "else the system's."
+        ),
+    ] = None,
 ) -> None:
     """qharbor: an open quantum cloud platform."""
-    ctx.obj = Connection(url=url, token=token, account=account)
+    ctx.obj = Connection(url=url, token=token, account=account, ca_bundle=ca_bundle)
 
 
 # --- the centre -----------------------------------------------------------------------
@@ -166,15 +175,27 @@ def serve(
     workers: Annotated[
         int | None, typer.Option(min=1, help="Worker processes [default: one per core].")
     ] = None,
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="PEM certificate chain: serve HTTPS."),
+    ] = None,
+    tls_key: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="PEM private key for --tls-cert."),
+    ] = None,
 ) -> None:
     """Run a centre in the foreground; Ctrl+C stops it. QHARBOR_* env vars also apply."""
     centre_server, settings_class = server_classes()
+    if (tls_cert is None) != (tls_key is None):
+        fail("give --tls-cert and --tls-key together")
     given = {
         "host": host,
         "port": port,
         "data_dir": data_dir,
         "database_url": database_url,
         "workers": workers,
+        "tls_cert": tls_cert,
+        "tls_key": tls_key,
     }
     # Only options given on the command line are passed, so QHARBOR_* variables still apply.
     options = {key: value for key, value in given.items() if value is not None}
@@ -226,7 +247,7 @@ def submit(
             exists=True,
             dir_okay=False,
             readable=True,
-            help="Program files (.qasm, .qasm2, .qasm3).",
+            help="Program files (.qasm, .qasm2, .qasm3, .ir for OriginIR, .qpy).",
         ),
     ],
     device: Annotated[
@@ -245,13 +266,20 @@ def submit(
     timeout: Annotated[
         float | None, typer.Option(help="With --wait: give up after this many seconds.")
     ] = None,
+    sealed: Annotated[
+        bool,
+        typer.Option(
+            "--sealed",
+            help="Seal the programs to the centre's ML-KEM key, and the result to yours.",
+        ),
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Submit program files as one job. The format comes from the extension (.qasm: auto)."""
     programs = [program_from_file(path) for path in files]
     service = ctx.obj.service()
     with waiting("Submitting…", json_output):
-        job = service.run(programs, device=device, shots=shots, seed=seed, tags=tag)
+        job = service.run(programs, device=device, shots=shots, seed=seed, tags=tag, sealed=sealed)
     if not wait:
         if json_output:
             print_json(job.data)
@@ -304,6 +332,29 @@ def result(
 
 @app.command()
 @handles_errors
+def verify(
+    ctx: typer.Context,
+    job_id: JobIdArgument,
+    json_output: JsonOption = False,
+) -> None:
+    """Check a finished job's result against the centre's ML-DSA signature.
+
+    Exits with status 1 and SIGNATURE_INVALID when it does not verify.
+    """
+    checked = ctx.obj.service().verify(job_id)
+    if json_output:
+        print_json({"valid": True, **dataclasses.asdict(checked)})
+        return
+    console.print(f"[green]Signature valid[/green] for job [bold]{checked.job_id}[/bold]")
+    console.print(f"  signed by   {checked.key_id} (ML-DSA-65)")
+    console.print(f"  project     {checked.project}")
+    console.print(f"  device      {checked.device}")
+    console.print(f"  calibration {checked.calibration_snapshot_id or '-'}")
+    console.print(f"  input hash  {checked.input_hash}")
+
+
+@app.command()
+@handles_errors
 def jobs(
     ctx: typer.Context,
     status: Annotated[
@@ -311,11 +362,28 @@ def jobs(
     ] = None,
     device: Annotated[str | None, typer.Option(help="Only jobs on this device.")] = None,
     tag: Annotated[str | None, typer.Option(help="Only jobs with this tag.")] = None,
+    session: Annotated[
+        str | None, typer.Option(help="Only jobs of this session or batch (its id).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only jobs created at or after this ISO 8601 time (UTC).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Only jobs created before this ISO 8601 time (UTC).")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, help="Most jobs to show.")] = 20,
     json_output: JsonOption = False,
 ) -> None:
     """List your project's jobs, newest first."""
-    found = ctx.obj.service().jobs(status=status, device=device, tag=tag, limit=limit)
+    found = ctx.obj.service().jobs(
+        status=status,
+        device=device,
+        tag=tag,
+        limit=limit,
+        session=session,
+        created_after=since,
+        created_before=until,
+    )
     if json_output:
         print_json([job.data for job in found])
     elif not found:

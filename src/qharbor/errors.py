@@ -237,6 +237,24 @@ class JobTimeout(QHarborError):
     code = "JOB_TIMEOUT"
 
 
+# --- sessions -------------------------------------------------------------------------
+
+
+class SessionNotFound(QHarborError):
+    """No session or batch with that id exists in your project."""
+
+    code = "SESSION_NOT_FOUND"
+
+
+class SessionClosed(QHarborError):
+    """The session was closed or expired; open a new one.
+
+    Also recorded on queued jobs of a session that closed before they ran.
+    """
+
+    code = "SESSION_CLOSED"
+
+
 # --- execution (recorded on failed jobs) --------------------------------------------
 
 
@@ -256,6 +274,45 @@ class WorkerLost(ExecutionError):
     """The worker running the job stopped unexpectedly, and retries were used up."""
 
     code = "WORKER_LOST"
+
+
+# --- keys, signatures and sealed payloads -------------------------------------------
+
+
+class SealedPayloadInvalid(QHarborError):
+    """A sealed payload could not be opened: seal it again to the centre's current ML-KEM key (GET /v1/keys)."""  # noqa: E501
+
+    code = "SEALED_PAYLOAD_INVALID"
+
+
+class SealingKeyRequired(QHarborError):
+    """Sealed jobs need your ML-KEM public key, so that their results can be sealed to you: register one with POST /v1/me/keys."""  # noqa: E501
+
+    code = "SEALING_KEY_REQUIRED"
+
+
+class KeyInvalid(QHarborError):
+    """The public key is not valid: send a base64 ML-KEM-768 public key (1184 bytes)."""
+
+    code = "KEY_INVALID"
+
+
+class SignatureInvalid(QHarborError):
+    """The result's signature does not verify: the result was altered, or was not signed by this centre."""  # noqa: E501
+
+    code = "SIGNATURE_INVALID"
+
+
+class ResultCorrupt(QHarborError):
+    """The stored result is not the text that was signed: it was altered in the database."""
+
+    code = "RESULT_CORRUPT"
+
+
+class KeyEncryptionKeyInvalid(QHarborError):
+    """The key-encryption key cannot open the centre's stored private keys: set QHARBOR_KEY_ENCRYPTION_KEY to the key they were stored with."""  # noqa: E501
+
+    code = "KEY_ENCRYPTION_KEY_INVALID"
 
 
 # --- client side ------------------------------------------------------------------

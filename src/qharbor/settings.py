@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -40,18 +40,22 @@ class Settings(BaseSettings):
     max_bindings_per_job: int = 100_000
     max_shots: int = 1_000_000
     max_wait_seconds: float = 60.0
+    parser_processes: int = Field(default=2, ge=1, le=64)
+    parse_timeout_seconds: float = Field(default=1.0, gt=0)
 
     lease_seconds: float = 20.0
     heartbeat_seconds: float = 2.0
     max_attempts: int = 3
 
-    rate_limit_per_second: float = Field(
-        default=20.0, ge=0, description="Requests per second per token; 0 turns limits off."
+    session_max_ttl_seconds: float = Field(
+        default=8 * 3600.0, gt=0, description="Longest a session or batch may stay open."
     )
-    rate_limit_burst: int = Field(default=200, ge=1, description="Requests per token at once.")
-    fair_share_half_life_seconds: float = Field(
-        default=3600.0, gt=0, description="Recent usage halves in weight over this time."
+    session_idle_ttl_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="A session closes after this long without a job queued, running or ending.",
     )
+    session_check_seconds: float = 1.0
     devices_dir: Path | None = Field(
         default=None,
         description="A directory of device twin files (*.toml); they add to, or replace, "
@@ -67,10 +71,28 @@ class Settings(BaseSettings):
     drift_step_seconds: float | None = Field(
         default=None, gt=0, description="Replaces every twin's drift interval."
     )
+    key_encryption_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 of 32 random bytes that encrypt the centre's private keys at "
+        "rest; when unset, one is made on first start in data_dir/key-encryption-key (0600).",
+    )
+    tls_cert: Path | None = Field(default=None, description="PEM certificate chain for HTTPS.")
+    tls_key: Path | None = Field(default=None, description="PEM private key for HTTPS.")
+    rate_limit_per_second: float = Field(
+        default=20.0, ge=0, description="Requests per second per token; 0 turns limits off."
+    )
+    rate_limit_burst: int = Field(default=200, ge=1, description="Requests per token at once.")
+    fair_share_half_life_seconds: float = Field(
+        default=3600.0, gt=0, description="Recent usage halves in weight over this time."
+    )
 
     write_account_file: bool = False
     account_file: Path | None = None
     log_level: str = "info"
+
+    @property
+    def key_encryption_key_path(self) -> Path:
+        return self.data_dir / "key-encryption-key"
 
     @property
     def sqlite_path(self) -> Path:

@@ -3,12 +3,14 @@ other command run as a user would, in a subprocess, against it."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
 import re
 import signal
 import socket
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -47,6 +49,7 @@ def environment(account_file: Path, **extra: str) -> dict[str, str]:
     # Wide enough that Rich never wraps a line we look for (paths, URLs).
     env["COLUMNS"] = "200"
     env["QHARBOR_ACCOUNT_FILE"] = str(account_file)
+    env["QHARBOR_KEY_DIR"] = str(account_file.parent / "keys")
     env.update(extra)
     return env
 
@@ -242,6 +245,31 @@ def test_restart_of_the_same_data_dir_prints_no_new_token(centre: CliCentre) -> 
     assert centre.token in centre.first_output
 
 
+def test_first_start_makes_a_key_encryption_key_for_the_owner_only_and_says_so(
+    centre: CliCentre,
+) -> None:
+    kek = centre.account_file.parent / "data" / "key-encryption-key"
+
+    assert stat.S_IMODE(kek.stat().st_mode) == 0o600
+    assert "key-encryption key" in centre.first_output and str(kek) in centre.first_output
+    assert "key-encryption key" not in centre.server.output  # only on first start
+
+
+def test_serve_with_another_key_encryption_key_refuses_to_start(centre: CliCentre) -> None:
+    data_dir = centre.account_file.parent / "data"
+    other = base64.b64encode(os.urandom(32)).decode()
+
+    done = run_qharbor(
+        *("serve", "--port", str(free_port()), "--data-dir", str(data_dir)),
+        account_file=centre.account_file,
+        QHARBOR_KEY_ENCRYPTION_KEY=other,
+        QHARBOR_WORKERS="1",
+    )
+
+    assert done.returncode == 1, describe(done)
+    assert "KEY_ENCRYPTION_KEY_INVALID: " in done.stderr, describe(done)
+
+
 def test_sigterm_stops_the_centre_and_its_workers_cleanly(centre: CliCentre) -> None:
     assert centre.first_exit in CLEAN_EXITS, centre.first_output
     assert "Application shutdown complete" in centre.first_output
@@ -346,6 +374,47 @@ def test_result_json_of_a_bell_job_has_only_00_and_11(centre: CliCentre, tmp_pat
     [experiment] = result["experiments"]
     assert set(experiment["counts"]) == {"00", "11"}
     assert sum(experiment["counts"].values()) == 500
+
+
+def test_a_sealed_job_submitted_from_the_cli_runs_and_verifies(
+    centre: CliCentre, tmp_path: Path
+) -> None:
+    bell = program(tmp_path, "bell.qasm", BELL)
+
+    try:
+        result = centre.cli_json(
+            "submit", bell, "--shots", "100", "--sealed", "--wait", "--timeout", "120", timeout=180
+        )
+        shown = succeeded(centre.cli("verify", result["job_id"]))
+        checked = centre.cli_json("verify", result["job_id"])
+    finally:
+        # Registering a key seals all later results to it; leave the centre as it was.
+        httpx.delete(
+            f"{centre.url}/v1/me/keys", headers={"Authorization": f"Bearer {centre.token}"}
+        )
+
+    assert set(result["experiments"][0]["counts"]) <= {"00", "11"}
+    assert "Signature valid" in shown and result["job_id"] in shown
+    assert checked["valid"] is True and checked["job_id"] == result["job_id"]
+    assert (centre.account_file.parent / "keys").is_dir()
+
+
+def test_verify_of_a_result_altered_in_the_database_fails(
+    centre: CliCentre, tmp_path: Path
+) -> None:
+    bell = program(tmp_path, "bell.qasm", BELL)
+    job_id = centre.cli_json("submit", bell, "--shots", "100", "--seed", "1", "--wait")["job_id"]
+    database = centre.account_file.parent / "data" / "qharbor.db"
+    with contextlib.closing(sqlite3.connect(database)) as conn, conn:
+        (text,) = conn.execute("SELECT data FROM results WHERE job_id = ?", (job_id,)).fetchone()
+        # One digit of the run time, which every result (sealed or not) shows in clear.
+        altered = re.sub(
+            r'"run_s":(\d)', lambda m: f'"run_s":{(int(m[1]) + 1) % 10}', text, count=1
+        )
+        assert altered != text
+        conn.execute("UPDATE results SET data = ? WHERE job_id = ?", (altered, job_id))
+
+    assert_fails_with(centre.cli("verify", job_id), "SIGNATURE_INVALID")
 
 
 def test_jobs_lists_the_submitted_job(centre: CliCentre, tmp_path: Path) -> None:

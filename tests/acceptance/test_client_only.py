@@ -245,3 +245,29 @@ def test_client_install_explains_that_the_centre_needs_the_server_extra(
     assert SERVER_EXTRA_HINT in done.stderr, describe(done)
     assert "Traceback" not in done.stderr
     assert done.stdout == ""
+
+
+def test_client_install_seals_a_job_and_verifies_its_result(
+    client_venv: ClientVenv, centre: CentreServer
+) -> None:
+    # Last in the module: from here on the admin's results are sealed to this key.
+    found = client_venv.python_json(
+        """
+        import json, os
+        from qharbor import HarborService
+        with HarborService() as service:
+            job = service.run(os.environ["BELL_PROGRAM"], shots=100, seed=3, sealed=True)
+            result = job.result(timeout=120)
+            checked = service.verify(result)
+        print(json.dumps({"job_id": job.job_id, "sealed": job.data["sealed"],
+                          "counts": result.get_counts(), "verified": checked.job_id}))
+        """,
+        QHARBOR_URL=centre.url,
+        QHARBOR_TOKEN=token_of(centre),
+        QHARBOR_KEY_DIR=str(client_venv.workdir / "keys"),
+        BELL_PROGRAM=BELL,
+    )
+
+    assert isinstance(found, dict)
+    assert found["sealed"] is True and found["verified"] == found["job_id"], found
+    assert set(found["counts"]) <= {"00", "11"} and sum(found["counts"].values()) == 100

@@ -34,8 +34,8 @@ def free_port() -> int:
 class ServeProcess:
     """``qharbor serve`` in its own process group."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
-        self.port = free_port()
+    def __init__(self, data_dir: Path, env: dict[str, str], port: int | None = None) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir.parent / f"serve-{self.port}.log"
         self._log_file = self.log.open("wb")

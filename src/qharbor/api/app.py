@@ -14,8 +14,20 @@ from starlette.concurrency import run_in_threadpool
 from qharbor.api import errors as api_errors
 from qharbor.api.auditing import AuditWrites
 from qharbor.api.limits import BodySizeLimit
-from qharbor.api.routers import admin, devices, jobs, me, project, system, usage
+from qharbor.api.routers import (
+    admin,
+    devices,
+    formats,
+    jobs,
+    keys,
+    me,
+    project,
+    sessions,
+    system,
+    usage,
+)
 from qharbor.centre import Centre
+from qharbor.errors import QHarborError
 from qharbor.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,9 +58,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        centre = Centre(settings)
-        centre.events.bind(asyncio.get_running_loop())
-        await run_in_threadpool(centre.start)
+        try:
+            centre = Centre(settings)
+            centre.events.bind(asyncio.get_running_loop())
+            await run_in_threadpool(centre.start)
+        except QHarborError as exc:
+            # Kept for whoever runs the server, to report it as the user error it is.
+            app.state.startup_error = exc
+            raise
         app.state.centre = centre
         if on_started is not None:
             on_started(centre)
@@ -67,8 +84,11 @@ def create_app(
     for router in (
         system.router,
         me.router,
+        formats.router,
         devices.router,
         jobs.router,
+        sessions.router,
+        keys.router,
         usage.router,
         project.router,
         admin.router,

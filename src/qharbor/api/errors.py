@@ -29,12 +29,20 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.JobFailed.code: 409,
     errors.JobCancelled.code: 409,
     errors.JobAlreadyFinal.code: 409,
+    errors.SealedPayloadInvalid.code: 422,
+    errors.SealingKeyRequired.code: 409,
+    errors.KeyInvalid.code: 422,
+    errors.SignatureInvalid.code: 422,
+    errors.KeyEncryptionKeyInvalid.code: 500,
+    errors.ResultCorrupt.code: 500,
     errors.UserNotFound.code: 404,
     errors.ProjectNotFound.code: 404,
     errors.TokenNotFound.code: 404,
     errors.NameTaken.code: 409,
     errors.QuotaExceeded.code: 403,
     errors.RateLimited.code: 429,
+    errors.SessionNotFound.code: 404,
+    errors.SessionClosed.code: 409,
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from qharbor.jobs.options import JobOptions
 from qharbor.jobs.request import JobRequest, ProgramSpec
@@ -18,13 +18,40 @@ class ProgramIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     source: str = Field(min_length=1, description="The program text.")
-    format: Literal["auto", "qasm2", "qasm3"] = "auto"
+    format: Literal["auto", "qasm2", "qasm3", "originir", "qpy"] = Field(
+        default="auto",
+        description="The program's format; 'auto' tells them apart by their first line. "
+        "QPY is sent as base64 text. GET /v1/formats lists them.",
+    )
     name: str | None = Field(default=None, max_length=128)
     parameters: list[list[float] | dict[str, float]] | None = Field(
         default=None,
         description="Bindings: each a list in the order of the parameters sorted by name, "
         "or an object from name to value. The program runs once per binding.",
     )
+
+
+class PubIn(BaseModel):
+    """One primitive unified bloc (PUB) of a sampler or estimator job.
+
+    Arrays travel flat with their shapes: ``parameter_values`` holds
+    ``prod(shape)`` rows of values in the order of the circuit's parameters
+    sorted by name; ``observables`` holds ``prod(observables_shape)``
+    observables, each ``{pauli_label: coefficient}`` with qubit 0 rightmost.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    circuit: str = Field(min_length=1, description="The circuit, as OpenQASM 3 (or 2).")
+    format: Literal["auto", "qasm2", "qasm3"] = "auto"
+    parameter_values: list[float] = Field(default_factory=list)
+    shape: list[int] = Field(default_factory=list, description="Shape of the bindings.")
+    observables: list[dict[str, float] | str] | None = Field(
+        default=None, description="Estimator only: the observables, flat."
+    )
+    observables_shape: list[int] | None = None
+    shots: int | None = Field(default=None, ge=1, description="Sampler only.")
+    precision: float | None = Field(default=None, ge=0, description="Estimator only.")
 
 
 class JobOptionsIn(BaseModel):
@@ -49,6 +76,20 @@ class JobOptionsIn(BaseModel):
         return JobOptions(**self.model_dump())
 
 
+class SealedIn(BaseModel):
+    """Programs sealed to the centre's ML-KEM-768 key (see docs/security.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    algorithm: Literal["ML-KEM-768+AES-256-GCM"]
+    key_id: str = Field(min_length=1, max_length=64, description="The centre key sealed to.")
+    encapsulated: str = Field(
+        min_length=1, max_length=4096, description="Base64 ML-KEM ciphertext."
+    )
+    nonce: str = Field(min_length=1, max_length=64, description="Base64 AES-GCM nonce.")
+    ciphertext: str = Field(min_length=1, description="Base64 AES-256-GCM ciphertext and tag.")
+
+
 class JobCreate(BaseModel):
     """A job submission."""
 
@@ -71,12 +112,42 @@ class JobCreate(BaseModel):
     )
 
     device: str = Field(min_length=1, max_length=128)
-    programs: list[ProgramIn | str] = Field(min_length=1)
+    kind: Literal["circuits", "sampler", "estimator"] = Field(
+        default="circuits",
+        description="'circuits' runs programs for counts; 'sampler' and 'estimator' run PUBs.",
+    )
+    programs: list[ProgramIn | str] | None = Field(
+        default=None, description="The programs of a 'circuits' job; or send them in `sealed`."
+    )
+    sealed: SealedIn | None = Field(
+        default=None,
+        description="The programs list, sealed to the centre's ML-KEM key, instead of `programs`.",
+    )
+    pubs: list[PubIn] = Field(default_factory=list, max_length=1000)
     shots: int = Field(default=1024, ge=1, description="Shots per experiment, at least 1.")
+    precision: float | None = Field(
+        default=None,
+        ge=0,
+        description="Estimator: target standard error. Exact devices give exact values "
+        "when it is left out.",
+    )
     seed: int | None = Field(default=None, ge=0, le=2**62)
     tags: list[Tag] = Field(default_factory=list, max_length=32)
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
+    session_id: str | None = Field(
+        default=None, max_length=36, description="An open session or batch on this device."
+    )
     options: JobOptionsIn = Field(default_factory=JobOptionsIn)
+
+    @model_validator(mode="after")
+    def _one_program_source(self) -> JobCreate:
+        if self.programs is not None and self.sealed is not None:
+            raise ValueError("send the programs either in 'programs' or sealed in 'sealed'")
+        if self.sealed is not None and self.kind != "circuits":
+            raise ValueError(
+                "only 'circuits' jobs can be sealed; send sampler and estimator PUBs in 'pubs'"
+            )
+        return self
 
     def to_request(self, idempotency_header: str | None) -> JobRequest:
         programs = tuple(
@@ -88,7 +159,7 @@ class JobCreate(BaseModel):
                 name=p.name,
                 parameters=tuple(p.parameters) if p.parameters is not None else None,
             )
-            for p in self.programs
+            for p in self.programs or ()
         )
         return JobRequest(
             device=self.device,
@@ -97,8 +168,15 @@ class JobCreate(BaseModel):
             seed=self.seed,
             tags=tuple(self.tags),
             idempotency_key=self.idempotency_key or idempotency_header,
+            kind=self.kind,
+            pubs=tuple(p.model_dump(exclude_none=True) for p in self.pubs),
+            precision=self.precision,
+            session_id=self.session_id,
             options=self.options.to_options(),
         )
+
+
+ProgramList = list[ProgramIn | str]
 
 
 class JobError(BaseModel):
@@ -110,6 +188,7 @@ class JobPublic(BaseModel):
     """A job as the API shows it."""
 
     id: str
+    kind: str
     status: Literal["QUEUED", "RUNNING", "DONE", "FAILED", "CANCELLED"]
     device: str
     project: str
@@ -124,6 +203,9 @@ class JobPublic(BaseModel):
     finished_at: str | None
     cancel_requested: bool
     queue_position: int | None
+    sealed: bool = Field(description="The programs are stored sealed (ciphertext only).")
+    result_sealed: bool = Field(description="The result is sealed to the submitter's key.")
+    session_id: str | None
     error: JobError | None
     options: dict[str, Any] = Field(default_factory=dict)
     waiting_reason: str | None = Field(
@@ -156,15 +238,46 @@ class ExperimentPublic(BaseModel):
     compile_cached: bool | None = None
     quasi_probabilities: dict[str, float] | None = None
     mitigation: str | None = None
+    result_types: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="Result types the program asked for ('#pragma braket result'), "
+        "each with its exact 'value'.",
+    )
+    verbatim: bool | None = Field(
+        default=None, description="True when the program ran without compilation."
+    )
+    probabilities: dict[str, float] | None = Field(
+        default=None,
+        description="With ?shape=origin: outcome probabilities keyed by hex, as Origin's "
+        "cloud returns them ('0x3' is c[0]=1, c[1]=1).",
+    )
 
 
 class ResultPublic(BaseModel):
     job_id: str
     device: str
+    kind: str = "circuits"
     shots: int
     experiments: list[ExperimentPublic]
+    pubs: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="Sampler: per PUB, counts per binding. Estimator: per PUB, evs and stds.",
+    )
     timings: dict[str, float]
     metadata: dict[str, Any]
+
+
+class FormatPublic(BaseModel):
+    name: str
+    title: str
+    versions: list[str]
+    description: str
+    encoding: Literal["text", "base64"]
+
+
+class FormatList(BaseModel):
+    formats: list[FormatPublic]
+    limits: dict[str, float]
 
 
 class DevicePublic(BaseModel):
@@ -205,6 +318,40 @@ class Me(BaseModel):
     role: str
     is_admin: bool
     scopes: list[str]
+
+
+class SessionCreate(BaseModel):
+    """Open a session (priority, for iterative work) or a batch (grouping)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    device: str = Field(min_length=1, max_length=128)
+    mode: Literal["session", "batch"] = "session"
+    max_ttl_s: float | None = Field(
+        default=None, gt=0, description="Lifetime in seconds, at most the centre's limit."
+    )
+    idle_ttl_s: float | None = Field(
+        default=None, gt=0, description="Idle timeout in seconds, at most the centre's limit."
+    )
+
+
+class SessionPublic(BaseModel):
+    id: str
+    device: str
+    mode: Literal["session", "batch"]
+    status: Literal["OPEN", "CLOSED", "EXPIRED"]
+    max_ttl_s: float
+    idle_ttl_s: float
+    created_at: str
+    last_activity_at: str
+    expires_at: str
+    closed_at: str | None
+    close_reason: str | None
+    jobs: dict[str, int] | None = Field(description="The session's jobs, counted by status.")
+
+
+class SessionList(BaseModel):
+    sessions: list[SessionPublic]
 
 
 class DryRunPublic(BaseModel):
@@ -250,6 +397,32 @@ class CalibrationScaleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     factor: float = Field(gt=0, le=100)
+
+
+class KeyPublic(BaseModel):
+    """A public key the centre publishes, or one a user registered."""
+
+    id: str = Field(description="Derived from the public key: algorithm and SHA-256 prefix.")
+    purpose: Literal["signing", "sealing", "user-sealing"]
+    algorithm: Literal["ML-DSA-65", "ML-KEM-768"]
+    public_key: str = Field(description="Base64 of the raw public key.")
+    created_at: str
+    retired_at: str | None
+
+
+class KeyList(BaseModel):
+    keys: list[KeyPublic]
+    signing_key_id: str = Field(description="The key that signs new results.")
+    sealing_key_id: str = Field(description="The key to seal new submissions to.")
+
+
+class UserKeyCreate(BaseModel):
+    """Your ML-KEM-768 public key: results of your jobs are sealed to it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    algorithm: Literal["ML-KEM-768"] = "ML-KEM-768"
+    public_key: str = Field(min_length=1, max_length=4096, description="Base64, raw encoding.")
 
 
 # --- tenancy: users, projects, memberships, tokens, quotas -------------------------------

@@ -31,7 +31,9 @@ class CentreServer:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((settings.host, settings.port))
         self.port: int = self._socket.getsockname()[1]
-        self.url = f"http://{settings.host}:{self.port}"
+        self.tls = settings.tls_cert is not None
+        scheme = "https" if self.tls else "http"
+        self.url = f"{scheme}://{settings.host}:{self.port}"
         self.bootstrap_token: str | None = None
         self._started = threading.Event()
         self.app = create_app(settings, on_started=self._on_started)
@@ -41,6 +43,8 @@ class CentreServer:
             access_log=False,
             lifespan="on",
             timeout_graceful_shutdown=5,
+            ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
+            ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
         )
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
@@ -81,7 +85,12 @@ class CentreServer:
 
     def _answers(self) -> bool:
         try:
-            return httpx.get(f"{self.url}/v1/health", timeout=2).status_code == 200
+            # A liveness probe of our own socket: the certificate is checked by clients,
+            # and may name a host other than the one we listen on.
+            return (
+                httpx.get(f"{self.url}/v1/health", timeout=2, verify=not self.tls).status_code
+                == 200
+            )
         except httpx.HTTPError:
             return False
 
@@ -97,6 +106,12 @@ class CentreServer:
         print(f"qharbor centre at {self.url}  (API docs: {self.url}/docs)", flush=True)
         try:
             self._server.run(sockets=[self._socket])
+        except SystemExit:
+            # uvicorn exits when the centre fails to start; report a user error as one.
+            startup_error = getattr(self.app.state, "startup_error", None)
+            if startup_error is not None:
+                raise startup_error from None
+            raise
         finally:
             self._socket.close()
 

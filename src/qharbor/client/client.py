@@ -49,6 +49,33 @@ class HarborClient:
         """``GET /v1/me``: the caller's user, project and role."""
         return dict(self.session.get("/v1/me"))
 
+    # --- keys ------------------------------------------------------------------------------
+
+    def keys_list(self) -> dict[str, Any]:
+        """``GET /v1/keys``: the centre's signing and sealing public keys; needs no token."""
+        return dict(self.session.get("/v1/keys"))
+
+    def me_key_get(self) -> dict[str, Any]:
+        """``GET /v1/me/keys``: your registered ML-KEM public key.
+
+        Raises:
+            errors.NotFound: You have registered none.
+        """
+        return dict(self.session.get("/v1/me/keys"))
+
+    def me_key_register(self, public_key_b64: str) -> dict[str, Any]:
+        """``POST /v1/me/keys``: register your ML-KEM-768 public key (base64).
+
+        Registering the same key again is harmless, so this POST may be retried.
+        """
+        return dict(
+            self.session.post(
+                "/v1/me/keys",
+                json={"algorithm": "ML-KEM-768", "public_key": public_key_b64},
+                idempotent=True,
+            )
+        )
+
     def usage_get(self, **params: Any) -> dict[str, Any]:
         """``GET /v1/usage``: device-seconds per project, device and day, and the quota."""
         return dict(self.session.get("/v1/usage", params=params))
@@ -159,14 +186,55 @@ class HarborClient:
         tag: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
+        session_id: str | None = None,
+        created_after: str | None = None,
+        created_before: str | None = None,
     ) -> dict[str, Any]:
         """``GET /v1/jobs``: one page of the project's jobs, newest first.
+
+        Args:
+            created_after: ISO 8601; only jobs created at or after it.
+            created_before: ISO 8601; only jobs created before it.
 
         Returns:
             ``{"jobs": [...], "next_cursor": str | None}``.
         """
-        params = {"status": status, "device": device, "tag": tag, "limit": limit, "cursor": cursor}
+        params = {
+            "status": status,
+            "device": device,
+            "tag": tag,
+            "limit": limit,
+            "cursor": cursor,
+            "session_id": session_id,
+            "created_after": created_after,
+            "created_before": created_before,
+        }
         return dict(self.session.get("/v1/jobs", params=params))
+
+    # --- sessions and batches ------------------------------------------------------------
+
+    def session_create(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /v1/sessions``: open a session or batch (``{"device", "mode", ...}``)."""
+        return dict(self.session.post("/v1/sessions", json=body))
+
+    def session_get(self, session_id: str) -> dict[str, Any]:
+        """``GET /v1/sessions/{id}``: a session with its jobs counted by status."""
+        return dict(self.session.get(f"/v1/sessions/{_segment(session_id)}"))
+
+    def sessions_list(
+        self, mode: str | None = None, status: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """``GET /v1/sessions``: the project's sessions and batches, newest first."""
+        body = self.session.get(
+            "/v1/sessions", params={"mode": mode, "status": status, "limit": limit}
+        )
+        return list(body["sessions"])
+
+    def session_close(self, session_id: str) -> dict[str, Any]:
+        """``DELETE /v1/sessions/{id}``: close it (idempotent, so it may be retried)."""
+        return dict(
+            self.session.request("DELETE", f"/v1/sessions/{_segment(session_id)}", idempotent=True)
+        )
 
     def job_events(
         self, job_id: str, read_timeout: float | None = 300.0

@@ -30,6 +30,8 @@ class Job:
         client: The client for the centre that holds the job.
         job_id: The job's id.
         data: The job object last read from the centre, if any.
+        opener: Opens a result sealed to the user's key (given the document and
+            the job id); without one, sealed results raise SealedPayloadInvalid.
     """
 
     def __init__(
@@ -39,8 +41,10 @@ class Job:
         data: dict[str, Any] | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
+        opener: Callable[[dict[str, Any], str], dict[str, Any]] | None = None,
     ) -> None:
         self._client = client
+        self._opener = opener
         self._job_id = job_id
         self._data: dict[str, Any] = dict(data or {"id": job_id})
         self._result: JobResult | None = None
@@ -147,10 +151,21 @@ class Job:
                 self._data["status"] = "CANCELLED"
                 raise
             else:
-                self._result = JobResult.from_json(body)
+                self._result = self._parse(body)
                 self._data["status"] = "DONE"
                 return self._result
             self._check_deadline(deadline, timeout)
+
+    def _parse(self, body: dict[str, Any]) -> JobResult:
+        if "sealed" not in body:
+            return JobResult.from_json(body)
+        if self._opener is None:
+            raise errors.SealedPayloadInvalid(
+                "the result is sealed to your key; read it through HarborService, "
+                "which opens it with the keys in your key folder",
+                job_id=self._job_id,
+            )
+        return JobResult.from_json(self._opener(body, self._job_id), signed=body)
 
     def events(self) -> Iterator[dict[str, Any]]:
         """The job object each time its status changes, until it is final (server-sent events)."""

@@ -10,6 +10,7 @@ without it.
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import sys
@@ -20,7 +21,14 @@ from typing import Any
 from qharbor import errors
 
 # File suffix to the API's "format"; "auto" reads the OPENQASM version line.
-FORMATS_BY_SUFFIX = {".qasm": "auto", ".qasm2": "qasm2", ".qasm3": "qasm3"}
+FORMATS_BY_SUFFIX = {
+    ".qasm": "auto",
+    ".qasm2": "qasm2",
+    ".qasm3": "qasm3",
+    ".ir": "originir",
+    ".originir": "originir",
+    ".qpy": "qpy",
+}
 
 
 def format_for_path(path: str | os.PathLike[str]) -> str:
@@ -35,13 +43,17 @@ def program_from_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         errors.InvalidRequest: The file cannot be read as UTF-8 text.
     """
     file = Path(path)
+    fmt = format_for_path(file)
     try:
-        source = file.read_text(encoding="utf-8")
+        if fmt == "qpy":  # binary: sent as base64 text
+            source = base64.b64encode(file.read_bytes()).decode()
+        else:
+            source = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise errors.InvalidRequest(
             f"cannot read program file {file}: {exc}", path=str(file)
         ) from exc
-    return {"source": source, "format": format_for_path(file), "name": file.stem}
+    return {"source": source, "format": fmt, "name": file.stem}
 
 
 def build_programs(programs: Any, parameters: Sequence[Any] | None = None) -> list[dict[str, Any]]:

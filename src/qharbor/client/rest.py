@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import os
 import platform
 import random
+import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -71,6 +73,30 @@ class RetryPolicy:
 
 NO_RETRIES = RetryPolicy(retries=0)
 
+CA_BUNDLE_ENV = "QHARBOR_CA_BUNDLE"
+
+
+def _untrusted_certificate(exc: BaseException) -> bool:
+    """Whether a connection failed because the server's certificate did not verify."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
+
+
+def _tls_context(ca_bundle: str | os.PathLike[str] | None) -> ssl.SSLContext | bool:
+    """How to check the centre's certificate: the system's CAs, or a given PEM bundle.
+
+    ``ca_bundle`` wins over ``$QHARBOR_CA_BUNDLE``; either is a PEM file of the
+    certificates to trust (e.g. a centre's own CA, or its self-signed certificate).
+    """
+    path = ca_bundle or os.environ.get(CA_BUNDLE_ENV)
+    if not path:
+        return True
+    return ssl.create_default_context(cafile=os.fspath(path))
+
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
@@ -109,6 +135,7 @@ class RestSession:
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        ca_bundle: str | os.PathLike[str] | None = None,
     ) -> None:
         self.url = normalize_url(url)
         self.timeout = timeout
@@ -122,6 +149,7 @@ class RestSession:
             headers=headers,
             timeout=httpx.Timeout(timeout),
             transport=transport,
+            verify=_tls_context(ca_bundle),
         )
 
     def close(self) -> None:
@@ -243,6 +271,14 @@ class RestSession:
             try:
                 response = self._http.send(request, stream=stream)
             except _MAYBE_SENT_ERRORS as exc:
+                if _untrusted_certificate(exc):
+                    # Trying again cannot help; say what will.
+                    raise errors.ConnectionFailed(
+                        f"the centre at {self.url} presented a TLS certificate this client "
+                        f"does not trust ({exc}); pass ca_bundle=PATH (CLI: --ca-bundle) or "
+                        f"set {CA_BUNDLE_ENV} to a PEM file with the centre's CA",
+                        url=self.url,
+                    ) from exc
                 retryable = idempotent or isinstance(exc, _NOT_SENT_ERRORS)
                 if not retryable or retry >= self.retry.retries:
                     raise self._connection_failed(exc, request, tries=retry + 1) from exc

@@ -111,6 +111,8 @@ class JobResult:
         timings: Seconds spent: ``queued_s``, ``compile_s``, ``run_s``, ``total_s``.
         metadata: How it ran: ``engine``, ``method``, ``seed``, ``versions``, ...
         extra: Fields of the API's JSON that this client does not model.
+        signed: The document as the centre returned and signed it (sealed, for a
+            sealed result), for :meth:`HarborService.verify`; empty if unknown.
     """
 
     job_id: str
@@ -120,10 +122,23 @@ class JobResult:
     timings: dict[str, float] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    signed: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def signature(self) -> dict[str, Any] | None:
+        """The centre's signature block, if the result carries one."""
+        block = self.signed.get("signature", self.extra.get("signature"))
+        return dict(block) if isinstance(block, dict) else None
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> JobResult:
-        """Build from the body of ``GET /v1/jobs/{id}/result``."""
+    def from_json(cls, data: dict[str, Any], signed: dict[str, Any] | None = None) -> JobResult:
+        """Build from the body of ``GET /v1/jobs/{id}/result`` (opened, if it was sealed).
+
+        Args:
+            data: The result.
+            signed: The document as received, when ``data`` was opened from it;
+                by default ``data`` itself.
+        """
         return cls(
             job_id=str(data["job_id"]),
             device=str(data.get("device", "")),
@@ -132,6 +147,7 @@ class JobResult:
             timings={k: float(v) for k, v in (data.get("timings") or {}).items() if v is not None},
             metadata=dict(data.get("metadata") or {}),
             extra={k: v for k, v in data.items() if k not in _RESULT_FIELDS},
+            signed=dict(signed if signed is not None else data),
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -10,6 +10,8 @@ Example:
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -21,7 +23,8 @@ from qharbor.client.client import HarborClient
 from qharbor.client.job import Job
 from qharbor.client.programs import build_programs
 from qharbor.client.rest import RestSession, RetryPolicy
-from qharbor.client.results import DeviceInfo
+from qharbor.client.results import DeviceInfo, JobResult
+from qharbor.client.signatures import Verification
 
 # The centre's page size limit; larger requests are split into several pages.
 _PAGE_SIZE = 100
@@ -41,6 +44,11 @@ class HarborService:
         timeout: Seconds to wait for a connection and for each read.
         account_file: The account file, if not the default.
         retry: The retry policy for requests.
+        ca_bundle: A PEM file of certificates to trust for an ``https://``
+            centre (e.g. its own CA); else ``$QHARBOR_CA_BUNDLE``, else the
+            system's trust store.
+        key_dir: The folder of your ML-KEM private keys for sealed results;
+            else ``$QHARBOR_KEY_DIR``, else ``~/.qharbor/keys``.
 
     Raises:
         errors.NotConfigured: No URL or token could be found.
@@ -55,12 +63,17 @@ class HarborService:
         timeout: float = 30.0,
         account_file: str | os.PathLike[str] | None = None,
         retry: RetryPolicy | None = None,
+        ca_bundle: str | os.PathLike[str] | None = None,
+        key_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         account = resolve_account(url, token, name, account_file)
         self.url = account.url
         self.account_name = account.name
+        self.key_dir = key_dir
         self._client = HarborClient(
-            RestSession(account.url, account.token, timeout=timeout, retry=retry)
+            RestSession(
+                account.url, account.token, timeout=timeout, retry=retry, ca_bundle=ca_bundle
+            )
         )
 
     @classmethod
@@ -69,6 +82,7 @@ class HarborService:
         service = cls.__new__(cls)
         service.url = client.url
         service.account_name = None
+        service.key_dir = None
         service._client = client
         return service
 
@@ -182,7 +196,9 @@ class HarborService:
         tags: Sequence[str] | None = None,
         idempotency_key: str | None = None,
         parameters: Sequence[Any] | None = None,
+        session: str | None = None,
         options: dict[str, Any] | None = None,
+        sealed: bool = False,
     ) -> Job:
         """Submit programs to a device and return the job without waiting for it.
 
@@ -200,26 +216,60 @@ class HarborService:
                 values in the order of the parameters sorted by name, or a
                 ``{name: value}`` object); the program runs once per binding.
                 Applies to programs that carry no ``parameters`` of their own.
+            session: The id of an open session or batch on the device.
             options: Job options: ``optimization_level`` (0-3), ``skip_compilation``,
                 ``mitigate_readout`` (see docs/devices.md).
+            sealed: Seal the programs to the centre's ML-KEM-768 key before they
+                leave this process (the centre stores only ciphertext), and have
+                the result sealed to your own key, made and registered on first
+                use (see :meth:`ensure_sealing_key`).
 
         Raises:
             errors.ProgramError: A program was rejected (nothing was queued).
             errors.DeviceNotFound: No such device.
         """
-        body: dict[str, Any] = {
-            "device": device,
-            "programs": build_programs(programs, parameters),
-            "shots": shots,
-        }
+        built = build_programs(programs, parameters)
+        body: dict[str, Any] = {"device": device, "shots": shots}
+        if sealed:
+            from qharbor.client import sealing
+
+            self.ensure_sealing_key()
+            keys = self._client.keys_list()
+            centre_key = next(k for k in keys["keys"] if k["id"] == keys["sealing_key_id"])
+            body["sealed"] = sealing.seal(
+                base64.b64decode(centre_key["public_key"]),
+                centre_key["id"],
+                built,
+                sealing.PROGRAMS_AAD,
+            )
+        else:
+            body["programs"] = built
         if seed is not None:
             body["seed"] = seed
         if tags:
             body["tags"] = list(tags)
+        if session is not None:
+            body["session_id"] = session
         if options:
             body["options"] = dict(options)
+        return self.submit(body, idempotency_key=idempotency_key)
+
+    def submit(self, body: dict[str, Any], idempotency_key: str | None = None) -> Job:
+        """Submit a job body as the API takes it (``POST /v1/jobs``), e.g. a sampler job.
+
+        Raises:
+            errors.QHarborError: The centre refused it (nothing was queued).
+        """
         data = self._client.job_submit(body, idempotency_key=idempotency_key)
-        return Job(self._client, str(data["id"]), data)
+        return self._job(str(data["id"]), data)
+
+    def _job(self, job_id: str, data: dict[str, Any]) -> Job:
+        return Job(self._client, job_id, data, opener=self._open_result)
+
+    def _open_result(self, document: dict[str, Any], job_id: str) -> dict[str, Any]:
+        from qharbor.client.sealing import KeyRing
+
+        return KeyRing(self.key_dir).open_result(document, job_id)
 
     @property
     def admin(self) -> AdminClient:
@@ -259,13 +309,52 @@ class HarborService:
         """Erase your account, jobs, results and tokens. This cannot be undone."""
         return self._client.me_erase()
 
+    # --- sessions and batches ---------------------------------------------------------
+
+    def open_session(
+        self,
+        device: str,
+        mode: str = "session",
+        max_ttl_s: float | None = None,
+        idle_ttl_s: float | None = None,
+    ) -> dict[str, Any]:
+        """Open a session (its jobs go first on the device) or a batch (a group of jobs).
+
+        Args:
+            device: The device its jobs run on.
+            mode: ``session`` or ``batch``.
+            max_ttl_s: Lifetime in seconds; the centre's limit when None.
+            idle_ttl_s: Seconds without activity before it expires.
+
+        Returns:
+            The session object; pass its ``id`` as ``session`` to :meth:`run`.
+        """
+        body: dict[str, Any] = {"device": device, "mode": mode}
+        if max_ttl_s is not None:
+            body["max_ttl_s"] = max_ttl_s
+        if idle_ttl_s is not None:
+            body["idle_ttl_s"] = idle_ttl_s
+        return self._client.session_create(body)
+
+    def session(self, session_id: str) -> dict[str, Any]:
+        """A session or batch, with its jobs counted by status."""
+        return self._client.session_get(session_id)
+
+    def sessions(self, mode: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
+        """Your project's sessions and batches, newest first."""
+        return self._client.sessions_list(mode=mode, status=status)
+
+    def close_session(self, session_id: str) -> dict[str, Any]:
+        """Close a session (its queued jobs fail with SESSION_CLOSED) or a batch."""
+        return self._client.session_close(session_id)
+
     def job(self, job_id: str) -> Job:
         """A job by id, read fresh from the centre.
 
         Raises:
             errors.JobNotFound: No job with that id in your project.
         """
-        return Job(self._client, job_id, self._client.job_get(job_id))
+        return self._job(job_id, self._client.job_get(job_id))
 
     def jobs(
         self,
@@ -273,6 +362,9 @@ class HarborService:
         device: str | None = None,
         tag: str | None = None,
         limit: int = 50,
+        session: str | None = None,
+        created_after: dt.datetime | str | None = None,
+        created_before: dt.datetime | str | None = None,
     ) -> list[Job]:
         """Your project's jobs, newest first, following pages up to ``limit`` jobs.
 
@@ -281,6 +373,10 @@ class HarborService:
             device: Only jobs on this device.
             tag: Only jobs with this tag.
             limit: The most jobs to return.
+            session: Only jobs of this session or batch (its id).
+            created_after: Only jobs created at or after this time (a datetime,
+                or ISO 8601 text; without a zone, UTC).
+            created_before: Only jobs created before this time.
         """
         if limit < 1:
             raise errors.InvalidRequest("limit must be at least 1", limit=limit)
@@ -293,9 +389,81 @@ class HarborService:
                 tag=tag,
                 limit=min(_PAGE_SIZE, limit - len(jobs)),
                 cursor=cursor,
+                session_id=session,
+                created_after=_iso(created_after),
+                created_before=_iso(created_before),
             )
-            jobs.extend(Job(self._client, str(d["id"]), d) for d in page.get("jobs", []))
+            jobs.extend(self._job(str(d["id"]), d) for d in page.get("jobs", []))
             cursor = page.get("next_cursor")
             if not cursor or not page.get("jobs"):
                 break
         return jobs[:limit]
+
+    # --- trust ------------------------------------------------------------------------------
+
+    def keys(self) -> dict[str, Any]:
+        """The centre's public keys: ``{"keys": [...], "signing_key_id", "sealing_key_id"}``."""
+        return self._client.keys_list()
+
+    def verify(self, result: JobResult | Job | str | dict[str, Any]) -> Verification:
+        """Check that a result was signed by this centre and is unaltered.
+
+        The signature covers the result together with its job id, project,
+        device, calibration snapshot id and input hash; the keys come from
+        ``GET /v1/keys``. A sealed result is checked as it was received, sealed.
+
+        Args:
+            result: A result from ``job.result()``, a finished job or its id
+                (the stored result is fetched, and need not be opened), or the
+                result's JSON as the centre returned it.
+
+        Returns:
+            What the signature vouches for.
+
+        Raises:
+            errors.SignatureInvalid: The signature does not verify, or names
+                another job than the result.
+        """
+        from qharbor.client.signatures import signing_keys, verify_signed
+
+        if isinstance(result, Job):
+            result = result.job_id
+        if isinstance(result, str):
+            # The document as stored, sealed or not: checking needs no private key.
+            job_id: str | None = result
+            document = self._client.job_result(result)
+        elif isinstance(result, JobResult):
+            document = result.signed or result.to_json()
+            job_id = result.job_id
+        else:
+            document = dict(result)
+            job_id = None
+        return verify_signed(document, signing_keys(self._client.keys_list()), job_id=job_id)
+
+    def ensure_sealing_key(self) -> str:
+        """Your ML-KEM-768 key for sealed results: the registered one if this machine
+        holds its private key, else a new one, saved in the key folder and registered.
+
+        Returns:
+            The key id.
+        """
+        from qharbor.client.sealing import KeyRing
+
+        ring = KeyRing(self.key_dir)
+        try:
+            registered = self._client.me_key_get()
+        except errors.NotFound:
+            registered = None
+        if registered is not None and ring.seed(str(registered["id"])) is not None:
+            return str(registered["id"])
+        key_id, public = ring.generate()
+        self._client.me_key_register(base64.b64encode(public).decode("ascii"))
+        return key_id
+
+
+def _iso(value: dt.datetime | str | None) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).isoformat()

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from importlib import metadata
 from typing import Any
 
+import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.exceptions import QiskitError
 from qiskit.result import Result
@@ -114,6 +115,32 @@ class AerEngine:
             ]
             next_seed += len(experiment.bindings)
         return outcomes
+
+    def statevectors(
+        self, circuit: QuantumCircuit, bindings: Sequence[Mapping[str, float]]
+    ) -> list[np.ndarray]:
+        """The final state of a measurement-free circuit, once per binding.
+
+        One Aer call binds every value, so the circuit is prepared once.
+
+        Args:
+            circuit: the circuit, without measurements.
+            bindings: parameter name to value, per run; empty for one run of a
+                circuit without parameters.
+        """
+        prepared = circuit.copy()
+        prepared.save_statevector()
+        options: dict = {"shots": 1}
+        if bindings:
+            options["parameter_binds"] = [
+                {p: [b[p.name] for b in bindings] for p in prepared.parameters}
+            ]
+        result = self._simulator("statevector").run(prepared, **options).result()
+        if not result.success:
+            from qharbor import errors
+
+            raise errors.ExecutionError(f"Aer failed: {result.status}")
+        return [np.asarray(result.data(i)["statevector"]) for i in range(max(1, len(bindings)))]
 
     @staticmethod
     def _execute(

@@ -50,7 +50,12 @@ class Job:
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     queue_position: int | None = None
+    kind: str = "circuits"
+    session_id: str | None = None
+    priority: int = 0
     options: dict[str, Any] | None = None
+    sealed: bool = False
+    result_sealed: bool = False
 
     @property
     def is_final(self) -> bool:
@@ -80,13 +85,19 @@ class Job:
             started_at=m["started_at"],
             finished_at=m["finished_at"],
             queue_position=queue_position,
+            kind=m.get("kind") or "circuits",
+            session_id=m.get("session_id"),
+            priority=m.get("priority") or 0,
             options=m.get("options"),
+            sealed=bool(m.get("sealed", False)),
+            result_sealed=m.get("result_key_id") is not None,
         )
 
     def to_json(self) -> dict[str, Any]:
         """The job as the API shows it."""
         return {
             "id": self.id,
+            "kind": self.kind,
             "status": str(self.status),
             "device": self.device,
             "project": self.project,
@@ -101,7 +112,10 @@ class Job:
             "finished_at": iso(self.finished_at),
             "cancel_requested": self.cancel_requested,
             "queue_position": self.queue_position,
+            "session_id": self.session_id,
             "options": dict(self.options or {}),
+            "sealed": self.sealed,
+            "result_sealed": self.result_sealed,
             "error": (
                 {"code": self.error_code, "message": self.error_message}
                 if self.error_code

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import builtins
 import datetime as dt
+import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -22,7 +23,9 @@ from qharbor import errors
 from qharbor.jobs.job import FINAL_STATUSES, Job, JobStatus
 from qharbor.jobs.request import PreparedJob
 from qharbor.security import usage
+from qharbor.security.signing import Signer
 from qharbor.store import Database
+from qharbor.store.database import canonical_json
 from qharbor.store.tables import job_tags, jobs, projects, results
 
 Clock = Callable[[], dt.datetime]
@@ -42,7 +45,13 @@ class Claim:
     shots: int
     seed: int
     programs: list[dict[str, Any]]
+    kind: str = "circuits"
+    primitive: dict[str, Any] | None = None
     options: dict[str, Any] | None = None
+    #: The programs are one sealed envelope, opened by the worker.
+    sealed: bool = False
+    #: The submitter's ML-KEM key id the result is to be sealed to.
+    result_key_id: str | None = None
 
 
 #: The PostgreSQL advisory lock key that serialises claims ("qharbor" in ASCII).
@@ -63,6 +72,7 @@ class JobManager:
         on_change: called with a job id after every committed change, from
             whichever thread made it.
         clock: the time source (UTC).
+        signer: signs every result as it is stored; None stores results unsigned.
     """
 
     def __init__(
@@ -70,10 +80,12 @@ class JobManager:
         db: Database,
         on_change: Callable[[str], None] | None = None,
         clock: Clock = utcnow,
+        signer: Signer | None = None,
     ) -> None:
         self.db = db
         self._on_change = on_change or (lambda _job_id: None)
         self._clock = clock
+        self.signer = signer
 
     # --- users' side -------------------------------------------------------------
 
@@ -103,7 +115,7 @@ class JobManager:
             errors.IdempotencyConflict: the key was used with another body.
         """
         request = prepared.request
-        fingerprint = request.fingerprint()
+        fingerprint = prepared.fingerprint or request.fingerprint()
         key = request.idempotency_key
         if key is not None:
             existing = self._by_key(project_id, key)
@@ -127,15 +139,21 @@ class JobManager:
                         seed_given=request.seed is not None,
                         tags=list(request.tags),
                         programs=prepared.programs,
-                        num_programs=len(prepared.programs),
+                        num_programs=prepared.sealed_count or len(prepared.programs),
                         num_experiments=prepared.num_experiments,
                         idempotency_key=key,
                         request_hash=fingerprint,
                         attempt=0,
                         cancel_requested=False,
                         created_at=now,
-                        estimated_s=estimated_s,
+                        kind=request.kind,
+                        primitive=prepared.primitive,
+                        session_id=request.session_id,
+                        priority=prepared.priority,
                         options=request.options.to_json(),
+                        sealed=prepared.sealed,
+                        result_key_id=prepared.result_key_id,
+                        estimated_s=estimated_s,
                     )
                 )
                 if request.tags:
@@ -194,7 +212,10 @@ class JobManager:
                 .where(
                     jobs.c.status == JobStatus.QUEUED.value,
                     jobs.c.device == row.device,
-                    jobs.c.seq < row.seq,
+                    sa.or_(
+                        jobs.c.priority > row.priority,
+                        sa.and_(jobs.c.priority == row.priority, jobs.c.seq < row.seq),
+                    ),
                 )
             ).scalar_one()
         return Job.from_row(row, queue_position=position)
@@ -206,11 +227,20 @@ class JobManager:
         status: JobStatus | None = None,
         device: str | None = None,
         tag: str | None = None,
+        session_id: str | None = None,
+        created_after: dt.datetime | None = None,
+        created_before: dt.datetime | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> tuple[list[Job], str | None]:
         """A page of the project's jobs, newest first, and the cursor of the next page."""
         query = _select_jobs().where(jobs.c.project_id == project_id)
+        if session_id is not None:
+            query = query.where(jobs.c.session_id == session_id)
+        if created_after is not None:
+            query = query.where(jobs.c.created_at >= created_after)
+        if created_before is not None:
+            query = query.where(jobs.c.created_at < created_before)
         if status is not None:
             query = query.where(jobs.c.status == status.value)
         if device is not None:
@@ -237,10 +267,12 @@ class JobManager:
         with self.db.read() as conn:
             job = self._load(conn, job_id, project_id)
             if job.status is JobStatus.DONE:
-                data = conn.execute(
-                    sa.select(results.c.data).where(results.c.job_id == job_id)
-                ).scalar_one()
-                return dict(data)
+                row = conn.execute(
+                    sa.select(results.c.data, results.c.signature).where(results.c.job_id == job_id)
+                ).one()
+                if row.signature is None:
+                    return dict(row.data)
+                return {**row.data, "signature": row.signature}
         if job.status is JobStatus.FAILED:
             raise errors.JobFailed(
                 f"job {job_id} failed: {job.error_code}: {job.error_message}",
@@ -380,7 +412,10 @@ class JobManager:
                     .group_by(jobs.c.project_id)
                 ).all()
                 order = sorted(waiting, key=lambda r: (shares.get(r.project_id, 0.0), r.oldest))
-                queues = [queued.where(jobs.c.project_id == r.project_id) for r in order]
+                # Jobs of open sessions (priority 1) go first, whoever's they are;
+                # then each project in fair-share order.
+                queues = [queued.where(jobs.c.priority > 0)]
+                queues += [queued.where(jobs.c.project_id == r.project_id) for r in order]
             for queue in queues:
                 wanted = [d for d, n in free.items() if n > 0]
                 if len(claimed) >= slots or not wanted:
@@ -412,7 +447,11 @@ class JobManager:
                                 row.shots,
                                 row.seed,
                                 row.programs,
-                                row.options,
+                                kind=row.kind,
+                                primitive=row.primitive,
+                                options=row.options,
+                                sealed=bool(row.sealed),
+                                result_key_id=row.result_key_id,
                             )
                         )
         for claim in claimed:
@@ -448,9 +487,7 @@ class JobManager:
         now = self._clock()
         with self.db.write() as conn:
             row = conn.execute(
-                sa.select(
-                    jobs.c.created_at, jobs.c.started_at, jobs.c.project_id, jobs.c.device
-                ).where(
+                _select_jobs().where(
                     jobs.c.id == job_id,
                     jobs.c.attempt == attempt,
                     jobs.c.status == JobStatus.RUNNING.value,
@@ -462,6 +499,9 @@ class JobManager:
             timings["queued_s"] = (row.started_at - row.created_at).total_seconds()
             timings["total_s"] = (now - row.created_at).total_seconds()
             data = {**data, "timings": timings}
+            signature = None
+            if self.signer is not None:
+                signature = self.signer.sign(data, signature_context(row, data))
             updated = conn.execute(
                 jobs.update()
                 .where(
@@ -475,7 +515,13 @@ class JobManager:
                 return False
             conn.execute(results.delete().where(results.c.job_id == job_id))
             conn.execute(
-                results.insert().values(job_id=job_id, attempt=attempt, data=data, created_at=now)
+                results.insert().values(
+                    job_id=job_id,
+                    attempt=attempt,
+                    data=data,
+                    signature=signature,
+                    created_at=now,
+                )
             )
             # A twin reports the device time its timing model stands for (qpu_s);
             # a simulator, the run time it measured.
@@ -590,6 +636,70 @@ class JobManager:
                 self.requeue(row.id, row.attempt)
         return len(stale)
 
+    def fail_queued_in_session(self, session_id: str, code: str, message: str) -> int:
+        """Fail every queued job of a session (it closed or expired before they ran).
+
+        Returns:
+            How many jobs failed.
+        """
+        now = self._clock()
+        with self.db.write() as conn:
+            ids = (
+                conn.execute(
+                    sa.select(jobs.c.id).where(
+                        jobs.c.session_id == session_id,
+                        jobs.c.status == JobStatus.QUEUED.value,
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if ids:
+                conn.execute(
+                    jobs.update()
+                    .where(jobs.c.id.in_(ids), jobs.c.status == JobStatus.QUEUED.value)
+                    .values(
+                        status=JobStatus.FAILED.value,
+                        error_code=code,
+                        error_message=message,
+                        finished_at=now,
+                    )
+                )
+        for job_id in ids:
+            self._on_change(job_id)
+        return len(ids)
+
+    def session_activity(self, session_ids: Iterable[str]) -> dict[str, tuple[int, Any]]:
+        """Per session: its queued and running jobs, and when its last job ended."""
+        ids = list(session_ids)
+        if not ids:
+            return {}
+        active = sa.func.sum(
+            sa.case(
+                (jobs.c.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]), 1),
+                else_=0,
+            )
+        )
+        with self.db.read() as conn:
+            rows = conn.execute(
+                sa.select(jobs.c.session_id, active, sa.func.max(jobs.c.finished_at))
+                .where(jobs.c.session_id.in_(ids))
+                .group_by(jobs.c.session_id)
+            ).all()
+        return {r[0]: (int(r[1] or 0), r[2]) for r in rows}
+
+    def session_summary(self, session_id: str) -> dict[str, int]:
+        """How many of a session's jobs are in each status."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                sa.select(jobs.c.status, sa.func.count())
+                .where(jobs.c.session_id == session_id)
+                .group_by(jobs.c.status)
+            ).all()
+        summary = {str(status): 0 for status in JobStatus}
+        summary.update({status: count for status, count in rows})
+        return summary
+
     def queue_position(self, device: str) -> int:
         """How many jobs are queued for a device now."""
         with self.db.read() as conn:
@@ -615,6 +725,44 @@ class JobManager:
         return lengths
 
 
+def _stored_result(job_id: str, data_text: str, signature_text: str | None) -> dict[str, Any]:
+    """A stored result from its column texts; a signed one must be exactly as written.
+
+    Signed results are stored as canonical JSON, so any changed byte either changes
+    a value (and the signature no longer verifies) or leaves text that is no longer
+    canonical, caught here.
+
+    Raises:
+        errors.ResultCorrupt: the stored text was altered.
+    """
+    try:
+        data = json.loads(data_text)
+        if signature_text is None:
+            return dict(data)
+        signature = json.loads(signature_text)
+    except ValueError:
+        raise errors.ResultCorrupt(job_id=job_id) from None
+    if canonical_json(data) != data_text or canonical_json(signature) != signature_text:
+        raise errors.ResultCorrupt(job_id=job_id)
+    return {**data, "signature": signature}
+
+
+def signature_context(job_row: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """What a result's signature binds it to, besides the result itself.
+
+    The calibration snapshot id is read from the result's metadata, where devices
+    with a calibration record it; it is None for devices without one.
+    """
+    metadata = data.get("metadata") or {}
+    return {
+        "job_id": job_row.id,
+        "project": job_row.project_name,
+        "device": job_row.device,
+        "calibration_snapshot_id": metadata.get("calibration_snapshot_id"),
+        "input_hash": job_row.request_hash,
+    }
+
+
 _CLAIM_COLUMNS = (
     jobs.c.seq,
     jobs.c.id,
@@ -623,7 +771,12 @@ _CLAIM_COLUMNS = (
     jobs.c.shots,
     jobs.c.seed,
     jobs.c.programs,
+    jobs.c.kind,
+    jobs.c.primitive,
+    jobs.c.priority,
     jobs.c.options,
+    jobs.c.sealed,
+    jobs.c.result_key_id,
 )
 
 
@@ -638,7 +791,7 @@ def _candidates(
     limit = max(slots * 4, 16)
     candidates = conn.execute(
         queued.where(jobs.c.device.in_(wanted))
-        .order_by(jobs.c.seq)
+        .order_by(jobs.c.priority.desc(), jobs.c.seq)
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
@@ -652,12 +805,12 @@ def _candidates(
             for device in wanted
             for row in conn.execute(
                 queued.where(jobs.c.device == device)
-                .order_by(jobs.c.seq)
+                .order_by(jobs.c.priority.desc(), jobs.c.seq)
                 .limit(min(free[device], slots))
                 .with_for_update(skip_locked=True)
             ).all()
         ),
-        key=lambda row: row.seq,
+        key=lambda row: (-row.priority, row.seq),
     )
 
 

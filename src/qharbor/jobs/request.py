@@ -12,6 +12,7 @@ from typing import Any
 from qharbor import errors
 from qharbor.devices import Device, operations
 from qharbor.jobs.options import JobOptions
+from qharbor.primitives import prepare_pubs
 from qharbor.programs import parse_program
 
 Binding = Sequence[float] | Mapping[str, float]
@@ -37,6 +38,10 @@ class JobRequest:
     seed: int | None = None
     tags: tuple[str, ...] = ()
     idempotency_key: str | None = None
+    kind: str = "circuits"
+    pubs: tuple[dict[str, Any], ...] = ()
+    precision: float | None = None
+    session_id: str | None = None
     options: JobOptions = field(default_factory=JobOptions)
 
     def fingerprint(self) -> str:
@@ -55,7 +60,18 @@ class PreparedJob:
     seed: int
     programs: list[dict[str, Any]] = field(default_factory=list)
     num_experiments: int = 0
+    primitive: dict[str, Any] | None = None
+    #: Claimed before lower priorities on the device (1: a job in an open session).
+    priority: int = 0
     circuits: list[Any] = field(default_factory=list, compare=False, repr=False)
+    #: ``programs`` is one sealed envelope (``[{"sealed": ...}]``), not program text.
+    sealed: bool = False
+    #: Replaces the request's fingerprint (a sealed job's is over its ciphertext).
+    fingerprint: str | None = None
+    #: The submitter's ML-KEM key id the result is sealed to.
+    result_key_id: str | None = None
+    #: How many programs a sealed job holds (``programs`` is then one envelope).
+    sealed_count: int = 0
 
 
 def prepare(
@@ -64,8 +80,12 @@ def prepare(
     *,
     max_program_bytes: int,
     max_experiments: int,
+    sandbox: Any = None,
 ) -> PreparedJob:
     """Parse every program and check it against the device.
+
+    Programs that are not small and simple are parsed in ``sandbox`` (a
+    :class:`~qharbor.programs.sandbox.ParserPool`), under a time and memory limit.
 
     Raises:
         errors.QHarborError: the first problem found, naming the program by index.
@@ -82,20 +102,53 @@ def prepare(
             f"mitigate_readout needs a device twin; {device.name!r} is a noiseless simulator",
             field="options.mitigate_readout",
         )
+    seed = request.seed if request.seed is not None else secrets.randbits(31)
+    if request.kind != "circuits":
+        if request.programs:
+            raise errors.InvalidRequest(
+                f"a {request.kind} job carries 'pubs', not 'programs'", field="programs"
+            )
+        pubs = prepare_pubs(
+            request.kind,
+            request.pubs,
+            device,
+            shots=request.shots,
+            precision=request.precision,
+            max_program_bytes=max_program_bytes,
+            max_experiments=max_experiments,
+        )
+        return PreparedJob(
+            request=request,
+            seed=seed,
+            programs=[],
+            num_experiments=pubs.num_experiments,
+            primitive=pubs.payload,
+        )
+    if request.pubs:
+        raise errors.InvalidRequest(
+            "'pubs' belong to sampler and estimator jobs; set 'kind'", field="pubs"
+        )
+    if not request.programs:
+        raise errors.InvalidRequest("a job needs at least one program", field="programs")
     stored: list[dict[str, Any]] = []
     circuits: list[Any] = []
     experiments = 0
     for index, spec in enumerate(request.programs):
         try:
             program = parse_program(
-                spec.source, spec.format, spec.parameters, max_bytes=max_program_bytes
+                spec.source,
+                spec.format,
+                spec.parameters,
+                max_bytes=max_program_bytes,
+                sandbox=sandbox,
             )
         except errors.ProgramError as exc:
             raise _in_program(exc, index) from None
         operations.check_circuit(device, program.circuit, index)
         if device.twin is not None:
             operations.check_active_qubits(device.twin, program.circuit, index)
-            if request.options.skip_compilation:
+            # A Braket verbatim box asks for the same as skip_compilation.
+            if request.options.skip_compilation or program.verbatim:
                 operations.check_isa(device.twin, program.circuit, index)
         circuits.append(program.circuit)
         experiments += program.num_experiments
@@ -113,7 +166,6 @@ def prepare(
                 "bindings": [dict(b) for b in program.bindings],
             }
         )
-    seed = request.seed if request.seed is not None else secrets.randbits(31)
     return PreparedJob(
         request=request,
         seed=seed,

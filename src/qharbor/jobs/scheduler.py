@@ -1,12 +1,12 @@
 """The scheduler: leases queued jobs to workers and records how they end.
 
-It runs in one thread of the centre. It serves the project with the least recent
-usage first (fair share), and within a project its oldest jobs first; it never
-runs more of a device's jobs at once than the device's concurrency allows. Jobs
-of a device that is not ONLINE stay queued; the jobs running on a device that
-goes OFFLINE are stopped and put back in the queue. It only talks to the job
-manager, the fleet (for device status and the calibration in force) and an
-``Executor``.
+It runs in one thread of the centre. Jobs of open sessions go first; then it
+serves the project with the least recent usage (fair share), and within a
+project its oldest jobs first. It never runs more of a device's jobs at once
+than the device's concurrency allows. Jobs of a device that is not ONLINE stay
+queued; the jobs running on a device that goes OFFLINE are stopped and put back
+in the queue. It only talks to the job manager, the session manager, the fleet
+(for device status and the calibration in force) and an ``Executor``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from qharbor.devices import Catalogue, DeviceStatus
 from qharbor.devices.fleet import Fleet
 from qharbor.jobs.job import JobStatus
 from qharbor.jobs.manager import Claim, JobManager
+from qharbor.jobs.sessions import SessionManager
+from qharbor.security.keys import KeyStore
 from qharbor.workers.execution import Task
 from qharbor.workers.executor import Executor, Outcome, OutcomeKind
 
@@ -40,10 +42,14 @@ class Scheduler:
         max_attempts: attempts before a job whose worker keeps dying fails.
         recover_all_at_start: requeue every running job of another owner at once
             (right for a single-node centre; a cluster waits for leases to expire).
+        sessions: the session manager, whose expired sessions are ended here.
+        session_check_s: seconds between looks for expired sessions.
+        fleet: device status and calibrations; without one every device is ONLINE.
+        keys: the centre's keys, to hand workers what sealed jobs need; without
+            them sealed jobs fail.
         shares: returns each project's decayed recent usage for fair share; None
             serves every job oldest first.
         shares_refresh_s: seconds between calls to ``shares``.
-        fleet: device status and calibrations; without one every device is ONLINE.
     """
 
     def __init__(
@@ -56,9 +62,12 @@ class Scheduler:
         heartbeat_s: float,
         max_attempts: int,
         recover_all_at_start: bool,
+        sessions: SessionManager | None = None,
+        session_check_s: float = 1.0,
+        fleet: Fleet | None = None,
+        keys: KeyStore | None = None,
         shares: Callable[[], Mapping[str, float]] | None = None,
         shares_refresh_s: float = 5.0,
-        fleet: Fleet | None = None,
     ) -> None:
         self.owner = uuid.uuid4().hex
         self._manager = manager
@@ -68,12 +77,15 @@ class Scheduler:
         self._heartbeat_s = heartbeat_s
         self._max_attempts = max_attempts
         self._recover_all = recover_all_at_start
+        self._sessions = sessions
+        self._session_check_s = session_check_s
+        self._fleet = fleet
+        self._devices: dict[str, str] = {}  # running job id -> device
+        self._keys = keys
         self._shares = shares
         self._shares_refresh_s = shares_refresh_s
         self._shares_at = float("-inf")
         self._share_cache: Mapping[str, float] = {}
-        self._fleet = fleet
-        self._devices: dict[str, str] = {}  # running job id -> device
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
@@ -106,7 +118,7 @@ class Scheduler:
             self._thread.join(timeout=10)
 
     def _loop(self) -> None:
-        last_heartbeat = last_recovery = time.monotonic()
+        last_heartbeat = last_recovery = last_sessions = time.monotonic()
         while not self._stop.is_set():
             try:
                 busy = bool(self._executor.running())
@@ -123,6 +135,9 @@ class Scheduler:
                 if now - last_recovery >= self._lease_s / 2:
                     self._manager.recover(self._max_attempts)
                     last_recovery = now
+                if self._sessions is not None and now - last_sessions >= self._session_check_s:
+                    self._sessions.expire_due()
+                    last_sessions = now
                 self._dispatch()
             except Exception:  # the database may be briefly unreachable; keep going
                 log.exception("scheduler iteration failed; retrying")
@@ -144,6 +159,11 @@ class Scheduler:
         for claim in claims:
             try:
                 task = self._task(claim)
+            except errors.QHarborError as exc:
+                self._manager.finish_without_result(
+                    claim.job_id, claim.attempt, JobStatus.FAILED, exc.code, exc.message
+                )
+                continue
             except Exception:  # e.g. the calibration could not be read: try again later
                 log.exception("could not prepare job %s; requeued", claim.job_id)
                 self._manager.requeue(claim.job_id, claim.attempt)
@@ -171,6 +191,16 @@ class Scheduler:
         if device.twin is not None and self._fleet is not None:
             # The calibration in force as the job starts; the result records its id.
             twin = self._fleet.twin_document(device.name)
+        program_key = result_key = None
+        if claim.sealed or claim.result_key_id:
+            if self._keys is None:
+                raise errors.SealedPayloadInvalid("this scheduler holds no keys for sealed jobs")
+            if claim.sealed:
+                # Only this job's AES key goes to the worker, never the centre's private key.
+                program_key = self._keys.unwrap(claim.programs[0]["sealed"])
+            if claim.result_key_id:
+                user_key = self._keys.user_key_by_id(claim.result_key_id)
+                result_key = (user_key.id, user_key.public_key)
         return Task(
             job_id=claim.job_id,
             attempt=claim.attempt,
@@ -178,8 +208,12 @@ class Scheduler:
             shots=claim.shots,
             seed=claim.seed,
             programs=claim.programs,
+            kind=claim.kind,
+            primitive=claim.primitive,
             options=dict(claim.options or {}),
             twin=twin,
+            program_key=program_key,
+            result_key=result_key,
         )
 
     def _requeue_offline(self) -> None:

@@ -1,1 +1,2 @@
-"""Identity and access: users, projects, tokens."""
+"""Identity and access (users, projects, tokens) and trust: the centre's keys,
+ML-DSA result signatures and ML-KEM sealed payloads."""

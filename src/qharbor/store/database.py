@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +16,11 @@ from sqlalchemy import event
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def canonical_json(value: Any) -> str:
+    """Sorted-key compact JSON in ASCII, as every JSON column stores it."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
 class Database:
     """A SQLAlchemy engine with the transaction discipline qharbor relies on.
 
@@ -26,7 +32,9 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict[str, Any] = {"echo": echo, "future": True}
+        # JSON columns hold canonical text (sorted keys, no spaces), so a stored
+        # signed result is byte for byte what was signed, and a changed byte shows.
+        kwargs: dict[str, Any] = {"echo": echo, "future": True, "json_serializer": canonical_json}
         if self.is_sqlite:
             kwargs.update(pool_size=16, max_overflow=32, connect_args={"timeout": 30})
         else:

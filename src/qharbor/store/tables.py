@@ -129,13 +129,51 @@ jobs = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("started_at", UTCDateTime, nullable=True),
     sa.Column("finished_at", UTCDateTime, nullable=True),
-    # Device-seconds reserved against the project's quota while the job is unfinished.
-    sa.Column("estimated_s", sa.Float, nullable=True),
+    # "circuits", or a primitive ("sampler", "estimator") whose PUBs are in primitive.
+    sa.Column("kind", sa.String(16), nullable=False, server_default="circuits"),
+    sa.Column("primitive", sa.JSON, nullable=True),
+    sa.Column("session_id", sa.String(36), nullable=True),
+    # Claimed before lower priorities on the same device (1: a job in a session).
+    sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
     # Job options (optimization level, mitigation, ...), as the request gave them.
     sa.Column("options", sa.JSON, nullable=True),
+    # A sealed job's programs column holds one envelope, never program text.
+    sa.Column("sealed", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The submitter's ML-KEM key the result is sealed to, if they registered one.
+    sa.Column("result_key_id", sa.String(64), nullable=True),
+    # Device-seconds reserved against the project's quota while the job is unfinished.
+    sa.Column("estimated_s", sa.Float, nullable=True),
     sa.UniqueConstraint("project_id", "idempotency_key", name="uq_jobs_project_idempotency"),
     sa.Index("ix_jobs_queue", "status", "device", "seq"),
     sa.Index("ix_jobs_project_seq", "project_id", "seq"),
+    sa.Index("ix_jobs_session", "session_id"),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column(
+        "project_id",
+        sa.String(36),
+        sa.ForeignKey("projects.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column(
+        "user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("device", sa.String(128), nullable=False),
+    # "session" (priority, closing fails queued jobs) or "batch" (grouping only).
+    sa.Column("mode", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("max_ttl_s", sa.Float, nullable=False),
+    sa.Column("idle_ttl_s", sa.Float, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_activity_at", UTCDateTime, nullable=False),
+    sa.Column("closed_at", UTCDateTime, nullable=True),
+    sa.Column("close_reason", sa.String(32), nullable=True),
+    sa.Index("ix_sessions_project_created", "project_id", "created_at"),
+    sa.Index("ix_sessions_status", "status"),
 )
 
 job_tags = sa.Table(
@@ -157,6 +195,63 @@ results = sa.Table(
     sa.Column("attempt", sa.Integer, nullable=False),
     sa.Column("data", sa.JSON, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # The centre's ML-DSA signature block over data and the job's context.
+    sa.Column("signature", sa.JSON, nullable=True),
+)
+
+centre_keys = sa.Table(
+    "centre_keys",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("purpose", sa.String(16), nullable=False),  # "signing" or "sealing"
+    sa.Column("algorithm", sa.String(32), nullable=False),
+    sa.Column("public_key", sa.Text, nullable=False),  # base64, raw encoding
+    # AES-256-GCM under the key-encryption key from the settings; never in clear.
+    sa.Column("private_key", sa.Text, nullable=False),
+    # The purpose while the key is in use, NULL once retired: one active key per purpose.
+    sa.Column("active_purpose", sa.String(16), nullable=True, unique=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("retired_at", UTCDateTime, nullable=True),
+)
+
+user_keys = sa.Table(
+    "user_keys",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column(
+        "user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("algorithm", sa.String(32), nullable=False),
+    sa.Column("public_key", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("retired_at", UTCDateTime, nullable=True),
+    sa.Index("ix_user_keys_user", "user_id"),
+)
+
+# Device twins: every recalibration's snapshot, so any past one can be read back.
+calibrations = sa.Table(
+    "calibrations",
+    metadata,
+    sa.Column("id", sa.String(160), primary_key=True),
+    sa.Column("device", sa.String(128), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("taken_at", UTCDateTime, nullable=False),
+    sa.Column("reason", sa.String(128), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.UniqueConstraint("device", "version", name="uq_calibrations_device_version"),
+    sa.Index("ix_calibrations_device_taken", "device", "taken_at"),
+)
+
+maintenance_windows = sa.Table(
+    "maintenance_windows",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("device", sa.String(128), nullable=False),
+    sa.Column("start_at", UTCDateTime, nullable=False),
+    sa.Column("end_at", UTCDateTime, nullable=False),
+    sa.Column("reason", sa.String(256), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_maintenance_device_end", "device", "end_at"),
 )
 
 quotas = sa.Table(
@@ -208,30 +303,4 @@ audit_log = sa.Table(
     sa.Column("detail", sa.JSON, nullable=False),
     sa.Index("ix_audit_log_actor", "actor_id", "seq"),
     sa.Index("ix_audit_log_action", "action", "seq"),
-)
-
-# Device twins: every recalibration's snapshot, so any past one can be read back.
-calibrations = sa.Table(
-    "calibrations",
-    metadata,
-    sa.Column("id", sa.String(160), primary_key=True),
-    sa.Column("device", sa.String(128), nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("taken_at", UTCDateTime, nullable=False),
-    sa.Column("reason", sa.String(128), nullable=False),
-    sa.Column("data", sa.JSON, nullable=False),
-    sa.UniqueConstraint("device", "version", name="uq_calibrations_device_version"),
-    sa.Index("ix_calibrations_device_taken", "device", "taken_at"),
-)
-
-maintenance_windows = sa.Table(
-    "maintenance_windows",
-    metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("device", sa.String(128), nullable=False),
-    sa.Column("start_at", UTCDateTime, nullable=False),
-    sa.Column("end_at", UTCDateTime, nullable=False),
-    sa.Column("reason", sa.String(256), nullable=False),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Index("ix_maintenance_device_end", "device", "end_at"),
 )

@@ -15,9 +15,10 @@ from typing import Any
 
 from qharbor import errors
 from qharbor.devices import Device
-from qharbor.engines import Experiment, get_engine
+from qharbor.engines import Engine, Experiment, get_engine, result_types
 from qharbor.jobs.options import JobOptions
-from qharbor.programs import parse_program
+from qharbor.programs import Program, parse_program
+from qharbor.security import sealing
 from qharbor.workers.compiler import compile_for, compile_for_twin, two_qubit_gates
 
 
@@ -31,39 +32,87 @@ class Task:
     shots: int
     seed: int
     programs: list[dict[str, Any]]
+    kind: str = "circuits"
+    primitive: dict[str, Any] | None = None
     options: dict[str, Any] = field(default_factory=dict)
     twin: dict[str, Any] | None = None  # the twin document, with the calibration in force
+    #: For a sealed job, the AES key of its one programs envelope.
+    program_key: bytes | None = None
+    #: The (key id, raw ML-KEM-768 public key) to seal the result to, if any.
+    result_key: tuple[str, bytes] | None = None
 
 
 def execute(task: Task) -> dict[str, Any]:
     """Run a task and return the result document (without queue timings).
 
+    A sealed job's programs are decrypted here, in the worker's memory; a result
+    for a user with a registered key is sealed here, before it leaves the worker.
+
     Raises:
         errors.QHarborError: with the code to record on the failed job.
     """
-    if task.twin is not None:
-        return _execute_twin(task, task.twin)
+    programs = task.programs
+    if task.program_key is not None:
+        programs = sealing.open_with_key(
+            task.program_key, programs[0]["sealed"], sealing.PROGRAMS_AAD
+        )
+    if task.kind != "circuits":
+        result = _execute_primitive(task, get_engine(task.device.engine))
+    elif task.twin is not None:
+        result = _execute_twin(task, task.twin, programs)
+    else:
+        result = _execute(task, programs)
+    if task.result_key is None:
+        return result
+    key_id, public_key = task.result_key
+    outer: dict[str, Any] = {
+        "job_id": task.job_id,
+        "device": result["device"],
+        "sealed": sealing.seal(public_key, key_id, result, sealing.result_aad(task.job_id)),
+        "timings": dict(result["timings"]),
+    }
+    snapshot = result["metadata"].get("calibration_snapshot_id")
+    if snapshot is not None:
+        outer["metadata"] = {"calibration_snapshot_id": snapshot}
+    return outer
+
+
+def _execute(task: Task, programs: list[dict[str, Any]]) -> dict[str, Any]:
     device = task.device
     engine = get_engine(device.engine)
     started = time.perf_counter()
     experiments: list[Experiment] = []
-    for spec in task.programs:
+    parsed: list[Program] = []
+    for spec in programs:
+        # The intake accepted this program; the same limits apply again here.
         program = parse_program(spec["source"], spec["format"], spec["bindings"] or None)
         compiled = compile_for(device, program.circuit, task.seed)
         experiments.append(Experiment(compiled, program.bindings))
+        parsed.append(program)
     compiled_at = time.perf_counter()
     outcomes = engine.run(experiments, method=device.method, shots=task.shots, seed=task.seed)
     finished = time.perf_counter()
 
     rows: list[dict[str, Any]] = []
-    for index, (spec, experiment, runs) in enumerate(
-        zip(task.programs, experiments, outcomes, strict=True)
+    for index, (spec, program, experiment, runs) in enumerate(
+        zip(programs, parsed, experiments, outcomes, strict=True)
     ):
         circuit = experiment.circuit
         depth = circuit.depth()
         for slot, outcome in enumerate(runs):
+            extra: dict[str, Any] = {}
+            if program.result_types:
+                source = program.circuit
+                if experiment.bindings:
+                    source = source.assign_parameters(
+                        {p: experiment.bindings[slot][p.name] for p in source.parameters}
+                    )
+                extra["result_types"] = result_types.evaluate(source, program.result_types)
+            if program.verbatim:
+                extra["verbatim"] = True
             rows.append(
                 {
+                    **extra,
                     "program": index,
                     "name": spec.get("name"),
                     "parameters": dict(experiment.bindings[slot]) if experiment.bindings else None,
@@ -101,6 +150,87 @@ def _metadata(task: Task, engine: Any) -> dict[str, Any]:
     }
 
 
+def _execute_primitive(task: Task, engine: Engine) -> dict[str, Any]:
+    """Run a sampler or estimator job: one result per PUB."""
+    from qharbor.primitives.estimator import is_exact, run_estimator
+    from qharbor.primitives.sampler import run_sampler
+
+    assert task.primitive is not None
+    pubs = task.primitive["pubs"]
+    started = time.perf_counter()
+    runner: Any = engine
+    compiler: Any = compile_for
+    if task.twin is not None:
+        runner = _TwinRunner(engine, task.twin)
+        compiler = _twin_compiler(task.twin, JobOptions.from_json(task.options))
+    if task.kind == "sampler":
+        results = run_sampler(task.device, runner, pubs, task.seed, compiler)
+        mode = "sampled"
+    else:
+        results = run_estimator(task.device, runner, pubs, task.seed, compiler)
+        mode = "exact" if is_exact(task.device, runner) else "sampled"
+    finished = time.perf_counter()
+    meta: dict[str, Any] = {**_metadata(task, engine), "mode": mode}
+    if task.twin is not None:
+        meta["calibration_snapshot_id"] = task.twin["calibration"]["id"]
+    return {
+        "job_id": task.job_id,
+        "device": task.device.name,
+        "kind": task.kind,
+        "shots": task.shots,
+        "experiments": [],
+        "pubs": results,
+        "timings": {"compile_s": 0.0, "run_s": finished - started},
+        "metadata": meta,
+    }
+
+
+class _TwinRunner:
+    """Runs primitive experiments on a device twin's noise, one value set at a time."""
+
+    def __init__(self, engine: Any, document: dict[str, Any]) -> None:
+        if not hasattr(engine, "run_twin"):
+            raise errors.ExecutionError(f"engine {engine.name!r} cannot emulate device twins")
+        self.name = engine.name
+        self._engine = engine
+        self._document = document
+
+    def versions(self) -> dict[str, str]:
+        return dict(self._engine.versions())
+
+    def run(
+        self, experiments: list[Experiment], *, method: str, shots: int, seed: int
+    ) -> list[list[Any]]:
+        circuits: list[Any] = []
+        owners: list[int] = []
+        for index, experiment in enumerate(experiments):
+            for binding in experiment.bindings or (None,):
+                circuit = experiment.circuit
+                if binding is not None:
+                    circuit = circuit.assign_parameters(
+                        {p: binding[p.name] for p in circuit.parameters}
+                    )
+                circuits.append(circuit)
+                owners.append(index)
+        outcomes = self._engine.run_twin(self._document, circuits, shots=shots, seed=seed)
+        grouped: list[list[Any]] = [[] for _ in experiments]
+        for owner, outcome in zip(owners, outcomes, strict=True):
+            grouped[owner].append(outcome)
+        return grouped
+
+
+def _twin_compiler(document: dict[str, Any], options: JobOptions) -> Any:
+    """``compile_for`` for a twin: its target, cached per circuit and calibration."""
+    from qiskit import qasm3
+
+    def compile_twin(_device: Device, circuit: Any, _seed: int) -> Any:
+        key = hashlib.sha256(qasm3.dumps(circuit).encode()).hexdigest()
+        compiled, _cached = compile_for_twin(document, circuit, key, options.optimization_level)
+        return compiled
+
+    return compile_twin
+
+
 def program_hash(spec: dict[str, Any]) -> str:
     """SHA-256 of a stored program's text and format: the compile cache's circuit key."""
     return hashlib.sha256(f"{spec['format']}\n{spec['source']}".encode()).hexdigest()
@@ -116,7 +246,9 @@ class _TwinRun:
     cached: bool
 
 
-def _execute_twin(task: Task, document: dict[str, Any]) -> dict[str, Any]:
+def _execute_twin(
+    task: Task, document: dict[str, Any], programs: list[dict[str, Any]]
+) -> dict[str, Any]:
     """Compile for the twin's target, run on its noise, and record how.
 
     Each experiment runs the circuit read back from its own OpenQASM 3 text, so the
@@ -134,9 +266,9 @@ def _execute_twin(task: Task, document: dict[str, Any]) -> dict[str, Any]:
         raise errors.ExecutionError(f"engine {engine.name!r} cannot emulate device twins")
     started = time.perf_counter()
     runs: list[_TwinRun] = []
-    for index, spec in enumerate(task.programs):
+    for index, spec in enumerate(programs):
         program = parse_program(spec["source"], spec["format"], spec["bindings"] or None)
-        if options.skip_compilation:
+        if options.skip_compilation or program.verbatim:
             compiled, cached = program.circuit, False
         else:
             compiled, cached = compile_for_twin(
@@ -188,6 +320,7 @@ def _execute_twin(task: Task, document: dict[str, Any]) -> dict[str, Any]:
         rows.append(row)
     meta = _metadata(task, engine)
     meta["method"] = "twin"
+    meta["calibration_snapshot_id"] = document["calibration"]["id"]
     meta["calibration"] = {
         "snapshot": document["calibration"]["id"],
         "version": document["calibration"]["version"],

@@ -102,6 +102,21 @@ def test_jobs_json_is_a_list_of_jobs(centre: ScriptedCentre) -> None:
     assert centre.query(0)["status"] == "QUEUED"
 
 
+def test_jobs_filter_by_session_and_creation_time(centre: ScriptedCentre) -> None:
+    centre.answers.append(httpx.Response(200, json={"jobs": [job_json("a")], "next_cursor": None}))
+
+    done = runner.invoke(
+        cli.app,
+        ["jobs", "--session", "s1", "--since", "2026-11-01T00:00:00Z", "--until", "2026-12-01"],
+    )
+
+    assert done.exit_code == 0, done.output
+    query = centre.query(0)
+    assert query["session_id"] == "s1"
+    assert query["created_after"] == "2026-11-01T00:00:00Z"
+    assert query["created_before"] == "2026-12-01"
+
+
 def test_login_without_verify_saves_the_account() -> None:
     done = runner.invoke(
         cli.app, ["login", "http://c.test/", "qh_x", "--name", "lab", "--no-verify"]

@@ -402,7 +402,7 @@ def test_two_schedulers_claiming_at_once_never_exceed_device_concurrency(
     paused, resume = threading.Event(), threading.Event()
 
     def pause_after_candidates(_conn, _cursor, statement: str, *_args) -> None:
-        if "ORDER BY jobs.seq" in statement and not paused.is_set():
+        if "ORDER BY jobs.priority DESC, jobs.seq" in statement and not paused.is_set():
             paused.set()
             resume.wait(10)
 

@@ -91,7 +91,7 @@ def test_explicit_format_overrides_detection() -> None:
 def test_unknown_format_name_is_unsupported_and_lists_the_accepted_ones() -> None:
     with pytest.raises(errors.ProgramUnsupported) as caught:
         parse_program(BELL_QASM3, "quil")
-    assert caught.value.detail["accepted"] == ["qasm2", "qasm3"]
+    assert caught.value.detail["accepted"] == ["originir", "qasm2", "qasm3", "qpy"]
 
 
 @pytest.mark.parametrize("source", ["", "   ", "\n\t\n"])

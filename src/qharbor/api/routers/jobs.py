@@ -3,25 +3,39 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import datetime as dt
+import hashlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from qharbor import errors
 from qharbor.api.deps import CentreDep, CurrentPrincipal, require_scope
-from qharbor.api.schemas import DryRunPublic, JobCreate, JobList, JobPublic, ResultPublic
+from qharbor.api.schemas import (
+    DryRunPublic,
+    JobCreate,
+    JobList,
+    JobPublic,
+    ProgramList,
+    ResultPublic,
+)
 from qharbor.centre import Centre
 from qharbor.devices import DeviceStatus
+from qharbor.jobs import shapes
 from qharbor.jobs.dryrun import dry_run
 from qharbor.jobs.job import Job, JobStatus
 from qharbor.jobs.request import JobRequest, PreparedJob, prepare
-from qharbor.security import quotas
+from qharbor.jobs.sessions import SessionMode
+from qharbor.security import quotas, sealing
 from qharbor.security.identity import Principal
+from qharbor.security.signing import canonical
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -52,26 +66,28 @@ def job_json(centre: Centre, job: Job) -> dict[str, Any]:
 
 
 def _prepare(
-    body: JobCreate, centre: Centre, idempotency_key: str | None
+    body: JobCreate, centre: Centre, principal: Principal, idempotency_key: str | None
 ) -> tuple[JobRequest, PreparedJob]:
     settings = centre.settings
-    if len(body.programs) > settings.max_programs_per_job:
-        raise errors.ProgramLimit(
-            f"{len(body.programs)} programs in one job; the limit is "
-            f"{settings.max_programs_per_job}",
-            max_programs=settings.max_programs_per_job,
-        )
     if body.idempotency_key and idempotency_key and body.idempotency_key != idempotency_key:
         raise errors.InvalidRequest(
             "the Idempotency-Key header and the idempotency_key field differ; send one"
         )
-    request = body.to_request(idempotency_key)
+    opened = body if body.sealed is None else _open_sealed(centre, principal, body)
+    programs = opened.programs or []
+    if len(programs) > settings.max_programs_per_job:
+        raise errors.ProgramLimit(
+            f"{len(programs)} programs in one job; the limit is {settings.max_programs_per_job}",
+            max_programs=settings.max_programs_per_job,
+        )
+    request = opened.to_request(idempotency_key)
     device = centre.catalogue.get(request.device)
     prepared = prepare(
         request,
         device,
         max_program_bytes=settings.max_program_bytes,
         max_experiments=settings.max_bindings_per_job,
+        sandbox=centre.parsers,
     )
     return request, prepared
 
@@ -80,7 +96,7 @@ def _prepare(
 def dry_run_job(body: JobCreate, centre: CentreDep, principal: CurrentPrincipal) -> dict[str, Any]:
     """Validate and compile a job, estimate its device time; nothing is queued."""
     require_scope(principal, "submit")
-    request, prepared = _prepare(body, centre, None)
+    request, prepared = _prepare(body, centre, principal, None)
     return dry_run(prepared, centre.catalogue.get(request.device), centre.fleet, centre.jobs)
 
 
@@ -94,7 +110,17 @@ def submit_job(
 ) -> dict[str, Any]:
     """Parse, check and queue a job. Nothing is queued if any program is refused."""
     require_scope(principal, "submit")
-    request, prepared = _prepare(body, centre, idempotency_key)
+    request, prepared = _prepare(body, centre, principal, idempotency_key)
+    session = None
+    if request.session_id is not None:
+        session = centre.sessions.admit(principal.project_id, request.session_id, request.device)
+        if session.mode is SessionMode.SESSION:
+            prepared = dataclasses.replace(prepared, priority=1)
+    user_key = centre.keys.user_key(principal.user_id)
+    if user_key is not None:
+        prepared = dataclasses.replace(prepared, result_key_id=user_key.id)
+    if body.sealed is not None:
+        prepared = _reseal(centre, body, prepared)
     device = centre.catalogue.get(request.device)
     cost_s = quotas.estimate_s(device, request.shots, prepared.num_experiments)
     job, replayed = centre.jobs.create(
@@ -104,12 +130,57 @@ def submit_job(
         estimated_s=cost_s,
         admit=lambda conn: centre.quotas.admit(conn, principal.project_id, device, cost_s),
     )
+    if session is not None and not replayed:
+        centre.sessions.after_submit(session)
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     elif centre.scheduler is not None:
         centre.scheduler.wake()
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     return job_json(centre, job)
+
+
+_PROGRAMS = TypeAdapter(ProgramList)
+
+
+def _open_sealed(centre: Centre, principal: Principal, body: JobCreate) -> JobCreate:
+    """The submission with its sealed programs opened, in this process's memory only."""
+    assert body.sealed is not None
+    if centre.keys.user_key(principal.user_id) is None:
+        raise errors.SealingKeyRequired()
+    envelope = body.sealed.model_dump()
+    plaintext = sealing.open_with_key(centre.keys.unwrap(envelope), envelope, sealing.PROGRAMS_AAD)
+    try:
+        programs = _PROGRAMS.validate_python(plaintext)
+    except ValidationError as exc:
+        raise errors.SealedPayloadInvalid(
+            "the sealed payload opened, but it is not a list of programs "
+            "(each OpenQASM text or {source, format, name, parameters})",
+            errors=[
+                {"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_url=False)
+            ],
+        ) from None
+    if not programs:
+        raise errors.SealedPayloadInvalid("the sealed program list is empty")
+    return body.model_copy(update={"programs": programs, "sealed": None})
+
+
+def _reseal(centre: Centre, body: JobCreate, prepared: PreparedJob) -> PreparedJob:
+    """Store a sealed job's checked programs sealed again, and fingerprint its ciphertext."""
+    assert body.sealed is not None
+    if prepared.result_key_id is None:  # the key was retired while the job was checked
+        raise errors.SealingKeyRequired()
+    fingerprint = hashlib.sha256(
+        canonical(body.model_dump(exclude={"programs", "idempotency_key"}))
+    ).hexdigest()
+    envelope = centre.keys.seal_to_centre(prepared.programs, sealing.PROGRAMS_AAD)
+    return dataclasses.replace(
+        prepared,
+        programs=[{"sealed": envelope}],
+        sealed=True,
+        fingerprint=fingerprint,
+        sealed_count=len(prepared.programs),
+    )
 
 
 @router.get("", response_model=JobList)
@@ -119,14 +190,36 @@ def list_jobs(
     status: JobStatus | None = None,
     device: str | None = None,
     tag: str | None = None,
+    session_id: str | None = None,
+    created_after: Annotated[
+        dt.datetime | None, Query(description="Only jobs created at or after (ISO 8601).")
+    ] = None,
+    created_before: Annotated[
+        dt.datetime | None, Query(description="Only jobs created before (ISO 8601).")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ) -> dict[str, Any]:
     """Your project's jobs, newest first, with filters and cursor pagination."""
     page, next_cursor = centre.jobs.list(
-        principal.project_id, status=status, device=device, tag=tag, limit=limit, cursor=cursor
+        principal.project_id,
+        status=status,
+        device=device,
+        tag=tag,
+        session_id=session_id,
+        created_after=_aware(created_after),
+        created_before=_aware(created_before),
+        limit=limit,
+        cursor=cursor,
     )
     return {"jobs": [job_json(centre, j) for j in page], "next_cursor": next_cursor}
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    """A query datetime in UTC; one without a zone is taken to be UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.UTC)
 
 
 async def _wait_for(centre: Centre, job_id: str, wait: float, read: Callable[[], T]) -> T:
@@ -161,14 +254,21 @@ async def get_job(
 
 @router.get("/{job_id}/result", response_model=ResultPublic)
 async def get_result(
-    job_id: str, centre: CentreDep, principal: CurrentPrincipal, wait: Wait = 0
+    job_id: str,
+    centre: CentreDep,
+    principal: CurrentPrincipal,
+    wait: Wait = 0,
+    shape: Annotated[
+        Literal["qharbor", "origin"],
+        Query(description="'origin' adds hex-keyed probabilities, as Origin's cloud returns."),
+    ] = "qharbor",
 ) -> Any:
     """The result of a DONE job; 409 with the reason otherwise."""
     data = await _wait_for(
         centre, job_id, wait, lambda: centre.jobs.result(principal.project_id, job_id)
     )
     await run_in_threadpool(_audit_foreign_read, centre, principal, job_id)
-    return JSONResponse(data)
+    return JSONResponse(shapes.reshape(data, shape))
 
 
 def _audit_foreign_read(centre: Centre, principal: Principal, job_id: str) -> None:

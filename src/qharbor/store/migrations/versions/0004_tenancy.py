@@ -1,7 +1,7 @@
 """Quotas, the usage ledger and the append-only audit log.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0001
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from qharbor.store.tables import UTCDateTime
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,52 @@
+"""The centre's public keys, and users' own keys for sealed results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from qharbor import errors
+from qharbor.api.deps import CentreDep, CurrentPrincipal
+from qharbor.api.schemas import KeyList, KeyPublic, UserKeyCreate
+
+router = APIRouter(prefix="/v1", tags=["keys"])
+
+
+@router.get("/keys", response_model=KeyList)
+def list_keys(centre: CentreDep) -> dict[str, Any]:
+    """The centre's ML-DSA-65 signing and ML-KEM-768 sealing public keys; needs no token.
+
+    Retired keys stay listed, so results signed before a rotation still verify.
+    """
+    return {
+        "keys": [k.to_json() for k in centre.keys.published()],
+        "signing_key_id": centre.keys.signer.key_id,
+        "sealing_key_id": centre.keys.sealing_key_id,
+    }
+
+
+@router.get("/me/keys", response_model=KeyPublic)
+def get_my_key(centre: CentreDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    """Your registered ML-KEM public key; 404 when you have none."""
+    key = centre.keys.user_key(principal.user_id)
+    if key is None:
+        raise errors.NotFound("you have registered no key; POST /v1/me/keys registers one")
+    return key.to_json()
+
+
+@router.post("/me/keys", status_code=201, response_model=KeyPublic)
+def register_my_key(
+    body: UserKeyCreate, centre: CentreDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    """Register your ML-KEM-768 public key; results of jobs you submit from now on are
+    sealed to it. A previous key is retired (results already sealed to it stay so)."""
+    return centre.keys.register_user_key(principal.user_id, body.public_key).to_json()
+
+
+@router.delete("/me/keys", status_code=204)
+def retire_my_key(centre: CentreDep, principal: CurrentPrincipal) -> Response:
+    """Retire your key: results of jobs you submit from now on are not sealed."""
+    if not centre.keys.retire_user_key(principal.user_id):
+        raise errors.NotFound("you have registered no key")
+    return Response(status_code=204)

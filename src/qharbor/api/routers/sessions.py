@@ -1,0 +1,58 @@
+"""Sessions and batches: open, read, list, close."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from qharbor.api.deps import CentreDep, CurrentPrincipal, require_scope
+from qharbor.api.schemas import SessionCreate, SessionList, SessionPublic
+from qharbor.jobs.sessions import SessionMode, SessionStatus
+
+router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
+
+
+@router.post("", status_code=201, response_model=SessionPublic)
+def open_session(body: SessionCreate, centre: CentreDep, principal: CurrentPrincipal) -> Any:
+    """Open a session or batch on a device; send its id as ``session_id`` with jobs."""
+    require_scope(principal, "submit")
+    device = centre.catalogue.get(body.device)
+    session = centre.sessions.create(
+        principal.project_id,
+        principal.user_id,
+        device.name,
+        SessionMode(body.mode),
+        max_ttl_s=body.max_ttl_s,
+        idle_ttl_s=body.idle_ttl_s,
+    )
+    return session.to_json(centre.sessions.summary(session))
+
+
+@router.get("", response_model=SessionList)
+def list_sessions(
+    centre: CentreDep,
+    principal: CurrentPrincipal,
+    mode: SessionMode | None = None,
+    status: SessionStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    """Your project's sessions and batches, newest first, each with its job counts."""
+    found = centre.sessions.list(principal.project_id, mode=mode, status=status, limit=limit)
+    return {"sessions": [s.to_json(centre.sessions.summary(s)) for s in found]}
+
+
+@router.get("/{session_id}", response_model=SessionPublic)
+def get_session(session_id: str, centre: CentreDep, principal: CurrentPrincipal) -> Any:
+    """One session or batch, with its jobs counted by status."""
+    centre.sessions.expire_due()
+    session = centre.sessions.get(principal.project_id, session_id)
+    return session.to_json(centre.sessions.summary(session))
+
+
+@router.delete("/{session_id}", response_model=SessionPublic)
+def close_session(session_id: str, centre: CentreDep, principal: CurrentPrincipal) -> Any:
+    """Close it. A session's queued jobs fail with SESSION_CLOSED; a batch's still run."""
+    require_scope(principal, "submit")
+    session = centre.sessions.close(principal.project_id, session_id)
+    return session.to_json(centre.sessions.summary(session))

@@ -1,0 +1,171 @@
+"""The Estimator primitive, run in a worker.
+
+On a noiseless state-vector device the expectation values are exact: the
+circuit's final state is computed once per binding and every observable is
+evaluated on it. Elsewhere they are estimated from shots: the Pauli terms of a
+PUB's observables are grouped into qubit-wise commuting sets, each set is
+measured in one basis, and the standard error comes from the per-shot variance.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from qiskit import QuantumCircuit
+from qiskit.quantum_info import Statevector
+
+from qharbor.devices import Device
+from qharbor.engines import Engine, Experiment
+from qharbor.primitives import observables as obs
+from qharbor.primitives.pubs import DEFAULT_PRECISION, parameter_array
+from qharbor.programs import parse_circuit
+
+#: Largest block of final states held at once, in bytes.
+_STATE_BLOCK_BYTES = 256 * 1024 * 1024
+
+
+def is_exact(device: Device, engine: Engine) -> bool:
+    """Whether the device computes expectation values exactly."""
+    return (
+        device.method == "statevector"
+        and not device.noisy
+        and device.kind == "simulator"
+        and hasattr(engine, "statevectors")
+    )
+
+
+def run_estimator(
+    device: Device,
+    engine: Engine,
+    pubs: list[dict[str, Any]],
+    seed: int,
+    compile_for: Any,
+) -> list[dict[str, Any]]:
+    """Run estimator PUBs; return one ``{"evs", "stds", "shape", ...}`` per PUB.
+
+    Args:
+        device: where they run.
+        engine: the device's engine.
+        pubs: the normalised PUBs stored on the job.
+        seed: the job's seed.
+        compile_for: ``(device, circuit, seed) -> circuit``, the worker's compiler.
+    """
+    exact = is_exact(device, engine)
+    rng = np.random.default_rng(seed)
+    results = []
+    for index, pub in enumerate(pubs):
+        circuit = _base_circuit(pub)
+        if exact:
+            evs, stds, shots = _exact(engine, circuit, pub, rng)
+        else:
+            evs, stds, shots = _sampled(
+                device, engine, circuit, pub, seed + 7919 * index, compile_for
+            )
+        results.append(
+            {
+                "evs": evs.tolist(),
+                "stds": stds.tolist(),
+                "shape": list(evs.shape),
+                "shots": shots,
+                "exact": exact,
+                "precision": pub.get("precision"),
+            }
+        )
+    return results
+
+
+def _base_circuit(pub: dict[str, Any]) -> QuantumCircuit:
+    """The PUB's circuit without final measurements, as wide as its observables."""
+    circuit = parse_circuit(pub["circuit"], pub["format"]).circuit
+    circuit = circuit.remove_final_measurements(inplace=False) or circuit
+    width = max(len(next(iter(o))) for o in pub["observables"])
+    if width > circuit.num_qubits:
+        wider = QuantumCircuit(width)
+        wider.compose(circuit, range(circuit.num_qubits), inplace=True)
+        circuit = wider
+    return circuit
+
+
+def _bindings(pub: dict[str, Any]) -> tuple[Any, list[dict[str, float]]]:
+    names = pub["parameter_names"]
+    shape = tuple(pub["shape"])
+    values = parameter_array(pub["parameter_values"], shape, len(names))
+    flat = values.reshape(-1, len(names)) if names else np.zeros((math.prod(shape), 0))
+    return shape, [dict(zip(names, map(float, row), strict=True)) for row in flat]
+
+
+def _broadcast(pub: dict[str, Any], shape: tuple[int, ...]) -> tuple[Any, Any, tuple[int, ...]]:
+    """Per result element, the index of its binding and of its observable."""
+    obs_shape = tuple(pub["observables_shape"])
+    out = tuple(pub["result_shape"])
+    binding = np.broadcast_to(np.arange(math.prod(shape)).reshape(shape), out).ravel()
+    observable = np.broadcast_to(np.arange(math.prod(obs_shape)).reshape(obs_shape), out).ravel()
+    return binding, observable, out
+
+
+def _exact(
+    engine: Any, circuit: QuantumCircuit, pub: dict[str, Any], rng: np.random.Generator
+) -> tuple[Any, Any, None]:
+    shape, bindings = _bindings(pub)
+    which_binding, which_observable, out = _broadcast(pub, shape)
+    width = circuit.num_qubits
+    operators = [obs.to_sparse(o, width) for o in pub["observables"]]
+    evs = np.zeros(len(which_binding))
+    parametric = bool(pub["parameter_names"])
+    block = max(1, _STATE_BLOCK_BYTES // (16 * 2**width))
+    states: dict[int, Statevector] = {}
+    needed = sorted(set(which_binding.tolist()))
+    for start in range(0, len(needed), block):
+        chunk = needed[start : start + block]
+        if parametric:
+            vectors = engine.statevectors(circuit, [bindings[i] for i in chunk])
+        else:
+            vectors = engine.statevectors(circuit, []) * len(chunk)
+        states = {i: Statevector(v) for i, v in zip(chunk, vectors, strict=True)}
+        for position, (b, o) in enumerate(zip(which_binding, which_observable, strict=True)):
+            if int(b) in states:
+                evs[position] = float(np.real(states[int(b)].expectation_value(operators[o])))
+    precision = pub.get("precision") or 0.0
+    stds = np.zeros_like(evs)
+    if precision > 0:
+        evs = rng.normal(evs, precision)
+        stds[:] = precision
+    return evs.reshape(out), stds.reshape(out), None
+
+
+def _sampled(
+    device: Device,
+    engine: Engine,
+    circuit: QuantumCircuit,
+    pub: dict[str, Any],
+    seed: int,
+    compile_for: Any,
+) -> tuple[Any, Any, int]:
+    precision = pub.get("precision") or DEFAULT_PRECISION
+    shots = min(device.max_shots, math.ceil(1.0 / precision**2))
+    shape, bindings = _bindings(pub)
+    which_binding, which_observable, out = _broadcast(pub, shape)
+    width = circuit.num_qubits
+    labels = [label.rjust(width, "I") for o in pub["observables"] for label in o]
+    bases, where = obs.group_terms(labels)
+    parametric = bool(pub["parameter_names"])
+    # Each basis circuit is compiled once; the engine binds every value set itself.
+    experiments = [
+        Experiment(
+            compile_for(device, basis.circuit(circuit), seed),
+            tuple(bindings) if parametric else (),
+        )
+        for basis in bases
+    ]
+    runs = engine.run(experiments, method=device.method, shots=shots, seed=seed) if bases else []
+    evs = np.zeros(len(which_binding))
+    stds = np.zeros(len(which_binding))
+    for position, (b, o) in enumerate(zip(which_binding, which_observable, strict=True)):
+        slot = int(b) if parametric else 0
+        counts = [runs[g][slot].counts for g in range(len(bases))]
+        evs[position], stds[position] = obs.estimate(
+            pub["observables"][int(o)], width, where, counts
+        )
+    return evs.reshape(out), stds.reshape(out), shots

@@ -1,0 +1,279 @@
+"""Primitive unified blocs (PUBs): checked and normalised before a job is queued.
+
+A PUB arrives as JSON. Arrays travel flat, with their shape beside them:
+
+* ``parameter_values``: ``prod(shape) * len(parameter_names)`` numbers in C
+  order, one row of values per binding; ``shape`` is the shape of the bindings.
+  Values follow the circuit's ``input float[64]`` parameters sorted by name.
+* ``observables`` (estimator): a flat list of observables, each an object from
+  Pauli label (qubit 0 rightmost) to real coefficient; ``observables_shape`` is
+  their shape. Bindings and observables broadcast against each other, by
+  NumPy's rules, to the shape of the PUB's result.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from qharbor import errors
+from qharbor.devices import Device, operations
+from qharbor.programs import parse_circuit
+from qharbor.programs.limits import DEFAULT_LIMITS, Limits
+
+#: The job kinds that carry PUBs instead of programs.
+KINDS = ("sampler", "estimator")
+
+#: Estimator precision on a sampled device when the request gives none (4096 shots).
+DEFAULT_PRECISION = 1 / 64
+
+_PAULI_CHARS = frozenset("IXYZ")
+
+
+@dataclass(frozen=True)
+class PreparedPubs:
+    """PUBs that passed every check, as they are stored on the job.
+
+    Attributes:
+        payload: ``{"pubs": [...]}``, each PUB normalised (shapes, defaults).
+        num_experiments: circuit runs the job will make (bindings, summed).
+    """
+
+    payload: dict[str, Any]
+    num_experiments: int
+
+
+def prepare_pubs(
+    kind: str,
+    pubs: Sequence[dict[str, Any]],
+    device: Device,
+    *,
+    shots: int,
+    precision: float | None,
+    max_program_bytes: int,
+    max_experiments: int,
+) -> PreparedPubs:
+    """Parse each PUB's circuit and check its arrays against it.
+
+    Args:
+        kind: ``sampler`` or ``estimator``.
+        pubs: the PUBs as the request gives them.
+        device: the device the job is for.
+        shots: the job's shots, the default for sampler PUBs without their own.
+        precision: the job's precision, the default for estimator PUBs.
+        max_program_bytes: the longest circuit text accepted.
+        max_experiments: the most bindings the job may run in all.
+
+    Raises:
+        errors.QHarborError: the first problem, naming the PUB by index.
+    """
+    if kind not in KINDS:
+        raise errors.InvalidRequest(f"unknown job kind {kind!r}; use one of {KINDS}", field="kind")
+    if not pubs:
+        raise errors.InvalidRequest(f"a {kind} job needs at least one PUB", field="pubs")
+    stored: list[dict[str, Any]] = []
+    experiments = 0
+    for index, pub in enumerate(pubs):
+        try:
+            normal, runs = _prepare_one(kind, pub, device, shots, precision, max_program_bytes)
+        except errors.QHarborError as exc:
+            raise type(exc)(f"PUB {index}: {exc.message}", pub=index, **exc.detail) from None
+        experiments += runs
+        if experiments > max_experiments:
+            raise errors.ProgramLimit(
+                f"the job would run more than {max_experiments} experiments "
+                "(PUBs times parameter bindings); split it into several jobs",
+                max_experiments=max_experiments,
+            )
+        stored.append(normal)
+    return PreparedPubs(payload={"pubs": stored}, num_experiments=experiments)
+
+
+def _prepare_one(
+    kind: str,
+    pub: dict[str, Any],
+    device: Device,
+    shots: int,
+    precision: float | None,
+    max_bytes: int,
+) -> tuple[dict[str, Any], int]:
+    source = pub.get("circuit")
+    if not isinstance(source, str):
+        raise errors.InvalidRequest("'circuit' must be OpenQASM text", field="circuit")
+    limits = DEFAULT_LIMITS
+    if max_bytes < limits.max_bytes:
+        limits = Limits(**{**limits.__dict__, "max_bytes": max_bytes})
+    circuit = parse_circuit(source, pub.get("format", "auto"), limits).circuit
+    names = sorted(p.name for p in circuit.parameters)
+    shape = _shape(pub.get("shape", []), "shape")
+    values = parameter_array(pub.get("parameter_values") or [], shape, len(names))
+    if not np.all(np.isfinite(values)):
+        raise errors.ProgramParameters("parameter values must be finite numbers")
+    normal: dict[str, Any] = {
+        "circuit": source,
+        "format": pub.get("format", "auto"),
+        "parameter_names": names,
+        "parameter_values": values.ravel().tolist(),
+        "shape": list(shape),
+    }
+    width = circuit.num_qubits
+    if kind == "sampler":
+        pub_shots = pub.get("shots") or shots
+        _positive_int(pub_shots, "shots")
+        if pub_shots > device.max_shots:
+            raise errors.InvalidRequest(
+                f"shots={pub_shots} is more than device {device.name!r} allows "
+                f"({device.max_shots}); lower shots",
+                field="shots",
+                max_shots=device.max_shots,
+            )
+        if circuit.num_clbits == 0:
+            raise errors.ProgramParameters(
+                "a sampler circuit needs measurements; add measure_all() or measure into "
+                "a classical register"
+            )
+        normal["shots"] = int(pub_shots)
+        result_shape = shape
+    else:
+        observables = pub.get("observables")
+        if not isinstance(observables, list) or not observables:
+            raise errors.InvalidRequest(
+                "'observables' must be a non-empty list of {pauli: coefficient} objects",
+                field="observables",
+            )
+        obs_shape = _shape(pub.get("observables_shape", [len(observables)]), "observables_shape")
+        if math.prod(obs_shape) != len(observables):
+            raise errors.InvalidRequest(
+                f"observables_shape {list(obs_shape)} does not hold {len(observables)} observables",
+                field="observables_shape",
+            )
+        if _measures(circuit.remove_final_measurements(inplace=False) or circuit):
+            raise errors.ProgramUnsupported(
+                "an estimator circuit may measure only at its end (those measurements are "
+                "ignored); remove mid-circuit measurements, or use the sampler"
+            )
+        normal["observables"] = [check_observable(o) for o in observables]
+        normal["observables_shape"] = list(obs_shape)
+        obs_width = max(len(next(iter(o))) for o in normal["observables"])
+        if obs_width < width:
+            raise errors.InvalidRequest(
+                f"observables act on {obs_width} qubits but the circuit has {width}; "
+                "give one Pauli letter per qubit",
+                field="observables",
+            )
+        width = obs_width
+        try:
+            result_shape = tuple(np.broadcast_shapes(shape, obs_shape))
+        except ValueError:
+            raise errors.InvalidRequest(
+                f"parameter shape {list(shape)} and observables shape {list(obs_shape)} "
+                "do not broadcast together",
+                field="observables_shape",
+            ) from None
+        pub_precision = pub.get("precision")
+        if pub_precision is None:
+            pub_precision = precision
+        if pub_precision is not None and (
+            not isinstance(pub_precision, int | float) or pub_precision < 0
+        ):
+            raise errors.InvalidRequest("precision must be a number >= 0", field="precision")
+        normal["precision"] = None if pub_precision is None else float(pub_precision)
+    if width > device.max_qubits:
+        raise errors.DeviceLimit(
+            f"the PUB uses {width} qubits; device {device.name!r} runs at most {device.max_qubits}",
+            qubits=width,
+            max_qubits=device.max_qubits,
+            device=device.name,
+        )
+    operations.check_circuit(device, circuit, 0)
+    if device.twin is not None:
+        operations.check_active_qubits(device.twin, circuit, 0)
+    normal["result_shape"] = list(result_shape)
+    return normal, max(1, math.prod(shape))
+
+
+def parameter_array(flat: Sequence[Any], shape: tuple[int, ...], num_parameters: int) -> Any:
+    """The bindings as an array of shape ``(*shape, num_parameters)``.
+
+    Raises:
+        errors.ProgramParameters: the number of values does not fit.
+    """
+    try:
+        values = np.asarray(flat, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise errors.ProgramParameters("parameter_values must be a list of numbers") from None
+    expected = math.prod(shape) * num_parameters
+    if values.size != expected:
+        raise errors.ProgramParameters(
+            f"{values.size} parameter values for shape {list(shape)} and {num_parameters} "
+            f"parameters; expected {expected}",
+            parameters=num_parameters,
+        )
+    return values.reshape(*shape, num_parameters)
+
+
+def check_observable(observable: Any) -> dict[str, float]:
+    """One observable as ``{pauli: coefficient}``, checked.
+
+    Raises:
+        errors.InvalidRequest: an empty observable, a bad label or coefficient.
+    """
+    if isinstance(observable, str):
+        observable = {observable: 1.0}
+    if not isinstance(observable, dict) or not observable:
+        raise errors.InvalidRequest(
+            "each observable must be a non-empty {pauli: coefficient} object", field="observables"
+        )
+    widths = {len(label) for label in observable}
+    if len(widths) != 1:
+        raise errors.InvalidRequest(
+            "the Pauli labels of one observable must all have the same length",
+            field="observables",
+        )
+    checked: dict[str, float] = {}
+    for label, coeff in observable.items():
+        if not label or not set(label) <= _PAULI_CHARS:
+            raise errors.InvalidRequest(
+                f"{label!r} is not a Pauli label; use the letters I, X, Y, Z",
+                field="observables",
+            )
+        if (
+            isinstance(coeff, bool)
+            or not isinstance(coeff, int | float)
+            or not math.isfinite(coeff)
+        ):
+            raise errors.InvalidRequest(
+                f"the coefficient of {label!r} must be a finite real number",
+                field="observables",
+            )
+        checked[label] = checked.get(label, 0.0) + float(coeff)
+    return checked
+
+
+def _measures(circuit: Any) -> bool:
+    """Whether the circuit measures anywhere, inside control flow too."""
+    for instruction in circuit.data:
+        if instruction.operation.name == "measure":
+            return True
+        if any(_measures(block) for block in getattr(instruction.operation, "blocks", ())):
+            return True
+    return False
+
+
+def _shape(value: Any, name: str) -> tuple[int, ...]:
+    if not isinstance(value, list) or not all(
+        isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in value
+    ):
+        raise errors.InvalidRequest(f"{name!r} must be a list of positive integers", field=name)
+    if len(value) > 8:
+        raise errors.InvalidRequest(f"{name!r} has more than 8 dimensions", field=name)
+    return tuple(value)
+
+
+def _positive_int(value: Any, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise errors.InvalidRequest(f"{name!r} must be a positive integer", field=name)

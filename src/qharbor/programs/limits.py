@@ -1,0 +1,365 @@
+"""Input limits for programs from strangers.
+
+Two layers guard the centre. Cheap checks on the raw text (:func:`check_text`)
+answer most hostile programs at once: size, UTF-8, bracket nesting, declared
+qubits, constant-true ``while`` loops, ``for`` ranges and includes. Checks on
+the parsed circuit (:func:`check_circuit`) then bound what the text could not
+show: operations after loops and gate definitions are expanded, nesting of gate
+definitions, and non-finite angles. Parsing itself runs in a sandboxed process
+(:mod:`qharbor.programs.sandbox`) with a time and memory limit.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from qiskit import QuantumCircuit
+from qiskit.circuit import ControlFlowOp, ForLoopOp, Gate, ParameterExpression
+from qiskit.circuit.library import get_standard_gate_name_mapping
+
+from qharbor import errors
+
+_STANDARD = frozenset(get_standard_gate_name_mapping())
+# +1 for each opening bracket, -1 for each closing one, by byte value.
+_STEP = np.zeros(256, dtype=np.int8)
+_STEP[list(b"([{")] = 1
+_STEP[list(b")]}")] = -1
+
+#: The only files a program may include: the standard gate libraries, served built in.
+STANDARD_INCLUDES = frozenset({"qelib1.inc", "stdgates.inc"})
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one program may ask of the centre.
+
+    Attributes:
+        max_bytes: program text size, in bytes (UTF-8).
+        max_nesting: depth of nested brackets, braces and blocks.
+        max_qubits: qubits one program may declare.
+        max_loop_iterations: iterations of one ``for`` loop, and of nested
+            ``for`` loops multiplied together.
+        max_while_iterations: a ``while`` loop runs at most this many times.
+        max_operations: operations once loops and gate definitions are
+            expanded.
+        max_definition_depth: gate definitions nested inside one another.
+    """
+
+    max_bytes: int = 2 * 1024 * 1024
+    max_nesting: int = 64
+    max_qubits: int = 1024
+    max_loop_iterations: int = 100_000
+    max_while_iterations: int = 64
+    max_operations: int = 1_000_000
+    max_definition_depth: int = 8
+
+
+DEFAULT_LIMITS = Limits()
+
+_QASM2 = re.compile(r"^(?:\s|//[^\n]*\n)*OPENQASM\s+2\b")
+_INCLUDE = re.compile(r'\binclude\s+"([^"\n]*)"')
+_QREG = re.compile(r"\bqreg\s+\w+\s*\[\s*(\d+)\s*\]")
+_QUBIT = re.compile(r"\bqubit\s*\[\s*(\d+)\s*\]")
+_QINIT = re.compile(r"^\s*QINIT\s+(\d+)", re.MULTILINE)
+_WHILE_TRUE = re.compile(r"\bwhile\s*\(\s*(?:true|1|!\s*false)\s*\)")
+_FOR_RANGE = re.compile(
+    r"\bfor\s+[\w\[\]\s]*?\bin\s*\[\s*(-?\d+)\s*:\s*(-?\d+)\s*(?::\s*(-?\d+)\s*)?\]\s*\{?"
+)
+
+
+def line_of(source: str, offset: int) -> int:
+    """The 1-based line number of a character offset."""
+    return source.count("\n", 0, offset) + 1
+
+
+def decode(body: bytes, limits: Limits = DEFAULT_LIMITS) -> str:
+    """Program bytes as text, refusing oversized and non-UTF-8 input.
+
+    Raises:
+        errors.ProgramLimit: the program is larger than ``limits.max_bytes``.
+        errors.ProgramSyntax: the bytes are not UTF-8.
+    """
+    if len(body) > limits.max_bytes:
+        raise errors.ProgramLimit(
+            f"program is {len(body)} bytes; the limit is {limits.max_bytes}",
+            limit_bytes=limits.max_bytes,
+        )
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise errors.ProgramSyntax(
+            f"the program is not UTF-8 text (byte {exc.start}); send UTF-8", offset=exc.start
+        ) from None
+
+
+def check_text(source: str, limits: Limits = DEFAULT_LIMITS) -> None:
+    """Cheap checks on the program text, before any parser sees it.
+
+    Raises:
+        errors.ProgramError: ``PROGRAM_LIMIT`` for sizes and bounds,
+            ``PROGRAM_UNSUPPORTED`` for forbidden includes.
+    """
+    try:
+        size = len(source.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise errors.ProgramSyntax(
+            f"the program is not valid Unicode text (character {exc.start}); send UTF-8",
+            offset=exc.start,
+        ) from None
+    if size > limits.max_bytes:
+        raise errors.ProgramLimit(
+            f"program is {size} bytes; the limit is {limits.max_bytes}",
+            limit_bytes=limits.max_bytes,
+        )
+    if "\x00" in source:
+        raise errors.ProgramSyntax("the program contains a NUL character; send plain text")
+    _check_nesting(source, limits)
+    for match in _INCLUDE.finditer(source) if "include" in source else ():
+        name = match[1]
+        if name not in STANDARD_INCLUDES:
+            line = line_of(source, match.start())
+            # Each format keeps the code it has always given for a refused include.
+            klass: type[errors.ProgramError] = (
+                errors.ProgramSyntax if _QASM2.match(source) else errors.ProgramUnsupported
+            )
+            raise klass(
+                f"line {line}: include {name!r} is not allowed; only the standard gate "
+                f"libraries {sorted(STANDARD_INCLUDES)} may be included",
+                line=line,
+                include=name,
+            )
+    for word, pattern in (("qreg", _QREG), ("qubit", _QUBIT), ("QINIT", _QINIT)):
+        if word not in source:
+            continue
+        for match in pattern.finditer(source):
+            count = int(match[1][:12])
+            if count > limits.max_qubits:
+                line = line_of(source, match.start())
+                raise errors.ProgramLimit(
+                    f"line {line}: {count} qubits declared; a program may use at most "
+                    f"{limits.max_qubits}",
+                    line=line,
+                    qubits=count,
+                    max_qubits=limits.max_qubits,
+                )
+    forever = _WHILE_TRUE.search(source) if "while" in source else None
+    if forever:
+        line = line_of(source, forever.start())
+        raise errors.ProgramLimit(
+            f"line {line}: a 'while' loop whose condition is always true never ends; "
+            "loop on a measured bit instead",
+            line=line,
+        )
+    if "for" in source:
+        _check_for_ranges(source, limits)
+    if "gate" in source:
+        _check_gate_definitions(source, limits)
+
+
+_GATE_DEFINITION = re.compile(r"\bgate\s+(\w+)[^{;]*\{([^{}]*)\}")
+_CALLEE = re.compile(r"^(?:\s*(?:ctrl|negctrl|inv|pow)\s*(?:\([^)]*\))?\s*@)*\s*(\w+)")
+
+
+def _check_gate_definitions(source: str, limits: Limits) -> None:
+    """Refuse gate definitions that expand, through one another, past the bounds.
+
+    Each definition's size is the sum of the sizes of the gates its body calls,
+    so a chain of definitions that each call the previous one twice is caught
+    from the text, before a parser expands it.
+    """
+    sizes: dict[str, int] = {}
+    depths: dict[str, int] = {}
+    for match in _GATE_DEFINITION.finditer(source):
+        size, depth = 0, 0
+        for statement in match[2].split(";"):
+            callee = _CALLEE.match(statement)
+            if not callee:
+                continue
+            size += sizes.get(callee[1], 1)
+            depth = max(depth, depths.get(callee[1], 0))
+        sizes[match[1]], depths[match[1]] = size, depth + 1
+        line = line_of(source, match.start())
+        if depth + 1 > limits.max_definition_depth:
+            raise errors.ProgramLimit(
+                f"line {line}: gate definitions nest more than {limits.max_definition_depth} deep",
+                line=line,
+                max_definition_depth=limits.max_definition_depth,
+            )
+        if size > limits.max_operations:
+            raise errors.ProgramLimit(
+                f"line {line}: gate {match[1]!r} expands to {size} operations; the limit "
+                f"is {limits.max_operations}",
+                line=line,
+                operations=size,
+                max_operations=limits.max_operations,
+            )
+
+
+def _check_nesting(source: str, limits: Limits) -> None:
+    # Vectorised, so a 2 MiB program is checked in milliseconds: the depth at
+    # each character is the running sum of opens minus closes, measured from
+    # the lowest point before it (so stray closing brackets cannot hide depth).
+    data = np.frombuffer(source.encode("utf-8"), dtype=np.uint8)
+    step = _STEP[data]
+    if not step.any():
+        return
+    level = np.cumsum(step, dtype=np.int32)
+    depth = level - np.minimum(np.minimum.accumulate(level), 0)
+    over = np.flatnonzero(depth > limits.max_nesting)
+    if over.size:
+        line = int(np.count_nonzero(data[: over[0]] == ord("\n"))) + 1
+        raise errors.ProgramLimit(
+            f"line {line}: brackets nest more than {limits.max_nesting} deep; "
+            "simplify the expression",
+            line=line,
+            max_nesting=limits.max_nesting,
+        )
+
+
+def _check_for_ranges(source: str, limits: Limits) -> None:
+    """Refuse ``for`` loops whose literal ranges, nested, exceed the iteration bound."""
+    # (end offset of the loop body, iterations) for each enclosing loop.
+    enclosing: list[tuple[int, int]] = []
+    for match in _FOR_RANGE.finditer(source):
+        start = match.start()
+        enclosing = [(end, n) for end, n in enclosing if end > start]
+        first, second, third = (int(g[:19]) if g else None for g in match.groups())
+        assert first is not None and second is not None
+        if third is None:
+            iterations = abs(second - first) + 1
+        else:
+            step = second if second != 0 else 1
+            iterations = abs(third - first) // abs(step) + 1
+        total = iterations
+        for _end, outer in enclosing:
+            total *= outer
+        if total > limits.max_loop_iterations:
+            line = line_of(source, start)
+            raise errors.ProgramLimit(
+                f"line {line}: this 'for' loop runs {total} iterations (nested loops "
+                f"multiplied); the limit is {limits.max_loop_iterations}",
+                line=line,
+                iterations=total,
+                max_loop_iterations=limits.max_loop_iterations,
+            )
+        enclosing.append((_block_end(source, match.end()), iterations))
+
+
+def _block_end(source: str, start: int) -> int:
+    """The offset just past the brace block that opens at or after ``start``."""
+    opening = source.find("{", start - 1)
+    if opening < 0:
+        return start
+    depth = 0
+    for index in range(opening, len(source)):
+        if source[index] == "{":
+            depth += 1
+        elif source[index] == "}":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+    return len(source)
+
+
+def check_circuit(circuit: QuantumCircuit, limits: Limits = DEFAULT_LIMITS) -> None:
+    """Bounds on the parsed circuit that the text alone could not show.
+
+    Raises:
+        errors.ProgramLimit: too many qubits, or too many operations once loops
+            and gate definitions are expanded.
+        errors.ProgramParameters: an angle is NaN or infinite.
+    """
+    if circuit.num_qubits > limits.max_qubits:
+        raise errors.ProgramLimit(
+            f"the program uses {circuit.num_qubits} qubits; the limit is {limits.max_qubits}",
+            qubits=circuit.num_qubits,
+            max_qubits=limits.max_qubits,
+        )
+    counter = _OperationCounter(limits)
+    total = counter.count(circuit, 0)
+    if total > limits.max_operations:
+        raise _too_many(total, limits)
+
+
+def _too_many(total: int, limits: Limits) -> errors.ProgramLimit:
+    return errors.ProgramLimit(
+        f"the program expands to more than {limits.max_operations} operations once loops "
+        "and gate definitions are unrolled; make it smaller or split it",
+        operations=total,
+        max_operations=limits.max_operations,
+    )
+
+
+class _OperationCounter:
+    """Counts operations with loops and definitions expanded, stopping past the limit."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self._definitions: dict[tuple[Any, ...], int] = {}
+
+    def count(self, circuit: QuantumCircuit, depth: int) -> int:
+        if depth > self.limits.max_definition_depth:
+            raise errors.ProgramLimit(
+                f"gate definitions nest more than {self.limits.max_definition_depth} deep",
+                max_definition_depth=self.limits.max_definition_depth,
+            )
+        total = 0
+        for instruction in circuit.data:
+            total += self._one(instruction.operation, depth)
+            if total > self.limits.max_operations:
+                raise _too_many(total, self.limits)
+        return total
+
+    def _one(self, op: Any, depth: int) -> int:
+        _check_params(op)
+        if isinstance(op, ControlFlowOp):
+            inner = sum(self.count(block, depth + 1) for block in op.blocks)
+            if isinstance(op, ForLoopOp):
+                iterations = len(op.params[0])
+                if iterations > self.limits.max_loop_iterations:
+                    raise errors.ProgramLimit(
+                        f"a 'for' loop runs {iterations} iterations; the limit is "
+                        f"{self.limits.max_loop_iterations}",
+                        iterations=iterations,
+                        max_loop_iterations=self.limits.max_loop_iterations,
+                    )
+                return max(1, inner * iterations)
+            return inner + 1
+        if isinstance(op, Gate) and not _is_standard(op):
+            definition = op.definition
+            if definition is None:
+                return 1
+            key = (op.name, op.num_qubits, tuple(str(p) for p in op.params))
+            if key not in self._definitions:
+                self._definitions[key] = max(1, self.count(definition, depth + 1))
+            return self._definitions[key]
+        return 1
+
+
+def _is_standard(op: Gate) -> bool:
+    # Qiskit's standard gates carry their standard-gate tag; user definitions do not.
+    return op.name in _STANDARD and getattr(op, "_standard_gate", None) is not None
+
+
+def _check_params(op: Any) -> None:
+    for param in getattr(op, "params", ()):
+        value: Any = param
+        if isinstance(param, ParameterExpression):
+            if param.parameters:
+                continue
+            value = complex(param)
+        if isinstance(value, int | float | complex) and not _finite(value):
+            raise errors.ProgramParameters(
+                f"operation {op.name!r} has the angle {value}; angles must be finite numbers",
+                operation=op.name,
+            )
+
+
+def _finite(value: complex | float) -> bool:
+    if isinstance(value, complex):
+        return math.isfinite(value.real) and math.isfinite(value.imag)
+    return math.isfinite(value)

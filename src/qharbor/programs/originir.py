@@ -1,0 +1,507 @@
+"""OriginIR, the text format of Origin Quantum's QPanda, read into a Qiskit circuit.
+
+A program is one statement per line: ``QINIT n`` first, then ``CREG m``, gates
+(``H q[0]``, ``CNOT q[0],q[1]``, ``RX q[0],(PI/2)``), ``MEASURE``, ``BARRIER``,
+``RESET``, ``DAGGER``/``ENDDAGGER`` and ``CONTROL``/``ENDCONTROL`` blocks, and
+``QIF``/``QELSE``/``QENDIF`` and ``QWHILE``/``QENDWHILE`` on measured bits.
+The reader is a single pass over the lines; angle expressions are read by a
+small recursive-descent parser whose depth the intake limits bound.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
+from qiskit.circuit import Clbit, Gate, IfElseOp, Instruction, WhileLoopOp
+from qiskit.circuit import library as lib
+from qiskit.circuit.classical import expr
+
+from qharbor import errors
+
+GateFactory = Callable[..., Gate]
+
+
+def _u4(alpha: float, beta: float, gamma: float, delta: float) -> Gate:
+    """QPanda's U4: e^{i alpha} RZ(beta) RY(gamma) RZ(delta)."""
+    definition = QuantumCircuit(1, global_phase=alpha - (beta + delta) / 2)
+    definition.append(lib.UGate(gamma, beta, delta), [0])
+    gate = Gate("u4", 1, [alpha, beta, gamma, delta])
+    gate.definition = definition
+    return gate
+
+
+def _cu(alpha: float, beta: float, gamma: float, delta: float) -> Gate:
+    return lib.CUGate(gamma, beta, delta, alpha - (beta + delta) / 2)
+
+
+#: OriginIR gate names: (qubits, parameters, factory).
+GATES: dict[str, tuple[int, int, GateFactory]] = {
+    "H": (1, 0, lib.HGate),
+    "T": (1, 0, lib.TGate),
+    "S": (1, 0, lib.SGate),
+    "X": (1, 0, lib.XGate),
+    "Y": (1, 0, lib.YGate),
+    "Z": (1, 0, lib.ZGate),
+    "I": (1, 0, lib.IGate),
+    "ECHO": (1, 0, lib.IGate),
+    "X1": (1, 0, lambda: lib.RXGate(math.pi / 2)),
+    "Y1": (1, 0, lambda: lib.RYGate(math.pi / 2)),
+    "Z1": (1, 0, lambda: lib.RZGate(math.pi / 2)),
+    "RX": (1, 1, lib.RXGate),
+    "RY": (1, 1, lib.RYGate),
+    "RZ": (1, 1, lib.RZGate),
+    "P": (1, 1, lib.PhaseGate),
+    "U1": (1, 1, lib.PhaseGate),
+    "U2": (1, 2, lib.U2Gate),
+    "RPHI": (1, 2, lib.RGate),
+    "U3": (1, 3, lib.UGate),
+    "U4": (1, 4, _u4),
+    "CNOT": (2, 0, lib.CXGate),
+    "CZ": (2, 0, lib.CZGate),
+    "SWAP": (2, 0, lib.SwapGate),
+    "ISWAP": (2, 0, lib.iSwapGate),
+    "SQISWAP": (2, 0, lambda: lib.XXPlusYYGate(-math.pi / 2)),
+    "CR": (2, 1, lib.CPhaseGate),
+    "CP": (2, 1, lib.CPhaseGate),
+    "CRX": (2, 1, lib.CRXGate),
+    "CRY": (2, 1, lib.CRYGate),
+    "CRZ": (2, 1, lib.CRZGate),
+    "RXX": (2, 1, lib.RXXGate),
+    "RYY": (2, 1, lib.RYYGate),
+    "RZZ": (2, 1, lib.RZZGate),
+    "RZX": (2, 1, lib.RZXGate),
+    "CU": (2, 4, _cu),
+    "TOFFOLI": (3, 0, lib.CCXGate),
+}
+
+_QUBIT = re.compile(r"^q\s*\[\s*(\d+)\s*\]$")
+_CLBIT = re.compile(r"^c\s*\[\s*(\d+)\s*\]$")
+_HEADER = re.compile(r"^(QINIT|CREG)\s+(\d+)$")
+
+
+@dataclass
+class _Block:
+    """An open DAGGER, CONTROL, QIF or QWHILE block."""
+
+    kind: str
+    line: int
+    controls: list[int] = field(default_factory=list)
+    condition: object = None
+    body: list[tuple[Instruction, list[int], list[int]]] = field(default_factory=list)
+    other: list[tuple[Instruction, list[int], list[int]]] | None = None
+
+    @property
+    def target(self) -> list[tuple[Instruction, list[int], list[int]]]:
+        return self.other if self.other is not None else self.body
+
+
+def parse(source: str) -> QuantumCircuit:
+    """Parse OriginIR text.
+
+    Raises:
+        errors.ProgramSyntax: with the 1-based ``line``.
+        errors.ProgramUnsupported: a construct that cannot be run here, with its line.
+    """
+    return _Reader(source).read()
+
+
+class _Reader:
+    def __init__(self, source: str) -> None:
+        self.lines = source.splitlines()
+        self.num_qubits = -1
+        self.num_clbits = 0
+        self.line = 0
+        self.qreg: QuantumRegister | None = None
+        self.creg: ClassicalRegister | None = None
+
+    def error(self, message: str) -> errors.ProgramSyntax:
+        return errors.ProgramSyntax(f"line {self.line}: {message}", line=self.line)
+
+    def unsupported(self, message: str) -> errors.ProgramUnsupported:
+        return errors.ProgramUnsupported(f"line {self.line}: {message}", line=self.line)
+
+    def read(self) -> QuantumCircuit:
+        top: list[tuple[Instruction, list[int], list[int]]] = []
+        stack: list[_Block] = []
+        for number, raw in enumerate(self.lines, start=1):
+            self.line = number
+            text = raw.split("//", 1)[0].strip()
+            if not text:
+                continue
+            if self.num_qubits < 0:
+                match = _HEADER.match(text)
+                if not match or match[1] != "QINIT":
+                    raise self.error("an OriginIR program starts with 'QINIT <number of qubits>'")
+                self.num_qubits = int(match[2])
+                continue
+            if self.creg is None and self.qreg is None:
+                match = _HEADER.match(text)
+                if match and match[1] == "CREG":
+                    self.num_clbits = int(match[2])
+                    continue
+                self._make_registers()
+            self._statement(text, stack, top)
+        if self.num_qubits < 0:
+            raise errors.ProgramSyntax("the program is empty; start it with 'QINIT <qubits>'")
+        if stack:
+            block = stack[-1]
+            self.line = block.line
+            raise self.error(f"{block.kind} is never closed")
+        if self.qreg is None:
+            self._make_registers()
+        assert self.qreg is not None and self.creg is not None
+        circuit = QuantumCircuit(self.qreg, self.creg)
+        for op, qubits, clbits in top:
+            circuit.append(
+                op, [circuit.qubits[i] for i in qubits], [circuit.clbits[i] for i in clbits]
+            )
+        return circuit
+
+    def _make_registers(self) -> None:
+        self.qreg = QuantumRegister(self.num_qubits, "q")
+        self.creg = ClassicalRegister(self.num_clbits, "c")
+
+    def _statement(
+        self,
+        text: str,
+        stack: list[_Block],
+        top: list[tuple[Instruction, list[int], list[int]]],
+    ) -> None:
+        head, _, rest = text.partition(" ")
+        keyword = head.upper()
+        rest = rest.strip()
+        out = stack[-1].target if stack else top
+        quantum_block = any(b.kind in ("DAGGER", "CONTROL") for b in stack)
+        if keyword == "DAGGER":
+            stack.append(_Block("DAGGER", self.line))
+        elif keyword == "CONTROL":
+            controls = [self._qubit(t) for t in self._split(rest)]
+            if not controls:
+                raise self.error("CONTROL needs at least one control qubit")
+            stack.append(_Block("CONTROL", self.line, controls=controls))
+        elif keyword in ("QIF", "QWHILE"):
+            if quantum_block:
+                raise self.unsupported(f"{keyword} inside a DAGGER or CONTROL block")
+            stack.append(_Block(keyword, self.line, condition=self._condition(rest)))
+        elif keyword == "QELSE":
+            if not stack or stack[-1].kind != "QIF" or stack[-1].other is not None:
+                raise self.error("QELSE without an open QIF")
+            stack[-1].other = []
+        elif keyword in ("ENDDAGGER", "ENDCONTROL", "QENDIF", "QENDWHILE"):
+            self._close(keyword, stack, top)
+        elif keyword == "MEASURE":
+            if quantum_block:
+                raise self.unsupported("MEASURE inside a DAGGER or CONTROL block")
+            out.extend(self._measure(rest))
+        elif keyword == "RESET":
+            if quantum_block:
+                raise self.unsupported("RESET inside a DAGGER or CONTROL block")
+            for qubit in self._targets(rest):
+                out.append((lib.Reset(), [qubit], []))
+        elif keyword == "BARRIER":
+            qubits = self._targets(rest)
+            out.append((lib.Barrier(len(qubits)), qubits, []))
+        elif keyword in GATES:
+            out.extend(self._gate(keyword, rest, stack))
+        elif keyword in ("QINIT", "CREG"):
+            raise self.error(f"{keyword} must come first (QINIT, then CREG)")
+        else:
+            raise self.unsupported(f"{head!r} is not an OriginIR statement this centre reads")
+
+    def _close(
+        self,
+        keyword: str,
+        stack: list[_Block],
+        top: list[tuple[Instruction, list[int], list[int]]],
+    ) -> None:
+        opener = {
+            "ENDDAGGER": "DAGGER",
+            "ENDCONTROL": "CONTROL",
+            "QENDIF": "QIF",
+            "QENDWHILE": "QWHILE",
+        }[keyword]
+        if not stack or stack[-1].kind != opener:
+            raise self.error(f"{keyword} without an open {opener}")
+        block = stack.pop()
+        out = stack[-1].target if stack else top
+        if opener == "DAGGER":
+            out.extend((op.inverse(), q, c) for op, q, c in reversed(block.body))
+        elif opener == "CONTROL":
+            out.extend(block.body)
+        else:
+            assert self.qreg is not None and self.creg is not None
+            true_body = self._circuit(block.body)
+            qubits = list(range(self.num_qubits))
+            clbits = list(range(self.num_clbits))
+            op: Instruction
+            if opener == "QIF":
+                false_body = self._circuit(block.other) if block.other is not None else None
+                op = IfElseOp(block.condition, true_body, false_body)
+            else:
+                op = WhileLoopOp(block.condition, true_body)
+            out.append((op, qubits, clbits))
+
+    def _circuit(self, body: list[tuple[Instruction, list[int], list[int]]]) -> QuantumCircuit:
+        assert self.qreg is not None and self.creg is not None
+        circuit = QuantumCircuit(self.qreg, self.creg)
+        for op, qubits, clbits in body:
+            circuit.append(
+                op, [circuit.qubits[i] for i in qubits], [circuit.clbits[i] for i in clbits]
+            )
+        return circuit
+
+    def _gate(
+        self, name: str, rest: str, stack: list[_Block]
+    ) -> list[tuple[Instruction, list[int], list[int]]]:
+        arity, num_params, factory = GATES[name]
+        operands, params = self._operands_and_params(rest)
+        if len(params) != num_params:
+            raise self.error(f"{name} takes {num_params} angle(s), got {len(params)}")
+        controls = [q for block in stack if block.kind == "CONTROL" for q in block.controls]
+        gate = factory(*params)
+        if controls:
+            gate = gate.control(len(controls), annotated=False)
+        if arity == 1 and len(operands) == 1 and operands[0].strip() == "q":
+            targets = [[q] for q in range(self.num_qubits)]
+        else:
+            if len(operands) != arity:
+                raise self.error(f"{name} acts on {arity} qubit(s), got {len(operands)}")
+            targets = [[self._qubit(t) for t in operands]]
+        out: list[tuple[Instruction, list[int], list[int]]] = []
+        for qubits in targets:
+            everything = controls + qubits
+            if len(set(everything)) != len(everything):
+                raise self.error(f"{name}: a qubit appears twice among controls and targets")
+            out.append((gate, everything, []))
+        return out
+
+    def _operands_and_params(self, rest: str) -> tuple[list[str], list[float]]:
+        params: list[float] = []
+        paren = rest.find("(")
+        if paren >= 0:
+            if not rest.endswith(")"):
+                raise self.error("angles go in parentheses at the end: 'RX q[0],(1.5)'")
+            params = [_Angle(p, self).value() for p in _split_top(rest[paren + 1 : -1])]
+            rest = rest[:paren].rstrip().rstrip(",")
+        return self._split(rest), params
+
+    def _split(self, text: str) -> list[str]:
+        return [t.strip() for t in text.split(",") if t.strip()]
+
+    def _qubit(self, token: str) -> int:
+        match = _QUBIT.match(token.strip())
+        if not match:
+            if token.strip().startswith("q[") and "c[" in token:
+                raise self.unsupported(f"qubit index {token!r} computed from classical bits")
+            raise self.error(f"expected a qubit like q[0], got {token!r}")
+        index = int(match[1])
+        if index >= self.num_qubits:
+            raise self.error(f"q[{index}] is out of range; QINIT declared {self.num_qubits}")
+        return index
+
+    def _clbit(self, token: str) -> int:
+        match = _CLBIT.match(token.strip())
+        if not match:
+            raise self.error(f"expected a classical bit like c[0], got {token!r}")
+        index = int(match[1])
+        if index >= self.num_clbits:
+            raise self.error(f"c[{index}] is out of range; CREG declared {self.num_clbits}")
+        return index
+
+    def _targets(self, rest: str) -> list[int]:
+        tokens = self._split(rest)
+        if tokens == ["q"]:
+            return list(range(self.num_qubits))
+        if not tokens:
+            raise self.error("name the qubits, like q[0],q[1] or q")
+        return [self._qubit(t) for t in tokens]
+
+    def _measure(self, rest: str) -> list[tuple[Instruction, list[int], list[int]]]:
+        tokens = self._split(rest)
+        if tokens == ["q", "c"]:
+            if self.num_clbits < self.num_qubits:
+                raise self.error("MEASURE q,c needs at least as many classical bits as qubits")
+            return [(lib.Measure(), [i], [i]) for i in range(self.num_qubits)]
+        if len(tokens) != 2:
+            raise self.error("MEASURE takes a qubit and a classical bit: MEASURE q[0],c[0]")
+        return [(lib.Measure(), [self._qubit(tokens[0])], [self._clbit(tokens[1])])]
+
+    def _condition(self, text: str) -> object:
+        """A condition on measured bits: c[i], !c[i], c[i]==k, joined by && and ||."""
+        assert self.creg is not None
+        clbits = list(self.creg)
+        return _Condition(text, self, clbits).parse()
+
+
+def _split_top(text: str) -> list[str]:
+    """Split on commas outside parentheses."""
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for char in text:
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        if char == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return [p.strip() for p in parts]
+
+
+_NUMBER = re.compile(r"(\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)")
+
+
+class _Angle:
+    """A real expression: numbers, PI, + - * /, unary minus and parentheses."""
+
+    def __init__(self, text: str, reader: _Reader) -> None:
+        self.text = text.replace(" ", "")
+        self.pos = 0
+        self.reader = reader
+
+    def value(self) -> float:
+        if not self.text:
+            raise self.reader.error("an angle is empty")
+        result = self._sum()
+        if self.pos != len(self.text):
+            raise self.reader.error(f"cannot read the angle {self.text!r}")
+        if not math.isfinite(result):
+            raise errors.ProgramParameters(
+                f"line {self.reader.line}: the angle {self.text!r} is not a finite number",
+                line=self.reader.line,
+            )
+        return result
+
+    def _peek(self) -> str:
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def _sum(self) -> float:
+        value = self._product()
+        while self._peek() in ("+", "-") and self._peek():
+            op = self.text[self.pos]
+            self.pos += 1
+            right = self._product()
+            value = value + right if op == "+" else value - right
+        return value
+
+    def _product(self) -> float:
+        value = self._unary()
+        while self._peek() in ("*", "/") and self._peek():
+            op = self.text[self.pos]
+            self.pos += 1
+            right = self._unary()
+            if op == "/" and right == 0:
+                raise self.reader.error("division by zero in an angle")
+            value = value * right if op == "*" else value / right
+        return value
+
+    def _unary(self) -> float:
+        if self._peek() == "-":
+            self.pos += 1
+            return -self._unary()
+        if self._peek() == "+":
+            self.pos += 1
+            return self._unary()
+        return self._atom()
+
+    def _atom(self) -> float:
+        if self._peek() == "(":
+            self.pos += 1
+            value = self._sum()
+            if self._peek() != ")":
+                raise self.reader.error(f"unbalanced parentheses in the angle {self.text!r}")
+            self.pos += 1
+            return value
+        if self.text[self.pos : self.pos + 2].upper() == "PI":
+            self.pos += 2
+            return math.pi
+        match = _NUMBER.match(self.text, self.pos)
+        if not match:
+            raise self.reader.error(f"cannot read the angle {self.text!r}")
+        self.pos = match.end()
+        return float(match[1])
+
+
+class _Condition:
+    """Conditions on classical bits, as Qiskit classical expressions."""
+
+    _TOKEN = re.compile(r"\s*(c\s*\[\s*\d+\s*\]|&&|\|\||==|!=|!|\(|\)|\d+)")
+
+    def __init__(self, text: str, reader: _Reader, clbits: list[Clbit]) -> None:
+        self.reader = reader
+        self.clbits = clbits
+        self.tokens: list[str] = []
+        pos = 0
+        text = text.strip()
+        while pos < len(text):
+            match = self._TOKEN.match(text, pos)
+            if not match:
+                raise reader.unsupported(
+                    f"the condition {text!r}; conditions use c[i], !, ==, !=, && and || with 0 or 1"
+                )
+            self.tokens.append(match[1].replace(" ", ""))
+            pos = match.end()
+        self.pos = 0
+
+    def parse(self) -> object:
+        if not self.tokens:
+            raise self.reader.error("a condition is missing")
+        value = self._or()
+        if self.pos != len(self.tokens):
+            raise self.reader.unsupported(f"the condition near {self.tokens[self.pos]!r}")
+        return value
+
+    def _next(self) -> str:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else ""
+
+    def _or(self) -> object:
+        value = self._and()
+        while self._next() == "||":
+            self.pos += 1
+            value = expr.logic_or(value, self._and())
+        return value
+
+    def _and(self) -> object:
+        value = self._not()
+        while self._next() == "&&":
+            self.pos += 1
+            value = expr.logic_and(value, self._not())
+        return value
+
+    def _not(self) -> object:
+        if self._next() == "!":
+            self.pos += 1
+            return expr.logic_not(self._not())
+        return self._comparison()
+
+    def _comparison(self) -> object:
+        if self._next() == "(":
+            self.pos += 1
+            value = self._or()
+            if self._next() != ")":
+                raise self.reader.error("unbalanced parentheses in a condition")
+            self.pos += 1
+            return value
+        token = self._next()
+        if not token.startswith("c"):
+            raise self.reader.unsupported(f"the condition near {token!r}")
+        self.pos += 1
+        bit = self.clbits[self.reader._clbit(token)]
+        if self._next() in ("==", "!="):
+            op = self._next()
+            self.pos += 1
+            constant = self._next()
+            if constant not in ("0", "1"):
+                raise self.reader.unsupported(f"comparing a bit with {constant!r}; use 0 or 1")
+            self.pos += 1
+            equal = expr.equal(bit, constant == "1")
+            return equal if op == "==" else expr.logic_not(equal)
+        return expr.lift(bit)
