@@ -47,6 +47,15 @@ def test_a_done_job_is_charged_its_measured_run_time(
     assert ledger_rows(db) == [(job.id, 1.5)]
 
 
+def test_a_twin_job_is_charged_the_device_time_of_its_timing_model(
+    db: Database, manager: JobManager, alice: Member
+) -> None:
+    job = submit(manager, alice)
+    [claim] = manager.claim("s", 30.0, 1, {"statevector": 1})
+    manager.complete(claim.job_id, claim.attempt, {"timings": {"run_s": 0.2, "qpu_s": 3.5}})
+    assert ledger_rows(db) == [(job.id, 3.5)]
+
+
 def test_a_job_cancelled_before_it_started_costs_nothing(
     db: Database, manager: JobManager, alice: Member
 ) -> None:
