@@ -119,7 +119,7 @@ def save_account(
     data["accounts"][name] = {"url": normalize_url(url), "token": token}
     if make_default or data.get("default") not in data["accounts"]:
         data["default"] = name
-    _write_private(file, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    write_private(file, json.dumps(data, indent=2, sort_keys=True) + "\n")
     return file
 
 
@@ -217,11 +217,11 @@ def _saved_account(
         return None
 
 
-def _write_private(file: Path, text: str) -> None:
+def write_private(file: Path, text: str) -> None:
     """Write ``text`` to ``file`` atomically, readable by its owner only."""
     file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    # mkstemp creates the file with mode 0600, so the token is never world-readable.
-    fd, temp = tempfile.mkstemp(prefix=".accounts-", suffix=".tmp", dir=file.parent)
+    # mkstemp creates the file with mode 0600, so a secret is never world-readable.
+    fd, temp = tempfile.mkstemp(prefix=f".{file.name}-", suffix=".tmp", dir=file.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)

@@ -11,15 +11,14 @@ the server, and imports ``cryptography`` only when it is used.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from qharbor import errors
+from qharbor.client.accounts import write_private
 from qharbor.client.signatures import canonical
 
 ALGORITHM = "ML-KEM-768+AES-256-GCM"
@@ -121,7 +120,7 @@ class KeyRing:
             "seed": base64.b64encode(private.private_bytes_raw()).decode("ascii"),
             "public_key": base64.b64encode(public).decode("ascii"),
         }
-        _write_private(self.path / f"{key_id}.json", json.dumps(body, indent=2) + "\n")
+        write_private(self.path / f"{key_id}.json", json.dumps(body, indent=2) + "\n")
         return key_id, public
 
     def seed(self, key_id: str) -> bytes | None:
@@ -153,19 +152,3 @@ class KeyRing:
             raise errors.SealedPayloadInvalid("the sealed result is for another job")
         timings = {**(inner.get("timings") or {}), **(document.get("timings") or {})}
         return {**inner, "timings": timings}
-
-
-def _write_private(file: Path, text: str) -> None:
-    """Write ``text`` to ``file`` atomically, readable by its owner only."""
-    file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=".key-", suffix=".tmp", dir=file.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, file)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
