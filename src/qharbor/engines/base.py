@@ -6,9 +6,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import numpy as np
 from qiskit import QuantumCircuit
+from qiskit.quantum_info import SparsePauliOp
 
 from qharbor import errors
+from qharbor.engines.features import CircuitFeatures
 
 
 @dataclass(frozen=True)
@@ -40,19 +43,78 @@ class ExperimentOutcome:
     qubits: tuple[int, ...] = ()
 
 
+#: Numeric precisions a job may ask for.
+PRECISIONS = ("double", "single")
+
+
 class Engine(Protocol):
-    """Runs experiments. Implementations must be safe to call from one worker process."""
+    """Runs experiments. Implementations must be safe to call from one worker process.
+
+    Attributes:
+        name: the registered name, which jobs may pin with ``options.engine``.
+        precisions: the precisions it computes in (``double``, ``single``).
+    """
 
     name: str
+    precisions: frozenset[str]
+
+    def unsupported(self, features: CircuitFeatures, method: str, precision: str) -> str | None:
+        """Why this engine cannot run a circuit with ``features``, or None if it can.
+
+        ``method`` is the device's method (``statevector``, ``stabilizer``, ...).
+        """
+        ...
 
     def run(
-        self, experiments: Sequence[Experiment], *, method: str, shots: int, seed: int
+        self,
+        experiments: Sequence[Experiment],
+        *,
+        method: str,
+        shots: int,
+        seed: int,
+        precision: str = "double",
     ) -> list[list[ExperimentOutcome]]:
-        """Run every experiment; return, per experiment, one outcome per binding."""
+        """Run every experiment; return, per experiment, one outcome per binding.
+
+        Counts are keyed by bit strings in Qiskit's order (clbit 0 rightmost).
+        """
         ...
 
     def versions(self) -> dict[str, str]:
         """Library versions that determine this engine's results."""
+        ...
+
+
+class ProducesStates(Protocol):
+    """An engine that can return final state vectors (for exact primitives and result types)."""
+
+    def statevectors(
+        self,
+        circuit: QuantumCircuit,
+        bindings: Sequence[Mapping[str, float]],
+        *,
+        precision: str = "double",
+    ) -> list[np.ndarray]:
+        """The final state of a measurement-free circuit, once per binding.
+
+        Amplitudes are in Qiskit's order (qubit 0 is the least significant bit).
+        An empty ``bindings`` means one run of a circuit without parameters.
+        """
+        ...
+
+
+class ComputesExpectations(Protocol):
+    """An engine that computes exact expectation values itself, without returning states."""
+
+    def expectation_values(
+        self,
+        circuit: QuantumCircuit,
+        bindings: Sequence[Mapping[str, float]],
+        observables: Sequence[SparsePauliOp],
+        *,
+        precision: str = "double",
+    ) -> np.ndarray:
+        """Exact ⟨O⟩ of the measurement-free circuit, shape (bindings or 1, observables)."""
         ...
 
 
@@ -95,6 +157,12 @@ def get_engine(name: str) -> Engine:
             )
         _INSTANCES[name] = _FACTORIES[name]()
     return _INSTANCES[name]
+
+
+def registered() -> list[str]:
+    """The names of every engine this process can create."""
+    _load_builtin()
+    return sorted(_FACTORIES)
 
 
 def _load_builtin() -> None:
