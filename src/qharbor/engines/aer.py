@@ -17,6 +17,7 @@ from qiskit_aer import AerSimulator
 from qharbor import errors
 from qharbor import twin as twins
 from qharbor.engines.base import Experiment, ExperimentOutcome
+from qharbor.engines.features import CircuitFeatures
 
 #: Device twins (one per calibration snapshot) kept warm in one worker.
 _TWIN_CACHE = 8
@@ -26,15 +27,23 @@ class AerEngine:
     """Runs circuits on Aer with one simulator per method, built once."""
 
     name = "aer"
+    precisions = frozenset({"double", "single"})
 
     def __init__(self) -> None:
-        self._simulators: dict[str, AerSimulator] = {}
+        self._simulators: dict[tuple[str, str], AerSimulator] = {}
         self._twins: OrderedDict[str, twins.LocalTwin] = OrderedDict()
 
-    def _simulator(self, method: str) -> AerSimulator:
-        if method not in self._simulators:
-            self._simulators[method] = AerSimulator(method=method)
-        return self._simulators[method]
+    def unsupported(self, features: CircuitFeatures, method: str, precision: str) -> str | None:
+        """Aer runs every method and precision; the stabilizer method needs Clifford gates."""
+        if method == "stabilizer" and not features.clifford and not features.control_flow:
+            return "the stabilizer method runs only Clifford circuits"
+        return None
+
+    def _simulator(self, method: str, precision: str = "double") -> AerSimulator:
+        key = (method, precision)
+        if key not in self._simulators:
+            self._simulators[key] = AerSimulator(method=method, precision=precision)
+        return self._simulators[key]
 
     def run_twin(
         self,
@@ -89,9 +98,15 @@ class AerEngine:
         return {"qiskit": metadata.version("qiskit"), "qiskit-aer": metadata.version("qiskit-aer")}
 
     def run(
-        self, experiments: Sequence[Experiment], *, method: str, shots: int, seed: int
+        self,
+        experiments: Sequence[Experiment],
+        *,
+        method: str,
+        shots: int,
+        seed: int,
+        precision: str = "double",
     ) -> list[list[ExperimentOutcome]]:
-        simulator = self._simulator(method)
+        simulator = self._simulator(method, precision)
         outcomes: list[list[ExperimentOutcome]] = [[] for _ in experiments]
         # Circuits without parameters go in one call; each parameterised circuit
         # gets a call of its own so Aer binds all its values without recompiling.
@@ -117,7 +132,11 @@ class AerEngine:
         return outcomes
 
     def statevectors(
-        self, circuit: QuantumCircuit, bindings: Sequence[Mapping[str, float]]
+        self,
+        circuit: QuantumCircuit,
+        bindings: Sequence[Mapping[str, float]],
+        *,
+        precision: str = "double",
     ) -> list[np.ndarray]:
         """The final state of a measurement-free circuit, once per binding.
 
@@ -135,7 +154,7 @@ class AerEngine:
             options["parameter_binds"] = [
                 {p: [b[p.name] for b in bindings] for p in prepared.parameters}
             ]
-        result = self._simulator("statevector").run(prepared, **options).result()
+        result = self._simulator("statevector", precision).run(prepared, **options).result()
         if not result.success:
             from qharbor import errors
 
