@@ -192,6 +192,33 @@ class DeviceNotTwin(QHarborError):
     code = "DEVICE_NOT_TWIN"
 
 
+# --- engines ----------------------------------------------------------------------
+
+
+class EngineNotFound(QHarborError):
+    """No engine has that name; use "auto" or one listed by GET /v1/engines."""
+
+    code = "ENGINE_NOT_FOUND"
+
+
+class PrecisionInvalid(QHarborError):
+    """The precision is not one the centre knows; use "double" or "single"."""
+
+    code = "PRECISION_INVALID"
+
+
+class EngineNotOnDevice(QHarborError):
+    """The pinned engine does not run this device; use "auto" or one the device lists."""
+
+    code = "ENGINE_NOT_ON_DEVICE"
+
+
+class EngineCannotRun(QHarborError):
+    """The pinned engine cannot run this circuit or precision; the message says why."""
+
+    code = "ENGINE_CANNOT_RUN"
+
+
 # --- jobs -------------------------------------------------------------------------
 
 

@@ -43,6 +43,10 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.RateLimited.code: 429,
     errors.SessionNotFound.code: 404,
     errors.SessionClosed.code: 409,
+    errors.EngineNotFound.code: 422,
+    errors.PrecisionInvalid.code: 422,
+    errors.EngineNotOnDevice.code: 422,
+    errors.EngineCannotRun.code: 422,
 }
 
 

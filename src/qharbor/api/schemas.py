@@ -74,6 +74,20 @@ class JobOptionsIn(BaseModel):
         default=False,
         description="Also return readout-mitigated quasi-probabilities (device twins).",
     )
+    engine: str = Field(
+        default="auto",
+        min_length=1,
+        max_length=64,
+        description="'auto' picks the fastest engine per circuit; a name from GET /v1/engines "
+        "pins it (else 422 ENGINE_NOT_FOUND or ENGINE_NOT_ON_DEVICE).",
+    )
+    precision: str = Field(
+        default="double",
+        min_length=1,
+        max_length=16,
+        description="'double' runs only double-precision engines; 'single' also allows "
+        "single-precision ones (else 422 PRECISION_INVALID).",
+    )
 
     def to_options(self) -> JobOptions:
         return JobOptions(**self.model_dump())
@@ -299,6 +313,10 @@ class DevicePublic(BaseModel):
     noisy: bool
     concurrency: int
     clifford_only: bool
+    engines: list[str] = Field(
+        default_factory=list,
+        description="Engines that may run its jobs (options.engine); 'auto' chooses among them.",
+    )
     status: str
     status_reason: str | None = None
     status_until: str | None = None

@@ -69,6 +69,7 @@ def simulator_devices(max_shots: int = 1_000_000) -> list[Device]:
             max_qubits=memory_qubit_limit(1),
             max_shots=max_shots,
             basis_gates=tuple(_STATEVECTOR_GATES.split()),
+            engines=("aer", "qulacs", "qsim", "stim"),
         ),
         Device(
             name="density-matrix",
@@ -101,6 +102,7 @@ def simulator_devices(max_shots: int = 1_000_000) -> list[Device]:
             max_shots=max_shots,
             basis_gates=tuple(_STABILIZER_GATES.split()),
             clifford_only=True,
+            engines=("stim", "aer"),
         ),
     ]
 

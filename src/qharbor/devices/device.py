@@ -34,6 +34,9 @@ class Device:
         clifford_only: whether it refuses non-Clifford operations.
         twin: for a device twin, its file's content (topology, calibration
             means, spreads and drifts, telemetry).
+        engines: the engines automatic selection chooses among for this device,
+            in order of preference on a tie; empty means ``engine`` only. A job
+            may pin any of them (or ``engine``) with ``options.engine``.
     """
 
     name: str
@@ -50,10 +53,17 @@ class Device:
     status: DeviceStatus = DeviceStatus.ONLINE
     options: dict[str, Any] = field(default_factory=dict)
     twin: TwinSpec | None = None
+    engines: tuple[str, ...] = ()
+
+    @property
+    def candidate_engines(self) -> tuple[str, ...]:
+        """The engines that may run this device's jobs: ``engine`` first."""
+        return (self.engine, *(e for e in self.engines if e != self.engine))
 
     def to_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "twin"}
         data["options"] = dict(self.options)
         data["basis_gates"] = list(self.basis_gates)
+        data["engines"] = list(self.candidate_engines)
         data["status"] = str(self.status)
         return data

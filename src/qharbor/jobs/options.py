@@ -21,11 +21,17 @@ class JobOptions:
             device's native instructions on coupled qubits (ISA circuits).
         mitigate_readout: also return readout-mitigated quasi-probabilities,
             from the calibration's assignment matrices (device twins).
+        engine: ``"auto"`` to let the centre pick the fastest engine per circuit,
+            or a registered engine's name to pin it.
+        precision: ``"double"`` (the default) runs only engines that compute in
+            double precision; ``"single"`` also allows single-precision engines.
     """
 
     optimization_level: int = 1
     skip_compilation: bool = False
     mitigate_readout: bool = False
+    engine: str = "auto"
+    precision: str = "double"
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

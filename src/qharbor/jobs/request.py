@@ -11,6 +11,8 @@ from typing import Any
 
 from qharbor import errors
 from qharbor.devices import Device, operations
+from qharbor.engines import selection
+from qharbor.engines.features import features_of
 from qharbor.jobs.options import JobOptions
 from qharbor.primitives import prepare_pubs
 from qharbor.programs import parse_program
@@ -105,6 +107,8 @@ def prepare(
             f"mitigate_readout needs a device twin; {device.name!r} is a noiseless simulator",
             field="options.mitigate_readout",
         )
+    options = request.options
+    pinned = selection.check_pinned(device, options.engine, options.precision)
     seed = request.seed if request.seed is not None else secrets.randbits(31)
     if request.kind != "circuits":
         if request.programs:
@@ -148,6 +152,8 @@ def prepare(
         except errors.ProgramError as exc:
             raise _in_program(exc, index) from None
         operations.check_circuit(device, program.circuit, index)
+        if pinned is not None:
+            _check_engine(pinned, device, program.circuit, options.precision, index)
         if device.twin is not None:
             operations.check_active_qubits(device.twin, program.circuit, index)
             # A Braket verbatim box asks for the same as skip_compilation.
@@ -177,6 +183,19 @@ def prepare(
         num_experiments=experiments,
         circuits=circuits,
     )
+
+
+def _check_engine(engine: Any, device: Device, circuit: Any, precision: str, index: int) -> None:
+    """Refuse a program the job's pinned engine cannot run, before anything is queued."""
+    why = engine.unsupported(features_of(circuit), device.method, precision)
+    if why is not None:
+        raise errors.EngineCannotRun(
+            f"program {index}: the job pins engine {engine.name!r}, which cannot run it: {why}. "
+            "Use engine 'auto' to let the centre choose",
+            program=index,
+            engine=engine.name,
+            reason=why,
+        )
 
 
 def _in_program(exc: errors.ProgramError, index: int) -> errors.ProgramError:

@@ -17,7 +17,8 @@ from qiskit import QuantumCircuit
 from qiskit.quantum_info import Statevector
 
 from qharbor.devices import Device
-from qharbor.engines import Engine, Experiment
+from qharbor.engines import Experiment
+from qharbor.engines.selection import Picker
 from qharbor.primitives import observables as obs
 from qharbor.primitives.pubs import DEFAULT_PRECISION, parameter_array
 from qharbor.programs import parse_circuit
@@ -26,19 +27,30 @@ from qharbor.programs import parse_circuit
 _STATE_BLOCK_BYTES = 256 * 1024 * 1024
 
 
-def is_exact(device: Device, engine: Engine) -> bool:
-    """Whether the device computes expectation values exactly."""
+def is_exact(device: Device, engine: Any = None) -> bool:
+    """Whether the device computes expectation values exactly.
+
+    With a plain engine (not a picker, which chooses an engine that can), that
+    engine must also return states or expectation values.
+    """
+    capable = (
+        engine is None
+        or isinstance(engine, Picker)
+        or hasattr(engine, "statevectors")
+        or hasattr(engine, "expectation_values")
+    )
     return (
         device.method == "statevector"
         and not device.noisy
         and device.kind == "simulator"
-        and hasattr(engine, "statevectors")
+        and device.twin is None
+        and capable
     )
 
 
 def run_estimator(
     device: Device,
-    engine: Engine,
+    engine: Any,
     pubs: list[dict[str, Any]],
     seed: int,
     compile_for: Any,
@@ -47,21 +59,30 @@ def run_estimator(
 
     Args:
         device: where they run.
-        engine: the device's engine.
+        engine: an engine, or a :class:`~qharbor.engines.selection.Picker` that
+            chooses one per PUB (the PUB's result names it).
         pubs: the normalised PUBs stored on the job.
         seed: the job's seed.
         compile_for: ``(device, circuit, seed) -> circuit``, the worker's compiler.
     """
     exact = is_exact(device, engine)
+    picker = Picker.of(engine)
     rng = np.random.default_rng(seed)
     results = []
     for index, pub in enumerate(pubs):
         circuit = _base_circuit(pub)
         if exact:
-            evs, stds, shots = _exact(engine, circuit, pub, rng)
+            runner, choice = picker.pick(
+                circuit,
+                shots=0,
+                runs=max(1, math.prod(pub["shape"])),
+                exact="expectations",
+                batch=len(pubs),
+            )
+            evs, stds, shots = _exact(runner, circuit, pub, rng, choice.precision)
         else:
-            evs, stds, shots = _sampled(
-                device, engine, circuit, pub, seed + 7919 * index, compile_for
+            evs, stds, shots, choice = _sampled(
+                device, picker, circuit, pub, seed + 7919 * index, compile_for, len(pubs)
             )
         results.append(
             {
@@ -71,6 +92,7 @@ def run_estimator(
                 "shots": shots,
                 "exact": exact,
                 "precision": pub.get("precision"),
+                "engine": choice.engine,
             }
         )
     return results
@@ -106,7 +128,11 @@ def _broadcast(pub: dict[str, Any], shape: tuple[int, ...]) -> tuple[Any, Any, t
 
 
 def _exact(
-    engine: Any, circuit: QuantumCircuit, pub: dict[str, Any], rng: np.random.Generator
+    engine: Any,
+    circuit: QuantumCircuit,
+    pub: dict[str, Any],
+    rng: np.random.Generator,
+    precision: str = "double",
 ) -> tuple[Any, Any, None]:
     shape, bindings = _bindings(pub)
     which_binding, which_observable, out = _broadcast(pub, shape)
@@ -114,19 +140,38 @@ def _exact(
     operators = [obs.to_sparse(o, width) for o in pub["observables"]]
     evs = np.zeros(len(which_binding))
     parametric = bool(pub["parameter_names"])
+    if hasattr(engine, "expectation_values"):
+        # The engine computes ⟨O⟩ itself, without handing states back.
+        table = np.asarray(
+            engine.expectation_values(
+                circuit, bindings if parametric else [], operators, precision=precision
+            )
+        )
+        rows = which_binding if parametric else np.zeros_like(which_binding)
+        evs = table[rows, which_observable].astype(float)
+        return _noisy(evs, pub, rng, out)
     block = max(1, _STATE_BLOCK_BYTES // (16 * 2**width))
     states: dict[int, Statevector] = {}
     needed = sorted(set(which_binding.tolist()))
     for start in range(0, len(needed), block):
         chunk = needed[start : start + block]
         if parametric:
-            vectors = engine.statevectors(circuit, [bindings[i] for i in chunk])
+            vectors = engine.statevectors(
+                circuit, [bindings[i] for i in chunk], precision=precision
+            )
         else:
-            vectors = engine.statevectors(circuit, []) * len(chunk)
+            vectors = engine.statevectors(circuit, [], precision=precision) * len(chunk)
         states = {i: Statevector(v) for i, v in zip(chunk, vectors, strict=True)}
         for position, (b, o) in enumerate(zip(which_binding, which_observable, strict=True)):
             if int(b) in states:
                 evs[position] = float(np.real(states[int(b)].expectation_value(operators[o])))
+    return _noisy(evs, pub, rng, out)
+
+
+def _noisy(
+    evs: Any, pub: dict[str, Any], rng: np.random.Generator, out: tuple[int, ...]
+) -> tuple[Any, Any, None]:
+    """Exact values, with Gaussian noise of the PUB's target precision if it set one."""
     precision = pub.get("precision") or 0.0
     stds = np.zeros_like(evs)
     if precision > 0:
@@ -137,12 +182,13 @@ def _exact(
 
 def _sampled(
     device: Device,
-    engine: Engine,
+    picker: Picker,
     circuit: QuantumCircuit,
     pub: dict[str, Any],
     seed: int,
     compile_for: Any,
-) -> tuple[Any, Any, int]:
+    batch: int = 1,
+) -> tuple[Any, Any, int, Any]:
     precision = pub.get("precision") or DEFAULT_PRECISION
     shots = min(device.max_shots, math.ceil(1.0 / precision**2))
     shape, bindings = _bindings(pub)
@@ -159,7 +205,19 @@ def _sampled(
         )
         for basis in bases
     ]
-    runs = engine.run(experiments, method=device.method, shots=shots, seed=seed) if bases else []
+    runner, choice = picker.pick(
+        experiments[0].circuit if experiments else circuit,
+        shots=shots,
+        runs=max(1, len(bindings) if parametric else 1) * max(1, len(experiments)),
+        batch=batch,
+    )
+    runs = (
+        runner.run(
+            experiments, method=device.method, shots=shots, seed=seed, precision=choice.precision
+        )
+        if bases
+        else []
+    )
     evs = np.zeros(len(which_binding))
     stds = np.zeros(len(which_binding))
     for position, (b, o) in enumerate(zip(which_binding, which_observable, strict=True)):
@@ -168,4 +226,4 @@ def _sampled(
         evs[position], stds[position] = obs.estimate(
             pub["observables"][int(o)], width, where, counts
         )
-    return evs.reshape(out), stds.reshape(out), shots
+    return evs.reshape(out), stds.reshape(out), shots, choice

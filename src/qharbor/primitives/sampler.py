@@ -13,19 +13,25 @@ import math
 from typing import Any
 
 from qharbor.devices import Device
-from qharbor.engines import Engine, Experiment
+from qharbor.engines import Experiment
+from qharbor.engines.selection import Picker
 from qharbor.primitives.pubs import parameter_array
 from qharbor.programs import parse_circuit
 
 
 def run_sampler(
     device: Device,
-    engine: Engine,
+    engine: Any,
     pubs: list[dict[str, Any]],
     seed: int,
     compile_for: Any,
 ) -> list[dict[str, Any]]:
-    """Run sampler PUBs; return one ``{"counts", "registers", "shape", "shots"}`` per PUB."""
+    """Run sampler PUBs; return one ``{"counts", "registers", "shape", "shots"}`` per PUB.
+
+    ``engine`` is an engine, or a :class:`~qharbor.engines.selection.Picker` that
+    chooses one per PUB; the PUB's result names the engine that ran it.
+    """
+    picker = Picker.of(engine)
     results = []
     next_seed = seed
     for pub in pubs:
@@ -45,7 +51,14 @@ def run_sampler(
             ]
         else:
             experiments = [Experiment(compiled)] * size
-        runs = engine.run(experiments, method=device.method, shots=pub["shots"], seed=next_seed)
+        runner, choice = picker.pick(compiled, shots=pub["shots"], runs=size, batch=len(pubs))
+        runs = runner.run(
+            experiments,
+            method=device.method,
+            shots=pub["shots"],
+            seed=next_seed,
+            precision=choice.precision,
+        )
         next_seed += size
         counts = [outcome.counts for run in runs for outcome in run]
         results.append(
@@ -54,6 +67,7 @@ def run_sampler(
                 "shots": pub["shots"],
                 "registers": [{"name": r.name, "num_bits": r.size} for r in circuit.cregs],
                 "counts": counts,
+                "engine": choice.engine,
             }
         )
     return results

@@ -7,8 +7,10 @@ input, so any executor (local processes, Ray) can run it.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import platform
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 from qharbor import errors
 from qharbor.devices import Device
 from qharbor.engines import Engine, Experiment, get_engine, result_types
+from qharbor.engines.selection import Choice, Picker, Selector
 from qharbor.jobs.options import JobOptions
 from qharbor.programs import Program, parse_program
 from qharbor.security import sealing
@@ -77,9 +80,16 @@ def execute(task: Task) -> dict[str, Any]:
     return outer
 
 
+def picker_for(task: Task) -> Picker:
+    """The engine picker of a task: automatic, pinned, or the device's own engine."""
+    options = JobOptions.from_json(task.options)
+    selector = Selector(task.device, precision=options.precision, pinned=options.engine)
+    return Picker(selector)
+
+
 def _execute(task: Task, programs: list[dict[str, Any]]) -> dict[str, Any]:
     device = task.device
-    engine = get_engine(device.engine)
+    picker = picker_for(task)
     started = time.perf_counter()
     experiments: list[Experiment] = []
     parsed: list[Program] = []
@@ -90,15 +100,32 @@ def _execute(task: Task, programs: list[dict[str, Any]]) -> dict[str, Any]:
         experiments.append(Experiment(compiled, program.bindings))
         parsed.append(program)
     compiled_at = time.perf_counter()
-    outcomes = engine.run(experiments, method=device.method, shots=task.shots, seed=task.seed)
+    batch = len(experiments)
+    chosen = [
+        picker.pick(
+            experiment.circuit,
+            shots=task.shots,
+            runs=len(experiment.bindings) or 1,
+            exact="states" if program.result_types else None,
+            batch=batch,
+        )
+        for experiment, program in zip(experiments, parsed, strict=True)
+    ]
+    choices = [choice for _engine, choice in chosen]
+    selected_at = time.perf_counter()
+    outcomes = run_grouped(picker, experiments, choices, device.method, task.shots, task.seed)
     finished = time.perf_counter()
 
+    mixed = len({c.engine for c in choices}) > 1
     rows: list[dict[str, Any]] = []
-    for index, (spec, program, experiment, runs) in enumerate(
-        zip(programs, parsed, experiments, outcomes, strict=True)
+    for index, (spec, program, experiment, runs, (engine, choice)) in enumerate(
+        zip(programs, parsed, experiments, outcomes, chosen, strict=True)
     ):
         circuit = experiment.circuit
         depth = circuit.depth()
+        states = None
+        if program.result_types:
+            states = _final_states(engine, experiment, choice.precision)
         for slot, outcome in enumerate(runs):
             extra: dict[str, Any] = {}
             if program.result_types:
@@ -107,9 +134,13 @@ def _execute(task: Task, programs: list[dict[str, Any]]) -> dict[str, Any]:
                     source = source.assign_parameters(
                         {p: experiment.bindings[slot][p.name] for p in source.parameters}
                     )
-                extra["result_types"] = result_types.evaluate(source, program.result_types)
+                extra["result_types"] = _evaluate(source, program.result_types, states, slot)
             if program.verbatim:
                 extra["verbatim"] = True
+            if mixed:
+                extra["engine"] = choice.engine
+                extra["engine_reason"] = choice.reason
+                extra["precision"] = choice.precision
             rows.append(
                 {
                     **extra,
@@ -125,29 +156,105 @@ def _execute(task: Task, programs: list[dict[str, Any]]) -> dict[str, Any]:
                     "run_s": outcome.run_s,
                 }
             )
+    meta = _metadata(task, picker)
+    meta["selection_s"] = selected_at - compiled_at
     return {
         "job_id": task.job_id,
         "device": device.name,
         "shots": task.shots,
         "experiments": rows,
         "timings": {"compile_s": compiled_at - started, "run_s": finished - compiled_at},
-        "metadata": _metadata(task, engine),
+        "metadata": meta,
     }
 
 
-def _metadata(task: Task, engine: Any) -> dict[str, Any]:
-    return {
-        "engine": engine.name,
+def run_grouped(
+    picker: Picker,
+    experiments: list[Experiment],
+    choices: list[Choice],
+    method: str,
+    shots: int,
+    seed: int,
+) -> list[list[Any]]:
+    """Run the experiments with one ``run`` call per chosen engine, in the original order.
+
+    The first group starts at ``seed``, so a job whose circuits all go to one
+    engine samples exactly as that engine alone would; each later group starts
+    after the seeds the earlier ones used.
+    """
+    groups: dict[tuple[str, str], list[int]] = {}
+    for index, choice in enumerate(choices):
+        groups.setdefault((choice.engine, choice.precision), []).append(index)
+    outcomes: list[list[Any]] = [[] for _ in experiments]
+    next_seed = seed
+    for (name, precision), members in groups.items():
+        engine = picker.engine(name)
+        done = engine.run(
+            [experiments[i] for i in members],
+            method=method,
+            shots=shots,
+            seed=next_seed,
+            precision=precision,
+        )
+        for index, runs in zip(members, done, strict=True):
+            outcomes[index] = runs
+        next_seed += sum(len(experiments[i].bindings) or 1 for i in members)
+    return outcomes
+
+
+def _final_states(engine: Any, experiment: Experiment, precision: str) -> list[Any] | None:
+    """The final states of a result-type program from its chosen engine, once per binding."""
+    if not _EVALUATE_TAKES_STATE or not hasattr(engine, "statevectors"):
+        return None
+    circuit = experiment.circuit.remove_final_measurements(inplace=False)
+    return list(engine.statevectors(circuit, list(experiment.bindings), precision=precision))
+
+
+def _evaluate(source: Any, requests: Any, states: list[Any] | None, slot: int) -> Any:
+    if states is not None:
+        return result_types.evaluate(source, requests, state=states[slot])  # type: ignore[call-arg]
+    # TODO(lead): once result_types.evaluate takes ``state=`` (engines branch), every
+    # call passes the chosen engine's state; until then it computes its own.
+    return result_types.evaluate(source, requests)
+
+
+#: Whether result types can take a state computed by the chosen engine.
+_EVALUATE_TAKES_STATE = "state" in inspect.signature(result_types.evaluate).parameters
+
+
+def _metadata(task: Task, picker: Picker) -> dict[str, Any]:
+    """Reproducibility record: which engines ran, why, at what precision, with what versions."""
+    choices = picker.used
+    counts = Counter(c.engine for c in choices)
+    names = [name for name, _n in counts.most_common()] or [task.device.engine]
+    engines = [picker.engine(name) for name in names]
+    versions: dict[str, str] = {}
+    for engine in engines:
+        versions.update(engine.versions())
+    precisions = {c.precision for c in choices}
+    job_precision = JobOptions.from_json(task.options).precision
+    meta: dict[str, Any] = {
+        "engine": names[0],
+        "engine_reason": choices[0].reason if choices else "",
+        "precision": precisions.pop() if len(precisions) == 1 else job_precision,
         "method": task.device.method,
         "seed": task.seed,
         "attempt": task.attempt,
         "options": dict(task.options),
         "versions": {
             "qharbor": metadata.version("qharbor"),
-            **engine.versions(),
+            **versions,
             "python": platform.python_version(),
         },
     }
+    if len(names) > 1:
+        meta["engines"] = sorted(names)
+        meta["engine_reason"] = (
+            "chosen per circuit by predicted time: "
+            + ", ".join(f"{counts[n]} on {n}" for n in names)
+            + "; each experiment names its engine"
+        )
+    return meta
 
 
 def _execute_primitive(task: Task, engine: Engine) -> dict[str, Any]:
@@ -158,19 +265,19 @@ def _execute_primitive(task: Task, engine: Engine) -> dict[str, Any]:
     assert task.primitive is not None
     pubs = task.primitive["pubs"]
     started = time.perf_counter()
-    runner: Any = engine
+    picker = picker_for(task)
     compiler: Any = compile_for
     if task.twin is not None:
-        runner = _TwinRunner(engine, task.twin)
+        picker = Picker(fixed=_TwinRunner(engine, task.twin), reason=_twin_reason(task, engine))
         compiler = _twin_compiler(task.twin, JobOptions.from_json(task.options))
     if task.kind == "sampler":
-        results = run_sampler(task.device, runner, pubs, task.seed, compiler)
+        results = run_sampler(task.device, picker, pubs, task.seed, compiler)
         mode = "sampled"
     else:
-        results = run_estimator(task.device, runner, pubs, task.seed, compiler)
-        mode = "exact" if is_exact(task.device, runner) else "sampled"
+        results = run_estimator(task.device, picker, pubs, task.seed, compiler)
+        mode = "exact" if is_exact(task.device, picker) else "sampled"
     finished = time.perf_counter()
-    meta: dict[str, Any] = {**_metadata(task, engine), "mode": mode}
+    meta: dict[str, Any] = {**_metadata(task, picker), "mode": mode}
     if task.twin is not None:
         meta["calibration_snapshot_id"] = task.twin["calibration"]["id"]
     return {
@@ -199,8 +306,15 @@ class _TwinRunner:
         return dict(self._engine.versions())
 
     def run(
-        self, experiments: list[Experiment], *, method: str, shots: int, seed: int
+        self,
+        experiments: list[Experiment],
+        *,
+        method: str,
+        shots: int,
+        seed: int,
+        precision: str = "double",
     ) -> list[list[Any]]:
+        """Run on the twin's noise model; twins compute in double precision."""
         circuits: list[Any] = []
         owners: list[int] = []
         for index, experiment in enumerate(experiments):
@@ -217,6 +331,12 @@ class _TwinRunner:
         for owner, outcome in zip(owners, outcomes, strict=True):
             grouped[owner].append(outcome)
         return grouped
+
+
+def _twin_reason(task: Task, engine: Any) -> str:
+    if JobOptions.from_json(task.options).engine != "auto":
+        return "pinned by the job"
+    return f"{engine.name}: device twins run on {engine.name}'s noise models"
 
 
 def _twin_compiler(document: dict[str, Any], options: JobOptions) -> Any:
@@ -318,7 +438,9 @@ def _execute_twin(
             row["quasi_probabilities"] = mitigation.quasi_probabilities
             row["mitigation"] = mitigation.method
         rows.append(row)
-    meta = _metadata(task, engine)
+    picker = Picker(fixed=engine, reason=_twin_reason(task, engine))
+    picker.pick(None, shots=task.shots)
+    meta = _metadata(task, picker)
     meta["method"] = "twin"
     meta["calibration_snapshot_id"] = document["calibration"]["id"]
     meta["calibration"] = {

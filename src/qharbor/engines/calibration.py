@@ -1,0 +1,222 @@
+"""Measures each engine on this host and fits its cost model.
+
+A fixed set of probe circuits (a few widths, depths, shot counts, bindings, and
+one batch of small circuits) is run on every available engine through its
+``run`` method, the same call the worker makes. Each probe is timed as the
+best of a few repeats after one warm-up run, and the model's coefficients are
+fitted by non-negative least squares on the relative error. The whole set takes
+a few seconds per engine.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from qiskit import QuantumCircuit
+from qiskit.circuit import Parameter
+from scipy.optimize import nnls
+
+from qharbor.engines import base, costs
+from qharbor.engines.base import Experiment
+from qharbor.engines.features import features_of
+
+#: Stop repeating a probe once this many seconds were spent on it.
+_PROBE_BUDGET_S = 0.4
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One timed call: ``count`` copies of a circuit in one ``run``."""
+
+    label: str
+    qubits: int
+    layers: int
+    shots: int
+    bindings: int = 0
+    count: int = 1
+
+
+#: Probes of state-vector engines: the terms they separate are in the label.
+DENSE_PROBES = (
+    Probe("tiny", 3, 2, 1),
+    Probe("batch of 40 small", 5, 4, 100, count=40),
+    Probe("small", 5, 4, 100),
+    Probe("medium", 10, 8, 1000),
+    Probe("shots", 10, 4, 50_000),
+    Probe("deep", 14, 24, 100),
+    Probe("wide", 18, 6, 1),
+    Probe("wider", 20, 4, 1),
+    Probe("bindings", 8, 6, 100, bindings=32),
+    Probe("wide bindings", 14, 4, 1, bindings=8),
+)
+#: Probes of stabilizer engines (Clifford circuits only).
+TABLEAU_PROBES = (
+    Probe("tiny", 3, 2, 1),
+    Probe("batch of 40 small", 5, 4, 100, count=40),
+    Probe("small", 5, 4, 100),
+    Probe("medium", 50, 10, 1000),
+    Probe("shots", 50, 4, 10_000),
+    Probe("wide", 300, 6, 100),
+    Probe("deep", 100, 60, 100),
+    Probe("wide shots", 150, 10, 1000),
+)
+
+
+def probe_circuit(
+    qubits: int, layers: int, *, clifford: bool, parametric: bool = False
+) -> QuantumCircuit:
+    """A brickwork circuit: single-qubit gates then a ladder of CX per layer, measured."""
+    circuit = QuantumCircuit(qubits, qubits)
+    theta = [Parameter(f"t{i}") for i in range(4)] if parametric else []
+    for layer in range(layers):
+        for q in range(qubits):
+            kind = (q + layer) % 3
+            if clifford:
+                (circuit.h if kind == 0 else circuit.s if kind == 1 else circuit.x)(q)
+            elif parametric and kind == 0:
+                circuit.rx(theta[(q + layer) % len(theta)], q)
+            else:
+                (circuit.h if kind == 0 else circuit.t if kind == 1 else circuit.rz)(
+                    *((0.3 + 0.1 * q, q) if kind == 2 else (q,))
+                )
+        for q in range(layer % 2, qubits - 1, 2):
+            circuit.cx(q, q + 1)
+    circuit.measure(range(qubits), range(qubits))
+    return circuit
+
+
+@dataclass(frozen=True)
+class Measurement:
+    probe: Probe
+    seconds: float
+    terms: tuple[float, ...]
+
+
+def measure(
+    engine: base.Engine,
+    form: str,
+    precision: str,
+    probes: Sequence[Probe],
+    on_probe: Callable[[str], None] | None = None,
+) -> list[Measurement]:
+    """Time every probe the engine can run; return the timings with their model terms."""
+    method = "stabilizer" if form == "tableau" else "statevector"
+    found: list[Measurement] = []
+    for probe in probes:
+        circuit = probe_circuit(
+            probe.qubits, probe.layers, clifford=form == "tableau", parametric=probe.bindings > 0
+        )
+        features = features_of(circuit)
+        if engine.unsupported(features, method, precision) is not None:
+            continue
+        bindings = tuple(
+            {p.name: 0.1 * (i + 1) + 0.01 * j for j, p in enumerate(circuit.parameters)}
+            for i in range(probe.bindings)
+        )
+        experiments = [Experiment(circuit, bindings)] * probe.count
+        best = math.inf
+        spent = 0.0
+        for attempt in range(4):
+            started = time.perf_counter()
+            engine.run(experiments, method=method, shots=probe.shots, seed=11, precision=precision)
+            took = time.perf_counter() - started
+            spent += took
+            if attempt > 0:  # the first call warms caches and imports
+                best = min(best, took)
+            if attempt >= 1 and spent > _PROBE_BUDGET_S:
+                break
+        one = costs.term_values(
+            form,
+            qubits=probe.qubits,
+            gates=features.size,
+            runs=max(1, probe.bindings),
+            shots=probe.shots,
+        )
+        terms = (1.0, *(probe.count * v for v in one[1:]))
+        found.append(Measurement(probe, best, terms))
+        if on_probe is not None:
+            on_probe(probe.label)
+    return found
+
+
+def fit(measurements: Sequence[Measurement]) -> costs.CostModel:
+    """Non-negative least squares on the relative error of every probe."""
+    a = np.array([m.terms for m in measurements], dtype=float)
+    t = np.array([m.seconds for m in measurements], dtype=float)
+    weighted = a / t[:, None]
+    # Columns on very different scales (2^20 against 1) are normalised for the solver.
+    scale = np.maximum(np.abs(weighted).max(axis=0), 1e-300)
+    coefficients, _residual = nnls(weighted / scale, np.ones(len(t)), maxiter=2000)
+    coefficients = coefficients / scale
+    predicted = a @ coefficients
+    rel = float(np.sqrt(np.mean(((predicted - t) / t) ** 2))) if len(t) else 0.0
+    return costs.CostModel(tuple(float(c) for c in coefficients), rel, len(t))
+
+
+def plan(names: Sequence[str] | None = None) -> list[tuple[str, str, str]]:
+    """The (engine, form, precision) models to fit for the available engines."""
+    wanted: list[tuple[str, str, str]] = []
+    for name in names if names is not None else base.registered():
+        try:
+            engine = base.get_engine(name)
+        except Exception:  # not installed here
+            continue
+        precisions = sorted(getattr(engine, "precisions", frozenset({"double"})))
+        if name in costs.TABLEAU_ENGINES:
+            wanted.append(
+                (name, "tableau", precisions[0] if "double" not in precisions else "double")
+            )
+            continue
+        for precision in precisions:
+            wanted.append((name, "dense", precision))
+        # An engine that also runs the stabilizer method gets a tableau model.
+        probe = features_of(probe_circuit(3, 1, clifford=True))
+        if engine.unsupported(probe, "stabilizer", "double") is None:
+            wanted.append((name, "tableau", "double"))
+    return wanted
+
+
+def calibrate(
+    names: Sequence[str] | None = None,
+    on_probe: Callable[[str, str], None] | None = None,
+) -> costs.HostFit:
+    """Measure every available engine and fit its models; nothing is stored.
+
+    Args:
+        names: the engines to measure; every registered one when omitted.
+        on_probe: called with the model key and probe label after each probe.
+    """
+    started = time.perf_counter()
+    models: dict[str, costs.CostModel] = {}
+    for name, form, precision in plan(names):
+        key = costs.model_key(name, form, precision)
+        probes = TABLEAU_PROBES if form == "tableau" else DENSE_PROBES
+        engine = base.get_engine(name)
+        done = measure(
+            engine,
+            form,
+            precision,
+            probes,
+            (lambda label, key=key: on_probe(key, label)) if on_probe is not None else None,
+        )
+        if len(done) >= 3:
+            models[key] = fit(done)
+    host = costs.host_info(costs.engine_versions())
+    return costs.HostFit(
+        fingerprint=costs.fingerprint_of(host),
+        host=host,
+        models=models,
+        fitted_at=costs.utc_now(),
+        took_s=time.perf_counter() - started,
+    )
+
+
+def probe_count(names: Sequence[str] | None = None) -> int:
+    """How many probes :func:`calibrate` will run (for a progress bar)."""
+    return sum(
+        len(TABLEAU_PROBES if form == "tableau" else DENSE_PROBES) for _n, form, _p in plan(names)
+    )

@@ -1,0 +1,418 @@
+"""Which engine runs a circuit: the one predicted to finish first, or the one the job pinned.
+
+No engine wins everywhere: qsim is fastest on deep random circuits in single
+precision, qulacs on many small circuits and parameter sweeps, stim on Clifford
+circuits, and Aer is the only one with noise models, density matrices, MPS and
+device twins. So each circuit's features, shots and bindings are priced with
+every capable engine's cost model fitted on this host (:mod:`qharbor.engines.costs`),
+and the cheapest wins. Devices that are noisy, twins, or that list no other
+engines keep their own engine.
+
+Selection runs once per circuit in a worker, so it is kept to a few
+microseconds: engines are looked up once per process and decisions are memoised
+on the handful of numbers they depend on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from qharbor import errors
+from qharbor.engines import base, costs
+from qharbor.engines.features import CircuitFeatures, features_of
+
+#: What an exact computation needs from an engine: states, or expectation values (or states).
+EXACT_NEEDS = (None, "states", "expectations")
+#: How many decisions one process remembers.
+_MEMO_SIZE = 4096
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The engine chosen for one circuit, and why.
+
+    Attributes:
+        engine: the registered name of the engine that runs it.
+        precision: the precision it runs in (a ``single`` job on a double-only
+            engine runs in ``double``).
+        reason: one sentence for the result's metadata.
+        predictions: predicted seconds per capable engine (empty when pinned or fixed).
+    """
+
+    engine: str
+    precision: str
+    reason: str
+    predictions: Mapping[str, float] = field(default_factory=dict)
+
+
+def format_seconds(seconds: float) -> str:
+    """``31 ms``, ``0.61 s``, ``12 µs``: short, for one sentence."""
+    if seconds >= 1.0:
+        return f"{seconds:.2f} s" if seconds < 10 else f"{seconds:.1f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.3g} ms" if seconds < 0.1 else f"{seconds:.2f} s"
+    return f"{seconds * 1e6:.3g} µs"
+
+
+def run_precision(engine: Any, precision: str) -> str:
+    """The precision an engine computes a job in: the job's, or double where it lacks single."""
+    precisions = getattr(engine, "precisions", frozenset({"double"}))
+    if precision in precisions:
+        return precision
+    return "double" if "double" in precisions else next(iter(sorted(precisions)))
+
+
+def precision_refusal(engine: Any, precision: str) -> str | None:
+    """Why a job of ``precision`` may not use this engine (a double job on a single-only engine)."""
+    precisions = getattr(engine, "precisions", frozenset({"double"}))
+    if precision == "double" and "double" not in precisions:
+        return f"{engine.name} computes in single precision only; the job asks for double"
+    return None
+
+
+def exact_refusal(engine: Any, exact: str | None) -> str | None:
+    """Why an engine cannot give the exact states or expectation values a job needs."""
+    if exact is None:
+        return None
+    if hasattr(engine, "statevectors"):
+        return None
+    if exact == "expectations" and hasattr(engine, "expectation_values"):
+        return None
+    return f"{engine.name} returns no exact {'states' if exact == 'states' else 'expectations'}"
+
+
+def fixed_reason(device: Any) -> str | None:
+    """Why a device always runs on its own engine, or None if it chooses among several."""
+    if device.twin is not None or device.kind == "twin":
+        return f"{device.engine}: device twins run on {device.engine}'s noise models"
+    if device.noisy:
+        return f"{device.engine}: the noisy device {device.name!r} runs only on {device.engine}"
+    if device.kind != "simulator":
+        return f"{device.engine}: the driver of {device.name!r}"
+    if len(device.candidate_engines) < 2:
+        return f"{device.engine}: the only engine of device {device.name!r}"
+    return None
+
+
+class Selector:
+    """Chooses engines for the circuits of one device, in one process.
+
+    Args:
+        device: the device the job runs on.
+        precision: the job's precision (``double`` or ``single``).
+        pinned: ``auto``, or the engine the job pinned.
+        table: the cost models; this host's in force when omitted.
+        engines: engine name to engine, for tests; the registry when omitted.
+    """
+
+    def __init__(
+        self,
+        device: Any,
+        *,
+        precision: str = "double",
+        pinned: str = "auto",
+        table: costs.CostTable | None = None,
+        engines: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.device = device
+        self.precision = precision
+        self.pinned = pinned
+        self._table = table
+        self._engines = dict(engines) if engines is not None else None
+        self._memo: dict[tuple[Any, ...], Choice] = {}
+        self._fixed = fixed_reason(device) if pinned == "auto" else None
+
+    @property
+    def is_fixed(self) -> bool:
+        """Whether the device always runs on its own engine (no features needed)."""
+        return self._fixed is not None
+
+    @property
+    def table(self) -> costs.CostTable:
+        if self._table is None:
+            self._table = costs.current()
+        return self._table
+
+    def engine(self, name: str) -> Any:
+        """The engine object registered as ``name``."""
+        if self._engines is not None:
+            if name not in self._engines:
+                raise errors.EngineNotFound(f"no engine named {name!r} in this process")
+            return self._engines[name]
+        return base.get_engine(name)
+
+    def _available(self) -> list[Any]:
+        found = []
+        for name in self.device.candidate_engines:
+            try:
+                found.append(self.engine(name))
+            except Exception:  # its library is not installed here
+                continue
+        return found
+
+    def choose(
+        self,
+        features: CircuitFeatures,
+        *,
+        shots: int,
+        runs: int = 1,
+        exact: str | None = None,
+        batch: int = 1,
+    ) -> Choice:
+        """The engine for one circuit.
+
+        Args:
+            features: the compiled circuit's features.
+            shots: shots per run (0 for exact states or expectation values).
+            runs: how many times it runs (its parameter bindings, at least 1).
+            exact: ``states`` or ``expectations`` when the result is computed
+                exactly from the final state, else None.
+            batch: how many circuits share the engine call (spreads its fixed cost).
+
+        Raises:
+            errors.EngineCannotRun: the pinned engine cannot run this circuit.
+        """
+        if self._fixed is not None:
+            key: tuple[Any, ...] = ("fixed",)
+        else:
+            key = (
+                features.num_qubits,
+                features.size,
+                features.clifford,
+                features.dynamic,
+                features.num_parameters > 0,
+                frozenset(features.gates),
+                shots,
+                runs,
+                exact,
+                min(batch, 64),
+            )
+        found = self._memo.get(key)
+        if found is not None:
+            return found
+        found = self._decide(features, shots=shots, runs=runs, exact=exact, batch=batch)
+        if len(self._memo) >= _MEMO_SIZE:
+            self._memo.clear()
+        self._memo[key] = found
+        return found
+
+    def _decide(
+        self, features: CircuitFeatures, *, shots: int, runs: int, exact: str | None, batch: int
+    ) -> Choice:
+        method = self.device.method
+        if self.pinned != "auto":
+            engine = self.engine(self.pinned)
+            why = (
+                precision_refusal(engine, self.precision)
+                or engine.unsupported(features, method, self.precision)
+                or exact_refusal(engine, exact)
+            )
+            if why is not None:
+                raise errors.EngineCannotRun(
+                    f"the job pins engine {self.pinned!r}, which cannot run this circuit: {why}. "
+                    "Use engine 'auto' to let the centre choose",
+                    engine=self.pinned,
+                    reason=why,
+                )
+            return Choice(self.pinned, run_precision(engine, self.precision), "pinned by the job")
+        if self._fixed is not None:
+            engine = self.engine(self.device.engine)
+            return Choice(self.device.engine, run_precision(engine, self.precision), self._fixed)
+        predictions: dict[str, float] = {}
+        refused: dict[str, str] = {}
+        precisions: dict[str, str] = {}
+        for engine in self._available():
+            why = (
+                precision_refusal(engine, self.precision)
+                or engine.unsupported(features, method, self.precision)
+                or exact_refusal(engine, exact)
+            )
+            if why is not None:
+                refused[engine.name] = why
+                continue
+            precision = run_precision(engine, self.precision)
+            model = self.table.model(engine.name, method, precision)
+            if model is None:
+                refused[engine.name] = f"{engine.name} has no cost model on this host"
+                continue
+            terms = costs.term_values(
+                costs.form_for(engine.name, method),
+                qubits=features.num_qubits,
+                gates=features.size,
+                runs=runs,
+                shots=shots,
+            )
+            predictions[engine.name] = model.predict(terms, batch)
+            precisions[engine.name] = precision
+        if not predictions:
+            # Nothing priced: the device's own engine runs it (its errors say why it cannot).
+            engine = self.engine(self.device.engine)
+            return Choice(
+                self.device.engine,
+                run_precision(engine, self.precision),
+                f"{self.device.engine}: no other engine can run this circuit",
+            )
+        order = {name: i for i, name in enumerate(self.device.candidate_engines)}
+        best = min(predictions, key=lambda n: (predictions[n], order.get(n, 99)))
+        return Choice(
+            best,
+            precisions[best],
+            self._reason(best, predictions, refused),
+            predictions,
+        )
+
+    def _reason(self, best: str, predictions: dict[str, float], refused: dict[str, str]) -> str:
+        others = [f"{n} {format_seconds(t)}" for n, t in predictions.items() if n != best]
+        sentence = f"{best}: predicted {format_seconds(predictions[best])}"
+        if others:
+            sentence += " against " + ", ".join(others)
+        else:
+            sentence += ", the only engine that can run it"
+        if self.precision == "single":
+            sentence += "; single precision allowed"
+        elif any("single precision only" in why for why in refused.values()):
+            sentence += "; double precision required"
+        return sentence
+
+
+def check_pinned(device: Any, engine: str, precision: str) -> Any | None:
+    """Refuse a job's ``engine`` and ``precision`` options that cannot work on ``device``.
+
+    Returns:
+        The pinned engine object, or None for ``auto``.
+
+    Raises:
+        errors.PrecisionInvalid: an unknown precision.
+        errors.EngineNotFound: no engine of that name.
+        errors.EngineNotOnDevice: the device does not run on that engine.
+        errors.EngineCannotRun: the engine cannot compute at that precision.
+    """
+    if precision not in base.PRECISIONS:
+        raise errors.PrecisionInvalid(
+            f"precision {precision!r} is not one of: {', '.join(base.PRECISIONS)}; "
+            "'double' is the default, 'single' also allows single-precision engines",
+            field="options.precision",
+            allowed=list(base.PRECISIONS),
+        )
+    if engine == "auto":
+        return None
+    names = base.registered()
+    if engine not in names:
+        raise errors.EngineNotFound(
+            f"no engine named {engine!r}; use 'auto' or one of: {', '.join(names)}",
+            field="options.engine",
+            available=names,
+        )
+    allowed = [device.engine] if fixed_reason(device) else list(device.candidate_engines)
+    if engine not in allowed:
+        raise errors.EngineNotOnDevice(
+            f"device {device.name!r} does not run on engine {engine!r}; use 'auto' or "
+            f"one of: {', '.join(allowed)}",
+            field="options.engine",
+            device=device.name,
+            engines=allowed,
+        )
+    try:
+        pinned = base.get_engine(engine)
+    except errors.QHarborError:
+        raise
+    except Exception as exc:  # registered, but its library is missing on this centre
+        raise errors.EngineNotOnDevice(
+            f"engine {engine!r} is not installed on this centre ({exc}); use 'auto'",
+            field="options.engine",
+            device=device.name,
+            engines=allowed,
+        ) from None
+    why = precision_refusal(pinned, precision)
+    if why is not None:
+        raise errors.EngineCannotRun(
+            f"{why}: set precision 'single', or use engine 'auto'",
+            field="options.precision",
+            engine=engine,
+            reason=why,
+        )
+    return pinned
+
+
+class Picker:
+    """Chooses and records the engine for each circuit a worker runs.
+
+    Wraps a :class:`Selector` (or, for device twins, one fixed runner) so the
+    sampler, the estimator and the circuits path ask the same way, and the
+    result's metadata can say afterwards which engines ran and why.
+    """
+
+    def __init__(
+        self, selector: Selector | None = None, fixed: Any = None, reason: str = ""
+    ) -> None:
+        self._selector = selector
+        self._fixed = fixed
+        self._reason = reason
+        #: Every choice made, in order.
+        self.used: list[Choice] = []
+
+    @classmethod
+    def of(cls, engine_or_picker: Any) -> Picker:
+        """A picker as it is, or a fixed picker around a plain engine."""
+        if isinstance(engine_or_picker, Picker):
+            return engine_or_picker
+        return cls(fixed=engine_or_picker, reason=f"{engine_or_picker.name}: the engine given")
+
+    @property
+    def fixed(self) -> bool:
+        """Whether every circuit goes to one engine without looking at it."""
+        return self._fixed is not None or (
+            self._selector is not None
+            and self._selector.pinned == "auto"
+            and self._selector.is_fixed
+        )
+
+    def engine(self, name: str) -> Any:
+        if self._fixed is not None:
+            return self._fixed
+        assert self._selector is not None
+        return self._selector.engine(name)
+
+    def pick(
+        self,
+        circuit: Any,
+        *,
+        shots: int,
+        runs: int = 1,
+        exact: str | None = None,
+        batch: int = 1,
+        features: CircuitFeatures | None = None,
+    ) -> tuple[Any, Choice]:
+        """The engine object for ``circuit`` and the choice that named it."""
+        if self._fixed is not None:
+            choice = Choice(self._fixed.name, "double", self._reason)
+        else:
+            assert self._selector is not None
+            if features is None:
+                features = _FIXED_FEATURES if self._selector.is_fixed else features_of(circuit)
+            choice = self._selector.choose(
+                features, shots=shots, runs=runs, exact=exact, batch=batch
+            )
+        self.used.append(choice)
+        return self.engine(choice.engine), choice
+
+
+#: Stands in for the features of circuits on devices that never choose.
+_FIXED_FEATURES = CircuitFeatures(
+    num_qubits=0,
+    num_clbits=0,
+    size=0,
+    depth=0,
+    two_qubit=0,
+    multi_qubit=0,
+    diagonal=0,
+    gates={},
+    clifford=False,
+    num_parameters=0,
+    measurements=0,
+    mid_circuit_measurement=False,
+    resets=0,
+    control_flow=False,
+)
