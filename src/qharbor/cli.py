@@ -273,13 +273,37 @@ def submit(
             help="Seal the programs to the centre's ML-KEM key, and the result to yours.",
         ),
     ] = False,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            "-e",
+            help="'auto' (default) picks the fastest engine per circuit; a name pins it "
+            "(qharbor engines list).",
+        ),
+    ] = None,
+    precision: Annotated[
+        str | None,
+        typer.Option(
+            "--precision", help="'double' (default) or 'single' (allows single-precision engines)."
+        ),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Submit program files as one job. The format comes from the extension (.qasm: auto)."""
     programs = [program_from_file(path) for path in files]
     service = ctx.obj.service()
     with waiting("Submitting…", json_output):
-        job = service.run(programs, device=device, shots=shots, seed=seed, tags=tag, sealed=sealed)
+        job = service.run(
+            programs,
+            device=device,
+            shots=shots,
+            seed=seed,
+            tags=tag,
+            sealed=sealed,
+            engine=engine,
+            precision=precision,
+        )
     if not wait:
         if json_output:
             print_json(job.data)
@@ -438,6 +462,9 @@ def _add_account_commands() -> None:
 
     app.add_typer(cli_admin.admin_app)
     app.add_typer(cli_admin.me_app)
+    from qharbor import cli_engines
+
+    app.add_typer(cli_engines.engines_app)
     app.command("usage")(handles_errors(cli_admin.usage))
 
 

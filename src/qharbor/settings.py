@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -84,6 +85,18 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(default=200, ge=1, description="Requests per token at once.")
     fair_share_half_life_seconds: float = Field(
         default=3600.0, gt=0, description="Recent usage halves in weight over this time."
+    )
+
+    engine_costs_path: Path | None = Field(
+        default=None,
+        description="The JSON file of engine cost fits, keyed by host fingerprint; "
+        "defaults to ~/.cache/qharbor/engine-costs.json.",
+    )
+    engine_calibration: Literal["background", "off"] = Field(
+        default="background",
+        description="'background': at start, if this host has no cost fit yet, measure the "
+        "engines once in a low-priority background process; 'off': use the shipped defaults "
+        "until `qharbor engines calibrate` is run.",
     )
 
     write_account_file: bool = False

@@ -17,6 +17,7 @@ from qharbor.api.limits import BodySizeLimit
 from qharbor.api.routers import (
     admin,
     devices,
+    engines,
     formats,
     jobs,
     keys,
@@ -86,6 +87,7 @@ def create_app(
         me.router,
         formats.router,
         devices.router,
+        engines.router,
         jobs.router,
         sessions.router,
         keys.router,

@@ -109,6 +109,10 @@ class HarborClient:
         body = self.session.get("/v1/devices")
         return list(body["devices"])
 
+    def engines_list(self) -> dict[str, Any]:
+        """``GET /v1/engines``: engines, precisions and fitted cost models."""
+        return dict(self.session.get("/v1/engines"))
+
     def device_get(self, name: str) -> dict[str, Any]:
         """``GET /v1/devices/{name}``: one device."""
         return dict(self.session.get(f"/v1/devices/{_segment(name)}"))

@@ -120,6 +120,14 @@ class HarborService:
         """Every device the centre offers."""
         return [DeviceInfo.from_json(d) for d in self._client.devices_list()]
 
+    def engines(self) -> dict[str, Any]:
+        """The centre's engines: precisions, versions, and the cost models that pick them.
+
+        Returns:
+            ``GET /v1/engines``'s body: ``fingerprint``, ``calibrated``, ``engines``.
+        """
+        return self._client.engines_list()
+
     def device(self, name: str) -> DeviceInfo:
         """One device by name.
 
@@ -199,6 +207,8 @@ class HarborService:
         session: str | None = None,
         options: dict[str, Any] | None = None,
         sealed: bool = False,
+        engine: str | None = None,
+        precision: str | None = None,
     ) -> Job:
         """Submit programs to a device and return the job without waiting for it.
 
@@ -218,16 +228,24 @@ class HarborService:
                 Applies to programs that carry no ``parameters`` of their own.
             session: The id of an open session or batch on the device.
             options: Job options: ``optimization_level`` (0-3), ``skip_compilation``,
-                ``mitigate_readout`` (see docs/devices.md).
+                ``mitigate_readout`` (see docs/devices.md), ``engine``, ``precision``.
             sealed: Seal the programs to the centre's ML-KEM-768 key before they
                 leave this process (the centre stores only ciphertext), and have
                 the result sealed to your own key, made and registered on first
                 use (see :meth:`ensure_sealing_key`).
+            engine: ``"auto"`` (the centre's default) picks the fastest engine per
+                circuit; a name from :meth:`engines` pins it (``options.engine``).
+            precision: ``"double"`` (default) or ``"single"``, which also allows
+                single-precision engines (``options.precision``).
 
         Raises:
             errors.ProgramError: A program was rejected (nothing was queued).
             errors.DeviceNotFound: No such device.
+            errors.EngineNotFound: No engine of that name.
+            errors.EngineNotOnDevice: The device does not run on that engine.
+            errors.EngineCannotRun: The pinned engine cannot run a program or precision.
         """
+        options = with_engine_options(options, engine, precision)
         built = build_programs(programs, parameters)
         body: dict[str, Any] = {"device": device, "shots": shots}
         if sealed:
@@ -467,3 +485,17 @@ def _iso(value: dt.datetime | str | None) -> str | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(dt.UTC).isoformat()
+
+
+def with_engine_options(
+    options: dict[str, Any] | None, engine: str | None, precision: str | None
+) -> dict[str, Any] | None:
+    """``options`` with the ``engine`` and ``precision`` keywords merged in (they win)."""
+    if engine is None and precision is None:
+        return options
+    merged = dict(options or {})
+    if engine is not None:
+        merged["engine"] = engine
+    if precision is not None:
+        merged["precision"] = precision
+    return merged

@@ -10,10 +10,14 @@ a few seconds per engine.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from qiskit import QuantumCircuit
@@ -220,3 +224,53 @@ def probe_count(names: Sequence[str] | None = None) -> int:
     return sum(
         len(TABLEAU_PROBES if form == "tableau" else DENSE_PROBES) for _n, form, _p in plan(names)
     )
+
+
+#: A lock older than this is left over from a process that died (seconds).
+_STALE_LOCK_S = 600.0
+
+
+def calibrate_locked(path: Path) -> int:
+    """Calibrate and store the fit, unless another process holds the lock.
+
+    Returns:
+        0 when the fit was written, 3 when another process is calibrating.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = path.with_name(path.name + ".lock")
+    try:
+        if time.time() - lock.stat().st_mtime > _STALE_LOCK_S:
+            lock.unlink(missing_ok=True)
+    except FileNotFoundError:
+        pass
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        return 3
+    try:
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        if costs.host_fit_exists(path):
+            return 0
+        costs.save_fit(calibrate(), path)
+        return 0
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m qharbor.engines.calibration [--background] [--path FILE]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--path", type=Path, default=None)
+    parser.add_argument("--background", action="store_true", help="run at low priority")
+    args = parser.parse_args(argv)
+    if args.background:
+        with contextlib.suppress(OSError):
+            os.nice(10)
+    return calibrate_locked(args.path or costs.default_path())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

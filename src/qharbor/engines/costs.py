@@ -322,3 +322,41 @@ def host_fit_exists(path: Path | None = None) -> bool:
 
 def utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def describe(path: Path | None = None) -> dict[str, Any]:
+    """Every registered engine: precisions, versions and cost models, as the API shows them."""
+    from qharbor.engines import base
+
+    target = path or default_path()
+    table = current(target)
+    engines = []
+    for name in base.registered():
+        entry: dict[str, Any] = {"name": name}
+        try:
+            engine = base.get_engine(name)
+        except Exception as exc:  # registered, but its library is missing here
+            entry.update(available=False, why=str(exc), precisions=[], versions={})
+            entry.update(calibrated=False, models={})
+            engines.append(entry)
+            continue
+        models = {
+            key: {**model.to_json(), "source": table.source.get(key, "default")}
+            for key, model in sorted(table.models.items())
+            if key.split(":", 1)[0] == name
+        }
+        entry.update(
+            available=True,
+            precisions=sorted(getattr(engine, "precisions", {"double"})),
+            versions=dict(engine.versions()),
+            calibrated=any(m["source"] == "host" for m in models.values()),
+            models=models,
+        )
+        engines.append(entry)
+    return {
+        "fingerprint": table.fingerprint,
+        "calibrated": bool(table.calibrated),
+        "fitted_at": table.fitted_at,
+        "terms": list(TERMS),
+        "engines": engines,
+    }
