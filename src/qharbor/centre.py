@@ -38,8 +38,15 @@ def make_executor(settings: Settings) -> Executor:
     if settings.executor == "local":
         from qharbor.workers.local import LocalExecutor
 
-        return LocalExecutor(settings.workers)
+        return LocalExecutor(settings.workers, env=worker_environment(settings))
     raise ValueError(f"unknown executor {settings.executor!r}; available: local")
+
+
+def worker_environment(settings: Settings) -> dict[str, str] | None:
+    """The environment of worker processes: this one's, with the cost fits' path if set."""
+    if settings.engine_costs_path is None:
+        return None
+    return {**os.environ, costs.PATH_ENV: str(settings.engine_costs_path)}
 
 
 class Centre:
@@ -89,9 +96,6 @@ class Centre:
         intake.warm_up()  # the first small program parsed here should not pay for imports
         self.bootstrap_token = self.identity.bootstrap()
         self.fleet.start()
-        if self.settings.engine_costs_path is not None:
-            # Worker processes inherit the environment: they read the same fits.
-            os.environ[costs.PATH_ENV] = str(self.settings.engine_costs_path)
         if self.settings.engine_calibration == "background":
             self._calibration = BackgroundCalibration(
                 self.settings.engine_costs_path or costs.default_path()

@@ -87,6 +87,8 @@ def start_centre(kind: str, tmp: Path, **overrides: Any) -> tuple[CentreServer, 
         rate_limit_per_second=overrides.pop("rate_limit_per_second", 10_000.0),
         rate_limit_burst=overrides.pop("rate_limit_burst", 10_000),
         log_level="warning",
+        # Module-scoped centres start before the per-test environment is set.
+        engine_calibration=overrides.pop("engine_calibration", "off"),
         **overrides,
     )
     server = CentreServer(settings)

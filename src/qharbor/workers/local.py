@@ -85,8 +85,10 @@ class _Slot:
 class LocalExecutor:
     """Runs tasks in ``size`` worker processes, replacing any that end."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, env: dict[str, str] | None = None) -> None:
         self._size = size
+        #: The workers' environment; None inherits this process's.
+        self._env = env
         self._slots: list[_Slot] = []
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -113,6 +115,7 @@ class LocalExecutor:
             ],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
+            env=self._env,
         )
         theirs.close()
         return _Slot(process=process, conn=Connection(ours.detach()))

@@ -1,0 +1,119 @@
+"""Engine options over real HTTP: pinning, precision, the reasons in the result, the 422s."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from qharbor.client import HarborService
+from qharbor.engines import base
+from tests.integration.conftest import RunningCentre
+from tests.programs import BELL
+from tests.unit.engines.fakes import FakeEngine
+
+T_GATE = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[1];\nt q[0];\nmeasure q -> c;\n'
+
+
+def refused(running: RunningCentre, **body) -> dict:
+    body.setdefault("device", "statevector")
+    body.setdefault("programs", [BELL])
+    response = running.http.post("/v1/jobs", json=body)
+    assert response.status_code == 422, response.text
+    error: dict = response.json()["error"]
+    return error
+
+
+def test_a_job_pinned_to_aer_in_single_precision_says_so_in_its_result(
+    running: RunningCentre,
+) -> None:
+    job = running.submit(
+        programs=[BELL], shots=200, seed=5, options={"engine": "aer", "precision": "single"}
+    )
+    assert job["options"]["engine"] == "aer" and job["options"]["precision"] == "single"
+    result = running.result(job["id"])
+    meta = result["metadata"]
+    assert meta["engine"] == "aer"
+    assert meta["engine_reason"] == "pinned by the job"
+    assert meta["precision"] == "single"
+    counts = result["experiments"][0]["counts"]
+    assert set(counts) <= {"00", "11"} and sum(counts.values()) == 200
+
+
+def test_an_automatic_job_records_the_engine_and_why(running: RunningCentre) -> None:
+    job = running.submit(programs=[BELL], shots=10)
+    meta = running.result(job["id"])["metadata"]
+    assert meta["engine"] in base.registered()
+    assert meta["engine_reason"].startswith(f"{meta['engine']}: ")
+    assert meta["precision"] == "double"
+
+
+def test_the_sdk_maps_engine_and_precision_into_the_options(running: RunningCentre) -> None:
+    with HarborService(running.url, running.token) as service:
+        job = service.run(BELL, shots=20, engine="aer", precision="single")
+        found = job.result(timeout=60)
+    assert found.metadata["engine"] == "aer"
+    assert found.metadata["precision"] == "single"
+
+
+def test_an_unknown_engine_is_refused(running: RunningCentre) -> None:
+    error = refused(running, options={"engine": "quokka"})
+    assert error["code"] == "ENGINE_NOT_FOUND"
+    assert "aer" in error["detail"]["available"]
+
+
+def test_an_unknown_precision_is_refused(running: RunningCentre) -> None:
+    error = refused(running, options={"precision": "half"})
+    assert error["code"] == "PRECISION_INVALID"
+    assert "'double'" in error["message"]
+
+
+@pytest.fixture
+def extra_engines(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A Clifford-only ``stim`` (a fake where it is not installed), and an engine no device uses."""
+    base.registered()
+    engines = [FakeEngine("elsewhere")]
+    if "stim" not in base._FACTORIES:
+        engines.append(FakeEngine("stim", ("double", "single"), clifford_only=True))
+    for engine in engines:
+        monkeypatch.setitem(base._FACTORIES, engine.name, lambda engine=engine: engine)
+        monkeypatch.setitem(base._INSTANCES, engine.name, engine)
+    yield
+
+
+def test_an_engine_the_device_does_not_run_on_is_refused(
+    running: RunningCentre, extra_engines: None
+) -> None:
+    error = refused(running, device="density-matrix", options={"engine": "stim"})
+    assert error["code"] == "ENGINE_NOT_ON_DEVICE"
+    assert error["detail"]["engines"] == ["aer"]
+    assert refused(running, options={"engine": "elsewhere"})["code"] == "ENGINE_NOT_ON_DEVICE"
+
+
+def test_a_pinned_engine_that_cannot_run_a_program_is_refused_at_submission(
+    running: RunningCentre, extra_engines: None
+) -> None:
+    error = refused(running, programs=[BELL, T_GATE], options={"engine": "stim"})
+    assert error["code"] == "ENGINE_CANNOT_RUN"
+    assert error["detail"]["program"] == 1
+    assert "use engine 'auto'" in error["message"].lower()
+
+
+def test_engines_are_listed_with_their_precisions_and_costs(running: RunningCentre) -> None:
+    response = running.http.get("/v1/engines")
+    assert response.status_code == 200
+    data = response.json()
+    aer = next(e for e in data["engines"] if e["name"] == "aer")
+    assert aer["available"] is True
+    assert aer["precisions"] == ["double", "single"]
+    model = aer["models"]["aer:dense:double"]
+    assert set(model["coefficients"]) == set(data["terms"])
+    assert model["source"] in ("host", "default")
+    assert isinstance(data["calibrated"], bool) and data["fingerprint"]
+
+
+def test_devices_list_the_engines_they_may_run_on(running: RunningCentre) -> None:
+    devices = {d["name"]: d for d in running.http.get("/v1/devices").json()["devices"]}
+    assert devices["statevector"]["engines"][0] == "aer"
+    assert "stim" in devices["stabilizer"]["engines"]
+    assert devices["density-matrix"]["engines"] == ["aer"]

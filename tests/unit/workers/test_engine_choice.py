@@ -1,0 +1,139 @@
+"""The worker chooses an engine per circuit, runs each engine's share in one call, and says so."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from qharbor import errors
+from qharbor.devices import default_catalogue
+from qharbor.engines import base, costs
+from qharbor.workers.execution import Task, execute
+from tests.programs import BELL, ROTATION
+from tests.unit.engines.fakes import FakeEngine, model
+
+DEVICES = default_catalogue()
+T_GATE = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[1];\nt q[0];\nmeasure q -> c;\n'
+
+
+@pytest.fixture
+def stim(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeEngine]:
+    """A fake Clifford engine registered as ``stim``, with a host fit that makes it cheapest."""
+    base.registered()
+    fake = FakeEngine("stim", ("double", "single"), clifford_only=True)
+    monkeypatch.setitem(base._FACTORIES, "stim", lambda: fake)
+    monkeypatch.setitem(base._INSTANCES, "stim", fake)
+    path = tmp_path / "costs.json"
+    fit = costs.HostFit(
+        costs.current_fingerprint(),
+        {"cpu": "test"},
+        {
+            "stim:tableau:double": model(call=1e-9),
+            "aer:dense:double": model(call=1e-3, gate=1e-5),
+            "aer:dense:single": model(call=1e-3, gate=1e-5),
+        },
+    )
+    costs.save_fit(fit, path)
+    monkeypatch.setenv(costs.PATH_ENV, str(path))
+    yield fake
+
+
+def spec(source: str, bindings: list | None = None) -> dict:
+    return {"source": source, "format": "auto", "name": None, "bindings": bindings or []}
+
+
+def task(*programs: dict, options: dict | None = None, device: str = "statevector") -> Task:
+    return Task(
+        job_id="job-1",
+        attempt=1,
+        device=DEVICES.get(device),
+        shots=50,
+        seed=3,
+        programs=list(programs),
+        options=options or {},
+    )
+
+
+def test_circuits_go_to_different_engines_and_keep_their_order(stim: FakeEngine) -> None:
+    document = execute(
+        task(spec(ROTATION, [{"theta": math.pi}]), spec(BELL), spec(ROTATION, [{"theta": 0.0}]))
+    )
+    rows = document["experiments"]
+    assert [r["engine"] for r in rows] == ["aer", "stim", "aer"]
+    assert [r["counts"] for r in rows] == [{"1": 50}, {"00": 50}, {"0": 50}]
+    assert [r["program"] for r in rows] == [0, 1, 2]
+    assert rows[1]["engine_reason"].startswith("stim: predicted ")
+    meta = document["metadata"]
+    assert meta["engines"] == ["aer", "stim"]
+    assert meta["engine"] == "aer"  # the engine that ran most experiments
+    assert "2 on aer, 1 on stim" in meta["engine_reason"]
+    assert "stim-lib" in meta["versions"] and "qiskit-aer" in meta["versions"]
+    assert stim.calls == [{"count": 1, "seed": 5, "precision": "double", "method": "statevector"}]
+
+
+def test_one_engine_for_all_circuits_runs_them_in_one_call(stim: FakeEngine) -> None:
+    document = execute(task(spec(BELL), spec(BELL), spec(BELL)))
+    meta = document["metadata"]
+    assert meta["engine"] == "stim" and "engines" not in meta
+    assert meta["engine_reason"].startswith("stim: predicted ")
+    assert meta["precision"] == "double"
+    assert all("engine" not in r for r in document["experiments"])
+    assert [c["count"] for c in stim.calls] == [3]
+    assert stim.calls[0]["seed"] == 3  # the job's seed, as if stim ran alone
+
+
+def test_a_pinned_engine_runs_everything_at_the_precision_asked(stim: FakeEngine) -> None:
+    document = execute(task(spec(BELL), options={"engine": "aer", "precision": "single"}))
+    meta = document["metadata"]
+    assert (meta["engine"], meta["engine_reason"], meta["precision"]) == (
+        "aer",
+        "pinned by the job",
+        "single",
+    )
+    assert stim.calls == []
+    assert sum(document["experiments"][0]["counts"].values()) == 50
+
+
+def test_a_pinned_engine_that_cannot_run_a_circuit_fails_the_job_with_its_reason(
+    stim: FakeEngine,
+) -> None:
+    with pytest.raises(errors.EngineCannotRun, match="runs only Clifford circuits"):
+        execute(task(spec(T_GATE), options={"engine": "stim"}))
+
+
+def test_the_density_matrix_device_stays_on_aer(stim: FakeEngine) -> None:
+    document = execute(task(spec(BELL), device="density-matrix"))
+    assert document["metadata"]["engine"] == "aer"
+    assert "density-matrix" in document["metadata"]["engine_reason"]
+    assert stim.calls == []
+
+
+def test_sampler_results_name_their_engine(stim: FakeEngine) -> None:
+    from qharbor.primitives import prepare_pubs
+
+    pubs = prepare_pubs(
+        "sampler",
+        [{"circuit": BELL, "format": "auto", "shots": 20}],
+        DEVICES.get("statevector"),
+        shots=20,
+        precision=None,
+        max_program_bytes=10_000,
+        max_experiments=100,
+    )
+    document = execute(
+        Task(
+            job_id="job-2",
+            attempt=1,
+            device=DEVICES.get("statevector"),
+            shots=20,
+            seed=1,
+            programs=[],
+            kind="sampler",
+            primitive=pubs.payload,
+        )
+    )
+    assert document["pubs"][0]["engine"] == "stim"
+    assert document["metadata"]["engine"] == "stim"
