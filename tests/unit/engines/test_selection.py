@@ -239,3 +239,40 @@ def test_a_single_precision_engine_pinned_in_a_double_job_is_refused(registry: d
         check_pinned(STATEVECTOR, "qsim", "double")
     assert check_pinned(STATEVECTOR, "qsim", "single") is registry["qsim"]
     assert check_pinned(STATEVECTOR, "auto", "double") is None
+
+
+def circuits_of_every_kind() -> list[QuantumCircuit]:
+    from qiskit.circuit import Parameter
+
+    parametric = QuantumCircuit(2, 2)
+    parametric.rx(Parameter("a"), 0)
+    parametric.rzz(0.3, 0, 1)
+    parametric.measure([0, 1], [0, 1])
+    mid = QuantumCircuit(2, 2)
+    mid.h(0)
+    mid.measure(0, 0)
+    mid.x(0)
+    mid.measure(1, 1)
+    reset = QuantumCircuit(3, 1)
+    reset.reset(0)
+    reset.ccx(0, 1, 2)
+    reset.barrier()
+    reset.measure(2, 0)
+    flow = QuantumCircuit(1, 1)
+    flow.measure(0, 0)
+    with flow.if_test((flow.clbits[0], 1)):
+        flow.x(0)
+    return [ghz(6), random_circuit(5, 4), parametric, mid, reset, flow, QuantumCircuit(3)]
+
+
+@pytest.mark.parametrize("index", range(7))
+def test_quick_features_agree_with_the_full_walk_except_depth(index: int) -> None:
+    from qharbor.engines.selection import quick_features
+
+    circuit = circuits_of_every_kind()[index]
+    quick = dataclasses.asdict(quick_features(circuit))
+    full = dataclasses.asdict(features_of(circuit))
+    assert quick.pop("depth") >= full.pop("depth") or full["control_flow"]
+    if full["control_flow"]:  # inside blocks, only the quick reading sees the measured qubit
+        assert quick.pop("mid_circuit_measurement") >= full.pop("mid_circuit_measurement")
+    assert quick == full
