@@ -216,7 +216,7 @@ class Selector:
             engine = self.engine(self.pinned)
             why = (
                 precision_refusal(engine, self.precision)
-                or engine.unsupported(features, method, self.precision)
+                or engine.unsupported(features, method, run_precision(engine, self.precision))
                 or exact_refusal(engine, exact)
             )
             if why is not None:
@@ -234,15 +234,17 @@ class Selector:
         refused: dict[str, str] = {}
         precisions: dict[str, str] = {}
         for engine in self._available():
+            # An engine is asked about the precision it would compute in: a single
+            # job runs a double-only engine in double.
+            precision = run_precision(engine, self.precision)
             why = (
                 precision_refusal(engine, self.precision)
-                or engine.unsupported(features, method, self.precision)
+                or engine.unsupported(features, method, precision)
                 or exact_refusal(engine, exact)
             )
             if why is not None:
                 refused[engine.name] = why
                 continue
-            precision = run_precision(engine, self.precision)
             model = self.table.model(engine.name, method, precision)
             if model is None:
                 refused[engine.name] = f"{engine.name} has no cost model on this host"

@@ -187,7 +187,9 @@ def prepare(
 
 def _check_engine(engine: Any, device: Device, circuit: Any, precision: str, index: int) -> None:
     """Refuse a program the job's pinned engine cannot run, before anything is queued."""
-    why = engine.unsupported(features_of(circuit), device.method, precision)
+    why = engine.unsupported(
+        features_of(circuit), device.method, selection.run_precision(engine, precision)
+    )
     if why is not None:
         raise errors.EngineCannotRun(
             f"program {index}: the job pins engine {engine.name!r}, which cannot run it: {why}. "

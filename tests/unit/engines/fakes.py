@@ -35,8 +35,8 @@ class FakeEngine:
     def unsupported(self, features: CircuitFeatures, method: str, precision: str) -> str | None:
         if self.clifford_only and not features.clifford:
             return f"{self.name} runs only Clifford circuits"
-        if precision == "double" and "double" not in self.precisions:
-            return f"{self.name} computes in single precision only"
+        if precision not in self.precisions:  # as the real engines answer
+            return f"{self.name} does not compute in {precision} precision"
         return None
 
     def run(
