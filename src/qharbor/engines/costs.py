@@ -168,13 +168,22 @@ class CostTable:
         return found
 
 
+_PATHS: dict[tuple[str | None, str | None, str | None], Path] = {}
+
+
 def default_path() -> Path:
     """Where fits are stored: ``$QHARBOR_ENGINE_COSTS_PATH``, else the user's cache dir."""
-    explicit = os.environ.get(PATH_ENV)
-    if explicit:
-        return Path(explicit).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "qharbor" / "engine-costs.json"
+    environ = os.environ
+    key = (environ.get(PATH_ENV), environ.get("XDG_CACHE_HOME"), environ.get("HOME"))
+    found = _PATHS.get(key)
+    if found is None:  # asked once per task: building the path once per environment
+        if key[0]:
+            found = Path(key[0]).expanduser()
+        else:
+            cache = key[1] or str(Path.home() / ".cache")
+            found = Path(cache) / "qharbor" / "engine-costs.json"
+        _PATHS[key] = found
+    return found
 
 
 _HOST_CACHE: dict[str, Any] = {}

@@ -157,9 +157,7 @@ class Selector:
                 names = self.device.candidate_engines
                 self._loaded = [self._engines[n] for n in names if n in self._engines]
             else:
-                self._loaded = [
-                    e for e in map(_load, self.device.candidate_engines) if e is not None
-                ]
+                self._loaded = _loaded(self.device.candidate_engines)
         return self._loaded
 
     def choose(
@@ -291,6 +289,20 @@ class Selector:
 
 #: Engines whose creation failed in this process, with the factory that failed.
 _FAILED: dict[str, Any] = {}
+#: Per list of names, the engines that loaded, and the factories they came from.
+_LOADED: dict[tuple[str, ...], tuple[tuple[Any, ...], list[Any]]] = {}
+
+
+def _loaded(names: tuple[str, ...]) -> list[Any]:
+    """The engines of ``names`` that load here; remembered while the registry is unchanged."""
+    factories = base._FACTORIES
+    stamp = tuple(factories.get(n) for n in names)
+    cached = _LOADED.get(names)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    engines = [e for e in map(_load, names) if e is not None]
+    _LOADED[names] = (tuple(factories.get(n) for n in names), engines)
+    return engines
 
 
 def _load(name: str) -> Any | None:

@@ -12,7 +12,6 @@ from typing import Any
 from qharbor import errors
 from qharbor.devices import Device, operations
 from qharbor.engines import selection
-from qharbor.engines.features import features_of
 from qharbor.jobs.options import JobOptions
 from qharbor.primitives import prepare_pubs
 from qharbor.programs import parse_program
@@ -188,7 +187,7 @@ def prepare(
 def _check_engine(engine: Any, device: Device, circuit: Any, precision: str, index: int) -> None:
     """Refuse a program the job's pinned engine cannot run, before anything is queued."""
     why = engine.unsupported(
-        features_of(circuit), device.method, selection.run_precision(engine, precision)
+        selection.quick_features(circuit), device.method, selection.run_precision(engine, precision)
     )
     if why is not None:
         raise errors.EngineCannotRun(
