@@ -11,6 +11,7 @@ a few seconds per engine.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import sys
@@ -248,13 +249,10 @@ def calibrate(
         key = costs.model_key(name, form, precision)
         probes = TABLEAU_PROBES if form == "tableau" else DENSE_PROBES
         engine = base.get_engine(name)
-        done = measure_and_fit(
-            engine,
-            form,
-            precision,
-            probes,
-            (lambda label, key=key: on_probe(key, label)) if on_probe is not None else None,
-        )
+        step: Callable[[str], None] | None = None
+        if on_probe is not None:
+            step = functools.partial(on_probe, key)
+        done = measure_and_fit(engine, form, precision, probes, step)
         if done is not None:
             models[key] = done[0]
     host = costs.host_info(costs.engine_versions())

@@ -307,7 +307,7 @@ def current(path: Path | None = None) -> CostTable:
     now = time.monotonic()
     cached = _CURRENT.get("table")
     if cached is not None and _CURRENT.get("path") == target and now - _CURRENT["at"] < _RELOAD_S:
-        return cached  # type: ignore[no-any-return]
+        return cached
     with _LOCK:
         try:
             stamp = target.stat().st_mtime_ns
@@ -315,7 +315,7 @@ def current(path: Path | None = None) -> CostTable:
             stamp = None
         if cached is not None and _CURRENT.get("path") == target and _CURRENT["stamp"] == stamp:
             _CURRENT["at"] = now
-            return cached  # type: ignore[no-any-return]
+            return cached
         fingerprint = current_fingerprint()
         stored = read_file(target)["hosts"].get(fingerprint) if stamp is not None else None
         host = HostFit.from_json(stored) if stored else None
