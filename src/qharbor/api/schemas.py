@@ -267,6 +267,12 @@ class ExperimentPublic(BaseModel):
     verbatim: bool | None = Field(
         default=None, description="True when the program ran without compilation."
     )
+    engine: str | None = Field(
+        default=None,
+        description="When the job's circuits went to different engines: the one that ran this.",
+    )
+    engine_reason: str | None = Field(default=None, description="Why that engine, one sentence.")
+    precision: str | None = Field(default=None, description="The precision it computed in.")
     probabilities: dict[str, float] | None = Field(
         default=None,
         description="With ?shape=origin: outcome probabilities keyed by hex, as Origin's "
