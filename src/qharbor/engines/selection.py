@@ -62,9 +62,24 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds * 1e6:.3g} µs"
 
 
-def run_precision(engine: Any, precision: str) -> str:
-    """The precision an engine computes a job in: the job's, or double where it lacks single."""
+#: Methods whose state has a single-precision form (stabilizer tableaux and MPS do not).
+SINGLE_PRECISION_METHODS = frozenset({"statevector", "density_matrix"})
+
+
+def run_precision(engine: Any, precision: str, method: str = "statevector") -> str:
+    """The precision an engine computes a job in: the job's, or double where it lacks single.
+
+    A ``single`` job on a method without a single-precision state, or on a
+    tableau engine (stim is exact), runs in double: more precise, never less.
+    """
     precisions = getattr(engine, "precisions", frozenset({"double"}))
+    tableau = costs.form_for(getattr(engine, "name", ""), method) == "tableau"
+    if (
+        precision == "single"
+        and "double" in precisions
+        and (tableau or method not in SINGLE_PRECISION_METHODS)
+    ):
+        return "double"
     if precision in precisions:
         return precision
     return "double" if "double" in precisions else next(iter(sorted(precisions)))
@@ -214,7 +229,9 @@ class Selector:
             engine = self.engine(self.pinned)
             why = (
                 precision_refusal(engine, self.precision)
-                or engine.unsupported(features, method, run_precision(engine, self.precision))
+                or engine.unsupported(
+                    features, method, run_precision(engine, self.precision, method)
+                )
                 or exact_refusal(engine, exact)
             )
             if why is not None:
@@ -224,17 +241,21 @@ class Selector:
                     engine=self.pinned,
                     reason=why,
                 )
-            return Choice(self.pinned, run_precision(engine, self.precision), "pinned by the job")
+            return Choice(
+                self.pinned, run_precision(engine, self.precision, method), "pinned by the job"
+            )
         if self._fixed is not None:
             engine = self.engine(self.device.engine)
-            return Choice(self.device.engine, run_precision(engine, self.precision), self._fixed)
+            return Choice(
+                self.device.engine, run_precision(engine, self.precision, method), self._fixed
+            )
         predictions: dict[str, float] = {}
         refused: dict[str, str] = {}
         precisions: dict[str, str] = {}
         for engine in self._available():
             # An engine is asked about the precision it would compute in: a single
             # job runs a double-only engine in double.
-            precision = run_precision(engine, self.precision)
+            precision = run_precision(engine, self.precision, method)
             why = (
                 precision_refusal(engine, self.precision)
                 or engine.unsupported(features, method, precision)
@@ -261,7 +282,7 @@ class Selector:
             engine = self.engine(self.device.engine)
             return Choice(
                 self.device.engine,
-                run_precision(engine, self.precision),
+                run_precision(engine, self.precision, method),
                 f"{self.device.engine}: no other engine can run this circuit",
             )
         order = {name: i for i, name in enumerate(self.device.candidate_engines)}

@@ -187,7 +187,9 @@ def prepare(
 def _check_engine(engine: Any, device: Device, circuit: Any, precision: str, index: int) -> None:
     """Refuse a program the job's pinned engine cannot run, before anything is queued."""
     why = engine.unsupported(
-        selection.quick_features(circuit), device.method, selection.run_precision(engine, precision)
+        selection.quick_features(circuit),
+        device.method,
+        selection.run_precision(engine, precision, device.method),
     )
     if why is not None:
         raise errors.EngineCannotRun(

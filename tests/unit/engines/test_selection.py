@@ -276,3 +276,12 @@ def test_quick_features_agree_with_the_full_walk_except_depth(index: int) -> Non
     if full["control_flow"]:  # inside blocks, only the quick reading sees the measured qubit
         assert quick.pop("mid_circuit_measurement") >= full.pop("mid_circuit_measurement")
     assert quick == full
+
+
+def test_a_single_job_runs_in_double_where_the_state_has_no_single_form() -> None:
+    mps = selector(DEVICES.get("mps"), precision="single").choose(features_of(ghz(5)), shots=10)
+    assert mps.precision == "double"
+    clifford = selector(precision="single").choose(features_of(ghz(25)), shots=10)
+    assert (clifford.engine, clifford.precision) == ("stim", "double")
+    dense = selector(DEVICES.get("density-matrix"), precision="single")
+    assert dense.choose(features_of(ghz(5)), shots=10).precision == "single"
