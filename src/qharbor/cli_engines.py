@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -43,6 +44,19 @@ def calibrate(
     engine: Annotated[
         list[str] | None, typer.Option("--engine", "-e", help="Only this engine (repeatable).")
     ] = None,
+    passes: Annotated[
+        int,
+        typer.Option(
+            min=1, max=10, help="Measure N times, keep each probe's fastest (a busy host)."
+        ),
+    ] = 1,
+    defaults_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write the fit as the package's shipped defaults "
+            "(src/qharbor/engines/default_costs.json), for maintainers."
+        ),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Measure the engines on this host (a few seconds each) and store the fitted cost models.
@@ -58,7 +72,7 @@ def calibrate(
         )
     target = path or costs.default_path()
     names = list(engine) if engine else None
-    total = calibration.probe_count(names)
+    total = calibration.probe_count(names) * passes
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -73,8 +87,16 @@ def calibrate(
         def step(key: str, label: str) -> None:
             progress.update(task, advance=1, description=f"{key}: {label}")
 
-        fit = calibration.calibrate(names, on_probe=step)
+        fit = calibration.calibrate(names, on_probe=step, passes=passes)
     written = costs.save_fit(fit, target)
+    if defaults_file is not None:
+        shipped = fit.to_json()
+        shipped["note"] = (
+            "Shipped defaults, measured with `qharbor engines calibrate --passes "
+            f"{passes}` on the development machine; a centre uses them only until its "
+            "own host is calibrated."
+        )
+        defaults_file.write_text(json.dumps(shipped, indent=1, sort_keys=True) + "\n")
     report = {**fit.to_json(), "path": str(written)}
     if json_output:
         print_json(report)
