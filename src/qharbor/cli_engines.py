@@ -115,7 +115,7 @@ def calibrate(
 
 
 #: The cost model's terms, in the order the table shows them.
-_TERMS = ("call", "circuit", "gate", "run", "work", "amplitude", "shot", "frame")
+_TERMS = ("call", "circuit", "gate", "run", "work", "amplitude", "shot", "frame", "bind")
 
 
 def models_table(data: dict[str, Any]) -> Table:

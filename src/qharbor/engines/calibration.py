@@ -61,6 +61,7 @@ DENSE_PROBES = (
     Probe("wider", 20, 4, 1),
     Probe("widest", 22, 2, 1),
     Probe("bindings", 8, 6, 100, bindings=32),
+    Probe("deep bindings", 4, 24, 10, bindings=32),
     Probe("wide bindings", 14, 4, 1, bindings=8),
 )
 #: Probes of stabilizer engines (Clifford circuits only).

@@ -15,6 +15,7 @@ term          dense form (state vectors)     tableau form (Clifford, stim and st
 ``amplitude`` ``r·2^n`` (allocating, reading) ``r·n²``
 ``shot``      ``r·s`` (drawing samples)      ``r·s·n``
 ``frame``     (unused, 0)                    ``r·s·g`` (per-shot Pauli frames)
+``bind``      ``r·g`` (binding each gate)    same
 ============  =============================  ==========================================
 
 The coefficients (seconds per unit) are fitted by non-negative least squares,
@@ -42,7 +43,7 @@ from typing import Any
 #: Version of the file format; a file of another version is ignored.
 FORMAT = 1
 #: The model's terms, in the order of a coefficient vector.
-TERMS = ("call", "circuit", "gate", "run", "work", "amplitude", "shot", "frame")
+TERMS = ("call", "circuit", "gate", "run", "work", "amplitude", "shot", "frame", "bind")
 #: Environment variable that overrides where fits are stored.
 PATH_ENV = "QHARBOR_ENGINE_COSTS_PATH"
 #: Engines whose natural representation is a stabilizer tableau.
@@ -68,9 +69,9 @@ def term_values(form: str, *, qubits: int, gates: int, runs: int, shots: int) ->
     r = max(1, runs)
     if form == "tableau":
         return (0.0, 1.0, gates, r, r * gates * qubits, r * qubits * qubits, r * shots * qubits,
-                r * shots * gates)  # fmt: skip
+                r * shots * gates, r * gates)  # fmt: skip
     size = float(1 << qubits) if qubits < 1024 else float("inf")
-    return (0.0, 1.0, gates, r, r * gates * size, r * size, r * shots, 0.0)
+    return (0.0, 1.0, gates, r, r * gates * size, r * size, r * shots, 0.0, r * gates)
 
 
 @dataclass(frozen=True)
