@@ -27,15 +27,15 @@ def stim(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeEngine
     monkeypatch.setitem(base._FACTORIES, "stim", lambda: fake)
     monkeypatch.setitem(base._INSTANCES, "stim", fake)
     path = tmp_path / "costs.json"
-    fit = costs.HostFit(
-        costs.current_fingerprint(),
-        {"cpu": "test"},
-        {
-            "stim:tableau:double": model(call=1e-9),
-            "aer:dense:double": model(call=1e-3, gate=1e-5),
-            "aer:dense:single": model(call=1e-3, gate=1e-5),
-        },
-    )
+    models = {
+        "stim:tableau:double": model(call=1e-9),
+        "aer:dense:double": model(call=1e-3, gate=1e-5),
+        "aer:dense:single": model(call=1e-3, gate=1e-5),
+    }
+    for other in set(base.registered()) - {"aer", "stim"}:  # real engines, made slow here
+        for precision in ("double", "single"):
+            models[f"{other}:dense:{precision}"] = model(call=10.0)
+    fit = costs.HostFit(costs.current_fingerprint(), {"cpu": "test"}, models)
     costs.save_fit(fit, path)
     monkeypatch.setenv(costs.PATH_ENV, str(path))
     yield fake
