@@ -9,6 +9,7 @@ import pytest
 
 from qharbor import errors
 from qharbor.devices import default_catalogue
+from qharbor.engines import get_engine
 from qharbor.workers.execution import Task, execute
 from tests.programs import ROTATION as RX
 
@@ -76,13 +77,17 @@ def test_timings_hold_compile_and_run_seconds(document: dict) -> None:
 
 def test_metadata_records_engine_method_seed_attempt_and_versions(document: dict) -> None:
     meta = document["metadata"]
-    assert meta["engine"] == "aer"
+    # Automatic selection picks among the device's engines, and says which and why.
+    assert meta["engine"] in DEVICES.get("statevector").candidate_engines
+    assert meta["engine_reason"].startswith(f"{meta['engine']}: ")
+    assert meta["precision"] == "double"
     assert meta["method"] == "statevector"
     assert meta["seed"] == 7
     assert meta["attempt"] == 2
     assert meta["versions"]["qharbor"] == metadata.version("qharbor")
     assert meta["versions"]["qiskit"] == metadata.version("qiskit")
-    assert meta["versions"]["qiskit-aer"] == metadata.version("qiskit-aer")
+    for library, version in get_engine(meta["engine"]).versions().items():
+        assert meta["versions"][library] == version
     assert meta["versions"]["python"].count(".") == 2
 
 
