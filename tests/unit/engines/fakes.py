@@ -88,3 +88,20 @@ def table(**models: costs.CostModel) -> costs.CostTable:
         models={key.replace("__", ":"): m for key, m in models.items()},
         calibrated=frozenset(key.replace("__", ":") for key in models),
     )
+
+
+class FakeExpectationEngine(FakeEngine):
+    """A fake that computes exact expectation values itself: ``value`` for every one."""
+
+    def __init__(self, name: str, value: float, precisions: Sequence[str] = ("double",)) -> None:
+        super().__init__(name, precisions)
+        self.value = value
+        self.asked: list[tuple[int, int, str]] = []
+
+    def expectation_values(
+        self, circuit: Any, bindings: Sequence[Any], observables: Sequence[Any], *, precision: str
+    ):
+        import numpy as np
+
+        self.asked.append((len(bindings), len(observables), precision))
+        return np.full((max(1, len(bindings)), len(observables)), self.value)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -137,3 +139,55 @@ def test_sampler_results_name_their_engine(stim: FakeEngine) -> None:
     )
     assert document["pubs"][0]["engine"] == "stim"
     assert document["metadata"]["engine"] == "stim"
+
+
+def test_the_exact_estimator_uses_an_engine_that_computes_expectations(
+    stim: FakeEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qharbor.primitives import prepare_pubs
+    from tests.unit.engines.fakes import FakeExpectationEngine
+
+    fast = FakeExpectationEngine("qulacs", 0.25)
+    monkeypatch.setitem(base._FACTORIES, "qulacs", lambda: fast)
+    monkeypatch.setitem(base._INSTANCES, "qulacs", fast)
+    path = Path(os.environ[costs.PATH_ENV])
+    fit = costs.HostFit.from_json(
+        json.loads(path.read_text())["hosts"][costs.current_fingerprint()]
+    )
+    fit.models["qulacs:dense:double"] = model(call=1e-9)  # the cheapest here
+    costs.save_fit(fit, path)
+    pubs = prepare_pubs(
+        "estimator",
+        [
+            {
+                "circuit": ROTATION,
+                "format": "auto",
+                "parameter_values": [0.1, 0.2, 0.3],
+                "shape": [3, 1],
+                "observables": [{"Z": 1.0}, {"X": 1.0}],
+                "observables_shape": [2],
+            }
+        ],
+        DEVICES.get("statevector"),
+        shots=100,
+        precision=None,
+        max_program_bytes=10_000,
+        max_experiments=100,
+    )
+    document = execute(
+        Task(
+            job_id="job-3",
+            attempt=1,
+            device=DEVICES.get("statevector"),
+            shots=100,
+            seed=1,
+            programs=[],
+            kind="estimator",
+            primitive=pubs.payload,
+        )
+    )
+    [pub] = document["pubs"]
+    assert pub["engine"] == "qulacs" and pub["exact"] is True
+    assert fast.asked == [(3, 2, "double")]
+    assert pub["evs"] == [[0.25, 0.25], [0.25, 0.25], [0.25, 0.25]]
+    assert document["metadata"]["mode"] == "exact"
