@@ -7,7 +7,6 @@ nothing else constructs these parts, so tests can run many centres side by side.
 from __future__ import annotations
 
 import logging
-import os
 
 from qharbor.devices import Catalogue, default_catalogue
 from qharbor.devices.fleet import Fleet
@@ -38,15 +37,15 @@ def make_executor(settings: Settings) -> Executor:
     if settings.executor == "local":
         from qharbor.workers.local import LocalExecutor
 
-        return LocalExecutor(settings.workers, env=worker_environment(settings))
+        return LocalExecutor(settings.workers, extra_env=engine_environment(settings))
     raise ValueError(f"unknown executor {settings.executor!r}; available: local")
 
 
-def worker_environment(settings: Settings) -> dict[str, str] | None:
-    """The environment of worker processes: this one's, with the cost fits' path if set."""
+def engine_environment(settings: Settings) -> dict[str, str]:
+    """What workers need on top of the centre's environment: the cost fits' path, if set."""
     if settings.engine_costs_path is None:
-        return None
-    return {**os.environ, costs.PATH_ENV: str(settings.engine_costs_path)}
+        return {}
+    return {costs.PATH_ENV: str(settings.engine_costs_path)}
 
 
 class Centre:

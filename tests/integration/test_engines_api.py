@@ -117,3 +117,31 @@ def test_devices_list_the_engines_they_may_run_on(running: RunningCentre) -> Non
     assert devices["statevector"]["engines"][0] == "aer"
     assert "stim" in devices["stabilizer"]["engines"]
     assert devices["density-matrix"]["engines"] == ["aer"]
+
+
+def test_workers_use_the_cost_fits_the_centre_is_configured_with(tmp_path) -> None:
+    from qharbor.engines import costs
+    from tests.integration.conftest import start_centre
+    from tests.unit.engines.fakes import model
+
+    path = tmp_path / "fits.json"
+    models = {"aer:dense:double": model(call=0.00123)}
+    for other in set(base.registered()) - {"aer"}:
+        for form in ("dense", "tableau"):
+            models[f"{other}:{form}:double"] = model(call=10.0)
+            models[f"{other}:{form}:single"] = model(call=10.0)
+    costs.save_fit(costs.HostFit(costs.current_fingerprint(), {}, models), path)
+    server, _schema = start_centre("sqlite", tmp_path, engine_costs_path=path, workers=1)
+    running = RunningCentre(server)
+    try:
+        job = running.submit(programs=[BELL], shots=10)
+        meta = running.result(job["id"])["metadata"]
+        assert meta["engine"] == "aer"
+        assert meta["engine_reason"].startswith("aer: predicted 1.23 ms")
+        engines = running.http.get("/v1/engines").json()
+        assert engines["calibrated"] is True
+        aer = next(e for e in engines["engines"] if e["name"] == "aer")
+        assert aer["models"]["aer:dense:double"]["source"] == "host"
+    finally:
+        running.close()
+        server.stop()

@@ -233,9 +233,14 @@ def engine_versions(names: Iterable[str] | None = None) -> dict[str, dict[str, s
 
 
 def current_fingerprint() -> str:
-    """This host's fingerprint, computed once per process."""
-    if "fingerprint" not in _HOST_CACHE:
-        _HOST_CACHE["fingerprint"] = fingerprint_of(host_info(engine_versions()))
+    """This host's fingerprint, computed once per set of registered engines."""
+    from qharbor.engines import base
+
+    names = base.registered()
+    stamp = tuple((name, id(base._FACTORIES.get(name))) for name in names)
+    if _HOST_CACHE.get("stamp") != stamp:
+        _HOST_CACHE["fingerprint"] = fingerprint_of(host_info(engine_versions(names)))
+        _HOST_CACHE["stamp"] = stamp
     return str(_HOST_CACHE["fingerprint"])
 
 

@@ -85,10 +85,10 @@ class _Slot:
 class LocalExecutor:
     """Runs tasks in ``size`` worker processes, replacing any that end."""
 
-    def __init__(self, size: int, env: dict[str, str] | None = None) -> None:
+    def __init__(self, size: int, extra_env: dict[str, str] | None = None) -> None:
         self._size = size
-        #: The workers' environment; None inherits this process's.
-        self._env = env
+        #: Variables the workers get on top of this process's environment.
+        self._extra_env = dict(extra_env or {})
         self._slots: list[_Slot] = []
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -115,7 +115,7 @@ class LocalExecutor:
             ],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
-            env=self._env,
+            env={**os.environ, **self._extra_env} if self._extra_env else None,
         )
         theirs.close()
         return _Slot(process=process, conn=Connection(ours.detach()))

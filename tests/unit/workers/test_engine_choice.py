@@ -151,11 +151,11 @@ def test_the_exact_estimator_uses_an_engine_that_computes_expectations(
     monkeypatch.setitem(base._FACTORIES, "qulacs", lambda: fast)
     monkeypatch.setitem(base._INSTANCES, "qulacs", fast)
     path = Path(os.environ[costs.PATH_ENV])
-    fit = costs.HostFit.from_json(
-        json.loads(path.read_text())["hosts"][costs.current_fingerprint()]
-    )
-    fit.models["qulacs:dense:double"] = model(call=1e-9)  # the cheapest here
-    costs.save_fit(fit, path)
+    # Another engine registered makes another fingerprint: the fit is stored again under it.
+    [stored] = json.loads(path.read_text())["hosts"].values()
+    models = costs.HostFit.from_json(stored).models
+    models["qulacs:dense:double"] = model(call=1e-9)  # the cheapest here
+    costs.save_fit(costs.HostFit(costs.current_fingerprint(), {}, models), path)
     pubs = prepare_pubs(
         "estimator",
         [
