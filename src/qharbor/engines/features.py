@@ -10,47 +10,11 @@ from qiskit.circuit import ControlFlowOp
 
 #: Gates a stabilizer simulator runs exactly (no parameters).
 CLIFFORD_GATES = frozenset(
-    [
-        "id",
-        "x",
-        "y",
-        "z",
-        "h",
-        "s",
-        "sdg",
-        "sx",
-        "sxdg",
-        "cx",
-        "cy",
-        "cz",
-        "swap",
-        "iswap",
-        "ecr",
-        "dcx",
-    ]
+    "id x y z h s sdg sx sxdg cx cy cz swap iswap ecr dcx".split()
 )
 #: Gates diagonal in the computational basis: they only change phases.
 DIAGONAL_GATES = frozenset(
-    [
-        "id",
-        "z",
-        "s",
-        "sdg",
-        "t",
-        "tdg",
-        "rz",
-        "p",
-        "u1",
-        "cz",
-        "cp",
-        "cu1",
-        "crz",
-        "rzz",
-        "ccz",
-        "mcp",
-        "mcphase",
-        "mcu1",
-    ]
+    "id z s sdg t tdg rz p u1 cz cp cu1 crz rzz ccz mcp mcphase mcu1".split()
 )
 #: Instructions that are not gates.
 NON_GATES = frozenset({"barrier", "measure", "reset", "delay", "store"})
