@@ -16,25 +16,67 @@ from qiskit_aer import AerSimulator
 
 from qharbor import errors
 from qharbor import twin as twins
-from qharbor.engines.base import Experiment, ExperimentOutcome
+from qharbor.engines.base import PRECISIONS, Experiment, ExperimentOutcome
+from qharbor.engines.features import NON_GATES, CircuitFeatures
 
 #: Device twins (one per calibration snapshot) kept warm in one worker.
 _TWIN_CACHE = 8
+#: Methods whose state Aer can keep in single precision (``precision="single"``).
+_SINGLE_METHODS = frozenset({"statevector", "density_matrix", "unitary", "superop"})
+#: Methods Aer implements, as devices name them.
+_METHODS = frozenset(
+    {
+        "automatic",
+        "statevector",
+        "density_matrix",
+        "matrix_product_state",
+        "stabilizer",
+        "extended_stabilizer",
+        "unitary",
+        "superop",
+    }
+)
+#: Gates per qubit below which gate fusion is switched off. Aer fuses gates into
+#: dense blocks of up to 5 qubits; a sparse circuit such as a GHZ chain (one CX
+#: per qubit) then applies a few dense 5-qubit matrices instead of cheap CX
+#: gates. Measured on GHZ-25 with 1000 shots: 1.95 s fused, 1.15 s unfused.
+SPARSE_GATES_PER_QUBIT = 4
+#: Aer's default ``fusion_threshold``: narrower circuits are never fused.
+_FUSION_THRESHOLD = 14
 
 
 class AerEngine:
     """Runs circuits on Aer with one simulator per method, built once."""
 
     name = "aer"
+    precisions = frozenset(PRECISIONS)
 
     def __init__(self) -> None:
-        self._simulators: dict[str, AerSimulator] = {}
+        self._simulators: dict[tuple[str, str], AerSimulator] = {}
         self._twins: OrderedDict[str, twins.LocalTwin] = OrderedDict()
 
-    def _simulator(self, method: str) -> AerSimulator:
-        if method not in self._simulators:
-            self._simulators[method] = AerSimulator(method=method)
-        return self._simulators[method]
+    def unsupported(self, features: CircuitFeatures, method: str, precision: str) -> str | None:
+        """Aer runs every method its devices name; its stabilizer method needs Clifford gates."""
+        if precision not in self.precisions:
+            return f"unknown precision {precision}"
+        if method not in _METHODS:
+            return f"Aer has no {method} method"
+        if method == "stabilizer" and not features.clifford:
+            return "Aer's stabilizer method runs Clifford circuits only"
+        return None
+
+    def _simulator(self, method: str, precision: str = "double") -> AerSimulator:
+        """One simulator per (method, precision), built once.
+
+        Methods that keep no single-precision state (stabilizer, MPS) run in
+        double precision whatever the job allows: more precise, never less.
+        """
+        if method not in _SINGLE_METHODS:
+            precision = "double"
+        key = (method, precision)
+        if key not in self._simulators:
+            self._simulators[key] = AerSimulator(method=method, precision=precision)
+        return self._simulators[key]
 
     def run_twin(
         self,
@@ -89,9 +131,15 @@ class AerEngine:
         return {"qiskit": metadata.version("qiskit"), "qiskit-aer": metadata.version("qiskit-aer")}
 
     def run(
-        self, experiments: Sequence[Experiment], *, method: str, shots: int, seed: int
+        self,
+        experiments: Sequence[Experiment],
+        *,
+        method: str,
+        shots: int,
+        seed: int,
+        precision: str = "double",
     ) -> list[list[ExperimentOutcome]]:
-        simulator = self._simulator(method)
+        simulator = self._simulator(method, precision)
         outcomes: list[list[ExperimentOutcome]] = [[] for _ in experiments]
         # Circuits without parameters go in one call; each parameterised circuit
         # gets a call of its own so Aer binds all its values without recompiling.
@@ -117,7 +165,11 @@ class AerEngine:
         return outcomes
 
     def statevectors(
-        self, circuit: QuantumCircuit, bindings: Sequence[Mapping[str, float]]
+        self,
+        circuit: QuantumCircuit,
+        bindings: Sequence[Mapping[str, float]],
+        *,
+        precision: str = "double",
     ) -> list[np.ndarray]:
         """The final state of a measurement-free circuit, once per binding.
 
@@ -130,15 +182,13 @@ class AerEngine:
         """
         prepared = circuit.copy()
         prepared.save_statevector()
-        options: dict = {"shots": 1}
+        options: dict = {"shots": 1, **_fusion_options([prepared])}
         if bindings:
             options["parameter_binds"] = [
                 {p: [b[p.name] for b in bindings] for p in prepared.parameters}
             ]
-        result = self._simulator("statevector").run(prepared, **options).result()
+        result = self._simulator("statevector", precision).run(prepared, **options).result()
         if not result.success:
-            from qharbor import errors
-
             raise errors.ExecutionError(f"Aer failed: {result.status}")
         return [np.asarray(result.data(i)["statevector"]) for i in range(max(1, len(bindings)))]
 
@@ -150,13 +200,31 @@ class AerEngine:
         seed: int,
         parameter_binds: list[dict] | None,
     ) -> Result:
-        options: dict = {"shots": shots, "seed_simulator": seed}
+        options: dict = {"shots": shots, "seed_simulator": seed, **_fusion_options(circuits)}
         if parameter_binds is not None:
             options["parameter_binds"] = parameter_binds
         result = simulator.run(circuits, **options).result()
         if not result.success:
             raise errors.ExecutionError(f"Aer failed: {result.status}")
         return result
+
+
+def _fusion_options(circuits: Sequence[QuantumCircuit]) -> dict[str, Any]:
+    """Aer run options that switch fusion off when every wide circuit is sparse.
+
+    Aer fuses only circuits of at least ``fusion_threshold`` (14) qubits, so
+    narrower ones do not take part in the choice.
+    """
+    sparse = False
+    for circuit in circuits:
+        if circuit.num_qubits < _FUSION_THRESHOLD:
+            continue
+        ops = circuit.count_ops()
+        gates = sum(count for name, count in ops.items() if name not in NON_GATES)
+        if gates >= SPARSE_GATES_PER_QUBIT * circuit.num_qubits:
+            return {}
+        sparse = True
+    return {"fusion_enable": False} if sparse else {}
 
 
 def _outcome(result: Result, slot: int, fallback_seed: int) -> ExperimentOutcome:

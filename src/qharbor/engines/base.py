@@ -166,6 +166,9 @@ def registered() -> list[str]:
 
 
 def _load_builtin() -> None:
-    from qharbor.engines import aer
+    from qharbor.engines import aer, qsim, qulacs, stim
 
     register("aer", aer.AerEngine)
+    register("qulacs", qulacs.QulacsEngine)
+    register("qsim", qsim.QsimEngine)
+    register("stim", stim.StimEngine)

@@ -82,7 +82,7 @@ class QulacsEngine:
     ) -> list[np.ndarray]:
         """Final states in Qiskit's amplitude order, Qiskit's global phase included."""
         self._check("statevector", precision)
-        program = translate(circuit.remove_final_measurements(inplace=False))
+        program = translate(circuit)  # final measurements are only recorded
         vectors = []
         for binding in bindings or (None,):
             state, phase = program.state(binding)
@@ -102,7 +102,7 @@ class QulacsEngine:
     ) -> np.ndarray:
         """Exact ⟨O⟩ per binding and observable, computed by qulacs on its own state."""
         self._check("statevector", precision)
-        program = translate(circuit.remove_final_measurements(inplace=False))
+        program = translate(circuit)  # final measurements are only recorded
         n = circuit.num_qubits
         operators = [_operator(o, n) for o in observables]
         hermitian = all(isinstance(op, qulacs.Observable) for op in operators)
