@@ -132,7 +132,7 @@ class QsimEngine:
         self._check("statevector", precision)
         program = translate(circuit)  # final measurements are only recorded
         n = circuit.num_qubits
-        sums = [_pauli_sum(o, program.qubits, n) for o in observables]
+        sums: list[Any] = [_pauli_sum(o, program.qubits, n) for o in observables]
         resolvers = [cirq.ParamResolver(dict(b)) for b in bindings] or [cirq.ParamResolver({})]
         rows = self._simulator.simulate_expectation_values_sweep(
             _with_all_qubits(program), observables=sums, params=resolvers
@@ -202,7 +202,7 @@ def _pauli_sum(observable: SparsePauliOp, qubits: list[cirq.LineQubit], n: int) 
     paulis = {"X": cirq.X, "Y": cirq.Y, "Z": cirq.Z}
     total = cirq.PauliSum()
     for letters, indices, coefficient in observable.to_sparse_list():
-        term = cirq.PauliString(
+        term: cirq.PauliString[Any] = cirq.PauliString(
             {
                 qubits[n - 1 - i]: paulis[p]
                 for p, i in zip(letters, indices, strict=True)

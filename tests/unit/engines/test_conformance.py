@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -233,7 +234,7 @@ def need(name: str, precision: str, circuit: QuantumCircuit) -> None:
         )
 
 
-def capability(name: str, method: str) -> Callable[..., object]:
+def capability(name: str, method: str) -> Any:
     engine = base.get_engine(name)
     if not hasattr(engine, method):
         pytest.skip(f"{name} has no {method}")
@@ -435,7 +436,7 @@ def test_state_vector_equals_qiskit_with_its_phase(
     statevectors = capability(name, "statevectors")
     circuit = build() if build is mixed else build(0.8)
     need(name, precision, circuit)
-    [vector] = statevectors(circuit, [], precision=precision)  # type: ignore[operator]
+    [vector] = statevectors(circuit, [], precision=precision)
     reference = Statevector(circuit.remove_final_measurements(inplace=False)).data
     assert fidelity(vector, reference) > 1 - (1e-9 if precision == "double" else 1e-5)
     np.testing.assert_allclose(vector, reference, atol=ATOL[precision])
@@ -447,7 +448,7 @@ def test_state_vectors_per_binding_equal_qiskit(name: str, precision: str) -> No
     circuit, bindings = parametric()
     need(name, precision, circuit)
     for chosen in (bindings, bindings[1:]):
-        vectors = statevectors(circuit, chosen, precision=precision)  # type: ignore[operator]
+        vectors = statevectors(circuit, chosen, precision=precision)
         assert len(vectors) == len(chosen)
         for vector, binding in zip(vectors, chosen, strict=True):
             bound = circuit.assign_parameters({p: binding[p.name] for p in circuit.parameters})
@@ -464,7 +465,7 @@ def test_expectation_values_equal_qiskit(name: str, precision: str) -> None:
         SparsePauliOp.from_sparse_list([("Z", [q], 1.0) for q in range(3)], 3),
         SparsePauliOp("XZY"),
     ]
-    values = expectation_values(circuit, bindings, observables, precision=precision)  # type: ignore[operator]
+    values = expectation_values(circuit, bindings, observables, precision=precision)
     assert np.shape(values) == (len(bindings), len(observables))
     for row, binding in zip(values, bindings, strict=True):
         state = Statevector(

@@ -36,7 +36,7 @@ def circuit() -> QuantumCircuit:
 def test_an_engine_state_gives_the_same_result_types(
     engine: str, precision: str, atol: float
 ) -> None:
-    [state] = get_engine(engine).statevectors(circuit(), [], precision=precision)  # type: ignore[attr-defined]
+    [state] = get_engine(engine).statevectors(circuit(), [], precision=precision)
     given = result_types.evaluate(circuit(), REQUESTS, state=state)
     computed = result_types.evaluate(circuit(), REQUESTS)
     for mine, reference in zip(given, computed, strict=True):
