@@ -37,6 +37,17 @@ from qiskit.quantum_info import Operator
 from qharbor import errors
 from qharbor.engines.readout import Readout
 
+
+def _operator(op: Any) -> np.ndarray:
+    """The operation's matrix (first qubit least significant), or a clear refusal."""
+    try:
+        return np.ascontiguousarray(Operator(op).data, dtype=complex)
+    except Exception:  # Qiskit raises several types for operations without a matrix
+        raise errors.ExecutionError(
+            f"qsim cannot run {op.name!r}: it is not a unitary gate with a known matrix"
+        ) from None
+
+
 _PI = math.pi
 
 
@@ -172,5 +183,5 @@ def _matrix_op(op: Any, qubits: list[Any]) -> Any:
         k = op.num_ctrl_qubits
         base = _matrix_op(op.base_gate, qubits[k:])
         return base.controlled_by(*qubits[:k])
-    matrix = np.asarray(Operator(op).data, dtype=complex)
+    matrix = _operator(op)
     return cirq.MatrixGate(matrix).on(*reversed(qubits))

@@ -39,6 +39,17 @@ from qulacs import gate as qgate
 from qharbor import errors
 from qharbor.engines.readout import Readout
 
+
+def _operator(op: Any) -> np.ndarray:
+    """The operation's matrix (first qubit least significant), or a clear refusal."""
+    try:
+        return np.ascontiguousarray(Operator(op).data, dtype=complex)
+    except Exception:  # Qiskit raises several types for operations without a matrix
+        raise errors.ExecutionError(
+            f"qulacs cannot run {op.name!r}: it is not a unitary gate with a known matrix"
+        ) from None
+
+
 _X, _Y, _Z = 1, 2, 3
 
 # name -> adds the gate with fixed angles to a qulacs circuit.
@@ -261,10 +272,10 @@ def _matrix(op: Any) -> np.ndarray:
             raise TypeError(op.name)
         key = (op.name, tuple(float(p) for p in op.params))
     except (TypeError, ValueError):  # custom gates, matrices, other parameters
-        return np.ascontiguousarray(Operator(op).data, dtype=complex)
+        return _operator(op)
     matrix = _MATRICES.get(key)
     if matrix is None:
-        matrix = np.ascontiguousarray(Operator(op).data, dtype=complex)
+        matrix = _operator(op)
         if len(_MATRICES) < 4096:
             _MATRICES[key] = matrix
     return matrix
