@@ -7,7 +7,6 @@ precision. The translation and its conventions live in
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Mapping, Sequence
 from importlib import metadata
@@ -20,6 +19,7 @@ from qiskit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
 
 from qharbor import errors
+from qharbor.engines import threads
 from qharbor.engines.base import Experiment, ExperimentOutcome
 from qharbor.engines.features import CircuitFeatures
 from qharbor.engines.qsim_circuits import Translation, translate
@@ -31,14 +31,6 @@ FUSION_SIZE = 3
 _SEED_MODULUS = 2**31 - 1
 
 
-def host_threads() -> int:
-    """The CPU cores this process may use (qsim defaults to one)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
 class QsimEngine:
     """Runs measurement-final circuits on qsim with every core and gate fusion."""
 
@@ -46,11 +38,20 @@ class QsimEngine:
     precisions = frozenset({"single"})
     methods = frozenset({"statevector"})
 
-    def __init__(self, threads: int | None = None, fusion: int = FUSION_SIZE) -> None:
-        self.options = qsimcirq.QSimOptions(
-            cpu_threads=threads or host_threads(), max_fused_gate_size=fusion
-        )
-        self._simulator = qsimcirq.QSimSimulator(qsim_options=self.options)
+    def __init__(self, fusion: int = FUSION_SIZE) -> None:
+        self._fusion = fusion
+        self._simulators: dict[int, qsimcirq.QSimSimulator] = {}
+
+    def _simulator(self, num_qubits: int) -> qsimcirq.QSimSimulator:
+        """A simulator with every core for wide circuits, one thread for narrow ones.
+
+        qsim's own default is one thread whatever the width.
+        """
+        count = threads.threads_for(num_qubits)
+        if count not in self._simulators:
+            options = qsimcirq.QSimOptions(cpu_threads=count, max_fused_gate_size=self._fusion)
+            self._simulators[count] = qsimcirq.QSimSimulator(qsim_options=options)
+        return self._simulators[count]
 
     def unsupported(self, features: CircuitFeatures, method: str, precision: str) -> str | None:
         refusal = self._refusal(method, precision)
@@ -107,10 +108,11 @@ class QsimEngine:
         self._check("statevector", precision)
         program = translate(circuit)  # final measurements are only recorded
         order = cirq.QubitOrder.explicit(program.qubits)
+        simulator = self._simulator(circuit.num_qubits)
         vectors = []
         for binding in bindings or (None,):
             resolver = cirq.ParamResolver(dict(binding) if binding else {})
-            _, vector, _ = self._simulator.simulate_into_1d_array(
+            _, vector, _ = simulator.simulate_into_1d_array(
                 program.circuit, resolver, qubit_order=order
             )
             phase = program.global_phase(binding)
@@ -134,7 +136,7 @@ class QsimEngine:
         n = circuit.num_qubits
         sums: list[Any] = [_pauli_sum(o, program.qubits, n) for o in observables]
         resolvers = [cirq.ParamResolver(dict(b)) for b in bindings] or [cirq.ParamResolver({})]
-        rows = self._simulator.simulate_expectation_values_sweep(
+        rows = self._simulator(n).simulate_expectation_values_sweep(
             _with_all_qubits(program), observables=sums, params=resolvers
         )
         values = np.array(rows, dtype=complex)
@@ -149,7 +151,9 @@ class QsimEngine:
         if not readout.pairs:
             return {}
         circuit = program.circuit
-        if binding is not None and cirq.is_parameterized(circuit):
+        if cirq.is_parameterized(circuit):
+            if binding is None:
+                raise errors.ExecutionError("the circuit has parameters but no values for them")
             circuit = cirq.resolve_parameters(circuit, cirq.ParamResolver(dict(binding)))
         indices = self._sample_final(circuit, program.qubits, shots, seed)
         return readout.counts_from_indices(indices)
@@ -167,9 +171,10 @@ class QsimEngine:
         translated, _ = qsimcirq.QSimCircuit(circuit).translate_cirq_to_qsim(
             cirq.QubitOrder.explicit(qubits)
         )
-        options: dict[str, Any] = {**self._simulator.qsim_options, "c": translated}
+        simulator = self._simulator(len(qubits))
+        options: dict[str, Any] = {**simulator.qsim_options, "c": translated}
         options["s"] = seed % _SEED_MODULUS
-        module: Any = self._simulator._sim_module
+        module: Any = simulator._sim_module
         return list(module.qsim_sample_final(options, shots))
 
     def _refusal(self, method: str, precision: str) -> str | None:

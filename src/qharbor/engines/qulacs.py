@@ -9,19 +9,29 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import qulacs
+import qulacs_core
 from qiskit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
 
 from qharbor import errors
+from qharbor.engines import threads
 from qharbor.engines.base import Experiment, ExperimentOutcome
 from qharbor.engines.features import CircuitFeatures
 from qharbor.engines.qulacs_circuits import Translation, global_phase_factor, translate
 
 _SEED_MODULUS = 2**32
+#: qulacs's OpenMP runtime, to run narrow circuits on one thread.
+_SET_THREADS = threads.openmp_setter(Path(qulacs_core.__file__).parent / "qulacs.libs")
+
+
+def _use_threads(num_qubits: int) -> None:
+    if _SET_THREADS is not None:
+        _SET_THREADS(threads.threads_for(num_qubits))
 
 
 class QulacsEngine:
@@ -58,13 +68,16 @@ class QulacsEngine:
         self._check(method, precision)
         outcomes: list[list[ExperimentOutcome]] = []
         next_seed = seed
+        width = -1
         for experiment in experiments:
             started = time.perf_counter()
+            if experiment.circuit.num_qubits != width:
+                width = experiment.circuit.num_qubits
+                _use_threads(width)
             program = translate(experiment.circuit)
             runs: list[ExperimentOutcome] = []
             for binding in experiment.bindings or (None,):
-                if binding is not None:
-                    program.bind(binding)
+                program.bind(binding)
                 counts = _sample(program, shots, next_seed)
                 now = time.perf_counter()
                 runs.append(ExperimentOutcome(counts=counts, seed=next_seed, run_s=now - started))
@@ -82,6 +95,7 @@ class QulacsEngine:
     ) -> list[np.ndarray]:
         """Final states in Qiskit's amplitude order, Qiskit's global phase included."""
         self._check("statevector", precision)
+        _use_threads(circuit.num_qubits)
         program = translate(circuit)  # final measurements are only recorded
         vectors = []
         for binding in bindings or (None,):
@@ -102,6 +116,7 @@ class QulacsEngine:
     ) -> np.ndarray:
         """Exact ⟨O⟩ per binding and observable, computed by qulacs on its own state."""
         self._check("statevector", precision)
+        _use_threads(circuit.num_qubits)
         program = translate(circuit)  # final measurements are only recorded
         n = circuit.num_qubits
         operators = [_operator(o, n) for o in observables]

@@ -115,19 +115,30 @@ class Translation:
     phase: float = 0.0
     phase_terms: list[tuple[Any, float]] = field(default_factory=list)
 
-    def bind(self, binding: Mapping[str, float]) -> float:
-        """Set the circuit's parameters from ``binding``; return the global phase."""
+    def bind(self, binding: Mapping[str, float] | None) -> float:
+        """Set the circuit's parameters from ``binding``; return the global phase.
+
+        Raises:
+            errors.ExecutionError: the circuit has a parameter ``binding`` lacks.
+        """
+        if binding is None:
+            if self.slots or self.phase_terms:
+                raise errors.ExecutionError("the circuit has parameters but no values for them")
+            return self.phase
         circuit = self.circuit
-        for index, (expression, scale) in enumerate(self.slots):
-            circuit.set_parameter(index, scale * _value(expression, binding))
-        phase = self.phase
-        for expression, scale in self.phase_terms:
-            phase += scale * _value(expression, binding)
+        try:
+            for index, (expression, scale) in enumerate(self.slots):
+                circuit.set_parameter(index, scale * _value(expression, binding))
+            phase = self.phase
+            for expression, scale in self.phase_terms:
+                phase += scale * _value(expression, binding)
+        except KeyError as exc:
+            raise errors.ExecutionError(f"no value for parameter {exc.args[0]!r}") from None
         return phase
 
     def state(self, binding: Mapping[str, float] | None) -> tuple[Any, float]:
         """The final qulacs state, and the global phase it lacks."""
-        phase = self.bind(binding) if binding is not None else self.phase
+        phase = self.bind(binding)
         state = qulacs.QuantumState(self.circuit.get_qubit_count())
         self.circuit.update_quantum_state(state)
         return state, phase
