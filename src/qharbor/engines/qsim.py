@@ -26,7 +26,8 @@ from qharbor.engines.qsim_circuits import Translation, translate
 
 #: Qubits of the largest gate block qsim fuses before applying it. Larger blocks
 #: mean fewer passes over the state but more work per pass; 3 was the fastest of
-#: 2 to 5 for random, QFT and GHZ circuits of 20 to 25 qubits on our 2-core host.
+#: 2 to 5 for random, QFT and GHZ circuits of 20 to 25 qubits on our (shared,
+#: noisy) 2-core host.
 FUSION_SIZE = 3
 _SEED_MODULUS = 2**31 - 1
 
