@@ -443,6 +443,26 @@ def test_state_vector_equals_qiskit_with_its_phase(
 
 
 @pytest.mark.parametrize(("name", "precision"), CASES)
+def test_a_wide_circuit_state_equals_qiskit(name: str, precision: str) -> None:
+    """16 qubits: the width from which engines fuse gates and use every core."""
+    statevectors = capability(name, "statevectors")
+    rng = np.random.default_rng(5)
+    circuit = QuantumCircuit(16)
+    for layer in range(3):
+        for q in range(16):
+            circuit.u(*rng.uniform(0, 2 * np.pi, 3), q)
+        for q in range(layer % 2, 15, 2):
+            circuit.cx(q, q + 1)
+        circuit.cp(0.7, 0, 15)
+        circuit.rzz(0.3, 3, 9)
+    need(name, precision, circuit)
+    [vector] = statevectors(circuit, [], precision=precision)
+    reference = Statevector(circuit).data
+    assert fidelity(vector, reference) > 1 - (1e-9 if precision == "double" else 1e-5)
+    np.testing.assert_allclose(vector, reference, atol=ATOL[precision])
+
+
+@pytest.mark.parametrize(("name", "precision"), CASES)
 def test_state_vectors_per_binding_equal_qiskit(name: str, precision: str) -> None:
     statevectors = capability(name, "statevectors")
     circuit, bindings = parametric()
