@@ -22,7 +22,7 @@ from qharbor import errors
 from qharbor.engines import threads
 from qharbor.engines.base import Experiment, ExperimentOutcome
 from qharbor.engines.features import CircuitFeatures
-from qharbor.engines.qulacs_circuits import Translation, global_phase_factor, translate
+from qharbor.engines.qulacs_circuits import Translation, fresh_state, global_phase_factor, translate
 
 _SEED_MODULUS = 2**32
 #: qulacs's OpenMP runtime, to run narrow circuits on one thread.
@@ -144,7 +144,7 @@ def _sample(program: Translation, shots: int, seed: int) -> dict[str, int]:
     readout = program.readout
     if not readout.pairs:
         return {}
-    state = qulacs.QuantumState(program.circuit.get_qubit_count())
+    state = fresh_state(program.circuit.get_qubit_count())
     program.circuit.update_quantum_state(state)
     return readout.counts_from_indices(state.sampling(shots, seed % _SEED_MODULUS))
 

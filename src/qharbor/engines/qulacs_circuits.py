@@ -24,6 +24,7 @@ Conventions handled (each is checked by the engine conformance suite):
 from __future__ import annotations
 
 import cmath
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -146,9 +147,32 @@ class Translation:
     def state(self, binding: Mapping[str, float] | None) -> tuple[Any, float]:
         """The final qulacs state, and the global phase it lacks."""
         phase = self.bind(binding)
-        state = qulacs.QuantumState(self.circuit.get_qubit_count())
+        state = fresh_state(self.circuit.get_qubit_count())
         self.circuit.update_quantum_state(state)
         return state, phase
+
+
+#: States up to this width are kept for reuse (16 MiB at 20 qubits); wider ones
+#: are allocated per run, so a worker does not hold gigabytes between jobs.
+_KEPT_QUBITS = 20
+#: Per thread, so that engines called from several threads never share a state.
+_LOCAL = threading.local()
+
+
+def fresh_state(num_qubits: int) -> Any:
+    """A qulacs state in |0…0⟩, reused for narrow widths.
+
+    The state is valid until the next call for the same width.
+    """
+    if num_qubits > _KEPT_QUBITS:
+        return qulacs.QuantumState(num_qubits)
+    states: dict[int, Any] = _LOCAL.__dict__.setdefault("states", {})
+    state = states.get(num_qubits)
+    if state is None:
+        state = states[num_qubits] = qulacs.QuantumState(num_qubits)
+    else:
+        state.set_zero_state()
+    return state
 
 
 def _value(expression: Any, binding: Mapping[str, float]) -> float:
