@@ -54,36 +54,40 @@ def _operator(op: Any) -> np.ndarray:
 
 _X, _Y, _Z = 1, 2, 3
 
-# name -> adds the gate with fixed angles to a qulacs circuit.
-_FIXED: dict[str, Callable[[Any, list[int], list[Any]], None]] = {
-    "h": lambda c, q, p: c.add_H_gate(q[0]),
-    "x": lambda c, q, p: c.add_X_gate(q[0]),
-    "y": lambda c, q, p: c.add_Y_gate(q[0]),
-    "z": lambda c, q, p: c.add_Z_gate(q[0]),
-    "s": lambda c, q, p: c.add_S_gate(q[0]),
-    "sdg": lambda c, q, p: c.add_Sdag_gate(q[0]),
-    "t": lambda c, q, p: c.add_T_gate(q[0]),
-    "tdg": lambda c, q, p: c.add_Tdag_gate(q[0]),
-    "sx": lambda c, q, p: c.add_sqrtX_gate(q[0]),
-    "sxdg": lambda c, q, p: c.add_sqrtXdag_gate(q[0]),
+# name -> adds the gate (angles from ``i.params``) to a qulacs circuit.
+_FIXED: dict[str, Callable[[Any, list[int], Any], None]] = {
+    "h": lambda c, q, i: c.add_H_gate(q[0]),
+    "x": lambda c, q, i: c.add_X_gate(q[0]),
+    "y": lambda c, q, i: c.add_Y_gate(q[0]),
+    "z": lambda c, q, i: c.add_Z_gate(q[0]),
+    "s": lambda c, q, i: c.add_S_gate(q[0]),
+    "sdg": lambda c, q, i: c.add_Sdag_gate(q[0]),
+    "t": lambda c, q, i: c.add_T_gate(q[0]),
+    "tdg": lambda c, q, i: c.add_Tdag_gate(q[0]),
+    "sx": lambda c, q, i: c.add_sqrtX_gate(q[0]),
+    "sxdg": lambda c, q, i: c.add_sqrtXdag_gate(q[0]),
     # RotX/RotY/RotZ are exp(-iθP/2), Qiskit's sign.
-    "rx": lambda c, q, p: c.add_RotX_gate(q[0], float(p[0])),
-    "ry": lambda c, q, p: c.add_RotY_gate(q[0], float(p[0])),
-    "rz": lambda c, q, p: c.add_RotZ_gate(q[0], float(p[0])),
-    "p": lambda c, q, p: c.add_U1_gate(q[0], float(p[0])),
-    "u1": lambda c, q, p: c.add_U1_gate(q[0], float(p[0])),
-    "u": lambda c, q, p: c.add_U3_gate(q[0], float(p[0]), float(p[1]), float(p[2])),
-    "u3": lambda c, q, p: c.add_U3_gate(q[0], float(p[0]), float(p[1]), float(p[2])),
-    "cx": lambda c, q, p: c.add_CNOT_gate(q[0], q[1]),
-    "cz": lambda c, q, p: c.add_CZ_gate(q[0], q[1]),
-    "swap": lambda c, q, p: c.add_SWAP_gate(q[0], q[1]),
-    "ccx": lambda c, q, p: c.add_gate(qgate.TOFFOLI(q[0], q[1], q[2])),
-    "cswap": lambda c, q, p: c.add_gate(qgate.FREDKIN(q[0], q[1], q[2])),
+    "rx": lambda c, q, i: c.add_RotX_gate(q[0], float(i.params[0])),
+    "ry": lambda c, q, i: c.add_RotY_gate(q[0], float(i.params[0])),
+    "rz": lambda c, q, i: c.add_RotZ_gate(q[0], float(i.params[0])),
+    "p": lambda c, q, i: c.add_U1_gate(q[0], float(i.params[0])),
+    "u1": lambda c, q, i: c.add_U1_gate(q[0], float(i.params[0])),
+    "u": lambda c, q, i: c.add_U3_gate(
+        q[0], float(i.params[0]), float(i.params[1]), float(i.params[2])
+    ),
+    "u3": lambda c, q, i: c.add_U3_gate(
+        q[0], float(i.params[0]), float(i.params[1]), float(i.params[2])
+    ),
+    "cx": lambda c, q, i: c.add_CNOT_gate(q[0], q[1]),
+    "cz": lambda c, q, i: c.add_CZ_gate(q[0], q[1]),
+    "swap": lambda c, q, i: c.add_SWAP_gate(q[0], q[1]),
+    "ccx": lambda c, q, i: c.add_gate(qgate.TOFFOLI(q[0], q[1], q[2])),
+    "cswap": lambda c, q, i: c.add_gate(qgate.FREDKIN(q[0], q[1], q[2])),
     # multi-Pauli rotations are exp(+iθP/2): negate. Qiskit's rzx puts Z on its first qubit.
-    "rxx": lambda c, q, p: c.add_multi_Pauli_rotation_gate(q, [_X, _X], -float(p[0])),
-    "ryy": lambda c, q, p: c.add_multi_Pauli_rotation_gate(q, [_Y, _Y], -float(p[0])),
-    "rzz": lambda c, q, p: c.add_multi_Pauli_rotation_gate(q, [_Z, _Z], -float(p[0])),
-    "rzx": lambda c, q, p: c.add_multi_Pauli_rotation_gate(q, [_Z, _X], -float(p[0])),
+    "rxx": lambda c, q, i: c.add_multi_Pauli_rotation_gate(q, [_X, _X], -float(i.params[0])),
+    "ryy": lambda c, q, i: c.add_multi_Pauli_rotation_gate(q, [_Y, _Y], -float(i.params[0])),
+    "rzz": lambda c, q, i: c.add_multi_Pauli_rotation_gate(q, [_Z, _Z], -float(i.params[0])),
+    "rzx": lambda c, q, i: c.add_multi_Pauli_rotation_gate(q, [_Z, _X], -float(i.params[0])),
 }
 
 #: Operations that change nothing in a state-vector run.
@@ -98,6 +102,9 @@ _TRANSPILE_BASIS = sorted((set(_FIXED) | _PARAMETRIC) - {"ccx", "cswap", "u", "u
 #: random circuit of 600 gates the merge took 1 ms and left 211 gates, and the run
 #: took about 40% less time; on small circuits the merge costs more than it saves.
 FUSE_QUBITS = 16
+
+
+_NO_READOUT = Readout((), 0, ())
 
 
 class NeedsTranspile(Exception):
@@ -208,11 +215,11 @@ def _translate(circuit: QuantumCircuit) -> Translation:
     clbit_index = {c: i for i, c in enumerate(circuit.clbits)}
     pairs: list[tuple[int, int]] = []
     measured: set[int] = set()
-    out = Translation(target, Readout((), 0, ()))
+    out = Translation(target, _NO_READOUT)
     fixed = _FIXED
     for instruction in circuit.data:
-        # Read name and params from the instruction itself: asking for
-        # ``.operation`` builds a new Python gate object each time.
+        # Read only what is needed, from the instruction itself: each attribute
+        # builds Python objects, and ``.operation`` a whole new gate.
         name = instruction.name
         qubits = [qubit_index[q] for q in instruction.qubits]
         if name == "measure":
@@ -225,17 +232,15 @@ def _translate(circuit: QuantumCircuit) -> Translation:
             raise errors.ExecutionError(
                 f"qulacs runs final measurements only; {name!r} acts on a measured qubit"
             )
-        if instruction.clbits or name == "reset" or instruction.is_control_flow():
+        add = fixed.get(name)
+        if add is None and (instruction.clbits or name == "reset" or instruction.is_control_flow()):
             raise errors.ExecutionError(
                 f"qulacs runs circuits without reset or classical control; found {name!r}"
             )
-        params = instruction.params
         if parametric and instruction.is_parameterized():
-            _add_parametric(out, name, qubits, params)
-            continue
-        add = fixed.get(name)
-        if add is not None:
-            add(target, qubits, params)
+            _add_parametric(out, name, qubits, instruction.params)
+        elif add is not None:
+            add(target, qubits, instruction)
         else:
             _add_matrix(target, instruction.operation, qubits)
     out.readout = Readout.of(circuit, pairs)
