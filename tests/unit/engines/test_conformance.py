@@ -484,6 +484,7 @@ def test_expectation_values_equal_qiskit(name: str, precision: str) -> None:
         SparsePauliOp.from_list([("ZII", 1.0), ("IXY", 0.5), ("III", 0.25)]),
         SparsePauliOp.from_sparse_list([("Z", [q], 1.0) for q in range(3)], 3),
         SparsePauliOp("XZY"),
+        SparsePauliOp.from_list([("ZZI", -0.7), ("ZIZ", 0.3), ("III", 1.5)]),
     ]
     values = expectation_values(circuit, bindings, observables, precision=precision)
     assert np.shape(values) == (len(bindings), len(observables))
