@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from importlib import metadata
@@ -247,13 +248,19 @@ def _bind(circuit: QuantumCircuit, binding: Mapping[str, float]) -> QuantumCircu
     return circuit.assign_parameters({p: binding[p.name] for p in circuit.parameters})
 
 
+#: Operation names each simulator knows.
+_KNOWN: weakref.WeakKeyDictionary[AerSimulator, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
 def _native(simulator: AerSimulator, circuit: QuantumCircuit) -> QuantumCircuit:
     """The circuit in operations Aer knows (``iswap``, ``dcx``, ... are not among them).
 
     Device compilation already targets Aer's gates, so this is normally a check.
     """
-    known = simulator.target.operation_names
-    if all(name in known or name == "barrier" for name in circuit.count_ops()):
+    known = _KNOWN.get(simulator)
+    if known is None:  # building Aer's target takes about a millisecond: once
+        known = _KNOWN[simulator] = frozenset(simulator.target.operation_names) | {"barrier"}
+    if all(name in known for name in circuit.count_ops()):
         return circuit
     return transpile(circuit, target=simulator.target, optimization_level=0)
 
