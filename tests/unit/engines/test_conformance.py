@@ -494,3 +494,20 @@ def test_expectation_values_equal_qiskit(name: str, precision: str) -> None:
         )
         expected = [state.expectation_value(o).real for o in observables]
         np.testing.assert_allclose(row, expected, atol=1e-9 if precision == "double" else 1e-5)
+
+
+@pytest.mark.parametrize("name", [n for n in base.registered() if n != "aer"])
+def test_the_kth_run_of_a_job_samples_with_seed_plus_k(name: str) -> None:
+    engine = base.get_engine(name)
+    circuit = QuantumCircuit(2, 2)
+    circuit.h([0, 1])
+    circuit.measure([0, 1], [0, 1])
+    runs = engine.run(
+        [Experiment(circuit), Experiment(circuit, ({}, {})), Experiment(circuit)],
+        method=METHOD,
+        shots=200,
+        seed=40,
+        precision=min(engine.precisions),
+    )
+    assert [[o.seed for o in r] for r in runs] == [[40], [41, 42], [43]]
+    assert runs[2][0].counts == sample(name, min(engine.precisions), circuit, seed=43, shots=200)
