@@ -7,7 +7,6 @@ input, so any executor (local processes, Ray) can run it.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import platform
 import time
 from collections import Counter
@@ -18,7 +17,7 @@ from typing import Any
 from qharbor import errors
 from qharbor.devices import Device
 from qharbor.engines import Engine, Experiment, get_engine, result_types
-from qharbor.engines.selection import Choice, Picker, Selector
+from qharbor.engines.selection import Choice, Picker, Selector, quick_features
 from qharbor.jobs.options import JobOptions
 from qharbor.programs import Program, parse_program
 from qharbor.security import sealing
@@ -203,23 +202,20 @@ def run_grouped(
 
 
 def _final_states(engine: Any, experiment: Experiment, precision: str) -> list[Any] | None:
-    """The final states of a result-type program from its chosen engine, once per binding."""
-    if not _EVALUATE_TAKES_STATE or not hasattr(engine, "statevectors"):
-        return None
+    """The final states of a result-type program from its chosen engine, once per binding.
+
+    None for a circuit that measures mid-circuit, resets or branches: it has no
+    single final state, and ``result_types.evaluate`` says so.
+    """
     circuit = experiment.circuit.remove_final_measurements(inplace=False)
+    if not hasattr(engine, "statevectors") or quick_features(circuit).dynamic:
+        return None
     return list(engine.statevectors(circuit, list(experiment.bindings), precision=precision))
 
 
 def _evaluate(source: Any, requests: Any, states: list[Any] | None, slot: int) -> Any:
-    if states is not None:
-        return result_types.evaluate(source, requests, state=states[slot])  # type: ignore[call-arg]
-    # TODO(lead): once result_types.evaluate takes ``state=`` (engines branch), every
-    # call passes the chosen engine's state; until then it computes its own.
-    return result_types.evaluate(source, requests)
-
-
-#: Whether result types can take a state computed by the chosen engine.
-_EVALUATE_TAKES_STATE = "state" in inspect.signature(result_types.evaluate).parameters
+    state = states[slot] if states is not None else None
+    return result_types.evaluate(source, requests, state=state)
 
 
 def _metadata(task: Task, picker: Picker) -> dict[str, Any]:
