@@ -285,3 +285,10 @@ def test_a_single_job_runs_in_double_where_the_state_has_no_single_form() -> Non
     assert (clifford.engine, clifford.precision) == ("stim", "double")
     dense = selector(DEVICES.get("density-matrix"), precision="single")
     assert dense.choose(features_of(ghz(5)), shots=10).precision == "single"
+
+
+def test_warm_up_loads_every_engine_selection_may_use() -> None:
+    from qharbor.engines.selection import warm_up
+
+    warm_up([STATEVECTOR])
+    assert set(STATEVECTOR.candidate_engines) & set(base.registered()) <= set(base._INSTANCES)
