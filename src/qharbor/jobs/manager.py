@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import base64
 import builtins
+import dataclasses
 import datetime as dt
 import json
+import threading
+import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +64,17 @@ _CLAIM_LOCK = 0x71686172626F72
 _JOB_COLUMNS = [*jobs.c, projects.c.name.label("project_name")]
 
 
+#: Results this process stored in the last few seconds, kept so that the request
+#: waiting for one is answered from memory instead of reading back what was just
+#: written. Short-lived, so a deletion by another centre sharing the database is
+#: seen within seconds.
+_RECENT_S = 5.0
+_RECENT_MAX = 1024
+
+
+_ANY_QUEUED = sa.select(jobs.c.seq).where(jobs.c.status == JobStatus.QUEUED.value).limit(1)
+
+
 def _select_jobs() -> sa.Select[Any]:
     return sa.select(*_JOB_COLUMNS).join(projects, projects.c.id == jobs.c.project_id)
 
@@ -86,6 +101,9 @@ class JobManager:
         self._on_change = on_change or (lambda _job_id: None)
         self._clock = clock
         self.signer = signer
+        # job id -> (monotonic time stored, the DONE job, its result with signature)
+        self._recent: OrderedDict[str, tuple[float, Job, dict[str, Any]]] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     # --- users' side -------------------------------------------------------------
 
@@ -161,6 +179,8 @@ class JobManager:
                         job_tags.insert(),
                         [{"job_id": job_id, "tag": tag} for tag in dict.fromkeys(request.tags)],
                     )
+                # Read back in the same transaction: no second connection and BEGIN.
+                job = self._load(conn, job_id, project_id)
         except IntegrityError:
             # Another request with the same key won the race; answer as a replay.
             existing = self._by_key(project_id, key) if key is not None else None
@@ -168,7 +188,7 @@ class JobManager:
                 raise
             return self._replay(existing, fingerprint), True
         self._on_change(job_id)
-        return self.get(project_id, job_id), False
+        return job, False
 
     def _by_key(self, project_id: str, key: str) -> Any:
         with self.db.read() as conn:
@@ -264,6 +284,20 @@ class JobManager:
         Raises:
             errors.JobNotFinished, errors.JobFailed, errors.JobCancelled: when there is none.
         """
+        return self.result_and_submitter(project_id, job_id)[0]
+
+    def result_and_submitter(self, project_id: str, job_id: str) -> tuple[dict[str, Any], str]:
+        """The stored result of a finished job, and the id of the user who submitted it.
+
+        A result this process stored moments ago is answered from memory: it is
+        what the committed row holds, and its waiter need not read it back.
+
+        Raises:
+            errors.JobNotFinished, errors.JobFailed, errors.JobCancelled: when there is none.
+        """
+        recent = self._recent_done(project_id, job_id)
+        if recent is not None:
+            return dict(recent[1]), recent[0].user_id
         with self.db.read() as conn:
             job = self._load(conn, job_id, project_id)
             if job.status is JobStatus.DONE:
@@ -271,8 +305,8 @@ class JobManager:
                     sa.select(results.c.data, results.c.signature).where(results.c.job_id == job_id)
                 ).one()
                 if row.signature is None:
-                    return dict(row.data)
-                return {**row.data, "signature": row.signature}
+                    return dict(row.data), job.user_id
+                return {**row.data, "signature": row.signature}, job.user_id
         if job.status is JobStatus.FAILED:
             raise errors.JobFailed(
                 f"job {job_id} failed: {job.error_code}: {job.error_message}",
@@ -286,6 +320,63 @@ class JobManager:
             job_id=job_id,
             status=str(job.status),
         )
+
+    def finished(self, project_id: str, job_id: str) -> tuple[Job, dict[str, Any] | None]:
+        """The final job, with its result if it is DONE (None if it failed or was cancelled).
+
+        Raises:
+            errors.JobNotFinished: it is queued or running.
+            errors.JobNotFound: no such job in the project.
+        """
+        recent = self._recent_done(project_id, job_id)
+        if recent is not None:
+            return recent[0], dict(recent[1])
+        with self.db.read() as conn:
+            job = self._load(conn, job_id, project_id)
+            if job.status is JobStatus.DONE:
+                row = conn.execute(
+                    sa.select(results.c.data, results.c.signature).where(results.c.job_id == job_id)
+                ).one()
+                data = dict(row.data)
+                if row.signature is not None:
+                    data["signature"] = row.signature
+                return job, data
+        if job.is_final:
+            return job, None
+        raise errors.JobNotFinished(
+            f"job {job_id} is {job.status}", job_id=job_id, status=str(job.status)
+        )
+
+    def recently_done(self, project_id: str, job_id: str) -> tuple[Job, dict[str, Any]] | None:
+        """The job and its result if this process completed it moments ago; memory only."""
+        recent = self._recent_done(project_id, job_id)
+        return None if recent is None else (recent[0], dict(recent[1]))
+
+    def _remember(self, job: Job, data: dict[str, Any]) -> None:
+        now = time.monotonic()
+        with self._recent_lock:
+            self._recent[job.id] = (now, job, data)
+            while self._recent and (
+                len(self._recent) > _RECENT_MAX
+                or now - next(iter(self._recent.values()))[0] > _RECENT_S
+            ):
+                self._recent.popitem(last=False)
+
+    def _recent_done(self, project_id: str, job_id: str) -> tuple[Job, dict[str, Any]] | None:
+        """A job this process completed moments ago, and its result, from memory."""
+        with self._recent_lock:
+            entry = self._recent.get(job_id)
+        if entry is None:
+            return None
+        stored_at, job, data = entry
+        if job.project_id != project_id or time.monotonic() - stored_at > _RECENT_S:
+            return None
+        return job, data
+
+    def _forget(self, job_ids: Iterable[str]) -> None:
+        with self._recent_lock:
+            for job_id in job_ids:
+                self._recent.pop(job_id, None)
 
     def cancel(self, project_id: str, job_id: str) -> Job:
         """Cancel a queued job now, or ask for a running job to be stopped.
@@ -352,6 +443,7 @@ class JobManager:
             conn.execute(results.delete().where(results.c.job_id.in_(owned)))
             conn.execute(job_tags.delete().where(job_tags.c.job_id.in_(owned)))
             conn.execute(jobs.delete().where(jobs.c.user_id == user_id))
+        self._forget(ids)
         for job_id in ids:
             self._on_change(job_id)
         return len(ids)
@@ -383,6 +475,11 @@ class JobManager:
         """
         if slots <= 0 or not concurrency:
             return []
+        # Most looks at an idle queue find nothing: a plain read answers that without
+        # taking the write lock (a job stored after it wakes the scheduler again).
+        with self.db.read() as conn:
+            if conn.execute(_ANY_QUEUED).first() is None:
+                return []
         now = self._clock()
         claimed: builtins.list[Claim] = []
         with self.db.write() as conn:
@@ -536,6 +633,10 @@ class JobManager:
                 else (now - row.started_at).total_seconds(),
                 at=now,
             )
+        done = dataclasses.replace(
+            Job.from_row(row), status=JobStatus.DONE, finished_at=now, queue_position=None
+        )
+        self._remember(done, data if signature is None else {**data, "signature": signature})
         self._on_change(job_id)
         return True
 
