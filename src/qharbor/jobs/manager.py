@@ -286,18 +286,25 @@ class JobManager:
         """
         return self.result_and_submitter(project_id, job_id)[0]
 
-    def result_and_submitter(self, project_id: str, job_id: str) -> tuple[dict[str, Any], str]:
+    def result_and_submitter(
+        self, project_id: str, job_id: str, *, recent: bool = False
+    ) -> tuple[dict[str, Any], str]:
         """The stored result of a finished job, and the id of the user who submitted it.
 
-        A result this process stored moments ago is answered from memory: it is
-        what the committed row holds, and its waiter need not read it back.
+        Args:
+            project_id: the caller's project.
+            job_id: the job.
+            recent: a result this process stored moments ago may be answered from
+                memory (for a waiter woken by its completion): it is what the
+                committed row holds. Otherwise the stored row is read, so a row
+                altered in the database shows.
 
         Raises:
             errors.JobNotFinished, errors.JobFailed, errors.JobCancelled: when there is none.
         """
-        recent = self._recent_done(project_id, job_id)
-        if recent is not None:
-            return dict(recent[1]), recent[0].user_id
+        known = self._recent_done(project_id, job_id) if recent else None
+        if known is not None:
+            return dict(known[1]), known[0].user_id
         with self.db.read() as conn:
             job = self._load(conn, job_id, project_id)
             if job.status is JobStatus.DONE:
@@ -323,6 +330,9 @@ class JobManager:
 
     def finished(self, project_id: str, job_id: str) -> tuple[Job, dict[str, Any] | None]:
         """The final job, with its result if it is DONE (None if it failed or was cancelled).
+
+        For a waiter woken by a change: a job this process completed moments ago is
+        answered from memory.
 
         Raises:
             errors.JobNotFinished: it is queued or running.

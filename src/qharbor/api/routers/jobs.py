@@ -293,11 +293,14 @@ async def _wait_for(
     read: Callable[[], T],
     *,
     quick: Callable[[], T | None] | None = None,
+    after_change: Callable[[], T] | None = None,
 ) -> T:
     """Call ``read`` until its job is final or ``wait`` seconds pass.
 
     With ``quick`` (a check of memory only, for a job stored a moment ago), the
-    first database read waits for the job's first change or the timer.
+    first database read waits for the job's first change or the timer. Once a
+    change was seen, ``after_change`` (if given) reads instead of ``read``: it may
+    answer from what this process just stored.
     """
     deadline = time.monotonic() + min(wait, centre.settings.max_wait_seconds)
     with centre.events.watch(job_id) as watch:
@@ -306,6 +309,7 @@ async def _wait_for(
             if known is not None:
                 return known
             await watch.changed(min(wait, 1.0))
+            read = after_change or read
         while True:
             try:
                 value = await run_in_threadpool(read)
@@ -318,7 +322,8 @@ async def _wait_for(
             if remaining <= 0:
                 return await run_in_threadpool(read)
             # The timer covers changes made by another centre sharing the database.
-            await watch.changed(min(remaining, 1.0))
+            if await watch.changed(min(remaining, 1.0)) and after_change is not None:
+                read = after_change
 
 
 @router.get("/{job_id}", response_model=JobPublic)
@@ -349,6 +354,9 @@ async def get_result(
         job_id,
         wait,
         lambda: centre.jobs.result_and_submitter(principal.project_id, job_id),
+        after_change=lambda: centre.jobs.result_and_submitter(
+            principal.project_id, job_id, recent=True
+        ),
     )
     if submitter != principal.user_id:
         await run_in_threadpool(_audit_foreign_read, centre, principal, job_id, submitter)
