@@ -514,14 +514,19 @@ class JobManager:
                 queues = [queued]
             else:
                 waiting = conn.execute(
-                    sa.select(jobs.c.project_id, sa.func.min(jobs.c.seq).label("oldest"))
+                    sa.select(
+                        jobs.c.project_id,
+                        sa.func.min(jobs.c.seq).label("oldest"),
+                        sa.func.max(jobs.c.priority).label("top"),
+                    )
                     .where(jobs.c.status == JobStatus.QUEUED.value, jobs.c.device.in_(wanted))
                     .group_by(jobs.c.project_id)
                 ).all()
                 order = sorted(waiting, key=lambda r: (shares.get(r.project_id, 0.0), r.oldest))
                 # Jobs of open sessions (priority 1) go first, whoever's they are;
-                # then each project in fair-share order.
-                queues = [queued.where(jobs.c.priority > 0)]
+                # then each project in fair-share order. (No session job waits: no
+                # query for them.)
+                queues = [queued.where(jobs.c.priority > 0)] if any(r.top for r in waiting) else []
                 queues += [queued.where(jobs.c.project_id == r.project_id) for r in order]
             for queue in queues:
                 wanted = [d for d, n in free.items() if n > 0]

@@ -132,9 +132,9 @@ async def submit_job(
     job, replayed = await run_in_threadpool(
         _submit, body, centre, principal, request, idempotency_key
     )
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
     headers = {"Location": f"/v1/jobs/{job.id}"}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
     response.headers.update(headers)
     if wait <= 0 or (job.is_final and job.status is not JobStatus.DONE):
         return job_json(centre, job)
@@ -156,7 +156,7 @@ async def submit_job(
         return data
     data["result"] = result
     # The result is passed through as stored (it is signed); no model re-validates it.
-    return JSONResponse(data, status_code=201, headers=dict(response.headers))
+    return JSONResponse(data, status_code=201, headers=headers)
 
 
 def _submit(
