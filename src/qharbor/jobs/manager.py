@@ -72,11 +72,30 @@ _RECENT_S = 5.0
 _RECENT_MAX = 1024
 
 
+_INSERT_JOB = jobs.insert()
+_INSERT_RESULT = results.insert()
 _ANY_QUEUED = sa.select(jobs.c.seq).where(jobs.c.status == JobStatus.QUEUED.value).limit(1)
 
 
 def _select_jobs() -> sa.Select[Any]:
     return sa.select(*_JOB_COLUMNS).join(projects, projects.c.id == jobs.c.project_id)
+
+
+# Statements run for every job, built once; their parameters are bound per call.
+_LOAD = _select_jobs().where(jobs.c.id == sa.bindparam("job_id"))
+_LOAD_IN_PROJECT = _LOAD.where(jobs.c.project_id == sa.bindparam("project_id"))
+_POSITION = (
+    sa.select(sa.func.count())
+    .select_from(jobs)
+    .where(
+        jobs.c.status == JobStatus.QUEUED.value,
+        jobs.c.device == sa.bindparam("device"),
+        sa.or_(
+            jobs.c.priority > sa.bindparam("priority"),
+            sa.and_(jobs.c.priority == sa.bindparam("priority"), jobs.c.seq < sa.bindparam("seq")),
+        ),
+    )
+)
 
 
 class JobManager:
@@ -145,8 +164,10 @@ class JobManager:
             with self.db.write() as conn:
                 if admit is not None:
                     admit(conn)
+                # Parameters apart from the statement: it is compiled once and cached.
                 conn.execute(
-                    jobs.insert().values(
+                    _INSERT_JOB,
+                    dict(
                         id=job_id,
                         project_id=project_id,
                         user_id=user_id,
@@ -172,7 +193,7 @@ class JobManager:
                         sealed=prepared.sealed,
                         result_key_id=prepared.result_key_id,
                         estimated_s=estimated_s,
-                    )
+                    ),
                 )
                 if request.tags:
                     conn.execute(
@@ -218,25 +239,18 @@ class JobManager:
             return self._load(conn, job_id, project_id)
 
     def _load(self, conn: sa.Connection, job_id: str, project_id: str | None = None) -> Job:
-        query = _select_jobs().where(jobs.c.id == job_id)
-        if project_id is not None:
-            query = query.where(jobs.c.project_id == project_id)
-        row = conn.execute(query).first()
+        if project_id is None:
+            row = conn.execute(_LOAD, {"job_id": job_id}).first()
+        else:
+            row = conn.execute(
+                _LOAD_IN_PROJECT, {"job_id": job_id, "project_id": project_id}
+            ).first()
         if row is None:
             raise errors.JobNotFound(f"no job {job_id!r} in your project", job_id=job_id)
         position = None
         if row.status == JobStatus.QUEUED.value:
             position = conn.execute(
-                sa.select(sa.func.count())
-                .select_from(jobs)
-                .where(
-                    jobs.c.status == JobStatus.QUEUED.value,
-                    jobs.c.device == row.device,
-                    sa.or_(
-                        jobs.c.priority > row.priority,
-                        sa.and_(jobs.c.priority == row.priority, jobs.c.seq < row.seq),
-                    ),
-                )
+                _POSITION, {"device": row.device, "priority": row.priority, "seq": row.seq}
             ).scalar_one()
         return Job.from_row(row, queue_position=position)
 
@@ -625,13 +639,14 @@ class JobManager:
                 return False
             conn.execute(results.delete().where(results.c.job_id == job_id))
             conn.execute(
-                results.insert().values(
-                    job_id=job_id,
-                    attempt=attempt,
-                    data=data,
-                    signature=signature,
-                    created_at=now,
-                )
+                _INSERT_RESULT,
+                {
+                    "job_id": job_id,
+                    "attempt": attempt,
+                    "data": data,
+                    "signature": signature,
+                    "created_at": now,
+                },
             )
             # A twin reports the device time its timing model stands for (qpu_s);
             # a simulator, the run time it measured.
