@@ -83,6 +83,19 @@ def _select_jobs() -> sa.Select[Any]:
 
 # Statements run for every job, built once; their parameters are bound per call.
 _LOAD = _select_jobs().where(jobs.c.id == sa.bindparam("job_id"))
+#: An attempt that still owns its job (the fence of every worker's answer).
+_FENCE = (
+    jobs.c.id == sa.bindparam("fence_job"),
+    jobs.c.attempt == sa.bindparam("fence_attempt"),
+    jobs.c.status == JobStatus.RUNNING.value,
+)
+_RUNNING_ATTEMPT = _select_jobs().where(*_FENCE)
+_MARK_DONE = (
+    jobs.update()
+    .where(*_FENCE)
+    .values(status=JobStatus.DONE.value, finished_at=sa.bindparam("done_at"), lease_owner=None)
+)
+_DELETE_RESULT = results.delete().where(results.c.job_id == sa.bindparam("job_id"))
 _LOAD_IN_PROJECT = _LOAD.where(jobs.c.project_id == sa.bindparam("project_id"))
 _POSITION = (
     sa.select(sa.func.count())
@@ -611,13 +624,9 @@ class JobManager:
             False when the attempt no longer owns the job; nothing is written then.
         """
         now = self._clock()
-        fenced = (
-            jobs.c.id == job_id,
-            jobs.c.attempt == attempt,
-            jobs.c.status == JobStatus.RUNNING.value,
-        )
+        fenced = {"fence_job": job_id, "fence_attempt": attempt}
         with self.db.read() as conn:
-            row = conn.execute(_select_jobs().where(*fenced)).first()
+            row = conn.execute(_RUNNING_ATTEMPT, fenced).first()
         if row is None:
             return False
         timings = dict(data.get("timings", {}))
@@ -630,14 +639,10 @@ class JobManager:
         if self.signer is not None:
             signature = self.signer.sign(data, signature_context(row, data))
         with self.db.write() as conn:
-            updated = conn.execute(
-                jobs.update()
-                .where(*fenced)
-                .values(status=JobStatus.DONE.value, finished_at=now, lease_owner=None)
-            ).rowcount
+            updated = conn.execute(_MARK_DONE, {**fenced, "done_at": now}).rowcount
             if not updated:
                 return False
-            conn.execute(results.delete().where(results.c.job_id == job_id))
+            conn.execute(_DELETE_RESULT, {"job_id": job_id})
             conn.execute(
                 _INSERT_RESULT,
                 {
