@@ -135,14 +135,16 @@ def tiny_latency(
 
 
 def throughput(
-    url: str, token: str, clients: int = 8, jobs_per_client: int = 100
+    url: str, token: str, clients: int = 8, jobs_per_client: int = 100, one_request: bool = True
 ) -> dict[str, float]:
     """Tiny jobs per second, each client process submitting and waiting one at a time."""
     with _context().Pool(clients) as pool:
-        pool.starmap(_tiny_client, [(url, token, 5, 0)] * clients)  # start and warm every client
+        warm = (url, token, 5, 0, one_request)
+        pool.starmap(_tiny_client, [warm] * clients)  # start and warm every client
         cpu = CentreCpu()
         start = time.perf_counter()
-        results = pool.starmap(_tiny_client, [(url, token, jobs_per_client, 0)] * clients)
+        work = (url, token, jobs_per_client, 0, one_request)
+        results = pool.starmap(_tiny_client, [work] * clients)
         elapsed = time.perf_counter() - start
         used = cpu.used()
     total = sum(len(r) for r in results)
