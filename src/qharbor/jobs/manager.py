@@ -95,6 +95,19 @@ _MARK_DONE = (
     .where(*_FENCE)
     .values(status=JobStatus.DONE.value, finished_at=sa.bindparam("done_at"), lease_owner=None)
 )
+_MARK_RUNNING = (
+    jobs.update()
+    .where(jobs.c.id == sa.bindparam("claim_job"), jobs.c.status == JobStatus.QUEUED.value)
+    .values(
+        status=JobStatus.RUNNING.value,
+        attempt=sa.bindparam("claim_attempt"),
+        lease_owner=sa.bindparam("claim_owner"),
+        lease_expires_at=sa.bindparam("claim_expires"),
+        started_at=sa.func.coalesce(
+            jobs.c.started_at, sa.bindparam("claim_now", type_=jobs.c.started_at.type)
+        ),
+    )
+)
 _DELETE_RESULT = results.delete().where(results.c.job_id == sa.bindparam("job_id"))
 _LOAD_IN_PROJECT = _LOAD.where(jobs.c.project_id == sa.bindparam("project_id"))
 _POSITION = (
@@ -566,15 +579,14 @@ class JobManager:
                         continue
                     attempt = row.attempt + 1
                     updated = conn.execute(
-                        jobs.update()
-                        .where(jobs.c.id == row.id, jobs.c.status == JobStatus.QUEUED.value)
-                        .values(
-                            status=JobStatus.RUNNING.value,
-                            attempt=attempt,
-                            lease_owner=owner,
-                            lease_expires_at=now + dt.timedelta(seconds=lease_s),
-                            started_at=sa.func.coalesce(jobs.c.started_at, now),
-                        )
+                        _MARK_RUNNING,
+                        {
+                            "claim_job": row.id,
+                            "claim_attempt": attempt,
+                            "claim_owner": owner,
+                            "claim_expires": now + dt.timedelta(seconds=lease_s),
+                            "claim_now": now,
+                        },
                     ).rowcount
                     if updated:
                         free[row.device] -= 1
