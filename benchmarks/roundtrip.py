@@ -2,6 +2,10 @@
 
 Run: .venv/bin/python benchmarks/roundtrip.py [--jobs 200] [--workers 2]
 Starts a local centre (SQLite, temporary data folder) and prints p50 and p99.
+The client shares this process with the centre, and sends two requests per job
+(submit, then wait for the result); ``benchmarks/load.py`` measures the one-request
+path (``POST /v1/jobs?wait=``) from client processes of their own. The rate limit
+is off here: 200 quick jobs are 400 requests, more than one token's default burst.
 """
 
 from __future__ import annotations
@@ -28,7 +32,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as data:
-        settings = Settings(port=0, data_dir=data, workers=args.workers, log_level="warning")
+        settings = Settings(
+            port=0,
+            data_dir=data,
+            workers=args.workers,
+            log_level="warning",
+            rate_limit_per_second=0,
+        )
         with CentreServer(settings) as server:
             headers = {"Authorization": f"Bearer {server.bootstrap_token}"}
             with httpx.Client(base_url=server.url, headers=headers, timeout=60) as http:

@@ -39,12 +39,14 @@ class AuditWrites:
 async def _record(scope: Scope, status: int) -> None:
     state: dict[str, Any] = scope.get("state") or {}
     principal = state.get("principal")
-    if not isinstance(principal, Principal) or status == 429:
+    if not isinstance(principal, Principal) or status == 429 or state.get("audited"):
         return
-    centre = scope["app"].state.centre
+    await run_in_threadpool(_write, scope, principal, status, None)
+
+
+def _write(scope: Scope, principal: Principal, status: int, conn: Any) -> None:
     route = scope.get("route")
-    await run_in_threadpool(
-        centre.audit.record,
+    scope["app"].state.centre.audit.record(
         "http.write",
         actor_id=principal.user_id,
         project_id=principal.project_id,
@@ -55,4 +57,15 @@ async def _record(scope: Scope, status: int) -> None:
             "method": scope["method"],
             "route": getattr(route, "path", scope["path"]),
         },
+        conn=conn,
     )
+
+
+def audit_write(principal: Principal, request: Any, status: int, conn: Any) -> None:
+    """Write a request's ``http.write`` entry in the caller's transaction ``conn``.
+
+    A handler that stores something calls this inside its own write transaction
+    (so the entry commits with it, or not at all) and then sets
+    ``request.state.audited``, so the middleware does not write a second one.
+    """
+    _write(request.scope, principal, status, conn)

@@ -237,6 +237,16 @@ class JobPublic(BaseModel):
     )
 
 
+class JobSubmitted(JobPublic):
+    """A submitted job; with ``?wait=``, a job that ended DONE in time carries its result."""
+
+    result: dict[str, Any] | None = Field(
+        default=None,
+        description="The result (as GET /v1/jobs/{id}/result returns it), when the "
+        "submission asked to wait and the job was DONE in time.",
+    )
+
+
 class JobList(BaseModel):
     jobs: list[JobPublic]
     next_cursor: str | None

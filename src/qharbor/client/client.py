@@ -138,16 +138,27 @@ class HarborClient:
     # --- jobs ----------------------------------------------------------------------------
 
     def job_submit(
-        self, body: dict[str, Any], idempotency_key: str | None = None
+        self, body: dict[str, Any], idempotency_key: str | None = None, wait: float | None = None
     ) -> dict[str, Any]:
         """``POST /v1/jobs``: submit a job and return it (status ``QUEUED``).
 
         An ``Idempotency-Key`` is always sent (a fresh uuid4 if none is given), so
         the session may safely retry the submission after a network failure: the
         centre answers a repeat with the job the first try created.
+
+        With ``wait`` (seconds) the centre answers once the job is final or the time
+        is up; a job DONE in time carries its ``result``.
         """
         key = idempotency_key or uuid.uuid4().hex
-        return dict(self.session.post("/v1/jobs", json=body, headers={"Idempotency-Key": key}))
+        path = "/v1/jobs" if not wait else f"/v1/jobs?wait={_seconds(wait)}"
+        return dict(
+            self.session.post(
+                path,
+                json=body,
+                headers={"Idempotency-Key": key},
+                timeout=_read_timeout(self.session.timeout, wait) if wait else None,
+            )
+        )
 
     def job_get(self, job_id: str, wait: float | None = None) -> dict[str, Any]:
         """``GET /v1/jobs/{id}``; with ``wait`` (seconds) a long poll until final."""

@@ -156,6 +156,11 @@ class Job:
                 return self._result
             self._check_deadline(deadline, timeout)
 
+    def preload_result(self, body: dict[str, Any]) -> None:
+        """Keep a result the centre sent with the job (``POST /v1/jobs?wait=``)."""
+        self._result = self._parse(body)
+        self._data["status"] = "DONE"
+
     def _parse(self, body: dict[str, Any]) -> JobResult:
         if "sealed" not in body:
             return JobResult.from_json(body)

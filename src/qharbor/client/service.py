@@ -209,8 +209,9 @@ class HarborService:
         sealed: bool = False,
         engine: str | None = None,
         precision: str | None = None,
+        wait: float | None = None,
     ) -> Job:
-        """Submit programs to a device and return the job without waiting for it.
+        """Submit programs to a device and return the job (by default without waiting).
 
         Args:
             programs: OpenQASM text, a program object ``{"source", "format",
@@ -237,6 +238,10 @@ class HarborService:
                 circuit; a name from :meth:`engines` pins it (``options.engine``).
             precision: ``"double"`` (default) or ``"single"``, which also allows
                 single-precision engines (``options.precision``).
+            wait: Seconds the centre may hold the submission until the job is final.
+                A small job then comes back finished, its result in the same answer,
+                so ``job.result()`` sends no further request. The job is stored
+                before the wait begins; if the time runs out it is returned as it is.
 
         Raises:
             errors.ProgramError: A program was rejected (nothing was queued).
@@ -270,16 +275,28 @@ class HarborService:
             body["session_id"] = session
         if options:
             body["options"] = dict(options)
-        return self.submit(body, idempotency_key=idempotency_key)
+        return self.submit(body, idempotency_key=idempotency_key, wait=wait)
 
-    def submit(self, body: dict[str, Any], idempotency_key: str | None = None) -> Job:
+    def submit(
+        self, body: dict[str, Any], idempotency_key: str | None = None, wait: float | None = None
+    ) -> Job:
         """Submit a job body as the API takes it (``POST /v1/jobs``), e.g. a sampler job.
+
+        Args:
+            body: The job as ``POST /v1/jobs`` takes it.
+            idempotency_key: Makes the submission safe to repeat.
+            wait: Seconds the centre may hold the answer until the job is final
+                (see :meth:`run`).
 
         Raises:
             errors.QHarborError: The centre refused it (nothing was queued).
         """
-        data = self._client.job_submit(body, idempotency_key=idempotency_key)
-        return self._job(str(data["id"]), data)
+        data = self._client.job_submit(body, idempotency_key=idempotency_key, wait=wait)
+        result = data.pop("result", None)
+        job = self._job(str(data["id"]), data)
+        if result is not None:
+            job.preload_result(result)
+        return job
 
     def _job(self, job_id: str, data: dict[str, Any]) -> Job:
         return Job(self._client, job_id, data, opener=self._open_result)

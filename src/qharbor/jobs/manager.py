@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import base64
 import builtins
+import dataclasses
 import datetime as dt
 import json
+import threading
+import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -60,8 +64,64 @@ _CLAIM_LOCK = 0x71686172626F72
 _JOB_COLUMNS = [*jobs.c, projects.c.name.label("project_name")]
 
 
+#: Results this process stored in the last few seconds, kept so that the request
+#: waiting for one is answered from memory instead of reading back what was just
+#: written. Short-lived, so a deletion by another centre sharing the database is
+#: seen within seconds.
+_RECENT_S = 5.0
+_RECENT_MAX = 1024
+
+
+_INSERT_JOB = jobs.insert()
+_INSERT_RESULT = results.insert()
+_ANY_QUEUED = sa.select(jobs.c.seq).where(jobs.c.status == JobStatus.QUEUED.value).limit(1)
+
+
 def _select_jobs() -> sa.Select[Any]:
     return sa.select(*_JOB_COLUMNS).join(projects, projects.c.id == jobs.c.project_id)
+
+
+# Statements run for every job, built once; their parameters are bound per call.
+_LOAD = _select_jobs().where(jobs.c.id == sa.bindparam("job_id"))
+#: An attempt that still owns its job (the fence of every worker's answer).
+_FENCE = (
+    jobs.c.id == sa.bindparam("fence_job"),
+    jobs.c.attempt == sa.bindparam("fence_attempt"),
+    jobs.c.status == JobStatus.RUNNING.value,
+)
+_RUNNING_ATTEMPT = _select_jobs().where(*_FENCE)
+_MARK_DONE = (
+    jobs.update()
+    .where(*_FENCE)
+    .values(status=JobStatus.DONE.value, finished_at=sa.bindparam("done_at"), lease_owner=None)
+)
+_MARK_RUNNING = (
+    jobs.update()
+    .where(jobs.c.id == sa.bindparam("claim_job"), jobs.c.status == JobStatus.QUEUED.value)
+    .values(
+        status=JobStatus.RUNNING.value,
+        attempt=sa.bindparam("claim_attempt"),
+        lease_owner=sa.bindparam("claim_owner"),
+        lease_expires_at=sa.bindparam("claim_expires"),
+        started_at=sa.func.coalesce(
+            jobs.c.started_at, sa.bindparam("claim_now", type_=jobs.c.started_at.type)
+        ),
+    )
+)
+_DELETE_RESULT = results.delete().where(results.c.job_id == sa.bindparam("job_id"))
+_LOAD_IN_PROJECT = _LOAD.where(jobs.c.project_id == sa.bindparam("project_id"))
+_POSITION = (
+    sa.select(sa.func.count())
+    .select_from(jobs)
+    .where(
+        jobs.c.status == JobStatus.QUEUED.value,
+        jobs.c.device == sa.bindparam("device"),
+        sa.or_(
+            jobs.c.priority > sa.bindparam("priority"),
+            sa.and_(jobs.c.priority == sa.bindparam("priority"), jobs.c.seq < sa.bindparam("seq")),
+        ),
+    )
+)
 
 
 class JobManager:
@@ -86,6 +146,9 @@ class JobManager:
         self._on_change = on_change or (lambda _job_id: None)
         self._clock = clock
         self.signer = signer
+        # job id -> (monotonic time stored, the DONE job, its result with signature)
+        self._recent: OrderedDict[str, tuple[float, Job, dict[str, Any]]] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     # --- users' side -------------------------------------------------------------
 
@@ -127,8 +190,10 @@ class JobManager:
             with self.db.write() as conn:
                 if admit is not None:
                     admit(conn)
+                # Parameters apart from the statement: it is compiled once and cached.
                 conn.execute(
-                    jobs.insert().values(
+                    _INSERT_JOB,
+                    dict(
                         id=job_id,
                         project_id=project_id,
                         user_id=user_id,
@@ -154,13 +219,15 @@ class JobManager:
                         sealed=prepared.sealed,
                         result_key_id=prepared.result_key_id,
                         estimated_s=estimated_s,
-                    )
+                    ),
                 )
                 if request.tags:
                     conn.execute(
                         job_tags.insert(),
                         [{"job_id": job_id, "tag": tag} for tag in dict.fromkeys(request.tags)],
                     )
+                # Read back in the same transaction: no second connection and BEGIN.
+                job = self._load(conn, job_id, project_id)
         except IntegrityError:
             # Another request with the same key won the race; answer as a replay.
             existing = self._by_key(project_id, key) if key is not None else None
@@ -168,7 +235,7 @@ class JobManager:
                 raise
             return self._replay(existing, fingerprint), True
         self._on_change(job_id)
-        return self.get(project_id, job_id), False
+        return job, False
 
     def _by_key(self, project_id: str, key: str) -> Any:
         with self.db.read() as conn:
@@ -198,25 +265,18 @@ class JobManager:
             return self._load(conn, job_id, project_id)
 
     def _load(self, conn: sa.Connection, job_id: str, project_id: str | None = None) -> Job:
-        query = _select_jobs().where(jobs.c.id == job_id)
-        if project_id is not None:
-            query = query.where(jobs.c.project_id == project_id)
-        row = conn.execute(query).first()
+        if project_id is None:
+            row = conn.execute(_LOAD, {"job_id": job_id}).first()
+        else:
+            row = conn.execute(
+                _LOAD_IN_PROJECT, {"job_id": job_id, "project_id": project_id}
+            ).first()
         if row is None:
             raise errors.JobNotFound(f"no job {job_id!r} in your project", job_id=job_id)
         position = None
         if row.status == JobStatus.QUEUED.value:
             position = conn.execute(
-                sa.select(sa.func.count())
-                .select_from(jobs)
-                .where(
-                    jobs.c.status == JobStatus.QUEUED.value,
-                    jobs.c.device == row.device,
-                    sa.or_(
-                        jobs.c.priority > row.priority,
-                        sa.and_(jobs.c.priority == row.priority, jobs.c.seq < row.seq),
-                    ),
-                )
+                _POSITION, {"device": row.device, "priority": row.priority, "seq": row.seq}
             ).scalar_one()
         return Job.from_row(row, queue_position=position)
 
@@ -264,6 +324,27 @@ class JobManager:
         Raises:
             errors.JobNotFinished, errors.JobFailed, errors.JobCancelled: when there is none.
         """
+        return self.result_and_submitter(project_id, job_id)[0]
+
+    def result_and_submitter(
+        self, project_id: str, job_id: str, *, recent: bool = False
+    ) -> tuple[dict[str, Any], str]:
+        """The stored result of a finished job, and the id of the user who submitted it.
+
+        Args:
+            project_id: the caller's project.
+            job_id: the job.
+            recent: a result this process stored moments ago may be answered from
+                memory (for a waiter woken by its completion): it is what the
+                committed row holds. Otherwise the stored row is read, so a row
+                altered in the database shows.
+
+        Raises:
+            errors.JobNotFinished, errors.JobFailed, errors.JobCancelled: when there is none.
+        """
+        known = self._recent_done(project_id, job_id) if recent else None
+        if known is not None:
+            return dict(known[1]), known[0].user_id
         with self.db.read() as conn:
             job = self._load(conn, job_id, project_id)
             if job.status is JobStatus.DONE:
@@ -271,8 +352,8 @@ class JobManager:
                     sa.select(results.c.data, results.c.signature).where(results.c.job_id == job_id)
                 ).one()
                 if row.signature is None:
-                    return dict(row.data)
-                return {**row.data, "signature": row.signature}
+                    return dict(row.data), job.user_id
+                return {**row.data, "signature": row.signature}, job.user_id
         if job.status is JobStatus.FAILED:
             raise errors.JobFailed(
                 f"job {job_id} failed: {job.error_code}: {job.error_message}",
@@ -286,6 +367,66 @@ class JobManager:
             job_id=job_id,
             status=str(job.status),
         )
+
+    def finished(self, project_id: str, job_id: str) -> tuple[Job, dict[str, Any] | None]:
+        """The final job, with its result if it is DONE (None if it failed or was cancelled).
+
+        For a waiter woken by a change: a job this process completed moments ago is
+        answered from memory.
+
+        Raises:
+            errors.JobNotFinished: it is queued or running.
+            errors.JobNotFound: no such job in the project.
+        """
+        recent = self._recent_done(project_id, job_id)
+        if recent is not None:
+            return recent[0], dict(recent[1])
+        with self.db.read() as conn:
+            job = self._load(conn, job_id, project_id)
+            if job.status is JobStatus.DONE:
+                row = conn.execute(
+                    sa.select(results.c.data, results.c.signature).where(results.c.job_id == job_id)
+                ).one()
+                data = dict(row.data)
+                if row.signature is not None:
+                    data["signature"] = row.signature
+                return job, data
+        if job.is_final:
+            return job, None
+        raise errors.JobNotFinished(
+            f"job {job_id} is {job.status}", job_id=job_id, status=str(job.status)
+        )
+
+    def recently_done(self, project_id: str, job_id: str) -> tuple[Job, dict[str, Any]] | None:
+        """The job and its result if this process completed it moments ago; memory only."""
+        recent = self._recent_done(project_id, job_id)
+        return None if recent is None else (recent[0], dict(recent[1]))
+
+    def _remember(self, job: Job, data: dict[str, Any]) -> None:
+        now = time.monotonic()
+        with self._recent_lock:
+            self._recent[job.id] = (now, job, data)
+            while self._recent and (
+                len(self._recent) > _RECENT_MAX
+                or now - next(iter(self._recent.values()))[0] > _RECENT_S
+            ):
+                self._recent.popitem(last=False)
+
+    def _recent_done(self, project_id: str, job_id: str) -> tuple[Job, dict[str, Any]] | None:
+        """A job this process completed moments ago, and its result, from memory."""
+        with self._recent_lock:
+            entry = self._recent.get(job_id)
+        if entry is None:
+            return None
+        stored_at, job, data = entry
+        if job.project_id != project_id or time.monotonic() - stored_at > _RECENT_S:
+            return None
+        return job, data
+
+    def _forget(self, job_ids: Iterable[str]) -> None:
+        with self._recent_lock:
+            for job_id in job_ids:
+                self._recent.pop(job_id, None)
 
     def cancel(self, project_id: str, job_id: str) -> Job:
         """Cancel a queued job now, or ask for a running job to be stopped.
@@ -352,6 +493,7 @@ class JobManager:
             conn.execute(results.delete().where(results.c.job_id.in_(owned)))
             conn.execute(job_tags.delete().where(job_tags.c.job_id.in_(owned)))
             conn.execute(jobs.delete().where(jobs.c.user_id == user_id))
+        self._forget(ids)
         for job_id in ids:
             self._on_change(job_id)
         return len(ids)
@@ -383,6 +525,11 @@ class JobManager:
         """
         if slots <= 0 or not concurrency:
             return []
+        # Most looks at an idle queue find nothing: a plain read answers that without
+        # taking the write lock (a job stored after it wakes the scheduler again).
+        with self.db.read() as conn:
+            if conn.execute(_ANY_QUEUED).first() is None:
+                return []
         now = self._clock()
         claimed: builtins.list[Claim] = []
         with self.db.write() as conn:
@@ -407,14 +554,19 @@ class JobManager:
                 queues = [queued]
             else:
                 waiting = conn.execute(
-                    sa.select(jobs.c.project_id, sa.func.min(jobs.c.seq).label("oldest"))
+                    sa.select(
+                        jobs.c.project_id,
+                        sa.func.min(jobs.c.seq).label("oldest"),
+                        sa.func.max(jobs.c.priority).label("top"),
+                    )
                     .where(jobs.c.status == JobStatus.QUEUED.value, jobs.c.device.in_(wanted))
                     .group_by(jobs.c.project_id)
                 ).all()
                 order = sorted(waiting, key=lambda r: (shares.get(r.project_id, 0.0), r.oldest))
                 # Jobs of open sessions (priority 1) go first, whoever's they are;
-                # then each project in fair-share order.
-                queues = [queued.where(jobs.c.priority > 0)]
+                # then each project in fair-share order. (No session job waits: no
+                # query for them.)
+                queues = [queued.where(jobs.c.priority > 0)] if any(r.top for r in waiting) else []
                 queues += [queued.where(jobs.c.project_id == r.project_id) for r in order]
             for queue in queues:
                 wanted = [d for d, n in free.items() if n > 0]
@@ -427,15 +579,14 @@ class JobManager:
                         continue
                     attempt = row.attempt + 1
                     updated = conn.execute(
-                        jobs.update()
-                        .where(jobs.c.id == row.id, jobs.c.status == JobStatus.QUEUED.value)
-                        .values(
-                            status=JobStatus.RUNNING.value,
-                            attempt=attempt,
-                            lease_owner=owner,
-                            lease_expires_at=now + dt.timedelta(seconds=lease_s),
-                            started_at=sa.func.coalesce(jobs.c.started_at, now),
-                        )
+                        _MARK_RUNNING,
+                        {
+                            "claim_job": row.id,
+                            "claim_attempt": attempt,
+                            "claim_owner": owner,
+                            "claim_expires": now + dt.timedelta(seconds=lease_s),
+                            "claim_now": now,
+                        },
                     ).rowcount
                     if updated:
                         free[row.device] -= 1
@@ -485,13 +636,9 @@ class JobManager:
             False when the attempt no longer owns the job; nothing is written then.
         """
         now = self._clock()
-        fenced = (
-            jobs.c.id == job_id,
-            jobs.c.attempt == attempt,
-            jobs.c.status == JobStatus.RUNNING.value,
-        )
+        fenced = {"fence_job": job_id, "fence_attempt": attempt}
         with self.db.read() as conn:
-            row = conn.execute(_select_jobs().where(*fenced)).first()
+            row = conn.execute(_RUNNING_ATTEMPT, fenced).first()
         if row is None:
             return False
         timings = dict(data.get("timings", {}))
@@ -504,22 +651,19 @@ class JobManager:
         if self.signer is not None:
             signature = self.signer.sign(data, signature_context(row, data))
         with self.db.write() as conn:
-            updated = conn.execute(
-                jobs.update()
-                .where(*fenced)
-                .values(status=JobStatus.DONE.value, finished_at=now, lease_owner=None)
-            ).rowcount
+            updated = conn.execute(_MARK_DONE, {**fenced, "done_at": now}).rowcount
             if not updated:
                 return False
-            conn.execute(results.delete().where(results.c.job_id == job_id))
+            conn.execute(_DELETE_RESULT, {"job_id": job_id})
             conn.execute(
-                results.insert().values(
-                    job_id=job_id,
-                    attempt=attempt,
-                    data=data,
-                    signature=signature,
-                    created_at=now,
-                )
+                _INSERT_RESULT,
+                {
+                    "job_id": job_id,
+                    "attempt": attempt,
+                    "data": data,
+                    "signature": signature,
+                    "created_at": now,
+                },
             )
             # A twin reports the device time its timing model stands for (qpu_s);
             # a simulator, the run time it measured.
@@ -536,6 +680,10 @@ class JobManager:
                 else (now - row.started_at).total_seconds(),
                 at=now,
             )
+        done = dataclasses.replace(
+            Job.from_row(row), status=JobStatus.DONE, finished_at=now, queue_position=None
+        )
+        self._remember(done, data if signature is None else {**data, "signature": signature})
         self._on_change(job_id)
         return True
 

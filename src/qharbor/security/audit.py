@@ -32,6 +32,10 @@ def pseudonym(user_id: str) -> str:
     return "erased:" + hashlib.sha256(b"qharbor-erasure:" + user_id.encode()).hexdigest()[:32]
 
 
+#: Built once: every write request appends one entry.
+_INSERT = audit_log.insert()
+
+
 class AuditLog:
     """Appends entries and answers queries.
 
@@ -72,10 +76,10 @@ class AuditLog:
             "detail": detail or {},
         }
         if conn is not None:
-            conn.execute(audit_log.insert().values(**values))
+            conn.execute(_INSERT, values)
             return
         with self.db.write() as own:
-            own.execute(audit_log.insert().values(**values))
+            own.execute(_INSERT, values)
 
     def admin_token_used(self, token_id: str, actor_id: str, project_id: str, path: str) -> None:
         """Record the use of an admin-scope token, at most once per interval per token."""

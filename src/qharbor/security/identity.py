@@ -60,6 +60,33 @@ def _token_json(row: Any) -> dict[str, Any]:
     }
 
 
+#: The principal behind a token hash: one statement, built once (it runs on every request).
+_AUTHENTICATE = (
+    sa.select(
+        tokens.c.id,
+        tokens.c.scopes,
+        tokens.c.expires_at,
+        tokens.c.revoked_at,
+        users.c.id.label("user_id"),
+        users.c.name.label("user_name"),
+        users.c.is_admin,
+        projects.c.id.label("project_id"),
+        projects.c.name.label("project_name"),
+        memberships.c.role,
+    )
+    .join(users, users.c.id == tokens.c.user_id)
+    .join(projects, projects.c.id == tokens.c.project_id)
+    .join(
+        memberships,
+        sa.and_(
+            memberships.c.user_id == tokens.c.user_id,
+            memberships.c.project_id == tokens.c.project_id,
+        ),
+    )
+    .where(tokens.c.token_hash == sa.bindparam("token_hash"))
+)
+
+
 class Identity:
     """Reads and writes users, projects, memberships and tokens."""
 
@@ -135,32 +162,8 @@ class Identity:
         """
         if not token:
             raise errors.Unauthenticated()
-        query = (
-            sa.select(
-                tokens.c.id,
-                tokens.c.scopes,
-                tokens.c.expires_at,
-                tokens.c.revoked_at,
-                users.c.id.label("user_id"),
-                users.c.name.label("user_name"),
-                users.c.is_admin,
-                projects.c.id.label("project_id"),
-                projects.c.name.label("project_name"),
-                memberships.c.role,
-            )
-            .join(users, users.c.id == tokens.c.user_id)
-            .join(projects, projects.c.id == tokens.c.project_id)
-            .join(
-                memberships,
-                sa.and_(
-                    memberships.c.user_id == tokens.c.user_id,
-                    memberships.c.project_id == tokens.c.project_id,
-                ),
-            )
-            .where(tokens.c.token_hash == hash_token(token))
-        )
         with self.db.read() as conn:
-            row = conn.execute(query).first()
+            row = conn.execute(_AUTHENTICATE, {"token_hash": hash_token(token)}).first()
         if row is None:
             raise errors.Unauthenticated("the token is not valid; check it or ask for a new one")
         if row.revoked_at is not None:

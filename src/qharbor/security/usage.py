@@ -16,6 +16,10 @@ import sqlalchemy as sa
 from qharbor.store import Database
 from qharbor.store.tables import projects, usage
 
+# Built once: they run for every finished job.
+_DELETE = usage.delete().where(usage.c.job_id == sa.bindparam("job_id"))
+_INSERT = usage.insert()
+
 
 def charge(
     conn: sa.Connection,
@@ -27,16 +31,17 @@ def charge(
     at: dt.datetime,
 ) -> None:
     """Record a finished job's device time (seconds); call in the transaction that ends it."""
-    conn.execute(usage.delete().where(usage.c.job_id == job_id))
+    conn.execute(_DELETE, {"job_id": job_id})
     conn.execute(
-        usage.insert().values(
-            job_id=job_id,
-            project_id=project_id,
-            device=device,
-            day=at.astimezone(dt.UTC).date(),
-            device_s=max(0.0, float(device_s)),
-            charged_at=at,
-        )
+        _INSERT,
+        {
+            "job_id": job_id,
+            "project_id": project_id,
+            "device": device,
+            "day": at.astimezone(dt.UTC).date(),
+            "device_s": max(0.0, float(device_s)),
+            "charged_at": at,
+        },
     )
 
 

@@ -73,6 +73,20 @@ def worker_main(conn: Connection, parent_pid: int) -> None:
             return
 
 
+def worker_environment() -> dict[str, str]:
+    """The environment of a worker process: ours, with OpenMP threads that sleep when idle.
+
+    By default OpenMP's threads spin for a while after each parallel region. An
+    engine that runs many small circuits then keeps every core busy between them:
+    on a small machine the spinning of idle workers takes the CPU the centre and
+    the busy worker need (measured: 13 ms of CPU per tiny job instead of 1.5 ms).
+    An operator's own ``OMP_WAIT_POLICY`` is kept.
+    """
+    env = dict(os.environ)
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    return env
+
+
 @dataclass
 class _Slot:
     process: subprocess.Popen[bytes]
@@ -115,7 +129,7 @@ class LocalExecutor:
             ],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
-            env={**os.environ, **self._extra_env} if self._extra_env else None,
+            env={**worker_environment(), **self._extra_env},
         )
         theirs.close()
         return _Slot(process=process, conn=Connection(ours.detach()))

@@ -11,18 +11,20 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from qharbor import errors
+from qharbor.api.auditing import audit_write
 from qharbor.api.deps import CentreDep, CurrentPrincipal, require_scope
 from qharbor.api.schemas import (
     DryRunPublic,
     JobCreate,
     JobList,
     JobPublic,
+    JobSubmitted,
     ProgramList,
     ResultPublic,
 )
@@ -105,20 +107,73 @@ def dry_run_job(body: JobCreate, centre: CentreDep, principal: CurrentPrincipal)
     return dry_run(prepared, centre.catalogue.get(request.device), centre.fleet, centre.jobs)
 
 
-@router.post("", status_code=201, response_model=JobPublic)
-def submit_job(
+@router.post("", status_code=201, response_model=JobSubmitted)
+async def submit_job(
     body: JobCreate,
     centre: CentreDep,
     principal: CurrentPrincipal,
+    request: Request,
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=256)] = None,
-) -> dict[str, Any]:
-    """Parse, check and queue a job. Nothing is queued if any program is refused."""
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            description="Seconds to wait for the job to finish before answering; a job that "
+            "finishes in time comes back final, with its result if it is DONE.",
+        ),
+    ] = 0,
+) -> Any:
+    """Parse, check and queue a job. Nothing is queued if any program is refused.
+
+    With ``wait``, the answer comes once the job is final (or the time is up), so a
+    small job needs one request instead of a submission and a long poll.
+    """
+    job, replayed = await run_in_threadpool(
+        _submit, body, centre, principal, request, idempotency_key
+    )
+    headers = {"Location": f"/v1/jobs/{job.id}"}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    response.headers.update(headers)
+    if wait <= 0 or (job.is_final and job.status is not JobStatus.DONE):
+        return job_json(centre, job)
+    project_id, job_id = principal.project_id, job.id
+    try:
+        job, result = await _wait_for(
+            centre,
+            job_id,
+            wait,
+            lambda: centre.jobs.finished(project_id, job_id),
+            # A job stored a moment ago is read again only once it changed, or if
+            # this process already completed it (answered from memory).
+            quick=(lambda: centre.jobs.recently_done(project_id, job_id)) if not replayed else None,
+        )
+    except errors.JobNotFinished:  # the time is up: answer with the job as it is
+        job, result = await run_in_threadpool(centre.jobs.get, principal.project_id, job.id), None
+    data = job_json(centre, job)
+    if result is None:
+        return data
+    data["result"] = result
+    # The result is passed through as stored (it is signed); no model re-validates it.
+    return JSONResponse(data, status_code=201, headers=headers)
+
+
+def _submit(
+    body: JobCreate,
+    centre: Centre,
+    principal: Principal,
+    request: Request,
+    idempotency_key: str | None,
+) -> tuple[Job, bool]:
+    """Check and store a job; its ``http.write`` audit entry is written in the same
+    transaction, so a stored job always has its entry and the audit middleware
+    need not write one more transaction."""
     require_scope(principal, "submit")
-    request, prepared = _prepare(body, centre, principal, idempotency_key)
+    request_, prepared = _prepare(body, centre, principal, idempotency_key)
     session = None
-    if request.session_id is not None:
-        session = centre.sessions.admit(principal.project_id, request.session_id, request.device)
+    if request_.session_id is not None:
+        session = centre.sessions.admit(principal.project_id, request_.session_id, request_.device)
         if session.mode is SessionMode.SESSION:
             prepared = dataclasses.replace(prepared, priority=1)
     user_key = centre.keys.user_key(principal.user_id)
@@ -126,23 +181,27 @@ def submit_job(
         prepared = dataclasses.replace(prepared, result_key_id=user_key.id)
     if body.sealed is not None:
         prepared = _reseal(centre, body, prepared)
-    device = centre.catalogue.get(request.device)
-    cost_s = quotas.estimate_s(device, request.shots, prepared.num_experiments)
+    device = centre.catalogue.get(request_.device)
+    cost_s = quotas.estimate_s(device, request_.shots, prepared.num_experiments)
+
+    def admit(conn: Any) -> None:
+        centre.quotas.admit(conn, principal.project_id, device, cost_s)
+        audit_write(principal, request, 201, conn)
+
     job, replayed = centre.jobs.create(
         principal.project_id,
         principal.user_id,
         prepared,
         estimated_s=cost_s,
-        admit=lambda conn: centre.quotas.admit(conn, principal.project_id, device, cost_s),
+        admit=admit,
     )
+    if not replayed:
+        request.state.audited = True
     if session is not None and not replayed:
         centre.sessions.after_submit(session)
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    elif centre.scheduler is not None:
+    if not replayed and centre.scheduler is not None:
         centre.scheduler.wake()
-    response.headers["Location"] = f"/v1/jobs/{job.id}"
-    return job_json(centre, job)
+    return job, replayed
 
 
 _PROGRAMS = TypeAdapter(ProgramList)
@@ -227,10 +286,30 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC)
 
 
-async def _wait_for(centre: Centre, job_id: str, wait: float, read: Callable[[], T]) -> T:
-    """Call ``read`` until its job is final or ``wait`` seconds pass."""
+async def _wait_for(
+    centre: Centre,
+    job_id: str,
+    wait: float,
+    read: Callable[[], T],
+    *,
+    quick: Callable[[], T | None] | None = None,
+    after_change: Callable[[], T] | None = None,
+) -> T:
+    """Call ``read`` until its job is final or ``wait`` seconds pass.
+
+    With ``quick`` (a check of memory only, for a job stored a moment ago), the
+    first database read waits for the job's first change or the timer. Once a
+    change was seen, ``after_change`` (if given) reads instead of ``read``: it may
+    answer from what this process just stored.
+    """
     deadline = time.monotonic() + min(wait, centre.settings.max_wait_seconds)
     with centre.events.watch(job_id) as watch:
+        if quick is not None:
+            known = quick()
+            if known is not None:
+                return known
+            await watch.changed(min(wait, 1.0))
+            read = after_change or read
         while True:
             try:
                 value = await run_in_threadpool(read)
@@ -243,7 +322,8 @@ async def _wait_for(centre: Centre, job_id: str, wait: float, read: Callable[[],
             if remaining <= 0:
                 return await run_in_threadpool(read)
             # The timer covers changes made by another centre sharing the database.
-            await watch.changed(min(remaining, 1.0))
+            if await watch.changed(min(remaining, 1.0)) and after_change is not None:
+                read = after_change
 
 
 @router.get("/{job_id}", response_model=JobPublic)
@@ -269,25 +349,30 @@ async def get_result(
     ] = "qharbor",
 ) -> Any:
     """The result of a DONE job; 409 with the reason otherwise."""
-    data = await _wait_for(
-        centre, job_id, wait, lambda: centre.jobs.result(principal.project_id, job_id)
+    data, submitter = await _wait_for(
+        centre,
+        job_id,
+        wait,
+        lambda: centre.jobs.result_and_submitter(principal.project_id, job_id),
+        after_change=lambda: centre.jobs.result_and_submitter(
+            principal.project_id, job_id, recent=True
+        ),
     )
-    await run_in_threadpool(_audit_foreign_read, centre, principal, job_id)
+    if submitter != principal.user_id:
+        await run_in_threadpool(_audit_foreign_read, centre, principal, job_id, submitter)
     return JSONResponse(shapes.reshape(data, shape))
 
 
-def _audit_foreign_read(centre: Centre, principal: Principal, job_id: str) -> None:
+def _audit_foreign_read(centre: Centre, principal: Principal, job_id: str, submitter: str) -> None:
     """Record a read of a result by someone other than the job's submitter."""
-    job = centre.jobs.get(principal.project_id, job_id)
-    if job.user_id != principal.user_id:
-        centre.audit.record(
-            "result.read",
-            actor_id=principal.user_id,
-            project_id=principal.project_id,
-            token_id=principal.token_id,
-            target=f"/v1/jobs/{job_id}/result",
-            detail={"submitter": job.user_id},
-        )
+    centre.audit.record(
+        "result.read",
+        actor_id=principal.user_id,
+        project_id=principal.project_id,
+        token_id=principal.token_id,
+        target=f"/v1/jobs/{job_id}/result",
+        detail={"submitter": submitter},
+    )
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic)
