@@ -12,6 +12,7 @@ from typing import Any
 from qharbor import errors
 from qharbor.devices import Device, operations
 from qharbor.engines import selection
+from qharbor.engines.quick_features import quick_features
 from qharbor.jobs.options import JobOptions
 from qharbor.primitives import prepare_pubs
 from qharbor.programs import parse_program
@@ -187,7 +188,7 @@ def prepare(
 def _check_engine(engine: Any, device: Device, circuit: Any, precision: str, index: int) -> None:
     """Refuse a program the job's pinned engine cannot run, before anything is queued."""
     why = engine.unsupported(
-        selection.quick_features(circuit),
+        quick_features(circuit),
         device.method,
         selection.run_precision(engine, precision, device.method),
     )

@@ -17,7 +17,8 @@ from typing import Any
 from qharbor import errors
 from qharbor.devices import Device
 from qharbor.engines import Engine, Experiment, get_engine, result_types
-from qharbor.engines.selection import Choice, Picker, Selector, quick_features
+from qharbor.engines.quick_features import quick_features
+from qharbor.engines.selection import Choice, Picker, Selector
 from qharbor.jobs.options import JobOptions
 from qharbor.programs import Program, parse_program
 from qharbor.security import sealing

@@ -267,7 +267,7 @@ def circuits_of_every_kind() -> list[QuantumCircuit]:
 
 @pytest.mark.parametrize("index", range(7))
 def test_quick_features_agree_with_the_full_walk_except_depth(index: int) -> None:
-    from qharbor.engines.selection import quick_features
+    from qharbor.engines.quick_features import quick_features
 
     circuit = circuits_of_every_kind()[index]
     quick = dataclasses.asdict(quick_features(circuit))
