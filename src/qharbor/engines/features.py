@@ -8,14 +8,15 @@ from dataclasses import dataclass
 from qiskit import QuantumCircuit
 from qiskit.circuit import ControlFlowOp
 
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 #: Gates a stabilizer simulator runs exactly (no parameters).
-CLIFFORD_GATES = frozenset(
-    "id x y z h s sdg sx sxdg cx cy cz swap iswap ecr dcx".split()
-)
+CLIFFORD_GATES = _names("id x y z h s sdg sx sxdg cx cy cz swap iswap ecr dcx")
 #: Gates diagonal in the computational basis: they only change phases.
-DIAGONAL_GATES = frozenset(
-    "id z s sdg t tdg rz p u1 cz cp cu1 crz rzz ccz mcp mcphase mcu1".split()
-)
+DIAGONAL_GATES = _names("id z s sdg t tdg rz p u1 cz cp cu1 crz rzz ccz mcp mcphase mcu1")
 #: Instructions that are not gates.
 NON_GATES = frozenset({"barrier", "measure", "reset", "delay", "store"})
 
