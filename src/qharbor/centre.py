@@ -41,11 +41,17 @@ def make_executor(settings: Settings) -> Executor:
     raise ValueError(f"unknown executor {settings.executor!r}; available: local")
 
 
+#: Tells a worker process to load every engine right after it says it is ready.
+WARM_ENGINES_ENV = "QHARBOR_WARM_ENGINES"
+
+
 def engine_environment(settings: Settings) -> dict[str, str]:
-    """What workers need on top of the centre's environment: the cost fits' path, if set."""
-    if settings.engine_costs_path is None:
-        return {}
-    return {costs.PATH_ENV: str(settings.engine_costs_path)}
+    """What workers need on top of the centre's environment: the cost fits' path, if set,
+    and whether to load every engine as they start."""
+    env = {WARM_ENGINES_ENV: "1" if settings.warm_engines else "0"}
+    if settings.engine_costs_path is not None:
+        env[costs.PATH_ENV] = str(settings.engine_costs_path)
+    return env
 
 
 class Centre:

@@ -92,6 +92,12 @@ class Settings(BaseSettings):
         description="The JSON file of engine cost fits, keyed by host fingerprint; "
         "defaults to ~/.cache/qharbor/engine-costs.json.",
     )
+    warm_engines: bool = Field(
+        default=True,
+        description="Workers load every engine (qulacs, qsim, stim) in the background as "
+        "soon as they are ready, so the first job that picks one does not pay for its "
+        "import (about 1.5 s of CPU per worker).",
+    )
     engine_calibration: Literal["background", "off"] = Field(
         default="background",
         description="'background': at start, if this host has no cost fit yet, measure the "

@@ -55,6 +55,11 @@ def worker_main(conn: Connection, parent_pid: int) -> None:
 
     get_engine("aer")  # import the engine (and the twin noise models) before saying ready
     conn.send(("ready",))
+    if os.environ.get("QHARBOR_WARM_ENGINES", "1") == "1":
+        from qharbor.engines import selection
+
+        # The other engines load while the worker waits for its first task.
+        threading.Thread(target=selection.warm_up, name="qharbor-warm-engines", daemon=True).start()
     while True:
         try:
             task: Task = conn.recv()
