@@ -9,7 +9,9 @@ JSON line ``{"url", "token"}`` and serves until its standard input closes.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -32,6 +34,8 @@ def serve(workers: int | None) -> None:
             rate_limit_per_second=RATE_LIMIT,
             rate_limit_burst=RATE_LIMIT,
             log_level="warning",
+            # A throwaway key for a throwaway centre (else it makes one and says so).
+            key_encryption_key=base64.b64encode(os.urandom(32)).decode(),
             **overrides,
         )
         with CentreServer(settings) as server:

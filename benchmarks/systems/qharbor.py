@@ -98,11 +98,15 @@ class Runner:
         except errors.QHarborError as exc:
             if self.options is None or "options" not in str(exc):
                 raise
-            self.notes.append(
-                f"this centre refused options {self.options} ({exc}); ran with its defaults "
-                f"(double precision), so the '{self.precision}' figures are not yet what they "
-                "claim; re-run after the engine options land"
+            note = (
+                f"this centre refused the job options {self.options} ({exc}); ran with its defaults"
             )
+            if self.precision != "double":
+                note += (
+                    f", in double precision, so the '{self.precision}' row is not yet what it "
+                    "claims; re-run once the centre takes the option"
+                )
+            self.notes.append(note)
             self.options = None
             return send(None)
 
