@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from benchmarks.cases import CASES
 
 ROOT = Path(__file__).resolve().parents[2]

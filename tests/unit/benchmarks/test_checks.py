@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from qiskit.quantum_info import Statevector
-
 from benchmarks import cases, checks
 from benchmarks.circuits import qft_of_basis_state, random_layers, to_qiskit
+from qiskit.quantum_info import Statevector
 
 
 def _samples(probs: np.ndarray, shots: int, seed: int) -> dict[int, int]:
