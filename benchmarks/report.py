@@ -63,13 +63,19 @@ def ratios(case: str, results: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def seconds(value: float | None) -> str:
+    """Seconds with three significant figures or three decimals, whichever says more."""
+    if value is None:
+        return "?"
+    return f"{value:.3f}" if value >= 0.01 else f"{value:.2g}"
+
+
 def _cell(result: dict[str, Any] | None) -> str:
     if result is None:
         return "[dim]—[/]"
     if result.get("error"):
         return "[red]error[/]"
-    median = result.get("median_s")
-    text = f"{median:.3f}" if median is not None else "?"
+    text = seconds(result.get("median_s"))
     return text if result.get("ok") else f"[red]{text} wrong[/]"
 
 
@@ -148,3 +154,59 @@ def show(document: dict[str, Any], console: Console | None = None) -> None:
         )
     for note in document.get("notes", []):
         console.print(f"[yellow]note:[/] {note}")
+
+
+def _md_cell(result: dict[str, Any] | None) -> str:
+    if result is None:
+        return "—"
+    if result.get("error"):
+        return "error"
+    text = seconds(result.get("median_s"))
+    return text if result.get("ok") else f"{text} (wrong)"
+
+
+def _md_ratio(entry: dict[str, Any] | None) -> str:
+    if entry is None:
+        return "—"
+    if entry["value"] is None:
+        return f"n/a (≤ {entry['target']:g})"
+    mark = "met" if entry["met"] else "**missed**"
+    return f"{entry['value']:.2f}× vs {entry['fastest_peer']} (≤ {entry['target']:g}, {mark})"
+
+
+def markdown(document: dict[str, Any]) -> str:
+    """The results as Markdown tables, for docs/benchmarks.md."""
+    present = [
+        c for c in COLUMNS if any(c in case["results"] for case in document["cases"].values())
+    ]
+    header = ["case", *present, "qharbor ÷ fastest double", "qharbor single ÷ fastest single"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, case in document["cases"].items():
+        cells = [_md_cell(case["results"].get(c)) for c in present]
+        ratios = case["ratios"]
+        cells += [_md_ratio(ratios["double"]), _md_ratio(ratios["single"])]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    load = document.get("load") or {}
+    if load:
+        lines += ["", "| load case | figure | target |", "|---|---|---|"]
+        trip = load.get("roundtrip") or {}
+        if "p50_ms" in trip:
+            lines.append(
+                f"| round trip, one client | p50 {trip['p50_ms']:.1f} ms, "
+                f"p99 {trip['p99_ms']:.1f} ms | p50 ≤ {P50_TARGET_MS:g} ms |"
+            )
+        rate = load.get("throughput8") or {}
+        if "jobs_per_s" in rate:
+            lines.append(
+                f"| 8 client processes | {rate['jobs_per_s']:.0f} jobs/s "
+                f"| ≥ {THROUGHPUT_TARGET:g} jobs/s |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    with open(sys.argv[1] if len(sys.argv) > 1 else "benchmarks/results/latest.json") as file:
+        print(markdown(json.load(file)), end="")
