@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         _summarise(label, result, started)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    report.show(document, Console())
+    report.show(document)
     console.print(f"Results written to {args.out}")
     return document
 
