@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -166,6 +167,30 @@ def registered() -> list[str]:
 
 
 def _load_builtin() -> None:
-    from qharbor.engines import aer
+    for name, (module, cls) in _BUILTIN.items():
+        _FACTORIES.setdefault(name, _lazy(module, cls))
 
-    register("aer", aer.AerEngine)
+
+#: Built-in engines: name -> (module, class). Imported on first use, so a worker
+#: that never runs qsim never pays for importing Cirq.
+_BUILTIN = {
+    "aer": ("qharbor.engines.aer", "AerEngine"),
+    "qulacs": ("qharbor.engines.qulacs", "QulacsEngine"),
+    "qsim": ("qharbor.engines.qsim", "QsimEngine"),
+    "stim": ("qharbor.engines.stim", "StimEngine"),
+}
+
+
+def _lazy(module: str, cls: str) -> Callable[[], Engine]:
+    def factory() -> Engine:
+        try:
+            engine_class = getattr(importlib.import_module(module), cls)
+        except ImportError as exc:
+            raise errors.ExecutionError(
+                f"engine {cls} needs a library that is not installed ({exc.name}); "
+                "install qharbor[server]"
+            ) from None
+        engine: Engine = engine_class()
+        return engine
+
+    return factory

@@ -1,7 +1,9 @@
 """Exact result types (expectation, variance, probability, amplitude) on a simulator.
 
 They are computed from the final state of the circuit without its final
-measurements, as Braket's simulators do when asked for result types.
+measurements, as Braket's simulators do when asked for result types. The worker
+may pass that state in, computed by the fastest engine with ``statevectors``;
+otherwise it is computed here with ``qiskit.quantum_info.Statevector``.
 """
 
 from __future__ import annotations
@@ -15,38 +17,62 @@ from qiskit.quantum_info import SparsePauliOp, Statevector
 
 from qharbor import errors
 
-#: Result types are computed from the state vector, so only up to this many qubits.
-MAX_QUBITS = 24
-
 _PAULI = {"x": "X", "y": "Y", "z": "Z", "i": "I"}
 
 
-def evaluate(circuit: QuantumCircuit, requests: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def evaluate(
+    circuit: QuantumCircuit,
+    requests: Sequence[dict[str, Any]],
+    state: np.ndarray | None = None,
+) -> list[dict[str, Any]]:
     """Each requested result type with its ``value``.
 
     Qubit indices and bit strings are in Braket's order: qubit 0 leftmost.
 
+    Args:
+        circuit: the circuit (bound), final measurements allowed.
+        requests: the result-type requests.
+        state: the circuit's final state before its measurements, in Qiskit's
+            amplitude order (qubit 0 least significant), if an engine computed it;
+            single-precision states are widened to double.
+
     Raises:
-        errors.ExecutionError: the circuit cannot give a state vector here.
+        errors.ExecutionError: the circuit cannot give a state vector here, or
+            ``state`` has the wrong length.
     """
-    if circuit.num_qubits > MAX_QUBITS:
+    n = circuit.num_qubits
+    if state is not None:
+        if np.shape(state) != (2**n,):
+            raise errors.ExecutionError(
+                f"a state of shape {np.shape(state)} for a {n}-qubit circuit"
+            )
+        final = Statevector(np.asarray(state, dtype=complex))
+    else:
+        final = _state(circuit)
+    out = []
+    for request in requests:
+        value = _one(final, n, request)
+        out.append({**request, "value": value})
+    return out
+
+
+def _state(circuit: QuantumCircuit) -> Statevector:
+    """The final state, if it fits in the memory a state-vector device may use."""
+    from qharbor.devices.catalogue import memory_qubit_limit
+
+    limit = memory_qubit_limit(1)
+    if circuit.num_qubits > limit:
         raise errors.ExecutionError(
-            f"result types are computed for at most {MAX_QUBITS} qubits; this program has "
-            f"{circuit.num_qubits}"
+            f"result types need the state vector; this host holds at most {limit} qubits "
+            f"and this program has {circuit.num_qubits}"
         )
     try:
-        state = Statevector(circuit.remove_final_measurements(inplace=False))
+        return Statevector(circuit.remove_final_measurements(inplace=False))
     except Exception as exc:
         raise errors.ExecutionError(
             "result types need a circuit without mid-circuit measurement, reset or "
             f"classical control ({type(exc).__name__})"
         ) from None
-    n = circuit.num_qubits
-    out = []
-    for request in requests:
-        value = _one(state, n, request)
-        out.append({**request, "value": value})
-    return out
 
 
 def _one(state: Statevector, n: int, request: dict[str, Any]) -> Any:
@@ -72,8 +98,10 @@ def _one(state: Statevector, n: int, request: dict[str, Any]) -> Any:
             values[bits] = [amplitude.real, amplitude.imag]
         return values
     if kind == "state_vector":
-        order = [int(format(i, f"0{n}b")[::-1], 2) for i in range(2**n)]
-        return [[complex(state.data[j]).real, complex(state.data[j]).imag] for j in order]
+        # Braket's order is Qiskit's with the bits of each index reversed:
+        # reversing the axes of the (2,)*n tensor does that in one pass.
+        data = np.asarray(state.data).reshape((2,) * n).transpose().reshape(-1)
+        return np.stack([data.real, data.imag], axis=1).tolist()
     raise errors.ExecutionError(f"unknown result type {kind!r}")
 
 

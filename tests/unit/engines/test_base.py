@@ -35,3 +35,14 @@ def test_registered_engine_is_returned_by_name(monkeypatch: pytest.MonkeyPatch) 
     engine = get_engine("fake")
     assert isinstance(engine, FakeEngine)
     assert get_engine("fake") is engine
+
+
+def test_the_four_built_in_engines_are_registered_and_say_their_precisions() -> None:
+    assert {"aer", "qulacs", "qsim", "stim"} <= set(base.registered())
+    precisions = {name: get_engine(name).precisions for name in ("aer", "qulacs", "qsim", "stim")}
+    assert precisions == {
+        "aer": {"double", "single"},
+        "qulacs": {"double"},
+        "qsim": {"single"},
+        "stim": {"double", "single"},
+    }
