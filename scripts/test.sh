@@ -7,7 +7,7 @@ bash scripts/setup.sh test
 source scripts/postgres.sh
 export QHARBOR_REQUIRE_POSTGRES=1
 echo "Linting ..."
-.venv/bin/ruff check src tests
-.venv/bin/ruff format --check src tests
+.venv/bin/ruff check src tests benchmarks
+.venv/bin/ruff format --check src tests benchmarks
 echo "Testing (PostgreSQL at $QHARBOR_TEST_POSTGRES_URL) ..."
 .venv/bin/python -m pytest "$@"

@@ -1,0 +1,218 @@
+"""Ratios against the targets, and the Rich tables that show them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+#: Peers at each precision, compared with qharbor's row of that precision.
+DOUBLE_PEERS = ("aer", "qulacs", "pyqpanda3", "braket")
+SINGLE_PEERS = ("qsim", "cirq")
+#: Column order of the main table.
+COLUMNS = (*DOUBLE_PEERS, *SINGLE_PEERS, "qharbor", "qharbor-single", "qharbor-jobs")
+#: A case whose fastest peer takes longer than this (seconds) must be matched (1.0×);
+#: faster cases, which also pay for HTTP, may take up to 1.5×.
+SLOW_CASE_S = 0.3
+#: Round trip and throughput targets, and the batch target against qulacs.
+P50_TARGET_MS = 5.0
+THROUGHPUT_TARGET = 500.0
+BATCH_TARGET = 1.5
+
+
+def _median(result: dict[str, Any] | None) -> float | None:
+    """A system's median seconds, if it ran and every run was correct."""
+    if not result or not result.get("ok"):
+        return None
+    median = result.get("median_s")
+    return float(median) if median is not None else None
+
+
+def ratio(results: dict[str, Any], ours: str, peers: tuple[str, ...]) -> dict[str, Any] | None:
+    """qharbor's median over the fastest correct peer's, with the target it is held to."""
+    timed = {p: _median(results.get(p)) for p in peers}
+    timed = {p: t for p, t in timed.items() if t is not None}
+    if not timed or ours not in results:
+        return None
+    fastest = min(timed, key=lambda p: timed[p])
+    target = 1.0 if timed[fastest] > SLOW_CASE_S else 1.5
+    mine = _median(results.get(ours))
+    value = None if mine is None else mine / timed[fastest]
+    return {
+        "system": ours,
+        "fastest_peer": fastest,
+        "fastest_peer_s": timed[fastest],
+        "value": value,
+        "target": target,
+        "met": value is not None and value <= target,
+    }
+
+
+def ratios(case: str, results: dict[str, Any]) -> dict[str, Any]:
+    out = {
+        "double": ratio(results, "qharbor", DOUBLE_PEERS),
+        "single": ratio(results, "qharbor-single", SINGLE_PEERS),
+    }
+    if case == "jobs5x1000":
+        batch = ratio(results, "qharbor", ("qulacs",))
+        if batch is not None:
+            batch["target"] = BATCH_TARGET
+            batch["met"] = batch["value"] is not None and batch["value"] <= BATCH_TARGET
+        out["batch_vs_qulacs"] = batch
+    return out
+
+
+def seconds(value: float | None) -> str:
+    """Seconds with three significant figures or three decimals, whichever says more."""
+    if value is None:
+        return "?"
+    return f"{value:.3f}" if value >= 0.01 else f"{value:.2g}"
+
+
+def _cell(result: dict[str, Any] | None) -> str:
+    if result is None:
+        return "[dim]—[/]"
+    if result.get("error"):
+        return "[red]error[/]"
+    text = seconds(result.get("median_s"))
+    return text if result.get("ok") else f"[red]{text} wrong[/]"
+
+
+def _ratio_cell(entry: dict[str, Any] | None) -> str:
+    if entry is None:
+        return "[dim]—[/]"
+    if entry["value"] is None:
+        return "[red]n/a[/]"
+    colour = "green" if entry["met"] else "red"
+    mark = "✓" if entry["met"] else "✗"
+    return f"[{colour}]{entry['value']:.2f}× {mark}[/] [dim]{entry['fastest_peer']}[/]"
+
+
+def table(document: dict[str, Any]) -> Table:
+    """Rows are cases; median seconds per system; ratios against the targets."""
+    present = [
+        c for c in COLUMNS if any(c in case["results"] for case in document["cases"].values())
+    ]
+    title = "Median seconds" + (" (quick sizes)" if document["quick"] else "")
+    caption = (
+        f"Ratios: qharbor's median over the fastest correct peer's at the same precision "
+        f"(named); target ≤ 1.0× where that peer takes over {SLOW_CASE_S:g} s, else ≤ 1.5×."
+    )
+    grid = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
+    grid.add_column("case")
+    for column in present:
+        grid.add_column(column, justify="right")
+    grid.add_column("qharbor ÷ fastest double")
+    grid.add_column("qharbor single ÷ fastest single")
+    for name, case in document["cases"].items():
+        cells = [_cell(case["results"].get(c)) for c in present]
+        grid.add_row(
+            name,
+            *cells,
+            _ratio_cell(case["ratios"]["double"]),
+            _ratio_cell(case["ratios"]["single"]),
+        )
+    return grid
+
+
+def load_table(load: dict[str, Any]) -> Table:
+    grid = Table(title="Load (qharbor, tiny Bell-pair jobs)", title_justify="left")
+    grid.add_column("case")
+    grid.add_column("figure", justify="right")
+    grid.add_column("target")
+    trip = load.get("roundtrip")
+    if trip:
+        p50 = trip.get("p50_ms")
+        met = p50 is not None and p50 <= P50_TARGET_MS and trip.get("ok")
+        colour = "green" if met else "red"
+        text = f"p50 {p50:.1f} ms, p99 {trip.get('p99_ms', 0):.1f} ms" if p50 else "error"
+        grid.add_row(
+            "round trip, one client", f"[{colour}]{text}[/]", f"p50 ≤ {P50_TARGET_MS:g} ms"
+        )
+    rate = load.get("throughput8")
+    if rate:
+        value = rate.get("jobs_per_s")
+        met = value is not None and value >= THROUGHPUT_TARGET and rate.get("ok")
+        colour = "green" if met else "red"
+        text = f"{value:.0f} jobs/s" if value else "error"
+        grid.add_row(
+            "8 client processes", f"[{colour}]{text}[/]", f"≥ {THROUGHPUT_TARGET:g} jobs/s"
+        )
+    return grid
+
+
+def show(document: dict[str, Any], console: Console | None = None) -> None:
+    if console is None:
+        console = Console()
+        if not console.is_terminal:  # a log file: wide enough for every column
+            console = Console(width=220)
+    if document["cases"]:
+        console.print(table(document))
+    if document["load"]:
+        console.print(load_table(document["load"]))
+    batch = document["cases"].get("jobs5x1000", {}).get("ratios", {}).get("batch_vs_qulacs")
+    if batch and batch["value"] is not None:
+        mark = "met" if batch["met"] else "missed"
+        console.print(
+            f"1000 circuits as one qharbor job: {batch['value']:.2f}× qulacs in-process "
+            f"(target ≤ {BATCH_TARGET:g}×, {mark})"
+        )
+    for note in document.get("notes", []):
+        console.print(f"[yellow]note:[/] {note}")
+
+
+def _md_cell(result: dict[str, Any] | None) -> str:
+    if result is None:
+        return "—"
+    if result.get("error"):
+        return "error"
+    text = seconds(result.get("median_s"))
+    return text if result.get("ok") else f"{text} (wrong)"
+
+
+def _md_ratio(entry: dict[str, Any] | None) -> str:
+    if entry is None:
+        return "—"
+    if entry["value"] is None:
+        return f"n/a (≤ {entry['target']:g})"
+    mark = "met" if entry["met"] else "**missed**"
+    return f"{entry['value']:.2f}× vs {entry['fastest_peer']} (≤ {entry['target']:g}, {mark})"
+
+
+def markdown(document: dict[str, Any]) -> str:
+    """The results as Markdown tables, for docs/benchmarks.md."""
+    present = [
+        c for c in COLUMNS if any(c in case["results"] for case in document["cases"].values())
+    ]
+    header = ["case", *present, "qharbor ÷ fastest double", "qharbor single ÷ fastest single"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, case in document["cases"].items():
+        cells = [_md_cell(case["results"].get(c)) for c in present]
+        ratios = case["ratios"]
+        cells += [_md_ratio(ratios["double"]), _md_ratio(ratios["single"])]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    load = document.get("load") or {}
+    if load:
+        lines += ["", "| load case | figure | target |", "|---|---|---|"]
+        trip = load.get("roundtrip") or {}
+        if "p50_ms" in trip:
+            lines.append(
+                f"| round trip, one client | p50 {trip['p50_ms']:.1f} ms, "
+                f"p99 {trip['p99_ms']:.1f} ms | p50 ≤ {P50_TARGET_MS:g} ms |"
+            )
+        rate = load.get("throughput8") or {}
+        if "jobs_per_s" in rate:
+            lines.append(
+                f"| 8 client processes | {rate['jobs_per_s']:.0f} jobs/s "
+                f"| ≥ {THROUGHPUT_TARGET:g} jobs/s |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    with open(sys.argv[1] if len(sys.argv) > 1 else "benchmarks/results/latest.json") as file:
+        print(markdown(json.load(file)), end="")
