@@ -113,19 +113,45 @@ def _execute(task: Task, programs: list[dict[str, Any]]) -> dict[str, Any]:
     ]
     choices = [choice for _engine, choice in chosen]
     selected_at = time.perf_counter()
-    outcomes = run_grouped(picker, experiments, choices, device.method, task.shots, task.seed)
+    # A program with result types needs its final state; its counts are sampled
+    # from that state, so the circuit is simulated once, not twice.
+    finals: dict[int, list[Any]] = {}
+    simulated: dict[int, float] = {}
+    for index, (experiment, program, (engine, choice)) in enumerate(
+        zip(experiments, parsed, chosen, strict=True)
+    ):
+        if program.result_types:
+            began = time.perf_counter()
+            states = _final_states(engine, experiment, choice.precision)
+            if states is not None:
+                finals[index] = states
+                simulated[index] = (time.perf_counter() - began) / len(states)
+    rest = [i for i in range(batch) if i not in finals]
+    outcomes: list[list[Any]] = [[] for _ in experiments]
+    grouped = run_grouped(
+        picker,
+        [experiments[i] for i in rest],
+        [choices[i] for i in rest],
+        device.method,
+        task.shots,
+        task.seed,
+    )
+    for index, runs in zip(rest, grouped, strict=True):
+        outcomes[index] = runs
+    for index, states in finals.items():
+        outcomes[index] = _sampled(
+            experiments[index].circuit, states, task.shots, task.seed, simulated[index]
+        )
     finished = time.perf_counter()
 
     mixed = len({c.engine for c in choices}) > 1
     rows: list[dict[str, Any]] = []
-    for index, (spec, program, experiment, runs, (engine, choice)) in enumerate(
+    for index, (spec, program, experiment, runs, (_engine, choice)) in enumerate(
         zip(programs, parsed, experiments, outcomes, chosen, strict=True)
     ):
         circuit = experiment.circuit
         depth = circuit_depth(circuit)
-        states = None
-        if program.result_types:
-            states = _final_states(engine, experiment, choice.precision)
+        states = finals.get(index)
         for slot, outcome in enumerate(runs):
             extra: dict[str, Any] = {}
             if program.result_types:
@@ -212,6 +238,45 @@ def _final_states(engine: Any, experiment: Experiment, precision: str) -> list[A
     if not hasattr(engine, "statevectors") or quick_features(circuit).dynamic:
         return None
     return list(engine.statevectors(circuit, list(experiment.bindings), precision=precision))
+
+
+def _sampled(
+    circuit: Any, states: list[Any], shots: int, seed: int, simulate_s: float
+) -> list[Any]:
+    """Counts of the circuit's final measurements, sampled from each final state.
+
+    The i-th state samples with ``seed + i``, as an engine's runs do; each run's
+    time is ``simulate_s`` (its share of computing the states) plus the sampling.
+    """
+    import numpy as np
+
+    from qharbor.engines.base import ExperimentOutcome
+    from qharbor.engines.readout import Readout
+
+    pairs = [
+        (circuit.find_bit(i.qubits[0]).index, circuit.find_bit(i.clbits[0]).index)
+        for i in circuit.data
+        if i.operation.name == "measure"
+    ]
+    readout = Readout.of(circuit, pairs)
+    outcomes = []
+    for slot, state in enumerate(states):
+        started = time.perf_counter()
+        counts: dict[str, int] = {}
+        if pairs and shots:
+            cumulative = np.cumsum(np.abs(np.asarray(state)) ** 2)
+            rng = np.random.default_rng(seed + slot)
+            draws = rng.random(shots) * cumulative[-1]
+            indices = np.minimum(np.searchsorted(cumulative, draws, side="right"), len(state) - 1)
+            counts = readout.counts_from_indices(indices.tolist())
+        outcomes.append(
+            ExperimentOutcome(
+                counts=counts,
+                seed=seed + slot,
+                run_s=simulate_s + time.perf_counter() - started,
+            )
+        )
+    return outcomes
 
 
 def _evaluate(source: Any, requests: Any, states: list[Any] | None, slot: int) -> Any:

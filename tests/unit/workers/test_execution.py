@@ -119,3 +119,39 @@ def test_non_clifford_program_on_the_stabilizer_device_is_a_compile_error() -> N
     source = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit q;\nt q;\n'
     with pytest.raises(errors.CompileError):
         execute(task(spec(source), device="stabilizer"))
+
+
+BELL_WITH_AMPLITUDES = (
+    "OPENQASM 3.0;\nqubit[2] q;\nbit[2] b;\nh q[0];\ncnot q[0], q[1];\n"
+    '#pragma braket result amplitude "00", "11", "01"\n'
+    "b[0] = measure q[0];\nb[1] = measure q[1];\n"
+)
+
+
+def test_result_types_and_counts_come_from_one_final_state() -> None:
+    # The counts are sampled from the same state the amplitudes are read from:
+    # a Bell pair gives only 00 and 11, each about half the shots.
+    row = execute(task(spec(BELL_WITH_AMPLITUDES, fmt="qasm3"), shots=2000, seed=5))[
+        "experiments"
+    ][0]
+    counts = row["counts"]
+    assert set(counts) == {"00", "11"}
+    assert sum(counts.values()) == 2000
+    assert abs(counts["00"] - 1000) < 5 * math.sqrt(2000 * 0.25)
+    amplitudes = row["result_types"][0]["value"]
+    assert amplitudes["00"] == pytest.approx([1 / math.sqrt(2), 0.0], abs=1e-6)
+    assert amplitudes["11"] == pytest.approx([1 / math.sqrt(2), 0.0], abs=1e-6)
+    assert amplitudes["01"] == pytest.approx([0.0, 0.0], abs=1e-6)
+    again = execute(task(spec(BELL_WITH_AMPLITUDES, fmt="qasm3"), shots=2000, seed=5))
+    assert again["experiments"][0]["counts"] == counts  # the seed fixes the samples
+
+
+def test_result_type_counts_follow_the_measured_clbits() -> None:
+    # X on qubit 1 only, measured into clbit 0: every shot reads '01'.
+    source = (
+        "OPENQASM 3.0;\nqubit[2] q;\nbit[2] b;\nx q[1];\n"
+        '#pragma braket result amplitude "01"\n'
+        "b[0] = measure q[1];\n"
+    )
+    row = execute(task(spec(source, fmt="qasm3"), shots=50))["experiments"][0]
+    assert row["counts"] == {"01": 50}
