@@ -131,9 +131,9 @@ BELL_WITH_AMPLITUDES = (
 def test_result_types_and_counts_come_from_one_final_state() -> None:
     # The counts are sampled from the same state the amplitudes are read from:
     # a Bell pair gives only 00 and 11, each about half the shots.
-    row = execute(task(spec(BELL_WITH_AMPLITUDES, fmt="qasm3"), shots=2000, seed=5))[
-        "experiments"
-    ][0]
+    row = execute(task(spec(BELL_WITH_AMPLITUDES, fmt="qasm3"), shots=2000, seed=5))["experiments"][
+        0
+    ]
     counts = row["counts"]
     assert set(counts) == {"00", "11"}
     assert sum(counts.values()) == 2000
