@@ -113,11 +113,23 @@ class Runner:
             self.options = None
             return send(None)
 
+    def _seen(self, result: Any) -> Any:
+        """Note which engine the centre chose and how long its worker took (last run wins)."""
+        meta, timings = result.metadata, result.timings
+        engines = meta.get("engines") or [meta.get("engine")]
+        note = (
+            f"engine {', '.join(str(e) for e in engines)} ({meta.get('engine_reason')}); "
+            f"server compile {timings.get('compile_s', 0.0):.4f} s, "
+            f"run {timings.get('run_s', 0.0):.4f} s"
+        )
+        self.notes = [n for n in self.notes if not n.startswith("engine ")] + [note]
+        return result
+
     # --- the four kinds of work ---------------------------------------------------------
 
     def sample(self, circuit: Circuit, shots: int, seed: int) -> dict[int, int]:
         job = self._run(qasm2(circuit), device=self.device, shots=shots, seed=seed)
-        return _counts(job.result().experiments[0].counts)
+        return _counts(self._seen(job.result()).experiments[0].counts)
 
     def state(self, circuit: Circuit, probes: Any) -> tuple[str, dict[int, complex]]:
         n = circuit.num_qubits
@@ -125,7 +137,7 @@ class Runner:
         wanted = ", ".join(f'"{format(k, f"0{n}b")[::-1]}"' for k in probes)
         program = qasm3(circuit, (f"#pragma braket result amplitude {wanted}",))
         job = self._run({"source": program, "format": "qasm3"}, device=self.device, shots=1)
-        experiment = job.result().experiments[0]
+        experiment = self._seen(job.result()).experiments[0]
         values = experiment.extra["result_types"][0]["value"]
         return ("amplitudes", {int(bits[::-1], 2): complex(*v) for bits, v in values.items()})
 
@@ -138,7 +150,7 @@ class Runner:
             ]
             return [_counts(job.result().experiments[0].counts) for job in jobs]
         job = self._run(programs, device=self.device, shots=shots, seed=seed)
-        return [_counts(e.counts) for e in job.result().experiments]
+        return [_counts(e.counts) for e in self._seen(job.result()).experiments]
 
     def estimate(self, circuit: Circuit, values: np.ndarray) -> np.ndarray:
         n = circuit.num_qubits
@@ -157,5 +169,5 @@ class Runner:
                 body["options"] = options
             return self.service.submit(body)
 
-        result = self._submit(send).result()
+        result = self._seen(self._submit(send).result())
         return np.asarray(result.extra["pubs"][0]["evs"], dtype=float)
