@@ -68,6 +68,24 @@ def _worker(arguments: list[str], label: str) -> dict[str, Any]:
     return {"error": f"the worker exited with {process.returncode} and no result", "ok": False}
 
 
+def _ensure_engine_costs(document: dict[str, Any]) -> None:
+    """Measure the engines on this host first if it has no cost fit yet.
+
+    qharbor picks an engine per circuit from cost models fitted on the host
+    (`qharbor engines calibrate`). Doing it here, untimed, means no centre
+    calibrates in the background while a case is being timed.
+    """
+    from qharbor.engines import costs
+
+    if costs.host_fit_exists():
+        document["notes"].append(f"engine costs: this host's fit in {costs.default_path()}")
+        return
+    console.print("[bold]engine costs[/]: no fit for this host yet; measuring the engines once")
+    qharbor = Path(sys.executable).with_name("qharbor")
+    subprocess.run([str(qharbor), "engines", "calibrate"], check=True)
+    document["notes"].append("engine costs: measured on this host before the cases ran")
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="timed runs per system and case")
@@ -93,6 +111,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "load": {},
         "notes": [],
     }
+    if any(s.startswith("qharbor") for s in systems):
+        _ensure_engine_costs(document)
     jobs = [(c, s) for c in timed for s in systems if SYSTEMS[s].kinds & {cases.CASES[c].kind}]
     total = len(jobs) + len(loads)
     done = 0
