@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import io
 import math
 import re
@@ -137,12 +139,30 @@ def warm_up() -> None:
     parse_circuit("QINIT 1\nCREG 1\nH q[0]\n", "originir")
 
 
+#: Parsed programs kept per process, for programs sent again and again (a VQE
+#: loop's ansatz, a sweep resubmitted); keyed by the exact text, format and limits.
+PARSE_CACHE_SIZE = 128
+#: Longer programs are not kept: their parse is a small part of their run.
+PARSE_CACHE_MAX_BYTES = 64 * 1024
+
+
 def parse_circuit(source: str, fmt: str = "auto", limits: Limits = DEFAULT_LIMITS) -> ParsedCircuit:
     """Parse one program in this process, within the limits.
+
+    A program parsed before in this process (the same text, format and limits)
+    is not parsed again: the caller gets a copy of the earlier circuit, so
+    nothing it does to the circuit reaches the next caller.
 
     Raises:
         errors.ProgramError: a subclass saying what is wrong and where.
     """
+    if len(source) > PARSE_CACHE_MAX_BYTES:
+        return _parse_circuit(source, fmt, limits)
+    kept = _parse_kept(source, fmt, limits)
+    return ParsedCircuit(kept.format, kept.circuit.copy(), copy.deepcopy(kept.extras))
+
+
+def _parse_circuit(source: str, fmt: str, limits: Limits) -> ParsedCircuit:
     check_text(source, limits)
     if not source.strip():
         raise errors.ProgramSyntax("the program is empty")
@@ -175,6 +195,10 @@ def parse_circuit(source: str, fmt: str = "auto", limits: Limits = DEFAULT_LIMIT
         circuit.measure_all()
     check_circuit(circuit, limits)
     return ParsedCircuit(fmt, circuit, extras)
+
+
+#: Refusals raise, so only programs that parsed are kept.
+_parse_kept = functools.lru_cache(maxsize=PARSE_CACHE_SIZE)(_parse_circuit)
 
 
 def _bounded(circuit: QuantumCircuit, limits: Limits) -> QuantumCircuit:

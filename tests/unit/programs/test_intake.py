@@ -171,3 +171,50 @@ def test_parameterised_program_without_values_is_a_parameter_error() -> None:
 def test_values_for_a_program_without_parameters_are_a_parameter_error() -> None:
     with pytest.raises(errors.ProgramParameters):
         parse_program(BELL_QASM3, parameters=[[1.0]])
+
+
+ANSATZ_QASM3 = (
+    'OPENQASM 3.0;\ninclude "stdgates.inc";\ninput float[64] theta;\nqubit[2] q;\n'
+    "ry(theta) q[0];\ncx q[0], q[1];\n// parse cache test\n"
+)
+
+
+def test_a_program_sent_again_is_not_parsed_again() -> None:
+    from qharbor.programs import intake
+
+    first = intake.parse_circuit(ANSATZ_QASM3, "qasm3")
+    hits = intake._parse_kept.cache_info().hits
+    again = intake.parse_circuit(ANSATZ_QASM3, "qasm3")
+    assert intake._parse_kept.cache_info().hits == hits + 1
+    assert again.circuit == first.circuit
+    assert again.format == "qasm3"
+
+
+def test_a_kept_parse_is_a_copy_that_callers_cannot_change() -> None:
+    from qharbor.programs import intake
+
+    first = intake.parse_circuit(ANSATZ_QASM3, "qasm3")
+    first.circuit.x(1)
+    first.extras["changed"] = True
+    again = intake.parse_circuit(ANSATZ_QASM3, "qasm3")
+    assert [i.operation.name for i in again.circuit.data] == ["ry", "cx"]
+    assert "changed" not in again.extras
+
+
+def test_a_refused_program_is_refused_every_time() -> None:
+    from qharbor.programs import intake
+
+    broken = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\nfoo q[0];\n'
+    for _ in range(2):
+        with pytest.raises(errors.ProgramError):
+            intake.parse_circuit(broken, "qasm2")
+
+
+def test_the_same_text_under_tighter_limits_is_checked_again() -> None:
+    from qharbor.programs import intake
+    from qharbor.programs.limits import DEFAULT_LIMITS, Limits
+
+    intake.parse_circuit(ANSATZ_QASM3, "qasm3")  # kept under the default limits
+    tight = Limits(**{**DEFAULT_LIMITS.__dict__, "max_operations": 1})
+    with pytest.raises(errors.ProgramLimit):
+        intake.parse_circuit(ANSATZ_QASM3, "qasm3", tight)
