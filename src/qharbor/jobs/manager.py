@@ -348,12 +348,7 @@ class JobManager:
         with self.db.read() as conn:
             job = self._load(conn, job_id, project_id)
             if job.status is JobStatus.DONE:
-                row = conn.execute(
-                    sa.select(results.c.data, results.c.signature).where(results.c.job_id == job_id)
-                ).one()
-                if row.signature is None:
-                    return dict(row.data), job.user_id
-                return {**row.data, "signature": row.signature}, job.user_id
+                return _read_result(conn, job_id), job.user_id
         if job.status is JobStatus.FAILED:
             raise errors.JobFailed(
                 f"job {job_id} failed: {job.error_code}: {job.error_message}",
@@ -384,13 +379,7 @@ class JobManager:
         with self.db.read() as conn:
             job = self._load(conn, job_id, project_id)
             if job.status is JobStatus.DONE:
-                row = conn.execute(
-                    sa.select(results.c.data, results.c.signature).where(results.c.job_id == job_id)
-                ).one()
-                data = dict(row.data)
-                if row.signature is not None:
-                    data["signature"] = row.signature
-                return job, data
+                return job, _read_result(conn, job_id)
         if job.is_final:
             return job, None
         raise errors.JobNotFinished(
@@ -869,6 +858,17 @@ class JobManager:
         for device, status, count in rows:
             lengths.setdefault(device, {"queued": 0, "running": 0})[status.lower()] = count
         return lengths
+
+
+def _read_result(conn: Any, job_id: str) -> dict[str, Any]:
+    """A DONE job's stored result, read as the text the database holds and checked."""
+    row = conn.execute(
+        sa.select(
+            sa.cast(results.c.data, sa.Text).label("data"),
+            sa.cast(results.c.signature, sa.Text).label("signature"),
+        ).where(results.c.job_id == job_id)
+    ).one()
+    return _stored_result(job_id, row.data, row.signature)
 
 
 def _stored_result(job_id: str, data_text: str, signature_text: str | None) -> dict[str, Any]:

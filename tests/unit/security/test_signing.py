@@ -142,6 +142,23 @@ def test_a_flipped_byte_written_to_the_database_is_caught_when_read_back(
     assert written >= 20
 
 
+def test_an_altered_byte_that_keeps_every_value_is_caught_too(db: Database, signer: Signer) -> None:
+    # A space after the first colon changes no value, so the signature would
+    # still verify; only the check that stored text is canonical catches it.
+    manager, project_id, job_id = _finished_job(db, signer)
+    data_text, _signature_text = _stored_text(db, job_id)
+    spaced = data_text.replace(":", ": ", 1)
+    assert json.loads(spaced) == json.loads(data_text)
+    value = "CAST(:text AS JSON)" if not db.is_sqlite else ":text"
+    with db.write() as conn:
+        conn.execute(
+            sa.text(f"UPDATE results SET data = {value} WHERE job_id = :job"),
+            {"text": spaced, "job": job_id},
+        )
+    with pytest.raises(errors.ResultCorrupt):
+        manager.result(project_id, job_id)
+
+
 def test_a_signature_for_another_job_is_refused(db: Database, signer: Signer) -> None:
     manager, project_id, job_id = _finished_job(db, signer)
     result = manager.result(project_id, job_id)
