@@ -94,9 +94,9 @@ class Settings(BaseSettings):
     )
     warm_engines: bool = Field(
         default=True,
-        description="Workers load every engine (qulacs, qsim, stim) in the background as "
-        "soon as they are ready, so the first job that picks one does not pay for its "
-        "import (about 1.5 s of CPU per worker).",
+        description="Workers load every engine (qulacs, qsim, stim) before they say they "
+        "are ready, so the first jobs that pick one do not wait for its import (about "
+        "1.5 s of CPU per worker, at start).",
     )
     engine_calibration: Literal["background", "off"] = Field(
         default="background",

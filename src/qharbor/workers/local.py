@@ -54,12 +54,12 @@ def worker_main(conn: Connection, parent_pid: int) -> None:
     from qharbor.engines import get_engine
 
     get_engine("aer")  # import the engine (and the twin noise models) before saying ready
-    conn.send(("ready",))
     if os.environ.get("QHARBOR_WARM_ENGINES", "1") == "1":
         from qharbor.engines import selection
 
-        # The other engines load while the worker waits for its first task.
-        threading.Thread(target=selection.warm_up, name="qharbor-warm-engines", daemon=True).start()
+        # The other engines too, so the first jobs do not wait for their imports.
+        selection.warm_up()
+    conn.send(("ready",))
     while True:
         try:
             task: Task = conn.recv()
