@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -84,6 +85,35 @@ class Engine(Protocol):
     def versions(self) -> dict[str, str]:
         """Library versions that determine this engine's results."""
         ...
+
+
+def run_each(
+    experiments: Sequence[Experiment],
+    seed: int,
+    prepare: Callable[[QuantumCircuit], Any],
+    sample: Callable[[Any, Mapping[str, float] | None, int], dict[str, int]],
+) -> list[list[ExperimentOutcome]]:
+    """Run every binding of every experiment in order; the k-th run samples with ``seed + k``.
+
+    ``prepare`` turns a circuit into the engine's own program once per experiment
+    (compile once, bind many times); ``sample(program, binding, seed)`` gives the
+    counts of one run. Each run's ``run_s`` is its own time, the first including
+    the preparation.
+    """
+    outcomes: list[list[ExperimentOutcome]] = []
+    next_seed = seed
+    for experiment in experiments:
+        started = time.perf_counter()
+        program = prepare(experiment.circuit)
+        runs = []
+        for binding in experiment.bindings or (None,):
+            counts = sample(program, binding, next_seed)
+            now = time.perf_counter()
+            runs.append(ExperimentOutcome(counts=counts, seed=next_seed, run_s=now - started))
+            started = now
+            next_seed += 1
+        outcomes.append(runs)
+    return outcomes
 
 
 class ProducesStates(Protocol):

@@ -7,7 +7,6 @@ precision. The translation and its conventions live in
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from importlib import metadata
 from typing import Any
@@ -20,7 +19,7 @@ from qiskit.quantum_info import SparsePauliOp
 
 from qharbor import errors
 from qharbor.engines import threads
-from qharbor.engines.base import Experiment, ExperimentOutcome
+from qharbor.engines.base import Experiment, ExperimentOutcome, run_each
 from qharbor.engines.features import CircuitFeatures
 from qharbor.engines.qsim_circuits import Translation, translate
 
@@ -83,20 +82,12 @@ class QsimEngine:
     ) -> list[list[ExperimentOutcome]]:
         """Run each experiment; the k-th run overall samples with seed ``seed + k``."""
         self._check(method, precision)
-        outcomes: list[list[ExperimentOutcome]] = []
-        next_seed = seed
-        for experiment in experiments:
-            started = time.perf_counter()
-            program = translate(experiment.circuit)
-            runs = []
-            for binding in experiment.bindings or (None,):
-                counts = self._sample(program, binding, shots, next_seed)
-                now = time.perf_counter()
-                runs.append(ExperimentOutcome(counts=counts, seed=next_seed, run_s=now - started))
-                started = now
-                next_seed += 1
-            outcomes.append(runs)
-        return outcomes
+        return run_each(
+            experiments,
+            seed,
+            translate,
+            lambda program, binding, run_seed: self._sample(program, binding, shots, run_seed),
+        )
 
     def statevectors(
         self,

@@ -6,7 +6,6 @@ The translation and its conventions (rotation sign, qubit order, phases) live in
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -20,7 +19,7 @@ from qiskit.quantum_info import SparsePauliOp
 
 from qharbor import errors
 from qharbor.engines import threads
-from qharbor.engines.base import Experiment, ExperimentOutcome
+from qharbor.engines.base import Experiment, ExperimentOutcome, run_each
 from qharbor.engines.features import CircuitFeatures
 from qharbor.engines.qulacs_circuits import Translation, fresh_state, global_phase_factor, translate
 
@@ -68,25 +67,20 @@ class QulacsEngine:
     ) -> list[list[ExperimentOutcome]]:
         """Run each experiment; the k-th run overall samples with seed ``seed + k``."""
         self._check(method, precision)
-        outcomes: list[list[ExperimentOutcome]] = []
-        next_seed = seed
         width = -1
-        for experiment in experiments:
-            started = time.perf_counter()
-            if experiment.circuit.num_qubits != width:
-                width = experiment.circuit.num_qubits
+
+        def prepare(circuit: QuantumCircuit) -> Translation:
+            nonlocal width
+            if circuit.num_qubits != width:
+                width = circuit.num_qubits
                 _use_threads(width)
-            program = translate(experiment.circuit)
-            runs: list[ExperimentOutcome] = []
-            for binding in experiment.bindings or (None,):
-                program.bind(binding)
-                counts = _sample(program, shots, next_seed)
-                now = time.perf_counter()
-                runs.append(ExperimentOutcome(counts=counts, seed=next_seed, run_s=now - started))
-                started = now
-                next_seed += 1
-            outcomes.append(runs)
-        return outcomes
+            return translate(circuit)
+
+        def sample(program: Translation, binding: Any, run_seed: int) -> dict[str, int]:
+            program.bind(binding)
+            return _sample(program, shots, run_seed)
+
+        return run_each(experiments, seed, prepare, sample)
 
     def statevectors(
         self,

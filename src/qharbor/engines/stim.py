@@ -16,7 +16,6 @@ Conventions handled:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
@@ -26,7 +25,7 @@ from qiskit import QuantumCircuit
 from qiskit.quantum_info import Clifford
 
 from qharbor import errors
-from qharbor.engines.base import PRECISIONS, Experiment, ExperimentOutcome
+from qharbor.engines.base import PRECISIONS, Experiment, ExperimentOutcome, run_each
 from qharbor.engines.features import CLIFFORD_GATES, NON_GATES, CircuitFeatures
 from qharbor.engines.readout import Readout
 
@@ -86,26 +85,21 @@ class StimEngine:
         """Run each experiment; the k-th run overall samples with seed ``seed + k``."""
         if method not in self.methods:
             raise errors.ExecutionError(f"stim does not implement the {method} method")
-        outcomes: list[list[ExperimentOutcome]] = []
-        next_seed = seed
-        for experiment in experiments:
-            if experiment.circuit.num_parameters:
+
+        def prepare(circuit: QuantumCircuit) -> tuple[stim.Circuit, Readout]:
+            if circuit.num_parameters:
                 raise errors.ExecutionError("stim runs Clifford circuits without parameters")
-            started = time.perf_counter()
-            program, readout = translate(experiment.circuit)
-            runs = []
+            return translate(circuit)
+
+        def sample(program: tuple[stim.Circuit, Readout], _binding: Any, run_seed: int) -> Any:
             # A Clifford circuit has no parameters: every binding runs the same circuit.
-            for _ in experiment.bindings or (None,):
-                counts: dict[str, int] = {}
-                if readout.pairs:
-                    sampler = program.compile_sampler(seed=next_seed % _SEED_MODULUS)
-                    counts = readout.counts_from_records(sampler.sample(shots))
-                now = time.perf_counter()
-                runs.append(ExperimentOutcome(counts=counts, seed=next_seed, run_s=now - started))
-                started = now
-                next_seed += 1
-            outcomes.append(runs)
-        return outcomes
+            circuit, readout = program
+            if not readout.pairs:
+                return {}
+            sampler = circuit.compile_sampler(seed=run_seed % _SEED_MODULUS)
+            return readout.counts_from_records(sampler.sample(shots))
+
+        return run_each(experiments, seed, prepare, sample)
 
 
 def translate(circuit: QuantumCircuit) -> tuple[stim.Circuit, Readout]:
