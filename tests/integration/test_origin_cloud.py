@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 import runpy
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +15,7 @@ from typing import Any
 import pytest
 from pyqpanda3 import core
 
+import qharbor
 from qharbor import errors
 from qharbor.origin import JobStatus, QCloudService
 from tests.integration.conftest import RunningCentre
@@ -121,3 +125,20 @@ def test_bad_originir_is_refused_with_its_line(running: RunningCentre) -> None:
         with pytest.raises(errors.DeviceNotFound):
             service.backend("no_such_chip")
     assert caught.value.detail.get("line") == 3
+
+
+def test_the_migration_guide_example_runs(running: RunningCentre, tmp_path: Path) -> None:
+    doc = Path(__file__).resolve().parents[2] / "docs" / "migrating-from-origin.md"
+    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(), re.DOTALL)
+    assert blocks
+    script = tmp_path / "migrate.py"
+    script.write_text("\n".join(blocks))
+    env = {"QHARBOR_URL": running.url, "QHARBOR_TOKEN": running.token, "PATH": "/usr/bin:/bin"}
+    env["QHARBOR_ACCOUNT_FILE"] = str(tmp_path / "accounts.json")
+    # This checkout's qharbor, not whichever one the interpreter has installed.
+    env["PYTHONPATH"] = str(Path(qharbor.__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=240
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "'00'" in done.stdout and "sc72 72" in done.stdout, done.stdout

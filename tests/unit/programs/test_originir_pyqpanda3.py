@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -272,3 +274,12 @@ def test_reset_under_dagger_stays_a_reset_in_reversed_order(body: str, expected:
     theirs = origin_reference.qprog_counts(ic.convert_originir_string_to_qprog(source), 200)
     assert theirs == {expected: 200}
     assert _aer_counts(source) == {expected: SHOTS}
+
+
+def test_the_formats_doc_example_is_read_by_both_parsers() -> None:
+    doc = Path(__file__).resolve().parents[3] / "docs" / "formats.md"
+    found = re.search(r"```text\n(QINIT.*?)```", doc.read_text(), re.DOTALL)
+    assert found is not None
+    ic.convert_originir_string_to_qprog(found[1])
+    circuit = parse_program(found[1], "originir").circuit
+    assert {"if_else", "measure"} <= set(circuit.count_ops())
