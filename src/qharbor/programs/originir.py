@@ -160,6 +160,7 @@ class _Reader:
     def read(self) -> QuantumCircuit:
         top: list[tuple[Instruction, list[int], list[int]]] = []
         stack: list[_Block] = []
+        creg_seen = False
         for number, raw in enumerate(self.lines, start=1):
             self.line = number
             text = raw.split("//", 1)[0].strip()
@@ -168,17 +169,17 @@ class _Reader:
             if self.defining is not None:
                 self._define(text)
                 continue
-            if self.num_qubits < 0:
+            if self.qreg is None:
+                # QINIT and CREG head the program, in either order (as pyqpanda3 reads them).
                 match = _HEADER.match(text)
-                if not match or match[1] != "QINIT":
-                    raise self.error("an OriginIR program starts with 'QINIT <number of qubits>'")
-                self.num_qubits = int(match[2])
-                continue
-            if self.creg is None and self.qreg is None:
-                match = _HEADER.match(text)
-                if match and match[1] == "CREG":
-                    self.num_clbits = int(match[2])
+                if match and match[1] == "QINIT" and self.num_qubits < 0:
+                    self.num_qubits = int(match[2])
                     continue
+                if match and match[1] == "CREG" and not creg_seen:
+                    self.num_clbits, creg_seen = int(match[2]), True
+                    continue
+                if self.num_qubits < 0:
+                    raise self.error("an OriginIR program starts with 'QINIT <number of qubits>'")
                 self._make_registers()
             self._statement(text, stack, top)
         if self.num_qubits < 0:
@@ -321,7 +322,7 @@ class _Reader:
             gate = _u4(*params).control(len(controls) + 1, annotated=False)
         elif controls:
             gate = gate.control(len(controls), annotated=False)
-        if arity == 1 and len(operands) == 1 and operands[0].strip() == "q":
+        if arity == 1 and operands == ["q"]:
             targets = [[q] for q in range(self.num_qubits)]
         else:
             if len(operands) != arity:
@@ -426,6 +427,8 @@ class _Reader:
         names = qubits + angles
         if not qubits or not all(_NAME.match(n) for n in names) or len(set(names)) != len(names):
             raise self.error(f"QGATE {name}: name its qubits and angles once each, like a,b,(t)")
+        if {"q", "c"} & set(names):
+            raise self.error(f"QGATE {name}: q and c name the registers; call its qubits a,b,...")
         self.defining = _Definition(name, self.line, qubits, angles)
 
     def _define(self, text: str) -> None:

@@ -172,6 +172,7 @@ def test_controlled_global_phase_of_u4_is_kept() -> None:
         ("QINIT 2\nQGATE foo a\nH b\nENDQGATE\nfoo q[0]\n", "PROGRAM_SYNTAX", 3),
         ("QINIT 1\nQGATE H a\nX a\nENDQGATE\n", "PROGRAM_SYNTAX", 2),
         ("QINIT 1\nQGATE foo a,a\nX a\nENDQGATE\n", "PROGRAM_SYNTAX", 2),
+        ("QINIT 1\nQGATE foo q\nX q\nENDQGATE\n", "PROGRAM_SYNTAX", 2),
     ],
 )
 def test_bad_programs_name_their_line(source: str, code: str, line: int) -> None:

@@ -251,6 +251,7 @@ ACCEPTED = {
         "QINIT 3\nCREG 1\nQGATE foo a,b\nS a\nCNOT a,b\nENDQGATE\nH q[2]\nDAGGER\nfoo q[0],q[1]\n"
         "ENDDAGGER\nCONTROL q[2]\nfoo q[1],q[0]\nENDCONTROL\n"
     ),
+    "creg_before_qinit": "CREG 1\nQINIT 2\nH q[0]\nCNOT q[0],q[1]\n",
     "barrier_repeats_a_qubit": "QINIT 2\nCREG 1\nH q[0]\nBARRIER q[0],q[0],q[1]\nH q[1]\n",
     "controls_in_any_order": "QINIT 3\nCREG 1\nH q\nCONTROL q[2],q[1]\nH q[0]\nENDCONTROL\n",
 }
