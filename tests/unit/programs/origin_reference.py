@@ -30,7 +30,10 @@ def _header(source: str) -> tuple[int, int, list[str]]:
 
 
 def _condition(text: str, bits: tuple[int, ...]) -> bool:
+    """``c[i]``, ``!c[i]``, or a list ``c[i],c[j]`` that holds when every bit is 1."""
     text = text.replace(" ", "")
+    if "," in text:
+        return all(_condition(part, bits) for part in text.split(","))
     negate = text.startswith("!")
     index = int(text.lstrip("!").removeprefix("c[").removesuffix("]"))
     return bool(bits[index]) != negate
