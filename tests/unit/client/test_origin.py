@@ -10,7 +10,7 @@ import sys
 import pytest
 from pyqpanda3 import qcloud
 
-from qharbor import origin
+from qharbor import errors, origin
 from qharbor.client.origin import _measured_clbits, _origin_counts
 
 OURS = [
@@ -72,3 +72,22 @@ def test_the_origin_module_imports_without_pyqpanda3_or_the_server() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert json.loads(done.stdout) == []
+
+
+class _FailedJob:
+    job_id = "j-1"
+
+    def status(self) -> str:
+        return "FAILED"
+
+    def result(self, timeout: float | None = None) -> object:
+        raise errors.JobFailed("the engine ran out of memory", job_error={"code": "ENGINE_ERROR"})
+
+
+def test_a_failed_job_gives_a_failed_result_with_the_reason() -> None:
+    job = origin.QCloudJob(_FailedJob(), [[0]])  # type: ignore[arg-type]
+    assert job.status() is origin.JobStatus.FAILED
+    result = job.result()
+    assert result.job_status() is origin.JobStatus.FAILED
+    assert "out of memory" in result.error_message()
+    assert result.get_counts() == {} and result.get_probs_list() == []
