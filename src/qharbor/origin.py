@@ -8,17 +8,15 @@ from __future__ import annotations
 
 from qharbor.client.origin import (
     BACKEND_ALIASES,
-    ChipInfo,
     DataBase,
-    DoubleQubitsInfo,
     JobStatus,
     QCloudBackend,
     QCloudJob,
     QCloudOptions,
     QCloudResult,
     QCloudService,
-    SingleQubitInfo,
 )
+from qharbor.client.origin_chip import ChipInfo, DoubleQubitsInfo, SingleQubitInfo
 
 __all__ = [
     "BACKEND_ALIASES",
