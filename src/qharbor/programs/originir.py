@@ -1,11 +1,15 @@
 """OriginIR, the text format of Origin Quantum's QPanda, read into a Qiskit circuit.
 
-A program is one statement per line: ``QINIT n`` first, then ``CREG m``, gates
+A program is one statement per line: ``QINIT n`` and ``CREG m`` first, gates
 (``H q[0]``, ``CNOT q[0],q[1]``, ``RX q[0],(PI/2)``), ``MEASURE``, ``BARRIER``,
-``RESET``, ``DAGGER``/``ENDDAGGER`` and ``CONTROL``/``ENDCONTROL`` blocks, and
-``QIF``/``QELSE``/``QENDIF`` and ``QWHILE``/``QENDWHILE`` on measured bits.
+``RESET``, ``DAGGER``/``ENDDAGGER`` and ``CONTROL``/``ENDCONTROL`` blocks,
+``QGATE``/``ENDQGATE`` gate definitions, and ``QIF``/``QELSE``/``QENDIF`` and
+``QWHILE``/``QENDWHILE`` on measured bits. The meaning is pyqpanda3's, global
+phase included, wherever its reading differs from the obvious one (``^``
+precedence, ``QIF c[0],c[1]``, ``RESET`` under ``DAGGER``; see docs/formats.md).
 The reader is a single pass over the lines; angle expressions are read by a
-small recursive-descent parser whose depth the intake limits bound.
+small recursive-descent parser whose depth the intake limits bound, and QGATE
+calls are expanded within :data:`MAX_EXPANDED_GATES`.
 """
 
 from __future__ import annotations
