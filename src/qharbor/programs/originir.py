@@ -1,11 +1,15 @@
 """OriginIR, the text format of Origin Quantum's QPanda, read into a Qiskit circuit.
 
-A program is one statement per line: ``QINIT n`` first, then ``CREG m``, gates
+A program is one statement per line: ``QINIT n`` and ``CREG m`` first, gates
 (``H q[0]``, ``CNOT q[0],q[1]``, ``RX q[0],(PI/2)``), ``MEASURE``, ``BARRIER``,
-``RESET``, ``DAGGER``/``ENDDAGGER`` and ``CONTROL``/``ENDCONTROL`` blocks, and
-``QIF``/``QELSE``/``QENDIF`` and ``QWHILE``/``QENDWHILE`` on measured bits.
+``RESET``, ``DAGGER``/``ENDDAGGER`` and ``CONTROL``/``ENDCONTROL`` blocks,
+``QGATE``/``ENDQGATE`` gate definitions, and ``QIF``/``QELSE``/``QENDIF`` and
+``QWHILE``/``QENDWHILE`` on measured bits. The meaning is pyqpanda3's, global
+phase included, wherever its reading differs from the obvious one (``^``
+precedence, ``QIF c[0],c[1]``, ``RESET`` under ``DAGGER``; see docs/formats.md).
 The reader is a single pass over the lines; angle expressions are read by a
-small recursive-descent parser whose depth the intake limits bound.
+small recursive-descent parser whose depth the intake limits bound, and QGATE
+calls are expanded within :data:`MAX_EXPANDED_GATES`.
 """
 
 from __future__ import annotations
@@ -38,8 +42,15 @@ def _cu(alpha: float, beta: float, gamma: float, delta: float) -> Gate:
     return lib.CUGate(gamma, beta, delta, alpha - (beta + delta) / 2)
 
 
-#: OriginIR gate names: (qubits, parameters, factory).
-GATES: dict[str, tuple[int, int, GateFactory]] = {
+def _identity(*_angles: float) -> Gate:
+    # ECHO's angle and IDLE's duration (nanoseconds) leave the state alone in
+    # pyqpanda3's simulator, so both are identities here.
+    return lib.IGate()
+
+
+#: OriginIR gate names: (qubits, parameters, factory). A tuple of parameter
+#: counts lists every form the gate is written in.
+GATES: dict[str, tuple[int, int | tuple[int, ...], GateFactory]] = {
     "H": (1, 0, lib.HGate),
     "T": (1, 0, lib.TGate),
     "S": (1, 0, lib.SGate),
@@ -47,7 +58,8 @@ GATES: dict[str, tuple[int, int, GateFactory]] = {
     "Y": (1, 0, lib.YGate),
     "Z": (1, 0, lib.ZGate),
     "I": (1, 0, lib.IGate),
-    "ECHO": (1, 0, lib.IGate),
+    "ECHO": (1, (0, 1), _identity),
+    "IDLE": (1, 1, _identity),
     "X1": (1, 0, lambda: lib.RXGate(math.pi / 2)),
     "Y1": (1, 0, lambda: lib.RYGate(math.pi / 2)),
     "Z1": (1, 0, lambda: lib.RZGate(math.pi / 2)),
@@ -79,8 +91,27 @@ GATES: dict[str, tuple[int, int, GateFactory]] = {
 }
 
 _QUBIT = re.compile(r"^q\s*\[\s*(\d+)\s*\]$")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_QGATE = re.compile(
+    r"^QGATE\s+([A-Za-z_][A-Za-z0-9_]*)\s+([^(]*?)\s*(?:,\s*\(([^)]*)\))?$", re.IGNORECASE
+)
+#: Gates a program may emit once QGATE definitions are expanded.
+MAX_EXPANDED_GATES = 1_000_000
 _CLBIT = re.compile(r"^c\s*\[\s*(\d+)\s*\]$")
 _HEADER = re.compile(r"^(QINIT|CREG)\s+(\d+)$")
+
+
+@dataclass
+class _Definition:
+    """A QGATE: formal qubit and angle names, and its body lines as (line, text)."""
+
+    name: str
+    line: int
+    qubits: list[str]
+    angles: list[str]
+    body: list[tuple[int, str]] = field(default_factory=list)
+    #: Gates one call expands to, through the definitions it calls.
+    size: int = 0
 
 
 @dataclass
@@ -117,6 +148,12 @@ class _Reader:
         self.line = 0
         self.qreg: QuantumRegister | None = None
         self.creg: ClassicalRegister | None = None
+        self.definitions: dict[str, _Definition] = {}
+        self.defining: _Definition | None = None
+        # While a QGATE body is expanded: its formal names and their values.
+        self.qubit_names: dict[str, int] = {}
+        self.angle_names: dict[str, float] = {}
+        self.emitted = 0
 
     def error(self, message: str) -> errors.ProgramSyntax:
         return errors.ProgramSyntax(f"line {self.line}: {message}", line=self.line)
@@ -127,26 +164,33 @@ class _Reader:
     def read(self) -> QuantumCircuit:
         top: list[tuple[Instruction, list[int], list[int]]] = []
         stack: list[_Block] = []
+        creg_seen = False
         for number, raw in enumerate(self.lines, start=1):
             self.line = number
             text = raw.split("//", 1)[0].strip()
             if not text:
                 continue
-            if self.num_qubits < 0:
-                match = _HEADER.match(text)
-                if not match or match[1] != "QINIT":
-                    raise self.error("an OriginIR program starts with 'QINIT <number of qubits>'")
-                self.num_qubits = int(match[2])
+            if self.defining is not None:
+                self._define(text)
                 continue
-            if self.creg is None and self.qreg is None:
+            if self.qreg is None:
+                # QINIT and CREG head the program, in either order (as pyqpanda3 reads them).
                 match = _HEADER.match(text)
-                if match and match[1] == "CREG":
-                    self.num_clbits = int(match[2])
+                if match and match[1] == "QINIT" and self.num_qubits < 0:
+                    self.num_qubits = int(match[2])
                     continue
+                if match and match[1] == "CREG" and not creg_seen:
+                    self.num_clbits, creg_seen = int(match[2]), True
+                    continue
+                if self.num_qubits < 0:
+                    raise self.error("an OriginIR program starts with 'QINIT <number of qubits>'")
                 self._make_registers()
             self._statement(text, stack, top)
         if self.num_qubits < 0:
             raise errors.ProgramSyntax("the program is empty; start it with 'QINIT <qubits>'")
+        if self.defining is not None:
+            self.line = self.defining.line
+            raise self.error(f"QGATE {self.defining.name} is never closed with ENDQGATE")
         if stack:
             block = stack[-1]
             self.line = block.line
@@ -171,12 +215,17 @@ class _Reader:
         stack: list[_Block],
         top: list[tuple[Instruction, list[int], list[int]]],
     ) -> None:
-        head, _, rest = text.partition(" ")
+        head, _, rest = text.replace("\t", " ").partition(" ")
         keyword = head.upper()
         rest = rest.strip()
         out = stack[-1].target if stack else top
         quantum_block = any(b.kind in ("DAGGER", "CONTROL") for b in stack)
-        if keyword == "DAGGER":
+        controlled = any(b.kind == "CONTROL" for b in stack)
+        if head in self.definitions:
+            out.extend(self._call(head, rest, stack))
+        elif keyword == "QGATE":
+            self._open_definition(text)
+        elif keyword == "DAGGER":
             stack.append(_Block("DAGGER", self.line))
         elif keyword == "CONTROL":
             controls = [self._qubit(t) for t in self._split(rest)]
@@ -198,12 +247,14 @@ class _Reader:
                 raise self.unsupported("MEASURE inside a DAGGER or CONTROL block")
             out.extend(self._measure(rest))
         elif keyword == "RESET":
-            if quantum_block:
-                raise self.unsupported("RESET inside a DAGGER or CONTROL block")
+            # Under DAGGER a reset stays a reset, as in pyqpanda3; a controlled
+            # reset has no meaning there either.
+            if controlled:
+                raise self.unsupported("RESET inside a CONTROL block")
             for qubit in self._targets(rest):
                 out.append((lib.Reset(), [qubit], []))
         elif keyword == "BARRIER":
-            qubits = self._targets(rest)
+            qubits = list(dict.fromkeys(self._targets(rest)))
             out.append((lib.Barrier(len(qubits)), qubits, []))
         elif keyword in GATES:
             out.extend(self._gate(keyword, rest, stack))
@@ -229,7 +280,10 @@ class _Reader:
         block = stack.pop()
         out = stack[-1].target if stack else top
         if opener == "DAGGER":
-            out.extend((op.inverse(), q, c) for op, q, c in reversed(block.body))
+            out.extend(
+                (op if isinstance(op, lib.Reset) else op.inverse(), q, c)
+                for op, q, c in reversed(block.body)
+            )
         elif opener == "CONTROL":
             out.extend(block.body)
         else:
@@ -259,18 +313,27 @@ class _Reader:
     ) -> list[tuple[Instruction, list[int], list[int]]]:
         arity, num_params, factory = GATES[name]
         operands, params = self._operands_and_params(rest)
-        if len(params) != num_params:
-            raise self.error(f"{name} takes {num_params} angle(s), got {len(params)}")
+        counts = num_params if isinstance(num_params, tuple) else (num_params,)
+        if len(params) not in counts:
+            wanted = " or ".join(str(n) for n in counts)
+            raise self.error(f"{name} takes {wanted} angle(s), got {len(params)}")
         controls = [q for block in stack if block.kind == "CONTROL" for q in block.controls]
         gate = factory(*params)
-        if controls:
+        if controls and name == "CU":
+            # Qiskit's CUGate.control() keeps its phase in a base gate whose
+            # inverse drops it, which DAGGER would expose; a controlled U4 has
+            # the same matrix and inverts exactly.
+            gate = _u4(*params).control(len(controls) + 1, annotated=False)
+        elif controls:
             gate = gate.control(len(controls), annotated=False)
-        if arity == 1 and len(operands) == 1 and operands[0].strip() == "q":
+        if arity == 1 and operands == ["q"]:
             targets = [[q] for q in range(self.num_qubits)]
         else:
             if len(operands) != arity:
                 raise self.error(f"{name} acts on {arity} qubit(s), got {len(operands)}")
             targets = [[self._qubit(t) for t in operands]]
+        if not self.qubit_names:  # a QGATE call counts its gates up front
+            self._count(len(targets))
         out: list[tuple[Instruction, list[int], list[int]]] = []
         for qubits in targets:
             everything = controls + qubits
@@ -293,6 +356,8 @@ class _Reader:
         return [t.strip() for t in text.split(",") if t.strip()]
 
     def _qubit(self, token: str) -> int:
+        if token.strip() in self.qubit_names:
+            return self.qubit_names[token.strip()]
         match = _QUBIT.match(token.strip())
         if not match:
             if token.strip().startswith("q[") and "c[" in token:
@@ -331,10 +396,103 @@ class _Reader:
         return [(lib.Measure(), [self._qubit(tokens[0])], [self._clbit(tokens[1])])]
 
     def _condition(self, text: str) -> object:
-        """A condition on measured bits: c[i], !c[i], c[i]==k, joined by && and ||."""
+        """A condition on measured bits: c[i], !c[i], c[i]==k, joined by && and ||.
+
+        A comma-separated list (``QIF c[0],c[1]``, as pyqpanda3 writes
+        ``qif([0, 1])``) holds when every listed condition holds.
+        """
         assert self.creg is not None
         clbits = list(self.creg)
-        return _Condition(text, self, clbits).parse()
+        parts = [_Condition(part, self, clbits).parse() for part in _split_top(text)]
+        value = parts[0]
+        for part in parts[1:]:
+            value = expr.logic_and(value, part)
+        return value
+
+    def _count(self, gates: int) -> None:
+        self.emitted += gates
+        if self.emitted > MAX_EXPANDED_GATES:
+            raise errors.ProgramLimit(
+                f"line {self.line}: the program expands to more than {MAX_EXPANDED_GATES} "
+                "gates; define fewer nested QGATE calls",
+                line=self.line,
+                max_operations=MAX_EXPANDED_GATES,
+            )
+
+    def _open_definition(self, text: str) -> None:
+        match = _QGATE.match(text)
+        if not match:
+            raise self.error("write a gate definition as 'QGATE name a,b,(theta,phi)'")
+        name = match[1]
+        if name.upper() in GATES or name.upper() in _KEYWORDS or name in self.definitions:
+            raise self.error(f"QGATE {name}: the name is already taken")
+        qubits = self._split(match[2])
+        angles = self._split(match[3] or "")
+        names = qubits + angles
+        if not qubits or not all(_NAME.match(n) for n in names) or len(set(names)) != len(names):
+            raise self.error(f"QGATE {name}: name its qubits and angles once each, like a,b,(t)")
+        if {"q", "c"} & set(names):
+            raise self.error(f"QGATE {name}: q and c name the registers; call its qubits a,b,...")
+        self.defining = _Definition(name, self.line, qubits, angles)
+
+    def _define(self, text: str) -> None:
+        assert self.defining is not None
+        if text.upper() == "ENDQGATE":
+            if not self.defining.body:
+                raise self.error(f"QGATE {self.defining.name} has no gates")
+            for _line, body in self.defining.body:
+                callee = self.definitions.get(body.split()[0])
+                self.defining.size += callee.size if callee else 1
+            if self.defining.size > MAX_EXPANDED_GATES:
+                self.line = self.defining.line
+                self._count(self.defining.size)
+            self.definitions[self.defining.name] = self.defining
+            self.defining = None
+        elif text.split()[0].upper() == "QGATE":
+            raise self.unsupported("a QGATE inside another QGATE")
+        else:
+            self.defining.body.append((self.line, text))
+
+    def _call(
+        self, name: str, rest: str, stack: list[_Block]
+    ) -> list[tuple[Instruction, list[int], list[int]]]:
+        definition = self.definitions[name]
+        operands, params = self._operands_and_params(rest)
+        if len(operands) != len(definition.qubits) or len(params) != len(definition.angles):
+            raise self.error(
+                f"{name} takes {len(definition.qubits)} qubit(s) and "
+                f"{len(definition.angles)} angle(s), got {len(operands)} and {len(params)}"
+            )
+        qubits = [self._qubit(t) for t in operands]
+        if len(set(qubits)) != len(qubits):
+            raise self.error(f"{name}: a qubit appears twice")
+        if not self.qubit_names:
+            self._count(definition.size)
+        saved = (self.qubit_names, self.angle_names, self.line)
+        self.qubit_names = dict(zip(definition.qubits, qubits, strict=True))
+        self.angle_names = dict(zip(definition.angles, params, strict=True))
+        out: list[tuple[Instruction, list[int], list[int]]] = []
+        try:
+            for line, text in definition.body:
+                self.line = line
+                head, _, body_rest = text.replace("\t", " ").partition(" ")
+                if head in self.definitions:
+                    out.extend(self._call(head, body_rest.strip(), stack))
+                elif head.upper() in GATES:
+                    out.extend(self._gate(head.upper(), body_rest.strip(), stack))
+                else:
+                    raise self.unsupported(
+                        f"{head!r} in QGATE {name}; a gate definition holds only gates"
+                    )
+        finally:
+            self.qubit_names, self.angle_names, self.line = saved
+        return out
+
+
+_KEYWORDS = frozenset(
+    {"QINIT", "CREG", "MEASURE", "RESET", "BARRIER", "DAGGER", "ENDDAGGER", "CONTROL"}
+    | {"ENDCONTROL", "QIF", "QELSE", "QENDIF", "QWHILE", "QENDWHILE", "QGATE", "ENDQGATE"}
+)
 
 
 def _split_top(text: str) -> list[str]:
@@ -356,6 +514,7 @@ def _split_top(text: str) -> list[str]:
     return [p.strip() for p in parts]
 
 
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(r"(\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)")
 
 
@@ -393,14 +552,34 @@ class _Angle:
         return value
 
     def _product(self) -> float:
-        value = self._unary()
+        value = self._power()
         while self._peek() in ("*", "/") and self._peek():
             op = self.text[self.pos]
             self.pos += 1
-            right = self._unary()
+            right = self._power()
             if op == "/" and right == 0:
                 raise self.reader.error("division by zero in an angle")
             value = value * right if op == "*" else value / right
+        return value
+
+    def _power(self) -> float:
+        # As pyqpanda3 reads it: '^' binds tighter than '*' and looser than a
+        # sign, left to right, so -2^2 is 4 and 2^3^2 is 64.
+        value = self._unary()
+        while self._peek() == "^":
+            self.pos += 1
+            exponent = self._unary()
+            try:
+                result = value**exponent
+            except (OverflowError, ZeroDivisionError):
+                result = math.inf
+            if isinstance(result, complex) or not math.isfinite(result):
+                raise errors.ProgramParameters(
+                    f"line {self.reader.line}: {value}^{exponent} in the angle {self.text!r} "
+                    "is not a finite real number",
+                    line=self.reader.line,
+                )
+            value = float(result)
         return value
 
     def _unary(self) -> float:
@@ -420,9 +599,14 @@ class _Angle:
                 raise self.reader.error(f"unbalanced parentheses in the angle {self.text!r}")
             self.pos += 1
             return value
-        if self.text[self.pos : self.pos + 2].upper() == "PI":
-            self.pos += 2
-            return math.pi
+        name = _IDENTIFIER.match(self.text, self.pos)
+        if name:
+            self.pos = name.end()
+            if name[0] in self.reader.angle_names:
+                return self.reader.angle_names[name[0]]
+            if name[0].upper() == "PI":
+                return math.pi
+            raise self.reader.error(f"unknown name {name[0]!r} in the angle {self.text!r}")
         match = _NUMBER.match(self.text, self.pos)
         if not match:
             raise self.reader.error(f"cannot read the angle {self.text!r}")

@@ -30,7 +30,10 @@ def _header(source: str) -> tuple[int, int, list[str]]:
 
 
 def _condition(text: str, bits: tuple[int, ...]) -> bool:
+    """``c[i]``, ``!c[i]``, or a list ``c[i],c[j]`` that holds when every bit is 1."""
     text = text.replace(" ", "")
+    if "," in text:
+        return all(_condition(part, bits) for part in text.split(","))
     negate = text.startswith("!")
     index = int(text.lstrip("!").removeprefix("c[").removesuffix("]"))
     return bool(bits[index]) != negate
@@ -146,3 +149,26 @@ def _run(lines: list[str], branches: _Branches, max_loops: int) -> None:
             pending.append(line)
         i += 1
     branches.apply(pending)
+
+
+def qprog_text(program: object, precision: int = 17) -> str:
+    """The OriginIR that pyqpanda3's own writer produces for a ``QProg``."""
+    return str(ic.convert_qprog_to_originir(program, precision))
+
+
+def qprog_statevector(program: object) -> np.ndarray:
+    """pyqpanda3's CPUQVM state after a straight-line ``QProg`` (qubit 0 least significant)."""
+    from pyqpanda3 import core
+
+    machine = core.CPUQVM()
+    machine.run(program, 1)
+    return np.array(machine.result().get_state_vector())
+
+
+def qprog_counts(program: object, shots: int) -> dict[str, int]:
+    """pyqpanda3's CPUQVM counts: measured classical bits only, the highest on the left."""
+    from pyqpanda3 import core
+
+    machine = core.CPUQVM()
+    machine.run(program, shots)
+    return dict(machine.result().get_counts())

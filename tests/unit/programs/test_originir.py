@@ -157,6 +157,22 @@ def test_controlled_global_phase_of_u4_is_kept() -> None:
         ("QINIT 1\nENDCONTROL\n", "PROGRAM_SYNTAX", 2),
         ("QINIT 2\nCONTROL q[0]\nX q[0]\nENDCONTROL\n", "PROGRAM_SYNTAX", 3),
         ("QINIT 1\nRX q[0],(1/0)\n", "PROGRAM_SYNTAX", 2),
+        ("QINIT 1\nRX q[0],((-2)^0.5)\n", "PROGRAM_PARAMETERS", 2),
+        ("QINIT 1\nRX q[0],(theta)\n", "PROGRAM_SYNTAX", 2),
+        ("QINIT 1\nI q[0],(0.5)\n", "PROGRAM_SYNTAX", 2),
+        ("QINIT 1\nIDLE q[0]\n", "PROGRAM_SYNTAX", 2),
+        ("QINIT 2\nCREG 1\nCONTROL q[1]\nRESET q[0]\nENDCONTROL\n", "PROGRAM_UNSUPPORTED", 4),
+        ("QINIT 1\nQGATE foo a\nH a\n", "PROGRAM_SYNTAX", 2),
+        (
+            "QINIT 1\nCREG 1\nQGATE foo a\nMEASURE a,c[0]\nENDQGATE\nfoo q[0]\n",
+            "PROGRAM_UNSUPPORTED",
+            4,
+        ),
+        ("QINIT 2\nQGATE foo a,(t)\nRX a,(t)\nENDQGATE\nfoo q[0]\n", "PROGRAM_SYNTAX", 5),
+        ("QINIT 2\nQGATE foo a\nH b\nENDQGATE\nfoo q[0]\n", "PROGRAM_SYNTAX", 3),
+        ("QINIT 1\nQGATE H a\nX a\nENDQGATE\n", "PROGRAM_SYNTAX", 2),
+        ("QINIT 1\nQGATE foo a,a\nX a\nENDQGATE\n", "PROGRAM_SYNTAX", 2),
+        ("QINIT 1\nQGATE foo q\nX q\nENDQGATE\n", "PROGRAM_SYNTAX", 2),
     ],
 )
 def test_bad_programs_name_their_line(source: str, code: str, line: int) -> None:
@@ -168,3 +184,12 @@ def test_bad_programs_name_their_line(source: str, code: str, line: int) -> None
 
 def test_originir_is_detected_automatically() -> None:
     assert parse_program("QINIT 1\nCREG 1\nH q[0]\nMEASURE q[0],c[0]\n").format == "originir"
+
+
+def test_nested_gate_definitions_that_expand_too_far_are_refused() -> None:
+    lines = ["QINIT 1", "QGATE g0 a", "H a", "ENDQGATE"]
+    for level in range(1, 25):
+        lines += [f"QGATE g{level} a", f"g{level - 1} a", f"g{level - 1} a", "ENDQGATE"]
+    lines.append("g24 q[0]")
+    with pytest.raises(errors.ProgramLimit):
+        parse_program("\n".join(lines) + "\n", "originir")
