@@ -45,8 +45,10 @@ class PubIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    circuit: str = Field(min_length=1, description="The circuit, as OpenQASM 3 (or 2).")
-    format: Literal["auto", "qasm2", "qasm3"] = "auto"
+    circuit: str = Field(
+        min_length=1, description="The circuit, as OpenQASM 3 (or 2), or base64 QPY."
+    )
+    format: Literal["auto", "qasm2", "qasm3", "qpy"] = "auto"
     parameter_values: list[float] = Field(default_factory=list)
     shape: list[int] = Field(default_factory=list, description="Shape of the bindings.")
     observables: list[dict[str, float] | str] | None = Field(

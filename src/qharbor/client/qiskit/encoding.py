@@ -1,17 +1,21 @@
 """Circuits, parameter values and observables as the centre's JSON.
 
-Circuits travel as OpenQASM 3. Their parameters are renamed ``_p00000``,
-``_p00001``, ... in ``circuit.parameters`` order before export, so the centre's
-order (parameters sorted by name) is the circuit's own and values can travel as
-a plain array.
+Circuits travel as QPY (base64), Qiskit's own lossless format, so composite
+instructions, aliased classical registers and anything else a ``QuantumCircuit``
+holds arrive intact. Their parameters are renamed ``_p00000``, ``_p00001``, ...
+in ``circuit.parameters`` order before export, so the centre's order
+(parameters sorted by name) is the circuit's own and values can travel as a
+plain array.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 from typing import Any
 
 import numpy as np
-from qiskit import QuantumCircuit, qasm3
+from qiskit import QuantumCircuit, qpy
 from qiskit.circuit import Parameter
 from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.primitives.containers.sampler_pub import SamplerPub
@@ -22,13 +26,19 @@ def parameter_name(index: int) -> str:
     return f"_p{index:05d}"
 
 
+#: The program format :func:`circuit_source` writes.
+FORMAT = "qpy"
+
+
 def circuit_source(circuit: QuantumCircuit) -> str:
-    """OpenQASM 3 for a circuit, with its parameters renamed in order."""
+    """Base64 QPY for a circuit, with its parameters renamed in order."""
     if circuit.num_parameters:
         circuit = circuit.assign_parameters(
             {p: Parameter(parameter_name(i)) for i, p in enumerate(circuit.parameters)}
         )
-    return qasm3.dumps(circuit)
+    buffer = io.BytesIO()
+    qpy.dump(circuit, buffer)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _values(pub: SamplerPub | EstimatorPub) -> dict[str, Any]:
@@ -36,7 +46,7 @@ def _values(pub: SamplerPub | EstimatorPub) -> dict[str, Any]:
     array = bindings.as_array(pub.circuit.parameters) if pub.circuit.num_parameters else None
     return {
         "circuit": circuit_source(pub.circuit),
-        "format": "qasm3",
+        "format": FORMAT,
         "shape": list(bindings.shape),
         "parameter_values": [] if array is None else np.asarray(array, float).ravel().tolist(),
     }

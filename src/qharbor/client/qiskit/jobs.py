@@ -208,6 +208,9 @@ def _sampler_result(pub: dict[str, Any], circuit: QuantumCircuit | None) -> Samp
         # Keys hold the registers last-first, separated by spaces.
         split = [key.split(" ")[::-1] for key in samples]
         for position, (name, size) in enumerate(registers):
+            if size == 0:  # a register of no bits: no bytes per shot
+                arrays[name].append(np.zeros((len(split), 0), np.uint8))
+                continue
             bits = BitArray.from_samples([parts[position] for parts in split], size)
             arrays[name].append(bits.array)
     fields = {}
@@ -222,10 +225,13 @@ def _estimator_result(pub: dict[str, Any], circuit: QuantumCircuit | None) -> Pu
     shape = tuple(pub["shape"])
     evs = np.asarray(pub["evs"], dtype=float).reshape(shape)
     stds = np.asarray(pub["stds"], dtype=float).reshape(shape)
+    exact = bool(pub.get("exact", False))
+    precision = pub.get("precision")
     metadata = {
-        "target_precision": pub.get("precision"),
+        # Qiskit reports the precision aimed at, 0 for exact values.
+        "target_precision": float(precision) if precision is not None else 0.0 if exact else None,
         "shots": pub.get("shots"),
-        "exact": pub.get("exact", False),
+        "exact": exact,
         "circuit_metadata": circuit.metadata if circuit else {},
     }
     return PubResult(DataBin(evs=evs, stds=stds, shape=shape), metadata=metadata)
