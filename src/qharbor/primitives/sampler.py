@@ -109,9 +109,7 @@ def _flat(circuit: QuantumCircuit) -> tuple[QuantumCircuit, list[list[int]]]:
     register, empty registers) it runs with one register over all its bits.
     """
     bits = [[circuit.find_bit(bit).index for bit in register] for register in circuit.cregs]
-    if [i for register in bits for i in register] == list(range(circuit.num_clbits)) and all(
-        bits
-    ):
+    if [i for register in bits for i in register] == list(range(circuit.num_clbits)) and all(bits):
         return circuit, bits
     flat = QuantumCircuit(circuit.qubits, name=circuit.name, global_phase=circuit.global_phase)
     if circuit.num_clbits:

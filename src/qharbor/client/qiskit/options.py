@@ -29,7 +29,7 @@ def _bool(name: str, value: Any) -> bool:
 
 def _int(low: int, *, optional: bool = False, auto: bool = False) -> Check:
     def check(name: str, value: Any) -> Any:
-        if value is None and optional or value == "auto" and auto:
+        if (value is None and optional) or (value == "auto" and auto):
             return value
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"option {name!r} must be an integer >= {low}, not {value!r}")
@@ -77,8 +77,7 @@ class _Group:
         known = {f.name: f for f in fields(self)}  # type: ignore[arg-type]
         if name not in known:
             raise AttributeError(
-                f"{type(self).__name__} has no option {name!r}; options are "
-                f"{sorted(known)}"
+                f"{type(self).__name__} has no option {name!r}; options are {sorted(known)}"
             )
         current = self.__dict__.get(name)
         if isinstance(current, _Group):
@@ -115,11 +114,6 @@ class _Group:
             value = getattr(self, f.name)
             out[f.name] = value.to_dict() if isinstance(value, _Group) else value
         return out
-
-
-def _group(cls: type[Any]) -> Any:
-    """A dataclass default for a nested group."""
-    return field(default_factory=cls)
 
 
 @dataclass(repr=True)
@@ -231,11 +225,13 @@ class _Common(_Group):
     seed: int | None = None
     tags: list[str] = field(default_factory=list)
     experimental: dict[str, Any] | None = None
-    dynamical_decoupling: DynamicalDecouplingOptions = _group(DynamicalDecouplingOptions)
-    execution: ExecutionOptions = _group(ExecutionOptions)
-    twirling: TwirlingOptions = _group(TwirlingOptions)
-    environment: EnvironmentOptions = _group(EnvironmentOptions)
-    simulator: SimulatorOptions = _group(SimulatorOptions)
+    dynamical_decoupling: DynamicalDecouplingOptions = field(
+        default_factory=DynamicalDecouplingOptions
+    )
+    execution: ExecutionOptions = field(default_factory=ExecutionOptions)
+    twirling: TwirlingOptions = field(default_factory=TwirlingOptions)
+    environment: EnvironmentOptions = field(default_factory=EnvironmentOptions)
+    simulator: SimulatorOptions = field(default_factory=SimulatorOptions)
 
 
 _COMMON_CHECKS: dict[str, Check] = {
@@ -287,7 +283,7 @@ class EstimatorOptions(_Common):
     default_shots: int | None = None
     seed_estimator: int | None = None
     resilience_level: int = 0
-    resilience: ResilienceOptions = _group(ResilienceOptions)
+    resilience: ResilienceOptions = field(default_factory=ResilienceOptions)
 
     _checks: ClassVar[dict[str, Check]] = {
         **_COMMON_CHECKS,

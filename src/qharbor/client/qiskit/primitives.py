@@ -68,12 +68,14 @@ class _Primitive:
         problems = unsupported(options, noisy=self._backend.noisy)
         if problems:
             raise ValueError(
-                f"device {self._backend.name!r} cannot honour these options: "
-                + "; ".join(problems)
+                f"device {self._backend.name!r} cannot honour these options: " + "; ".join(problems)
             )
 
     def _submit(
-        self, encoded: list[dict[str, Any]], options: SamplerOptions | EstimatorOptions, **extra: Any
+        self,
+        encoded: list[dict[str, Any]],
+        options: SamplerOptions | EstimatorOptions,
+        **extra: Any,
     ) -> Any:
         body: dict[str, Any] = {"device": self._backend.name, "kind": self.kind, "pubs": encoded}
         body.update({k: v for k, v in extra.items() if v is not None})
