@@ -191,7 +191,7 @@ def test_exact_values_after_a_reset_are_the_mixture(provider: QHarborProvider) -
     observables = [SparsePauliOp("ZI"), SparsePauliOp("IZ"), SparsePauliOp("ZZ")]
     estimator = EstimatorV2(provider.backend("statevector"))
     for seed in (1, 2, 3):
-        estimator.options.seed_estimator = seed
+        estimator.options.seed = seed
         result = estimator.run([(circuit, observables)]).result()[0]
         state = DensityMatrix(circuit)
         expected = [float(np.real(state.expectation_value(o))) for o in observables]
@@ -226,6 +226,15 @@ def test_options_are_set_as_in_qiskit_ibm_runtime(provider: QHarborProvider) -> 
         sampler.options.simulator.seed_sim = 5
     with pytest.raises(ValueError, match="meas_type"):
         sampler.options.execution.meas_type = "raw"
+
+    sampled = EstimatorV2(provider.backend("density-matrix"), options={"default_shots": 1000})
+    sampled.options.default_precision = 0.5  # default_shots overrides it, as in the runtime
+    plus = QuantumCircuit(1)
+    plus.h(0)
+    estimate = sampled.run([(plus, "X")]).result()[0]
+    assert estimate.metadata["shots"] == 1000
+    assert estimate.metadata["target_precision"] == pytest.approx(1000**-0.5)
+    assert estimate.data.evs == pytest.approx(1.0)
 
     estimator = EstimatorV2(backend, options={"resilience_level": 1, "default_precision": 0})
     estimator.options.resilience.measure_mitigation = True

@@ -55,7 +55,12 @@ class PubIn(BaseModel):
         default=None, description="Estimator only: the observables, flat."
     )
     observables_shape: list[int] | None = None
-    shots: int | None = Field(default=None, ge=1, description="Sampler only.")
+    shots: int | None = Field(
+        default=None,
+        ge=1,
+        description="Sampler: this PUB's shots. Estimator: shots per basis on sampled "
+        "devices, instead of a precision.",
+    )
     precision: float | None = Field(default=None, ge=0, description="Estimator only.")
 
 

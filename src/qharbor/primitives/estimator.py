@@ -109,6 +109,8 @@ def run_estimator(
 
 
 def _target_precision(pub: dict[str, Any], exact: bool) -> float:
+    if pub.get("shots") and not exact:
+        return float(pub["shots"] ** -0.5)
     precision = pub.get("precision")
     if precision is not None:
         return float(precision)
@@ -226,7 +228,7 @@ def _sampled(
     batch: int = 1,
 ) -> tuple[Any, Any, int, Any]:
     precision = pub.get("precision") or DEFAULT_PRECISION
-    shots = min(device.max_shots, math.ceil(1.0 / precision**2))
+    shots = pub.get("shots") or min(device.max_shots, math.ceil(1.0 / precision**2))
     shape, bindings = _bindings(pub)
     which_binding, which_observable, out = _broadcast(pub, shape)
     width = circuit.num_qubits

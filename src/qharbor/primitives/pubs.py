@@ -180,7 +180,20 @@ def _prepare_one(
         ):
             raise errors.InvalidRequest("precision must be a number >= 0", field="precision")
         normal["precision"] = None if pub_precision is None else float(pub_precision)
-        _check_precision(device, circuit, normal["precision"])
+        basis_shots = pub.get("shots")
+        if basis_shots is not None:
+            # Shots per measurement basis, instead of a precision (as a runtime's
+            # default_shots); exact devices stay exact.
+            _positive_int(basis_shots, "shots")
+            if basis_shots > device.max_shots:
+                raise errors.InvalidRequest(
+                    f"shots={basis_shots} is more than device {device.name!r} allows "
+                    f"({device.max_shots}); lower shots",
+                    field="shots",
+                    max_shots=device.max_shots,
+                )
+            normal["shots"] = int(basis_shots)
+        _check_precision(device, circuit, normal["precision"] if basis_shots is None else None)
     if width > device.max_qubits:
         raise errors.DeviceLimit(
             f"the PUB uses {width} qubits; device {device.name!r} runs at most {device.max_qubits}",

@@ -184,10 +184,11 @@ class EstimatorV2(_Primitive, BaseEstimatorV2):
             ValueError: a negative precision; a precision of 0 on a device that
                 samples; or an option that cannot be honoured.
         """
-        chosen = precision if precision is not None else self.options.default_precision
-        if precision is None and self.options.default_shots is not None and self._backend.noisy:
-            # As in qiskit-ibm-runtime, default_shots overrides the default precision.
-            chosen = self.options.default_shots**-0.5
+        # As in qiskit-ibm-runtime, default_shots overrides default_precision.
+        basis_shots = self.options.default_shots if precision is None else None
+        chosen = precision
+        if chosen is None and basis_shots is None:
+            chosen = self.options.default_precision
         coerced = [EstimatorPub.coerce(pub, chosen) for pub in pubs]
         self._check_options(self.options)
         for index, pub in enumerate(coerced):
@@ -198,5 +199,9 @@ class EstimatorV2(_Primitive, BaseEstimatorV2):
                     "larger than 0 (shots per basis are ceil(1/precision**2))"
                 )
         encoded = [encoding.estimator_pub(pub) for pub in coerced]
+        if basis_shots is not None:
+            for body in encoded:
+                if "precision" not in body:
+                    body["shots"] = int(basis_shots)
         job = self._submit(encoded, self.options, precision=chosen)
         return QHarborPrimitiveJob(job, self.kind, [pub.circuit for pub in coerced])
