@@ -209,7 +209,10 @@ def test_options_are_set_as_in_qiskit_ibm_runtime(provider: QHarborProvider) -> 
     sampler.options.environment.job_tags = ["ibm-style"]
     sampler.options.dynamical_decoupling.enable = True  # no noise to decouple from
     sampler.options.twirling.enable_gates = True
+    called: list[str] = []
+    sampler.options.environment.callback = lambda job_id, _result: called.append(job_id)
     first = sampler.run([circuit]).result()
+    assert called == [first.metadata["job_id"]]
     again = SamplerV2(
         backend,
         options={"default_shots": 300, "simulator": {"seed_simulator": 11}},

@@ -185,7 +185,8 @@ class TwirlingOptions(_Group):
 @dataclass(repr=True)
 class EnvironmentOptions(_Group):
     """``environment``: ``job_tags`` become the job's tags (find them with
-    ``provider.jobs(tag=...)``); the rest changes no result."""
+    ``provider.jobs(tag=...)``); ``callback(job_id, result)`` is called when the
+    result arrives; the rest changes no result."""
 
     log_level: str = "WARNING"
     callback: Callable[..., Any] | None = None

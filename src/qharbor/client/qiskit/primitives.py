@@ -139,7 +139,12 @@ class SamplerV2(_Primitive, BaseSamplerV2):
             warnings.warn(_NO_OUTPUT, UserWarning, stacklevel=2)
         encoded = [encoding.sampler_pub(pub) for pub in coerced]
         job = self._submit(encoded, self.options, shots=shots)
-        return QHarborPrimitiveJob(job, self.kind, [pub.circuit for pub in coerced])
+        return QHarborPrimitiveJob(
+            job,
+            self.kind,
+            [pub.circuit for pub in coerced],
+            callback=self.options.environment.callback,
+        )
 
 
 class EstimatorV2(_Primitive, BaseEstimatorV2):
@@ -204,4 +209,9 @@ class EstimatorV2(_Primitive, BaseEstimatorV2):
                 if "precision" not in body:
                     body["shots"] = int(basis_shots)
         job = self._submit(encoded, self.options, precision=chosen)
-        return QHarborPrimitiveJob(job, self.kind, [pub.circuit for pub in coerced])
+        return QHarborPrimitiveJob(
+            job,
+            self.kind,
+            [pub.circuit for pub in coerced],
+            callback=self.options.environment.callback,
+        )
