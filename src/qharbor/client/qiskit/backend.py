@@ -10,7 +10,7 @@ from qiskit.providers import BackendV2, Options
 from qiskit.transpiler import Target
 
 from qharbor import errors
-from qharbor.client.qiskit.encoding import FORMAT, circuit_source
+from qharbor.client.qiskit.encoding import FORMAT, circuit_source, qpy_version
 from qharbor.client.qiskit.jobs import QHarborJob
 from qharbor.client.qiskit.target import build_target
 from qharbor.client.service import HarborService
@@ -45,6 +45,17 @@ class QHarborBackend(BackendV2):
         self.device = dict(device)
         self._target = build_target(device, self._calibration())
         self.options.set_validator("shots", (1, int(device.get("max_shots") or 10**9)))
+
+    @property
+    def qpy_version(self) -> int | None:
+        """The QPY version circuits are sent in: the newest this centre reads."""
+        if not hasattr(self, "_qpy_version"):
+            try:
+                formats = dict(self.service.client.session.get("/v1/formats"))
+            except errors.QHarborError:
+                formats = {}  # an older centre without the list: this Qiskit's newest
+            self._qpy_version = qpy_version(formats)
+        return self._qpy_version
 
     @property
     def target(self) -> Target:
@@ -122,10 +133,12 @@ class QHarborBackend(BackendV2):
         seed = options.get("seed_simulator", options.get("seed", self.options.seed_simulator))
         tags = options.get("tags", self.options.tags)
         session = options.get("session")
+        version = self.qpy_version
         body: dict[str, Any] = {
             "device": self.name,
             "programs": [
-                {"source": circuit_source(c), "format": FORMAT, "name": c.name} for c in circuits
+                {"source": circuit_source(c, version), "format": FORMAT, "name": c.name}
+                for c in circuits
             ],
             "shots": shots,
         }

@@ -137,7 +137,8 @@ class SamplerV2(_Primitive, BaseSamplerV2):
         self._check_options(self.options)
         if any(not pub.circuit.cregs for pub in coerced):
             warnings.warn(_NO_OUTPUT, UserWarning, stacklevel=2)
-        encoded = [encoding.sampler_pub(pub) for pub in coerced]
+        version = self._backend.qpy_version
+        encoded = [encoding.sampler_pub(pub, version) for pub in coerced]
         job = self._submit(encoded, self.options, shots=shots)
         return QHarborPrimitiveJob(
             job,
@@ -203,7 +204,8 @@ class EstimatorV2(_Primitive, BaseEstimatorV2):
                     f"{self._backend.name!r} estimates from shots, so precision must be "
                     "larger than 0 (shots per basis are ceil(1/precision**2))"
                 )
-        encoded = [encoding.estimator_pub(pub) for pub in coerced]
+        version = self._backend.qpy_version
+        encoded = [encoding.estimator_pub(pub, version) for pub in coerced]
         if basis_shots is not None:
             for body in encoded:
                 if "precision" not in body:
