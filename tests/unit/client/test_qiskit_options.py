@@ -74,3 +74,12 @@ def test_mitigation_is_refused_only_where_there_is_noise() -> None:
     problems = unsupported(options, noisy=True)
     assert len(problems) == 2 and "resilience_level=1" in problems[1]
     assert len(unsupported(SamplerOptions(simulator={"coupling_map": [[0, 1]]}), noisy=False)) == 1
+
+
+def test_a_flat_name_in_update_finds_its_group_with_a_deprecation_warning() -> None:
+    options = SamplerOptions()
+    with pytest.warns(DeprecationWarning, match="'environment': {'log_level'"):
+        options.update(log_level="INFO")
+    assert options.environment.log_level == "INFO"
+    with pytest.raises(AttributeError, match="no option 'nonsense'"):
+        options.update(nonsense=1)

@@ -10,6 +10,7 @@ what to do instead; none is silently ignored.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
@@ -63,7 +64,7 @@ def _choice(*allowed: Any) -> Check:
 def _strings(name: str, value: Any) -> list[str]:
     if value is None:
         return []
-    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
         raise ValueError(f"option {name!r} must be a list of strings, not {value!r}")
     return list(value)
 
@@ -103,9 +104,32 @@ class _Group:
                 setattr(self, f.name, value if value is not None else {})
 
     def update(self, **kwargs: Any) -> None:
-        """Set several options at once; nested groups take dicts."""
+        """Set several options at once; nested groups take dicts.
+
+        As in qiskit-ibm-runtime, the name of an option inside a group (``log_level``
+        for ``environment.log_level``) is still found there, with a
+        ``DeprecationWarning`` asking for the full structure.
+        """
+        known = {f.name for f in fields(self)}  # type: ignore[arg-type]
         for name, value in kwargs.items():
-            setattr(self, name, value)
+            group = None if name in known else self._group_holding(name)
+            if group is None:
+                setattr(self, name, value)
+                continue
+            warnings.warn(
+                "options without the full dictionary structure are deprecated; use "
+                f"{{{group!r}: {{{name!r}: ...}}}} instead of {{{name!r}: ...}}",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            setattr(getattr(self, group), name, value)
+
+    def _group_holding(self, name: str) -> str | None:
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if isinstance(value, _Group) and name in {g.name for g in fields(value)}:  # type: ignore[arg-type]
+                return f.name
+        return None
 
     def to_dict(self) -> dict[str, Any]:
         """The options as nested dicts."""
