@@ -45,15 +45,22 @@ class PubIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    circuit: str = Field(min_length=1, description="The circuit, as OpenQASM 3 (or 2).")
-    format: Literal["auto", "qasm2", "qasm3"] = "auto"
+    circuit: str = Field(
+        min_length=1, description="The circuit, as OpenQASM 3 (or 2), or base64 QPY."
+    )
+    format: Literal["auto", "qasm2", "qasm3", "qpy"] = "auto"
     parameter_values: list[float] = Field(default_factory=list)
     shape: list[int] = Field(default_factory=list, description="Shape of the bindings.")
     observables: list[dict[str, float] | str] | None = Field(
         default=None, description="Estimator only: the observables, flat."
     )
     observables_shape: list[int] | None = None
-    shots: int | None = Field(default=None, ge=1, description="Sampler only.")
+    shots: int | None = Field(
+        default=None,
+        ge=1,
+        description="Sampler: this PUB's shots. Estimator: shots per basis on sampled "
+        "devices, instead of a precision.",
+    )
     precision: float | None = Field(default=None, ge=0, description="Estimator only.")
 
 

@@ -2,7 +2,9 @@
 
 On a noiseless state-vector device the expectation values are exact: the
 circuit's final state is computed once per binding and every observable is
-evaluated on it. Elsewhere they are estimated from shots: the Pauli terms of a
+evaluated on it; a circuit that resets a qubit leaves a mixture, so its
+density matrix is computed instead (one sampled trajectory would not be exact).
+Elsewhere they are estimated from shots: the Pauli terms of a
 PUB's observables are grouped into qubit-wise commuting sets, each set is
 measured in one basis, and the standard error comes from the per-shot variance.
 """
@@ -14,14 +16,22 @@ from typing import Any
 
 import numpy as np
 from qiskit import QuantumCircuit
-from qiskit.quantum_info import Statevector
+from qiskit.quantum_info import DensityMatrix, Statevector
 
 from qharbor.devices import Device
 from qharbor.engines import Experiment
 from qharbor.engines.selection import Picker
 from qharbor.primitives import observables as obs
-from qharbor.primitives.pubs import DEFAULT_PRECISION, parameter_array
+from qharbor.primitives.pubs import (
+    DEFAULT_PRECISION,
+    exact_device,
+    non_unitary,
+    parameter_array,
+)
 from qharbor.programs import parse_circuit
+
+#: The engine a PUB names when its exact values came from a density matrix.
+DENSITY_MATRIX = "qiskit.quantum_info.DensityMatrix"
 
 #: Largest block of final states held at once, in bytes.
 _STATE_BLOCK_BYTES = 256 * 1024 * 1024
@@ -39,13 +49,7 @@ def is_exact(device: Device, engine: Any = None) -> bool:
         or hasattr(engine, "statevectors")
         or hasattr(engine, "expectation_values")
     )
-    return (
-        device.method == "statevector"
-        and not device.noisy
-        and device.kind == "simulator"
-        and device.twin is None
-        and capable
-    )
+    return exact_device(device) and capable
 
 
 def run_estimator(
@@ -71,7 +75,10 @@ def run_estimator(
     results = []
     for index, pub in enumerate(pubs):
         circuit = _base_circuit(pub)
-        if exact:
+        if exact and non_unitary(circuit):
+            evs, stds, shots = _mixture(circuit, pub, rng)
+            engine_name = DENSITY_MATRIX
+        elif exact:
             runner, choice = picker.pick(
                 circuit,
                 shots=0,
@@ -80,10 +87,12 @@ def run_estimator(
                 batch=len(pubs),
             )
             evs, stds, shots = _exact(runner, circuit, pub, rng, choice.precision)
+            engine_name = choice.engine
         else:
             evs, stds, shots, choice = _sampled(
                 device, picker, circuit, pub, seed + 7919 * index, compile_for, len(pubs)
             )
+            engine_name = choice.engine
         results.append(
             {
                 "evs": evs.tolist(),
@@ -91,11 +100,40 @@ def run_estimator(
                 "shape": list(evs.shape),
                 "shots": shots,
                 "exact": exact,
-                "precision": pub.get("precision"),
-                "engine": choice.engine,
+                # What the values were computed to: 0 for exact values, as Qiskit reports.
+                "precision": _target_precision(pub, exact),
+                "engine": engine_name,
             }
         )
     return results
+
+
+def _target_precision(pub: dict[str, Any], exact: bool) -> float:
+    if pub.get("shots") and not exact:
+        return float(pub["shots"] ** -0.5)
+    precision = pub.get("precision")
+    if precision is not None:
+        return float(precision)
+    return 0.0 if exact else DEFAULT_PRECISION
+
+
+def _mixture(
+    circuit: QuantumCircuit, pub: dict[str, Any], rng: np.random.Generator
+) -> tuple[Any, Any, None]:
+    """Exact values of a circuit that resets qubits, from its density matrix per binding."""
+    shape, bindings = _bindings(pub)
+    which_binding, which_observable, out = _broadcast(pub, shape)
+    operators = [obs.to_sparse(o, circuit.num_qubits) for o in pub["observables"]]
+    parametric = bool(pub["parameter_names"])
+    states: dict[int, DensityMatrix] = {}
+    evs = np.zeros(len(which_binding))
+    for position, (b, o) in enumerate(zip(which_binding, which_observable, strict=True)):
+        key = int(b) if parametric else 0
+        if key not in states:
+            bound = circuit.assign_parameters(bindings[key]) if parametric else circuit
+            states[key] = DensityMatrix(bound)
+        evs[position] = float(np.real(states[key].expectation_value(operators[o])))
+    return _noisy(evs, pub, rng, out)
 
 
 def _base_circuit(pub: dict[str, Any]) -> QuantumCircuit:
@@ -190,7 +228,7 @@ def _sampled(
     batch: int = 1,
 ) -> tuple[Any, Any, int, Any]:
     precision = pub.get("precision") or DEFAULT_PRECISION
-    shots = min(device.max_shots, math.ceil(1.0 / precision**2))
+    shots = pub.get("shots") or min(device.max_shots, math.ceil(1.0 / precision**2))
     shape, bindings = _bindings(pub)
     which_binding, which_observable, out = _broadcast(pub, shape)
     width = circuit.num_qubits

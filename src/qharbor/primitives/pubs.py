@@ -103,7 +103,9 @@ def _prepare_one(
 ) -> tuple[dict[str, Any], int]:
     source = pub.get("circuit")
     if not isinstance(source, str):
-        raise errors.InvalidRequest("'circuit' must be OpenQASM text", field="circuit")
+        raise errors.InvalidRequest(
+            "'circuit' must be OpenQASM text or base64 QPY", field="circuit"
+        )
     limits = DEFAULT_LIMITS
     if max_bytes < limits.max_bytes:
         limits = Limits(**{**limits.__dict__, "max_bytes": max_bytes})
@@ -131,11 +133,7 @@ def _prepare_one(
                 field="shots",
                 max_shots=device.max_shots,
             )
-        if circuit.num_clbits == 0:
-            raise errors.ProgramParameters(
-                "a sampler circuit needs measurements; add measure_all() or measure into "
-                "a classical register"
-            )
+        # A circuit without classical registers gives an empty result, as in Qiskit.
         normal["shots"] = int(pub_shots)
         result_shape = shape
     else:
@@ -151,7 +149,7 @@ def _prepare_one(
                 f"observables_shape {list(obs_shape)} does not hold {len(observables)} observables",
                 field="observables_shape",
             )
-        if _measures(circuit.remove_final_measurements(inplace=False) or circuit):
+        if measures(circuit.remove_final_measurements(inplace=False) or circuit):
             raise errors.ProgramUnsupported(
                 "an estimator circuit may measure only at its end (those measurements are "
                 "ignored); remove mid-circuit measurements, or use the sampler"
@@ -182,6 +180,20 @@ def _prepare_one(
         ):
             raise errors.InvalidRequest("precision must be a number >= 0", field="precision")
         normal["precision"] = None if pub_precision is None else float(pub_precision)
+        basis_shots = pub.get("shots")
+        if basis_shots is not None:
+            # Shots per measurement basis, instead of a precision (as a runtime's
+            # default_shots); exact devices stay exact.
+            _positive_int(basis_shots, "shots")
+            if basis_shots > device.max_shots:
+                raise errors.InvalidRequest(
+                    f"shots={basis_shots} is more than device {device.name!r} allows "
+                    f"({device.max_shots}); lower shots",
+                    field="shots",
+                    max_shots=device.max_shots,
+                )
+            normal["shots"] = int(basis_shots)
+        _check_precision(device, circuit, normal["precision"] if basis_shots is None else None)
     if width > device.max_qubits:
         raise errors.DeviceLimit(
             f"the PUB uses {width} qubits; device {device.name!r} runs at most {device.max_qubits}",
@@ -194,6 +206,57 @@ def _prepare_one(
         operations.check_active_qubits(device.twin, circuit, 0)
     normal["result_shape"] = list(result_shape)
     return normal, max(1, math.prod(shape))
+
+
+#: Widest circuit whose exact mixture (after a reset) is computed as a density matrix.
+MAX_DENSITY_QUBITS = 12
+
+
+def exact_device(device: Device) -> bool:
+    """Whether the device computes expectation values exactly (noiseless state vectors)."""
+    return (
+        device.method == "statevector"
+        and not device.noisy
+        and device.kind == "simulator"
+        and device.twin is None
+    )
+
+
+def non_unitary(circuit: Any) -> bool:
+    """Whether the circuit resets a qubit, directly, in control flow or inside a
+    composite instruction (``initialize`` resets first). Gates are unitary."""
+    from qiskit.circuit import Gate
+
+    for instruction in circuit.data:
+        operation = instruction.operation
+        if operation.name in ("reset", "initialize"):
+            return True
+        if any(non_unitary(block) for block in getattr(operation, "blocks", ())):
+            return True
+        if isinstance(operation, Gate) or operation.name in ("measure", "barrier", "delay"):
+            continue
+        definition = getattr(operation, "definition", None)
+        if definition is not None and non_unitary(definition):
+            return True
+    return False
+
+
+def _check_precision(device: Device, circuit: Any, precision: float | None) -> None:
+    """Refuse a precision the device cannot reach, and exact values it cannot compute."""
+    if exact_device(device):
+        if not precision and non_unitary(circuit) and circuit.num_qubits > MAX_DENSITY_QUBITS:
+            raise errors.ProgramUnsupported(
+                f"exact values of a circuit with reset need its density matrix, computed "
+                f"for at most {MAX_DENSITY_QUBITS} qubits; this one has "
+                f"{circuit.num_qubits}. Remove the resets, or use a device that samples",
+                max_qubits=MAX_DENSITY_QUBITS,
+            )
+    elif precision is not None and precision <= 0:
+        raise errors.InvalidRequest(
+            f"precision must be larger than 0 on device {device.name!r}: it estimates "
+            "from shots, ceil(1/precision**2) per basis",
+            field="precision",
+        )
 
 
 def parameter_array(flat: Sequence[Any], shape: tuple[int, ...], num_parameters: int) -> Any:
@@ -254,12 +317,12 @@ def check_observable(observable: Any) -> dict[str, float]:
     return checked
 
 
-def _measures(circuit: Any) -> bool:
+def measures(circuit: Any) -> bool:
     """Whether the circuit measures anywhere, inside control flow too."""
     for instruction in circuit.data:
         if instruction.operation.name == "measure":
             return True
-        if any(_measures(block) for block in getattr(instruction.operation, "blocks", ())):
+        if any(measures(block) for block in getattr(instruction.operation, "blocks", ())):
             return True
     return False
 

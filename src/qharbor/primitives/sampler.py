@@ -5,6 +5,12 @@ binding the values. The result keeps, per binding, the counts of the whole
 classical state (registers separated by spaces, the last register leftmost, as
 Qiskit prints them), so the client can rebuild each register's bits shot by
 shot with the registers still joined.
+
+Registers are read as Qiskit reads them: a register no measurement writes is
+all zeros, a register of no bits is empty, registers may share bits, and a
+circuit without registers gives an empty result. Circuits whose registers are
+not simply the classical bits in order run with one register over every bit,
+and each register's bits are picked from it.
 """
 
 from __future__ import annotations
@@ -12,10 +18,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from qiskit import ClassicalRegister, QuantumCircuit
+
 from qharbor.devices import Device
 from qharbor.engines import Experiment
 from qharbor.engines.selection import Picker
-from qharbor.primitives.pubs import parameter_array
+from qharbor.primitives.pubs import measures, parameter_array
 from qharbor.programs import parse_circuit
 
 
@@ -36,10 +44,16 @@ def run_sampler(
     next_seed = seed
     for pub in pubs:
         circuit = parse_circuit(pub["circuit"], pub["format"]).circuit
-        compiled = compile_for(device, circuit, seed)
+        runnable, bits = _flat(circuit)
         names = pub["parameter_names"]
         shape = tuple(pub["shape"])
         size = math.prod(shape)
+        if not measures(circuit):
+            # Nothing writes a classical bit, so every shot reads all zeros.
+            zeros = _by_register({}, circuit.num_clbits, bits, pub["shots"], True)
+            results.append(_pub_result(shape, pub["shots"], circuit, [zeros] * size, "none"))
+            continue
+        compiled = compile_for(device, runnable, seed)
         if names:
             values = parameter_array(pub["parameter_values"], shape, len(names))
             rows = values.reshape(-1, len(names))
@@ -60,14 +74,71 @@ def run_sampler(
             precision=choice.precision,
         )
         next_seed += size
-        counts = [outcome.counts for run in runs for outcome in run]
-        results.append(
-            {
-                "shape": list(shape),
-                "shots": pub["shots"],
-                "registers": [{"name": r.name, "num_bits": r.size} for r in circuit.cregs],
-                "counts": counts,
-                "engine": choice.engine,
-            }
-        )
+        counts = [
+            _by_register(
+                outcome.counts, circuit.num_clbits, bits, pub["shots"], runnable is not circuit
+            )
+            for run in runs
+            for outcome in run
+        ]
+        results.append(_pub_result(shape, pub["shots"], circuit, counts, choice.engine))
     return results
+
+
+def _pub_result(
+    shape: tuple[int, ...],
+    shots: int,
+    circuit: QuantumCircuit,
+    counts: list[dict[str, int]],
+    engine: str,
+) -> dict[str, Any]:
+    return {
+        "shape": list(shape),
+        "shots": shots,
+        "registers": [{"name": r.name, "num_bits": r.size} for r in circuit.cregs],
+        "counts": counts,
+        "engine": engine,
+    }
+
+
+def _flat(circuit: QuantumCircuit) -> tuple[QuantumCircuit, list[list[int]]]:
+    """The circuit to run, and each register's classical bit indices.
+
+    When the registers are the classical bits in order, each bit in one
+    register, the circuit runs as it is. Otherwise (shared bits, bits in no
+    register, empty registers) it runs with one register over all its bits.
+    """
+    bits = [[circuit.find_bit(bit).index for bit in register] for register in circuit.cregs]
+    if [i for register in bits for i in register] == list(range(circuit.num_clbits)) and all(bits):
+        return circuit, bits
+    flat = QuantumCircuit(circuit.qubits, name=circuit.name, global_phase=circuit.global_phase)
+    if circuit.num_clbits:
+        flat.add_register(ClassicalRegister(bits=circuit.clbits, name="c"))
+    for instruction in circuit.data:
+        flat.append(instruction)
+    return flat, bits
+
+
+def _by_register(
+    counts: dict[str, int],
+    num_clbits: int,
+    bits: list[list[int]],
+    shots: int,
+    flattened: bool,
+) -> dict[str, int]:
+    """Counts keyed by the registers' bits, the last register leftmost.
+
+    Engines give no counts for a circuit that measures nothing; its bits then
+    all stay 0, as in Qiskit.
+    """
+    if counts and not flattened:
+        return counts  # the engine's keys are already the registers'
+    if not counts:
+        counts = {"0" * num_clbits: shots}
+    out: dict[str, int] = {}
+    for key, count in counts.items():
+        flat = key.replace(" ", "")
+        parts = ["".join(flat[num_clbits - 1 - i] for i in reversed(reg)) for reg in bits]
+        joined = " ".join(reversed(parts))
+        out[joined] = out.get(joined, 0) + count
+    return out

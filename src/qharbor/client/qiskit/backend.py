@@ -10,7 +10,7 @@ from qiskit.providers import BackendV2, Options
 from qiskit.transpiler import Target
 
 from qharbor import errors
-from qharbor.client.qiskit.encoding import circuit_source
+from qharbor.client.qiskit.encoding import FORMAT, circuit_source, qpy_version
 from qharbor.client.qiskit.jobs import QHarborJob
 from qharbor.client.qiskit.target import build_target
 from qharbor.client.service import HarborService
@@ -45,6 +45,17 @@ class QHarborBackend(BackendV2):
         self.device = dict(device)
         self._target = build_target(device, self._calibration())
         self.options.set_validator("shots", (1, int(device.get("max_shots") or 10**9)))
+
+    @property
+    def qpy_version(self) -> int | None:
+        """The QPY version circuits are sent in: the newest this centre reads."""
+        if not hasattr(self, "_qpy_version"):
+            try:
+                formats = dict(self.service.client.session.get("/v1/formats"))
+            except errors.QHarborError:
+                formats = {}  # an older centre without the list: this Qiskit's newest
+            self._qpy_version = qpy_version(formats)
+        return self._qpy_version
 
     @property
     def target(self) -> Target:
@@ -97,7 +108,8 @@ class QHarborBackend(BackendV2):
             session: a :class:`~qharbor.client.qiskit.Session` or ``Batch``, or its id.
 
         Raises:
-            ValueError: a circuit still has unbound parameters.
+            ValueError: a circuit still has unbound parameters, or ``shots`` is
+                not a positive integer.
         """
         circuits = [run_input] if isinstance(run_input, QuantumCircuit) else list(run_input)
         for circuit in circuits:
@@ -113,14 +125,20 @@ class QHarborBackend(BackendV2):
                 f"unknown run options {sorted(unknown)}; accepted: shots, seed_simulator, "
                 "tags, session"
             )
-        shots = int(options.get("shots") or self.options.shots)
+        shots = options.get("shots")
+        if shots is None:
+            shots = self.options.shots
+        if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
+            raise ValueError(f"shots must be a positive integer, not {shots!r}")
         seed = options.get("seed_simulator", options.get("seed", self.options.seed_simulator))
         tags = options.get("tags", self.options.tags)
         session = options.get("session")
+        version = self.qpy_version
         body: dict[str, Any] = {
             "device": self.name,
             "programs": [
-                {"source": circuit_source(c), "format": "qasm3", "name": c.name} for c in circuits
+                {"source": circuit_source(c, version), "format": FORMAT, "name": c.name}
+                for c in circuits
             ],
             "shots": shots,
         }

@@ -8,7 +8,7 @@ out dropped connections and a restart of the centre, retrying transparently.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -134,14 +134,21 @@ class QHarborPrimitiveJob(BasePrimitiveJob[PrimitiveResult[Any], JobStatus]):
         kind: ``sampler`` or ``estimator``.
         circuits: the PUBs' circuits, for register names and metadata (None
             for a job read back by id: the centre's register names are used).
+        callback: called once with the job id and the result when it arrives
+            (``options.environment.callback``).
     """
 
     def __init__(
-        self, job: Job, kind: str, circuits: Sequence[QuantumCircuit] | None = None
+        self,
+        job: Job,
+        kind: str,
+        circuits: Sequence[QuantumCircuit] | None = None,
+        callback: Callable[[str, PrimitiveResult[Any]], Any] | None = None,
     ) -> None:
         super().__init__(job.job_id)
         self._job = job
         self._kind = kind
+        self._callback = callback
         self._circuits = list(circuits) if circuits is not None else None
         self._result: PrimitiveResult[Any] | None = None
 
@@ -172,6 +179,8 @@ class QHarborPrimitiveJob(BasePrimitiveJob[PrimitiveResult[Any], JobStatus]):
             self._result = PrimitiveResult(
                 results, metadata={"version": 2, "job_id": data.job_id, **data.metadata}
             )
+            if self._callback is not None:
+                self._callback(data.job_id, self._result)
         return self._result
 
     def _circuit(self, index: int) -> QuantumCircuit | None:
@@ -208,6 +217,9 @@ def _sampler_result(pub: dict[str, Any], circuit: QuantumCircuit | None) -> Samp
         # Keys hold the registers last-first, separated by spaces.
         split = [key.split(" ")[::-1] for key in samples]
         for position, (name, size) in enumerate(registers):
+            if size == 0:  # a register of no bits: no bytes per shot
+                arrays[name].append(np.zeros((len(split), 0), np.uint8))
+                continue
             bits = BitArray.from_samples([parts[position] for parts in split], size)
             arrays[name].append(bits.array)
     fields = {}
@@ -222,10 +234,13 @@ def _estimator_result(pub: dict[str, Any], circuit: QuantumCircuit | None) -> Pu
     shape = tuple(pub["shape"])
     evs = np.asarray(pub["evs"], dtype=float).reshape(shape)
     stds = np.asarray(pub["stds"], dtype=float).reshape(shape)
+    exact = bool(pub.get("exact", False))
+    precision = pub.get("precision")
     metadata = {
-        "target_precision": pub.get("precision"),
+        # Qiskit reports the precision aimed at, 0 for exact values.
+        "target_precision": float(precision) if precision is not None else 0.0 if exact else None,
         "shots": pub.get("shots"),
-        "exact": pub.get("exact", False),
+        "exact": exact,
         "circuit_metadata": circuit.metadata if circuit else {},
     }
     return PubResult(DataBin(evs=evs, stds=stds, shape=shape), metadata=metadata)

@@ -8,8 +8,8 @@ centre.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
 from typing import Any
 
 from qiskit.primitives import BaseEstimatorV2, BaseSamplerV2
@@ -19,49 +19,15 @@ from qiskit.primitives.containers.sampler_pub import SamplerPub, SamplerPubLike
 from qharbor.client.qiskit import encoding
 from qharbor.client.qiskit.backend import QHarborBackend
 from qharbor.client.qiskit.jobs import QHarborPrimitiveJob
+from qharbor.client.qiskit.options import (
+    EstimatorOptions,
+    SamplerOptions,
+    coerce,
+    seed_of,
+    tags_of,
+    unsupported,
+)
 from qharbor.client.qiskit.session import Session, current_session
-
-
-@dataclass
-class SamplerOptions:
-    """Sampler options; unknown names are refused.
-
-    Attributes:
-        default_shots: shots for PUBs that name none.
-        seed: sampling seed, for reproducible results.
-        tags: labels to find the jobs by later.
-    """
-
-    default_shots: int = 1024
-    seed: int | None = None
-    tags: list[str] = field(default_factory=list)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name not in {f.name for f in fields(self)}:
-            raise AttributeError(f"SamplerV2 has no option {name!r}")
-        super().__setattr__(name, value)
-
-
-@dataclass
-class EstimatorOptions:
-    """Estimator options; unknown names are refused.
-
-    Attributes:
-        default_precision: target standard error for PUBs that name none. When
-            None, noiseless state-vector devices compute exact values and other
-            devices aim at 1/64 (4096 shots per basis).
-        seed: seed for sampling (or for the noise added at a given precision).
-        tags: labels to find the jobs by later.
-    """
-
-    default_precision: float | None = None
-    seed: int | None = None
-    tags: list[str] = field(default_factory=list)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name not in {f.name for f in fields(self)}:
-            raise AttributeError(f"EstimatorV2 has no option {name!r}")
-        super().__setattr__(name, value)
 
 
 def _resolve(mode: Any, backend: Any) -> tuple[QHarborBackend, Session | None]:
@@ -78,10 +44,16 @@ def _resolve(mode: Any, backend: Any) -> tuple[QHarborBackend, Session | None]:
     )
 
 
+_NO_OUTPUT = (
+    "One of your circuits has no output classical registers and so the result will be "
+    "empty. Did you mean to add measurement instructions?"
+)
+
+
 class _Primitive:
     kind = ""
 
-    def __init__(self, mode: Any, backend: Any, options: Any) -> None:
+    def __init__(self, mode: Any, backend: Any) -> None:
         self._backend, self._session = _resolve(mode, backend)
 
     @property
@@ -92,15 +64,27 @@ class _Primitive:
     def mode(self) -> QHarborBackend | Session:
         return self._session or self._backend
 
+    def _check_options(self, options: SamplerOptions | EstimatorOptions) -> None:
+        problems = unsupported(options, noisy=self._backend.noisy)
+        if problems:
+            raise ValueError(
+                f"device {self._backend.name!r} cannot honour these options: " + "; ".join(problems)
+            )
+
     def _submit(
-        self, encoded: list[dict[str, Any]], seed: int | None, tags: list[str], **extra: Any
+        self,
+        encoded: list[dict[str, Any]],
+        options: SamplerOptions | EstimatorOptions,
+        **extra: Any,
     ) -> Any:
         body: dict[str, Any] = {"device": self._backend.name, "kind": self.kind, "pubs": encoded}
         body.update({k: v for k, v in extra.items() if v is not None})
+        seed = seed_of(options)
         if seed is not None:
-            body["seed"] = int(seed)
+            body["seed"] = seed
+        tags = tags_of(options)
         if tags:
-            body["tags"] = list(tags)
+            body["tags"] = tags
         if self._session is not None:
             body["session_id"] = self._session.session_id
         return self._backend.service.submit(body)
@@ -113,7 +97,8 @@ class SamplerV2(_Primitive, BaseSamplerV2):
         mode: a :class:`QHarborBackend`, :class:`Session` or :class:`Batch`;
             inside ``with Session(...)`` it may be left out.
         backend: the same as ``mode``, for code written against older APIs.
-        options: a :class:`SamplerOptions` or a dict of its fields.
+        options: a :class:`SamplerOptions` or a (nested) dict of its options,
+            named as in qiskit-ibm-runtime.
     """
 
     kind = "sampler"
@@ -125,24 +110,42 @@ class SamplerV2(_Primitive, BaseSamplerV2):
         backend: Any = None,
         options: SamplerOptions | dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(mode, backend, options)
-        self.options = (
-            options if isinstance(options, SamplerOptions) else SamplerOptions(**(options or {}))
-        )
+        super().__init__(mode, backend)
+        self._options = coerce(options, SamplerOptions)
+
+    @property
+    def options(self) -> SamplerOptions:
+        """The options; set them by attribute, or several at once with ``update()``."""
+        assert isinstance(self._options, SamplerOptions)
+        return self._options
+
+    @options.setter
+    def options(self, value: SamplerOptions | dict[str, Any]) -> None:
+        self._options = coerce(value, SamplerOptions)
 
     def run(
         self, pubs: Iterable[SamplerPubLike], *, shots: int | None = None
     ) -> QHarborPrimitiveJob:
-        """Sample each PUB ``(circuit, parameter_values, shots)``; one job for all of them."""
-        coerced = [SamplerPub.coerce(pub, shots or self.options.default_shots) for pub in pubs]
-        encoded = [encoding.sampler_pub(pub) for pub in coerced]
-        job = self._submit(
-            encoded,
-            self.options.seed,
-            self.options.tags,
-            shots=shots or self.options.default_shots,
+        """Sample each PUB ``(circuit, parameter_values, shots)``; one job for all of them.
+
+        Raises:
+            ValueError: ``shots`` is not positive, or an option cannot be honoured.
+        """
+        if shots is None:
+            shots = self.options.default_shots
+        coerced = [SamplerPub.coerce(pub, shots) for pub in pubs]
+        self._check_options(self.options)
+        if any(not pub.circuit.cregs for pub in coerced):
+            warnings.warn(_NO_OUTPUT, UserWarning, stacklevel=2)
+        version = self._backend.qpy_version
+        encoded = [encoding.sampler_pub(pub, version) for pub in coerced]
+        job = self._submit(encoded, self.options, shots=shots)
+        return QHarborPrimitiveJob(
+            job,
+            self.kind,
+            [pub.circuit for pub in coerced],
+            callback=self.options.environment.callback,
         )
-        return QHarborPrimitiveJob(job, self.kind, [pub.circuit for pub in coerced])
 
 
 class EstimatorV2(_Primitive, BaseEstimatorV2):
@@ -152,7 +155,8 @@ class EstimatorV2(_Primitive, BaseEstimatorV2):
         mode: a :class:`QHarborBackend`, :class:`Session` or :class:`Batch`;
             inside ``with Session(...)`` it may be left out.
         backend: the same as ``mode``, for code written against older APIs.
-        options: an :class:`EstimatorOptions` or a dict of its fields.
+        options: an :class:`EstimatorOptions` or a (nested) dict of its options,
+            named as in qiskit-ibm-runtime.
     """
 
     kind = "estimator"
@@ -164,19 +168,52 @@ class EstimatorV2(_Primitive, BaseEstimatorV2):
         backend: Any = None,
         options: EstimatorOptions | dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(mode, backend, options)
-        self.options = (
-            options
-            if isinstance(options, EstimatorOptions)
-            else EstimatorOptions(**(options or {}))
-        )
+        super().__init__(mode, backend)
+        self._options = coerce(options, EstimatorOptions)
+
+    @property
+    def options(self) -> EstimatorOptions:
+        """The options; set them by attribute, or several at once with ``update()``."""
+        assert isinstance(self._options, EstimatorOptions)
+        return self._options
+
+    @options.setter
+    def options(self, value: EstimatorOptions | dict[str, Any]) -> None:
+        self._options = coerce(value, EstimatorOptions)
 
     def run(
         self, pubs: Iterable[EstimatorPubLike], *, precision: float | None = None
     ) -> QHarborPrimitiveJob:
-        """Estimate each PUB ``(circuit, observables, parameter_values, precision)``."""
-        chosen = precision if precision is not None else self.options.default_precision
+        """Estimate each PUB ``(circuit, observables, parameter_values, precision)``.
+
+        Raises:
+            ValueError: a negative precision; a precision of 0 on a device that
+                samples; or an option that cannot be honoured.
+        """
+        # As in qiskit-ibm-runtime, default_shots overrides default_precision.
+        basis_shots = self.options.default_shots if precision is None else None
+        chosen = precision
+        if chosen is None and basis_shots is None:
+            chosen = self.options.default_precision
         coerced = [EstimatorPub.coerce(pub, chosen) for pub in pubs]
-        encoded = [encoding.estimator_pub(pub) for pub in coerced]
-        job = self._submit(encoded, self.options.seed, self.options.tags, precision=chosen)
-        return QHarborPrimitiveJob(job, self.kind, [pub.circuit for pub in coerced])
+        self._check_options(self.options)
+        for index, pub in enumerate(coerced):
+            if pub.precision is not None and pub.precision <= 0 and self._backend.noisy:
+                raise ValueError(
+                    f"PUB {index} has precision {pub.precision}; device "
+                    f"{self._backend.name!r} estimates from shots, so precision must be "
+                    "larger than 0 (shots per basis are ceil(1/precision**2))"
+                )
+        version = self._backend.qpy_version
+        encoded = [encoding.estimator_pub(pub, version) for pub in coerced]
+        if basis_shots is not None:
+            for body in encoded:
+                if "precision" not in body:
+                    body["shots"] = int(basis_shots)
+        job = self._submit(encoded, self.options, precision=chosen)
+        return QHarborPrimitiveJob(
+            job,
+            self.kind,
+            [pub.circuit for pub in coerced],
+            callback=self.options.environment.callback,
+        )
