@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import weakref
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from importlib import metadata
@@ -18,7 +17,7 @@ from qiskit_aer import AerSimulator
 
 from qharbor import errors
 from qharbor import twin as twins
-from qharbor.engines import threads
+from qharbor.engines import operations, threads
 from qharbor.engines.base import PRECISIONS, Experiment, ExperimentOutcome
 from qharbor.engines.features import NON_GATES, CircuitFeatures
 
@@ -48,11 +47,24 @@ SPARSE_GATES_PER_QUBIT = 4
 _FUSION_THRESHOLD = 14
 
 
+#: What the engine is proven on (by the differential conformance harness): the
+#: standard gates Aer implements, dense unitaries, measurement, reset and control
+#: flow. Aer knows more (``mcx``, ``mcu``, ...) and lacks some standard gates
+#: (``iswap``, ``dcx``, ``ch``, ...); circuits with any other gate are decomposed
+#: into these first.
+OPERATIONS = (
+    (operations.STANDARD_GATES & AerSimulator(method="statevector").target.operation_names)
+    | operations.DIRECTIVES
+    | {"unitary", "measure", "reset", "if_else", "for_loop", "while_loop"}
+)
+
+
 class AerEngine:
     """Runs circuits on Aer with one simulator per method, built once."""
 
     name = "aer"
     precisions = frozenset(PRECISIONS)
+    operations = OPERATIONS
 
     def __init__(self) -> None:
         self._simulators: dict[tuple[str, str], AerSimulator] = {}
@@ -254,21 +266,12 @@ def _bind(circuit: QuantumCircuit, binding: Mapping[str, float]) -> QuantumCircu
     return circuit.assign_parameters({p: binding[p.name] for p in circuit.parameters})
 
 
-#: Operation names each simulator knows.
-_KNOWN: weakref.WeakKeyDictionary[AerSimulator, frozenset[str]] = weakref.WeakKeyDictionary()
-
-
 def _native(simulator: AerSimulator, circuit: QuantumCircuit) -> QuantumCircuit:
-    """The circuit in operations Aer knows (``iswap``, ``dcx``, ... are not among them).
+    """The circuit in the operations Aer is proven on (:data:`OPERATIONS`).
 
     Device compilation already targets Aer's gates, so this is normally a check.
     """
-    known = _KNOWN.get(simulator)
-    if known is None:  # building Aer's target takes about a millisecond: once
-        known = _KNOWN[simulator] = frozenset(simulator.target.operation_names) | {"barrier"}
-    if all(name in known for name in circuit.count_ops()):
-        return circuit
-    return transpile(circuit, target=simulator.target, optimization_level=0)
+    return operations.conform(circuit, OPERATIONS)
 
 
 def _thread_options(circuits: Sequence[QuantumCircuit]) -> dict[str, Any]:
