@@ -9,8 +9,8 @@ from importlib import metadata
 from typing import Any
 
 import numpy as np
-from qiskit import QuantumCircuit, transpile
-from qiskit.circuit import ParameterExpression
+from qiskit import QuantumCircuit
+from qiskit.circuit import ControlFlowOp, ForLoopOp, ParameterExpression
 from qiskit.exceptions import QiskitError
 from qiskit.result import Result
 from qiskit_aer import AerSimulator
@@ -271,7 +271,32 @@ def _native(simulator: AerSimulator, circuit: QuantumCircuit) -> QuantumCircuit:
 
     Device compilation already targets Aer's gates, so this is normally a check.
     """
-    return operations.conform(circuit, OPERATIONS)
+    circuit = operations.conform(circuit, OPERATIONS)
+    if "for_loop" in circuit.count_ops():
+        circuit = _without_unused_loop_parameters(circuit)
+    return circuit
+
+
+def _without_unused_loop_parameters(circuit: QuantumCircuit) -> QuantumCircuit:
+    """The circuit with each ``for`` loop's parameter dropped where its body never uses it.
+
+    Aer (0.18.2) binds the loop parameter in the body on every iteration and fails
+    with "Cannot bind parameters ... not present in the circuit" when the body
+    does not use it, though the circuit is valid Qiskit.
+    """
+    out = circuit.copy_empty_like()
+    for instruction in circuit.data:
+        op = instruction.operation
+        if isinstance(op, ForLoopOp):
+            indices, parameter, body = op.params
+            body = _without_unused_loop_parameters(body)
+            if parameter is not None and parameter not in body.parameters:
+                parameter = None
+            op = ForLoopOp(indices, parameter, body, label=op.label)
+        elif isinstance(op, ControlFlowOp):
+            op = op.replace_blocks([_without_unused_loop_parameters(b) for b in op.blocks])
+        out.append(instruction.replace(operation=op))
+    return out
 
 
 def _thread_options(circuits: Sequence[QuantumCircuit]) -> dict[str, Any]:
