@@ -17,6 +17,7 @@ from typing import Any
 from qharbor import errors
 from qharbor.devices import Device
 from qharbor.engines import Engine, Experiment, get_engine, result_types
+from qharbor.engines.idle_qubits import drop_idle_qubits
 from qharbor.engines.quick_features import quick_features
 from qharbor.engines.selection import Choice, Picker, Selector
 from qharbor.jobs.options import JobOptions
@@ -93,10 +94,16 @@ def _execute(task: Task, programs: list[dict[str, Any]]) -> dict[str, Any]:
     started = time.perf_counter()
     experiments: list[Experiment] = []
     parsed: list[Program] = []
+    widths: list[int] = []
+    narrowing = device.kind == "simulator" and not device.noisy
     for spec in programs:
         # The intake accepted this program; the same limits apply again here.
         program = parse_program(spec["source"], spec["format"], spec["bindings"] or None)
         compiled = compile_for(device, program.circuit, task.seed)
+        widths.append(compiled.num_qubits)
+        if narrowing and not program.result_types:
+            # Idle qubits stay |0⟩ and are never read: simulate the active ones only.
+            compiled, _simulated = drop_idle_qubits(compiled)
         experiments.append(Experiment(compiled, program.bindings))
         parsed.append(program)
     compiled_at = time.perf_counter()
@@ -163,6 +170,8 @@ def _execute(task: Task, programs: list[dict[str, Any]]) -> dict[str, Any]:
                 extra["result_types"] = _evaluate(source, program.result_types, states, slot)
             if program.verbatim:
                 extra["verbatim"] = True
+            if circuit.num_qubits != widths[index]:
+                extra["simulated_qubits"] = circuit.num_qubits
             if mixed:
                 extra["engine"] = choice.engine
                 extra["engine_reason"] = choice.reason
@@ -176,7 +185,7 @@ def _execute(task: Task, programs: list[dict[str, Any]]) -> dict[str, Any]:
                     "counts": outcome.counts,
                     "shots": task.shots,
                     "seed": outcome.seed,
-                    "num_qubits": circuit.num_qubits,
+                    "num_qubits": widths[index],
                     "num_clbits": circuit.num_clbits,
                     "depth": depth,
                     "run_s": outcome.run_s,
