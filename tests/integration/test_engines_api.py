@@ -162,22 +162,56 @@ c = measure q;
 """
 
 
+#: OriginIR's CU(α, β, γ, δ) is Qiskit's cu with the phase α - (β + δ)/2.
+CU_ORIGINIR = """QINIT 3
+CREG 3
+H q[0]
+H q[1]
+H q[2]
+CU q[0],q[2],(2.0,0.7,1.1,-0.4)
+H q[0]
+H q[2]
+MEASURE q[0],c[0]
+MEASURE q[1],c[1]
+MEASURE q[2],c[2]
+"""
+REFERENCE_CU_ORIGINIR = """OPENQASM 3.0;
+include "stdgates.inc";
+qubit[3] q;
+bit[3] c;
+h q;
+cu(1.1, 0.7, -0.4, 1.85) q[0], q[2];
+h q[0];
+h q[2];
+c = measure q;
+"""
+
+
 @pytest.mark.parametrize(
     ("engine", "precision"), [("aer", "double"), ("qulacs", "double"), ("qsim", "single")]
 )
+@pytest.mark.parametrize(
+    ("program", "reference"),
+    [
+        pytest.param({"source": CU_GAMMA}, CU_GAMMA, id="openqasm3"),
+        pytest.param(
+            {"source": CU_ORIGINIR, "format": "originir"}, REFERENCE_CU_ORIGINIR, id="originir"
+        ),
+    ],
+)
 def test_cu_with_a_phase_gives_qiskits_distribution_on_every_engine(
-    running: RunningCentre, engine: str, precision: str
+    running: RunningCentre, engine: str, precision: str, program: dict, reference: str
 ) -> None:
     shots = 4000
     job = running.submit(
-        programs=[CU_GAMMA],
+        programs=[program],
         shots=shots,
         seed=17,
         options={"engine": engine, "precision": precision},
     )
     result = running.result(job["id"])
     assert result["metadata"]["engine"] == engine
-    expected = differential.exact_distribution(qasm3.loads(CU_GAMMA))
+    expected = differential.exact_distribution(qasm3.loads(reference))
     counts = result["experiments"][0]["counts"]
     assert differential.counts_mismatch(counts, expected, shots) is None, counts
 
