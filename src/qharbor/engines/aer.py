@@ -49,11 +49,12 @@ _FUSION_THRESHOLD = 14
 
 #: What the engine is proven on (by the differential conformance harness): the
 #: standard gates Aer implements, dense unitaries, measurement, reset and control
-#: flow. Aer knows more (``mcx``, ``mcu``, ...) and lacks some standard gates
-#: (``iswap``, ``dcx``, ``ch``, ...); circuits with any other gate are decomposed
-#: into these first.
+#: flow, and the multi-controlled ``mcx`` and ``mcphase``. Aer knows more (``mcu``,
+#: ``mcr``, ...) and lacks some standard gates (``iswap``, ``dcx``, ``ch``, ...);
+#: circuits with any other gate are decomposed into these first.
 OPERATIONS = (
     (operations.STANDARD_GATES & AerSimulator(method="statevector").target.operation_names)
+    | {"mcx", "mcphase"}
     | operations.DIRECTIVES
     | {"unitary", "measure", "reset", "if_else", "for_loop", "while_loop"}
 )

@@ -28,7 +28,7 @@ from qiskit.circuit import (
     IfElseOp,
     WhileLoopOp,
 )
-from qiskit.circuit.library import get_standard_gate_name_mapping
+from qiskit.circuit.library import MCPhaseGate, MCXGate, get_standard_gate_name_mapping
 from qiskit.quantum_info import Statevector
 from scipy.stats import binom
 
@@ -45,6 +45,14 @@ IMPOSSIBLE = 1e-13
 #: Angles where conventions break: zero, ±π, ±2π, tiny and large.
 EDGE_ANGLES = (0.0, math.pi, -math.pi, 2 * math.pi, -2 * math.pi, 1e-9, -3e-7, 1e3, -777.7)
 STANDARD = get_standard_gate_name_mapping()
+#: Gates outside the standard mapping that an engine may declare: name ->
+#: (number of angles, builder from the angles).
+EXTRA_GATES: dict[str, tuple[int, Callable[[Sequence[float]], Gate]]] = {
+    "mcx": (0, lambda p: MCXGate(3)),
+    "mcphase": (1, lambda p: MCPhaseGate(p[0], 3)),
+}
+#: Every gate name the harness can build.
+KNOWN_GATES = frozenset(n for n, g in STANDARD.items() if isinstance(g, Gate)) | set(EXTRA_GATES)
 
 
 # ---------------------------------------------------------------- coverage
@@ -99,14 +107,26 @@ def random_angle(rng: np.random.Generator, edge_share: float = 0.5) -> float:
 
 
 def standard_gate(name: str, params: Sequence[float]) -> Gate:
-    """The standard gate ``name`` with ``params``."""
+    """The standard (or :data:`EXTRA_GATES`) gate ``name`` with ``params``."""
+    if name in EXTRA_GATES:
+        return EXTRA_GATES[name][1](params)
     template = STANDARD[name]
     return template.base_class(*params) if params else template
 
 
+def gate_slots(name: str) -> int:
+    """How many angles the gate ``name`` takes."""
+    return EXTRA_GATES[name][0] if name in EXTRA_GATES else len(STANDARD[name].params)
+
+
+def gate_width(name: str) -> int:
+    """How many qubits the gate ``name`` acts on."""
+    return int(standard_gate(name, [0.5] * gate_slots(name)).num_qubits)
+
+
 def parameter_sets(name: str, rng: np.random.Generator, count: int) -> list[list[float]]:
     """Angles for a gate: each edge angle in every slot once, then random ones."""
-    slots = len(STANDARD[name].params)
+    slots = gate_slots(name)
     if not slots:
         return [[]]
     sets = [[edge] * slots for edge in EDGE_ANGLES]

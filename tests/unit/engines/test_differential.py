@@ -36,7 +36,6 @@ from qiskit.circuit.library import (
 from qiskit.quantum_info import Statevector, random_unitary
 
 from qharbor.engines import base
-from qharbor.engines.operations import STANDARD_GATES
 from tests.unit.engines import differential as d
 
 CASES = [pytest.param(n, p, id=f"{n}-{p}") for n, p in d.engine_cases()]
@@ -78,7 +77,7 @@ def test_every_declared_standard_gate_matches_qiskit(name: str, precision: str) 
     engine = base.get_engine(name)
     rng = np.random.default_rng(2026)
     found: list[str] = []
-    gates = sorted(engine.operations & STANDARD_GATES)
+    gates = sorted(engine.operations & d.KNOWN_GATES)
     assert gates, f"{name} declares no standard gate"
     for gate_name in gates:
         clifford = not _has_states(engine)
@@ -354,7 +353,7 @@ OPERATION_CASES: dict[str, list[Callable[[], QuantumCircuit]]] = {
 def test_every_declared_operation_has_cases_the_harness_runs(name: str, precision: str) -> None:
     """A declared operation the harness cannot exercise is not proven: declaring it fails."""
     engine = base.get_engine(name)
-    unknown = sorted(engine.operations - STANDARD_GATES - set(OPERATION_CASES))
+    unknown = sorted(engine.operations - d.KNOWN_GATES - set(OPERATION_CASES))
     assert not unknown, f"{name} declares operations the harness does not exercise: {unknown}"
 
 
@@ -362,7 +361,7 @@ def test_every_declared_operation_has_cases_the_harness_runs(name: str, precisio
 def test_measurement_reset_and_control_flow_match_qiskit(name: str, precision: str) -> None:
     engine = base.get_engine(name)
     found: list[str] = []
-    for operation in sorted(engine.operations - STANDARD_GATES):
+    for operation in sorted(engine.operations - d.KNOWN_GATES):
         accepted = 0
         for make in OPERATION_CASES[operation]:
             circuit = make()
@@ -381,18 +380,30 @@ def test_measurement_reset_and_control_flow_match_qiskit(name: str, precision: s
 # ---------------------------------------------------------------- random circuits
 
 
-def _random_circuit(engine: Any, data: st.DataObject) -> QuantumCircuit:
-    gates = sorted(engine.operations & STANDARD_GATES)
+def _random_circuit(engine: Any, data: st.DataObject, dynamic: bool) -> QuantumCircuit:
+    """Up to 8 qubits of the engine's declared gates; with ``dynamic``, mid-circuit
+    measurements (into a second register) and resets among them."""
+    gates = sorted(engine.operations & d.KNOWN_GATES)
     n = data.draw(st.integers(1, 8), label="qubits")
-    fitting = [g for g in gates if d.STANDARD[g].num_qubits <= n]
-    circuit = QuantumCircuit(n)
+    fitting = [g for g in gates if d.gate_width(g) <= n]
+    circuit = QuantumCircuit(QuantumRegister(n, "q"))
+    if dynamic:
+        circuit.add_register(ClassicalRegister(3, "mid"))
     circuit.global_phase = data.draw(st.floats(-4, 4), label="phase")
     angles = st.one_of(st.sampled_from(d.EDGE_ANGLES), st.floats(-7, 7))
-    for _ in range(data.draw(st.integers(1, 14), label="gates")):
+    steps = st.sampled_from(["gate"] * 6 + (["measure", "reset"] if dynamic else []))
+    for _ in range(data.draw(st.integers(1, 14), label="steps")):
+        step = data.draw(steps)
+        qubit = data.draw(st.integers(0, n - 1))
+        if step == "measure":
+            circuit.measure(qubit, circuit.cregs[0][data.draw(st.integers(0, 2))])
+            continue
+        if step == "reset":
+            circuit.reset(qubit)
+            continue
         gate_name = data.draw(st.sampled_from(fitting))
-        template = d.STANDARD[gate_name]
-        params = [data.draw(angles) for _ in template.params]
-        qubits = data.draw(st.permutations(range(n)))[: template.num_qubits]
+        params = [data.draw(angles) for _ in range(d.gate_slots(gate_name))]
+        qubits = data.draw(st.permutations(range(n)))[: d.gate_width(gate_name)]
         circuit.append(d.standard_gate(gate_name, params), qubits)
     return circuit
 
@@ -408,14 +419,15 @@ def _random_circuit(engine: Any, data: st.DataObject) -> QuantumCircuit:
 @given(data=st.data())
 def test_random_circuits_match_qiskit(name: str, precision: str, data: st.DataObject) -> None:
     engine = base.get_engine(name)
-    circuit = _random_circuit(engine, data)
+    dynamic = "reset" in engine.operations and data.draw(st.booleans(), label="dynamic")
+    circuit = _random_circuit(engine, data, dynamic)
     d.COVERAGE.random_circuits += 1
-    if _has_states(engine):
+    if _has_states(engine) and not dynamic:
         why = d.state_mismatch(engine, precision, circuit)
         assert why is None, f"{name}/{precision}: {why}\n{circuit}"
     measured = _measured(circuit)
     counts = d.sample(engine, precision, measured, SHOTS, 13)
-    expected = Statevector(circuit).probabilities_dict()
+    expected = d.exact_distribution(measured)
     why = d.counts_mismatch(counts, expected, SHOTS)
     if why is not None:
         d.COVERAGE.mismatches.append(f"{name}/{precision} random circuit: {why}")
