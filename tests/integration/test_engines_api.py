@@ -255,6 +255,7 @@ def test_a_wide_circuit_simulates_only_its_active_qubits_with_the_same_bit_layou
     assert experiment["num_qubits"] == 25
     assert experiment["simulated_qubits"] == 2
     assert experiment["num_clbits"] == 3
+    assert experiment["depth"] == 3  # ry, cu, measure: the circuit as submitted
     counts = experiment["counts"]
     assert all(len(key) == 3 for key in counts)
     expected = differential.exact_distribution(qasm3.loads(PAIR))

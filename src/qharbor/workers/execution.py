@@ -94,13 +94,14 @@ def _execute(task: Task, programs: list[dict[str, Any]]) -> dict[str, Any]:
     started = time.perf_counter()
     experiments: list[Experiment] = []
     parsed: list[Program] = []
-    widths: list[int] = []
+    # The compiled circuits as users see them (``experiments`` may hold them narrowed).
+    full: list[Any] = []
     narrowing = device.kind == "simulator" and not device.noisy
     for spec in programs:
         # The intake accepted this program; the same limits apply again here.
         program = parse_program(spec["source"], spec["format"], spec["bindings"] or None)
         compiled = compile_for(device, program.circuit, task.seed)
-        widths.append(compiled.num_qubits)
+        full.append(compiled)
         if narrowing and not program.result_types:
             # Idle qubits stay |0⟩ and are never read: simulate the active ones only.
             compiled, _simulated = drop_idle_qubits(compiled)
@@ -156,7 +157,7 @@ def _execute(task: Task, programs: list[dict[str, Any]]) -> dict[str, Any]:
     for index, (spec, program, experiment, runs, (_engine, choice)) in enumerate(
         zip(programs, parsed, experiments, outcomes, chosen, strict=True)
     ):
-        circuit = experiment.circuit
+        circuit = full[index]
         depth = circuit_depth(circuit)
         states = finals.get(index)
         for slot, outcome in enumerate(runs):
@@ -170,8 +171,8 @@ def _execute(task: Task, programs: list[dict[str, Any]]) -> dict[str, Any]:
                 extra["result_types"] = _evaluate(source, program.result_types, states, slot)
             if program.verbatim:
                 extra["verbatim"] = True
-            if circuit.num_qubits != widths[index]:
-                extra["simulated_qubits"] = circuit.num_qubits
+            if experiment.circuit.num_qubits != circuit.num_qubits:
+                extra["simulated_qubits"] = experiment.circuit.num_qubits
             if mixed:
                 extra["engine"] = choice.engine
                 extra["engine_reason"] = choice.reason
@@ -185,7 +186,7 @@ def _execute(task: Task, programs: list[dict[str, Any]]) -> dict[str, Any]:
                     "counts": outcome.counts,
                     "shots": task.shots,
                     "seed": outcome.seed,
-                    "num_qubits": widths[index],
+                    "num_qubits": circuit.num_qubits,
                     "num_clbits": circuit.num_clbits,
                     "depth": depth,
                     "run_s": outcome.run_s,
