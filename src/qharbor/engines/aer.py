@@ -52,8 +52,8 @@ _FUSION_THRESHOLD = 14
 #: flow, and the multi-controlled ``mcx`` and ``mcphase``. Aer knows more (``mcu``,
 #: ``mcr``, ...) and lacks some standard gates (``iswap``, ``dcx``, ``ch``, ...);
 #: circuits with any other gate are decomposed into these first.
-OPERATIONS = (
-    (operations.STANDARD_GATES & AerSimulator(method="statevector").target.operation_names)
+OPERATIONS = frozenset(
+    (operations.STANDARD_GATES & set(AerSimulator(method="statevector").target.operation_names))
     | {"mcx", "mcphase"}
     | operations.DIRECTIVES
     | {"unitary", "measure", "reset", "if_else", "for_loop", "while_loop"}
