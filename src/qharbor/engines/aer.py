@@ -56,7 +56,7 @@ OPERATIONS = frozenset(
     (operations.STANDARD_GATES & set(AerSimulator(method="statevector").target.operation_names))
     | {"mcx", "mcphase"}
     | operations.DIRECTIVES
-    | {"unitary", "measure", "reset", "if_else", "for_loop", "while_loop"}
+    | {"unitary", "measure", "reset", "if_else", "for_loop", "while_loop", "switch_case"}
 )
 
 

@@ -26,8 +26,10 @@ from qiskit.circuit import (
     ForLoopOp,
     Gate,
     IfElseOp,
+    SwitchCaseOp,
     WhileLoopOp,
 )
+from qiskit.circuit.controlflow import CASE_DEFAULT
 from qiskit.circuit.library import MCPhaseGate, MCXGate, get_standard_gate_name_mapping
 from qiskit.quantum_info import Statevector
 from scipy.stats import binom
@@ -221,6 +223,8 @@ def _walk(
             branches = _for_loop(op, instruction, branches, clbits, qubits)
         elif isinstance(op, WhileLoopOp):
             branches = _while_loop(op, instruction, branches, clbits, qubits)
+        elif isinstance(op, SwitchCaseOp):
+            branches = _switch(op, instruction, branches, clbits, qubits)
         else:
             branches = [Branch(b.probability, b.state.evolve(op, qs), b.bits) for b in branches]
     return branches
@@ -247,13 +251,17 @@ def _reset(branch: Branch, qubit: int) -> Iterator[Branch]:
         yield Branch(measured.probability, state, branch.bits)
 
 
+def _value(target: Any, bits: tuple[int, ...], clbits: dict[Any, int]) -> int:
+    """The value of a clbit, or of a register (its bit 0 least significant)."""
+    if isinstance(target, Clbit):
+        return bits[clbits[target]]
+    assert isinstance(target, ClassicalRegister)
+    return sum(bits[clbits[bit]] << i for i, bit in enumerate(target))
+
+
 def _condition(condition: Any, bits: tuple[int, ...], clbits: dict[Any, int]) -> bool:
     target, value = condition
-    if isinstance(target, Clbit):
-        return bits[clbits[target]] == int(value)
-    assert isinstance(target, ClassicalRegister)
-    number = sum(bits[clbits[bit]] << i for i, bit in enumerate(target))
-    return number == int(value)
+    return _value(target, bits, clbits) == int(value)
 
 
 def _inner(
@@ -271,6 +279,22 @@ def _if_else(op, instruction, branches, clbits, qubits) -> list[Branch]:  # type
     out: list[Branch] = []
     for branch in branches:
         body = true_body if _condition(op.condition, branch.bits, clbits) else false_body
+        if body is None:
+            out.append(branch)
+            continue
+        inner_q, inner_c = _inner(body, instruction, qubits, clbits)
+        out += _walk(body, [branch], inner_q, inner_c)
+    return out
+
+
+def _switch(op, instruction, branches, clbits, qubits) -> list[Branch]:  # type: ignore[no-untyped-def]
+    cases = list(op.cases_specifier())
+    out: list[Branch] = []
+    for branch in branches:
+        value = _value(op.target, branch.bits, clbits)
+        body = next((b for values, b in cases if value in values), None)
+        if body is None:
+            body = next((b for values, b in cases if CASE_DEFAULT in values), None)
         if body is None:
             out.append(branch)
             continue

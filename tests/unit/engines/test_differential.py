@@ -313,6 +313,29 @@ def _while_loop() -> QuantumCircuit:
     return circuit
 
 
+def _switch() -> QuantumCircuit:
+    qr = QuantumRegister(3)
+    select, out = ClassicalRegister(2, "select"), ClassicalRegister(2, "out")
+    circuit = QuantumCircuit(qr, select, out)
+    circuit.h(0)
+    circuit.ry(1.9, 1)
+    circuit.measure(0, select[0])
+    circuit.measure(1, select[1])
+    with circuit.switch(select) as case:
+        with case(0):
+            circuit.x(2)
+        with case(1, 2):
+            circuit.ry(0.7, 2)
+            circuit.cx(2, 0)
+        with case(case.DEFAULT):
+            circuit.h(2)
+    with circuit.switch(select[0]) as case, case(1):
+        circuit.sx(1)
+    circuit.measure(2, out[0])
+    circuit.measure(1, out[1])
+    return circuit
+
+
 def _clifford_dynamic() -> QuantumCircuit:
     circuit = QuantumCircuit(3, 3)
     circuit.h(0)
@@ -346,6 +369,7 @@ OPERATION_CASES: dict[str, list[Callable[[], QuantumCircuit]]] = {
     "if_else": [_if_else],
     "for_loop": [_for_loop],
     "while_loop": [_while_loop],
+    "switch_case": [_switch],
 }
 
 
