@@ -10,7 +10,6 @@ in the terminal summary.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -474,11 +473,22 @@ def test_the_harness_catches_a_wrong_phase_and_a_wrong_distribution() -> None:
     assert d.counts_mismatch({"00": 700, "01": 300, "10": 500, "11": 500}, expected, 2000)
     assert d.counts_mismatch({"00": 1999, "01": 1}, {"00": 1.0}, 2000) is not None
     d.COVERAGE.checks = checks  # self-checks are not engine comparisons
-    # cu's γ is what the old translation dropped: the harness sees it.
-    with_gamma, without = QuantumCircuit(2), QuantumCircuit(2)
-    for c, gamma in ((with_gamma, 0.9), (without, 0.0)):
-        c.h([0, 1])
-        c.cu(0.7, 0.3, -1.1, gamma, 0, 1)
-    gap = np.abs(Statevector(with_gamma).data - Statevector(without).data)
-    assert float(np.max(gap)) > 0.1
-    assert math.isclose(abs(np.vdot(good, good)), 1.0)
+    # An engine that drops cu's γ (as a controlled base-gate matrix does) is caught.
+    circuit = QuantumCircuit(3)
+    circuit.h(range(3))
+    circuit.cu(0.7, 0.3, -1.1, 0.9, 2, 0)
+    assert d.state_mismatch(_DropsGamma(), "double", circuit) is not None
+    d.COVERAGE.checks = checks
+
+
+class _DropsGamma:
+    """A wrong engine: its ``cu`` ignores the controlled phase γ."""
+
+    def statevectors(self, circuit: QuantumCircuit, bindings: Any, *, precision: str) -> list:
+        wrong = circuit.copy_empty_like()
+        for instruction in circuit.data:
+            op = instruction.operation
+            if op.name == "cu":
+                op = CUGate(*op.params[:3], 0.0)
+            wrong.append(op, instruction.qubits)
+        return [Statevector(wrong).data]
