@@ -62,7 +62,7 @@ KNOWN_GATES = frozenset(n for n, g in STANDARD.items() if isinstance(g, Gate)) |
 
 @dataclass
 class Coverage:
-    """What the harness checked in this test session, for the terminal summary."""
+    """What the harness checked in this pytest run, for the terminal summary."""
 
     combinations: set[tuple[str, str, str]] = field(default_factory=set)
     checks: int = 0

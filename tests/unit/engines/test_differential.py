@@ -4,7 +4,7 @@ Engines and their precisions come from the registry, and each engine's gates
 from the operations it declares (``engine.operations``): a declared operation
 this harness cannot exercise, or one an engine gets wrong, fails. States are
 compared with their global phase; sampled counts with an exact binomial test
-(see :mod:`tests.unit.engines.differential`). The session's coverage is printed
+(see :mod:`tests.unit.engines.differential`). The run's coverage is printed
 in the terminal summary.
 """
 
