@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from qiskit import qasm3
 
 from qharbor.client import HarborService
 from qharbor.engines import base
 from tests.integration.conftest import RunningCentre
 from tests.programs import BELL
+from tests.unit.engines import differential
 from tests.unit.engines.fakes import FakeEngine
 
 T_GATE = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[1];\nt q[0];\nmeasure q -> c;\n'
@@ -145,3 +147,116 @@ def test_workers_use_the_cost_fits_the_centre_is_configured_with(tmp_path) -> No
     finally:
         running.close()
         server.stop()
+
+
+#: cu with a controlled global phase γ ≠ 0, on four qubits: γ becomes a relative phase.
+CU_GAMMA = """OPENQASM 3.0;
+include "stdgates.inc";
+qubit[4] q;
+bit[4] c;
+h q;
+cu(0.7, 0.3, -1.1, 0.9) q[2], q[0];
+cu(1.9, -0.4, 0.2, -2.3) q[1], q[3];
+h q;
+c = measure q;
+"""
+
+
+#: OriginIR's CU(α, β, γ, δ) is Qiskit's cu with the phase α - (β + δ)/2.
+CU_ORIGINIR = """QINIT 3
+CREG 3
+H q[0]
+H q[1]
+H q[2]
+CU q[0],q[2],(2.0,0.7,1.1,-0.4)
+H q[0]
+H q[2]
+MEASURE q[0],c[0]
+MEASURE q[1],c[1]
+MEASURE q[2],c[2]
+"""
+REFERENCE_CU_ORIGINIR = """OPENQASM 3.0;
+include "stdgates.inc";
+qubit[3] q;
+bit[3] c;
+h q;
+cu(1.1, 0.7, -0.4, 1.85) q[0], q[2];
+h q[0];
+h q[2];
+c = measure q;
+"""
+
+
+@pytest.mark.parametrize(
+    ("engine", "precision"), [("aer", "double"), ("qulacs", "double"), ("qsim", "single")]
+)
+@pytest.mark.parametrize(
+    ("program", "reference"),
+    [
+        pytest.param({"source": CU_GAMMA}, CU_GAMMA, id="openqasm3"),
+        pytest.param(
+            {"source": CU_ORIGINIR, "format": "originir"}, REFERENCE_CU_ORIGINIR, id="originir"
+        ),
+    ],
+)
+def test_cu_with_a_phase_gives_qiskits_distribution_on_every_engine(
+    running: RunningCentre, engine: str, precision: str, program: dict, reference: str
+) -> None:
+    shots = 4000
+    job = running.submit(
+        programs=[program],
+        shots=shots,
+        seed=17,
+        options={"engine": engine, "precision": precision},
+    )
+    result = running.result(job["id"])
+    assert result["metadata"]["engine"] == engine
+    expected = differential.exact_distribution(qasm3.loads(reference))
+    counts = result["experiments"][0]["counts"]
+    assert differential.counts_mismatch(counts, expected, shots) is None, counts
+
+
+#: A circuit as transpiled for a 25-qubit device: 2 active qubits (7 and 19), a
+#: barrier over all, measured into three clbits of which one is never written.
+WIDE = """OPENQASM 3.0;
+include "stdgates.inc";
+qubit[25] q;
+bit[3] c;
+ry(1.1) q[19];
+cu(0.7, 0.3, -1.1, 0.9) q[19], q[7];
+barrier q;
+c[0] = measure q[19];
+c[2] = measure q[7];
+"""
+PAIR = """OPENQASM 3.0;
+include "stdgates.inc";
+qubit[2] q;
+bit[3] c;
+ry(1.1) q[1];
+cu(0.7, 0.3, -1.1, 0.9) q[1], q[0];
+c[0] = measure q[1];
+c[2] = measure q[0];
+"""
+
+
+@pytest.mark.parametrize(
+    ("engine", "precision"),
+    [("auto", "double"), ("aer", "double"), ("qulacs", "double"), ("qsim", "single")],
+)
+def test_a_wide_circuit_simulates_only_its_active_qubits_with_the_same_bit_layout(
+    running: RunningCentre, engine: str, precision: str
+) -> None:
+    shots = 4000
+    job = running.submit(
+        programs=[WIDE], shots=shots, seed=3, options={"engine": engine, "precision": precision}
+    )
+    result = running.result(job["id"])
+    experiment = result["experiments"][0]
+    assert experiment["num_qubits"] == 25
+    assert experiment["simulated_qubits"] == 2
+    assert experiment["num_clbits"] == 3
+    assert experiment["depth"] == 3  # ry, cu, measure: the circuit as submitted
+    counts = experiment["counts"]
+    assert all(len(key) == 3 for key in counts)
+    expected = differential.exact_distribution(qasm3.loads(PAIR))
+    assert differential.counts_mismatch(counts, expected, shots) is None, counts

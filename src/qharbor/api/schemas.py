@@ -290,6 +290,10 @@ class ExperimentPublic(BaseModel):
     )
     engine_reason: str | None = Field(default=None, description="Why that engine, one sentence.")
     precision: str | None = Field(default=None, description="The precision it computed in.")
+    simulated_qubits: int | None = Field(
+        default=None,
+        description="When idle qubits were dropped before simulation: how many were simulated.",
+    )
     probabilities: dict[str, float] | None = Field(
         default=None,
         description="With ?shape=origin: outcome probabilities keyed by hex, as Origin's "

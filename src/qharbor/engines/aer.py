@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import time
-import weakref
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from importlib import metadata
 from typing import Any
 
 import numpy as np
-from qiskit import QuantumCircuit, transpile
-from qiskit.circuit import ParameterExpression
+from qiskit import QuantumCircuit
+from qiskit.circuit import ControlFlowOp, ForLoopOp, ParameterExpression
 from qiskit.exceptions import QiskitError
 from qiskit.result import Result
 from qiskit_aer import AerSimulator
 
 from qharbor import errors
 from qharbor import twin as twins
-from qharbor.engines import threads
+from qharbor.engines import operations, threads
 from qharbor.engines.base import PRECISIONS, Experiment, ExperimentOutcome
 from qharbor.engines.features import NON_GATES, CircuitFeatures
 
@@ -48,11 +47,25 @@ SPARSE_GATES_PER_QUBIT = 4
 _FUSION_THRESHOLD = 14
 
 
+#: What the engine is proven on (by the differential conformance harness): the
+#: standard gates Aer implements, dense unitaries, measurement, reset and control
+#: flow, and the multi-controlled ``mcx`` and ``mcphase``. Aer knows more (``mcu``,
+#: ``mcr``, ...) and lacks some standard gates (``iswap``, ``dcx``, ``ch``, ...);
+#: circuits with any other gate are decomposed into these first.
+OPERATIONS = frozenset(
+    (operations.STANDARD_GATES & set(AerSimulator(method="statevector").target.operation_names))
+    | {"mcx", "mcphase"}
+    | operations.DIRECTIVES
+    | {"unitary", "measure", "reset", "if_else", "for_loop", "while_loop", "switch_case"}
+)
+
+
 class AerEngine:
     """Runs circuits on Aer with one simulator per method, built once."""
 
     name = "aer"
     precisions = frozenset(PRECISIONS)
+    operations = OPERATIONS
 
     def __init__(self) -> None:
         self._simulators: dict[tuple[str, str], AerSimulator] = {}
@@ -254,21 +267,37 @@ def _bind(circuit: QuantumCircuit, binding: Mapping[str, float]) -> QuantumCircu
     return circuit.assign_parameters({p: binding[p.name] for p in circuit.parameters})
 
 
-#: Operation names each simulator knows.
-_KNOWN: weakref.WeakKeyDictionary[AerSimulator, frozenset[str]] = weakref.WeakKeyDictionary()
-
-
 def _native(simulator: AerSimulator, circuit: QuantumCircuit) -> QuantumCircuit:
-    """The circuit in operations Aer knows (``iswap``, ``dcx``, ... are not among them).
+    """The circuit in the operations Aer is proven on (:data:`OPERATIONS`).
 
     Device compilation already targets Aer's gates, so this is normally a check.
     """
-    known = _KNOWN.get(simulator)
-    if known is None:  # building Aer's target takes about a millisecond: once
-        known = _KNOWN[simulator] = frozenset(simulator.target.operation_names) | {"barrier"}
-    if all(name in known for name in circuit.count_ops()):
-        return circuit
-    return transpile(circuit, target=simulator.target, optimization_level=0)
+    circuit = operations.conform(circuit, OPERATIONS)
+    if "for_loop" in circuit.count_ops():
+        circuit = _without_unused_loop_parameters(circuit)
+    return circuit
+
+
+def _without_unused_loop_parameters(circuit: QuantumCircuit) -> QuantumCircuit:
+    """The circuit with each ``for`` loop's parameter dropped where its body never uses it.
+
+    Aer (0.18.2) binds the loop parameter in the body on every iteration and fails
+    with "Cannot bind parameters ... not present in the circuit" when the body
+    does not use it, though the circuit is valid Qiskit.
+    """
+    out = circuit.copy_empty_like()
+    for instruction in circuit.data:
+        op = instruction.operation
+        if isinstance(op, ForLoopOp):
+            indices, parameter, body = op.params
+            body = _without_unused_loop_parameters(body)
+            if parameter is not None and parameter not in body.parameters:
+                parameter = None
+            op = ForLoopOp(indices, parameter, body, label=op.label)
+        elif isinstance(op, ControlFlowOp):
+            op = op.replace_blocks([_without_unused_loop_parameters(b) for b in op.blocks])
+        out.append(instruction.replace(operation=op))
+    return out
 
 
 def _thread_options(circuits: Sequence[QuantumCircuit]) -> dict[str, Any]:

@@ -55,10 +55,15 @@ class Engine(Protocol):
     Attributes:
         name: the registered name, which jobs may pin with ``options.engine``.
         precisions: the precisions it computes in (``double``, ``single``).
+        operations: the operation names its translator takes, each proven by the
+            differential conformance harness; it decomposes any other gate
+            first (:func:`qharbor.engines.operations.conform`) or refuses the
+            circuit in ``unsupported``.
     """
 
     name: str
     precisions: frozenset[str]
+    operations: frozenset[str]
 
     def unsupported(self, features: CircuitFeatures, method: str, precision: str) -> str | None:
         """Why this engine cannot run a circuit with ``features``, or None if it can.

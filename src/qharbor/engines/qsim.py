@@ -21,7 +21,7 @@ from qharbor import errors
 from qharbor.engines import threads
 from qharbor.engines.base import Experiment, ExperimentOutcome, run_each
 from qharbor.engines.features import CircuitFeatures
-from qharbor.engines.qsim_circuits import Translation, translate
+from qharbor.engines.qsim_circuits import OPERATIONS, Translation, translate
 
 #: Qubits of the largest gate block qsim fuses before applying it. Larger blocks
 #: mean fewer passes over the state but more work per pass; 3 was the fastest of
@@ -37,6 +37,7 @@ class QsimEngine:
     name = "qsim"
     precisions = frozenset({"single"})
     methods = frozenset({"statevector"})
+    operations = OPERATIONS
 
     def __init__(self, fusion: int = FUSION_SIZE) -> None:
         self._fusion = fusion

@@ -14,6 +14,12 @@ Conventions handled (each is checked by the engine conformance suite):
   Qiskit's ``Operator``. Qiskit's matrix takes its first qubit as the least
   significant bit, Cirq's as the most significant, so the gate is applied to the
   instruction's qubits in reverse.
+* **Controlled gates** are the block of Qiskit's full matrix where every control
+  is 1, controlled by the Cirq control qubits (the matrix of ``base_gate`` would
+  lose the phase ``γ`` of ``cu``).
+* **Operations outside** :data:`OPERATIONS` (custom gates, ``.control(k)`` or
+  ``.power(x)`` of a gate, library blocks) are decomposed by Qiskit's transpiler
+  first (:func:`qharbor.engines.operations.conform`).
 * **Parameters** become sympy symbols named as the Qiskit parameters, so bindings
   are Cirq resolvers. A parametric gate of another kind makes the circuit go
   through Qiskit's transpiler to gates translated here.
@@ -35,6 +41,7 @@ from qiskit.circuit import ControlledGate, ParameterExpression
 from qiskit.quantum_info import Operator
 
 from qharbor import errors
+from qharbor.engines import operations
 from qharbor.engines.readout import Readout
 
 
@@ -96,6 +103,8 @@ _GATES: dict[str, _G] = {
 
 _SKIP = frozenset({"barrier", "id", "delay"})
 _TRANSPILE_BASIS = sorted(_GATES)
+#: What the translator is proven on (by the differential conformance harness).
+OPERATIONS = operations.STANDARD_GATES | operations.DIRECTIVES | {"unitary", "measure"}
 
 
 class NeedsTranspile(Exception):
@@ -134,6 +143,7 @@ def translate(circuit: QuantumCircuit) -> Translation:
     Raises:
         errors.ExecutionError: the circuit measures mid-circuit, resets or branches.
     """
+    circuit = operations.conform(circuit, OPERATIONS)
     try:
         return _translate(circuit)
     except NeedsTranspile:
@@ -181,7 +191,7 @@ def _matrix_op(op: Any, qubits: list[Any]) -> Any:
     """A gate as a (controlled) Cirq matrix gate, on the qubits in Cirq's bit order."""
     if isinstance(op, ControlledGate) and op.ctrl_state == (1 << op.num_ctrl_qubits) - 1:
         k = op.num_ctrl_qubits
-        base = _matrix_op(op.base_gate, qubits[k:])
-        return base.controlled_by(*qubits[:k])
+        block = operations.controlled_block(_operator(op), k)
+        return cirq.MatrixGate(block).on(*reversed(qubits[k:])).controlled_by(*qubits[:k])
     matrix = _operator(op)
     return cirq.MatrixGate(matrix).on(*reversed(qubits))

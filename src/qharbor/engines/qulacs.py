@@ -21,7 +21,13 @@ from qharbor import errors
 from qharbor.engines import threads
 from qharbor.engines.base import Experiment, ExperimentOutcome, run_each
 from qharbor.engines.features import CircuitFeatures
-from qharbor.engines.qulacs_circuits import Translation, fresh_state, global_phase_factor, translate
+from qharbor.engines.qulacs_circuits import (
+    OPERATIONS,
+    Translation,
+    fresh_state,
+    global_phase_factor,
+    translate,
+)
 
 _SEED_MODULUS = 2**32
 #: Up to this width, Z-only observables are evaluated from their diagonal (8 MiB).
@@ -41,6 +47,7 @@ class QulacsEngine:
     name = "qulacs"
     precisions = frozenset({"double"})
     methods = frozenset({"statevector"})
+    operations = OPERATIONS
 
     def unsupported(self, features: CircuitFeatures, method: str, precision: str) -> str | None:
         refusal = self._refusal(method, precision)

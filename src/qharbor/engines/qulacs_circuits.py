@@ -15,10 +15,15 @@ Conventions handled (each is checked by the engine conformance suite):
   matrices). A *parametric* ``p``/``cp``/``crz`` is rebuilt from parametric Z
   rotations; the global phase that costs is tracked, so state vectors keep Qiskit's
   phase exactly (result types read amplitudes).
-* **Anything else** without free parameters becomes a dense matrix gate from
-  ``qiskit.quantum_info.Operator`` (controlled gates: the base matrix with qulacs
-  control qubits). A parametric gate of another kind makes the whole circuit go
-  through Qiskit's transpiler to gates translated here, once per circuit.
+* **Other standard gates** without free parameters become dense matrix gates
+  from ``qiskit.quantum_info.Operator``. A controlled gate is the block of its
+  full matrix where every control is 1, with qulacs control qubits: not the
+  matrix of its ``base_gate``, which for ``cu`` lacks the phase ``γ`` that the
+  control turns into a relative phase. A parametric gate of another kind makes
+  the whole circuit go through Qiskit's transpiler to gates translated here.
+* **Operations outside** :data:`OPERATIONS` (custom gates, ``.control(k)`` or
+  ``.power(x)`` of a gate, library blocks) are decomposed by Qiskit's
+  transpiler first (:func:`qharbor.engines.operations.conform`).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from qulacs import gate as qgate
 from qulacs.circuit import QuantumCircuitOptimizer
 
 from qharbor import errors
+from qharbor.engines import operations
 from qharbor.engines.readout import Readout
 
 
@@ -92,6 +98,9 @@ _FIXED: dict[str, Callable[[Any, list[int], Any], None]] = {
 
 #: Operations that change nothing in a state-vector run.
 _SKIP = frozenset({"barrier", "id", "delay"})
+
+#: What the translator is proven on (by the differential conformance harness).
+OPERATIONS = operations.STANDARD_GATES | operations.DIRECTIVES | {"unitary", "measure"}
 
 #: Gates the translation takes with free parameters; the transpiler targets these.
 _PARAMETRIC = frozenset({"rx", "ry", "rz", "rxx", "ryy", "rzz", "rzx", "p", "u1", "cp", "crz"})
@@ -194,6 +203,7 @@ def translate(circuit: QuantumCircuit) -> Translation:
     Raises:
         errors.ExecutionError: the circuit measures mid-circuit, resets or branches.
     """
+    circuit = operations.conform(circuit, OPERATIONS)
     try:
         out = _translate(circuit)
     except NeedsTranspile:
@@ -305,7 +315,7 @@ def _add_matrix(target: Any, op: Any, qubits: list[int]) -> None:
     """A gate without a direct translation, as a (controlled) dense matrix."""
     if isinstance(op, ControlledGate) and op.ctrl_state == (1 << op.num_ctrl_qubits) - 1:
         k = op.num_ctrl_qubits
-        gate = qgate.DenseMatrix(qubits[k:], _matrix(op.base_gate))
+        gate = qgate.DenseMatrix(qubits[k:], operations.controlled_block(_matrix(op), k))
         for control in qubits[:k]:
             gate.add_control_qubit(control, 1)
         target.add_gate(gate)

@@ -46,6 +46,9 @@ _GATES = {
     "iswap": "ISWAP",
 }
 _SKIP = frozenset({"id", "barrier", "delay"})
+#: What the translator is proven on (by the differential conformance harness).
+#: Selection gives stim Clifford circuits of these gates only (``unsupported``).
+OPERATIONS = CLIFFORD_GATES | _SKIP | {"measure", "reset"}
 _SEED_MODULUS = 2**63
 
 
@@ -56,6 +59,7 @@ class StimEngine:
     #: Stabilizer simulation is exact; it has no floating-point state to round.
     precisions = frozenset(PRECISIONS)
     methods = frozenset({"statevector", "stabilizer"})
+    operations = OPERATIONS
 
     def unsupported(self, features: CircuitFeatures, method: str, precision: str) -> str | None:
         if precision not in self.precisions:

@@ -17,6 +17,7 @@ from typing import Any
 from qharbor import errors
 from qharbor.devices import Device
 from qharbor.engines import Engine, Experiment, get_engine, result_types
+from qharbor.engines.idle_qubits import drop_idle_qubits
 from qharbor.engines.quick_features import quick_features
 from qharbor.engines.selection import Choice, Picker, Selector
 from qharbor.jobs.options import JobOptions
@@ -93,10 +94,17 @@ def _execute(task: Task, programs: list[dict[str, Any]]) -> dict[str, Any]:
     started = time.perf_counter()
     experiments: list[Experiment] = []
     parsed: list[Program] = []
+    # The compiled circuits as users see them (``experiments`` may hold them narrowed).
+    full: list[Any] = []
+    narrowing = device.kind == "simulator" and not device.noisy
     for spec in programs:
         # The intake accepted this program; the same limits apply again here.
         program = parse_program(spec["source"], spec["format"], spec["bindings"] or None)
         compiled = compile_for(device, program.circuit, task.seed)
+        full.append(compiled)
+        if narrowing and not program.result_types:
+            # Idle qubits stay |0⟩ and are never read: simulate the active ones only.
+            compiled, _simulated = drop_idle_qubits(compiled)
         experiments.append(Experiment(compiled, program.bindings))
         parsed.append(program)
     compiled_at = time.perf_counter()
@@ -149,7 +157,7 @@ def _execute(task: Task, programs: list[dict[str, Any]]) -> dict[str, Any]:
     for index, (spec, program, experiment, runs, (_engine, choice)) in enumerate(
         zip(programs, parsed, experiments, outcomes, chosen, strict=True)
     ):
-        circuit = experiment.circuit
+        circuit = full[index]
         depth = circuit_depth(circuit)
         states = finals.get(index)
         for slot, outcome in enumerate(runs):
@@ -163,6 +171,8 @@ def _execute(task: Task, programs: list[dict[str, Any]]) -> dict[str, Any]:
                 extra["result_types"] = _evaluate(source, program.result_types, states, slot)
             if program.verbatim:
                 extra["verbatim"] = True
+            if experiment.circuit.num_qubits != circuit.num_qubits:
+                extra["simulated_qubits"] = experiment.circuit.num_qubits
             if mixed:
                 extra["engine"] = choice.engine
                 extra["engine_reason"] = choice.reason

@@ -30,6 +30,8 @@ class FakeEngine:
         self.name = name
         self.precisions = frozenset(precisions)
         self.clifford_only = clifford_only
+        #: What it would take untranslated; it translates nothing, so this is nominal.
+        self.operations = frozenset({"measure"})
         self.calls: list[dict[str, Any]] = []
 
     def unsupported(self, features: CircuitFeatures, method: str, precision: str) -> str | None:
