@@ -154,7 +154,12 @@ class Scheduler:
             if self._status(d.name) is DeviceStatus.ONLINE
         }
         claims = self._manager.claim(
-            self.owner, self._lease_s, slots, concurrency, self._current_shares()
+            self.owner,
+            self._lease_s,
+            slots,
+            concurrency,
+            self._current_shares(),
+            memory_free=self._executor.free_memory(),
         )
         for claim in claims:
             try:
@@ -214,6 +219,7 @@ class Scheduler:
             twin=twin,
             program_key=program_key,
             result_key=result_key,
+            memory_bytes=claim.memory_bytes,
         )
 
     def _requeue_offline(self) -> None:

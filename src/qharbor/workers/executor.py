@@ -39,8 +39,16 @@ class Executor(Protocol):
         """How many more tasks could start now."""
         ...
 
+    def free_memory(self) -> int | None:
+        """Bytes of memory the running tasks leave free; None when memory is not tracked.
+
+        A task is handed over only when its ``memory_bytes`` fit; its reservation
+        is returned however it ends.
+        """
+        ...
+
     def submit(self, task: Task) -> None:
-        """Start a task on a free worker."""
+        """Start a task on a free worker, reserving its memory (check ``free_memory`` first)."""
         ...
 
     def poll(self, timeout: float) -> list[Outcome]:

@@ -46,6 +46,9 @@ class FakeExecutor:
         self._lock = threading.Lock()
         self._woken = threading.Event()
 
+    def free_memory(self) -> int | None:
+        return None
+
     def free_slots(self) -> int:
         with self._lock:
             return self.size - len(self._running)
