@@ -3,8 +3,8 @@
 
 Each case runs in a fresh worker-like subprocess that loads the engines, runs a
 small warm-up job, notes its resident memory, then runs one job through the
-worker's own ``execute`` and reports its peak resident memory (the kernel's
-high-water mark, read with psutil). The difference is what the job added to an
+worker's own ``execute`` and reads its peak resident memory (the kernel's
+high-water mark, with psutil). The difference is what the job added to an
 idle worker: state, scratch and fusion buffers, copies made while sampling.
 
 Run it, then compare the fitted bytes per amplitude with the table in
@@ -44,12 +44,17 @@ def program(width: int, result_types: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def child(engine: str, precision: str, path: str, width: int) -> dict[str, Any]:
-    """Run one job in this process; its peak memory above the idle worker's.
+def child(cases: list[tuple[str, str, str, int]]) -> list[dict[str, Any]]:
+    """Run one job per case in this process; each one's peak memory above the idle worker's.
 
-    ``width`` counts amplitudes as a state vector's qubits: the ``density`` path
-    runs half as many qubits, whose density matrix has as many entries.
+    The kernel's high-water mark is reset before each job (``/proc/self/clear_refs``),
+    so one process measures several cases; states this wide are allocated with
+    ``mmap`` and go back to the system when freed, so one case does not hide the
+    next. ``width`` counts amplitudes as a state vector's qubits: the ``density``
+    path runs half as many qubits, whose density matrix has as many entries.
     """
+    import gc
+
     import psutil
 
     from qharbor.devices import default_catalogue
@@ -57,12 +62,10 @@ def child(engine: str, precision: str, path: str, width: int) -> dict[str, Any]:
     from qharbor.workers.execution import Task, execute
 
     selection.warm_up()
-    # A density matrix of w/2 qubits has as many entries as a state of w qubits.
-    device = default_catalogue().get("density-matrix" if path == "density" else "statevector")
-    if path == "density":
-        width //= 2
+    devices = default_catalogue()
 
-    def run(qubits: int) -> None:
+    def run(engine: str, precision: str, path: str, qubits: int) -> None:
+        device = devices.get("density-matrix" if path == "density" else "statevector")
         source = program(qubits, result_types=path == "states")
         execute(
             Task(
@@ -76,20 +79,47 @@ def child(engine: str, precision: str, path: str, width: int) -> dict[str, Any]:
             )
         )
 
-    run(4)  # imports, caches and compiled code of a first job
     process = psutil.Process()
-    idle = process.memory_info().rss
-    run(width)
-    peak = _peak_rss(process)
-    return {
-        "engine": engine,
-        "precision": precision,
-        "path": path,
-        "width": width,
-        "idle_bytes": idle,
-        "peak_bytes": peak,
-        "job_bytes": peak - idle,
-    }
+    rows = []
+    for engine, precision, path, width in cases:
+        qubits = width // 2 if path == "density" else width
+        run(engine, precision, path, 4)  # imports, caches and compiled code of a first job
+        gc.collect()
+        _reset_peak()
+        idle = process.memory_info().rss
+        run(engine, precision, path, qubits)
+        peak = _peak_rss(process)
+        rows.append(
+            {
+                "engine": engine,
+                "precision": precision,
+                "path": path,
+                "width": qubits,
+                "idle_bytes": idle,
+                "peak_bytes": peak,
+                "job_bytes": peak - idle,
+            }
+        )
+    return rows
+
+
+def _reset_peak() -> None:
+    """Reset this process's resident-memory high-water mark to its current size (Linux)."""
+    with open("/proc/self/clear_refs", "w", encoding="ascii") as refs:
+        refs.write("5")
+
+
+def in_subprocess(cases: list[tuple[str, str, str, int]]) -> list[dict[str, Any]]:
+    """:func:`child` of the cases, in a fresh interpreter (as a worker process is)."""
+    names = [f"{e}:{p}:{path}:{w}" for e, p, path, w in cases]
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.memory", "--child", *names],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    rows: list[dict[str, Any]] = json.loads(out.strip().splitlines()[-1])
+    return rows
 
 
 def _peak_rss(process: Any) -> int:
@@ -106,20 +136,13 @@ def _peak_rss(process: Any) -> int:
 
 
 def measure(widths: list[int]) -> list[dict[str, Any]]:
-    """Every case at every width, each in its own subprocess."""
+    """Every case at every width, each case in its own subprocess."""
     rows = []
     for engine, precision, path in CASES:
-        for width in widths:
-            case = [engine, precision, path, str(width)]
-            out = subprocess.run(
-                [sys.executable, "-m", "benchmarks.memory", "--child", *case],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-            row = json.loads(out.strip().splitlines()[-1])
-            rows.append(row)
+        found = in_subprocess([(engine, precision, path, w) for w in widths])
+        for row in found:
             print(json.dumps(row), file=sys.stderr, flush=True)
+        rows += found
     return rows
 
 
@@ -148,11 +171,14 @@ def fit(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--widths", type=int, nargs="+", default=[18, 20, 22, 24])
-    parser.add_argument("--child", nargs=4, metavar=("ENGINE", "PRECISION", "PATH", "WIDTH"))
+    parser.add_argument("--child", nargs="+", metavar="ENGINE:PRECISION:PATH:WIDTH")
     args = parser.parse_args()
     if args.child:
-        engine, precision, path, width = args.child
-        print(json.dumps(child(engine, precision, path, int(width))))
+        cases = []
+        for name in args.child:
+            engine, precision, path, width = name.split(":")
+            cases.append((engine, precision, path, int(width)))
+        print(json.dumps(child(cases)))
         return
     rows = measure(args.widths)
     print(json.dumps({"rows": rows, "fits": fit(rows)}, indent=1))
