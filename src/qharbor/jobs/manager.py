@@ -500,6 +500,7 @@ class JobManager:
         concurrency: dict[str, int],
         shares: Mapping[str, float] | None = None,
         memory_free: int | None = None,
+        memory_capacity: int | None = None,
     ) -> builtins.list[Claim]:
         """Lease up to ``slots`` queued jobs within device concurrency and free memory.
 
@@ -510,7 +511,9 @@ class JobManager:
         A job whose memory need does not fit in ``memory_free`` stays queued, and
         keeps its turn: the jobs after it may use only what is left once its
         need is set aside, so a stream of small jobs cannot hold a large one back
-        for ever; it starts as soon as the running jobs have freed enough.
+        for ever; it starts as soon as the running jobs have freed enough. A job
+        that needs more than ``memory_capacity`` could never start: it is claimed
+        at once (for the scheduler to fail it) and holds no one back.
 
         Args:
             owner: this scheduler's id, recorded on the lease.
@@ -522,6 +525,7 @@ class JobManager:
                 not in it count as unused. None serves every job oldest first.
             memory_free: bytes the host's running jobs leave free; None claims
                 without regard to memory.
+            memory_capacity: bytes the host's jobs may use together.
         """
         if slots <= 0 or not concurrency:
             return []
@@ -578,7 +582,8 @@ class JobManager:
                     if free[row.device] <= 0:
                         continue
                     need = row.memory_bytes or 0
-                    if memory_free is not None:
+                    never = memory_capacity is not None and need > memory_capacity
+                    if memory_free is not None and not never:
                         # Set aside even when it does not fit: what is left is all
                         # the jobs behind this one may take.
                         memory_free -= need

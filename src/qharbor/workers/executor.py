@@ -47,6 +47,10 @@ class Executor(Protocol):
         """
         ...
 
+    def memory_capacity(self) -> int | None:
+        """Bytes of memory the tasks may use together; None when memory is not tracked."""
+        ...
+
     def submit(self, task: Task) -> None:
         """Start a task on a free worker, reserving its memory (check ``free_memory`` first)."""
         ...

@@ -157,6 +157,9 @@ class LocalExecutor:
     def free_memory(self) -> int | None:
         return self.memory.free() if self.memory is not None else None
 
+    def memory_capacity(self) -> int | None:
+        return self.memory.capacity_bytes if self.memory is not None else None
+
     def running(self) -> dict[str, int]:
         return {s.task.job_id: s.task.attempt for s in self._slots if s.task is not None}
 

@@ -10,15 +10,14 @@ import pytest
 import sqlalchemy as sa
 
 from qharbor import errors
-from qharbor.devices import default_catalogue
+from qharbor.devices import catalogue, default_catalogue
+from qharbor.engines.memory import Workload
 from qharbor.jobs.job import Job, JobStatus
 from qharbor.jobs.manager import JobManager, encode_cursor
 from qharbor.jobs.request import JobRequest, ProgramSpec, prepare
 from qharbor.security.identity import Identity
 from qharbor.store import Database
 from qharbor.store.tables import jobs, results
-from qharbor.devices import catalogue
-from qharbor.engines.memory import Workload
 from tests.programs import BELL_QASM3 as BELL
 from tests.programs import ghz
 
@@ -127,10 +126,18 @@ def claim(
     slots: int = 8,
     owner: str = OWNER,
     memory_free: int | None = None,
+    memory_capacity: int | None = None,
     **concurrency: int,
 ):
     limits = {name.replace("_", "-"): n for name, n in concurrency.items()} or {"statevector": 8}
-    return manager.claim(owner, LEASE_S, slots, limits, memory_free=memory_free)
+    return manager.claim(
+        owner,
+        LEASE_S,
+        slots,
+        limits,
+        memory_free=memory_free,
+        memory_capacity=memory_capacity,
+    )
 
 
 # --- create and read ------------------------------------------------------------
@@ -409,6 +416,16 @@ def test_claim_keeps_a_large_jobs_turn_against_smaller_jobs_behind_it(
     # Once it fits, the large job goes first; the small ones take what is left.
     got = claim(manager, memory_free=need(20) + 2 * need(3))
     assert [c.job_id for c in got] == [large, *small[:2]]
+
+
+def test_a_job_that_could_never_fit_is_claimed_to_be_failed_and_holds_no_one_back(
+    manager: JobManager, alice: Member
+) -> None:
+    # Queued when the host had more memory than it has now.
+    huge = submit(manager, alice, source=ghz(20)).id
+    small = submit(manager, alice, source=ghz(3)).id
+    got = claim(manager, memory_free=need(3), memory_capacity=need(20) - 1)
+    assert [c.job_id for c in got] == [huge, small]
 
 
 def test_claim_without_a_memory_figure_ignores_memory(manager: JobManager, alice: Member) -> None:
