@@ -238,7 +238,9 @@ def memory_need(
     return memory.job_bytes(_engines_of(names, precision), method, loads)
 
 
-def check_memory(device: Device, need_bytes: int, program: int | None = None) -> None:
+def check_memory(
+    device: Device, need_bytes: int, program: int | None = None, qubits: int | None = None
+) -> None:
     """Refuse a job that could never fit: its memory need is more than the host's jobs
     may use together, even with nothing else running.
 
@@ -246,6 +248,7 @@ def check_memory(device: Device, need_bytes: int, program: int | None = None) ->
         device: the job's device.
         need_bytes: the job's need (:func:`memory_need`).
         program: the program the need is for, if one.
+        qubits: that program's width.
 
     Raises:
         errors.DeviceLimit: naming the need, the capacity and the device's qubit limit.
@@ -255,6 +258,9 @@ def check_memory(device: Device, need_bytes: int, program: int | None = None) ->
         return
     who = "the job" if program is None else f"program {program}"
     detail: dict[str, Any] = {} if program is None else {"program": program}
+    if qubits is not None:
+        who += f" ({qubits} qubits)"
+        detail["qubits"] = qubits
     raise errors.DeviceLimit(
         f"{who} needs about {memory.describe(need_bytes)} of memory on device "
         f"{device.name!r}, more than the {memory.describe(capacity)} this centre's jobs "

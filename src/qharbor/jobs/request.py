@@ -209,7 +209,8 @@ def _memory_need(
     need = catalogue.memory_need(
         device, workloads, precision=options.precision, engine=options.engine
     )
-    catalogue.check_memory(device, need, program=program)
+    qubits = workloads[0].width if program is not None else None
+    catalogue.check_memory(device, need, program=program, qubits=qubits)
     return need
 
 

@@ -98,16 +98,18 @@ def test_a_need_beyond_the_capacity_is_a_device_limit_naming_both() -> None:
     device = default_catalogue(memory_bytes=1 * GiB).get("statevector")
     check_memory(device, 1 * GiB)  # exactly full fits
     with pytest.raises(errors.DeviceLimit) as caught:
-        check_memory(device, 3 * GiB, program=2)
+        check_memory(device, 3 * GiB, program=2, qubits=40)
     assert caught.value.code == "DEVICE_LIMIT"
     assert caught.value.detail == {
         "program": 2,
+        "qubits": 40,
         "device": "statevector",
         "memory_bytes": 3 * GiB,
         "capacity_bytes": 1 * GiB,
         "max_qubits": device.max_qubits,
     }
-    assert "3.0 GiB" in caught.value.message and "1.0 GiB" in caught.value.message
+    assert caught.value.message.startswith("program 2 (40 qubits) needs about 3.0 GiB")
+    assert "1.0 GiB" in caught.value.message
 
 
 def test_get_returns_the_named_device() -> None:

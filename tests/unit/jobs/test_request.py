@@ -193,7 +193,8 @@ def test_a_program_too_wide_for_memory_names_its_need_and_the_capacity() -> None
         prepare(request, device, max_program_bytes=100_000, max_experiments=10)
     assert caught.value.detail["program"] == 1
     assert caught.value.detail["max_qubits"] == device.max_qubits
-    assert caught.value.message.startswith("program 1 needs about")
+    assert caught.value.detail["qubits"] == device.max_qubits + 1
+    assert caught.value.message.startswith(f"program 1 ({device.max_qubits + 1} qubits) needs")
 
 
 def test_an_estimator_job_carries_the_need_of_its_state() -> None:
