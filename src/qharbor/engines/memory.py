@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import psutil
 
 #: Memory a job needs whatever its width: parsing, compiling, the result document
-#: and allocator slack (bytes). Measured fixed terms were below 8 MiB.
+#: and allocator slack (bytes). The measured fixed terms were below 2 MiB.
 FIXED_BYTES = 32 * 1024 * 1024
 #: Bytes per amplitude, per engine and precision, when an engine samples a state
 #: vector (measured: Aer 16.02 and 8.01, qulacs 24.0 (the state and a cumulative
@@ -36,7 +36,7 @@ _DENSE: dict[tuple[str, str], float] = {
 }
 #: Bytes per amplitude of a state an engine that is not in the table keeps.
 _DENSE_DEFAULT = 24.5
-#: Bytes per entry of a density matrix (Aer; measured 16.1).
+#: Bytes per entry of a density matrix (Aer; measured 16.03).
 _DENSITY_BYTES = 16.5
 #: Bytes per amplitude a result-type program adds for each final state it keeps
 #: (a complex128 copy); sampling from it makes probabilities and their cumulative
