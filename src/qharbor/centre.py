@@ -37,7 +37,11 @@ def make_executor(settings: Settings) -> Executor:
     if settings.executor == "local":
         from qharbor.workers.local import LocalExecutor
 
-        return LocalExecutor(settings.workers, extra_env=engine_environment(settings))
+        return LocalExecutor(
+            settings.workers,
+            extra_env=engine_environment(settings),
+            memory_bytes=settings.memory_capacity_bytes(),
+        )
     raise ValueError(f"unknown executor {settings.executor!r}; available: local")
 
 
@@ -64,6 +68,7 @@ class Centre:
         self.catalogue = catalogue or default_catalogue(
             settings.max_shots,
             settings.devices_dir,
+            memory_bytes=settings.memory_capacity_bytes(),
             calibration_interval_s=settings.calibration_interval_seconds,
             calibration_duration_s=settings.calibration_duration_seconds,
             drift_step_s=settings.drift_step_seconds,

@@ -44,6 +44,21 @@ class Settings(BaseSettings):
     parser_processes: int = Field(default=2, ge=1, le=64)
     parse_timeout_seconds: float = Field(default=1.0, gt=0)
 
+    memory_limit_bytes: int | None = Field(
+        default=None,
+        ge=0,
+        description="Memory the running jobs of this host may use together; a job waits "
+        "in the queue until its need fits, and one that could never fit is refused. When "
+        "unset: memory_fraction of the host's total, less the idle workers' own memory.",
+    )
+    memory_fraction: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="Share of the host's memory for the workers when memory_limit_bytes "
+        "is unset; the rest is left to the system, the centre and the database.",
+    )
+
     lease_seconds: float = 20.0
     heartbeat_seconds: float = 2.0
     max_attempts: int = 3
@@ -108,6 +123,12 @@ class Settings(BaseSettings):
     write_account_file: bool = False
     account_file: Path | None = None
     log_level: str = "info"
+
+    def memory_capacity_bytes(self) -> int:
+        """The memory the jobs of this host may use together (bytes)."""
+        from qharbor.engines.memory import host_capacity
+
+        return host_capacity(self.memory_limit_bytes, self.memory_fraction, self.workers)
 
     @property
     def key_encryption_key_path(self) -> Path:

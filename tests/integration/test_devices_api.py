@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import psutil
 
+from qharbor.devices.catalogue import memory_need
+from qharbor.engines import memory
+from qharbor.engines.memory import Workload
 from tests.integration.conftest import RunningCentre
 from tests.programs import slow
 
@@ -25,10 +26,18 @@ def test_the_four_simulator_devices_are_listed_with_their_fields(running: Runnin
     assert devices["mps"]["max_qubits"] > devices["statevector"]["max_qubits"]
 
 
-def test_statevector_limit_is_what_fits_in_half_the_memory(running: RunningCentre) -> None:
+def test_statevector_limit_is_the_widest_job_that_fits_in_the_hosts_memory(
+    running: RunningCentre,
+) -> None:
     device = running.http.get("/v1/devices/statevector").json()
-    expected = math.floor(math.log2(psutil.virtual_memory().total / 2 / 16))
-    assert device["max_qubits"] == expected
+    width = device["max_qubits"]
+    # 80 % of the host's memory, less the two idle workers' own.
+    capacity = int(psutil.virtual_memory().total * 0.8) - 2 * memory.WORKER_IDLE_BYTES
+    statevector = running.centre.catalogue.get("statevector")
+    assert memory_need(statevector, [Workload(width)]) <= capacity
+    assert memory_need(statevector, [Workload(width + 1)]) > capacity
+    # The worst engine keeps its state and a sampling buffer: 24 bytes per amplitude.
+    assert 24 * 2**width <= capacity < 25 * 2 ** (width + 1)
 
 
 def test_unknown_device_is_404(running: RunningCentre) -> None:

@@ -1,29 +1,25 @@
 """The devices a centre offers.
 
 The simulator devices ship built in. Their limits come from the host: the
-state-vector qubit limit, for example, is what fits in half of the memory.
+state-vector qubit limit is the widest circuit whose memory need
+(:mod:`qharbor.engines.memory`, for the worst engine that may run it) fits in
+what the jobs of this host may use together. Admission uses the same estimate,
+so a circuit the device accepts always fits on an idle host.
 Device twins are data: the TOML files shipped in ``devices/twins`` and those in
 the operator's devices directory, which add devices or replace shipped ones.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from qharbor import errors
 from qharbor.devices import spec as specs
 from qharbor.devices.device import Device
-
-#: Bytes per complex amplitude at double precision.
-_AMPLITUDE_BYTES = 16
-#: Share of the host memory one simulation may plan to use.
-_MEMORY_SHARE = 0.5
+from qharbor.engines import memory
 
 # Operations the Aer methods execute directly; control flow and measurement are
 # always allowed. Taken from Aer's own configuration for each method, less the
@@ -45,20 +41,33 @@ _STABILIZER_GATES = "cx cy cz delay ecr h id s sdg swap sx sxdg x y z"
 
 
 def memory_qubit_limit(bytes_per_amplitude_power: int = 1, memory_bytes: int | None = None) -> int:
-    """Widest register whose state fits in the memory share.
+    """Widest register whose Aer state fits in the memory jobs may use.
 
     Args:
         bytes_per_amplitude_power: 1 for a state vector (2^n amplitudes), 2 for a
             density matrix (4^n).
-        memory_bytes: host memory in bytes; the machine's total when omitted.
+        memory_bytes: what the jobs may use together (bytes); this host's default
+            capacity when omitted.
     """
-    total = memory_bytes if memory_bytes is not None else psutil.virtual_memory().total
-    budget = total * _MEMORY_SHARE / _AMPLITUDE_BYTES
-    return math.floor(math.log2(budget) / bytes_per_amplitude_power)
+    capacity = memory_bytes if memory_bytes is not None else memory.host_capacity()
+    method = "density_matrix" if bytes_per_amplitude_power == 2 else "statevector"
+    return memory.widest([("aer", "double")], method, capacity)
 
 
-def simulator_devices(max_shots: int = 1_000_000) -> list[Device]:
-    """The built-in Aer simulator devices, with limits derived from this host."""
+def _engines_of(engines: Iterable[str], precision: str = "double") -> list[tuple[str, str]]:
+    return [(name, precision) for name in engines]
+
+
+def simulator_devices(max_shots: int = 1_000_000, memory_bytes: int | None = None) -> list[Device]:
+    """The built-in Aer simulator devices, with limits derived from this host.
+
+    Args:
+        max_shots: the most shots one experiment may ask for.
+        memory_bytes: what the jobs of this host may use together (bytes); the
+            host's default capacity when omitted.
+    """
+    capacity = memory_bytes if memory_bytes is not None else memory.host_capacity()
+    statevector_engines = ("aer", "qulacs", "qsim", "stim")
     return [
         Device(
             name="statevector",
@@ -66,10 +75,11 @@ def simulator_devices(max_shots: int = 1_000_000) -> list[Device]:
             engine="aer",
             method="statevector",
             description="Exact state-vector simulation on Qiskit Aer; limit set by memory",
-            max_qubits=memory_qubit_limit(1),
+            max_qubits=memory.widest(_engines_of(statevector_engines), "statevector", capacity),
             max_shots=max_shots,
             basis_gates=tuple(_STATEVECTOR_GATES.split()),
-            engines=("aer", "qulacs", "qsim", "stim"),
+            engines=statevector_engines,
+            memory_bytes=capacity,
         ),
         Device(
             name="density-matrix",
@@ -77,10 +87,11 @@ def simulator_devices(max_shots: int = 1_000_000) -> list[Device]:
             engine="aer",
             method="density_matrix",
             description="Density-matrix simulation on Qiskit Aer; noisy-capable, small",
-            max_qubits=min(14, memory_qubit_limit(2)),
+            max_qubits=min(14, memory_qubit_limit(2, capacity)),
             max_shots=max_shots,
             basis_gates=tuple(_DENSITY_MATRIX_GATES.split()),
             noisy=True,
+            memory_bytes=capacity,
         ),
         Device(
             name="mps",
@@ -91,6 +102,7 @@ def simulator_devices(max_shots: int = 1_000_000) -> list[Device]:
             max_qubits=1000,
             max_shots=max_shots,
             basis_gates=tuple(_MPS_GATES.split()),
+            memory_bytes=capacity,
         ),
         Device(
             name="stabilizer",
@@ -103,6 +115,7 @@ def simulator_devices(max_shots: int = 1_000_000) -> list[Device]:
             basis_gates=tuple(_STABILIZER_GATES.split()),
             clifford_only=True,
             engines=("stim", "aer"),
+            memory_bytes=capacity,
         ),
     ]
 
@@ -138,8 +151,13 @@ class Catalogue:
         return list(self._devices)
 
 
-def twin_device(spec: specs.TwinSpec, max_shots: int = 1_000_000) -> Device:
-    """The device users see for a twin file; ``max_shots`` caps the file's limit."""
+def twin_device(
+    spec: specs.TwinSpec, max_shots: int = 1_000_000, memory_bytes: int | None = None
+) -> Device:
+    """The device users see for a twin file; ``max_shots`` caps the file's limit.
+
+    ``memory_bytes`` is what the jobs of this host may use together (bytes).
+    """
     return Device(
         name=spec.name,
         kind="twin",
@@ -152,6 +170,7 @@ def twin_device(spec: specs.TwinSpec, max_shots: int = 1_000_000) -> Device:
         noisy=True,
         concurrency=spec.concurrency,
         twin=spec,
+        memory_bytes=memory_bytes,
     )
 
 
@@ -178,11 +197,19 @@ def load_twins(devices_dir: Path | None = None, **overrides: float | None) -> li
 
 
 def default_catalogue(
-    max_shots: int = 1_000_000, devices_dir: Path | None = None, **overrides: float | None
+    max_shots: int = 1_000_000,
+    devices_dir: Path | None = None,
+    memory_bytes: int | None = None,
+    **overrides: float | None,
 ) -> Catalogue:
-    """The catalogue a centre starts with: the simulators and every twin."""
-    twins = [twin_device(s, max_shots) for s in load_twins(devices_dir, **overrides)]
-    simulators = simulator_devices(max_shots)
+    """The catalogue a centre starts with: the simulators and every twin.
+
+    ``memory_bytes`` is what the jobs of this host may use together (bytes); the
+    host's default capacity when omitted.
+    """
+    capacity = memory_bytes if memory_bytes is not None else memory.host_capacity()
+    twins = [twin_device(s, max_shots, capacity) for s in load_twins(devices_dir, **overrides)]
+    simulators = simulator_devices(max_shots, capacity)
     taken = {d.name for d in twins}
     return Catalogue([*(d for d in simulators if d.name not in taken), *twins])
 
@@ -190,3 +217,58 @@ def default_catalogue(
 def stabilizer_basis() -> frozenset[str]:
     """The gates the stabilizer device executes natively."""
     return frozenset(_STABILIZER_GATES.split())
+
+
+def memory_need(
+    device: Device,
+    workloads: Iterable[memory.Workload],
+    *,
+    precision: str = "double",
+    engine: str = "auto",
+) -> int:
+    """The memory a job on ``device`` needs on its worker (bytes), for the worst
+    engine that may run it: the pinned one, else any of the device's."""
+    names = (engine,) if engine != "auto" else device.candidate_engines
+    method = device.method
+    loads = list(workloads)
+    if device.twin is not None:
+        # A twin simulates only the active qubits, at most the file's limit.
+        active = device.twin.max_active_qubits
+        loads = [replace(w, width=min(w.width, active)) for w in loads]
+    return memory.job_bytes(_engines_of(names, precision), method, loads)
+
+
+def check_memory(
+    device: Device, need_bytes: int, program: int | None = None, qubits: int | None = None
+) -> None:
+    """Refuse a job that could never fit: its memory need is more than the host's jobs
+    may use together, even with nothing else running.
+
+    Args:
+        device: the job's device.
+        need_bytes: the job's need (:func:`memory_need`).
+        program: the program the need is for, if one.
+        qubits: that program's width.
+
+    Raises:
+        errors.DeviceLimit: naming the need, the capacity and the device's qubit limit.
+    """
+    capacity = device.memory_bytes
+    if capacity is None or need_bytes <= capacity:
+        return
+    who = "the job" if program is None else f"program {program}"
+    detail: dict[str, Any] = {} if program is None else {"program": program}
+    if qubits is not None:
+        who += f" ({qubits} qubits)"
+        detail["qubits"] = qubits
+    raise errors.DeviceLimit(
+        f"{who} needs about {memory.describe(need_bytes)} of memory on device "
+        f"{device.name!r}, more than the {memory.describe(capacity)} this centre's jobs "
+        f"may use together (the device runs at most {device.max_qubits} qubits); use "
+        "fewer qubits, or fewer parameter bindings with result types, or split the job",
+        **detail,
+        device=device.name,
+        memory_bytes=need_bytes,
+        capacity_bytes=capacity,
+        max_qubits=device.max_qubits,
+    )

@@ -17,6 +17,10 @@ class DeviceStatus(enum.StrEnum):
     OFFLINE = "OFFLINE"  # accepting jobs; they wait until the device returns
 
 
+#: Fields kept from users: the twin is shown on its own, the host's memory never.
+_PRIVATE = frozenset({"twin", "memory_bytes"})
+
+
 @dataclass(frozen=True)
 class Device:
     """A device as users see it.
@@ -37,6 +41,8 @@ class Device:
         engines: the engines automatic selection chooses among for this device,
             in order of preference on a tie; empty means ``engine`` only. A job
             may pin any of them (or ``engine``) with ``options.engine``.
+        memory_bytes: the memory this host's jobs may use together (bytes),
+            against which each job's need is admitted; None when not limited.
     """
 
     name: str
@@ -54,6 +60,7 @@ class Device:
     options: dict[str, Any] = field(default_factory=dict)
     twin: TwinSpec | None = None
     engines: tuple[str, ...] = ()
+    memory_bytes: int | None = None
 
     @property
     def candidate_engines(self) -> tuple[str, ...]:
@@ -61,7 +68,7 @@ class Device:
         return (self.engine, *(e for e in self.engines if e != self.engine))
 
     def to_json(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "twin"}
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _PRIVATE}
         data["options"] = dict(self.options)
         data["basis_gates"] = list(self.basis_gates)
         data["engines"] = list(self.candidate_engines)

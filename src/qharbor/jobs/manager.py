@@ -56,6 +56,8 @@ class Claim:
     sealed: bool = False
     #: The submitter's ML-KEM key id the result is to be sealed to.
     result_key_id: str | None = None
+    #: The memory its worker needs (bytes), reserved on the host while it runs.
+    memory_bytes: int = 0
 
 
 #: The PostgreSQL advisory lock key that serialises claims ("qharbor" in ASCII).
@@ -219,6 +221,7 @@ class JobManager:
                         sealed=prepared.sealed,
                         result_key_id=prepared.result_key_id,
                         estimated_s=estimated_s,
+                        memory_bytes=prepared.memory_bytes,
                     ),
                 )
                 if request.tags:
@@ -496,12 +499,21 @@ class JobManager:
         slots: int,
         concurrency: dict[str, int],
         shares: Mapping[str, float] | None = None,
+        memory_free: int | None = None,
+        memory_capacity: int | None = None,
     ) -> builtins.list[Claim]:
-        """Lease up to ``slots`` queued jobs within device concurrency.
+        """Lease up to ``slots`` queued jobs within device concurrency and free memory.
 
         Projects are served in order of their recent usage, least first (fair
         share), ties broken by the age of their oldest queued job; within a
         project, jobs are served oldest first.
+
+        A job whose memory need does not fit in ``memory_free`` stays queued, and
+        keeps its turn: the jobs after it may use only what is left once its
+        need is set aside, so a stream of small jobs cannot hold a large one back
+        for ever; it starts as soon as the running jobs have freed enough. A job
+        that needs more than ``memory_capacity`` could never start: it is claimed
+        at once (for the scheduler to fail it) and holds no one back.
 
         Args:
             owner: this scheduler's id, recorded on the lease.
@@ -511,6 +523,9 @@ class JobManager:
                 devices not in the map are not claimed.
             shares: each project's decayed recent usage (device-seconds); projects
                 not in it count as unused. None serves every job oldest first.
+            memory_free: bytes the host's running jobs leave free; None claims
+                without regard to memory.
+            memory_capacity: bytes the host's jobs may use together.
         """
         if slots <= 0 or not concurrency:
             return []
@@ -566,6 +581,14 @@ class JobManager:
                         break
                     if free[row.device] <= 0:
                         continue
+                    need = row.memory_bytes or 0
+                    never = memory_capacity is not None and need > memory_capacity
+                    if memory_free is not None and not never:
+                        # Set aside even when it does not fit: what is left is all
+                        # the jobs behind this one may take.
+                        memory_free -= need
+                        if memory_free < 0:
+                            continue
                     attempt = row.attempt + 1
                     updated = conn.execute(
                         _MARK_RUNNING,
@@ -592,6 +615,7 @@ class JobManager:
                                 options=row.options,
                                 sealed=bool(row.sealed),
                                 result_key_id=row.result_key_id,
+                                memory_bytes=need,
                             )
                         )
         for claim in claimed:
@@ -923,6 +947,7 @@ _CLAIM_COLUMNS = (
     jobs.c.options,
     jobs.c.sealed,
     jobs.c.result_key_id,
+    jobs.c.memory_bytes,
 )
 
 

@@ -10,8 +10,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from qharbor import errors
-from qharbor.devices import Device, operations
+from qharbor.devices import Device, catalogue, operations
 from qharbor.engines import selection
+from qharbor.engines.memory import Workload
 from qharbor.engines.quick_features import quick_features
 from qharbor.jobs.options import JobOptions
 from qharbor.primitives import prepare_pubs
@@ -74,6 +75,8 @@ class PreparedJob:
     result_key_id: str | None = None
     #: How many programs a sealed job holds (``programs`` is then one envelope).
     sealed_count: int = 0
+    #: The memory its worker needs (bytes), reserved while it runs.
+    memory_bytes: int = 0
 
 
 def prepare(
@@ -124,12 +127,16 @@ def prepare(
             max_program_bytes=max_program_bytes,
             max_experiments=max_experiments,
         )
+        # The exact estimator holds a final state (and its expectation's scratch).
+        states = 2 if request.kind == "estimator" else 0
+        need = _memory_need(device, options, [Workload(w, states) for w in pubs.widths])
         return PreparedJob(
             request=request,
             seed=seed,
             programs=[],
             num_experiments=pubs.num_experiments,
             primitive=pubs.payload,
+            memory_bytes=need,
         )
     if request.pubs:
         raise errors.InvalidRequest(
@@ -139,6 +146,7 @@ def prepare(
         raise errors.InvalidRequest("a job needs at least one program", field="programs")
     stored: list[dict[str, Any]] = []
     circuits: list[Any] = []
+    workloads: list[Workload] = []
     experiments = 0
     for index, spec in enumerate(request.programs):
         try:
@@ -151,6 +159,10 @@ def prepare(
             )
         except errors.ProgramError as exc:
             raise _in_program(exc, index) from None
+        # A program with result types keeps one final state per binding until the end.
+        states = (len(program.bindings) or 1) if program.result_types else 0
+        workloads.append(Workload(program.circuit.num_qubits, states))
+        _memory_need(device, options, workloads[-1:], program=index)
         operations.check_circuit(device, program.circuit, index)
         if pinned is not None:
             _check_engine(pinned, device, program.circuit, options.precision, index)
@@ -182,7 +194,24 @@ def prepare(
         programs=stored,
         num_experiments=experiments,
         circuits=circuits,
+        memory_bytes=_memory_need(device, options, workloads),
     )
+
+
+def _memory_need(
+    device: Device, options: JobOptions, workloads: list[Workload], program: int | None = None
+) -> int:
+    """The memory the job (or one of its programs) needs, refused if it could never fit.
+
+    Raises:
+        errors.DeviceLimit: more than the host's jobs may use together.
+    """
+    need = catalogue.memory_need(
+        device, workloads, precision=options.precision, engine=options.engine
+    )
+    qubits = workloads[0].width if program is not None else None
+    catalogue.check_memory(device, need, program=program, qubits=qubits)
+    return need
 
 
 def _check_engine(engine: Any, device: Device, circuit: Any, precision: str, index: int) -> None:

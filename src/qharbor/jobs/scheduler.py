@@ -154,7 +154,13 @@ class Scheduler:
             if self._status(d.name) is DeviceStatus.ONLINE
         }
         claims = self._manager.claim(
-            self.owner, self._lease_s, slots, concurrency, self._current_shares()
+            self.owner,
+            self._lease_s,
+            slots,
+            concurrency,
+            self._current_shares(),
+            memory_free=self._executor.free_memory(),
+            memory_capacity=self._executor.memory_capacity(),
         )
         for claim in claims:
             try:
@@ -187,6 +193,15 @@ class Scheduler:
 
     def _task(self, claim: Claim) -> Task:
         device = self._catalogue.get(claim.device)
+        capacity = self._executor.memory_capacity()
+        if capacity is not None and claim.memory_bytes > capacity:
+            # Queued before this host's memory limit was lowered.
+            raise errors.DeviceLimit(
+                f"the job needs {claim.memory_bytes} bytes of memory; this host's jobs may "
+                f"use {capacity} together; submit it again with fewer qubits",
+                memory_bytes=claim.memory_bytes,
+                capacity_bytes=capacity,
+            )
         twin = None
         if device.twin is not None and self._fleet is not None:
             # The calibration in force as the job starts; the result records its id.
@@ -214,6 +229,7 @@ class Scheduler:
             twin=twin,
             program_key=program_key,
             result_key=result_key,
+            memory_bytes=claim.memory_bytes,
         )
 
     def _requeue_offline(self) -> None:

@@ -41,10 +41,12 @@ class PreparedPubs:
     Attributes:
         payload: ``{"pubs": [...]}``, each PUB normalised (shapes, defaults).
         num_experiments: circuit runs the job will make (bindings, summed).
+        widths: each PUB's qubits, for its memory need.
     """
 
     payload: dict[str, Any]
     num_experiments: int
+    widths: tuple[int, ...] = ()
 
 
 def prepare_pubs(
@@ -76,10 +78,13 @@ def prepare_pubs(
     if not pubs:
         raise errors.InvalidRequest(f"a {kind} job needs at least one PUB", field="pubs")
     stored: list[dict[str, Any]] = []
+    widths: list[int] = []
     experiments = 0
     for index, pub in enumerate(pubs):
         try:
-            normal, runs = _prepare_one(kind, pub, device, shots, precision, max_program_bytes)
+            normal, runs, width = _prepare_one(
+                kind, pub, device, shots, precision, max_program_bytes
+            )
         except errors.QHarborError as exc:
             raise type(exc)(f"PUB {index}: {exc.message}", pub=index, **exc.detail) from None
         experiments += runs
@@ -90,7 +95,8 @@ def prepare_pubs(
                 max_experiments=max_experiments,
             )
         stored.append(normal)
-    return PreparedPubs(payload={"pubs": stored}, num_experiments=experiments)
+        widths.append(width)
+    return PreparedPubs(payload={"pubs": stored}, num_experiments=experiments, widths=tuple(widths))
 
 
 def _prepare_one(
@@ -100,7 +106,7 @@ def _prepare_one(
     shots: int,
     precision: float | None,
     max_bytes: int,
-) -> tuple[dict[str, Any], int]:
+) -> tuple[dict[str, Any], int, int]:
     source = pub.get("circuit")
     if not isinstance(source, str):
         raise errors.InvalidRequest(
@@ -205,7 +211,7 @@ def _prepare_one(
     if device.twin is not None:
         operations.check_active_qubits(device.twin, circuit, 0)
     normal["result_shape"] = list(result_shape)
-    return normal, max(1, math.prod(shape))
+    return normal, max(1, math.prod(shape)), width
 
 
 #: Widest circuit whose exact mixture (after a reset) is computed as a density matrix.

@@ -143,6 +143,8 @@ jobs = sa.Table(
     sa.Column("result_key_id", sa.String(64), nullable=True),
     # Device-seconds reserved against the project's quota while the job is unfinished.
     sa.Column("estimated_s", sa.Float, nullable=True),
+    # Bytes of memory its worker needs, reserved on the host while it runs.
+    sa.Column("memory_bytes", sa.BigInteger, nullable=True),
     sa.UniqueConstraint("project_id", "idempotency_key", name="uq_jobs_project_idempotency"),
     sa.Index("ix_jobs_queue", "status", "device", "seq"),
     sa.Index("ix_jobs_project_seq", "project_id", "seq"),

@@ -44,6 +44,8 @@ class Task:
     program_key: bytes | None = None
     #: The (key id, raw ML-KEM-768 public key) to seal the result to, if any.
     result_key: tuple[str, bytes] | None = None
+    #: The memory it needs (bytes), reserved on the host while it runs.
+    memory_bytes: int = 0
 
 
 def execute(task: Task) -> dict[str, Any]:

@@ -39,8 +39,20 @@ class Executor(Protocol):
         """How many more tasks could start now."""
         ...
 
+    def free_memory(self) -> int | None:
+        """Bytes of memory the running tasks leave free; None when memory is not tracked.
+
+        A task is handed over only when its ``memory_bytes`` fit; its reservation
+        is returned however it ends.
+        """
+        ...
+
+    def memory_capacity(self) -> int | None:
+        """Bytes of memory the tasks may use together; None when memory is not tracked."""
+        ...
+
     def submit(self, task: Task) -> None:
-        """Start a task on a free worker."""
+        """Start a task on a free worker, reserving its memory (check ``free_memory`` first)."""
         ...
 
     def poll(self, timeout: float) -> list[Outcome]:

@@ -25,6 +25,7 @@ from typing import Any
 from qharbor import errors
 from qharbor.workers.execution import Task, execute
 from qharbor.workers.executor import Outcome, OutcomeKind
+from qharbor.workers.memory import MemoryBudget
 
 log = logging.getLogger(__name__)
 
@@ -102,10 +103,21 @@ class _Slot:
 
 
 class LocalExecutor:
-    """Runs tasks in ``size`` worker processes, replacing any that end."""
+    """Runs tasks in ``size`` worker processes, replacing any that end.
 
-    def __init__(self, size: int, extra_env: dict[str, str] | None = None) -> None:
+    Args:
+        size: worker processes.
+        extra_env: variables the workers get on top of this process's environment.
+        memory_bytes: the memory the running tasks may use together; None does
+            not track memory.
+    """
+
+    def __init__(
+        self, size: int, extra_env: dict[str, str] | None = None, memory_bytes: int | None = None
+    ) -> None:
         self._size = size
+        #: What the running tasks have reserved, against what this host has.
+        self.memory = MemoryBudget(memory_bytes) if memory_bytes is not None else None
         #: Variables the workers get on top of this process's environment.
         self._extra_env = dict(extra_env or {})
         self._slots: list[_Slot] = []
@@ -142,12 +154,25 @@ class LocalExecutor:
     def free_slots(self) -> int:
         return sum(1 for s in self._slots if s.ready and s.task is None)
 
+    def free_memory(self) -> int | None:
+        return self.memory.free() if self.memory is not None else None
+
+    def memory_capacity(self) -> int | None:
+        return self.memory.capacity_bytes if self.memory is not None else None
+
     def running(self) -> dict[str, int]:
         return {s.task.job_id: s.task.attempt for s in self._slots if s.task is not None}
 
     def submit(self, task: Task) -> None:
         for slot in self._slots:
             if slot.ready and slot.task is None:
+                if self.memory is not None and not self.memory.reserve(
+                    task.job_id, task.memory_bytes
+                ):
+                    raise RuntimeError(
+                        f"job {task.job_id} needs {task.memory_bytes} bytes and "
+                        f"{self.memory.free()} are free; check free_memory() first"
+                    )
                 slot.task = task
                 slot.started = time.monotonic()
                 # A dead worker is reported as lost by the next poll.
@@ -189,7 +214,10 @@ class LocalExecutor:
             slot.ready = True
             return None
         task, slot.task = slot.task, None
-        if task is None or message[1] != task.job_id:
+        if task is None:
+            return None
+        self._release(task)
+        if message[1] != task.job_id:
             return None
         if message[0] == "done":
             return Outcome(OutcomeKind.DONE, task.job_id, task.attempt, result=message[3])
@@ -208,9 +236,14 @@ class LocalExecutor:
             self._slots[index] = self._spawn()
         if task is None:
             return []
+        self._release(task)
         if kind is OutcomeKind.LOST:
             log.warning("worker running job %s (attempt %s) was lost", task.job_id, task.attempt)
         return [Outcome(kind, task.job_id, task.attempt)]
+
+    def _release(self, task: Task) -> None:
+        if self.memory is not None:
+            self.memory.release(task.job_id)
 
     def cancel(self, job_id: str) -> Outcome | None:
         for index, slot in enumerate(self._slots):

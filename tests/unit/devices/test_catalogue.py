@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from qharbor import errors
-from qharbor.devices import Catalogue, DeviceStatus, catalogue, default_catalogue
-from qharbor.devices.catalogue import memory_qubit_limit, simulator_devices
+from qharbor.devices import Catalogue, DeviceStatus, default_catalogue
+from qharbor.devices.catalogue import check_memory, memory_qubit_limit, simulator_devices
+from qharbor.engines import memory
 
 GiB = 2**30
 
@@ -42,31 +43,29 @@ def test_max_shots_caps_every_device() -> None:
 
 
 @pytest.mark.parametrize(
-    ("memory", "statevector", "density_matrix"),
+    ("capacity", "statevector", "density_matrix"),
     [
+        # 32 MiB fixed, then 16.5 bytes per amplitude (Aer, double precision).
         (1 * GiB, 25, 12),
-        (16 * GiB, 29, 14),
-        (24 * GiB, 29, 14),
-        (32 * GiB, 30, 15),
-        (128 * GiB, 32, 16),
+        (12 * GiB, 29, 14),
+        (18 * GiB, 30, 15),
+        (100 * GiB, 32, 16),
     ],
 )
-def test_memory_qubit_limit_uses_half_the_memory_at_16_bytes_per_amplitude(
-    memory: int, statevector: int, density_matrix: int
+def test_memory_qubit_limit_is_the_widest_aer_state_that_fits(
+    capacity: int, statevector: int, density_matrix: int
 ) -> None:
-    assert memory_qubit_limit(1, memory) == statevector
-    assert memory_qubit_limit(2, memory) == density_matrix
+    assert memory_qubit_limit(1, capacity) == statevector
+    assert memory_qubit_limit(2, capacity) == density_matrix
 
 
-def test_memory_qubit_limit_is_exact_at_a_power_of_two() -> None:
-    # 2^20 amplitudes of 16 bytes fill exactly half of 2 * 16 * 2^20 bytes.
-    exact = 2 * 16 * 2**20
-    assert memory_qubit_limit(1, exact) == 20
-    assert memory_qubit_limit(1, exact - 1) == 19
-    # A density matrix of n qubits holds 4^n amplitudes.
-    exact = 2 * 16 * 4**10
-    assert memory_qubit_limit(2, exact) == 10
-    assert memory_qubit_limit(2, exact - 1) == 9
+def test_memory_qubit_limit_is_exact_at_the_boundary() -> None:
+    need = memory.FIXED_BYTES + int(16.5 * 2**20)
+    assert memory_qubit_limit(1, need) == 20
+    assert memory_qubit_limit(1, need - 1) == 19
+    need = memory.FIXED_BYTES + int(16.5 * 4**10)
+    assert memory_qubit_limit(2, need) == 10
+    assert memory_qubit_limit(2, need - 1) == 9
 
 
 def test_statevector_and_density_matrix_limits_follow_host_memory(
@@ -75,20 +74,42 @@ def test_statevector_and_density_matrix_limits_follow_host_memory(
     class Memory:
         total = 24 * GiB
 
-    monkeypatch.setattr(catalogue.psutil, "virtual_memory", lambda: Memory())
+    monkeypatch.setattr(memory.psutil, "virtual_memory", lambda: Memory())
     devices = {d.name: d for d in simulator_devices()}
+    # 80 % of 24 GiB: a 29-qubit state on qulacs (24.5 bytes per amplitude) fits, 30 do not.
     assert devices["statevector"].max_qubits == 29
+    assert devices["statevector"].memory_bytes == int(24 * GiB * 0.8)
     assert devices["density-matrix"].max_qubits == 14
 
 
-def test_density_matrix_limit_is_capped_on_a_large_host(monkeypatch: pytest.MonkeyPatch) -> None:
-    class Memory:
-        total = 4096 * GiB
-
-    monkeypatch.setattr(catalogue.psutil, "virtual_memory", lambda: Memory())
-    devices = {d.name: d for d in simulator_devices()}
+def test_density_matrix_limit_is_capped_on_a_large_host() -> None:
+    devices = {d.name: d for d in simulator_devices(memory_bytes=4096 * GiB)}
     assert devices["statevector"].max_qubits == 37
     assert devices["density-matrix"].max_qubits == 14
+
+
+def test_every_device_carries_the_capacity_it_admits_jobs_against() -> None:
+    devices = list(default_catalogue(memory_bytes=5 * GiB))
+    assert {d.memory_bytes for d in devices} == {5 * GiB}
+    assert all("memory_bytes" not in d.to_json() for d in devices)
+
+
+def test_a_need_beyond_the_capacity_is_a_device_limit_naming_both() -> None:
+    device = default_catalogue(memory_bytes=1 * GiB).get("statevector")
+    check_memory(device, 1 * GiB)  # exactly full fits
+    with pytest.raises(errors.DeviceLimit) as caught:
+        check_memory(device, 3 * GiB, program=2, qubits=40)
+    assert caught.value.code == "DEVICE_LIMIT"
+    assert caught.value.detail == {
+        "program": 2,
+        "qubits": 40,
+        "device": "statevector",
+        "memory_bytes": 3 * GiB,
+        "capacity_bytes": 1 * GiB,
+        "max_qubits": device.max_qubits,
+    }
+    assert caught.value.message.startswith("program 2 (40 qubits) needs about 3.0 GiB")
+    assert "1.0 GiB" in caught.value.message
 
 
 def test_get_returns_the_named_device() -> None:

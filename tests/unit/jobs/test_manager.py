@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from qharbor import errors
-from qharbor.devices import default_catalogue
+from qharbor.devices import catalogue, default_catalogue
+from qharbor.engines.memory import Workload
 from qharbor.jobs.job import Job, JobStatus
 from qharbor.jobs.manager import JobManager, encode_cursor
 from qharbor.jobs.request import JobRequest, ProgramSpec, prepare
@@ -18,6 +19,7 @@ from qharbor.security.identity import Identity
 from qharbor.store import Database
 from qharbor.store.tables import jobs, results
 from tests.programs import BELL_QASM3 as BELL
+from tests.programs import ghz
 
 DEVICES = default_catalogue()
 OWNER = "scheduler-a"
@@ -119,9 +121,23 @@ def result_rows(db: Database, job_id: str) -> list:
         return conn.execute(sa.select(results).where(results.c.job_id == job_id)).all()
 
 
-def claim(manager: JobManager, slots: int = 8, owner: str = OWNER, **concurrency: int):
+def claim(
+    manager: JobManager,
+    slots: int = 8,
+    owner: str = OWNER,
+    memory_free: int | None = None,
+    memory_capacity: int | None = None,
+    **concurrency: int,
+):
     limits = {name.replace("_", "-"): n for name, n in concurrency.items()} or {"statevector": 8}
-    return manager.claim(owner, LEASE_S, slots, limits)
+    return manager.claim(
+        owner,
+        LEASE_S,
+        slots,
+        limits,
+        memory_free=memory_free,
+        memory_capacity=memory_capacity,
+    )
 
 
 # --- create and read ------------------------------------------------------------
@@ -359,6 +375,62 @@ def test_claim_frees_a_place_when_a_job_finishes(manager: JobManager, alice: Mem
     first, _second = claim(manager, statevector=2)
     assert manager.complete(first.job_id, first.attempt, {"experiments": []})
     assert [c.job_id for c in claim(manager, statevector=2)] == [ids[2]]
+
+
+def need(width: int) -> int:
+    """The memory a one-program job of ``width`` qubits needs on the statevector device."""
+    return catalogue.memory_need(DEVICES.get("statevector"), [Workload(width)])
+
+
+def test_claim_hands_over_the_memory_need_estimated_at_submission(
+    manager: JobManager, alice: Member
+) -> None:
+    job = submit(manager, alice, source=ghz(18))
+    [claimed] = claim(manager, memory_free=need(18))
+    assert claimed.job_id == job.id
+    # Qulacs may run it: its state and sampling buffer, 24 bytes per amplitude.
+    assert claimed.memory_bytes == need(18) >= 24 * 2**18
+
+
+def test_claim_leaves_a_job_queued_until_its_memory_fits(
+    manager: JobManager, alice: Member, db: Database
+) -> None:
+    first, second = (submit(manager, alice, source=ghz(18)).id for _ in range(2))
+    one = need(18)
+    # Room for one and a half: the second waits, queued and unclaimed.
+    assert [c.job_id for c in claim(manager, memory_free=one + one // 2)] == [first]
+    assert row(db, second).status == "QUEUED"
+    assert row(db, second).attempt == 0
+    # What the running first job leaves is not enough either.
+    assert claim(manager, memory_free=one // 2) == []
+    assert [c.job_id for c in claim(manager, memory_free=one)] == [second]
+
+
+def test_claim_keeps_a_large_jobs_turn_against_smaller_jobs_behind_it(
+    manager: JobManager, alice: Member, bob: Member
+) -> None:
+    large = submit(manager, alice, source=ghz(20)).id
+    small = [submit(manager, bob, source=ghz(3)).id for _ in range(3)]
+    # The small jobs would fit, but each would delay the large one further.
+    assert claim(manager, memory_free=need(20) - 1) == []
+    # Once it fits, the large job goes first; the small ones take what is left.
+    got = claim(manager, memory_free=need(20) + 2 * need(3))
+    assert [c.job_id for c in got] == [large, *small[:2]]
+
+
+def test_a_job_that_could_never_fit_is_claimed_to_be_failed_and_holds_no_one_back(
+    manager: JobManager, alice: Member
+) -> None:
+    # Queued when the host had more memory than it has now.
+    huge = submit(manager, alice, source=ghz(20)).id
+    small = submit(manager, alice, source=ghz(3)).id
+    got = claim(manager, memory_free=need(3), memory_capacity=need(20) - 1)
+    assert [c.job_id for c in got] == [huge, small]
+
+
+def test_claim_without_a_memory_figure_ignores_memory(manager: JobManager, alice: Member) -> None:
+    ids = [submit(manager, alice, source=ghz(20)).id for _ in range(2)]
+    assert [c.job_id for c in claim(manager)] == ids
 
 
 def test_claim_applies_concurrency_per_device(manager: JobManager, alice: Member) -> None:

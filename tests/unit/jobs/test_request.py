@@ -8,8 +8,11 @@ import pytest
 
 from qharbor import errors
 from qharbor.devices import default_catalogue
+from qharbor.devices.catalogue import memory_need
+from qharbor.engines.memory import Workload
+from qharbor.jobs.options import JobOptions
 from qharbor.jobs.request import JobRequest, ProgramSpec, prepare
-from tests.programs import BELL
+from tests.programs import BELL, ghz
 from tests.programs import ROTATION as RX
 
 DEVICES = default_catalogue(max_shots=10_000)
@@ -117,3 +120,85 @@ def test_fingerprint_ignores_the_idempotency_key() -> None:
 def test_fingerprint_changes_with_the_body(change: dict) -> None:
     request = JobRequest("statevector", (ProgramSpec(BELL),))
     assert dataclasses.replace(request, **change).fingerprint() != request.fingerprint()
+
+
+# --- memory ---------------------------------------------------------------------------
+
+GiB = 2**30
+#: A 16-qubit program with a result type, one parameter, measured.
+RESULT_TYPE_SWEEP = (
+    'OPENQASM 3.0;\ninclude "stdgates.inc";\ninput float theta;\nqubit[16] q;\nbit[16] b;\n'
+    "rx(theta) q[0];\n#pragma braket result expectation z(q[0])\nb = measure q;\n"
+)
+
+
+def sweep(bindings: tuple) -> ProgramSpec:
+    return ProgramSpec(RESULT_TYPE_SWEEP, "qasm3", parameters=bindings)
+
+
+def small_centre(capacity: int) -> dict:
+    return {d.name: d for d in default_catalogue(memory_bytes=capacity)}
+
+
+def test_prepared_job_carries_the_memory_need_of_its_widest_program() -> None:
+    prepared = run_prepare(JobRequest("statevector", (ProgramSpec(BELL), ProgramSpec(ghz(12)))))
+    device = DEVICES.get("statevector")
+    assert prepared.memory_bytes == memory_need(device, [Workload(12)])
+    assert prepared.memory_bytes > memory_need(device, [Workload(2)])
+
+
+def test_pinning_a_single_precision_engine_lowers_the_need() -> None:
+    auto = run_prepare(JobRequest("statevector", (ProgramSpec(ghz(16)),)))
+    single = run_prepare(
+        JobRequest(
+            "statevector",
+            (ProgramSpec(ghz(16)),),
+            options=JobOptions(engine="aer", precision="single"),
+        )
+    )
+    assert single.memory_bytes < auto.memory_bytes
+
+
+def test_result_types_keep_one_final_state_per_binding() -> None:
+    bindings = tuple([0.1 * i] for i in range(40))
+    prepared = run_prepare(
+        JobRequest("statevector", (ProgramSpec(RESULT_TYPE_SWEEP, "qasm3", parameters=bindings),)),
+        max_experiments=100,
+    )
+    one = run_prepare(
+        JobRequest("statevector", (ProgramSpec(RESULT_TYPE_SWEEP, "qasm3", parameters=([0.1],)),))
+    )
+    assert prepared.memory_bytes - one.memory_bytes == 39 * 16 * 2**16
+
+
+def test_a_job_that_could_never_fit_in_memory_is_a_device_limit() -> None:
+    device = small_centre(100 * 2**20)["statevector"]
+    assert device.max_qubits > 16  # each state fits; a hundred of them do not
+    bindings = tuple([0.1 * i] for i in range(100))
+    request = JobRequest("statevector", (sweep(bindings),))
+    with pytest.raises(errors.DeviceLimit) as caught:
+        prepare(request, device, max_program_bytes=100_000, max_experiments=1000)
+    detail = caught.value.detail
+    assert detail["capacity_bytes"] == 100 * 2**20
+    assert detail["memory_bytes"] > 100 * 16 * 2**16
+    assert "memory" in caught.value.message
+
+
+def test_a_program_too_wide_for_memory_names_its_need_and_the_capacity() -> None:
+    device = small_centre(1 * GiB)["statevector"]
+    request = JobRequest(
+        "statevector", (ProgramSpec(BELL), ProgramSpec(ghz(device.max_qubits + 1)))
+    )
+    with pytest.raises(errors.DeviceLimit) as caught:
+        prepare(request, device, max_program_bytes=100_000, max_experiments=10)
+    assert caught.value.detail["program"] == 1
+    assert caught.value.detail["max_qubits"] == device.max_qubits
+    assert caught.value.detail["qubits"] == device.max_qubits + 1
+    assert caught.value.message.startswith(f"program 1 ({device.max_qubits + 1} qubits) needs")
+
+
+def test_an_estimator_job_carries_the_need_of_its_state() -> None:
+    pub = {"circuit": ghz(14).replace("measure q -> c;\n", ""), "observables": [{"Z" * 14: 1.0}]}
+    prepared = run_prepare(JobRequest("statevector", (), kind="estimator", pubs=(pub,)))
+    device = DEVICES.get("statevector")
+    assert prepared.memory_bytes == memory_need(device, [Workload(14, states=2)])

@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from qharbor.devices import Catalogue, DeviceStatus, default_catalogue
+from qharbor.devices.catalogue import memory_need
+from qharbor.engines.memory import Workload
 from qharbor.jobs.job import JobStatus
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.request import JobRequest, ProgramSpec, prepare
@@ -35,9 +37,10 @@ def done(task: Task) -> Outcome:
 class FakeExecutor:
     """Ends each task as ``finish`` says when it is submitted; None keeps it running."""
 
-    def __init__(self, finish: Finish, size: int = 2) -> None:
+    def __init__(self, finish: Finish, size: int = 2, memory: int | None = None) -> None:
         self.finish = finish
         self.size = size
+        self.memory = memory  # the capacity it reports; free memory is not tracked
         self.submitted: list[Task] = []
         self.refused = 0  # submissions beyond the free slots
         self.polls = 0
@@ -45,6 +48,12 @@ class FakeExecutor:
         self._outcomes: list[Outcome] = []
         self._lock = threading.Lock()
         self._woken = threading.Event()
+
+    def free_memory(self) -> int | None:
+        return None
+
+    def memory_capacity(self) -> int | None:
+        return self.memory
 
     def free_slots(self) -> int:
         with self._lock:
@@ -186,6 +195,30 @@ def test_failed_task_fails_the_job_with_its_code(
     assert wait_for_status(manager, project, job_id, JobStatus.FAILED) is JobStatus.FAILED
     job = manager.get(project[0], job_id)
     assert (job.error_code, job.error_message) == ("ENGINE_ERROR", "x")
+
+
+def test_task_carries_the_memory_need_of_its_job(
+    manager: JobManager, project, run_scheduler
+) -> None:
+    job_id = submit(manager, project)
+    executor = FakeExecutor(done)
+    run_scheduler(executor)
+    wait_for_status(manager, project, job_id, JobStatus.DONE)
+    [task] = executor.submitted
+    statevector = default_catalogue().get("statevector")
+    assert task.memory_bytes == memory_need(statevector, [Workload(2)]) > 0
+
+
+def test_a_job_that_no_longer_fits_the_hosts_memory_fails_with_device_limit(
+    manager: JobManager, project, run_scheduler
+) -> None:
+    # Stored when the host's limit was higher: now its need is more than all there is.
+    job_id = submit(manager, project)
+    executor = FakeExecutor(done, memory=1)
+    run_scheduler(executor)
+    assert wait_for_status(manager, project, job_id, JobStatus.FAILED) is JobStatus.FAILED
+    assert manager.get(project[0], job_id).error_code == "DEVICE_LIMIT"
+    assert executor.submitted == []
 
 
 def test_lost_worker_is_retried_with_a_new_attempt(

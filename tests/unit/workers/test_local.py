@@ -18,6 +18,9 @@ from tests.programs import BELL_QASM3 as BELL
 
 SIZE = 2
 DEADLINE_S = 60.0  # generous: only a broken pool ever waits this long
+#: The pool's memory, in bytes: room for one task of NEED, not two.
+CAPACITY = 1000
+NEED = 600
 
 STATEVECTOR = default_catalogue().get("statevector")
 
@@ -31,7 +34,7 @@ while (c == false) { reset q; c = measure q; }
 """
 
 
-def make_task(job_id: str, source: str, attempt: int = 1) -> Task:
+def make_task(job_id: str, source: str, attempt: int = 1, memory_bytes: int = 0) -> Task:
     return Task(
         job_id=job_id,
         attempt=attempt,
@@ -39,6 +42,7 @@ def make_task(job_id: str, source: str, attempt: int = 1) -> Task:
         shots=100,
         seed=1,
         programs=[{"source": source, "format": "auto", "name": None, "bindings": []}],
+        memory_bytes=memory_bytes,
     )
 
 
@@ -71,7 +75,7 @@ def wait_all_ready(executor: LocalExecutor, size: int = SIZE) -> None:
 
 @pytest.fixture(scope="module")
 def pool() -> Iterator[LocalExecutor]:
-    executor = LocalExecutor(SIZE)
+    executor = LocalExecutor(SIZE, memory_bytes=CAPACITY)
     try:
         yield executor
     finally:
@@ -83,6 +87,7 @@ def executor(pool: LocalExecutor) -> Iterator[LocalExecutor]:
     """The shared pool, idle and with every worker ready before and after the test."""
     wait_all_ready(pool)
     assert pool.running() == {}
+    assert pool.free_memory() == CAPACITY
     yield pool
     for job_id in list(pool.running()):
         pool.cancel(job_id)
@@ -140,6 +145,47 @@ def test_replacement_worker_runs_a_new_task_after_a_cancel(executor: LocalExecut
     executor.submit(make_task("after-2", BELL))
     outcomes = outcomes_of(executor, "after", "after-2")
     assert [o.kind for o in outcomes.values()] == [OutcomeKind.DONE, OutcomeKind.DONE]
+
+
+def test_memory_is_held_while_a_task_runs_and_returned_when_it_is_done(
+    executor: LocalExecutor,
+) -> None:
+    executor.submit(make_task("bell", BELL, memory_bytes=NEED))
+    assert executor.free_memory() == CAPACITY - NEED
+    assert outcome_of(executor, "bell").kind is OutcomeKind.DONE
+    assert executor.free_memory() == CAPACITY
+
+
+def test_memory_is_returned_when_a_task_fails(executor: LocalExecutor) -> None:
+    executor.submit(make_task("bad", "OPENQASM 3.0;\nqubit q;\nfoo q;\n", memory_bytes=NEED))
+    assert outcome_of(executor, "bad").kind is OutcomeKind.FAILED
+    assert executor.free_memory() == CAPACITY
+
+
+def test_memory_is_returned_when_a_task_is_cancelled(executor: LocalExecutor) -> None:
+    executor.submit(make_task("long", FOREVER, memory_bytes=NEED))
+    assert executor.free_memory() == CAPACITY - NEED
+    outcome = executor.cancel("long")
+    assert outcome is not None and outcome.kind is OutcomeKind.CANCELLED
+    assert executor.free_memory() == CAPACITY
+
+
+def test_memory_is_returned_when_a_worker_dies(executor: LocalExecutor) -> None:
+    executor.submit(make_task("doomed", FOREVER, memory_bytes=NEED))
+    [slot] = [s for s in executor._slots if s.task is not None]
+    os.kill(slot.process.pid, signal.SIGKILL)
+    assert outcome_of(executor, "doomed").kind is OutcomeKind.LOST
+    assert executor.free_memory() == CAPACITY
+
+
+def test_a_task_whose_memory_is_not_free_is_refused_and_no_worker_taken(
+    executor: LocalExecutor,
+) -> None:
+    executor.submit(make_task("long", FOREVER, memory_bytes=NEED))
+    with pytest.raises(RuntimeError, match="free_memory"):
+        executor.submit(make_task("second", BELL, memory_bytes=NEED))
+    assert executor.running() == {"long": 1}
+    assert executor.free_slots() == SIZE - 1
 
 
 def test_cancel_of_a_job_not_running_returns_none(executor: LocalExecutor) -> None:
