@@ -26,7 +26,7 @@ from typing import Any
 from braket.circuits import Circuit
 from braket.circuits.circuit_helpers import validate_circuit_and_shots
 from braket.circuits.serialization import IRType
-from braket.device_schema import DeviceCapabilities
+from braket.device_schema import DeviceActionType, DeviceCapabilities
 from braket.devices import Device
 from braket.ir.openqasm import Program as OpenQASMProgram
 
@@ -201,6 +201,8 @@ class QHarborDevice(Device):
     def _prepare(self, spec: Any, shots: int, inputs: dict[str, float] | None) -> BraketProgram:
         given = dict(inputs or {})
         if isinstance(spec, Circuit):
+            validate_circuit_and_shots(spec, shots)
+            self._check_result_types(spec, shots)
             return _from_circuit(spec, shots, given)
         if isinstance(spec, OpenQASMProgram):
             source, given = spec.source, {**(spec.inputs or {}), **given}
@@ -212,6 +214,26 @@ class QHarborDevice(Device):
                 "braket.circuits.Circuit, braket.ir.openqasm.Program or OpenQASM 3 text"
             )
         return BraketProgram(source=source, action_source=source, inputs=given, shots=shots)
+
+    def _check_result_types(self, circuit: Circuit, shots: int) -> None:
+        """Each result type is one the device gives for this many shots, as Braket checks."""
+        action = self.properties.action[DeviceActionType.OPENQASM]
+        supported = {t.name: t for t in action.supportedResultTypes or ()}
+        for result_type in circuit.result_types:
+            name = type(result_type).__name__
+            if name == "Sample" and shots == 0:
+                raise ValueError("sample can only be specified when shots>0")
+            kind = supported.get(name)
+            if kind is None:
+                raise ValueError(
+                    f"result type {name} is not supported on {self.name!r}; it gives "
+                    f"{', '.join(supported)}"
+                )
+            if not kind.minShots <= shots <= kind.maxShots:
+                raise ValueError(
+                    f"result type {name} needs shots from {kind.minShots} to {kind.maxShots} "
+                    f"on {self.name!r}, not {shots}"
+                )
 
     def _submit(
         self, program: BraketProgram, seed: int | None, timeout: float | None
@@ -228,7 +250,6 @@ class QHarborDevice(Device):
 
 
 def _from_circuit(circuit: Circuit, shots: int, inputs: dict[str, float]) -> BraketProgram:
-    validate_circuit_and_shots(circuit, shots)
     action = circuit.to_ir(IRType.OPENQASM).source
     specs = tuple(result_type.to_ir() for result_type in circuit.result_types) or None
     if shots == 0 or not circuit.result_types:

@@ -166,6 +166,8 @@ class QHarborQuantumTask(QuantumTask):
         except (errors.JobFailed, errors.JobCancelled) as exc:
             logger.warning("task %s has no result: %s", self.id, exc.message)
             return None
+        if not self._job.data.get("finished_at"):
+            self._job.refresh()  # for the result's times
         self._result = build_result(self.id, self._device, self._program, data, self._job.data)
         return self._result
 
@@ -317,11 +319,11 @@ def build_result(
         id=task_id,
         shots=program.shots,
         deviceId=device,
-        createdAt=job.get("created_at"),
-        endedAt=job.get("finished_at"),
+        createdAt=_braket_time(job.get("created_at")),
+        endedAt=_braket_time(job.get("finished_at")),
     )
     additional = AdditionalMetadata(
-        action=OpenQASMProgram(source=program.action_source, inputs=program.inputs or None)
+        action=OpenQASMProgram(source=program.action_source, inputs=dict(program.inputs))
     )
     computed = row.get("result_types") or []
     if program.shots == 0:
@@ -348,6 +350,14 @@ def build_result(
         measuredQubits=measured,
     )
     return GateModelQuantumTaskResult.from_object(result)
+
+
+def _braket_time(value: str | None) -> str | None:
+    """RFC 3339 to the millisecond, as Braket writes times (``...T22:02:41.536Z``)."""
+    if not value:
+        return None
+    head, _, fraction = value.rstrip("Z").partition(".")
+    return f"{head}.{(fraction + '000')[:3]}Z"
 
 
 def _measurements(

@@ -1,0 +1,426 @@
+"""QHarborDevice against Braket's LocalSimulator: the same circuits, results alike.
+
+Every case runs on ``braket.devices.LocalSimulator`` and on a real centre over
+HTTP. Results must have the same fields of the same types; exact result types
+(shots=0) must agree to 1e-9, and sampled values within five standard errors of
+the exact values for the shots taken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from braket.circuits import Circuit, FreeParameter, Observable, ResultType
+from braket.device_schema import DeviceActionType
+from braket.device_schema.simulators import GateModelSimulatorDeviceCapabilities
+from braket.devices import Device, LocalSimulator
+from braket.tasks import GateModelQuantumTaskResult, QuantumTask, QuantumTaskBatch
+
+from qharbor.braket import QHarborDevice, TwinDeviceCapabilities
+from qharbor.client import HarborService
+from tests.integration.conftest import RunningCentre
+
+SHOTS = 2000
+THETA = FreeParameter("theta")
+#: Fields Braket fills with per-run identity (ids, times), compared by type only.
+_IDENTITY = ("id", "createdAt", "endedAt", "deviceId")
+
+
+def exact_cases() -> dict[str, tuple[Circuit, dict[str, float]]]:
+    return {
+        "every_result_type": (
+            Circuit()
+            .h(0)
+            .cnot(0, 1)
+            .ry(2, 0.8)
+            .expectation(Observable.Z() @ Observable.Z(), target=[0, 1])
+            .expectation(Observable.X(), target=[2])
+            .variance(Observable.Y(), target=[2])
+            .probability(target=[2, 0])
+            .probability()
+            .state_vector()
+            .amplitude(["000", "110", "011"])
+            .density_matrix(target=[2, 1])
+            .expectation(Observable.H(), target=[2]),
+            {},
+        ),
+        "inputs": (
+            Circuit()
+            .rx(0, THETA)
+            .cnot(0, 1)
+            .rz(1, 2 * THETA)
+            .h(1)
+            .expectation(Observable.Z(), target=[1])
+            .expectation(Observable.Y())
+            .state_vector(),
+            {"theta": 0.37},
+        ),
+        "verbatim": (
+            Circuit()
+            .add_verbatim_box(Circuit().h(0).cnot(0, 1).rx(1, 0.3))
+            .t(2)
+            .probability()
+            .density_matrix(),
+            {},
+        ),
+    }
+
+
+def sampled_cases() -> dict[str, tuple[Circuit, dict[str, float]]]:
+    return {
+        "counts_only": (Circuit().h(0).cnot(0, 1).ry(2, 1.1).x(3), {}),
+        "result_types": (
+            Circuit()
+            .h(0)
+            .cnot(0, 1)
+            .ry(2, 0.9)
+            .expectation(Observable.X(), target=[0])
+            .variance(Observable.Y(), target=[1])
+            .sample(Observable.Z(), target=[2])
+            .probability(target=[2]),
+            {},
+        ),
+        "inputs": (
+            Circuit()
+            .rx(0, THETA)
+            .cnot(0, 1)
+            .expectation(Observable.Z() @ Observable.Z(), target=[0, 1])
+            .expectation(Observable.Z(), target=[1]),
+            {"theta": 1.2},
+        ),
+        "verbatim": (
+            Circuit()
+            .add_verbatim_box(Circuit().h(0).cnot(0, 1))
+            .rx(1, THETA)
+            .expectation(Observable.H(), target=[1]),
+            {"theta": 0.4},
+        ),
+    }
+
+
+@pytest.fixture(scope="module")
+def service(running: RunningCentre) -> Iterator[HarborService]:
+    service = HarborService(running.url, running.token)
+    yield service
+    service.close()
+
+
+@pytest.fixture(scope="module")
+def device(service: HarborService) -> QHarborDevice:
+    return QHarborDevice("statevector", service)
+
+
+# --- comparing results ----------------------------------------------------------------
+
+
+def assert_same_shape(ours: GateModelQuantumTaskResult, theirs: GateModelQuantumTaskResult) -> None:
+    """The same fields, of the same types, as LocalSimulator's result."""
+    assert type(ours) is type(theirs)
+    for name, reference in vars(theirs).items():
+        mine = getattr(ours, name)
+        assert type(mine) is type(reference), (name, type(mine), type(reference))
+    assert set(vars(ours)) == set(vars(theirs))
+    meta, ref_meta = ours.task_metadata.dict(), theirs.task_metadata.dict()
+    assert set(meta) == set(ref_meta)
+    for key, value in ref_meta.items():
+        if key in _IDENTITY:
+            assert type(meta[key]) is type(value), key
+        else:
+            assert meta[key] == value, key
+    assert ours.additional_metadata.action == theirs.additional_metadata.action
+    assert [rt.type for rt in ours.result_types] == [rt.type for rt in theirs.result_types]
+    for mine, reference in zip(ours.values, theirs.values, strict=True):
+        assert type(mine) is type(reference)
+        if isinstance(reference, np.ndarray):
+            assert mine.shape == reference.shape and mine.dtype == reference.dtype
+        if isinstance(reference, list):
+            assert len(mine) == len(reference)
+
+
+def assert_exact_values(
+    ours: GateModelQuantumTaskResult, theirs: GateModelQuantumTaskResult
+) -> None:
+    for mine, reference in zip(ours.values, theirs.values, strict=True):
+        if isinstance(reference, dict):
+            assert set(mine) == set(reference)
+            for key, value in reference.items():
+                assert abs(mine[key] - value) < 1e-9
+        else:
+            assert np.allclose(mine, reference, atol=1e-9), (mine, reference)
+
+
+def exact_twin(circuit: Circuit) -> Circuit:
+    """The circuit with every result type computable exactly (a sample becomes its mean)."""
+    twin = Circuit(circuit.instructions)
+    for result_type in circuit.result_types:
+        if isinstance(result_type, ResultType.Sample):
+            twin.expectation(result_type.observable, target=result_type.target)
+        else:
+            twin.add_result_type(result_type)
+    return twin
+
+
+def measured_distribution(circuit: Circuit, inputs: dict[str, float]) -> Any:
+    """Exact probabilities of the measured bits: in each result type's basis, as Braket measures."""
+    rotated = Circuit(circuit.instructions).add(circuit.basis_rotation_instructions)
+    return LocalSimulator().run(rotated.probability(), shots=0, inputs=inputs).result().values[0]
+
+
+def assert_within_shot_noise(
+    ours: GateModelQuantumTaskResult, circuit: Circuit, inputs: dict[str, float]
+) -> None:
+    """Counts and sampled values within five standard errors of the exact ones."""
+    shots = len(ours.measurements)
+    width = len(ours.measured_qubits)
+    joint = measured_distribution(circuit, inputs)
+    assert len(joint) == 2**width
+    for index, p in enumerate(joint):
+        bits = format(index, f"0{width}b")
+        frequency = ours.measurement_counts.get(bits, 0) / shots
+        assert abs(frequency - p) <= 5 * math.sqrt(p * (1 - p) / shots) + 1e-12, (bits, p)
+    if not circuit.result_types:
+        return
+    exact_values = LocalSimulator().run(exact_twin(circuit), shots=0, inputs=inputs).result().values
+    for result_type, mine, reference in zip(
+        circuit.result_types, ours.values, exact_values, strict=True
+    ):
+        if isinstance(result_type, ResultType.Sample):
+            assert len(mine) == shots and set(np.unique(mine)) <= {-1, 1}
+            mine = float(np.mean(mine))
+        # Every observable here has eigenvalues +-1, so one shot's spread is at most 1.
+        spread = 5 / math.sqrt(shots)
+        if isinstance(result_type, ResultType.Variance):
+            spread *= 2
+        assert np.all(np.abs(np.asarray(mine) - np.asarray(reference)) <= spread), (
+            result_type,
+            mine,
+            reference,
+        )
+
+
+# --- run ----------------------------------------------------------------------------------
+
+
+def test_device_is_a_braket_device_and_its_tasks_are_braket_tasks(
+    device: QHarborDevice, running: RunningCentre
+) -> None:
+    assert isinstance(device, Device)
+    assert device.name == "statevector" and device.status == "ONLINE"
+    task = device.run(Circuit().h(0), shots=10)
+    assert isinstance(task, QuantumTask)
+    # The task's id is the centre's job id.
+    job = running.http.get(f"/v1/jobs/{task.id}").json()
+    assert job["device"] == "statevector" and job["shots"] == 10
+    task.result()
+    assert task.state() == "COMPLETED"
+    meta = task.metadata()
+    assert meta["quantumTaskArn"] == task.id and meta["status"] == "COMPLETED"
+    assert meta["job"]["id"] == task.id
+
+
+@pytest.mark.parametrize("name", list(exact_cases()))
+def test_exact_results_equal_the_local_simulator_s(device: QHarborDevice, name: str) -> None:
+    circuit, inputs = exact_cases()[name]
+    theirs = LocalSimulator().run(circuit, shots=0, inputs=inputs).result()
+    ours = device.run(circuit, shots=0, inputs=inputs).result()
+    assert_same_shape(ours, theirs)
+    assert_exact_values(ours, theirs)
+    for result_type in circuit.result_types:
+        mine = ours.get_value_by_result_type(result_type)
+        reference = theirs.get_value_by_result_type(result_type)
+        if isinstance(reference, dict):
+            assert mine.keys() == reference.keys()
+        else:
+            assert np.allclose(mine, reference, atol=1e-9)
+
+
+def test_shots_default_to_exact_on_a_simulator_as_braket_s_do(device: QHarborDevice) -> None:
+    circuit = Circuit().h(0).expectation(Observable.X(), target=[0])
+    theirs = LocalSimulator().run(circuit).result()
+    ours = device.run(circuit).result()
+    assert ours.task_metadata.shots == theirs.task_metadata.shots == 0
+    assert ours.values == pytest.approx(theirs.values, abs=1e-12)
+
+
+@pytest.mark.parametrize("name", list(sampled_cases()))
+def test_sampled_results_match_the_local_simulator_s_within_shot_noise(
+    device: QHarborDevice, name: str
+) -> None:
+    circuit, inputs = sampled_cases()[name]
+    theirs = LocalSimulator().run(circuit, shots=SHOTS, inputs=inputs).result()
+    ours = device.run(circuit, shots=SHOTS, inputs=inputs, seed=5).result()
+    assert_same_shape(ours, theirs)
+    assert ours.measured_qubits == theirs.measured_qubits
+    assert ours.measurements.shape == theirs.measurements.shape
+    assert sum(ours.measurement_counts.values()) == SHOTS
+    assert_within_shot_noise(ours, circuit, inputs)
+    assert_within_shot_noise(theirs, circuit, inputs)  # the bounds hold for Braket too
+
+
+def test_braket_s_own_checks_refuse_what_local_simulator_refuses(device: QHarborDevice) -> None:
+    no_result_types = Circuit().h(0)
+    sample_exactly = Circuit().h(0).sample(Observable.Z(), target=[0])
+    state_with_shots = Circuit().h(0).state_vector()
+    for circuit, shots in ((no_result_types, 0), (sample_exactly, 0), (state_with_shots, 10)):
+        with pytest.raises(ValueError) as theirs:
+            LocalSimulator().run(circuit, shots=shots)
+        with pytest.raises(ValueError) as ours:
+            device.run(circuit, shots=shots)
+        assert str(ours.value) == str(theirs.value)
+
+
+def test_async_result_waits_in_a_running_loop(device: QHarborDevice) -> None:
+    task = device.run(Circuit().x(0), shots=5)
+
+    async def wait() -> GateModelQuantumTaskResult | None:
+        return await task.async_result()
+
+    result = asyncio.run(wait())
+    assert result is not None and result.measurement_counts == {"1": 5}
+
+
+# --- run_batch ------------------------------------------------------------------------
+
+
+def test_run_batch_with_inputs_matches_the_local_simulator_task_by_task(
+    device: QHarborDevice, running: RunningCentre
+) -> None:
+    circuit = (
+        Circuit()
+        .ry(0, THETA)
+        .cnot(0, 1)
+        .expectation(Observable.Z() @ Observable.X(), target=[0, 1])
+        .probability(target=[0])
+    )
+    inputs = [{"theta": t} for t in (0.0, 0.5, 1.0, 2.0)]
+    theirs = LocalSimulator().run_batch(circuit, shots=0, inputs=inputs).results()
+    batch = device.run_batch(circuit, shots=0, inputs=inputs, max_parallel=2)
+    assert isinstance(batch, QuantumTaskBatch)
+    assert batch.size == 4 and len({t.id for t in batch.tasks}) == 4
+    ours = batch.results()
+    assert batch.unfinished == set() and batch.unsuccessful == set()
+    for mine, reference in zip(ours, theirs, strict=True):
+        assert mine is not None
+        assert_same_shape(mine, reference)
+        assert_exact_values(mine, reference)
+    for task in batch.tasks:
+        assert running.http.get(f"/v1/jobs/{task.id}").json()["status"] == "DONE"
+
+
+def test_run_batch_of_circuits_with_shots_per_task(device: QHarborDevice) -> None:
+    circuits = [Circuit().h(0).cnot(0, 1), Circuit().x(0).x(2), Circuit().ry(1, 0.7)]
+    shots = [300, 200, 100]
+    batch = device.run_batch(circuits, shots=shots, seed=3)
+    # LocalSimulator's run_batch takes one shot count: its tasks are run one by one.
+    theirs = [
+        LocalSimulator().run(c, shots=n).result() for c, n in zip(circuits, shots, strict=True)
+    ]
+    ours = batch.results()
+    assert [r.task_metadata.shots for r in ours] == shots
+    for mine, reference, circuit in zip(ours, theirs, circuits, strict=True):
+        assert_same_shape(mine, reference)
+        assert mine.measured_qubits == reference.measured_qubits
+        assert_within_shot_noise(mine, circuit, {})
+
+
+def test_run_batch_refuses_lists_of_different_lengths_before_submitting(
+    device: QHarborDevice, running: RunningCentre
+) -> None:
+    before = len(running.http.get("/v1/jobs", params={"limit": 100}).json()["jobs"])
+    with pytest.raises(ValueError, match="equal in number"):
+        device.run_batch([Circuit().h(0)] * 3, shots=10, inputs=[{}, {}])
+    after = len(running.http.get("/v1/jobs", params={"limit": 100}).json()["jobs"])
+    assert after == before
+
+
+# A program the centre admits but cannot finish: result types need the state
+# without mid-circuit measurements, so the job fails while running.
+FAILING = (
+    "OPENQASM 3.0;\nqubit[1] q;\nbit[1] b;\nh q[0];\nb[0] = measure q[0];\nh q[0];\n"
+    "#pragma braket result expectation z(q[0])\n"
+)
+
+
+def test_a_failed_task_has_no_result_and_the_batch_retries_it(device: QHarborDevice) -> None:
+    batch = device.run_batch([Circuit().h(0).probability(), FAILING], shots=0)
+    failed = batch.tasks[1]
+    results = batch.results(max_retries=1)
+    assert results[0] is not None and results[1] is None
+    assert failed.state() == "FAILED"
+    assert failed.metadata()["failureReason"].startswith("ENGINE_ERROR")
+    # The retry was a new job, which failed again.
+    assert batch.tasks[1].id != failed.id
+    assert batch.unsuccessful == {batch.tasks[1].id}
+    with pytest.raises(RuntimeError, match="1 quantum tasks failed"):
+        batch.results(fail_unsuccessful=True, max_retries=0)
+
+
+def test_cancelled_task_reports_braket_states_and_no_result(device: QHarborDevice) -> None:
+    busy = Circuit()
+    for layer in range(12):
+        for qubit in range(24):
+            busy.rx(qubit, 0.1 + layer * 0.01 + qubit * 0.001)
+        for qubit in range(layer % 2, 23, 2):
+            busy.cnot(qubit, qubit + 1)
+    task = device.run(busy, shots=10)
+    assert task.state() in ("QUEUED", "RUNNING")
+    task.cancel()
+    assert task.state() in ("CANCELLING", "CANCELLED")
+    assert task.result() is None
+    assert task.state() == "CANCELLED"
+    task.cancel()  # cancelling a final task is not an error, as in Braket
+
+
+# --- properties -----------------------------------------------------------------------
+
+
+def test_simulator_properties_are_braket_s_simulator_capabilities(
+    device: QHarborDevice, running: RunningCentre
+) -> None:
+    properties = device.properties
+    reference = LocalSimulator().properties
+    assert type(properties) is type(reference) is GateModelSimulatorDeviceCapabilities
+    GateModelSimulatorDeviceCapabilities.parse_raw(properties.json())  # valid in Braket's schema
+    info = running.http.get("/v1/devices/statevector").json()
+    assert properties.paradigm.qubitCount == info["max_qubits"]
+    assert properties.service.shotsRange == (0, info["max_shots"])
+    ours = properties.action[DeviceActionType.OPENQASM]
+    theirs = reference.action[DeviceActionType.OPENQASM]
+    assert {t.name for t in ours.supportedResultTypes} == {
+        t.name for t in theirs.supportedResultTypes
+    }
+    # Braket's own simulator knows every operation listed (the same names).
+    assert set(ours.supportedOperations) <= set(theirs.supportedOperations)
+
+
+def test_twin_properties_carry_the_coupling_map_and_native_gates(
+    service: HarborService, running: RunningCentre
+) -> None:
+    twin = QHarborDevice("sc25", service)
+    properties = twin.properties
+    assert isinstance(properties, TwinDeviceCapabilities)
+    TwinDeviceCapabilities.parse_raw(properties.json())
+    info = running.http.get("/v1/devices/sc25").json()["twin"]
+    paradigm = properties.paradigm
+    assert paradigm.qubitCount == info["num_qubits"] == 25
+    assert paradigm.nativeGateSet == ["rz", "v", "x", "cz"]  # sx is Braket's v
+    edges = {
+        (int(a), int(b))
+        for a, nbrs in paradigm.connectivity.connectivityGraph.items()
+        for b in nbrs
+    }
+    assert edges == {(a, b) for a, b in info["edges"]} | {(b, a) for a, b in info["edges"]}
+    action = properties.action[DeviceActionType.OPENQASM]
+    kinds = {t.name: t.minShots for t in action.supportedResultTypes}
+    assert "StateVector" not in kinds and kinds["Expectation"] == 1
+    # A twin samples: exact results are refused before anything is sent.
+    with pytest.raises(ValueError, match="shots of 1 or more"):
+        twin.run(Circuit().h(0).expectation(Observable.Z(), target=[0]), shots=0)
+    result = twin.run(Circuit().h(0).cnot(0, 1), seed=2).result()
+    assert result.task_metadata.shots == 1000  # a QPU's default, as AwsDevice's
+    assert result.measurement_counts["00"] + result.measurement_counts["11"] > 900
