@@ -8,9 +8,16 @@ the exact values for the shots taken.
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import difflib
 import math
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -424,3 +431,55 @@ def test_twin_properties_carry_the_coupling_map_and_native_gates(
     result = twin.run(Circuit().h(0).cnot(0, 1), seed=2).result()
     assert result.task_metadata.shots == 1000  # a QPU's default, as AwsDevice's
     assert result.measurement_counts["00"] + result.measurement_counts["11"] > 900
+
+
+# --- a Braket script, unchanged but for its device lines -------------------------------
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+_SWEEP = re.compile(r"theta=(\S+) <ZZ>=(\S+) <Y0>=(\S+)")
+
+
+def run_script(path: Path, running: RunningCentre, tmp_path: Path) -> str:
+    env = {**os.environ, "QHARBOR_URL": running.url, "QHARBOR_TOKEN": running.token}
+    env["QHARBOR_ACCOUNT_FILE"] = str(tmp_path / "none.json")
+    done = subprocess.run(
+        [sys.executable, str(path)], env=env, capture_output=True, text=True, timeout=240
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_the_braket_script_differs_from_its_original_only_in_the_device_lines() -> None:
+    original = (EXAMPLES / "braket_sweep_local.py").read_text().splitlines()
+    changed = (EXAMPLES / "braket_sweep_qharbor.py").read_text().splitlines()
+    diff = [line for line in difflib.ndiff(original, changed) if line[:2] in ("- ", "+ ")]
+    assert diff == [
+        "- from braket.devices import LocalSimulator",
+        "+ from qharbor.braket import QHarborDevice",
+        "- device = LocalSimulator()",
+        '+ device = QHarborDevice("statevector")',
+    ]
+
+
+def test_the_changed_braket_script_runs_on_the_centre_as_the_original_does_locally(
+    running: RunningCentre, tmp_path: Path
+) -> None:
+    before = {
+        job["id"] for job in running.http.get("/v1/jobs", params={"limit": 100}).json()["jobs"]
+    }
+    theirs = run_script(EXAMPLES / "braket_sweep_local.py", running, tmp_path)
+    ours = run_script(EXAMPLES / "braket_sweep_qharbor.py", running, tmp_path)
+    # The same sweep, exact to the printed nine decimals (a zero may carry either sign).
+    ours_sweep = [tuple(map(float, m)) for m in _SWEEP.findall(ours)]
+    theirs_sweep = [tuple(map(float, m)) for m in _SWEEP.findall(theirs)]
+    assert len(ours_sweep) == len(theirs_sweep) == 5
+    assert np.allclose(ours_sweep, theirs_sweep, atol=1e-9)
+    counts = [ast.literal_eval(m) for m in re.findall(r"counts: (\{.*\})", ours)]
+    assert len(counts) == 2
+    assert set(counts[0]) <= {"00", "11"} and set(counts[1]) <= {"01", "10"}
+    assert all(sum(c.values()) == 1000 and min(c.values()) > 400 for c in counts)
+    # It ran on the centre: five sweep tasks and two Bell tasks, seven jobs.
+    after = {
+        job["id"] for job in running.http.get("/v1/jobs", params={"limit": 100}).json()["jobs"]
+    }
+    assert len(after - before) == 7
