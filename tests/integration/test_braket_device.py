@@ -483,3 +483,17 @@ def test_the_changed_braket_script_runs_on_the_centre_as_the_original_does_local
         job["id"] for job in running.http.get("/v1/jobs", params={"limit": 100}).json()["jobs"]
     }
     assert len(after - before) == 7
+
+
+def test_every_python_example_in_the_migration_doc_runs(
+    running: RunningCentre, tmp_path: Path
+) -> None:
+    doc = EXAMPLES.parent / "docs" / "migrating-from-braket.md"
+    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(), re.DOTALL)
+    assert len(blocks) == 3  # before, after, properties
+    script = tmp_path / "examples.py"
+    script.write_text("\n".join(blocks))
+    out = run_script(script, running, tmp_path)
+    # Before and after print the same sweep.
+    assert out.count("[1.0, 0.0, -1.0]") == 2, out
+    assert "COMPLETED" in out and "['rz', 'v', 'x', 'cz']" in out and "['1', '5']" in out
