@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from braket.tasks import GateModelQuantumTaskResult, QuantumTask, QuantumTaskBat
 from qharbor.braket import QHarborDevice, TwinDeviceCapabilities
 from qharbor.client import HarborService
 from tests.integration.conftest import RunningCentre
+from tests.programs import slow
 
 SHOTS = 2000
 THETA = FreeParameter("theta")
@@ -367,20 +369,26 @@ def test_a_failed_task_has_no_result_and_the_batch_retries_it(device: QHarborDev
         batch.results(fail_unsuccessful=True, max_retries=0)
 
 
-def test_cancelled_task_reports_braket_states_and_no_result(device: QHarborDevice) -> None:
-    busy = Circuit()
-    for layer in range(12):
-        for qubit in range(24):
-            busy.rx(qubit, 0.1 + layer * 0.01 + qubit * 0.001)
-        for qubit in range(layer % 2, 23, 2):
-            busy.cnot(qubit, qubit + 1)
-    task = device.run(busy, shots=10)
-    assert task.state() in ("QUEUED", "RUNNING")
-    task.cancel()
-    assert task.state() in ("CANCELLING", "CANCELLED")
-    assert task.result() is None
-    assert task.state() == "CANCELLED"
-    task.cancel()  # cancelling a final task is not an error, as in Braket
+def test_cancelled_task_reports_braket_states_and_no_result(
+    device: QHarborDevice, running: RunningCentre
+) -> None:
+    # Both workers busy, so the task waits in the queue.
+    busy = [running.submit(programs=[slow()], shots=10)["id"] for _ in range(2)]
+    try:
+        deadline = time.monotonic() + 120
+        while any(running.http.get(f"/v1/jobs/{b}").json()["status"] == "QUEUED" for b in busy):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        task = device.run(Circuit().h(0), shots=10)
+        assert task.state() == "QUEUED"
+        task.cancel()
+        assert task.state() == "CANCELLED"
+        assert task.result() is None
+        assert task.metadata()["status"] == "CANCELLED"
+        task.cancel()  # cancelling a final task is not an error, as in Braket
+    finally:
+        for job_id in busy:
+            running.http.post(f"/v1/jobs/{job_id}/cancel")
 
 
 # --- properties -----------------------------------------------------------------------
