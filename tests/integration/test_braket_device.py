@@ -24,9 +24,11 @@ from typing import Any
 import numpy as np
 import pytest
 from braket.circuits import Circuit, FreeParameter, Observable, ResultType
+from braket.circuits.serialization import IRType
 from braket.device_schema import DeviceActionType
 from braket.device_schema.simulators import GateModelSimulatorDeviceCapabilities
 from braket.devices import Device, LocalSimulator
+from braket.ir.openqasm import Program as OpenQASMProgram
 from braket.tasks import GateModelQuantumTaskResult, QuantumTask, QuantumTaskBatch
 
 from qharbor.braket import QHarborDevice, TwinDeviceCapabilities
@@ -246,6 +248,17 @@ def test_exact_results_equal_the_local_simulator_s(device: QHarborDevice, name: 
             assert mine.keys() == reference.keys()
         else:
             assert np.allclose(mine, reference, atol=1e-9)
+
+
+def test_openqasm_programs_with_inputs_equal_the_local_simulator_s(device: QHarborDevice) -> None:
+    circuit, _ = exact_cases()["inputs"]
+    program = OpenQASMProgram(source=circuit.to_ir(IRType.OPENQASM).source, inputs={"theta": 0.2})
+    theirs = LocalSimulator().run(program, shots=0).result()
+    # LocalSimulator takes Program objects only; the device also takes the text.
+    for spec, inputs in ((program, None), (program.source, {"theta": 0.2})):
+        ours = device.run(spec, shots=0, inputs=inputs).result()
+        assert_same_shape(ours, theirs)
+        assert_exact_values(ours, theirs)
 
 
 def test_shots_default_to_exact_on_a_simulator_as_braket_s_do(device: QHarborDevice) -> None:
