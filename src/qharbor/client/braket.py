@@ -65,11 +65,13 @@ class QHarborDevice(Device):
     def __init__(self, device: str = "statevector", service: HarborService | None = None) -> None:
         self._service = service or HarborService()
         self._info = self._service.device(device).to_json()
+        self._properties = braket_properties.capabilities(self._info)
         super().__init__(name=device, status=str(self._info.get("status", "ONLINE")))
 
     def refresh_metadata(self) -> None:
-        """Read the device again from the centre (status, queue, calibration-free facts)."""
+        """Read the device again from the centre: its status and properties."""
         self._info = self._service.device(self.name).to_json()
+        self._properties = braket_properties.capabilities(self._info)
         self._status = str(self._info.get("status", "ONLINE"))
 
     @property
@@ -79,8 +81,9 @@ class QHarborDevice(Device):
         A ``GateModelSimulatorDeviceCapabilities`` for a simulator; for a device
         twin a :class:`~qharbor.client.braket_properties.TwinDeviceCapabilities`
         with Braket's QPU paradigm (qubit count, native gates, connectivity).
+        As of construction or the last :meth:`refresh_metadata`.
         """
-        return braket_properties.capabilities(self._info)
+        return self._properties
 
     @property
     def info(self) -> dict[str, Any]:
