@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 import difflib
 import math
 import os
@@ -31,6 +32,7 @@ from braket.devices import Device, LocalSimulator
 from braket.ir.openqasm import Program as OpenQASMProgram
 from braket.tasks import GateModelQuantumTaskResult, QuantumTask, QuantumTaskBatch
 
+from qharbor import errors
 from qharbor.braket import QHarborDevice, TwinDeviceCapabilities
 from qharbor.client import HarborService
 from tests.integration.conftest import RunningCentre
@@ -362,6 +364,24 @@ def test_run_batch_refuses_lists_of_different_lengths_before_submitting(
     assert after == before
 
 
+def test_run_batch_with_a_refused_program_leaves_no_half_batch(
+    device: QHarborDevice, running: RunningCentre
+) -> None:
+    noisy = Circuit().h(0).bit_flip(0, 0.1).probability()
+    with busy_workers(running) as busy:
+        before = {
+            j["id"] for j in running.http.get("/v1/jobs", params={"limit": 100}).json()["jobs"]
+        }
+        with pytest.raises(errors.ProgramUnsupported, match="noise"):
+            device.run_batch([Circuit().h(0).probability()] * 3 + [noisy], shots=0)
+        jobs = running.http.get("/v1/jobs", params={"limit": 100}).json()["jobs"]
+        taken = [j for j in jobs if j["id"] not in before | set(busy)]
+    # The three the centre took waited behind the busy workers, and were cancelled.
+    assert len(taken) == 3
+    for job in taken:
+        assert running.http.get(f"/v1/jobs/{job['id']}").json()["status"] == "CANCELLED"
+
+
 # A program the centre admits but cannot finish: result types need the state
 # without mid-circuit measurements, so the job fails while running.
 FAILING = (
@@ -384,16 +404,25 @@ def test_a_failed_task_has_no_result_and_the_batch_retries_it(device: QHarborDev
         batch.results(fail_unsuccessful=True, max_retries=0)
 
 
-def test_cancelled_task_reports_braket_states_and_no_result(
-    device: QHarborDevice, running: RunningCentre
-) -> None:
-    # Both workers busy, so the task waits in the queue.
+@contextlib.contextmanager
+def busy_workers(running: RunningCentre) -> Iterator[list[str]]:
+    """Both of the centre's workers running slow jobs, cancelled on the way out."""
     busy = [running.submit(programs=[slow()], shots=10)["id"] for _ in range(2)]
     try:
         deadline = time.monotonic() + 120
         while any(running.http.get(f"/v1/jobs/{b}").json()["status"] == "QUEUED" for b in busy):
             assert time.monotonic() < deadline
             time.sleep(0.05)
+        yield busy
+    finally:
+        for job_id in busy:
+            running.http.post(f"/v1/jobs/{job_id}/cancel")
+
+
+def test_cancelled_task_reports_braket_states_and_no_result(
+    device: QHarborDevice, running: RunningCentre
+) -> None:
+    with busy_workers(running):
         task = device.run(Circuit().h(0), shots=10)
         assert task.state() == "QUEUED"
         task.cancel()
@@ -401,9 +430,6 @@ def test_cancelled_task_reports_braket_states_and_no_result(
         assert task.result() is None
         assert task.metadata()["status"] == "CANCELLED"
         task.cancel()  # cancelling a final task is not an error, as in Braket
-    finally:
-        for job_id in busy:
-            running.http.post(f"/v1/jobs/{job_id}/cancel")
 
 
 # --- properties -----------------------------------------------------------------------

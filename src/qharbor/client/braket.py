@@ -154,6 +154,8 @@ class QHarborDevice(Device):
         Raises:
             ValueError: lists of different lengths, or a specification and its
                 shots that do not go together; nothing is submitted then.
+            errors.QHarborError: the centre refused a program; the tasks it had
+                already taken are cancelled, so no half batch is left running.
         """
         _check_kwargs(kwargs)
         specs = task_specifications if isinstance(task_specifications, list) else None
@@ -179,7 +181,18 @@ class QHarborDevice(Device):
         ]
         workers = max(1, max_parallel or DEFAULT_MAX_PARALLEL)
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            tasks = list(pool.map(lambda p: self._submit(p, seed, poll_timeout_seconds), programs))
+            futures = [
+                pool.submit(self._submit, program, seed, poll_timeout_seconds)
+                for program in programs
+            ]
+        refused = [f.exception() for f in futures if f.exception() is not None]
+        if refused:
+            # No half batch: what the centre took is cancelled, and its refusal raised.
+            for future in futures:
+                if future.exception() is None:
+                    future.result().cancel()
+            raise refused[0]
+        tasks = [future.result() for future in futures]
         return QHarborQuantumTaskBatch(
             tasks,
             resubmit=lambda task: self._submit(task.program, seed, poll_timeout_seconds),
