@@ -185,7 +185,7 @@ class QHarborDevice(Device):
                 pool.submit(self._submit, program, seed, poll_timeout_seconds)
                 for program in programs
             ]
-        refused = [f.exception() for f in futures if f.exception() is not None]
+        refused = [e for e in (f.exception() for f in futures) if e is not None]
         if refused:
             # No half batch: what the centre took is cancelled, and its refusal raised.
             for future in futures:
