@@ -471,6 +471,27 @@ def test_twin_properties_carry_the_coupling_map_and_native_gates(
         for b in nbrs
     }
     assert edges == {(a, b) for a, b in info["edges"]} | {(b, a) for a, b in info["edges"]}
+    # The calibration in force, in Braket's standardized form (seconds, fidelities).
+    calibration = running.http.get("/v1/devices/sc25/calibration").json()
+    standardized = properties.standardized
+    assert standardized is not None and len(standardized.oneQubitProperties) == 25
+    for index, qubit in enumerate(calibration["qubits"]):
+        mine = standardized.oneQubitProperties[str(index)]
+        assert mine.T1.value == pytest.approx(qubit["t1_us"] * 1e-6) and mine.T1.unit == "S"
+        assert mine.T2.value == pytest.approx(qubit["t2_us"] * 1e-6)
+        readout = [f for f in mine.oneQubitFidelity if f.fidelityType.name == "READOUT"]
+        assert readout[0].fidelity == pytest.approx(
+            1 - (qubit["readout_p01"] + qubit["readout_p10"]) / 2
+        )
+    pairs = [g for g in calibration["gates"] if len(g["qubits"]) == 2]
+    assert pairs
+    for gate in pairs:
+        key = "-".join(map(str, gate["qubits"]))
+        fidelities = standardized.twoQubitProperties[key].twoQubitGateFidelity
+        assert any(
+            f.gateName == "cz" and f.fidelity == pytest.approx(1 - gate["error"])
+            for f in fidelities
+        )
     action = properties.action[DeviceActionType.OPENQASM]
     kinds = {t.name: t.minShots for t in action.supportedResultTypes}
     assert "StateVector" not in kinds and kinds["Expectation"] == 1

@@ -64,14 +64,15 @@ class QHarborDevice(Device):
 
     def __init__(self, device: str = "statevector", service: HarborService | None = None) -> None:
         self._service = service or HarborService()
-        self._info = self._service.device(device).to_json()
-        self._properties = braket_properties.capabilities(self._info)
-        super().__init__(name=device, status=str(self._info.get("status", "ONLINE")))
+        super().__init__(name=device, status="ONLINE")
+        self.refresh_metadata()
 
     def refresh_metadata(self) -> None:
-        """Read the device again from the centre: its status and properties."""
+        """Read the device again from the centre: status, properties, a twin's calibration."""
         self._info = self._service.device(self.name).to_json()
-        self._properties = braket_properties.capabilities(self._info)
+        twin = self._info.get("kind") == "twin"
+        calibration = self._service.calibration(self.name) if twin else None
+        self._properties = braket_properties.capabilities(self._info, calibration)
         self._status = str(self._info.get("status", "ONLINE"))
 
     @property

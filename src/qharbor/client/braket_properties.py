@@ -21,6 +21,7 @@ from braket.device_schema import (
     DeviceServiceProperties,
     GateModelQpuParadigmProperties,
     OpenQASMDeviceActionProperties,
+    StandardizedGateModelQpuDeviceProperties,
 )
 from braket.device_schema.simulators import (
     GateModelSimulatorDeviceCapabilities,
@@ -114,6 +115,8 @@ class TwinDeviceCapabilities(BraketSchemaBase, DeviceCapabilities):
     Attributes:
         action: the OpenQASM action: operations, result types, pragmas.
         paradigm: qubit count, native gate set and connectivity (Braket names).
+        standardized: the calibration in force, as Braket's standardized QPU
+            properties (T1 and T2 in seconds, gate and readout fidelities).
     """
 
     _PROGRAM_HEADER = BraketSchemaHeader(
@@ -122,6 +125,7 @@ class TwinDeviceCapabilities(BraketSchemaBase, DeviceCapabilities):
     braketSchemaHeader: BraketSchemaHeader = Field(default=_PROGRAM_HEADER, const=_PROGRAM_HEADER)
     action: dict[DeviceActionType | str, OpenQASMDeviceActionProperties]
     paradigm: GateModelQpuParadigmProperties
+    standardized: StandardizedGateModelQpuDeviceProperties | None
 
 
 def exact_result_types(info: dict[str, Any]) -> bool:
@@ -132,11 +136,15 @@ def exact_result_types(info: dict[str, Any]) -> bool:
     return info.get("kind") == "simulator" and not info.get("noisy")
 
 
-def capabilities(info: dict[str, Any]) -> DeviceCapabilities:
+def capabilities(
+    info: dict[str, Any], calibration: dict[str, Any] | None = None
+) -> DeviceCapabilities:
     """Braket's capabilities object for a device, from ``GET /v1/devices/{name}``.
 
     Args:
         info: the centre's device object.
+        calibration: a twin's calibration snapshot (``GET
+            /v1/devices/{name}/calibration``), for its standardized properties.
     """
     exact = exact_result_types(info)
     max_shots = int(info.get("max_shots") or _MAX)
@@ -179,6 +187,7 @@ def capabilities(info: dict[str, Any]) -> DeviceCapabilities:
                 nativeGateSet=braket_gate_names(twin.get("native_gates") or info["basis_gates"]),
                 connectivity=_connectivity(twin.get("edges") or []),
             ),
+            standardized=_standardized(calibration) if calibration else None,
         )
     return GateModelSimulatorDeviceCapabilities(
         service=service,
@@ -201,6 +210,41 @@ def _connectivity(edges: list[list[int]]) -> DeviceConnectivity:
         graph.setdefault(str(b), []).append(str(a))
     ordered = {k: sorted(v, key=int) for k, v in sorted(graph.items(), key=lambda kv: int(kv[0]))}
     return DeviceConnectivity(fullyConnected=not edges, connectivityGraph=ordered)
+
+
+def _standardized(calibration: dict[str, Any]) -> StandardizedGateModelQpuDeviceProperties:
+    """A calibration snapshot as Braket's standardized properties (times in seconds)."""
+    one: dict[str, Any] = {}
+    gate_errors: dict[int, list[float]] = {}
+    two: dict[str, Any] = {}
+    for gate in calibration.get("gates") or []:
+        qubits = gate["qubits"]
+        if len(qubits) == 1:
+            gate_errors.setdefault(qubits[0], []).append(float(gate["error"]))
+        elif len(qubits) == 2:
+            key = "-".join(str(q) for q in qubits)
+            two.setdefault(key, {"twoQubitGateFidelity": []})["twoQubitGateFidelity"].append(
+                {
+                    "gateName": BRAKET_GATE_NAMES.get(gate["gate"], gate["gate"]),
+                    "fidelity": 1 - float(gate["error"]),
+                    "fidelityType": {"name": "RANDOMIZED_BENCHMARKING"},
+                }
+            )
+    for index, qubit in enumerate(calibration.get("qubits") or []):
+        errors = gate_errors.get(index) or [0.0]
+        readout = (float(qubit["readout_p01"]) + float(qubit["readout_p10"])) / 2
+        one[str(index)] = {
+            "T1": {"value": float(qubit["t1_us"]) * 1e-6, "standardError": None, "unit": "S"},
+            "T2": {"value": float(qubit["t2_us"]) * 1e-6, "standardError": None, "unit": "S"},
+            "oneQubitFidelity": [
+                {
+                    "fidelityType": {"name": "RANDOMIZED_BENCHMARKING"},
+                    "fidelity": 1 - sum(errors) / len(errors),
+                },
+                {"fidelityType": {"name": "READOUT"}, "fidelity": 1 - readout},
+            ],
+        }
+    return StandardizedGateModelQpuDeviceProperties(oneQubitProperties=one, twoQubitProperties=two)
 
 
 def _result_types(exact: bool, max_shots: int) -> list[dict[str, Any]]:
