@@ -31,7 +31,8 @@ from braket.devices import Device
 from braket.ir.openqasm import Program as OpenQASMProgram
 
 from qharbor.client import braket_properties
-from qharbor.client.braket_tasks import BraketProgram, QHarborQuantumTask, QHarborQuantumTaskBatch
+from qharbor.client.braket_results import BraketProgram
+from qharbor.client.braket_tasks import QHarborQuantumTask, QHarborQuantumTaskBatch
 from qharbor.client.service import HarborService
 
 #: Shots when none are given, as Braket's devices default: exact on simulators.

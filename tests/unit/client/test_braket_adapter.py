@@ -13,7 +13,8 @@ from qiskit.circuit.library import get_standard_gate_name_mapping
 from qiskit.quantum_info import Operator
 
 from qharbor.client import braket_properties
-from qharbor.client.braket_tasks import _braket_time, _measurements, _state
+from qharbor.client.braket_results import _braket_time, _measurements
+from qharbor.client.braket_tasks import _state
 from qharbor.programs import braket as dialect
 
 ANGLE = 0.37
