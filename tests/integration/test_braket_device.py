@@ -300,6 +300,19 @@ def test_braket_s_own_checks_refuse_what_local_simulator_refuses(device: QHarbor
         assert str(ours.value) == str(theirs.value)
 
 
+def test_inputs_missing_or_extra_are_treated_as_braket_treats_them(device: QHarborDevice) -> None:
+    circuit = Circuit().rx(0, THETA).probability()
+    with pytest.raises(NameError) as theirs:
+        LocalSimulator().run(circuit, shots=0).result()
+    with pytest.raises(NameError) as ours:
+        device.run(circuit, shots=0)
+    assert str(ours.value) == str(theirs.value)
+    extra = {"theta": 0.5, "unused": 2.0}
+    reference = LocalSimulator().run(circuit, shots=0, inputs=extra).result()
+    result = device.run(circuit, shots=0, inputs=extra).result()
+    assert np.allclose(result.values[0], reference.values[0], atol=1e-9)
+
+
 def test_async_result_waits_in_a_running_loop(device: QHarborDevice) -> None:
     task = device.run(Circuit().x(0), shots=5)
 

@@ -119,6 +119,7 @@ class QHarborDevice(Device):
 
         Raises:
             ValueError: the circuit and shots do not go together (Braket's checks).
+            NameError: a free parameter of the circuit has no input, as in Braket.
             TypeError: a task type other than a gate-model circuit or program.
             errors.ProgramError: the centre refused the program (nothing was queued).
         """
@@ -221,7 +222,13 @@ class QHarborDevice(Device):
         if isinstance(spec, Circuit):
             validate_circuit_and_shots(spec, shots)
             self._check_result_types(spec, shots)
-            return _from_circuit(spec, shots, given)
+            names = {parameter.name for parameter in spec.parameters}
+            missing = sorted(names - set(given))
+            if missing:
+                # Braket's simulators name a missing input with this error.
+                raise NameError(f"Missing input variable '{missing[0]}'.")
+            # Inputs the circuit does not use are ignored, as in Braket.
+            return _from_circuit(spec, shots, {k: v for k, v in given.items() if k in names})
         if isinstance(spec, OpenQASMProgram):
             source, given = spec.source, {**(spec.inputs or {}), **given}
         elif isinstance(spec, str):
