@@ -1,4 +1,4 @@
-"""Exact result types (expectation, variance, probability, amplitude) on a simulator.
+"""Exact result types (expectation, variance, probability, amplitude, density matrix).
 
 They are computed from the final state of the circuit without its final
 measurements, as Braket's simulators do when asked for result types. The worker
@@ -97,12 +97,24 @@ def _one(state: Statevector, n: int, request: dict[str, Any]) -> Any:
             amplitude = complex(data[int(bits[::-1], 2)])
             values[bits] = [amplitude.real, amplitude.imag]
         return values
+    if kind == "density_matrix":
+        return _density_matrix(state, n, request["targets"])
     if kind == "state_vector":
         # Braket's order is Qiskit's with the bits of each index reversed:
         # reversing the axes of the (2,)*n tensor does that in one pass.
         data = np.asarray(state.data).reshape((2,) * n).transpose().reshape(-1)
         return np.stack([data.real, data.imag], axis=1).tolist()
     raise errors.ExecutionError(f"unknown result type {kind!r}")
+
+
+def _density_matrix(state: Statevector, n: int, targets: list[int] | None) -> list[Any]:
+    """The reduced density matrix of ``targets``, the first target most significant (Braket)."""
+    kept = list(range(n)) if targets is None else list(targets)
+    # Axis k of the transposed (2,)*n tensor is qubit k; the kept qubits go first, in order.
+    tensor = np.asarray(state.data).reshape((2,) * n).transpose()
+    rows = np.moveaxis(tensor, kept, list(range(len(kept)))).reshape(2 ** len(kept), -1)
+    matrix = rows @ rows.conj().T
+    return np.stack([matrix.real, matrix.imag], axis=-1).tolist()
 
 
 def _moment(state: Statevector, n: int, names: list[str], targets: list[int], kind: str) -> float:

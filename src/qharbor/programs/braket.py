@@ -86,7 +86,14 @@ STDGATES = (
 _NEEDS = {"xy": ("xx", "yy"), "ms": ("xx",)}
 
 #: Result types a simulator computes, by the name a pragma gives.
-RESULT_TYPES = ("expectation", "variance", "probability", "amplitude", "state_vector")
+RESULT_TYPES = (
+    "expectation",
+    "variance",
+    "probability",
+    "amplitude",
+    "state_vector",
+    "density_matrix",
+)
 #: Observables a result type may name, each on one qubit.
 OBSERVABLES = ("x", "y", "z", "h", "i")
 
@@ -172,7 +179,7 @@ def _result_type(text: str, line: int) -> dict[str, Any]:
     if kind in ("expectation", "variance"):
         observable, targets = _observable(rest, line)
         return {"type": kind, "observable": observable, "targets": targets}
-    if kind == "probability":
+    if kind in ("probability", "density_matrix"):
         targets = None if rest in ("", "all") else [_target(t, line) for t in rest.split(",")]
         return {"type": kind, "targets": targets}
     if kind == "amplitude":

@@ -136,6 +136,8 @@ def test_result_types_match_braket_exactly() -> None:
         .probability(target=[2, 0])
         .amplitude(["000", "110"])
         .expectation(Observable.H(), target=[2])
+        .density_matrix(target=[2, 0])
+        .density_matrix()
     )
     program = parse_program(circuit.to_ir(IRType.OPENQASM).source)
     ours = result_types.evaluate(program.circuit, program.result_types)
@@ -147,6 +149,10 @@ def test_result_types_match_braket_exactly() -> None:
             value = {k: complex(*v) for k, v in value.items()}
             for key in reference:
                 assert abs(value[key] - reference[key]) < 1e-9
+        elif mine["type"] == "density_matrix":
+            matrix = np.asarray(value)[..., 0] + 1j * np.asarray(value)[..., 1]
+            assert matrix.shape == reference.shape
+            assert np.allclose(matrix, reference, atol=1e-9)
         else:
             assert np.allclose(value, reference, atol=1e-9), (mine, reference)
 
