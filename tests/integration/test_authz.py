@@ -185,7 +185,7 @@ def test_an_admin_token_can_go_once_another_works(running: RunningCentre) -> Non
     spare = admin_post(
         running,
         "/v1/admin/tokens",
-        {"user": "admin", "project": "default", "scopes": ["read", "admin"], "name": "spare"},
+        {"user": "admin", "project": "default", "scopes": ["submit", "admin"], "name": "spare"},
     )
     revoked = running.client_for(spare["token"]).post(f"/v1/me/tokens/{spare['id']}/revoke")
     assert revoked.status_code == 200, revoked.text
