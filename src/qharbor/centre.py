@@ -86,9 +86,13 @@ class Centre:
         self.quotas = Quotas(self.db, self.catalogue)
         self.usage = UsageLedger(self.db)
         self.audit = AuditLog(self.db)
+        # Turning the users' limit off (0) turns the projects' off too.
+        project_rate = settings.project_rate_limit_per_second
+        if not settings.rate_limit_per_second:
+            project_rate = 0.0
         self.rate_limits = RateLimits(
             RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
-            RateLimiter(settings.project_rate_limit_per_second, settings.project_rate_limit_burst),
+            RateLimiter(project_rate, settings.project_rate_limit_burst),
         )
         self.bootstrap_token: str | None = None
         self.parsers = ParserPool(settings.parser_processes, settings.parse_timeout_seconds)

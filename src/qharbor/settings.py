@@ -82,7 +82,8 @@ class Settings(BaseSettings):
     rate_limit_per_second: float = Field(
         default=20.0,
         ge=0,
-        description="Requests per second per user, whichever tokens they use; 0 turns limits off.",
+        description="Requests per second per user, whichever tokens they use; 0 turns "
+        "every rate limit off (the projects' too).",
     )
     rate_limit_burst: int = Field(default=200, ge=1, description="Requests per user at once.")
     project_rate_limit_per_second: float = Field(
