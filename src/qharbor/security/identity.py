@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from qharbor import errors
 from qharbor.jobs.job import iso
+from qharbor.security import admins
 from qharbor.security.tokens import hash_token, new_token
 from qharbor.store import Database
 from qharbor.store.tables import memberships, projects, tokens, users
@@ -20,10 +21,6 @@ from qharbor.store.tables import memberships, projects, tokens, users
 #: What a token may be allowed to do: read; submit (jobs, sessions) and change the
 #: account (keys, tokens, members); administer the centre. See docs/security.md#scopes.
 SCOPES = frozenset({"read", "submit", "admin"})
-
-#: Serialises the changes that could remove the last admin access on PostgreSQL (SQLite's
-#: BEGIN IMMEDIATE already serialises every writer).
-_ADMIN_LOCK = 0x71686172_61646D6E
 
 
 class Role(enum.StrEnum):
@@ -309,7 +306,7 @@ class Identity:
             errors.LastAdmin: the change would leave no admin token that works.
         """
         with self.db.write() as conn:
-            admins = self._lock_admins(conn)
+            before = admins.lock(conn, sqlite=self.db.is_sqlite)
             project_id = self.project_id(conn, project)
             user_id = self.user_id(conn, user)
             where = sa.and_(
@@ -332,7 +329,7 @@ class Identity:
                     )
                     .values(revoked_at=_now())
                 )
-            self._keep_an_admin(conn, admins)
+            admins.keep_one(conn, before)
 
     def issue_token(
         self,
@@ -434,7 +431,7 @@ class Identity:
         if user_id is not None:
             where.append(tokens.c.user_id == user_id)
         with self.db.write() as conn:
-            admins = self._lock_admins(conn)
+            before = admins.lock(conn, sqlite=self.db.is_sqlite)
             conn.execute(
                 tokens.update()
                 .where(*where, tokens.c.revoked_at.is_(None))
@@ -443,7 +440,7 @@ class Identity:
             row = conn.execute(sa.select(tokens).where(*where)).first()
             if row is None:
                 raise errors.TokenNotFound(f"no token {token_id!r} of yours")
-            self._keep_an_admin(conn, admins)
+            admins.keep_one(conn, before)
         return _token_json(row)
 
     # --- a user's own data ------------------------------------------------------------
@@ -459,61 +456,13 @@ class Identity:
             errors.LastAdmin: they hold the last admin token that works.
         """
         with self.db.write() as conn:
-            admins = self._lock_admins(conn)
+            before = admins.lock(conn, sqlite=self.db.is_sqlite)
             conn.execute(tokens.delete().where(tokens.c.user_id == user_id))
             conn.execute(memberships.delete().where(memberships.c.user_id == user_id))
             conn.execute(users.delete().where(users.c.id == user_id))
-            self._keep_an_admin(conn, admins)
+            admins.keep_one(conn, before)
 
-    # --- the last admin ---------------------------------------------------------------
-
-    def _lock_admins(self, conn: sa.Connection) -> int:
-        """Serialise changes to admin access; returns how many admin tokens work now."""
-        if not self.db.is_sqlite:
-            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_ADMIN_LOCK)))
-        return self.admin_tokens(conn)
-
-    @staticmethod
-    def admin_tokens(conn: sa.Connection) -> int:
-        """How many tokens reach the admin routes now.
-
-        One does when it has the admin scope, is neither revoked nor expired, and its
-        user is a centre admin who is still a member of the token's project.
-        """
-        return int(
-            conn.execute(
-                sa.select(sa.func.count())
-                .select_from(tokens)
-                .join(users, users.c.id == tokens.c.user_id)
-                .join(
-                    memberships,
-                    sa.and_(
-                        memberships.c.user_id == tokens.c.user_id,
-                        memberships.c.project_id == tokens.c.project_id,
-                    ),
-                )
-                .where(
-                    users.c.is_admin.is_(True),
-                    tokens.c.scopes.contains("admin"),
-                    tokens.c.revoked_at.is_(None),
-                    sa.or_(tokens.c.expires_at.is_(None), tokens.c.expires_at > _now()),
-                )
-            ).scalar_one()
-        )
-
-    def _keep_an_admin(self, conn: sa.Connection, before: int) -> None:
-        """Refuse (rolling back) a change that takes away the last working admin token.
-
-        Only a change that removes it is refused: a centre whose admin tokens all
-        expired is restored with ``qharbor admin recover``, and meanwhile its other
-        changes go ahead.
-        """
-        if before and self.admin_tokens(conn) == 0:
-            raise errors.LastAdmin(
-                "this would leave the centre without a working admin token, and nobody "
-                "could manage it; first give another admin user a membership and an "
-                "admin-scoped token (POST /v1/admin/tokens), then try again"
-            )
+    # --- recovery ---------------------------------------------------------------------
 
     def recover(self, user: str | None = None, project: str = "default") -> tuple[str, str]:
         """Restore admin access, for the operator on the centre's host.
