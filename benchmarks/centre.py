@@ -33,6 +33,8 @@ def serve(workers: int | None) -> None:
             data_dir=data,
             rate_limit_per_second=RATE_LIMIT,
             rate_limit_burst=RATE_LIMIT,
+            project_rate_limit_per_second=RATE_LIMIT,
+            project_rate_limit_burst=RATE_LIMIT,
             log_level="warning",
             # `benchmarks.run` measures the engines on this host before any timing;
             # nothing calibrates in the background while cases are timed.

@@ -23,7 +23,7 @@ from qharbor.security.audit import AuditLog
 from qharbor.security.identity import Identity
 from qharbor.security.keys import KeyStore, load_key_encryption_key
 from qharbor.security.quotas import Quotas
-from qharbor.security.ratelimit import RateLimiter
+from qharbor.security.ratelimit import RateLimiter, RateLimits
 from qharbor.security.usage import UsageLedger
 from qharbor.settings import Settings
 from qharbor.store import Database
@@ -83,13 +83,22 @@ class Centre:
             self.jobs,
             max_ttl_s=settings.session_max_ttl_seconds,
             idle_ttl_s=settings.session_idle_ttl_seconds,
+            max_open_per_project=settings.max_open_sessions_per_project,
+            max_open_per_user=settings.max_open_sessions_per_user,
         )
         self.identity = Identity(self.db)
         self.keys = KeyStore(self.db, load_key_encryption_key(settings))
         self.quotas = Quotas(self.db, self.catalogue)
         self.usage = UsageLedger(self.db)
         self.audit = AuditLog(self.db)
-        self.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        # Turning the users' limit off (0) turns the projects' off too.
+        project_rate = settings.project_rate_limit_per_second
+        if not settings.rate_limit_per_second:
+            project_rate = 0.0
+        self.rate_limits = RateLimits(
+            RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+            RateLimiter(project_rate, settings.project_rate_limit_burst),
+        )
         self.bootstrap_token: str | None = None
         self.parsers = ParserPool(settings.parser_processes, settings.parse_timeout_seconds)
         self._executor: Executor | None = None
@@ -125,6 +134,7 @@ class Centre:
             fleet=self.fleet,
             keys=self.keys,
             shares=lambda: self.usage.decayed(self.settings.fair_share_half_life_seconds),
+            shares_refresh_s=self.settings.fair_share_refresh_seconds,
         )
         # A device coming back (or going offline) is a reason to look at the queue.
         self.fleet.on_change(lambda _device: self.scheduler.wake() if self.scheduler else None)

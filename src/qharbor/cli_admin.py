@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from qharbor.cli import JsonOption, console, fail, handles_errors, print_json
+from qharbor.cli import JsonOption, console, fail, handles_errors, print_json, server_classes
 
 admin_app = typer.Typer(
     name="admin",
@@ -274,6 +274,71 @@ def audit(
     """Show the audit log, newest first."""
     page = admin(ctx).audit_list(actor=actor, action=action, limit=limit)
     show(page["entries"], json_output, AUDIT_COLUMNS)
+
+
+# --- recovery, on the centre's host ---------------------------------------------------------
+
+
+@admin_app.command("recover")
+@handles_errors
+def recover(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="The centre's data folder, as given to 'qharbor serve' [./.qharbor]."),
+    ] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="The centre's database URL, if not SQLite in the folder.")
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option(help="Restore this user [default: the first admin].")
+    ] = None,
+    project: Annotated[str, typer.Option(help="Their admin membership's project.")] = "default",
+    json_output: JsonOption = False,
+) -> None:
+    """Restore admin access when no admin token works: run on the centre's host.
+
+    Needs the centre's database and its key-encryption key (in the data folder, or
+    QHARBOR_KEY_ENCRYPTION_KEY), as 'qharbor serve' does; no running centre or token.
+    Makes the user a centre admin with the admin role in the project, prints a new
+    admin token once, and records the recovery in the audit log.
+    """
+    server_classes()
+    from qharbor.security.audit import AuditLog
+    from qharbor.security.identity import Identity
+    from qharbor.security.keys import KeyStore, load_key_encryption_key
+    from qharbor.settings import Settings
+    from qharbor.store import Database
+
+    # Only options given on the command line are passed, so QHARBOR_* variables still apply.
+    given: dict[str, Any] = {"data_dir": data_dir, "database_url": database_url}
+    settings = Settings(**{key: value for key, value in given.items() if value is not None})
+    if settings.database_url is None and not settings.sqlite_path.exists():
+        fail(
+            f"no centre in {settings.data_dir.resolve()}: give --data-dir the folder "
+            "'qharbor serve' uses (or --database-url)"
+        )
+    if settings.key_encryption_key is None and not settings.key_encryption_key_path.exists():
+        fail(
+            f"no key-encryption key in {settings.data_dir.resolve()} and no "
+            "QHARBOR_KEY_ENCRYPTION_KEY: recovery needs the centre's own key, as serving does"
+        )
+    db = Database(settings.resolved_database_url())
+    try:
+        db.migrate()
+        # Opening the centre's keys proves this KEK is the centre's (KEY_ENCRYPTION_KEY_INVALID).
+        KeyStore(db, load_key_encryption_key(settings)).ensure()
+        user_id, token = Identity(db).recover(user, project)
+        AuditLog(db).record(
+            "admin.recover", actor_id=user_id, target=f"user:{user_id}", detail={"project": project}
+        )
+        name = Identity(db).user(user_id)["name"]
+    finally:
+        db.dispose()
+    if json_output:
+        print_json({"user": name, "user_id": user_id, "project": project, "token": token})
+    else:
+        console.print(f"Restored admin access for user {name!r} in project {project!r}.")
+        console.print(f"Admin token (shown once): {token}", soft_wrap=True)
 
 
 # --- usage and your own data ----------------------------------------------------------------

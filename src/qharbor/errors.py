@@ -104,6 +104,12 @@ class NameTaken(QHarborError):
     code = "NAME_TAKEN"
 
 
+class LastAdmin(QHarborError):
+    """The change would leave the centre without a working admin token; make another first."""
+
+    code = "LAST_ADMIN"
+
+
 # --- fair use ---------------------------------------------------------------------
 
 
@@ -114,9 +120,15 @@ class QuotaExceeded(QHarborError):
 
 
 class RateLimited(QHarborError):
-    """Too many requests with this token; wait for the Retry-After seconds and try again."""
+    """Too many requests from this user or project; wait for the Retry-After seconds."""
 
     code = "RATE_LIMITED"
+
+
+class SessionLimit(QHarborError):
+    """Too many open sessions; close one (DELETE /v1/sessions/{id}) and try again."""
+
+    code = "SESSION_LIMIT"
 
 
 # --- programs ---------------------------------------------------------------------

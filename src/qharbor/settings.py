@@ -95,9 +95,30 @@ class Settings(BaseSettings):
     tls_cert: Path | None = Field(default=None, description="PEM certificate chain for HTTPS.")
     tls_key: Path | None = Field(default=None, description="PEM private key for HTTPS.")
     rate_limit_per_second: float = Field(
-        default=20.0, ge=0, description="Requests per second per token; 0 turns limits off."
+        default=20.0,
+        ge=0,
+        description="Requests per second per user, whichever tokens they use; 0 turns "
+        "every rate limit off (the projects' too).",
     )
-    rate_limit_burst: int = Field(default=200, ge=1, description="Requests per token at once.")
+    rate_limit_burst: int = Field(default=200, ge=1, description="Requests per user at once.")
+    project_rate_limit_per_second: float = Field(
+        default=50.0,
+        ge=0,
+        description="Requests per second per project, all its members together; 0 turns "
+        "the project limit off.",
+    )
+    project_rate_limit_burst: int = Field(
+        default=500, ge=1, description="Requests per project at once."
+    )
+    max_open_sessions_per_project: int = Field(
+        default=20, ge=1, description="Sessions and batches a project may have open at once."
+    )
+    max_open_sessions_per_user: int = Field(
+        default=5, ge=1, description="Sessions and batches a user may have open at once."
+    )
+    fair_share_refresh_seconds: float = Field(
+        default=5.0, gt=0, description="How often the scheduler reads projects' recent usage."
+    )
     fair_share_half_life_seconds: float = Field(
         default=3600.0, gt=0, description="Recent usage halves in weight over this time."
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime as dt
 import json
 import os
 import re
@@ -581,3 +582,66 @@ def test_admin_commands_set_up_a_project_with_a_user_token_and_quota(
     assert_fails_with(centre.cli(*as_user, "usage"), "UNAUTHENTICATED")
     audit = centre.cli_json("admin", "audit", "--action", "admin.token.revoke")
     assert audit[0]["target"] == f"user:{user['id']}"
+
+
+def test_admin_recover_on_the_host_restores_a_centre_whose_admin_tokens_lapsed(
+    centre: CliCentre, tmp_path: Path
+) -> None:
+    """The lock-out no check can prevent (every admin token expired) is undone by the
+    operator on the host, with the data folder and no token."""
+    import sqlalchemy as sa
+
+    from qharbor.store import Database
+    from qharbor.store.tables import tokens
+
+    data_dir = centre.account_file.parent / "data"
+    db = Database(f"sqlite:///{data_dir / 'qharbor.db'}")
+    old = centre.token
+    admin_headers = {"Authorization": f"Bearer {old}"}
+    assert httpx.get(f"{centre.url}/v1/admin/users", headers=admin_headers).status_code == 200
+    with db.write() as conn:
+        admins = conn.execute(
+            sa.select(tokens.c.id, tokens.c.expires_at).where(tokens.c.scopes.contains("admin"))
+        ).all()
+        conn.execute(
+            tokens.update()
+            .where(tokens.c.id.in_([row.id for row in admins]))
+            .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+        )
+    try:
+        assert httpx.get(f"{centre.url}/v1/admin/users", headers=admin_headers).status_code == 401
+
+        # Without the centre's data folder, or with another key-encryption key, it refuses.
+        empty = tmp_path / "empty"
+        done = centre.cli("admin", "recover", "--data-dir", str(empty))
+        assert done.returncode == 1 and "no centre in" in done.stderr, describe(done)
+        other = base64.b64encode(os.urandom(32)).decode()
+        done = centre.cli(
+            "admin", "recover", "--data-dir", str(data_dir), QHARBOR_KEY_ENCRYPTION_KEY=other
+        )
+        assert_fails_with(done, "KEY_ENCRYPTION_KEY_INVALID")
+
+        output = succeeded(centre.cli("admin", "recover", "--data-dir", str(data_dir)))
+        [token] = TOKEN_LINE.findall(output)
+        assert output.count(token) == 1
+        headers = {"Authorization": f"Bearer {token}"}
+        me = httpx.get(f"{centre.url}/v1/me", headers=headers).json()
+        assert (me["user"], me["project"], me["role"], me["is_admin"]) == (
+            "admin",
+            "default",
+            "admin",
+            True,
+        )
+        assert sorted(me["scopes"]) == ["admin", "read", "submit"]
+        assert httpx.get(f"{centre.url}/v1/admin/users", headers=headers).status_code == 200
+        audit = httpx.get(
+            f"{centre.url}/v1/admin/audit", headers=headers, params={"action": "admin.recover"}
+        ).json()["entries"]
+        assert audit and audit[0]["detail"] == {"project": "default"}
+    finally:
+        with db.write() as conn:  # the module's other tests use the first admin token
+            for row in admins:
+                conn.execute(
+                    tokens.update().where(tokens.c.id == row.id).values(expires_at=row.expires_at)
+                )
+        db.dispose()

@@ -86,6 +86,11 @@ def start_centre(kind: str, tmp: Path, **overrides: Any) -> tuple[CentreServer, 
         # Tests fire requests faster than people do; rate limits have their own tests.
         rate_limit_per_second=overrides.pop("rate_limit_per_second", 10_000.0),
         rate_limit_burst=overrides.pop("rate_limit_burst", 10_000),
+        project_rate_limit_per_second=overrides.pop("project_rate_limit_per_second", 10_000.0),
+        project_rate_limit_burst=overrides.pop("project_rate_limit_burst", 10_000),
+        # Module-scoped centres share one admin across many tests' sessions.
+        max_open_sessions_per_user=overrides.pop("max_open_sessions_per_user", 1000),
+        max_open_sessions_per_project=overrides.pop("max_open_sessions_per_project", 1000),
         log_level="warning",
         # Module-scoped centres start before the per-test environment is set.
         engine_calibration=overrides.pop("engine_calibration", "off"),

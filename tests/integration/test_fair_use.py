@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -102,12 +103,20 @@ def test_usage_reports_measured_device_time_per_project_device_and_day(
 
 @pytest.fixture(scope="module")
 def limited() -> Iterator[RunningCentre]:
-    """A centre with a tight limit: 2 requests per second, 4 at once.
+    """A centre with tight limits: 2 requests per second and 4 at once per user, 4 per
+    second and 8 at once per project.
 
     The limiter lives in the centre's process, not the database, so SQLite suffices.
     """
     with tempfile.TemporaryDirectory() as tmp:
-        server, _ = start_centre("sqlite", Path(tmp), rate_limit_per_second=2.0, rate_limit_burst=4)
+        server, _ = start_centre(
+            "sqlite",
+            Path(tmp),
+            rate_limit_per_second=2.0,
+            rate_limit_burst=4,
+            project_rate_limit_per_second=4.0,
+            project_rate_limit_burst=8,
+        )
         running = RunningCentre(server)
         try:
             yield running
@@ -131,13 +140,44 @@ def test_an_excess_request_gets_429_with_retry_after_and_never_a_5xx(
     assert refused.json()["error"]["code"] == "RATE_LIMITED"
 
 
-def test_limits_are_per_token(limited: RunningCentre) -> None:
+def test_limits_are_per_user(limited: RunningCentre) -> None:
     _user, first = limited.centre.identity.create_user(unique("one"), unique("lab"))
     _user, second = limited.centre.identity.create_user(unique("two"), unique("lab"))
     busy = limited.client_for(first)
     while busy.get("/v1/me").status_code != 429:
         pass
     assert limited.client_for(second).get("/v1/me").status_code == 200
+
+
+def test_minting_more_tokens_gains_no_requests(limited: RunningCentre) -> None:
+    """40 requests spread over 8 tokens of one user meet the user's limit."""
+    user_id, token = limited.centre.identity.create_user(unique("mint"), unique("lab"))
+    project_id = limited.centre.identity.authenticate(token).project_id
+    tokens = [token] + [
+        limited.centre.identity.issue_token(user_id, project_id, name=f"t{n}", scopes={"read"})[1]
+        for n in range(7)
+    ]
+    clients = [limited.client_for(t) for t in tokens]
+    started = time.monotonic()
+    statuses = [clients[n % 8].get("/v1/me").status_code for n in range(40)]
+    elapsed = time.monotonic() - started
+    assert set(statuses) == {200, 429}
+    # The burst of 4, and 2 per second after it (one more for a refill at the edge).
+    assert statuses.count(200) <= 4 + 2 * elapsed + 1, (statuses, elapsed)
+
+
+def test_a_project_shares_one_limit_among_its_members(limited: RunningCentre) -> None:
+    lab = unique("lab")
+    members = [limited.new_user(unique("member"), lab) for _ in range(4)]
+    started = time.monotonic()
+    responses = [member.get("/v1/me") for member in members for _ in range(4)]
+    elapsed = time.monotonic() - started
+    statuses = [r.status_code for r in responses]
+    # Each member stays within their own burst of 4; the project's burst is 8.
+    assert statuses.count(200) <= 8 + 4 * elapsed + 1, (statuses, elapsed)
+    refused = [r.json()["error"] for r in responses if r.status_code == 429]
+    assert refused and {e["detail"]["per"] for e in refused} == {"project"}
+    assert "project" in refused[0]["message"]
 
 
 def test_the_sdk_waits_for_retry_after_and_succeeds(limited: RunningCentre) -> None:

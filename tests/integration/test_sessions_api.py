@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from qiskit import QuantumCircuit
 from qharbor import errors
 from qharbor.api.server import CentreServer
 from qharbor.qiskit import Batch, QHarborProvider, SamplerV2, Session
+from qharbor.security.usage import charge
 from tests.integration.conftest import RunningCentre, start_centre
 from tests.programs import BELL, slow
 
@@ -100,7 +102,11 @@ def test_jobs_are_listed_by_creation_time(running: RunningCentre) -> None:
 def one_worker(database_kind: str) -> Iterator[CentreServer]:
     with tempfile.TemporaryDirectory() as tmp:
         server, schema = start_centre(
-            database_kind, Path(tmp), workers=1, session_check_seconds=0.2
+            database_kind,
+            Path(tmp),
+            workers=1,
+            session_check_seconds=0.2,
+            fair_share_refresh_seconds=0.2,
         )
         try:
             yield server
@@ -142,6 +148,79 @@ def test_session_jobs_overtake_a_queue_of_ordinary_jobs(one_worker: CentreServer
     for job in others:
         assert job["status"] == "DONE"
         assert job["started_at"] > urgent_done["started_at"], "an ordinary job went first"
+
+
+def test_a_heavy_projects_session_does_not_overtake_a_light_project(
+    one_worker: CentreServer,
+) -> None:
+    """Session priority stays within fair share: the project that used far more device
+    time puts its jobs in a session, and the light project's jobs still go first."""
+    centre = one_worker.app.state.centre
+    _heavy_user, heavy_token = centre.identity.create_user("heavy", "big-lab")
+    _light_user, light_token = centre.identity.create_user("light", "small-lab")
+    heavy_project = centre.identity.project("big-lab")["id"]
+    with centre.db.write() as conn:  # an hour of device time, ten minutes ago
+        charge(
+            conn,
+            job_id="earlier-work",
+            project_id=heavy_project,
+            device="statevector",
+            device_s=3600.0,
+            at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10),
+        )
+    with (
+        client(one_worker) as admin,
+        as_user(one_worker, heavy_token) as heavy,
+        as_user(one_worker, light_token) as light,
+    ):
+        blocker = admin.post("/v1/jobs", json={**bell_body(), "programs": [BLOCKER]}).json()
+        session = heavy.post("/v1/sessions", json={"device": "statevector"}).json()
+        heavy_jobs = [
+            heavy.post("/v1/jobs", json=bell_body(session_id=session["id"], seed=n)).json()["id"]
+            for n in range(3)
+        ]
+        light_jobs = [light.post("/v1/jobs", json=bell_body(seed=n)).json()["id"] for n in range(3)]
+        waiting = [heavy.get(f"/v1/jobs/{j}").json()["status"] for j in heavy_jobs]
+        assert waiting == ["QUEUED"] * 3, "the session's jobs should wait behind the blocker"
+        heavy_done = [wait_final(heavy, j) for j in heavy_jobs]
+        light_done = [wait_final(light, j) for j in light_jobs]
+        wait_final(admin, blocker["id"])
+    assert {j["status"] for j in heavy_done + light_done} == {"DONE"}
+    last_light = max(j["started_at"] for j in light_done)
+    assert all(j["started_at"] > last_light for j in heavy_done), "a session job went first"
+
+
+def as_user(server: CentreServer, token: str) -> httpx.Client:
+    return httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=120
+    )
+
+
+def test_open_sessions_are_capped_per_user_and_per_project(running: RunningCentre) -> None:
+    sessions = running.centre.sessions
+    caps = sessions.max_open_per_user, sessions.max_open_per_project
+    sessions.max_open_per_user, sessions.max_open_per_project = 2, 3
+    try:
+        lab = f"capped-{uuid.uuid4().hex[:8]}"
+        first, second = running.new_user(f"a-{lab}", lab), running.new_user(f"b-{lab}", lab)
+        opened = [first.post("/v1/sessions", json={"device": "statevector"}) for _ in range(2)]
+        assert [r.status_code for r in opened] == [201, 201]
+        refused = first.post("/v1/sessions", json={"device": "statevector", "mode": "batch"})
+        assert refused.status_code == 409, refused.text
+        error = refused.json()["error"]
+        assert (error["code"], error["detail"]) == (
+            "SESSION_LIMIT",
+            {"limit": 2, "open": 2, "per": "user"},
+        )
+        assert "close one" in error["message"]
+        assert second.post("/v1/sessions", json={"device": "statevector"}).status_code == 201
+        refused = second.post("/v1/sessions", json={"device": "statevector"})
+        assert refused.json()["error"]["detail"] == {"limit": 3, "open": 3, "per": "project"}
+        # Closing one makes room again.
+        first.delete(f"/v1/sessions/{opened[0].json()['id']}")
+        assert second.post("/v1/sessions", json={"device": "statevector"}).status_code == 201
+    finally:
+        sessions.max_open_per_user, sessions.max_open_per_project = caps
 
 
 @pytest.fixture

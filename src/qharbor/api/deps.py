@@ -1,4 +1,10 @@
-"""Dependencies, as annotated aliases: the centre and the calling principal."""
+"""Dependencies, as annotated aliases: the centre and the calling principal.
+
+Every route names the scope it needs in its signature, by taking the principal
+as one of :data:`Reader`, :data:`Submitter` or :data:`CentreAdmin`. The few routes
+any valid token may call take :data:`AnyToken`; public routes take no principal.
+A test walks every route of the app and checks that each one declares one of these.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +18,6 @@ from qharbor.centre import Centre
 from qharbor.security.identity import Principal, Role
 
 _bearer = HTTPBearer(auto_error=False, description="An API token: 'Bearer qh_...'")
-
-_READS = frozenset({"GET", "HEAD"})
 
 
 async def get_centre(request: Request) -> Centre:
@@ -31,34 +35,21 @@ def get_principal(
     centre: CentreDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """Authenticate the token, spend from its rate limit, and check it may read.
+    """Authenticate the token and spend from its user's and project's rate limits.
 
     The principal is kept on the request's state so the audit middleware can
-    name who made a write.
+    name who made a write. Scopes are checked by :class:`RequireScope`.
     """
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise errors.Unauthenticated()
     principal = centre.identity.authenticate(credentials.credentials)
     request.state.principal = principal
-    wait = centre.rate_limiter.take(principal.token_id)
-    if wait is not None:
-        raise errors.RateLimited(
-            f"too many requests with this token; retry after {wait:.0f} s "
-            f"(the limit is {centre.rate_limiter.rate:g} per second, "
-            f"{centre.rate_limiter.burst} at once)",
-            retry_after_s=wait,
-        )
+    centre.rate_limits.take(principal.user_id, principal.project_id)
     if principal.is_admin and "admin" in principal.scopes:
         centre.audit.admin_token_used(
             principal.token_id, principal.user_id, principal.project_id, request.url.path
         )
-    # Any token may ask whom it stands for (so 'qharbor login' can check it).
-    if request.method in _READS and request.url.path != "/v1/me":
-        require_scope(principal, "read")
     return principal
-
-
-CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
 def require_scope(principal: Principal, scope: str) -> None:
@@ -76,19 +67,37 @@ def require_scope(principal: Principal, scope: str) -> None:
             scope=scope,
             role=str(principal.role),
         )
+    if scope == "admin" and not principal.is_admin:
+        raise errors.Forbidden("this route is for the centre's admins", scope=scope)
 
 
-def get_admin(principal: CurrentPrincipal) -> Principal:
-    """The principal, if it is a centre admin using a token with the admin scope.
+class RequireScope:
+    """A route's scope requirement: the principal, if its token has ``scope``.
 
-    Raises:
-        errors.Forbidden: otherwise.
+    Args:
+        scope: ``read``, ``submit`` or ``admin`` (which also needs a centre admin);
+            None admits any valid token.
     """
-    if not principal.is_admin:
-        raise errors.Forbidden("this route is for the centre's admins")
-    if "admin" not in principal.scopes:
-        raise errors.Forbidden("this token lacks the 'admin' scope", scope="admin")
-    return principal
+
+    def __init__(self, scope: str | None) -> None:
+        self.scope = scope
+
+    def __call__(self, principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if self.scope is not None:
+            require_scope(principal, self.scope)
+        return principal
+
+    def __repr__(self) -> str:
+        return f"RequireScope({self.scope!r})"
 
 
-CurrentAdmin = Annotated[Principal, Depends(get_admin)]
+#: Any valid token, whatever its scopes (only for asking whom a token stands for).
+AnyToken = Annotated[Principal, Depends(RequireScope(None))]
+#: A token with the ``read`` scope: reads the project's jobs, devices and the account.
+Reader = Annotated[Principal, Depends(RequireScope("read"))]
+#: A token with the ``submit`` scope: changes things (jobs, sessions, keys, tokens, members).
+Submitter = Annotated[Principal, Depends(RequireScope("submit"))]
+#: A centre admin's token with the ``admin`` scope.
+CentreAdmin = Annotated[Principal, Depends(RequireScope("admin"))]
+#: Kept for the routes written before scopes were declared per route.
+CurrentAdmin = CentreAdmin

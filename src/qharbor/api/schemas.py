@@ -385,12 +385,22 @@ class Health(BaseModel):
     version: str
 
 
+class KeyChange(BaseModel):
+    action: str  # user.key.register or user.key.retire
+    at: str
+    key_id: str | None
+    token_id: str | None  # the token that made the change
+
+
 class Me(BaseModel):
     user: str
     project: str
     role: str
     is_admin: bool
     scopes: list[str]
+    expires_at: str | None = None
+    sealing_key_id: str | None = None
+    key_changes: list[KeyChange] = []
 
 
 class SessionCreate(BaseModel):

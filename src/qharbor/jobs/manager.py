@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from qharbor import errors
+from qharbor.jobs import policy
 from qharbor.jobs.job import FINAL_STATUSES, Job, JobStatus
 from qharbor.jobs.request import PreparedJob
 from qharbor.security import usage
@@ -504,9 +505,9 @@ class JobManager:
     ) -> builtins.list[Claim]:
         """Lease up to ``slots`` queued jobs within device concurrency and free memory.
 
-        Projects are served in order of their recent usage, least first (fair
-        share), ties broken by the age of their oldest queued job; within a
-        project, jobs are served oldest first.
+        Projects are served in the order :func:`qharbor.jobs.policy.turns` gives:
+        fair share between projects, session jobs first within each, and session
+        jobs ahead of other projects only within their project's fair share.
 
         A job whose memory need does not fit in ``memory_free`` stays queued, and
         keeps its turn: the jobs after it may use only what is left once its
@@ -566,12 +567,16 @@ class JobManager:
                     .where(jobs.c.status == JobStatus.QUEUED.value, jobs.c.device.in_(wanted))
                     .group_by(jobs.c.project_id)
                 ).all()
-                order = sorted(waiting, key=lambda r: (shares.get(r.project_id, 0.0), r.oldest))
-                # Jobs of open sessions (priority 1) go first, whoever's they are;
-                # then each project in fair-share order. (No session job waits: no
-                # query for them.)
-                queues = [queued.where(jobs.c.priority > 0)] if any(r.top for r in waiting) else []
-                queues += [queued.where(jobs.c.project_id == r.project_id) for r in order]
+                order = policy.turns(
+                    [policy.Waiting(r.project_id, r.oldest, bool(r.top)) for r in waiting],
+                    shares,
+                )
+                queues = [
+                    queued.where(jobs.c.project_id == turn.project_id, jobs.c.priority > 0)
+                    if turn.sessions_only
+                    else queued.where(jobs.c.project_id == turn.project_id)
+                    for turn in order
+                ]
             for queue in queues:
                 wanted = [d for d, n in free.items() if n > 0]
                 if len(claimed) >= slots or not wanted:

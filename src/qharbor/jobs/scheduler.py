@@ -1,8 +1,9 @@
 """The scheduler: leases queued jobs to workers and records how they end.
 
-It runs in one thread of the centre. Jobs of open sessions go first; then it
-serves the project with the least recent usage (fair share), and within a
-project its oldest jobs first. It never runs more of a device's jobs at once
+It runs in one thread of the centre. It serves the project with the least
+recent usage first (fair share), and within a project its session jobs, then
+its oldest jobs; a session's jobs go ahead of other projects' only while their
+project is within its fair share (``jobs.policy``). It never runs more of a device's jobs at once
 than the device's concurrency allows. Jobs of a device that is not ONLINE stay
 queued; the jobs running on a device that goes OFFLINE are stopped and put back
 in the queue. It only talks to the job manager, the session manager, the fleet

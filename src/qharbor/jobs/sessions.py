@@ -1,9 +1,12 @@
 """Sessions and batches: groups of jobs on one device.
 
 A *session* is for iterative work (a classical optimiser steering many short
-jobs): its queued jobs go ahead of ordinary queued jobs on its device. It has a
-maximum lifetime and an idle timeout; when it is closed, or either runs out,
-its jobs that are still queued fail with ``SESSION_CLOSED``, never silently.
+jobs): its queued jobs go ahead of its project's other queued jobs on its
+device, and ahead of other projects' jobs only while its project is within its
+fair share (see ``jobs.policy``). It has a maximum lifetime and an idle timeout;
+when it is closed, or either runs out, its jobs that are still queued fail with
+``SESSION_CLOSED``, never silently. A project, and each of its users, may have
+only so many sessions and batches open at once (``SESSION_LIMIT``).
 
 A *batch* groups independent jobs for throughput and reporting. Its jobs keep
 their ordinary place in the queue; closing it only stops new submissions, and
@@ -29,6 +32,9 @@ from qharbor.jobs.job import iso
 from qharbor.jobs.manager import Clock, JobManager, utcnow
 from qharbor.store import Database
 from qharbor.store.tables import sessions
+
+#: Serialises session opening on PostgreSQL (SQLite's BEGIN IMMEDIATE already does).
+_OPEN_LOCK = 0x71686172_73657373
 
 
 class SessionMode(enum.StrEnum):
@@ -108,6 +114,8 @@ class SessionManager:
         jobs: the job manager, which fails a closed session's queued jobs.
         max_ttl_s: the centre's longest lifetime, in seconds (also the default).
         idle_ttl_s: the centre's longest idle timeout, in seconds (also the default).
+        max_open_per_project: sessions and batches a project may have open at once.
+        max_open_per_user: sessions and batches a user may have open at once.
         clock: the time source (UTC).
     """
 
@@ -118,12 +126,16 @@ class SessionManager:
         *,
         max_ttl_s: float,
         idle_ttl_s: float,
+        max_open_per_project: int = 20,
+        max_open_per_user: int = 5,
         clock: Clock = utcnow,
     ) -> None:
         self.db = db
         self._jobs = jobs
         self.max_ttl_s = max_ttl_s
         self.idle_ttl_s = idle_ttl_s
+        self.max_open_per_project = max_open_per_project
+        self.max_open_per_user = max_open_per_user
         self._clock = clock
 
     def create(
@@ -139,12 +151,18 @@ class SessionManager:
 
         Raises:
             errors.InvalidRequest: a lifetime over the centre's limit.
+            errors.SessionLimit: the project or the user has its most open already.
         """
         max_ttl = self._within(max_ttl_s, self.max_ttl_s, "max_ttl_s")
         idle_ttl = self._within(idle_ttl_s, self.idle_ttl_s, "idle_ttl_s")
+        self.expire_due()  # sessions past their time do not count against the limits
         session_id = uuid.uuid4().hex
         now = self._clock()
         with self.db.write() as conn:
+            if not self.db.is_sqlite:
+                # Count and insert as one step, or two requests could both see room.
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_OPEN_LOCK)))
+            self._check_limits(conn, project_id, user_id)
             conn.execute(
                 sessions.insert().values(
                     id=session_id,
@@ -160,6 +178,24 @@ class SessionManager:
                 )
             )
         return self.get(project_id, session_id)
+
+    def _check_limits(self, conn: sa.Connection, project_id: str, user_id: str) -> None:
+        is_open = sessions.c.status == str(SessionStatus.OPEN)
+        for column, key, limit, whose in (
+            (sessions.c.user_id, user_id, self.max_open_per_user, "you have"),
+            (sessions.c.project_id, project_id, self.max_open_per_project, "your project has"),
+        ):
+            count = conn.execute(
+                sa.select(sa.func.count()).select_from(sessions).where(is_open, column == key)
+            ).scalar_one()
+            if count >= limit:
+                raise errors.SessionLimit(
+                    f"{whose} {count} sessions or batches open, the most this centre allows "
+                    f"({limit}); close one (DELETE /v1/sessions/{{id}}) or let one expire first",
+                    limit=limit,
+                    open=count,
+                    per="user" if column is sessions.c.user_id else "project",
+                )
 
     @staticmethod
     def _within(value: float | None, limit: float, name: str) -> float:

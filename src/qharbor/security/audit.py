@@ -14,7 +14,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -22,9 +22,16 @@ from qharbor.jobs.job import iso
 from qharbor.store import Database
 from qharbor.store.tables import audit_log
 
+if TYPE_CHECKING:
+    from qharbor.security.identity import Principal
+
 #: Use of one admin-scope token is recorded at most once per this many seconds;
 #: every admin action it makes is recorded in full besides.
 ADMIN_USE_INTERVAL_S = 60.0
+
+#: A user's ML-KEM key for sealed results was registered, or retired.
+KEY_REGISTER = "user.key.register"
+KEY_RETIRE = "user.key.retire"
 
 
 def pseudonym(user_id: str) -> str:
@@ -96,6 +103,40 @@ class AuditLog:
             token_id=token_id,
             target=path,
         )
+
+    def key_changed(self, action: str, principal: Principal, key_id: str) -> None:
+        """Record that the principal registered or retired their sealing key."""
+        self.record(
+            action,
+            actor_id=principal.user_id,
+            project_id=principal.project_id,
+            token_id=principal.token_id,
+            target=f"user:{principal.user_id}",
+            detail={"key_id": key_id},
+        )
+
+    def key_changes(self, user_id: str, limit: int = 10) -> list[dict[str, Any]]:
+        """The user's latest sealing-key changes, newest first: when, which key, and
+        with which token."""
+        query = (
+            sa.select(audit_log)
+            .where(
+                audit_log.c.target == f"user:{user_id}",
+                audit_log.c.action.in_((KEY_REGISTER, KEY_RETIRE)),
+            )
+            .order_by(audit_log.c.seq.desc())
+            .limit(limit)
+        )
+        with self.db.read() as conn:
+            return [
+                {
+                    "action": row.action,
+                    "at": iso(row.at),
+                    "key_id": (row.detail or {}).get("key_id"),
+                    "token_id": row.token_id,
+                }
+                for row in conn.execute(query).all()
+            ]
 
     def query(
         self,

@@ -13,11 +13,13 @@ from sqlalchemy.exc import IntegrityError
 
 from qharbor import errors
 from qharbor.jobs.job import iso
+from qharbor.security import admins
 from qharbor.security.tokens import hash_token, new_token
 from qharbor.store import Database
 from qharbor.store.tables import memberships, projects, tokens, users
 
-#: What a token may be allowed to do: read, submit (and cancel), administer the centre.
+#: What a token may be allowed to do: read; submit (jobs, sessions) and change the
+#: account (keys, tokens, members); administer the centre. See docs/security.md#scopes.
 SCOPES = frozenset({"read", "submit", "admin"})
 
 
@@ -40,6 +42,7 @@ class Principal:
     is_admin: bool
     token_id: str
     scopes: frozenset[str]
+    expires_at: dt.datetime | None = None  # when the token stops working; None: never
 
 
 def _now() -> dt.datetime:
@@ -179,6 +182,7 @@ class Identity:
             is_admin=bool(row.is_admin),
             token_id=row.id,
             scopes=frozenset(row.scopes.split()),
+            expires_at=row.expires_at,
         )
 
     # --- administration ---------------------------------------------------------------
@@ -297,8 +301,12 @@ class Identity:
         """Give a user a role in a project, or (with None) remove them from it.
 
         Removing a member also revokes their tokens for the project.
+
+        Raises:
+            errors.LastAdmin: the change would leave no admin token that works.
         """
         with self.db.write() as conn:
+            before = admins.lock(conn, sqlite=self.db.is_sqlite)
             project_id = self.project_id(conn, project)
             user_id = self.user_id(conn, user)
             where = sa.and_(
@@ -321,6 +329,7 @@ class Identity:
                     )
                     .values(revoked_at=_now())
                 )
+            admins.keep_one(conn, before)
 
     def issue_token(
         self,
@@ -330,8 +339,19 @@ class Identity:
         name: str,
         scopes: set[str],
         expires_at: dt.datetime | None = None,
+        within: Principal | None = None,
     ) -> tuple[dict[str, Any], str]:
         """A new token for a member of a project.
+
+        Args:
+            user: the user, by id or name.
+            project: the project, by id or name.
+            name: a label for the token.
+            scopes: what it may do, some of :data:`SCOPES`.
+            expires_at: when it stops working; None: never (or as ``within`` does).
+            within: the token that asks for it, if the new one must not outgrow it: no
+                scope it lacks, and no later expiry (a token that expires makes tokens
+                that expire with it at the latest, by default exactly then).
 
         Returns:
             The token's metadata, and the token itself (shown once, stored only hashed).
@@ -339,12 +359,15 @@ class Identity:
         Raises:
             errors.InvalidRequest: an unknown scope, admin scope for a non-admin, a
                 past expiry, or a user who is not a member of the project.
+            errors.Forbidden: the new token would outgrow ``within``.
         """
         unknown = scopes - SCOPES
         if unknown or not scopes:
             raise errors.InvalidRequest(
                 f"scopes must be some of {sorted(SCOPES)}; got {sorted(scopes)}", field="scopes"
             )
+        if within is not None:
+            expires_at = _within(within, scopes, expires_at)
         if expires_at is not None and expires_at <= _now():
             raise errors.InvalidRequest("expires_at is in the past", field="expires_at")
         with self.db.write() as conn:
@@ -402,19 +425,22 @@ class Identity:
 
         Raises:
             errors.TokenNotFound: no such token (of the user).
+            errors.LastAdmin: it is the last admin token that works.
         """
         where = [tokens.c.id == token_id]
         if user_id is not None:
             where.append(tokens.c.user_id == user_id)
         with self.db.write() as conn:
+            before = admins.lock(conn, sqlite=self.db.is_sqlite)
             conn.execute(
                 tokens.update()
                 .where(*where, tokens.c.revoked_at.is_(None))
                 .values(revoked_at=_now())
             )
             row = conn.execute(sa.select(tokens).where(*where)).first()
-        if row is None:
-            raise errors.TokenNotFound(f"no token {token_id!r} of yours")
+            if row is None:
+                raise errors.TokenNotFound(f"no token {token_id!r} of yours")
+            admins.keep_one(conn, before)
         return _token_json(row)
 
     # --- a user's own data ------------------------------------------------------------
@@ -424,8 +450,93 @@ class Identity:
         return {**self.user(user_id), "tokens": self.list_tokens(user_id)}
 
     def erase_user(self, user_id: str) -> None:
-        """Delete the user, their memberships and their tokens (their jobs go first)."""
+        """Delete the user, their memberships and their tokens (their jobs go first).
+
+        Raises:
+            errors.LastAdmin: they hold the last admin token that works.
+        """
         with self.db.write() as conn:
+            before = admins.lock(conn, sqlite=self.db.is_sqlite)
             conn.execute(tokens.delete().where(tokens.c.user_id == user_id))
             conn.execute(memberships.delete().where(memberships.c.user_id == user_id))
             conn.execute(users.delete().where(users.c.id == user_id))
+            admins.keep_one(conn, before)
+
+    # --- recovery ---------------------------------------------------------------------
+
+    def recover(self, user: str | None = None, project: str = "default") -> tuple[str, str]:
+        """Restore admin access, for the operator on the centre's host.
+
+        Makes ``user`` (by default the oldest centre admin, or a new user 'admin'
+        when there is none) a centre admin with the admin role in ``project``
+        (created if missing), and issues them a token with every scope.
+
+        Returns:
+            The user's id and the new token (shown once).
+        """
+        with self.db.write() as conn:
+            user_id: str | None
+            if user is not None:
+                user_id = self.user_id(conn, user)
+            else:
+                user_id = conn.execute(
+                    sa.select(users.c.id)
+                    .where(users.c.is_admin.is_(True))
+                    .order_by(users.c.created_at)
+                    .limit(1)
+                ).scalar_one_or_none()
+            if user_id is None:
+                name = "admin"
+                taken = conn.execute(sa.select(users.c.id).where(users.c.name == name)).first()
+                if taken is not None:
+                    name = f"admin-{uuid.uuid4().hex[:8]}"
+                user_id, project_id = self._create(conn, name, project, Role.ADMIN, True)
+            else:
+                conn.execute(users.update().where(users.c.id == user_id).values(is_admin=True))
+                found = conn.execute(
+                    sa.select(projects.c.id).where(projects.c.name == project)
+                ).scalar_one_or_none()
+                project_id = str(found) if found is not None else str(uuid.uuid4())
+                if found is None:
+                    conn.execute(
+                        projects.insert().values(id=project_id, name=project, created_at=_now())
+                    )
+                conn.execute(
+                    memberships.delete().where(
+                        memberships.c.user_id == user_id, memberships.c.project_id == project_id
+                    )
+                )
+                conn.execute(
+                    memberships.insert().values(
+                        user_id=user_id, project_id=project_id, role=Role.ADMIN.value
+                    )
+                )
+            token = self._issue(conn, user_id, project_id, "recovery", set(SCOPES))
+        return str(user_id), token
+
+
+def _within(
+    parent: Principal, scopes: set[str], expires_at: dt.datetime | None
+) -> dt.datetime | None:
+    """The expiry of a token that ``parent`` makes, checked to stay within it.
+
+    Raises:
+        errors.Forbidden: more scopes than the parent, or a later expiry.
+    """
+    wider = scopes - parent.scopes
+    if wider:
+        raise errors.Forbidden(
+            f"a token can only make tokens with its own scopes; this one lacks {sorted(wider)}",
+            scope=sorted(wider)[0],
+        )
+    if parent.expires_at is None:
+        return expires_at
+    if expires_at is None:
+        return parent.expires_at
+    if expires_at > parent.expires_at:
+        raise errors.Forbidden(
+            f"this token expires at {iso(parent.expires_at)}; a token it makes must expire "
+            "no later (ask for a shorter expires_in_s, or leave it out to expire together)",
+            expires_at=iso(parent.expires_at),
+        )
+    return expires_at

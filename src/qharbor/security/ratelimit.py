@@ -1,8 +1,10 @@
-"""Per-token rate limits: a token bucket for each token, in this centre process.
+"""Rate limits per user and per project: token buckets, in this centre process.
 
-Each token may make ``burst`` requests at once and ``rate`` requests per second
-after that. The buckets live in memory, so a cluster of N centre processes lets a
-token make up to N times the rate; put a shared limiter in the proxy for a hard cap.
+Each user may make ``burst`` requests at once and ``rate`` requests per second
+after that, whichever of their tokens they use, and each project has a bucket of
+its own that all its members' requests share. Minting more tokens gains nothing.
+The buckets live in memory, so a cluster of N centre processes lets a user make
+up to N times the rate; put a shared limiter in the proxy for a hard cap.
 """
 
 from __future__ import annotations
@@ -12,13 +14,15 @@ import threading
 import time
 from collections.abc import Callable
 
+from qharbor import errors
+
 
 class RateLimiter:
-    """Token buckets keyed by API token id.
+    """Token buckets keyed by any string (a user's or a project's id).
 
     Args:
-        rate: requests per second a token may sustain; 0 or less turns limits off.
-        burst: requests a token may make at once (the bucket's size).
+        rate: requests per second a key may sustain; 0 or less turns limits off.
+        burst: requests a key may make at once (the bucket's size).
         clock: a monotonic time source in seconds.
     """
 
@@ -65,3 +69,37 @@ class RateLimiter:
         ]
         for key in full:
             del self._buckets[key]
+
+
+class RateLimits:
+    """The centre's limits: one bucket per user, and a larger one per project.
+
+    Args:
+        user: the limiter keyed by user id.
+        project: the limiter keyed by project id.
+    """
+
+    def __init__(self, user: RateLimiter, project: RateLimiter) -> None:
+        self.user = user
+        self.project = project
+
+    def take(self, user_id: str, project_id: str) -> None:
+        """Spend one request from the user's bucket and one from the project's.
+
+        Raises:
+            errors.RateLimited: either bucket is empty; ``retry_after_s`` says how long
+                to wait.
+        """
+        for limiter, key, per, whose in (
+            (self.user, user_id, "user", "from you"),
+            (self.project, project_id, "project", "from your project"),
+        ):
+            wait = limiter.take(key)
+            if wait is not None:
+                raise errors.RateLimited(
+                    f"too many requests {whose}, whichever tokens are used; retry after "
+                    f"{wait:.0f} s (the limit is {limiter.rate:g} per second, "
+                    f"{limiter.burst} at once)",
+                    retry_after_s=wait,
+                    per=per,
+                )

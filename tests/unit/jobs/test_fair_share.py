@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
+from qharbor.jobs.job import Job
 from qharbor.jobs.manager import JobManager
+from qharbor.jobs.request import prepare
 from qharbor.security.usage import UsageLedger, charge
 from qharbor.store import Database
-from tests.unit.jobs.test_manager import Clock, Member, _member, submit
+from tests.unit.jobs.test_manager import DEVICES, Clock, Member, _member, request, submit
 
 HOUR = 3600.0
 
@@ -103,3 +106,42 @@ def test_a_light_project_is_not_hidden_behind_a_long_queue(
     claims = manager.claim("s", 30.0, 2, {"statevector": 2}, shares)
     assert claims[0].job_id == late
     assert len(claims) == 2
+
+
+def in_session(manager: JobManager, who: Member) -> Job:
+    """A job queued as the API queues a session's job: with priority 1."""
+    prepared = prepare(
+        request(), DEVICES.get("statevector"), max_program_bytes=100_000, max_experiments=100
+    )
+    job, _ = manager.create(who.project_id, who.user_id, replace(prepared, priority=1))
+    return job
+
+
+def test_a_heavy_projects_session_jobs_wait_behind_a_light_project(
+    db: Database, manager: JobManager, heavy: Member, light: Member, clock: Clock
+) -> None:
+    """Session priority stays within fair share: the heavy project put its jobs in a
+    session, queued first, and still goes after the light project."""
+    use(db, heavy, 500.0, clock.now - dt.timedelta(minutes=10))
+    heavy_jobs = [in_session(manager, heavy).id for _ in range(3)]
+    clock.advance(1)
+    light_jobs = [submit(manager, light).id for _ in range(2)]
+    shares = UsageLedger(db).decayed(HOUR, now=clock.now)
+    order = []
+    for _ in range(5):
+        [claim] = manager.claim("s", 30.0, 1, {"statevector": 1}, shares)
+        order.append(claim.job_id)
+        manager.complete(claim.job_id, claim.attempt, {"timings": {"run_s": 0.0}})
+    assert order == light_jobs + heavy_jobs
+
+
+def test_session_jobs_go_first_within_their_project_and_when_it_is_within_its_share(
+    db: Database, manager: JobManager, heavy: Member, light: Member, clock: Clock
+) -> None:
+    use(db, heavy, 500.0, clock.now - dt.timedelta(minutes=10))
+    heavy_job = submit(manager, heavy).id
+    light_plain = submit(manager, light).id
+    light_session = in_session(manager, light).id
+    shares = UsageLedger(db).decayed(HOUR, now=clock.now)
+    claims = manager.claim("s", 30.0, 3, {"statevector": 3}, shares)
+    assert [c.job_id for c in claims] == [light_session, light_plain, heavy_job]

@@ -216,3 +216,34 @@ def test_jobs_list_by_session_and_creation_time(
     assert [j.id for j in page] == [inside]
     page, _ = manager.list(alice.project_id, created_before=middle)
     assert [j.id for j in page] == [early]
+
+
+def test_a_user_and_a_project_may_have_only_so_many_sessions_open(
+    db: Database, manager: JobManager, clock: Clock, alice: Member
+) -> None:
+    capped = SessionManager(
+        db,
+        manager,
+        max_ttl_s=MAX_TTL_S,
+        idle_ttl_s=IDLE_TTL_S,
+        max_open_per_project=3,
+        max_open_per_user=2,
+        clock=clock,
+    )
+    first = capped.create(alice.project_id, alice.user_id, "statevector")
+    capped.create(alice.project_id, alice.user_id, "statevector", SessionMode.BATCH)
+    with pytest.raises(errors.SessionLimit) as caught:
+        capped.create(alice.project_id, alice.user_id, "statevector")
+    assert caught.value.detail == {"limit": 2, "open": 2, "per": "user"}
+    colleague = _member(db, "carol", "physics")
+    capped.create(colleague.project_id, colleague.user_id, "statevector")
+    with pytest.raises(errors.SessionLimit) as caught:
+        capped.create(colleague.project_id, colleague.user_id, "statevector")
+    assert caught.value.detail["per"] == "project"
+    # Another project is not affected; closing or expiry frees a place.
+    other = _member(db, "dave", "chemistry")
+    capped.create(other.project_id, other.user_id, "statevector")
+    capped.close(alice.project_id, first.id)
+    capped.create(alice.project_id, alice.user_id, "statevector")
+    clock.advance(IDLE_TTL_S + 1)
+    capped.create(alice.project_id, alice.user_id, "statevector")

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from qharbor import errors
+from qharbor.security import admins
 from qharbor.security.identity import Identity, Role
 from qharbor.store import Database
 from qharbor.store.tables import memberships, projects, tokens, users
@@ -116,3 +117,124 @@ def test_another_users_token_does_not_authenticate_as_you(identity: Identity) ->
     alice_id, _alice = identity.create_user("alice", "physics")
     _bob_id, bob = identity.create_user("bob", "physics")
     assert identity.authenticate(bob).user_id != alice_id
+
+
+# --- tokens made by tokens ------------------------------------------------------------------
+
+
+def test_a_token_makes_no_token_with_more_scopes_or_a_later_expiry(identity: Identity) -> None:
+    user_id, token = identity.create_user("erin", "lab")
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+    meta, short = identity.issue_token(
+        user_id, "lab", name="short", scopes={"read", "submit"}, expires_at=soon
+    )
+    parent = identity.authenticate(short)
+    assert parent.expires_at == soon
+    later = soon + dt.timedelta(seconds=1)
+    with pytest.raises(errors.Forbidden) as caught:
+        identity.issue_token(
+            user_id, "lab", name="x", scopes={"read"}, expires_at=later, within=parent
+        )
+    assert "expire no later" in caught.value.message
+    read_only = identity.authenticate(
+        identity.issue_token(user_id, "lab", name="r", scopes={"read"})[1]
+    )
+    with pytest.raises(errors.Forbidden) as caught:
+        identity.issue_token(user_id, "lab", name="x", scopes={"submit"}, within=read_only)
+    assert caught.value.detail == {"scope": "submit"}
+    # Without an expiry of its own, the child expires with its parent; earlier is fine.
+    child, _ = identity.issue_token(user_id, "lab", name="c", scopes={"read"}, within=parent)
+    assert child["expires_at"] == meta["expires_at"]
+    earlier = soon - dt.timedelta(minutes=1)
+    child, _ = identity.issue_token(
+        user_id, "lab", name="e", scopes={"read"}, expires_at=earlier, within=parent
+    )
+    assert abs(dt.datetime.fromisoformat(child["expires_at"]) - earlier) < dt.timedelta(seconds=1)
+    # A token that never expires may make one that never expires.
+    forever, _ = identity.issue_token(
+        user_id, "lab", name="f", scopes={"read"}, within=identity.authenticate(token)
+    )
+    assert forever["expires_at"] is None
+
+
+# --- the last admin -------------------------------------------------------------------------
+
+
+def test_the_last_admin_token_cannot_be_revoked_nor_its_membership_removed(
+    identity: Identity, db: Database
+) -> None:
+    token = identity.bootstrap()
+    admin = identity.authenticate(token)
+    with pytest.raises(errors.LastAdmin):
+        identity.revoke_token(admin.token_id)
+    with pytest.raises(errors.LastAdmin):
+        identity.set_membership("default", "admin", None)
+    with pytest.raises(errors.LastAdmin):
+        identity.erase_user(admin.user_id)
+    # Nothing changed: the token still works.
+    assert identity.authenticate(token).token_id == admin.token_id
+    with db.read() as conn:
+        assert admins.working_tokens(conn) == 1
+    # A change of role keeps the access (the admin scope and the user's admin flag
+    # grant it), so it is allowed.
+    identity.set_membership("default", "admin", Role.MEMBER)
+    with db.read() as conn:
+        assert admins.working_tokens(conn) == 1
+
+
+def test_with_a_second_admin_token_the_first_can_go(identity: Identity, db: Database) -> None:
+    first = identity.authenticate(identity.bootstrap())
+    user = identity.add_user("ops", is_admin=True)
+    identity.set_membership("default", "ops", Role.ADMIN)
+    identity.issue_token("ops", "default", name="ops", scopes={"read", "admin"})
+    identity.revoke_token(first.token_id)
+    with db.read() as conn:
+        assert admins.working_tokens(conn) == 1
+    with pytest.raises(errors.LastAdmin):
+        identity.set_membership("default", user["id"], None)
+
+
+def test_expired_or_non_admin_tokens_do_not_count_as_admin_access(
+    identity: Identity, db: Database
+) -> None:
+    first = identity.authenticate(identity.bootstrap())
+    identity.set_membership("default", "admin", Role.ADMIN)
+    _meta, expired = identity.issue_token(
+        "admin",
+        "default",
+        name="soon",
+        scopes={"admin"},
+        expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1),
+    )
+    set_token(db, expired, expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+    identity.issue_token("admin", "default", name="plain", scopes={"read", "submit"})
+    with pytest.raises(errors.LastAdmin):
+        identity.revoke_token(first.token_id)
+
+
+def test_recover_gives_the_first_admin_a_new_admin_token(identity: Identity, db: Database) -> None:
+    bootstrap = identity.bootstrap()
+    first = identity.authenticate(bootstrap)
+    set_token(db, bootstrap, revoked_at=dt.datetime.now(dt.UTC))
+    with db.write() as conn:
+        conn.execute(memberships.delete())
+    with db.read() as conn:
+        assert admins.working_tokens(conn) == 0
+    user_id, token = identity.recover()
+    restored = identity.authenticate(token)
+    assert (restored.user_id, restored.project_name, restored.role) == (
+        first.user_id,
+        "default",
+        Role.ADMIN,
+    )
+    assert restored.is_admin and restored.scopes == {"read", "submit", "admin"}
+    assert user_id == first.user_id
+
+
+def test_recover_makes_an_admin_when_there_is_none(identity: Identity) -> None:
+    identity.create_user("admin", "lab")  # a plain user holds the name
+    user_id, token = identity.recover(project="ops")
+    restored = identity.authenticate(token)
+    assert restored.is_admin and restored.project_name == "ops"
+    assert restored.user_name.startswith("admin-")
+    assert restored.user_id == user_id

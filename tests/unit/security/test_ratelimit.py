@@ -1,8 +1,11 @@
-"""Per-token rate limits: token buckets."""
+"""Rate limits: token buckets per user and per project."""
 
 from __future__ import annotations
 
-from qharbor.security.ratelimit import RateLimiter
+import pytest
+
+from qharbor import errors
+from qharbor.security.ratelimit import RateLimiter, RateLimits
 
 
 class Ticks:
@@ -46,3 +49,20 @@ def test_tokens_have_separate_buckets() -> None:
 def test_a_rate_of_zero_turns_limits_off() -> None:
     limiter = RateLimiter(rate=0.0, burst=1, clock=Ticks())
     assert all(limiter.take("t") is None for _ in range(1000))
+
+
+def test_limits_are_per_user_and_per_project() -> None:
+    ticks = Ticks()
+    limits = RateLimits(
+        RateLimiter(rate=1.0, burst=2, clock=ticks), RateLimiter(rate=1.0, burst=3, clock=ticks)
+    )
+    limits.take("ada", "lab")
+    limits.take("ada", "lab")
+    with pytest.raises(errors.RateLimited) as caught:
+        limits.take("ada", "lab")  # whichever token Ada uses, she is Ada
+    assert caught.value.detail == {"retry_after_s": 1.0, "per": "user"}
+    limits.take("bob", "lab")
+    with pytest.raises(errors.RateLimited) as caught:
+        limits.take("cy", "lab")  # a third member finds the project's bucket empty
+    assert caught.value.detail["per"] == "project"
+    limits.take("dee", "other-lab")

@@ -185,14 +185,23 @@ def list_tokens(
 
 @router.post("/tokens", status_code=201, response_model=TokenIssued)
 def create_token(body: AdminTokenCreate, centre: CentreDep, admin: CurrentAdmin) -> dict[str, Any]:
-    """A token for a member of a project. The answer is the only time it is shown."""
+    """A token for a member of a project. The answer is the only time it is shown.
+
+    An admin-scoped token stays within the admin token that makes it: no scope it lacks,
+    and no later expiry.
+    """
     expires_at = (
         dt.datetime.now(dt.UTC) + dt.timedelta(seconds=body.expires_in_s)
         if body.expires_in_s
         else None
     )
     meta, token = centre.identity.issue_token(
-        body.user, body.project, name=body.name, scopes=set(body.scopes), expires_at=expires_at
+        body.user,
+        body.project,
+        name=body.name,
+        scopes=set(body.scopes),
+        expires_at=expires_at,
+        within=admin if "admin" in body.scopes else None,
     )
     _audit(
         centre,

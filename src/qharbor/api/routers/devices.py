@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from qharbor import errors
-from qharbor.api.deps import CentreDep, CurrentPrincipal
+from qharbor.api.deps import CentreAdmin, CentreDep, Reader
 from qharbor.api.schemas import (
     CalibrationScaleIn,
     DeviceList,
@@ -73,14 +73,14 @@ def require_admin(principal: Principal) -> None:
 
 
 @router.get("", response_model=DeviceList)
-def list_devices(centre: CentreDep, _principal: CurrentPrincipal) -> dict[str, Any]:
+def list_devices(centre: CentreDep, _principal: Reader) -> dict[str, Any]:
     """Every device, with its limits, status and queue length."""
     lengths = centre.jobs.queue_lengths()
     return {"devices": [_public(centre, d, lengths) for d in centre.catalogue]}
 
 
 @router.get("/{name}", response_model=DevicePublic)
-def get_device(name: str, centre: CentreDep, _principal: CurrentPrincipal) -> dict[str, Any]:
+def get_device(name: str, centre: CentreDep, _principal: Reader) -> dict[str, Any]:
     """One device: limits, status (with reason and expected return), maintenance windows."""
     device = centre.catalogue.get(name)
     return _public(centre, device, centre.jobs.queue_lengths())
@@ -90,7 +90,7 @@ def get_device(name: str, centre: CentreDep, _principal: CurrentPrincipal) -> di
 def get_calibration(
     name: str,
     centre: CentreDep,
-    _principal: CurrentPrincipal,
+    _principal: Reader,
     at: Annotated[
         str | None, Query(description="RFC 3339 time: the snapshot in force then.")
     ] = None,
@@ -107,7 +107,7 @@ def get_calibration(
 def list_calibrations(
     name: str,
     centre: CentreDep,
-    _principal: CurrentPrincipal,
+    _principal: Reader,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     """The device's recalibrations, newest first (the history)."""
@@ -118,7 +118,7 @@ def list_calibrations(
 def get_twin(
     name: str,
     centre: CentreDep,
-    _principal: CurrentPrincipal,
+    _principal: Reader,
     snapshot: Annotated[
         str | None, Query(description="A snapshot id; the one in force now when omitted.")
     ] = None,
@@ -137,7 +137,7 @@ def get_twin(
 def get_telemetry(
     name: str,
     centre: CentreDep,
-    _principal: CurrentPrincipal,
+    _principal: Reader,
     start: Annotated[str | None, Query(description="RFC 3339; default 10 minutes ago.")] = None,
     end: Annotated[str | None, Query(description="RFC 3339; default now.")] = None,
     step_s: Annotated[float, Query(gt=0, description="Seconds between points.")] = 10.0,
@@ -163,7 +163,7 @@ def get_telemetry(
 
 @router.post("/{name}/maintenance", status_code=201, response_model=DevicePublic)
 def add_maintenance(
-    name: str, body: MaintenanceIn, centre: CentreDep, principal: CurrentPrincipal
+    name: str, body: MaintenanceIn, centre: CentreDep, principal: CentreAdmin
 ) -> dict[str, Any]:
     """Admin: plan a maintenance window; jobs wait while it lasts."""
     require_admin(principal)
@@ -176,7 +176,7 @@ def add_maintenance(
 
 @router.post("/{name}/faults", status_code=201)
 def inject_fault(
-    name: str, body: WarmupIn, centre: CentreDep, principal: CurrentPrincipal
+    name: str, body: WarmupIn, centre: CentreDep, principal: CentreAdmin
 ) -> dict[str, Any]:
     """Admin: inject a cryostat warm-up; the device goes OFFLINE when it is too warm."""
     require_admin(principal)
@@ -186,7 +186,7 @@ def inject_fault(
 
 @router.post("/{name}/calibration:scale")
 def scale_calibration(
-    name: str, body: CalibrationScaleIn, centre: CentreDep, principal: CurrentPrincipal
+    name: str, body: CalibrationScaleIn, centre: CentreDep, principal: CentreAdmin
 ) -> dict[str, Any]:
     """Admin: store a calibration with errors times ``factor`` (T1, T2 divided by it)."""
     require_admin(principal)
@@ -194,7 +194,7 @@ def scale_calibration(
 
 
 @router.post("/{name}/calibration:run", status_code=202)
-def run_calibration(name: str, centre: CentreDep, principal: CurrentPrincipal) -> dict[str, Any]:
+def run_calibration(name: str, centre: CentreDep, principal: CentreAdmin) -> dict[str, Any]:
     """Admin: recalibrate now; the device is CALIBRATING meanwhile."""
     require_admin(principal)
     return centre.fleet.recalibrate(name).to_json()

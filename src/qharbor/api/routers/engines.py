@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from qharbor.api.deps import CentreDep, CurrentPrincipal
+from qharbor.api.deps import CentreDep, Reader
 from qharbor.api.schemas import EngineList
 from qharbor.engines import costs
 
@@ -14,6 +14,6 @@ router = APIRouter(prefix="/v1", tags=["engines"])
 
 
 @router.get("/engines", response_model=EngineList)
-def list_engines(centre: CentreDep, _principal: CurrentPrincipal) -> dict[str, Any]:
+def list_engines(centre: CentreDep, _principal: Reader) -> dict[str, Any]:
     """Each engine: its precisions, versions, and fitted cost model (seconds per term unit)."""
     return costs.describe(centre.settings.engine_costs_path)

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from qharbor.api.deps import CentreDep, CurrentPrincipal
+from qharbor.api.deps import CentreDep, Reader
 from qharbor.api.schemas import FormatList
 from qharbor.programs import FORMATS
 from qharbor.programs.limits import DEFAULT_LIMITS
@@ -15,7 +15,7 @@ router = APIRouter(prefix="/v1", tags=["formats"])
 
 
 @router.get("/formats", response_model=FormatList)
-def list_formats(centre: CentreDep, _principal: CurrentPrincipal) -> dict[str, Any]:
+def list_formats(centre: CentreDep, _principal: Reader) -> dict[str, Any]:
     """Accepted program formats with their versions, and the input limits."""
     settings = centre.settings
     limits = {

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from qharbor import errors
 from qharbor.api.auditing import audit_write
-from qharbor.api.deps import CentreDep, CurrentPrincipal, require_scope
+from qharbor.api.deps import CentreDep, Reader, Submitter, require_scope
 from qharbor.api.schemas import (
     DryRunPublic,
     JobCreate,
@@ -100,9 +100,8 @@ def _prepare(
 
 
 @router.post(":dry-run", response_model=DryRunPublic)
-def dry_run_job(body: JobCreate, centre: CentreDep, principal: CurrentPrincipal) -> dict[str, Any]:
+def dry_run_job(body: JobCreate, centre: CentreDep, principal: Submitter) -> dict[str, Any]:
     """Validate and compile a job, estimate its device time; nothing is queued."""
-    require_scope(principal, "submit")
     request, prepared = _prepare(body, centre, principal, None, keep_circuits=True)
     return dry_run(prepared, centre.catalogue.get(request.device), centre.fleet, centre.jobs)
 
@@ -111,7 +110,7 @@ def dry_run_job(body: JobCreate, centre: CentreDep, principal: CurrentPrincipal)
 async def submit_job(
     body: JobCreate,
     centre: CentreDep,
-    principal: CurrentPrincipal,
+    principal: Submitter,
     request: Request,
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=256)] = None,
@@ -127,8 +126,11 @@ async def submit_job(
     """Parse, check and queue a job. Nothing is queued if any program is refused.
 
     With ``wait``, the answer comes once the job is final (or the time is up), so a
-    small job needs one request instead of a submission and a long poll.
+    small job needs one request instead of a submission and a long poll. Waiting
+    answers with the result, so it also needs the ``read`` scope.
     """
+    if wait > 0:
+        require_scope(principal, "read")
     job, replayed = await run_in_threadpool(
         _submit, body, centre, principal, request, idempotency_key
     )
@@ -169,7 +171,6 @@ def _submit(
     """Check and store a job; its ``http.write`` audit entry is written in the same
     transaction, so a stored job always has its entry and the audit middleware
     need not write one more transaction."""
-    require_scope(principal, "submit")
     request_, prepared = _prepare(body, centre, principal, idempotency_key)
     session = None
     if request_.session_id is not None:
@@ -250,7 +251,7 @@ def _reseal(centre: Centre, body: JobCreate, prepared: PreparedJob) -> PreparedJ
 @router.get("", response_model=JobList)
 def list_jobs(
     centre: CentreDep,
-    principal: CurrentPrincipal,
+    principal: Reader,
     status: JobStatus | None = None,
     device: str | None = None,
     tag: str | None = None,
@@ -328,7 +329,7 @@ async def _wait_for(
 
 @router.get("/{job_id}", response_model=JobPublic)
 async def get_job(
-    job_id: str, centre: CentreDep, principal: CurrentPrincipal, wait: Wait = 0
+    job_id: str, centre: CentreDep, principal: Reader, wait: Wait = 0
 ) -> dict[str, Any]:
     """The job; with ``wait``, answered as soon as it is final or the time is up."""
     job = await _wait_for(
@@ -341,7 +342,7 @@ async def get_job(
 async def get_result(
     job_id: str,
     centre: CentreDep,
-    principal: CurrentPrincipal,
+    principal: Reader,
     wait: Wait = 0,
     shape: Annotated[
         Literal["qharbor", "origin"],
@@ -377,10 +378,9 @@ def _audit_foreign_read(centre: Centre, principal: Principal, job_id: str, submi
 
 @router.post("/{job_id}/cancel", response_model=JobPublic)
 def cancel_job(
-    job_id: str, centre: CentreDep, principal: CurrentPrincipal, response: Response
+    job_id: str, centre: CentreDep, principal: Submitter, response: Response
 ) -> dict[str, Any]:
     """Cancel a queued job at once (200), or stop a running one within 2 s (202)."""
-    require_scope(principal, "submit")
     job = centre.jobs.cancel(principal.project_id, job_id)
     if job.status is JobStatus.RUNNING:
         response.status_code = 202
@@ -394,9 +394,7 @@ def cancel_job(
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
-async def job_events(
-    job_id: str, centre: CentreDep, principal: CurrentPrincipal
-) -> StreamingResponse:
+async def job_events(job_id: str, centre: CentreDep, principal: Reader) -> StreamingResponse:
     """Server-sent events: a ``status`` event with the job at each change, until it is final."""
     first = await run_in_threadpool(centre.jobs.get, principal.project_id, job_id)
 

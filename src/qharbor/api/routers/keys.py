@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from qharbor import errors
-from qharbor.api.deps import CentreDep, CurrentPrincipal
+from qharbor.api.deps import CentreDep, Reader, Submitter
 from qharbor.api.schemas import KeyList, KeyPublic, UserKeyCreate
+from qharbor.security.audit import KEY_REGISTER, KEY_RETIRE
 
 router = APIRouter(prefix="/v1", tags=["keys"])
 
@@ -27,7 +28,7 @@ def list_keys(centre: CentreDep) -> dict[str, Any]:
 
 
 @router.get("/me/keys", response_model=KeyPublic)
-def get_my_key(centre: CentreDep, principal: CurrentPrincipal) -> dict[str, Any]:
+def get_my_key(centre: CentreDep, principal: Reader) -> dict[str, Any]:
     """Your registered ML-KEM public key; 404 when you have none."""
     key = centre.keys.user_key(principal.user_id)
     if key is None:
@@ -36,17 +37,25 @@ def get_my_key(centre: CentreDep, principal: CurrentPrincipal) -> dict[str, Any]
 
 
 @router.post("/me/keys", status_code=201, response_model=KeyPublic)
-def register_my_key(
-    body: UserKeyCreate, centre: CentreDep, principal: CurrentPrincipal
-) -> dict[str, Any]:
+def register_my_key(body: UserKeyCreate, centre: CentreDep, principal: Submitter) -> dict[str, Any]:
     """Register your ML-KEM-768 public key; results of jobs you submit from now on are
-    sealed to it. A previous key is retired (results already sealed to it stay so)."""
-    return centre.keys.register_user_key(principal.user_id, body.public_key).to_json()
+    sealed to it. A previous key is retired (results already sealed to it stay so).
+
+    Needs the ``submit`` scope. The change is in the audit log and in ``GET /v1/me``.
+    """
+    key = centre.keys.register_user_key(principal.user_id, body.public_key)
+    centre.audit.key_changed(KEY_REGISTER, principal, key.id)
+    return key.to_json()
 
 
 @router.delete("/me/keys", status_code=204)
-def retire_my_key(centre: CentreDep, principal: CurrentPrincipal) -> Response:
-    """Retire your key: results of jobs you submit from now on are not sealed."""
-    if not centre.keys.retire_user_key(principal.user_id):
+def retire_my_key(centre: CentreDep, principal: Submitter) -> Response:
+    """Retire your key: results of jobs you submit from now on are not sealed.
+
+    Needs the ``submit`` scope. The change is in the audit log and in ``GET /v1/me``.
+    """
+    key = centre.keys.user_key(principal.user_id)
+    if key is None or not centre.keys.retire_user_key(principal.user_id):
         raise errors.NotFound("you have registered no key")
+    centre.audit.key_changed(KEY_RETIRE, principal, key.id)
     return Response(status_code=204)

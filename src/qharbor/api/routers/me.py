@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from qharbor import errors
-from qharbor.api.deps import CentreDep, CurrentPrincipal, require_scope
+from qharbor.api.deps import CentreDep, Reader, Submitter
 from qharbor.api.schemas import Erased, TokenCreate, TokenIssued, TokenList, TokenPublic
 from qharbor.jobs.job import iso
 from qharbor.security.audit import pseudonym
@@ -18,22 +18,16 @@ router = APIRouter(prefix="/v1/me", tags=["me"])
 
 
 @router.get("/tokens", response_model=TokenList)
-def list_my_tokens(centre: CentreDep, principal: CurrentPrincipal) -> dict[str, Any]:
+def list_my_tokens(centre: CentreDep, principal: Reader) -> dict[str, Any]:
     """Your tokens' metadata (every project), newest first."""
     return {"tokens": centre.identity.list_tokens(principal.user_id)}
 
 
 @router.post("/tokens", status_code=201, response_model=TokenIssued)
-def create_my_token(
-    body: TokenCreate, centre: CentreDep, principal: CurrentPrincipal
-) -> dict[str, Any]:
-    """A new token for yourself in this token's project, with no more scopes than this one."""
-    wider = set(body.scopes) - principal.scopes
-    if wider:
-        raise errors.Forbidden(
-            f"a token can only make tokens with its own scopes; this one lacks {sorted(wider)}",
-            scope=sorted(wider)[0],
-        )
+def create_my_token(body: TokenCreate, centre: CentreDep, principal: Submitter) -> dict[str, Any]:
+    """A new token for yourself in this token's project, within this one: no more scopes,
+    and no later expiry (a token that expires makes tokens that expire with it at the
+    latest)."""
     expires_at = (
         dt.datetime.now(dt.UTC) + dt.timedelta(seconds=body.expires_in_s)
         if body.expires_in_s
@@ -45,20 +39,19 @@ def create_my_token(
         name=body.name,
         scopes=set(body.scopes),
         expires_at=expires_at,
+        within=principal,
     )
     return {**meta, "token": token}
 
 
 @router.post("/tokens/{token_id}/revoke", response_model=TokenPublic)
-def revoke_my_token(
-    token_id: str, centre: CentreDep, principal: CurrentPrincipal
-) -> dict[str, Any]:
+def revoke_my_token(token_id: str, centre: CentreDep, principal: Submitter) -> dict[str, Any]:
     """Revoke one of your tokens (this one too); it is refused from the next request on."""
     return centre.identity.revoke_token(token_id, user_id=principal.user_id)
 
 
 @router.get("/export", responses={200: {"content": {"application/json": {}}}})
-def export(centre: CentreDep, principal: CurrentPrincipal) -> JSONResponse:
+def export(centre: CentreDep, principal: Reader) -> JSONResponse:
     """Everything the centre holds about you, as one JSON document."""
     archive = {
         "format": "qharbor-export/1",
@@ -72,13 +65,12 @@ def export(centre: CentreDep, principal: CurrentPrincipal) -> JSONResponse:
 
 
 @router.delete("", response_model=Erased)
-def erase(request: Request, centre: CentreDep, principal: CurrentPrincipal) -> dict[str, Any]:
+def erase(request: Request, centre: CentreDep, principal: Submitter) -> dict[str, Any]:
     """Erase your account: your jobs, their programs and results, your tokens, and you.
 
     The audit log keeps a record that an erasure happened, under a pseudonym.
     Usage already charged stays with the project, without your name.
     """
-    require_scope(principal, "submit")
     if principal.is_admin:
         raise errors.Forbidden(
             "a centre admin's account cannot erase itself, or the centre could be left "

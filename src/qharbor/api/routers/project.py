@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from qharbor import errors
-from qharbor.api.deps import CentreDep, CurrentPrincipal, require_scope
+from qharbor.api.deps import CentreDep, Reader, Submitter
 from qharbor.api.schemas import MembershipSet, ProjectPublic
 from qharbor.centre import Centre
 from qharbor.security.identity import Principal, Role
@@ -18,8 +18,9 @@ router = APIRouter(prefix="/v1/project", tags=["project"])
 _GIVEN_BY_PROJECT_ADMINS = {Role.PROJECT_ADMIN, Role.MEMBER, Role.VIEWER}
 
 
-def get_project_admin(principal: CurrentPrincipal) -> Principal:
-    """The principal, if it leads the token's project (or is a centre admin there).
+def get_project_admin(principal: Submitter) -> Principal:
+    """The principal, if it leads the token's project (or is a centre admin there), with
+    a token that has the ``submit`` scope.
 
     Raises:
         errors.Forbidden: otherwise.
@@ -35,7 +36,7 @@ ProjectAdmin = Annotated[Principal, Depends(get_project_admin)]
 
 
 @router.get("", response_model=ProjectPublic)
-def get_own_project(centre: CentreDep, principal: CurrentPrincipal) -> dict[str, Any]:
+def get_own_project(centre: CentreDep, principal: Reader) -> dict[str, Any]:
     """The token's project and its members."""
     return centre.identity.project(principal.project_id)
 
@@ -49,7 +50,6 @@ def set_member_role(
     New members are added by the centre's admins; a user who is not a member is
     reported as not found.
     """
-    require_scope(lead, "submit")
     role = Role(body.role)
     if role not in _GIVEN_BY_PROJECT_ADMINS:
         raise errors.Forbidden("only the centre's admins give the admin role", role=body.role)
@@ -69,7 +69,6 @@ def set_member_role(
 @router.delete("/members/{user_id}", response_model=ProjectPublic)
 def remove_member(user_id: str, centre: CentreDep, lead: ProjectAdmin) -> dict[str, Any]:
     """Remove a member from the project; their tokens for it are revoked at once."""
-    require_scope(lead, "submit")
     member = _member(centre, lead, user_id)
     centre.identity.set_membership(lead.project_id, member, None)
     centre.audit.record(

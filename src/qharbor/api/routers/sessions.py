@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from qharbor.api.deps import CentreDep, CurrentPrincipal, require_scope
+from qharbor.api.deps import CentreDep, Reader, Submitter
 from qharbor.api.schemas import SessionCreate, SessionList, SessionPublic
 from qharbor.jobs.sessions import SessionMode, SessionStatus
 
@@ -14,9 +14,11 @@ router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
 
 @router.post("", status_code=201, response_model=SessionPublic)
-def open_session(body: SessionCreate, centre: CentreDep, principal: CurrentPrincipal) -> Any:
-    """Open a session or batch on a device; send its id as ``session_id`` with jobs."""
-    require_scope(principal, "submit")
+def open_session(body: SessionCreate, centre: CentreDep, principal: Submitter) -> Any:
+    """Open a session or batch on a device; send its id as ``session_id`` with jobs.
+
+    A project and each of its users may have only so many open at once (SESSION_LIMIT).
+    """
     device = centre.catalogue.get(body.device)
     session = centre.sessions.create(
         principal.project_id,
@@ -32,7 +34,7 @@ def open_session(body: SessionCreate, centre: CentreDep, principal: CurrentPrinc
 @router.get("", response_model=SessionList)
 def list_sessions(
     centre: CentreDep,
-    principal: CurrentPrincipal,
+    principal: Reader,
     mode: SessionMode | None = None,
     status: SessionStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -43,7 +45,7 @@ def list_sessions(
 
 
 @router.get("/{session_id}", response_model=SessionPublic)
-def get_session(session_id: str, centre: CentreDep, principal: CurrentPrincipal) -> Any:
+def get_session(session_id: str, centre: CentreDep, principal: Reader) -> Any:
     """One session or batch, with its jobs counted by status."""
     centre.sessions.expire_due()
     session = centre.sessions.get(principal.project_id, session_id)
@@ -51,8 +53,7 @@ def get_session(session_id: str, centre: CentreDep, principal: CurrentPrincipal)
 
 
 @router.delete("/{session_id}", response_model=SessionPublic)
-def close_session(session_id: str, centre: CentreDep, principal: CurrentPrincipal) -> Any:
+def close_session(session_id: str, centre: CentreDep, principal: Submitter) -> Any:
     """Close it. A session's queued jobs fail with SESSION_CLOSED; a batch's still run."""
-    require_scope(principal, "submit")
     session = centre.sessions.close(principal.project_id, session_id)
     return session.to_json(centre.sessions.summary(session))

@@ -7,8 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from qharbor.api.deps import CurrentPrincipal
+from qharbor.api.deps import AnyToken, CentreDep
 from qharbor.api.schemas import Health, Me
+from qharbor.jobs.job import iso
 
 router = APIRouter(prefix="/v1", tags=["system"])
 
@@ -20,12 +21,18 @@ def health() -> dict[str, Any]:
 
 
 @router.get("/me", response_model=Me)
-def me(principal: CurrentPrincipal) -> dict[str, Any]:
-    """Who the token belongs to, and for which project."""
+def me(centre: CentreDep, principal: AnyToken) -> dict[str, Any]:
+    """Who the token belongs to, for which project, until when, and the user's sealing
+    key with its recent changes (so a key registered by someone else shows). Any valid
+    token may ask, whatever its scopes."""
+    key = centre.keys.user_key(principal.user_id)
     return {
         "user": principal.user_name,
         "project": principal.project_name,
         "role": str(principal.role),
         "is_admin": principal.is_admin,
         "scopes": sorted(principal.scopes),
+        "expires_at": iso(principal.expires_at),
+        "sealing_key_id": None if key is None else key.id,
+        "key_changes": centre.audit.key_changes(principal.user_id),
     }

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from qharbor import errors
-from qharbor.api.deps import CentreDep, CurrentPrincipal
+from qharbor.api.deps import CentreDep, Reader
 from qharbor.api.schemas import UsageReport
 
 router = APIRouter(prefix="/v1", tags=["usage"])
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/v1", tags=["usage"])
 @router.get("/usage", response_model=UsageReport)
 def get_usage(
     centre: CentreDep,
-    principal: CurrentPrincipal,
+    principal: Reader,
     since: Annotated[dt.date | None, Query(description="First day (UTC), YYYY-MM-DD.")] = None,
     until: Annotated[dt.date | None, Query(description="Last day (UTC), YYYY-MM-DD.")] = None,
     device: str | None = None,

@@ -1,0 +1,58 @@
+"""The queue policy: in which order the scheduler serves projects and their sessions.
+
+Fair share decides which project goes next: the one with the least recent usage
+(device-seconds, decayed), ties to the project whose oldest job waited longest.
+Within a project, the jobs of its open sessions go first, then its oldest jobs.
+
+A session's jobs go ahead of *other* projects' jobs only while their project is
+within its fair share: its recent usage is at most the average of the projects
+with jobs waiting. Session jobs are charged like any other, so a project that
+keeps a session busy soon uses more than the average and from then on waits its
+turn in fair-share order; a session cannot starve the other projects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A project with queued jobs on a device that has room."""
+
+    project_id: str
+    oldest: int  # the queue position (seq) of its oldest queued job
+    has_session_jobs: bool  # some of its queued jobs belong to an open session
+
+
+@dataclass(frozen=True)
+class Turn:
+    """Serve this project's queued jobs next: only its session jobs, or all of them."""
+
+    project_id: str
+    sessions_only: bool
+
+
+def turns(waiting: Sequence[Waiting], shares: Mapping[str, float]) -> list[Turn]:
+    """The order in which to serve the waiting projects.
+
+    Args:
+        waiting: the projects with queued jobs.
+        shares: each project's decayed recent usage, in device-seconds; projects not
+            in it count as unused.
+
+    Returns:
+        First the session jobs of the projects within their fair share, least used
+        first; then every project's jobs (session jobs first), least used first.
+    """
+    if not waiting:
+        return []
+    by_share = sorted(waiting, key=lambda w: (shares.get(w.project_id, 0.0), w.oldest))
+    fair = sum(shares.get(w.project_id, 0.0) for w in waiting) / len(waiting)
+    ahead = [
+        Turn(w.project_id, sessions_only=True)
+        for w in by_share
+        if w.has_session_jobs and shares.get(w.project_id, 0.0) <= fair
+    ]
+    return ahead + [Turn(w.project_id, sessions_only=False) for w in by_share]
