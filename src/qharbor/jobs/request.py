@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import secrets
@@ -15,7 +16,7 @@ from qharbor.engines import selection
 from qharbor.engines.quick_features import quick_features
 from qharbor.jobs.options import JobOptions
 from qharbor.primitives import prepare_pubs
-from qharbor.programs import parse_program
+from qharbor.programs.intake import admit_program
 
 Binding = Sequence[float] | Mapping[str, float]
 
@@ -65,7 +66,8 @@ class PreparedJob:
     primitive: dict[str, Any] | None = None
     #: Claimed before lower priorities on the device (1: a job in an open session).
     priority: int = 0
-    circuits: list[Any] = field(default_factory=list, compare=False, repr=False)
+    #: With ``keep_circuits`` (dry runs): each program's parsed circuit, as QPY bytes.
+    circuits: list[bytes] = field(default_factory=list, compare=False, repr=False)
     #: ``programs`` is one sealed envelope (``[{"sealed": ...}]``), not program text.
     sealed: bool = False
     #: Replaces the request's fingerprint (a sealed job's is over its ciphertext).
@@ -87,10 +89,11 @@ def prepare(
 ) -> PreparedJob:
     """Parse every program and check it against the device.
 
-    Programs that are not small and simple are parsed in ``sandbox`` (a
-    :class:`~qharbor.programs.sandbox.ParserPool`), under a time and memory limit.
-    With ``keep_circuits`` (dry runs) the parsed circuits are kept in the result;
-    a submission lets them go, so a job of many programs does not hold them all.
+    Every program is parsed and checked against the device in ``sandbox`` (a
+    :class:`~qharbor.programs.sandbox.ParserPool`), under a time and memory limit;
+    this process never holds an untrusted program's circuit. With
+    ``keep_circuits`` (dry runs) the parsed circuits are kept in the result as
+    QPY; a submission lets them go, so a job of many programs does not hold them.
 
     Raises:
         errors.QHarborError: the first problem found, naming the program by index.
@@ -115,14 +118,20 @@ def prepare(
             raise errors.InvalidRequest(
                 f"a {request.kind} job carries 'pubs', not 'programs'", field="programs"
             )
-        pubs = prepare_pubs(
+        args = (
             request.kind,
             request.pubs,
             device,
-            shots=request.shots,
-            precision=request.precision,
-            max_program_bytes=max_program_bytes,
-            max_experiments=max_experiments,
+            request.shots,
+            request.precision,
+            max_program_bytes,
+            max_experiments,
+        )
+        # PUB circuits are untrusted text too: parsed in the sandbox, like programs.
+        pubs = (
+            _prepare_pubs(*args)
+            if sandbox is None
+            else sandbox.call(_prepare_pubs, *args, timeout_s=PUBS_TIMEOUT_SECONDS)
         )
         return PreparedJob(
             request=request,
@@ -141,26 +150,22 @@ def prepare(
     circuits: list[Any] = []
     experiments = 0
     for index, spec in enumerate(request.programs):
+        skip_isa = request.options.skip_compilation
         try:
-            program = parse_program(
+            program = admit_program(
                 spec.source,
                 spec.format,
                 spec.parameters,
                 max_bytes=max_program_bytes,
                 sandbox=sandbox,
+                check=functools.partial(check_on_device, device, skip_isa, index),
             )
         except errors.ProgramError as exc:
             raise _in_program(exc, index) from None
-        operations.check_circuit(device, program.circuit, index)
         if pinned is not None:
-            _check_engine(pinned, device, program.circuit, options.precision, index)
-        if device.twin is not None:
-            operations.check_active_qubits(device.twin, program.circuit, index)
-            # A Braket verbatim box asks for the same as skip_compilation.
-            if request.options.skip_compilation or program.verbatim:
-                operations.check_isa(device.twin, program.circuit, index)
+            _check_engine(pinned, device, program.checked, options.precision, index)
         if keep_circuits:  # a dry run compiles them; a submission lets them go
-            circuits.append(program.circuit)
+            circuits.append(program.qpy)
         experiments += program.num_experiments
         if experiments > max_experiments:
             raise errors.ProgramLimit(
@@ -185,10 +190,56 @@ def prepare(
     )
 
 
-def _check_engine(engine: Any, device: Device, circuit: Any, precision: str, index: int) -> None:
+#: Wall-clock seconds the sandbox may take over one primitive job's PUBs.
+PUBS_TIMEOUT_SECONDS = 5.0
+
+
+def _prepare_pubs(
+    kind: str,
+    pubs: tuple[dict[str, Any], ...],
+    device: Device,
+    shots: int,
+    precision: float | None,
+    max_program_bytes: int,
+    max_experiments: int,
+) -> Any:
+    return prepare_pubs(
+        kind,
+        pubs,
+        device,
+        shots=shots,
+        precision=precision,
+        max_program_bytes=max_program_bytes,
+        max_experiments=max_experiments,
+    )
+
+
+def check_on_device(
+    device: Device, skip_isa: bool, index: int, circuit: Any, extras: Mapping[str, Any]
+) -> Any:
+    """Refuse a circuit the device cannot run; what the sandbox runs after parsing.
+
+    A check may synthesise gates (a Clifford test on a large definition), so it
+    runs beside the parse, under the same bound. Returns the circuit's
+    :func:`~qharbor.engines.quick_features.quick_features`, for the engine check.
+
+    Raises:
+        errors.QHarborError: ``DEVICE_LIMIT``, ``DEVICE_UNSUPPORTED_OPERATION``
+            or ``PROGRAM_NOT_ISA``, naming the program by ``index``.
+    """
+    operations.check_circuit(device, circuit, index)
+    if device.twin is not None:
+        operations.check_active_qubits(device.twin, circuit, index)
+        # A Braket verbatim box asks for the same as skip_compilation.
+        if skip_isa or extras.get("verbatim"):
+            operations.check_isa(device.twin, circuit, index)
+    return quick_features(circuit)
+
+
+def _check_engine(engine: Any, device: Device, features: Any, precision: str, index: int) -> None:
     """Refuse a program the job's pinned engine cannot run, before anything is queued."""
     why = engine.unsupported(
-        quick_features(circuit),
+        features,
         device.method,
         selection.run_precision(engine, precision, device.method),
     )

@@ -40,13 +40,22 @@ class Limits:
     Attributes:
         max_bytes: program text size, in bytes (UTF-8).
         max_nesting: depth of nested brackets, braces and blocks.
-        max_qubits: qubits one program may declare.
+        max_qubits: qubits one program may declare, all registers together.
+        max_clbits: classical bits one program may declare, all registers together.
         max_loop_iterations: iterations of one ``for`` loop, and of nested
             ``for`` loops multiplied together.
-        max_while_iterations: a ``while`` loop runs at most this many times.
+        max_while_iterations: a ``while`` loop runs at most this many times;
+            nested loops multiplied also count against ``max_loop_iterations``.
         max_operations: operations once loops and gate definitions are
             expanded.
         max_definition_depth: gate definitions nested inside one another.
+        max_gate_calls: calls of gates the program defines, each definition's
+            own calls included.
+        max_blocks: control-flow blocks (``if``, ``else``, loop bodies), with
+            each ``while`` loop counted as unrolled.
+        max_controls: control qubits one ``ctrl``/``negctrl`` modifier may add.
+        max_pow_qubits: qubits a gate under ``pow`` may act on; its power is
+            computed as a dense matrix, 4^n numbers for n qubits.
     """
 
     max_bytes: int = 2 * 1024 * 1024
@@ -56,6 +65,11 @@ class Limits:
     max_while_iterations: int = 64
     max_operations: int = 1_000_000
     max_definition_depth: int = 8
+    max_clbits: int = 4096
+    max_blocks: int = 2048
+    max_gate_calls: int = 1000
+    max_controls: int = 32
+    max_pow_qubits: int = 4
 
 
 DEFAULT_LIMITS = Limits()
@@ -65,6 +79,9 @@ _INCLUDE = re.compile(r'\binclude\s+"([^"\n]*)"')
 _QREG = re.compile(r"\bqreg\s+\w+\s*\[\s*(\d+)\s*\]")
 _QUBIT = re.compile(r"\bqubit\s*\[\s*(\d+)\s*\]")
 _QINIT = re.compile(r"^\s*QINIT\s+(\d+)", re.MULTILINE)
+_CREG = re.compile(r"\bcreg\s+\w+\s*\[\s*(\d+)\s*\]")
+_BIT = re.compile(r"\bbit\s*\[\s*(\d+)\s*\]")
+_CREG_ORIGINIR = re.compile(r"^\s*CREG\s+(\d+)", re.MULTILINE)
 _WHILE_TRUE = re.compile(r"\bwhile\s*\(\s*(?:true|1|!\s*false)\s*\)")
 _FOR_RANGE = re.compile(
     r"\bfor\s+[\w\[\]\s]*?\bin\s*\[\s*(-?\d+)\s*:\s*(-?\d+)\s*(?::\s*(-?\d+)\s*)?\]\s*\{?"
@@ -132,20 +149,18 @@ def check_text(source: str, limits: Limits = DEFAULT_LIMITS) -> None:
                 line=line,
                 include=name,
             )
-    for word, pattern in (("qreg", _QREG), ("qubit", _QUBIT), ("QINIT", _QINIT)):
-        if word not in source:
-            continue
-        for match in pattern.finditer(source):
-            count = int(match[1][:12])
-            if count > limits.max_qubits:
-                line = line_of(source, match.start())
-                raise errors.ProgramLimit(
-                    f"line {line}: {count} qubits declared; a program may use at most "
-                    f"{limits.max_qubits}",
-                    line=line,
-                    qubits=count,
-                    max_qubits=limits.max_qubits,
-                )
+    _check_declared(
+        source,
+        (("qreg", _QREG), ("qubit", _QUBIT), ("QINIT", _QINIT)),
+        "qubits",
+        limits.max_qubits,
+    )
+    _check_declared(
+        source,
+        (("creg", _CREG), ("bit", _BIT), ("CREG", _CREG_ORIGINIR)),
+        "classical bits",
+        limits.max_clbits,
+    )
     forever = _WHILE_TRUE.search(source) if "while" in source else None
     if forever:
         line = line_of(source, forever.start())
@@ -160,6 +175,28 @@ def check_text(source: str, limits: Limits = DEFAULT_LIMITS) -> None:
         _check_gate_definitions(source, limits)
 
 
+def _check_declared(
+    source: str, patterns: tuple[tuple[str, re.Pattern[str]], ...], what: str, limit: int
+) -> None:
+    """Refuse literal register sizes that, added up, pass ``limit``."""
+    total = 0
+    for word, pattern in patterns:
+        if word not in source:
+            continue
+        for match in pattern.finditer(source):
+            count = int(match[1][:12])
+            total += count
+            if total > limit:
+                line = line_of(source, match.start())
+                key = "qubits" if what == "qubits" else "clbits"
+                raise errors.ProgramLimit(
+                    f"line {line}: {total} {what} declared so far; a program may declare at "
+                    f"most {limit}: use smaller registers",
+                    line=line,
+                    **{key: total, f"max_{key}": limit},
+                )
+
+
 _GATE_DEFINITION = re.compile(r"\bgate\s+(\w+)[^{;]*\{([^{}]*)\}")
 _CALLEE = re.compile(r"^(?:\s*(?:ctrl|negctrl|inv|pow)\s*(?:\([^)]*\))?\s*@)*\s*(\w+)")
 
@@ -169,19 +206,27 @@ def _check_gate_definitions(source: str, limits: Limits) -> None:
 
     Each definition's size is the sum of the sizes of the gates its body calls,
     so a chain of definitions that each call the previous one twice is caught
-    from the text, before a parser expands it.
+    from the text, before a parser expands it. Calls of defined gates are
+    counted the same way: the OpenQASM 3 importer builds each one afresh.
     """
     sizes: dict[str, int] = {}
     depths: dict[str, int] = {}
+    calls: dict[str, int] = {}
+    outside: list[str] = []
+    last = 0
     for match in _GATE_DEFINITION.finditer(source):
-        size, depth = 0, 0
+        outside.append(source[last : match.start()])
+        last = match.end()
+        size, depth, called = 0, 0, 0
         for statement in match[2].split(";"):
             callee = _CALLEE.match(statement)
             if not callee:
                 continue
             size += sizes.get(callee[1], 1)
             depth = max(depth, depths.get(callee[1], 0))
-        sizes[match[1]], depths[match[1]] = size, depth + 1
+            if callee[1] in calls:
+                called += 1 + calls[callee[1]]
+        sizes[match[1]], depths[match[1]], calls[match[1]] = size, depth + 1, called
         line = line_of(source, match.start())
         if depth + 1 > limits.max_definition_depth:
             raise errors.ProgramLimit(
@@ -197,6 +242,29 @@ def _check_gate_definitions(source: str, limits: Limits) -> None:
                 operations=size,
                 max_operations=limits.max_operations,
             )
+        _check_gate_calls(called, limits, line)
+    if not calls:
+        return
+    outside.append(source[last:])
+    total = 0
+    for statement in ";".join(outside).split(";"):
+        callee = _CALLEE.match(statement)
+        if callee and callee[1] in calls:
+            total += 1 + calls[callee[1]]
+            if total > limits.max_gate_calls:
+                _check_gate_calls(total, limits, None)
+
+
+def _check_gate_calls(total: int, limits: Limits, line: int | None) -> None:
+    if total > limits.max_gate_calls:
+        where = f"line {line}: " if line is not None else ""
+        raise errors.ProgramLimit(
+            f"{where}the program calls defined gates {total} times once definitions are "
+            f"expanded; the limit is {limits.max_gate_calls}: call standard gates directly, "
+            "or define fewer levels",
+            gate_calls=total,
+            max_gate_calls=limits.max_gate_calls,
+        )
 
 
 def _check_nesting(source: str, limits: Limits) -> None:
@@ -279,10 +347,26 @@ def check_circuit(circuit: QuantumCircuit, limits: Limits = DEFAULT_LIMITS) -> N
             qubits=circuit.num_qubits,
             max_qubits=limits.max_qubits,
         )
-    counter = _OperationCounter(limits)
-    total = counter.count(circuit, 0)
+    if circuit.num_clbits > limits.max_clbits:
+        raise errors.ProgramLimit(
+            f"the program uses {circuit.num_clbits} classical bits; the limit is "
+            f"{limits.max_clbits}",
+            clbits=circuit.num_clbits,
+            max_clbits=limits.max_clbits,
+        )
+    count_operations(circuit, limits)
+
+
+def count_operations(circuit: QuantumCircuit, limits: Limits = DEFAULT_LIMITS) -> int:
+    """Operations in the circuit with loops and definitions expanded.
+
+    Raises:
+        errors.ProgramLimit: as soon as the count passes ``limits.max_operations``.
+    """
+    total = _OperationCounter(limits).count(circuit, 0)
     if total > limits.max_operations:
         raise _too_many(total, limits)
+    return total
 
 
 def _too_many(total: int, limits: Limits) -> errors.ProgramLimit:

@@ -104,7 +104,9 @@ def dry_run_job(body: JobCreate, centre: CentreDep, principal: CurrentPrincipal)
     """Validate and compile a job, estimate its device time; nothing is queued."""
     require_scope(principal, "submit")
     request, prepared = _prepare(body, centre, principal, None, keep_circuits=True)
-    return dry_run(prepared, centre.catalogue.get(request.device), centre.fleet, centre.jobs)
+    return dry_run(
+        prepared, centre.catalogue.get(request.device), centre.fleet, centre.jobs, centre.parsers
+    )
 
 
 @router.post("", status_code=201, response_model=JobSubmitted)
