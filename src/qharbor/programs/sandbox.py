@@ -138,8 +138,9 @@ class ParserPool:
     def _replace(self, parser: _Parser) -> None:
         parser.kill()
         with self._lock:
-            if parser in self._all:
-                self._all.remove(parser)
+            if parser not in self._all:
+                return  # another thread replaced it already
+            self._all.remove(parser)
             if not self._closed:
                 self._add()
 
@@ -184,19 +185,30 @@ class ParserPool:
         )
 
     def health(self) -> str | None:
-        """None when parsers can start and answer, else why not."""
+        """None when the pool can answer (or its parsers are still starting), else why not.
+
+        Does not wait: a parser that failed to start is reaped and replaced here,
+        so a pool that recovers (the operator raised a memory limit) reports so.
+        """
         if self._closed:
             return "the parser pool is closed"
         self.start()
-        try:
-            self._check_one()
-        except errors.ParserUnavailable as exc:
-            return exc.message
+        with self._lock:
+            parsers = list(self._all)
+        failures = []
+        for parser in parsers:
+            if parser.wait_ready(0):
+                self.start_failure = None
+                return None
+            if parser.failure is not None:
+                failures.append(parser.failure)
+                self._replace(parser)
+        if failures:
+            self.start_failure = failures[-1]
+            return f"program parsers cannot start: {failures[-1]}"
+        if self.start_failure is not None:
+            return f"program parsers cannot start: {self.start_failure}"
         return None
-
-    def _check_one(self) -> None:
-        parser = self._ready_parser()
-        self._idle.put(parser)
 
     def parse(self, source: str, fmt: str, limits: Limits = DEFAULT_LIMITS) -> Parsed:
         """Parse one program in a sandboxed process.
