@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from qharbor.devices import Device, operations
+from qharbor.devices import Device
 from qharbor.devices.fleet import Fleet
+from qharbor.jobs import checks
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.request import PreparedJob
-from qharbor.programs.intake import load_circuit
-from qharbor.workers.compiler import compile_for_twin, two_qubit_gates
 from qharbor.workers.execution import program_hash
-
 
 #: Wall-clock seconds one program's compilation may take in a dry run.
 COMPILE_TIMEOUT_SECONDS = 10.0
@@ -59,9 +57,9 @@ def dry_run(
             index,
         )
         if sandbox is None:
-            summary = summarise(*args)
+            summary = checks.summarise(*args)
         else:
-            summary = sandbox.call(summarise, *args, timeout_s=COMPILE_TIMEOUT_SECONDS)
+            summary = sandbox.call(checks.summarise, *args, timeout_s=COMPILE_TIMEOUT_SECONDS)
         if document is not None:
             per_shot += runs * (
                 summary["duration_s"] + float(document["timing"]["shot_overhead_us"]) * 1e-6
@@ -81,39 +79,4 @@ def dry_run(
         "estimated_qpu_s": estimate,
         "calibration": snapshot,
         "experiments": experiments,
-    }
-
-
-def summarise(
-    document: dict[str, Any] | None,
-    twin_spec: Any,
-    qpy_bytes: bytes,
-    digest: str,
-    optimization_level: int,
-    skip_compilation: bool,
-    index: int,
-) -> dict[str, Any]:
-    """One program's dry-run row: compiled for the twin (when there is one) and measured.
-
-    What a sandboxed parser runs, so the transpiler's work is bounded too.
-    """
-    from qharbor import twin
-
-    circuit = load_circuit(qpy_bytes)
-    if document is None:
-        return {
-            "depth": circuit.depth(),
-            "two_qubit_gates": two_qubit_gates(circuit),
-            "active_qubits": len(operations.used_qubits(circuit)),
-        }
-    if skip_compilation:
-        compiled = circuit
-    else:
-        compiled, _ = compile_for_twin(document, circuit, digest, optimization_level)
-    operations.check_active_qubits(twin_spec, compiled, index)
-    return {
-        "depth": compiled.depth(),
-        "two_qubit_gates": two_qubit_gates(compiled),
-        "active_qubits": len(operations.used_qubits(compiled)),
-        "duration_s": twin.circuit_duration_s(document, compiled),
     }

@@ -11,11 +11,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from qharbor import errors
-from qharbor.devices import Device, operations
+from qharbor.devices import Device
 from qharbor.engines import selection
-from qharbor.engines.quick_features import quick_features
+from qharbor.jobs.checks import PUBS_TIMEOUT_SECONDS, check_on_device, prepare_pubs_here
 from qharbor.jobs.options import JobOptions
-from qharbor.primitives import prepare_pubs
 from qharbor.programs.intake import admit_program
 
 Binding = Sequence[float] | Mapping[str, float]
@@ -129,9 +128,9 @@ def prepare(
         )
         # PUB circuits are untrusted text too: parsed in the sandbox, like programs.
         pubs = (
-            _prepare_pubs(*args)
+            prepare_pubs_here(*args)
             if sandbox is None
-            else sandbox.call(_prepare_pubs, *args, timeout_s=PUBS_TIMEOUT_SECONDS)
+            else sandbox.call(prepare_pubs_here, *args, timeout_s=PUBS_TIMEOUT_SECONDS)
         )
         return PreparedJob(
             request=request,
@@ -188,52 +187,6 @@ def prepare(
         num_experiments=experiments,
         circuits=circuits,
     )
-
-
-#: Wall-clock seconds the sandbox may take over one primitive job's PUBs.
-PUBS_TIMEOUT_SECONDS = 5.0
-
-
-def _prepare_pubs(
-    kind: str,
-    pubs: tuple[dict[str, Any], ...],
-    device: Device,
-    shots: int,
-    precision: float | None,
-    max_program_bytes: int,
-    max_experiments: int,
-) -> Any:
-    return prepare_pubs(
-        kind,
-        pubs,
-        device,
-        shots=shots,
-        precision=precision,
-        max_program_bytes=max_program_bytes,
-        max_experiments=max_experiments,
-    )
-
-
-def check_on_device(
-    device: Device, skip_isa: bool, index: int, circuit: Any, extras: Mapping[str, Any]
-) -> Any:
-    """Refuse a circuit the device cannot run; what the sandbox runs after parsing.
-
-    A check may synthesise gates (a Clifford test on a large definition), so it
-    runs beside the parse, under the same bound. Returns the circuit's
-    :func:`~qharbor.engines.quick_features.quick_features`, for the engine check.
-
-    Raises:
-        errors.QHarborError: ``DEVICE_LIMIT``, ``DEVICE_UNSUPPORTED_OPERATION``
-            or ``PROGRAM_NOT_ISA``, naming the program by ``index``.
-    """
-    operations.check_circuit(device, circuit, index)
-    if device.twin is not None:
-        operations.check_active_qubits(device.twin, circuit, index)
-        # A Braket verbatim box asks for the same as skip_compilation.
-        if skip_isa or extras.get("verbatim"):
-            operations.check_isa(device.twin, circuit, index)
-    return quick_features(circuit)
 
 
 def _check_engine(engine: Any, device: Device, features: Any, precision: str, index: int) -> None:

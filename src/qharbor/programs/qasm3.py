@@ -13,9 +13,9 @@ from typing import Any
 
 from antlr4 import CommonTokenStream, InputStream
 from antlr4.error.ErrorListener import ErrorListener
+from openqasm3 import ast
 from openqasm3._antlr.qasm3Lexer import qasm3Lexer
 from openqasm3._antlr.qasm3Parser import qasm3Parser
-from openqasm3 import ast
 from openqasm3.parser import QASM3ParsingError, QASMNodeVisitor
 from qiskit import QuantumCircuit
 from qiskit_qasm3_import import ConversionError, convert

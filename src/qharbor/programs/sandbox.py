@@ -347,6 +347,9 @@ def _answer(function: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, .
 def parser_main(conn: Connection) -> None:
     """Warm up, then run calls until the connection closes."""
     try:
+        # What the API asks of a parser is imported before the memory cap, so
+        # the allowance is all the program's.
+        import qharbor.jobs.checks  # noqa: F401
         from qharbor.programs import intake
 
         intake.warm_up()

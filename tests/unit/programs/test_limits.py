@@ -11,7 +11,6 @@ from qharbor import errors
 from qharbor.programs import parse_program
 from qharbor.programs.limits import DEFAULT_LIMITS, Limits, check_text
 from qharbor.programs.sandbox import ParserPool
-from tests.programs import BELL, BELL_QASM3
 
 HEADER = 'OPENQASM 3.0;\ninclude "stdgates.inc";\n'
 
