@@ -23,6 +23,7 @@ from qharbor.programs.limits import (
     DEFAULT_LIMITS,
     Limits,
     check_circuit,
+    check_size,
     check_text,
     count_operations,
 )
@@ -379,7 +380,7 @@ def parse_program(
     """
     limits = _with_max_bytes(limits, max_bytes)
     if sandbox is not None:
-        check_text(source, limits)  # the cheap refusals need no parser process
+        check_size(source, limits)  # the cheapest refusals need no parser process
         parsed = sandbox.parse(source, fmt, limits)
         circuit = qiskit_qpy.load(io.BytesIO(parsed.qpy))[0]
         result = ParsedCircuit(parsed.format, circuit, parsed.extras)
@@ -450,7 +451,7 @@ def admit_program(
         errors.QHarborError: the program's error, or what ``check`` raised.
     """
     limits = _with_max_bytes(limits, max_bytes)
-    check_text(source, limits)  # the cheap refusals need no parser process
+    check_size(source, limits)  # the cheapest refusals need no parser process
     if sandbox is None:
         answer = admit_here(source, fmt, limits, check)
     else:

@@ -55,6 +55,7 @@ def parse(source: str, limits: Limits = DEFAULT_LIMITS) -> QuantumCircuit:
         errors.ProgramSyntax: for text that is not OpenQASM 3, with line and column.
         errors.ProgramUnsupported: for valid OpenQASM 3 that cannot be run here.
     """
+    _check_tokens(source, limits)
     listener = _SyntaxErrorListener()
     lexer = qasm3Lexer(InputStream(source))
     lexer.removeErrorListeners()
@@ -76,6 +77,28 @@ def parse(source: str, limits: Limits = DEFAULT_LIMITS) -> QuantumCircuit:
         raise errors.ProgramUnsupported(
             f"OpenQASM 3 program could not be converted: {exc}"
         ) from None
+
+
+def _check_tokens(source: str, limits: Limits) -> None:
+    """Refuse what the reference parser is slow or deeply recursive on, from the text."""
+    unary = re.search(r"(?:[-+~!]\s*){%d,}" % (limits.max_nesting + 1), source)
+    if unary:
+        line = source.count("\n", 0, unary.start()) + 1
+        raise errors.ProgramLimit(
+            f"line {line}: more than {limits.max_nesting} operators in a row; simplify the "
+            "expression",
+            line=line,
+            max_nesting=limits.max_nesting,
+        )
+    long = re.search(r"[\w.]{%d,}" % (limits.max_token_chars + 1), source)
+    if long:
+        line = source.count("\n", 0, long.start()) + 1
+        raise errors.ProgramLimit(
+            f"line {line}: a name or number of {long.end() - long.start()} characters; the "
+            f"limit is {limits.max_token_chars}",
+            line=line,
+            max_token_chars=limits.max_token_chars,
+        )
 
 
 def _positioned(

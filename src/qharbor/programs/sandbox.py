@@ -28,7 +28,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -44,6 +44,8 @@ PARSER_MEMORY_BYTES = 1024 * 1024 * 1024
 PARSER_CPU_SECONDS = 2
 #: Wall-clock seconds one parse may take.
 PARSE_TIMEOUT_SECONDS = 1.0
+#: Characters of an error message a parser sends back; longer ones are cut.
+MESSAGE_CHARS = 400
 #: Wall-clock seconds a parser may take to start (imports and warm-up).
 START_TIMEOUT_SECONDS = 60.0
 
@@ -60,10 +62,10 @@ class Parsed:
 class _Parser:
     """One parser process and our end of its socket."""
 
-    def __init__(self) -> None:
+    def __init__(self, command: Sequence[str]) -> None:
         ours, theirs = socket.socketpair()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "qharbor.programs.sandbox", str(theirs.fileno())],
+            [*command, str(theirs.fileno())],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
         )
@@ -113,6 +115,8 @@ class ParserPool:
     def __init__(self, size: int = 2, timeout_s: float = PARSE_TIMEOUT_SECONDS) -> None:
         self.size = size
         self.timeout_s = timeout_s
+        #: How a parser is started; the socket's descriptor number is appended.
+        self.command: list[str] = [sys.executable, "-m", "qharbor.programs.sandbox"]
         self._idle: queue.Queue[_Parser] = queue.Queue()
         self._lock = threading.Lock()
         self._started = False
@@ -131,7 +135,7 @@ class ParserPool:
                 self._add()
 
     def _add(self) -> None:
-        parser = _Parser()
+        parser = _Parser(self.command)
         self._all.append(parser)
         self._idle.put(parser)
 
@@ -326,7 +330,10 @@ def _answer(function: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, .
     try:
         return ("ok", function(*args))
     except errors.QHarborError as exc:
-        return ("error", exc.code, exc.message, exc.detail)
+        # A message may quote the program (a 1 MB identifier); the answer stays small.
+        message = exc.message if len(exc.message) <= MESSAGE_CHARS else _shorten(exc.message)
+        detail = {k: v for k, v in exc.detail.items() if len(repr(v)) <= MESSAGE_CHARS}
+        return ("error", exc.code, message, detail)
     except (MemoryError, RecursionError):
         return (
             "error",
@@ -342,6 +349,11 @@ def _answer(function: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, .
             f"the program could not be read: {type(exc).__name__}",
             {},
         )
+
+
+def _shorten(message: str) -> str:
+    half = MESSAGE_CHARS // 2
+    return f"{message[:half]} ... {message[-half:]}"
 
 
 def parser_main(conn: Connection) -> None:
