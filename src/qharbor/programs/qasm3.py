@@ -81,7 +81,7 @@ def parse(source: str, limits: Limits = DEFAULT_LIMITS) -> QuantumCircuit:
 
 def _check_tokens(source: str, limits: Limits) -> None:
     """Refuse what the reference parser is slow or deeply recursive on, from the text."""
-    unary = re.search(r"(?:[-+~!]\s*){%d,}" % (limits.max_nesting + 1), source)
+    unary = re.search(rf"(?:[-+~!]\s*){{{limits.max_nesting + 1},}}", source)
     if unary:
         line = source.count("\n", 0, unary.start()) + 1
         raise errors.ProgramLimit(
@@ -90,7 +90,7 @@ def _check_tokens(source: str, limits: Limits) -> None:
             line=line,
             max_nesting=limits.max_nesting,
         )
-    long = re.search(r"[\w.]{%d,}" % (limits.max_token_chars + 1), source)
+    long = re.search(rf"[\w.]{{{limits.max_token_chars + 1},}}", source)
     if long:
         line = source.count("\n", 0, long.start()) + 1
         raise errors.ProgramLimit(
