@@ -16,6 +16,7 @@ router = APIRouter(prefix="/v1", tags=["system"])
 @router.get(
     "/health",
     response_model=Health,
+    response_model_exclude_none=True,
     responses={503: {"model": Health, "description": "a part of the centre is broken"}},
 )
 def health(centre: CentreDep, response: Response) -> dict[str, Any]:
