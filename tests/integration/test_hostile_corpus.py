@@ -13,6 +13,7 @@ import ctypes
 import gc
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import psutil
 import pytest
 
+from qharbor.programs.sandbox import ParserPool
 from tests.integration.conftest import RunningCentre
 
 CORPUS: list[dict[str, Any]] = json.loads(
@@ -121,3 +123,48 @@ def test_after_the_corpus_the_api_is_healthy_with_its_baseline_memory(
     job = running.submit(programs=["QINIT 1\nCREG 1\nX q[0]\nMEASURE q[0],c[0]\n"], shots=50)
     assert running.wait(job["id"])["status"] == "DONE"
     assert running.result(job["id"])["experiments"][0]["counts"] == {"1": 50}
+
+
+#: A parser start that fails as under a memory limit too small for its imports.
+_STARVED_PARSER = (
+    "import resource, runpy, sys\n"
+    "resource.setrlimit(resource.RLIMIT_AS, (64 << 20, resource.RLIM_INFINITY))\n"
+    "sys.argv = ['sandbox', sys.argv[1]]\n"
+    "runpy.run_module('qharbor.programs.sandbox', run_name='__main__')\n"
+)
+
+
+def test_a_sandbox_that_cannot_start_is_reported_and_leaves_no_zombies(
+    running: RunningCentre,
+) -> None:
+    centre = running.centre
+    broken = ParserPool(size=1)
+    broken.command = [sys.executable, "-c", _STARVED_PARSER]
+    working, centre.parsers = centre.parsers, broken
+    try:
+        started = time.monotonic()
+        response = running.http.post(
+            "/v1/jobs", json={"device": "statevector", "programs": ["QINIT 1\nH q[0]\n"]}
+        )
+        assert time.monotonic() - started < 30
+        assert response.status_code == 503, response.text[:300]
+        error = response.json()["error"]
+        assert error["code"] == "PARSER_UNAVAILABLE"
+        # The reason is the parser's own last words, whichever import ran out first.
+        assert "could not start" in error["message"]
+        assert "while starting:" in error["detail"]["reason"]
+        health = running.http.get("/v1/health")
+        assert health.status_code == 503
+        assert health.json()["status"] == "unavailable"
+        assert "while starting:" in health.json()["problems"]["sandbox"]
+        zombies = [
+            child
+            for child in psutil.Process().children(recursive=True)
+            if child.status() == psutil.STATUS_ZOMBIE
+        ]
+        assert zombies == []
+    finally:
+        centre.parsers = working
+        broken.close()
+    # Once parsers start again, the centre answers as before.
+    assert running.http.get("/v1/health").json()["status"] == "ok"

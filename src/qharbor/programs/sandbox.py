@@ -26,6 +26,7 @@ import resource
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -64,10 +65,14 @@ class _Parser:
 
     def __init__(self, command: Sequence[str]) -> None:
         ours, theirs = socket.socketpair()
+        # Its errors go to a file, read if it fails to start (a pipe could fill and
+        # block a parser that warns a lot).
+        self.errors = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             [*command, str(theirs.fileno())],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
+            stderr=self.errors,
         )
         theirs.close()
         self.conn = Connection(ours.detach())
@@ -93,11 +98,23 @@ class _Parser:
     def _exit_reason(self) -> str:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=5)
-        return f"the parser process exited with status {self.process.returncode} while starting"
+        reason = f"the parser process exited with status {self.process.returncode} while starting"
+        last = self._last_error_line()
+        return f"{reason}: {last}" if last else reason
+
+    def _last_error_line(self) -> str:
+        with contextlib.suppress(OSError):
+            self.errors.seek(0, os.SEEK_END)
+            self.errors.seek(max(0, self.errors.tell() - 4096))
+            lines = self.errors.read().decode("utf-8", "replace").strip().splitlines()
+            return lines[-1][:300] if lines else ""
+        return ""
 
     def kill(self) -> None:
         with contextlib.suppress(OSError):
             self.conn.close()
+        with contextlib.suppress(OSError):
+            self.errors.close()
         if self.process.poll() is None:
             self.process.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
