@@ -70,9 +70,9 @@ class CappedCentre:
             QHARBOR_WARM_ENGINES="0",
         )
         self._log = (root / "serve.log").open("wb")
+        port = self.url.rsplit(":", 1)[1]
         self.process = subprocess.Popen(
-            [str(QHARBOR), "serve", "--port", self.url.rsplit(":", 1)[1]]
-            + ["--data-dir", str(root / "data")],
+            [str(QHARBOR), "serve", "--port", port, "--data-dir", str(root / "data")],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=self._log,

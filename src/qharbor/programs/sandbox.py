@@ -67,7 +67,7 @@ class _Parser:
         ours, theirs = socket.socketpair()
         # Its errors go to a file, read if it fails to start (a pipe could fill and
         # block a parser that warns a lot).
-        self.errors = tempfile.TemporaryFile()
+        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed in kill()
         self.process = subprocess.Popen(
             [*command, str(theirs.fileno())],
             pass_fds=[theirs.fileno()],
