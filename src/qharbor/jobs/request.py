@@ -208,5 +208,7 @@ def _check_engine(engine: Any, device: Device, features: Any, precision: str, in
 
 def _in_program(exc: errors.ProgramError, index: int) -> errors.ProgramError:
     """The same error, with the program's index in the message and detail."""
+    if "program" in exc.detail:  # a device check names the program itself
+        return exc
     again = type(exc)(f"program {index}: {exc.message}", program=index, **exc.detail)
     return again
