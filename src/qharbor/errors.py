@@ -158,6 +158,14 @@ class ProgramLimit(ProgramError):
     code = "PROGRAM_LIMIT"
 
 
+class ParserUnavailable(QHarborError):
+    """The centre's program checker could not start; the program was not judged.
+    Try again shortly; if it persists, the operator should check the centre's
+    memory limits (see docs/security.md, "Program limits")."""
+
+    code = "PARSER_UNAVAILABLE"
+
+
 class ProgramNotISA(ProgramError):
     """The program was sent without compilation but is not in the device's native
     instructions on its coupled qubits; compile it, or let the centre compile it."""

@@ -49,6 +49,7 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.PrecisionInvalid.code: 422,
     errors.EngineNotOnDevice.code: 422,
     errors.EngineCannotRun.code: 422,
+    errors.ParserUnavailable.code: 503,
 }
 
 

@@ -381,8 +381,10 @@ class DeviceList(BaseModel):
 
 
 class Health(BaseModel):
-    status: Literal["ok"]
+    status: Literal["ok", "unavailable"]
     version: str
+    #: What is broken, by part (``sandbox``), when the status is not ok.
+    problems: dict[str, str] | None = None
 
 
 class KeyChange(BaseModel):

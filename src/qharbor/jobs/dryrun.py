@@ -4,73 +4,70 @@ from __future__ import annotations
 
 from typing import Any
 
-from qharbor.devices import Device, operations
+from qharbor.devices import Device
 from qharbor.devices.fleet import Fleet
+from qharbor.jobs import checks
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.request import PreparedJob
-from qharbor.workers.compiler import compile_for_twin, two_qubit_gates
 from qharbor.workers.execution import program_hash
+
+#: Wall-clock seconds one program's compilation may take in a dry run.
+COMPILE_TIMEOUT_SECONDS = 10.0
 
 
 def dry_run(
-    prepared: PreparedJob, device: Device, fleet: Fleet, manager: JobManager
+    prepared: PreparedJob,
+    device: Device,
+    fleet: Fleet,
+    manager: JobManager,
+    sandbox: Any = None,
 ) -> dict[str, Any]:
     """What the job would do now: compiled sizes, estimated device time, queue and status.
 
     The estimate is the twin's timing model without its run-to-run variation:
     per shot, the compiled circuit's longest path plus the shot overhead, and
-    once, the job overhead (see :func:`qharbor.twin.estimate_qpu_s`).
+    once, the job overhead (see :func:`qharbor.twin.estimate_qpu_s`). Each
+    program is compiled and measured in ``sandbox`` (a
+    :class:`~qharbor.programs.sandbox.ParserPool`), under its time and memory
+    bound, as its parse was; ``None`` does it here.
 
     Raises:
         errors.QHarborError: what submitting the job would raise, compilation included.
     """
-    from qharbor import twin
-
     state = fleet.state(device.name)
     options = prepared.request.options
     experiments: list[dict[str, Any]] = []
     estimate: float | None = None
     snapshot: str | None = None
-    if device.twin is not None:
-        document = fleet.twin_document(device.name)
+    document = fleet.twin_document(device.name) if device.twin is not None else None
+    if document is not None:
         snapshot = document["calibration"]["id"]
-        circuits = []
-        for index, (spec, circuit) in enumerate(
-            zip(prepared.programs, prepared.circuits, strict=True)
-        ):
-            if options.skip_compilation:
-                compiled = circuit
-            else:
-                compiled, _ = compile_for_twin(
-                    document, circuit, program_hash(spec), options.optimization_level
-                )
-            operations.check_active_qubits(device.twin, compiled, index)
-            runs = max(1, len(spec["bindings"]))
-            circuits += [compiled] * runs
-            experiments.append(
-                {
-                    "program": index,
-                    "runs": runs,
-                    "depth": compiled.depth(),
-                    "two_qubit_gates": two_qubit_gates(compiled),
-                    "active_qubits": len(operations.used_qubits(compiled)),
-                    "duration_s": twin.circuit_duration_s(document, compiled),
-                }
+    per_shot = 0.0
+    for index, (spec, qpy_bytes) in enumerate(
+        zip(prepared.programs, prepared.circuits, strict=True)
+    ):
+        runs = max(1, len(spec["bindings"]))
+        args = (
+            document,
+            device.twin,
+            qpy_bytes,
+            program_hash(spec),
+            options.optimization_level,
+            options.skip_compilation,
+            index,
+        )
+        if sandbox is None:
+            summary = checks.summarise(*args)
+        else:
+            summary = sandbox.call(checks.summarise, *args, timeout_s=COMPILE_TIMEOUT_SECONDS)
+        if document is not None:
+            per_shot += runs * (
+                summary["duration_s"] + float(document["timing"]["shot_overhead_us"]) * 1e-6
             )
-        estimate = twin.estimate_qpu_s(document, circuits, prepared.request.shots)
-    else:
-        for index, (spec, circuit) in enumerate(
-            zip(prepared.programs, prepared.circuits, strict=True)
-        ):
-            experiments.append(
-                {
-                    "program": index,
-                    "runs": max(1, len(spec["bindings"])),
-                    "depth": circuit.depth(),
-                    "two_qubit_gates": two_qubit_gates(circuit),
-                    "active_qubits": len(operations.used_qubits(circuit)),
-                }
-            )
+        experiments.append({"program": index, "runs": runs, **summary})
+    if document is not None:
+        # As twin.estimate_qpu_s, from the durations measured beside each compilation.
+        estimate = float(document["timing"]["job_overhead_s"]) + prepared.request.shots * per_shot
     status = state.to_json()
     return {
         "device": device.name,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import secrets
@@ -10,13 +11,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from qharbor import errors
-from qharbor.devices import Device, catalogue, operations
+from qharbor.devices import Device, catalogue
 from qharbor.engines import selection
 from qharbor.engines.memory import Workload
-from qharbor.engines.quick_features import quick_features
+from qharbor.jobs.checks import PUBS_TIMEOUT_SECONDS, check_on_device, prepare_pubs_here
 from qharbor.jobs.options import JobOptions
-from qharbor.primitives import prepare_pubs
-from qharbor.programs import parse_program
+from qharbor.programs.intake import admit_program
 
 Binding = Sequence[float] | Mapping[str, float]
 
@@ -66,7 +66,8 @@ class PreparedJob:
     primitive: dict[str, Any] | None = None
     #: Claimed before lower priorities on the device (1: a job in an open session).
     priority: int = 0
-    circuits: list[Any] = field(default_factory=list, compare=False, repr=False)
+    #: With ``keep_circuits`` (dry runs): each program's parsed circuit, as QPY bytes.
+    circuits: list[bytes] = field(default_factory=list, compare=False, repr=False)
     #: ``programs`` is one sealed envelope (``[{"sealed": ...}]``), not program text.
     sealed: bool = False
     #: Replaces the request's fingerprint (a sealed job's is over its ciphertext).
@@ -90,10 +91,11 @@ def prepare(
 ) -> PreparedJob:
     """Parse every program and check it against the device.
 
-    Programs that are not small and simple are parsed in ``sandbox`` (a
-    :class:`~qharbor.programs.sandbox.ParserPool`), under a time and memory limit.
-    With ``keep_circuits`` (dry runs) the parsed circuits are kept in the result;
-    a submission lets them go, so a job of many programs does not hold them all.
+    Every program is parsed and checked against the device in ``sandbox`` (a
+    :class:`~qharbor.programs.sandbox.ParserPool`), under a time and memory limit;
+    this process never holds an untrusted program's circuit. With
+    ``keep_circuits`` (dry runs) the parsed circuits are kept in the result as
+    QPY; a submission lets them go, so a job of many programs does not hold them.
 
     Raises:
         errors.QHarborError: the first problem found, naming the program by index.
@@ -118,14 +120,20 @@ def prepare(
             raise errors.InvalidRequest(
                 f"a {request.kind} job carries 'pubs', not 'programs'", field="programs"
             )
-        pubs = prepare_pubs(
+        args = (
             request.kind,
             request.pubs,
             device,
-            shots=request.shots,
-            precision=request.precision,
-            max_program_bytes=max_program_bytes,
-            max_experiments=max_experiments,
+            request.shots,
+            request.precision,
+            max_program_bytes,
+            max_experiments,
+        )
+        # PUB circuits are untrusted text too: parsed in the sandbox, like programs.
+        pubs = (
+            prepare_pubs_here(*args)
+            if sandbox is None
+            else sandbox.call(prepare_pubs_here, *args, timeout_s=PUBS_TIMEOUT_SECONDS)
         )
         # The exact estimator holds a final state (and its expectation's scratch).
         states = 2 if request.kind == "estimator" else 0
@@ -149,30 +157,33 @@ def prepare(
     workloads: list[Workload] = []
     experiments = 0
     for index, spec in enumerate(request.programs):
+        skip_isa = request.options.skip_compilation
         try:
-            program = parse_program(
+            program = admit_program(
                 spec.source,
                 spec.format,
                 spec.parameters,
                 max_bytes=max_program_bytes,
                 sandbox=sandbox,
+                check=functools.partial(
+                    check_on_device,
+                    device,
+                    skip_isa,
+                    index,
+                    precision=options.precision,
+                    engine=options.engine,
+                ),
             )
         except errors.ProgramError as exc:
             raise _in_program(exc, index) from None
         # A program with result types keeps one final state per binding until the end.
-        states = (len(program.bindings) or 1) if program.result_types else 0
-        workloads.append(Workload(program.circuit.num_qubits, states))
+        states = (len(program.bindings) or 1) if program.extras.get("result_types") else 0
+        workloads.append(Workload(program.checked.num_qubits, states))
         _memory_need(device, options, workloads[-1:], program=index)
-        operations.check_circuit(device, program.circuit, index)
         if pinned is not None:
-            _check_engine(pinned, device, program.circuit, options.precision, index)
-        if device.twin is not None:
-            operations.check_active_qubits(device.twin, program.circuit, index)
-            # A Braket verbatim box asks for the same as skip_compilation.
-            if request.options.skip_compilation or program.verbatim:
-                operations.check_isa(device.twin, program.circuit, index)
+            _check_engine(pinned, device, program.checked, options.precision, index)
         if keep_circuits:  # a dry run compiles them; a submission lets them go
-            circuits.append(program.circuit)
+            circuits.append(program.qpy)
         experiments += program.num_experiments
         if experiments > max_experiments:
             raise errors.ProgramLimit(
@@ -214,10 +225,10 @@ def _memory_need(
     return need
 
 
-def _check_engine(engine: Any, device: Device, circuit: Any, precision: str, index: int) -> None:
+def _check_engine(engine: Any, device: Device, features: Any, precision: str, index: int) -> None:
     """Refuse a program the job's pinned engine cannot run, before anything is queued."""
     why = engine.unsupported(
-        quick_features(circuit),
+        features,
         device.method,
         selection.run_precision(engine, precision, device.method),
     )
@@ -233,5 +244,7 @@ def _check_engine(engine: Any, device: Device, circuit: Any, precision: str, ind
 
 def _in_program(exc: errors.ProgramError, index: int) -> errors.ProgramError:
     """The same error, with the program's index in the message and detail."""
+    if "program" in exc.detail:  # a device check names the program itself
+        return exc
     again = type(exc)(f"program {index}: {exc.message}", program=index, **exc.detail)
     return again

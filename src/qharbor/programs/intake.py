@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
-import functools
+import dataclasses
 import io
 import math
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +19,14 @@ from qiskit.circuit import BoxOp, ControlFlowOp, IfElseOp, WhileLoopOp
 
 from qharbor import errors
 from qharbor.programs import braket, originir, qasm2, qasm3, qpy
-from qharbor.programs.limits import DEFAULT_LIMITS, Limits, check_circuit, check_text
+from qharbor.programs.limits import (
+    DEFAULT_LIMITS,
+    Limits,
+    check_circuit,
+    check_size,
+    check_text,
+    count_operations,
+)
 
 Parser = Callable[[str], QuantumCircuit]
 
@@ -59,11 +68,6 @@ FORMATS: dict[str, Format] = {
         "Qiskit's binary circuit format, base64-encoded; current versions only.",
     ),
 }
-
-#: Small programs without loops or definitions are parsed in the request's own
-#: process: their parse is bounded by their size. Everything else is sandboxed.
-FAST_PATH_BYTES = 8 * 1024
-_SLOW_CONSTRUCTS = re.compile(r"\b(?:gate|def|for|while|opaque|defcal|cal)\b")
 
 _VERSION = re.compile(r"^\s*OPENQASM\s+(\d+)(?:\.(\d+))?\s*;", re.MULTILINE)
 _COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
@@ -139,27 +143,97 @@ def warm_up() -> None:
     parse_circuit("QINIT 1\nCREG 1\nH q[0]\n", "originir")
 
 
-#: Parsed programs kept per process, for programs sent again and again (a VQE
-#: loop's ansatz, a sweep resubmitted); keyed by the exact text, format and limits.
-PARSE_CACHE_SIZE = 128
+#: Bytes of parsed programs (as QPY) kept per process, for programs sent again
+#: and again (a VQE loop's ansatz, a sweep resubmitted); keyed by the exact
+#: text, format and limits. The bound is in bytes, so a few huge circuits cannot
+#: fill the process.
+PARSE_CACHE_BYTES = 32 * 1024 * 1024
 #: Longer programs are not kept: their parse is a small part of their run.
 PARSE_CACHE_MAX_BYTES = 64 * 1024
+
+
+class _KeptParses:
+    """A least-recently-used cache of parses, bounded by the bytes it holds."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self.hits = 0
+        self._items: OrderedDict[tuple[str, str, Limits], tuple[str, bytes, dict[str, Any]]]
+        self._items = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, Limits]) -> tuple[str, bytes, dict[str, Any]] | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None:
+                self._items.move_to_end(key)
+                self.hits += 1
+            return item
+
+    def put(self, key: tuple[str, str, Limits], item: tuple[str, bytes, dict[str, Any]]) -> None:
+        size = len(key[0]) + len(item[1])
+        if size > self.max_bytes // 8:
+            return
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = item
+            self.bytes += size
+            while self.bytes > self.max_bytes:
+                old_key, old = self._items.popitem(last=False)
+                self.bytes -= len(old_key[0]) + len(old[1])
+
+
+_kept = _KeptParses(PARSE_CACHE_BYTES)
 
 
 def parse_circuit(source: str, fmt: str = "auto", limits: Limits = DEFAULT_LIMITS) -> ParsedCircuit:
     """Parse one program in this process, within the limits.
 
     A program parsed before in this process (the same text, format and limits)
-    is not parsed again: the caller gets a copy of the earlier circuit, so
-    nothing it does to the circuit reaches the next caller.
+    is not parsed again: the caller gets a fresh circuit read from the kept QPY,
+    so nothing it does to the circuit reaches the next caller.
 
     Raises:
         errors.ProgramError: a subclass saying what is wrong and where.
     """
+    return _parse_keeping(source, fmt, limits)[0]
+
+
+def _parse_keeping(source: str, fmt: str, limits: Limits) -> tuple[ParsedCircuit, bytes | None]:
+    """The parse, and its QPY when it has one (kept, or just written for keeping)."""
     if len(source) > PARSE_CACHE_MAX_BYTES:
-        return _parse_circuit(source, fmt, limits)
-    kept = _parse_kept(source, fmt, limits)
-    return ParsedCircuit(kept.format, kept.circuit.copy(), copy.deepcopy(kept.extras))
+        return _parse_circuit(source, fmt, limits), None
+    key = (source, fmt, limits)
+    kept = _kept.get(key)
+    if kept is not None:
+        circuit = qiskit_qpy.load(io.BytesIO(kept[1]))[0]
+        return ParsedCircuit(kept[0], circuit, copy.deepcopy(kept[2])), kept[1]
+    parsed = _parse_circuit(source, fmt, limits)
+    try:
+        buffer = io.BytesIO()
+        qiskit_qpy.dump(parsed.circuit, buffer)
+    except Exception:  # a circuit QPY cannot hold is simply not kept
+        return parsed, None
+    _kept.put(key, (parsed.format, buffer.getvalue(), copy.deepcopy(parsed.extras)))
+    return parsed, buffer.getvalue()
+
+
+def _qpy_of(parsed: ParsedCircuit, kept: bytes | None) -> bytes:
+    if kept is not None:
+        return kept
+    buffer = io.BytesIO()
+    qiskit_qpy.dump(parsed.circuit, buffer)
+    return buffer.getvalue()
+
+
+def parse_to_qpy(source: str, fmt: str, limits: Limits = DEFAULT_LIMITS) -> Any:
+    """Parse one program and return it as QPY; what a sandboxed parser runs."""
+    from qharbor.programs.sandbox import Parsed
+
+    parsed, kept = _parse_keeping(source, fmt, limits)
+    return Parsed(parsed.format, _qpy_of(parsed, kept), parsed.extras)
 
 
 def _parse_circuit(source: str, fmt: str, limits: Limits) -> ParsedCircuit:
@@ -178,7 +252,9 @@ def _parse_circuit(source: str, fmt: str, limits: Limits) -> ParsedCircuit:
     if fmt == "qasm3" and braket.is_braket(source):
         text, extras = braket.preprocess(source)
     try:
-        circuit = FORMATS[fmt].parse(text)
+        # OpenQASM 3 sizes and gate modifiers are bounded on the syntax tree,
+        # before the converter allocates registers or synthesises gates.
+        circuit = qasm3.parse(text, limits) if fmt == "qasm3" else FORMATS[fmt].parse(text)
     except errors.QHarborError:
         raise
     except RecursionError:
@@ -197,52 +273,85 @@ def _parse_circuit(source: str, fmt: str, limits: Limits) -> ParsedCircuit:
     return ParsedCircuit(fmt, circuit, extras)
 
 
-#: Refusals raise, so only programs that parsed are kept.
-_parse_kept = functools.lru_cache(maxsize=PARSE_CACHE_SIZE)(_parse_circuit)
-
-
 def _bounded(circuit: QuantumCircuit, limits: Limits) -> QuantumCircuit:
     """Unwrap boxes, and unroll each ``while`` loop into at most the bounded iterations.
 
     A ``while`` loop on measured bits becomes that many ``if`` blocks in a row:
     once its condition is false the bits it reads no longer change, so the
     remaining blocks are skipped, exactly as the loop would have ended.
+
+    Unrolling is counted as it goes, and refused before it is built: nested
+    loops whose iterations multiplied pass ``limits.max_loop_iterations``, an
+    unrolled body past ``limits.max_operations``, or more than
+    ``limits.max_blocks`` control-flow blocks in all.
     """
-    if not any(isinstance(i.operation, ControlFlowOp) for i in circuit.data):
-        return circuit
-    out = circuit.copy_empty_like()
-    for instruction in circuit.data:
-        op = instruction.operation
-        if isinstance(op, BoxOp):
-            body = _bounded(op.blocks[0], limits)
-            out.compose(body, qubits=instruction.qubits, clbits=instruction.clbits, inplace=True)
-        elif isinstance(op, WhileLoopOp):
-            body = _bounded(op.blocks[0], limits)
-            step = IfElseOp(op.condition, body)
-            for _ in range(limits.max_while_iterations):
-                out.append(step, instruction.qubits, instruction.clbits)
-        elif isinstance(op, ControlFlowOp):
-            blocks = [_bounded(block, limits) for block in op.blocks]
-            out.append(op.replace_blocks(blocks), instruction.qubits, instruction.clbits)
-        else:
-            out.append(instruction)
-    return out
+    return _Unroller(limits).bounded(circuit, 1)[0]
 
 
-def uses_sandbox(source: str, fmt: str) -> bool:
-    """Whether a program must be parsed in the sandbox rather than in this process."""
-    if len(source) > FAST_PATH_BYTES:
-        return True
-    if fmt == "auto":
-        try:
-            fmt = detect_format(source)
-        except errors.ProgramError:
-            return False
-    if fmt == "qpy":
-        return True
-    if fmt == "originir":
-        return False
-    return bool(_SLOW_CONSTRUCTS.search(source))
+class _Unroller:
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+
+    def bounded(self, circuit: QuantumCircuit, outer: int) -> tuple[QuantumCircuit, int]:
+        """The circuit with loops unrolled, and the control-flow blocks it then holds.
+
+        ``outer`` is the product of the iterations of the loops around this block.
+        """
+        if not any(isinstance(i.operation, ControlFlowOp) for i in circuit.data):
+            return circuit, 0
+        limits = self.limits
+        out = circuit.copy_empty_like()
+        blocks = 0
+        for instruction in circuit.data:
+            op = instruction.operation
+            if isinstance(op, BoxOp):
+                body, inner = self.bounded(op.blocks[0], outer)
+                out.compose(body, instruction.qubits, instruction.clbits, inplace=True)
+                blocks += inner
+            elif isinstance(op, WhileLoopOp):
+                iterations = outer * limits.max_while_iterations
+                if iterations > limits.max_loop_iterations:
+                    raise errors.ProgramLimit(
+                        f"nested 'while' loops unroll to {iterations} iterations (each runs at "
+                        f"most {limits.max_while_iterations} times, nested loops multiplied); "
+                        f"the limit is {limits.max_loop_iterations}: nest fewer loops",
+                        iterations=iterations,
+                        max_loop_iterations=limits.max_loop_iterations,
+                    )
+                body, inner = self.bounded(op.blocks[0], iterations)
+                blocks += limits.max_while_iterations * (1 + inner)
+                self._check_blocks(blocks)
+                operations = count_operations(body, limits) * limits.max_while_iterations
+                if operations > limits.max_operations:
+                    raise errors.ProgramLimit(
+                        f"a 'while' loop unrolls to {operations} operations "
+                        f"({limits.max_while_iterations} iterations); the limit is "
+                        f"{limits.max_operations}: make its body smaller",
+                        operations=operations,
+                        max_operations=limits.max_operations,
+                    )
+                step = IfElseOp(op.condition, body)
+                for _ in range(limits.max_while_iterations):
+                    out.append(step, instruction.qubits, instruction.clbits)
+            elif isinstance(op, ControlFlowOp):
+                unrolled = [self.bounded(block, outer) for block in op.blocks]
+                blocks += len(unrolled) + sum(inner for _body, inner in unrolled)
+                self._check_blocks(blocks)
+                replaced = op.replace_blocks([body for body, _inner in unrolled])
+                out.append(replaced, instruction.qubits, instruction.clbits)
+            else:
+                out.append(instruction)
+        return out, blocks
+
+    def _check_blocks(self, blocks: int) -> None:
+        if blocks > self.limits.max_blocks:
+            raise errors.ProgramLimit(
+                f"the program holds more than {self.limits.max_blocks} control-flow blocks "
+                f"once each 'while' loop is unrolled ({self.limits.max_while_iterations} "
+                "iterations each); use fewer or less deeply nested loops and conditions",
+                blocks=blocks,
+                max_blocks=self.limits.max_blocks,
+            )
 
 
 def parse_program(
@@ -263,30 +372,123 @@ def parse_program(
             parameters sorted by name, or a mapping from name to value.
         max_bytes: refuse longer sources with ``PROGRAM_LIMIT``.
         limits: the input limits.
-        sandbox: a :class:`~qharbor.programs.sandbox.ParserPool`; programs that
-            are not small and simple are parsed in it. ``None`` parses here.
+        sandbox: a :class:`~qharbor.programs.sandbox.ParserPool` to parse in;
+            ``None`` parses here (a worker, reading a program already admitted).
 
     Raises:
         errors.ProgramError: a subclass saying what is wrong and where.
     """
-    if max_bytes is not None and max_bytes < limits.max_bytes:
-        limits = Limits(**{**limits.__dict__, "max_bytes": max_bytes})
-    if sandbox is not None and uses_sandbox(source, fmt):
-        check_text(source, limits)  # the cheap refusals need no parser process
+    limits = _with_max_bytes(limits, max_bytes)
+    if sandbox is not None:
+        check_size(source, limits)  # the cheapest refusals need no parser process
         parsed = sandbox.parse(source, fmt, limits)
         circuit = qiskit_qpy.load(io.BytesIO(parsed.qpy))[0]
         result = ParsedCircuit(parsed.format, circuit, parsed.extras)
     else:
         result = parse_circuit(source, fmt, limits)
-    bindings = _bindings(result.circuit, parameters)
+    names = [p.name for p in result.circuit.parameters]
+    bindings = _bindings(names, parameters)
     return Program(result.format, result.circuit, bindings, result.extras)
 
 
+@dataclass(frozen=True)
+class Admitted:
+    """A program that parsed and passed its checks, as the API keeps it.
+
+    The API process holds no circuit of an untrusted program: only the circuit
+    as QPY (for a dry run's compilation, also sandboxed), what the format said,
+    and what the check returned.
+
+    Attributes:
+        format: the format it was read as.
+        qpy: the parsed circuit as QPY bytes.
+        bindings: one mapping of parameter name to value per run.
+        extras: ``verbatim`` and ``result_types``, when the program asked for them.
+        checked: what the check function returned (e.g. the circuit's features).
+    """
+
+    format: str
+    qpy: bytes
+    bindings: tuple[Mapping[str, float], ...]
+    extras: Mapping[str, Any] = field(default_factory=dict)
+    checked: Any = None
+
+    @property
+    def num_experiments(self) -> int:
+        return max(1, len(self.bindings))
+
+    @property
+    def verbatim(self) -> bool:
+        return bool(self.extras.get("verbatim"))
+
+
+def admit_program(
+    source: str,
+    fmt: str = "auto",
+    parameters: Sequence[Sequence[float] | Mapping[str, float]] | None = None,
+    *,
+    sandbox: Any,
+    max_bytes: int | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    check: Callable[[QuantumCircuit, Mapping[str, Any]], Any] | None = None,
+) -> Admitted:
+    """Parse one program and run ``check`` on its circuit, all in the sandbox.
+
+    Every program, of every format and size, goes to the sandbox, so no text a
+    stranger sends is read in the caller's process; a program that exhausts its
+    parser costs that request and that parser, never the caller.
+
+    Args:
+        source, fmt, parameters, max_bytes, limits: as for :func:`parse_program`.
+        sandbox: a :class:`~qharbor.programs.sandbox.ParserPool`, or ``None`` to
+            run here (tests and tools).
+        check: a module-level function (or a ``functools.partial`` of one) of
+            the circuit and the format's extras that raises for a circuit the
+            caller cannot take, e.g. the device checks;
+            what it returns comes back as :attr:`Admitted.checked`.
+
+    Raises:
+        errors.QHarborError: the program's error, or what ``check`` raised.
+    """
+    limits = _with_max_bytes(limits, max_bytes)
+    check_size(source, limits)  # the cheapest refusals need no parser process
+    if sandbox is None:
+        answer = admit_here(source, fmt, limits, check)
+    else:
+        answer = sandbox.call(admit_here, source, fmt, limits, check)
+    fmt_read, qpy_bytes, extras, names, checked = answer
+    return Admitted(fmt_read, qpy_bytes, _bindings(names, parameters), extras, checked)
+
+
+def admit_here(
+    source: str,
+    fmt: str,
+    limits: Limits,
+    check: Callable[[QuantumCircuit, Mapping[str, Any]], Any] | None,
+) -> tuple[str, bytes, dict[str, Any], list[str], Any]:
+    """Parse and check in this process: what a sandboxed parser runs for the API."""
+    parsed, kept = _parse_keeping(source, fmt, limits)
+    checked = check(parsed.circuit, parsed.extras) if check is not None else None
+    names = [p.name for p in parsed.circuit.parameters]
+    return parsed.format, _qpy_of(parsed, kept), parsed.extras, names, checked
+
+
+def load_circuit(qpy_bytes: bytes) -> QuantumCircuit:
+    """The circuit an :class:`Admitted` program holds as QPY."""
+    circuit: QuantumCircuit = qiskit_qpy.load(io.BytesIO(qpy_bytes))[0]
+    return circuit
+
+
+def _with_max_bytes(limits: Limits, max_bytes: int | None) -> Limits:
+    if max_bytes is not None and max_bytes < limits.max_bytes:
+        return dataclasses.replace(limits, max_bytes=max_bytes)
+    return limits
+
+
 def _bindings(
-    circuit: QuantumCircuit,
+    names: list[str],
     parameters: Sequence[Sequence[float] | Mapping[str, float]] | None,
 ) -> tuple[Mapping[str, float], ...]:
-    names = [p.name for p in circuit.parameters]
     if not parameters:
         if names:
             raise errors.ProgramParameters(

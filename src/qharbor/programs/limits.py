@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,13 +41,25 @@ class Limits:
     Attributes:
         max_bytes: program text size, in bytes (UTF-8).
         max_nesting: depth of nested brackets, braces and blocks.
-        max_qubits: qubits one program may declare.
+        max_qubits: qubits one program may declare, all registers together.
+        max_clbits: classical bits one program may declare, all registers together.
         max_loop_iterations: iterations of one ``for`` loop, and of nested
             ``for`` loops multiplied together.
-        max_while_iterations: a ``while`` loop runs at most this many times.
+        max_while_iterations: a ``while`` loop runs at most this many times;
+            nested loops multiplied also count against ``max_loop_iterations``.
         max_operations: operations once loops and gate definitions are
             expanded.
         max_definition_depth: gate definitions nested inside one another.
+        max_definitions: gate definitions in one program.
+        max_gate_calls: calls of gates the program defines, each definition's
+            own calls included.
+        max_blocks: control-flow blocks (``if``, ``else``, loop bodies), with
+            each ``while`` loop counted as unrolled.
+        max_controls: control qubits one ``ctrl``/``negctrl`` modifier may add.
+        max_token_chars: characters in one OpenQASM 3 name or number; its
+            reference lexer is slow on long tokens.
+        max_pow_qubits: qubits a gate under ``pow`` may act on; its power is
+            computed as a dense matrix, 4^n numbers for n qubits.
     """
 
     max_bytes: int = 2 * 1024 * 1024
@@ -56,6 +69,13 @@ class Limits:
     max_while_iterations: int = 64
     max_operations: int = 1_000_000
     max_definition_depth: int = 8
+    max_clbits: int = 4096
+    max_blocks: int = 2048
+    max_gate_calls: int = 1000
+    max_definitions: int = 4096
+    max_controls: int = 32
+    max_pow_qubits: int = 4
+    max_token_chars: int = 1024
 
 
 DEFAULT_LIMITS = Limits()
@@ -65,6 +85,25 @@ _INCLUDE = re.compile(r'\binclude\s+"([^"\n]*)"')
 _QREG = re.compile(r"\bqreg\s+\w+\s*\[\s*(\d+)\s*\]")
 _QUBIT = re.compile(r"\bqubit\s*\[\s*(\d+)\s*\]")
 _QINIT = re.compile(r"^\s*QINIT\s+(\d+)", re.MULTILINE)
+_CREG = re.compile(r"\bcreg\s+\w+\s*\[\s*(\d+)\s*\]")
+_BIT = re.compile(r"\bbit\s*\[\s*(\d+)\s*\]")
+_CREG_ORIGINIR = re.compile(r"^\s*CREG\s+(\d+)", re.MULTILINE)
+# Statements that open a control-flow block, in each format; the words first, as
+# a cheap upper bound that spares most programs the patterns.
+_BLOCK_WORDS = ("if", "else", "while", "for", "case", "QIF", "QELSE", "QWHILE")
+_BLOCK_OPENERS = (
+    re.compile(r"\b(?:if|while)\s*\("),
+    re.compile(r"\belse\b"),
+    re.compile(r"\bfor\s"),
+    re.compile(r"\bcase\s"),
+    re.compile(r"^[ \t]*(?:QIF|QELSE|QWHILE)\b", re.MULTILINE | re.IGNORECASE),
+)
+# OriginIR's keyword blocks, which brackets do not show.
+_ORIGINIR_BLOCK = re.compile(
+    r"^[ \t]*(?:(QIF|QWHILE|DAGGER|CONTROL)|(QENDIF|QENDWHILE|ENDDAGGER|ENDCONTROL))\b",
+    re.MULTILINE | re.IGNORECASE,
+)
+_ORIGINIR_CONDITION = re.compile(r"^[ \t]*(?:QIF|QWHILE)\b([^\n]*)", re.MULTILINE | re.IGNORECASE)
 _WHILE_TRUE = re.compile(r"\bwhile\s*\(\s*(?:true|1|!\s*false)\s*\)")
 _FOR_RANGE = re.compile(
     r"\bfor\s+[\w\[\]\s]*?\bin\s*\[\s*(-?\d+)\s*:\s*(-?\d+)\s*(?::\s*(-?\d+)\s*)?\]\s*\{?"
@@ -96,12 +135,15 @@ def decode(body: bytes, limits: Limits = DEFAULT_LIMITS) -> str:
         ) from None
 
 
-def check_text(source: str, limits: Limits = DEFAULT_LIMITS) -> None:
-    """Cheap checks on the program text, before any parser sees it.
+def check_size(source: str, limits: Limits = DEFAULT_LIMITS) -> None:
+    """The checks made before a program is handed to the sandbox: size and text.
+
+    Constant work per byte at C speed, so the caller's process spends next to
+    nothing on a hostile program; everything else runs in the sandbox.
 
     Raises:
-        errors.ProgramError: ``PROGRAM_LIMIT`` for sizes and bounds,
-            ``PROGRAM_UNSUPPORTED`` for forbidden includes.
+        errors.ProgramLimit: the program is larger than ``limits.max_bytes``.
+        errors.ProgramSyntax: the text is not valid Unicode, or holds a NUL.
     """
     try:
         size = len(source.encode("utf-8"))
@@ -117,7 +159,18 @@ def check_text(source: str, limits: Limits = DEFAULT_LIMITS) -> None:
         )
     if "\x00" in source:
         raise errors.ProgramSyntax("the program contains a NUL character; send plain text")
+
+
+def check_text(source: str, limits: Limits = DEFAULT_LIMITS) -> None:
+    """Cheap checks on the program text, before a parser reads it (in the sandbox).
+
+    Raises:
+        errors.ProgramError: ``PROGRAM_LIMIT`` for sizes and bounds,
+            ``PROGRAM_UNSUPPORTED`` for forbidden includes.
+    """
+    check_size(source, limits)
     _check_nesting(source, limits)
+    _check_blocks(source, limits)
     for match in _INCLUDE.finditer(source) if "include" in source else ():
         name = match[1]
         if name not in STANDARD_INCLUDES:
@@ -132,20 +185,18 @@ def check_text(source: str, limits: Limits = DEFAULT_LIMITS) -> None:
                 line=line,
                 include=name,
             )
-    for word, pattern in (("qreg", _QREG), ("qubit", _QUBIT), ("QINIT", _QINIT)):
-        if word not in source:
-            continue
-        for match in pattern.finditer(source):
-            count = int(match[1][:12])
-            if count > limits.max_qubits:
-                line = line_of(source, match.start())
-                raise errors.ProgramLimit(
-                    f"line {line}: {count} qubits declared; a program may use at most "
-                    f"{limits.max_qubits}",
-                    line=line,
-                    qubits=count,
-                    max_qubits=limits.max_qubits,
-                )
+    _check_declared(
+        source,
+        (("qreg", _QREG), ("qubit", _QUBIT), ("QINIT", _QINIT)),
+        "qubits",
+        limits.max_qubits,
+    )
+    _check_declared(
+        source,
+        (("creg", _CREG), ("bit", _BIT), ("CREG", _CREG_ORIGINIR)),
+        "classical bits",
+        limits.max_clbits,
+    )
     forever = _WHILE_TRUE.search(source) if "while" in source else None
     if forever:
         line = line_of(source, forever.start())
@@ -160,7 +211,106 @@ def check_text(source: str, limits: Limits = DEFAULT_LIMITS) -> None:
         _check_gate_definitions(source, limits)
 
 
-_GATE_DEFINITION = re.compile(r"\bgate\s+(\w+)[^{;]*\{([^{}]*)\}")
+def _check_blocks(source: str, limits: Limits) -> None:
+    """Refuse more control-flow blocks than the limit, and OriginIR blocks nested too deep.
+
+    Each opener is at least one block once parsed (a ``while`` loop is many), so
+    counting them in the text refuses a program of thousands of conditions
+    before a parser builds them.
+    """
+    upper = source.upper()
+    words = sum(upper.count(word.upper()) for word in _BLOCK_WORDS[:5])
+    if words > limits.max_blocks:
+        openers = sum(len(pattern.findall(source)) for pattern in _BLOCK_OPENERS)
+        if openers > limits.max_blocks:
+            raise errors.ProgramLimit(
+                f"{openers} control-flow blocks (if, else, loops); the limit is "
+                f"{limits.max_blocks}: use fewer conditions and loops",
+                blocks=openers,
+                max_blocks=limits.max_blocks,
+            )
+    if "QINIT" not in source[:4096].upper():
+        return
+    for match in _ORIGINIR_CONDITION.finditer(source):
+        terms = match[1].count("&&") + match[1].count("||") + 1
+        if terms > limits.max_nesting:
+            line = line_of(source, match.start())
+            raise errors.ProgramLimit(
+                f"line {line}: a condition of {terms} terms; the limit is {limits.max_nesting}",
+                line=line,
+                terms=terms,
+                max_terms=limits.max_nesting,
+            )
+    depth = 0
+    for match in _ORIGINIR_BLOCK.finditer(source):
+        depth += 1 if match[1] else -1
+        if depth > limits.max_nesting:
+            line = line_of(source, match.start())
+            raise errors.ProgramLimit(
+                f"line {line}: blocks nest more than {limits.max_nesting} deep; "
+                "simplify the program",
+                line=line,
+                max_nesting=limits.max_nesting,
+            )
+
+
+def _check_declared(
+    source: str, patterns: tuple[tuple[str, re.Pattern[str]], ...], what: str, limit: int
+) -> None:
+    """Refuse literal register sizes that, added up, pass ``limit``."""
+    total = 0
+    for word, pattern in patterns:
+        if word not in source:
+            continue
+        for match in pattern.finditer(source):
+            count = int(match[1][:12])
+            total += count
+            if total > limit:
+                line = line_of(source, match.start())
+                key = "qubits" if what == "qubits" else "clbits"
+                raise errors.ProgramLimit(
+                    f"line {line}: {total} {what} declared so far; a program may declare at "
+                    f"most {limit}: use smaller registers",
+                    line=line,
+                    **{key: total, f"max_{key}": limit},
+                )
+
+
+_GATE_NAME = re.compile(r"\bgate\s+(\w+)")
+
+
+def _gate_definitions(source: str) -> Iterator[tuple[str, int, str, int]]:
+    """``(name, start, body, end)`` of each ``gate name ... { body }`` without inner braces.
+
+    One pass: the next ``{``, ``}`` and ``;`` are found once and reused while
+    they lie ahead, so text full of ``gate`` words without bodies stays linear.
+    """
+    brace = close = semicolon = -1
+    for match in _GATE_NAME.finditer(source):
+        position = match.end()
+        if brace != len(source) and brace < position:
+            brace = _find(source, "{", position)
+        if semicolon != len(source) and semicolon < position:
+            semicolon = _find(source, ";", position)
+        if brace == len(source):
+            return  # no body can follow
+        if semicolon < brace:
+            continue
+        if close != len(source) and close <= brace:
+            close = _find(source, "}", brace)
+        if close == len(source):
+            continue
+        body = source[brace + 1 : close]
+        if "{" in body:
+            continue
+        yield match[1], match.start(), body, close + 1
+
+
+def _find(source: str, char: str, start: int) -> int:
+    found = source.find(char, start)
+    return len(source) if found < 0 else found
+
+
 _CALLEE = re.compile(r"^(?:\s*(?:ctrl|negctrl|inv|pow)\s*(?:\([^)]*\))?\s*@)*\s*(\w+)")
 
 
@@ -169,20 +319,36 @@ def _check_gate_definitions(source: str, limits: Limits) -> None:
 
     Each definition's size is the sum of the sizes of the gates its body calls,
     so a chain of definitions that each call the previous one twice is caught
-    from the text, before a parser expands it.
+    from the text, before a parser expands it. Calls of defined gates are
+    counted the same way: the OpenQASM 3 importer builds each one afresh.
     """
+    if source.count("gate") > limits.max_definitions:
+        found = len(_GATE_NAME.findall(source))
+        if found > limits.max_definitions:
+            raise errors.ProgramLimit(
+                f"{found} gate definitions; the limit is {limits.max_definitions}",
+                definitions=found,
+                max_definitions=limits.max_definitions,
+            )
     sizes: dict[str, int] = {}
     depths: dict[str, int] = {}
-    for match in _GATE_DEFINITION.finditer(source):
-        size, depth = 0, 0
-        for statement in match[2].split(";"):
+    calls: dict[str, int] = {}
+    outside: list[str] = []
+    last = 0
+    for name, start, body, end in _gate_definitions(source):
+        outside.append(source[last:start])
+        last = end
+        size, depth, called = 0, 0, 0
+        for statement in body.split(";"):
             callee = _CALLEE.match(statement)
             if not callee:
                 continue
             size += sizes.get(callee[1], 1)
             depth = max(depth, depths.get(callee[1], 0))
-        sizes[match[1]], depths[match[1]] = size, depth + 1
-        line = line_of(source, match.start())
+            if callee[1] in calls:
+                called += 1 + calls[callee[1]]
+        sizes[name], depths[name], calls[name] = size, depth + 1, called
+        line = line_of(source, start)
         if depth + 1 > limits.max_definition_depth:
             raise errors.ProgramLimit(
                 f"line {line}: gate definitions nest more than {limits.max_definition_depth} deep",
@@ -191,12 +357,35 @@ def _check_gate_definitions(source: str, limits: Limits) -> None:
             )
         if size > limits.max_operations:
             raise errors.ProgramLimit(
-                f"line {line}: gate {match[1]!r} expands to {size} operations; the limit "
+                f"line {line}: gate {name!r} expands to {size} operations; the limit "
                 f"is {limits.max_operations}",
                 line=line,
                 operations=size,
                 max_operations=limits.max_operations,
             )
+        _check_gate_calls(called, limits, line)
+    if not calls:
+        return
+    outside.append(source[last:])
+    total = 0
+    for statement in ";".join(outside).split(";"):
+        callee = _CALLEE.match(statement)
+        if callee and callee[1] in calls:
+            total += 1 + calls[callee[1]]
+            if total > limits.max_gate_calls:
+                _check_gate_calls(total, limits, None)
+
+
+def _check_gate_calls(total: int, limits: Limits, line: int | None) -> None:
+    if total > limits.max_gate_calls:
+        where = f"line {line}: " if line is not None else ""
+        raise errors.ProgramLimit(
+            f"{where}the program calls defined gates {total} times once definitions are "
+            f"expanded; the limit is {limits.max_gate_calls}: call standard gates directly, "
+            "or define fewer levels",
+            gate_calls=total,
+            max_gate_calls=limits.max_gate_calls,
+        )
 
 
 def _check_nesting(source: str, limits: Limits) -> None:
@@ -279,10 +468,26 @@ def check_circuit(circuit: QuantumCircuit, limits: Limits = DEFAULT_LIMITS) -> N
             qubits=circuit.num_qubits,
             max_qubits=limits.max_qubits,
         )
-    counter = _OperationCounter(limits)
-    total = counter.count(circuit, 0)
+    if circuit.num_clbits > limits.max_clbits:
+        raise errors.ProgramLimit(
+            f"the program uses {circuit.num_clbits} classical bits; the limit is "
+            f"{limits.max_clbits}",
+            clbits=circuit.num_clbits,
+            max_clbits=limits.max_clbits,
+        )
+    count_operations(circuit, limits)
+
+
+def count_operations(circuit: QuantumCircuit, limits: Limits = DEFAULT_LIMITS) -> int:
+    """Operations in the circuit with loops and definitions expanded.
+
+    Raises:
+        errors.ProgramLimit: as soon as the count passes ``limits.max_operations``.
+    """
+    total = _OperationCounter(limits).count(circuit, 0)
     if total > limits.max_operations:
         raise _too_many(total, limits)
+    return total
 
 
 def _too_many(total: int, limits: Limits) -> errors.ProgramLimit:
@@ -316,6 +521,14 @@ class _OperationCounter:
 
     def _one(self, op: Any, depth: int) -> int:
         _check_params(op)
+        controls = getattr(op, "num_ctrl_qubits", 0)
+        if controls > self.limits.max_controls:
+            raise errors.ProgramLimit(
+                f"{op.name!r} has {controls} control qubits; the limit is "
+                f"{self.limits.max_controls}",
+                controls=controls,
+                max_controls=self.limits.max_controls,
+            )
         if isinstance(op, ControlFlowOp):
             inner = sum(self.count(block, depth + 1) for block in op.blocks)
             if isinstance(op, ForLoopOp):

@@ -103,7 +103,9 @@ def _prepare(
 def dry_run_job(body: JobCreate, centre: CentreDep, principal: Submitter) -> dict[str, Any]:
     """Validate and compile a job, estimate its device time; nothing is queued."""
     request, prepared = _prepare(body, centre, principal, None, keep_circuits=True)
-    return dry_run(prepared, centre.catalogue.get(request.device), centre.fleet, centre.jobs)
+    return dry_run(
+        prepared, centre.catalogue.get(request.device), centre.fleet, centre.jobs, centre.parsers
+    )
 
 
 @router.post("", status_code=201, response_model=JobSubmitted)

@@ -1,0 +1,112 @@
+"""Checks the sandbox runs on an untrusted program, beside its parse.
+
+Each is a module-level function of picklable arguments, so
+:meth:`~qharbor.programs.sandbox.ParserPool.call` can run it in a parser
+process under the parse's time and memory bound: a check that synthesises
+gates or transpiles costs that process, never the API's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from qharbor.devices import Device, catalogue, operations
+from qharbor.engines.memory import Workload
+from qharbor.engines.quick_features import quick_features
+from qharbor.primitives import prepare_pubs
+from qharbor.programs.intake import load_circuit
+
+#: Wall-clock seconds the sandbox may take over one primitive job's PUBs.
+PUBS_TIMEOUT_SECONDS = 5.0
+
+
+def prepare_pubs_here(
+    kind: str,
+    pubs: tuple[dict[str, Any], ...],
+    device: Device,
+    shots: int,
+    precision: float | None,
+    max_program_bytes: int,
+    max_experiments: int,
+) -> Any:
+    """:func:`~qharbor.primitives.prepare_pubs` with positional arguments, for the sandbox."""
+    return prepare_pubs(
+        kind,
+        pubs,
+        device,
+        shots=shots,
+        precision=precision,
+        max_program_bytes=max_program_bytes,
+        max_experiments=max_experiments,
+    )
+
+
+def check_on_device(
+    device: Device,
+    skip_isa: bool,
+    index: int,
+    circuit: Any,
+    extras: Mapping[str, Any],
+    *,
+    precision: str = "double",
+    engine: str = "auto",
+) -> Any:
+    """Refuse a circuit the device cannot run; what the sandbox runs after parsing.
+
+    A check may synthesise gates (a Clifford test on a large definition), so it
+    runs beside the parse, under the same bound. Returns the circuit's
+    :func:`~qharbor.engines.quick_features.quick_features`, for the engine check.
+
+    Raises:
+        errors.QHarborError: ``DEVICE_LIMIT`` (too wide, or more memory than the host
+            has for jobs), ``DEVICE_UNSUPPORTED_OPERATION``
+            or ``PROGRAM_NOT_ISA``, naming the program by ``index``.
+    """
+    # Too wide for the host's memory is the first thing to say of a wide program.
+    width = circuit.num_qubits
+    need = catalogue.memory_need(device, [Workload(width, 0)], precision=precision, engine=engine)
+    catalogue.check_memory(device, need, program=index, qubits=width)
+    operations.check_circuit(device, circuit, index)
+    if device.twin is not None:
+        operations.check_active_qubits(device.twin, circuit, index)
+        # A Braket verbatim box asks for the same as skip_compilation.
+        if skip_isa or extras.get("verbatim"):
+            operations.check_isa(device.twin, circuit, index)
+    return quick_features(circuit)
+
+
+def summarise(
+    document: dict[str, Any] | None,
+    twin_spec: Any,
+    qpy_bytes: bytes,
+    digest: str,
+    optimization_level: int,
+    skip_compilation: bool,
+    index: int,
+) -> dict[str, Any]:
+    """One program's dry-run row: compiled for the twin (when there is one) and measured.
+
+    What a sandboxed parser runs, so the transpiler's work is bounded too.
+    """
+    from qharbor import twin
+    from qharbor.workers.compiler import compile_for_twin, two_qubit_gates
+
+    circuit = load_circuit(qpy_bytes)
+    if document is None:
+        return {
+            "depth": circuit.depth(),
+            "two_qubit_gates": two_qubit_gates(circuit),
+            "active_qubits": len(operations.used_qubits(circuit)),
+        }
+    if skip_compilation:
+        compiled = circuit
+    else:
+        compiled, _ = compile_for_twin(document, circuit, digest, optimization_level)
+    operations.check_active_qubits(twin_spec, compiled, index)
+    return {
+        "depth": compiled.depth(),
+        "two_qubit_gates": two_qubit_gates(compiled),
+        "active_qubits": len(operations.used_qubits(compiled)),
+        "duration_s": twin.circuit_duration_s(document, compiled),
+    }
