@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qharbor import errors
+from qharbor.api.schemas import ErrorResponse
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,31 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.EngineNotOnDevice.code: 422,
     errors.EngineCannotRun.code: 422,
 }
+
+
+#: What each error status means, as the OpenAPI schema documents it.
+ERROR_STATUSES: dict[int, str] = {
+    400: "The program cannot run as sent (syntax, unsupported construct, device limit).",
+    401: "No token, or one that is unknown, expired or revoked.",
+    403: "The token lacks the scope or role, or a quota is spent.",
+    404: "No such resource (or route) for this token.",
+    409: "The resource is not in a state that allows this (e.g. not finished, closed).",
+    413: "The request body is over the centre's size limit.",
+    422: "The request is invalid: each field at fault is named with what it accepts.",
+    429: "Too many requests with this token; retry after the Retry-After header's seconds.",
+    503: "The centre cannot serve this now; retry later.",
+}
+
+#: What any route that needs a token may answer.
+AUTHENTICATED = (401, 403, 422, 429)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` map of a route or router: each status with the one error shape."""
+    return {
+        status: {"model": ErrorResponse, "description": ERROR_STATUSES[status]}
+        for status in sorted(set(statuses))
+    }
 
 
 def status_for(error: errors.QHarborError) -> int:

@@ -7,10 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from qharbor import errors
+from qharbor.api import errors as api_errors
 from qharbor.api.deps import CentreDep, CurrentPrincipal
 from qharbor.api.schemas import KeyList, KeyPublic, UserKeyCreate
 
-router = APIRouter(prefix="/v1", tags=["keys"])
+router = APIRouter(
+    prefix="/v1", tags=["keys"], responses=api_errors.responses(*api_errors.AUTHENTICATED, 404, 413)
+)
 
 
 @router.get("/keys", response_model=KeyList)

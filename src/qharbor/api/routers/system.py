@@ -7,10 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from qharbor.api import errors as api_errors
 from qharbor.api.deps import CurrentPrincipal
 from qharbor.api.schemas import Health, Me
 
-router = APIRouter(prefix="/v1", tags=["system"])
+router = APIRouter(
+    prefix="/v1", tags=["system"], responses=api_errors.responses(*api_errors.AUTHENTICATED)
+)
 
 
 @router.get("/health", response_model=Health)
