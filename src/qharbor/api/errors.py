@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from qharbor import errors
 from qharbor.api.schemas import ErrorResponse
@@ -97,6 +98,16 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc if p != "body") or "body"
 
 
+def _allowed(request: Request) -> str:
+    """The methods of every route at the request's path, for the Allow header (RFC 9110)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every failure into the one JSON shape."""
 
@@ -132,7 +143,7 @@ def install(app: FastAPI) -> None:
         return error_response(errors.InvalidRequest(f"invalid request: {summary}", errors=problems))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 404:
             return error_response(errors.NotFound("no such route; see /docs for the API"))
         if exc.status_code == 400:
@@ -144,7 +155,7 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 413:
             return error_response(errors.PayloadTooLarge())
         if exc.status_code == 405:
-            return error_response(errors.MethodNotAllowed())
+            return error_response(errors.MethodNotAllowed(), {"Allow": _allowed(request)})
         error = errors.InvalidRequest(str(exc.detail))
         return JSONResponse(error.to_json(), status_code=exc.status_code)
 
