@@ -246,3 +246,14 @@ def test_an_estimator_precision_in_range_runs(running: RunningCentre) -> None:
     pub = {"circuit": RY, "parameter_values": [0.5], "observables": ["ZZ"]}
     job = running.submit(kind="estimator", pubs=[pub], precision=1e-6, seed=3)
     assert running.wait(job["id"])["status"] == "DONE"
+
+
+@pytest.mark.parametrize("route", ["calibration", "twin"])
+@pytest.mark.parametrize(
+    "snapshot", ["sc25-v999999999999999999999-s1", "sc25-v1-s99999999999999999999", "sc25-v0-s1"]
+)
+def test_a_snapshot_id_out_of_range_is_refused(
+    running: RunningCentre, route: str, snapshot: str
+) -> None:
+    response = running.http.get(f"/v1/devices/sc25/{route}", params={"snapshot": snapshot})
+    invalid(response, "snapshot")
