@@ -95,3 +95,20 @@ def test_the_fuzzing_token_still_works(fuzzed: FuzzedCentre) -> None:
     response = httpx.get(f"{fuzzed.url}/v1/me", headers=fuzzed.headers)
     assert response.status_code == 200, response.text
     assert response.json()["is_admin"] is True
+
+
+def test_every_operation_documents_its_errors_in_the_one_shape() -> None:
+    document = _openapi()
+    error_ref = {"$ref": "#/components/schemas/ErrorResponse"}
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    public = {("get", "/v1/health"), ("get", "/v1/keys"), ("get", "/openapi.json")}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            errors = {s: r for s, r in operation["responses"].items() if s[0] in "45"}
+            if (method, path) in public:
+                assert not errors, (method, path)
+                continue
+            assert {"401", "403", "422", "429"} <= set(errors), (method, path)
+            for status, response in errors.items():
+                schema_ = response["content"]["application/json"]["schema"]
+                assert schema_ == error_ref, (method, path, status)

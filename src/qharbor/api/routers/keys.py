@@ -11,9 +11,10 @@ from qharbor.api import errors as api_errors
 from qharbor.api.deps import CentreDep, CurrentPrincipal
 from qharbor.api.schemas import KeyList, KeyPublic, UserKeyCreate
 
-router = APIRouter(
-    prefix="/v1", tags=["keys"], responses=api_errors.responses(*api_errors.AUTHENTICATED, 404, 413)
-)
+router = APIRouter(prefix="/v1", tags=["keys"])
+
+#: What the routes of the caller's own key may answer besides success.
+_OWN_KEY = api_errors.responses(*api_errors.AUTHENTICATED, 404, 413)
 
 
 @router.get("/keys", response_model=KeyList)
@@ -29,7 +30,7 @@ def list_keys(centre: CentreDep) -> dict[str, Any]:
     }
 
 
-@router.get("/me/keys", response_model=KeyPublic)
+@router.get("/me/keys", response_model=KeyPublic, responses=_OWN_KEY)
 def get_my_key(centre: CentreDep, principal: CurrentPrincipal) -> dict[str, Any]:
     """Your registered ML-KEM public key; 404 when you have none."""
     key = centre.keys.user_key(principal.user_id)
@@ -38,7 +39,7 @@ def get_my_key(centre: CentreDep, principal: CurrentPrincipal) -> dict[str, Any]
     return key.to_json()
 
 
-@router.post("/me/keys", status_code=201, response_model=KeyPublic)
+@router.post("/me/keys", status_code=201, response_model=KeyPublic, responses=_OWN_KEY)
 def register_my_key(
     body: UserKeyCreate, centre: CentreDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -47,7 +48,7 @@ def register_my_key(
     return centre.keys.register_user_key(principal.user_id, body.public_key).to_json()
 
 
-@router.delete("/me/keys", status_code=204)
+@router.delete("/me/keys", status_code=204, responses=_OWN_KEY)
 def retire_my_key(centre: CentreDep, principal: CurrentPrincipal) -> Response:
     """Retire your key: results of jobs you submit from now on are not sealed."""
     if not centre.keys.retire_user_key(principal.user_id):

@@ -11,9 +11,7 @@ from qharbor.api import errors as api_errors
 from qharbor.api.deps import CurrentPrincipal
 from qharbor.api.schemas import Health, Me
 
-router = APIRouter(
-    prefix="/v1", tags=["system"], responses=api_errors.responses(*api_errors.AUTHENTICATED)
-)
+router = APIRouter(prefix="/v1", tags=["system"])
 
 
 @router.get("/health", response_model=Health)
@@ -22,7 +20,7 @@ def health() -> dict[str, Any]:
     return {"status": "ok", "version": metadata.version("qharbor")}
 
 
-@router.get("/me", response_model=Me)
+@router.get("/me", response_model=Me, responses=api_errors.responses(*api_errors.AUTHENTICATED))
 def me(principal: CurrentPrincipal) -> dict[str, Any]:
     """Who the token belongs to, and for which project."""
     return {
