@@ -53,7 +53,7 @@ def fuzzed() -> Iterator[FuzzedCentre]:
             "sqlite",
             Path(tmp),
             workers=1,
-            # A generated ?wait= may ask for up to an hour; the centre answers sooner.
+            # A generated ?wait= may ask for up to a day; the centre answers sooner.
             max_wait_seconds=0.5,
         )
         assert server.bootstrap_token is not None

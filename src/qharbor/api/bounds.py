@@ -24,9 +24,10 @@ INT64_MAX = 2**63 - 1
 MAX_LIFETIME_S = 10 * 365 * 86_400
 #: The longest phase (rise, hold, recovery) of an injected warm-up, in seconds (30 days).
 MAX_FAULT_PHASE_S = telemetry.MAX_PHASE_S
-#: The longest a request may ask to wait for a job, in seconds (an hour; the centre
-#: may answer sooner, at its own ``max_wait_seconds``).
-MAX_WAIT_S = 3_600.0
+#: The longest a request may ask to wait for a job, in seconds (a day; the centre
+#: answers sooner, at its own ``max_wait_seconds``, so clients that pass their own
+#: long timeouts on are not refused).
+MAX_WAIT_S = 86_400.0
 #: The widest spacing of telemetry points, in seconds (a day).
 MAX_STEP_S = 86_400.0
 #: The largest device-time budget per period, in seconds.
