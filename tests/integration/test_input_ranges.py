@@ -123,6 +123,7 @@ def test_devices_are_listed_while_one_is_offline(running: RunningCentre) -> None
         {"step_s": "1e300"},
         {"step_s": "inf"},
         {"step_s": "nan"},
+        {"step_s": "5e-324"},
     ],
 )
 def test_telemetry_bounds_out_of_range_are_refused(

@@ -165,7 +165,8 @@ def get_telemetry(
     points = (until - since).total_seconds() / step_s + 1
     if points > MAX_POINTS:
         raise errors.InvalidRequest(
-            f"the query asks for {int(points)} points; at most {MAX_POINTS}: raise step_s or "
+            # A tiny step_s makes ``points`` infinite, which int() cannot take.
+            f"the query asks for {points:.0f} points; at most {MAX_POINTS}: raise step_s or "
             "narrow the range",
             field="step_s",
         )
