@@ -29,7 +29,7 @@ from tests.integration.conftest import start_centre
 
 #: Examples per operation and generation mode; the module stays under about three
 #: minutes on two cores.
-EXAMPLES = 40
+EXAMPLES = 30
 
 
 #: Every check runs but these two, which assume the schema is all the validation there
