@@ -190,8 +190,11 @@ def test_a_token_lifetime_beyond_the_limit_is_refused(running: RunningCentre, pa
     assert len(running.http.get("/v1/me/tokens").json()["tokens"]) == before
 
 
-def test_an_audit_cursor_beyond_a_database_integer_is_refused(running: RunningCentre) -> None:
-    invalid(running.http.get("/v1/admin/audit", params={"before": 10**30}), "before")
+@pytest.mark.parametrize("before", [2**31, 10**30])
+def test_an_audit_cursor_beyond_a_database_integer_is_refused(
+    running: RunningCentre, before: int
+) -> None:
+    invalid(running.http.get("/v1/admin/audit", params={"before": before}), "before")
 
 
 @pytest.mark.parametrize(
@@ -258,3 +261,31 @@ def test_a_snapshot_id_out_of_range_is_refused(
 ) -> None:
     response = running.http.get(f"/v1/devices/sc25/{route}", params={"snapshot": snapshot})
     invalid(response, "snapshot")
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        (
+            "/v1/jobs",
+            {"created_after": "1970-01-01T00:00:00Z", "created_before": "2999-12-31T23:59:59Z"},
+        ),
+        ("/v1/jobs", {"created_before": "2999-12-30T23:59:59-23:59"}),
+        ("/v1/usage", {"since": "1970-01-01", "until": "2999-12-31"}),
+        (
+            "/v1/devices/sc25/telemetry",
+            {"start": "2999-12-31T23:50:00Z", "end": "2999-12-31T23:59:59.999999Z"},
+        ),
+        (
+            "/v1/devices/sc25/telemetry",
+            {"start": "1970-01-01T00:00:00Z", "end": "1970-01-01T00:01:00Z"},
+        ),
+        ("/v1/devices/sc25/calibration", {"at": "2999-12-31T23:59:59Z"}),
+        ("/v1/admin/audit", {"before": 2**31 - 1}),
+    ],
+)
+def test_the_edges_of_each_range_are_answered(
+    running: RunningCentre, path: str, params: dict[str, Any]
+) -> None:
+    response = running.http.get(path, params=params)
+    assert response.status_code == 200, response.text

@@ -15,10 +15,8 @@ from pydantic import AfterValidator
 
 from qharbor.devices import telemetry
 
-#: The largest value of a 32-bit INTEGER column (counts, limits).
+#: The largest value of a 32-bit INTEGER column (shots, limits, audit sequence numbers).
 INT32_MAX = 2**31 - 1
-#: The largest value of a 64-bit BIGINT column (sequence numbers, seeds).
-INT64_MAX = 2**63 - 1
 
 #: The longest lifetime of a token or session, in seconds (ten years).
 MAX_LIFETIME_S = 10 * 365 * 86_400

@@ -228,7 +228,7 @@ def audit(
     action: Annotated[str | None, Query(description="e.g. http.write, result.read")] = None,
     project: Annotated[str | None, Query(description="Only entries in this project id.")] = None,
     target: Annotated[str | None, Query(description="e.g. user:ID or /v1/jobs/ID")] = None,
-    before: Annotated[int | None, Query(ge=1, le=bounds.INT64_MAX)] = None,
+    before: Annotated[int | None, Query(ge=1, le=bounds.INT32_MAX)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """The audit log, newest first. It can be read, never changed."""
