@@ -112,3 +112,12 @@ def test_every_operation_documents_its_errors_in_the_one_shape() -> None:
             for status, response in errors.items():
                 schema_ = response["content"]["application/json"]["schema"]
                 assert schema_ == error_ref, (method, path, status)
+
+
+def test_a_method_a_path_does_not_take_is_a_405_listing_every_method_it_does(
+    fuzzed: FuzzedCentre,
+) -> None:
+    response = httpx.request("PATCH", f"{fuzzed.url}/v1/me", headers=fuzzed.headers)
+    assert response.status_code == 405, response.text
+    assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "DELETE"}

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
+from starlette.routing import compile_path
 
 from qharbor import errors
 from qharbor.api.schemas import ErrorResponse
@@ -99,13 +100,23 @@ def _field(loc: tuple[Any, ...]) -> str:
 
 
 def _allowed(request: Request) -> str:
-    """The methods of every route at the request's path, for the Allow header (RFC 9110)."""
-    methods: set[str] = set()
-    for route in request.app.routes:
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
-    return ", ".join(sorted(methods))
+    """The methods the request's path takes, for the Allow header of a 405 (RFC 9110).
+
+    Read from the OpenAPI schema, which lists every route of the path; Starlette's own
+    header names only the first route that matched.
+    """
+    app = request.app
+    paths: list[tuple[re.Pattern[str], set[str]]] | None = getattr(app.state, "allow", None)
+    if paths is None:
+        paths = []
+        for template, operations in app.openapi()["paths"].items():
+            methods = {m.upper() for m in operations}
+            if "GET" in methods:
+                methods.add("HEAD")
+            paths.append((compile_path(template)[0], methods))
+        app.state.allow = paths
+    path = request.scope["path"]
+    return ", ".join(sorted(set().union(*(m for regex, m in paths if regex.match(path)))))
 
 
 def install(app: FastAPI) -> None:
@@ -155,7 +166,9 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 413:
             return error_response(errors.PayloadTooLarge())
         if exc.status_code == 405:
-            return error_response(errors.MethodNotAllowed(), {"Allow": _allowed(request)})
+            # Routes outside the schema (the docs pages) keep Starlette's header.
+            allow = _allowed(request) or (exc.headers or {}).get("Allow", "")
+            return error_response(errors.MethodNotAllowed(), {"Allow": allow})
         error = errors.InvalidRequest(str(exc.detail))
         return JSONResponse(error.to_json(), status_code=exc.status_code)
 
