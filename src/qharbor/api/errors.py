@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from qharbor import errors
+from qharbor.api.schemas import ErrorResponse
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,31 @@ STATUS_BY_CODE: dict[str, int] = {
 }
 
 
+#: What each error status means, as the OpenAPI schema documents it.
+ERROR_STATUSES: dict[int, str] = {
+    400: "The program cannot run as sent (syntax, unsupported construct, device limit).",
+    401: "No token, or one that is unknown, expired or revoked.",
+    403: "The token lacks the scope or role, or a quota is spent.",
+    404: "No such resource (or route) for this token.",
+    409: "The resource is not in a state that allows this (e.g. not finished, closed).",
+    413: "The request body is over the centre's size limit.",
+    422: "The request is invalid: each field at fault is named with what it accepts.",
+    429: "Too many requests with this token; retry after the Retry-After header's seconds.",
+    503: "The centre cannot serve this now; retry later.",
+}
+
+#: What any route that needs a token may answer.
+AUTHENTICATED = (401, 403, 422, 429)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` map of a route or router: each status with the one error shape."""
+    return {
+        status: {"model": ErrorResponse, "description": ERROR_STATUSES[status]}
+        for status in sorted(set(statuses))
+    }
+
+
 def status_for(error: errors.QHarborError) -> int:
     """The HTTP status of an error: its own, 400 for other user errors, else 500."""
     if error.code in STATUS_BY_CODE:
@@ -72,6 +100,26 @@ def error_response(
 
 def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc if p != "body") or "body"
+
+
+def _allowed(request: Request) -> str:
+    """The methods the request's path takes, for the Allow header of a 405 (RFC 9110).
+
+    Read from the OpenAPI schema, which lists every route of the path; Starlette's own
+    header names only the first route that matched.
+    """
+    app = request.app
+    paths: list[tuple[re.Pattern[str], set[str]]] | None = getattr(app.state, "allow", None)
+    if paths is None:
+        paths = []
+        for template, operations in app.openapi()["paths"].items():
+            methods = {m.upper() for m in operations}
+            if "GET" in methods:
+                methods.add("HEAD")
+            paths.append((compile_path(template)[0], methods))
+        app.state.allow = paths
+    path = request.scope["path"]
+    return ", ".join(sorted(set().union(*(m for regex, m in paths if regex.match(path)))))
 
 
 def install(app: FastAPI) -> None:
@@ -109,7 +157,7 @@ def install(app: FastAPI) -> None:
         return error_response(errors.InvalidRequest(f"invalid request: {summary}", errors=problems))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 404:
             return error_response(errors.NotFound("no such route; see /docs for the API"))
         if exc.status_code == 400:
@@ -121,7 +169,9 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 413:
             return error_response(errors.PayloadTooLarge())
         if exc.status_code == 405:
-            return error_response(errors.MethodNotAllowed())
+            # Routes outside the schema (the docs pages) keep Starlette's header.
+            allow = _allowed(request) or (exc.headers or {}).get("Allow", "")
+            return error_response(errors.MethodNotAllowed(), {"Allow": allow})
         error = errors.InvalidRequest(str(exc.detail))
         return JSONResponse(error.to_json(), status_code=exc.status_code)
 

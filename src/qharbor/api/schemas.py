@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
+from qharbor.api import bounds
 from qharbor.jobs.options import JobOptions
 from qharbor.jobs.request import JobRequest, ProgramSpec
 
@@ -15,7 +23,47 @@ MAX_PROGRAMS_PER_JOB = 10_000
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
-class ProgramIn(BaseModel):
+class ErrorBody(BaseModel):
+    """What went wrong: a stable code (docs/errors.md), what to fix, and details."""
+
+    code: str = Field(description="A stable code, e.g. INVALID_REQUEST; see docs/errors.md.")
+    message: str = Field(description="What was wrong and how to fix it.")
+    detail: dict[str, Any] = Field(
+        description="Machine-readable details, e.g. the offending fields as `errors`."
+    )
+
+
+class ErrorResponse(BaseModel):
+    """The one shape of every error answer."""
+
+    error: ErrorBody
+
+
+class RequestBody(BaseModel):
+    """A request body: unknown fields are refused, and so are NaN and infinities."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+#: An estimator's target standard error.
+
+
+def _exact_or_in_range(precision: float) -> float:
+    """0 asks for exact values (as Qiskit's reference estimator reads it); any other
+    precision is a target standard error the centre can reach with shots."""
+    if 0 < precision < bounds.MIN_PRECISION:
+        raise ValueError(f"precision must be 0 (exact values) or at least {bounds.MIN_PRECISION:f}")
+    return precision
+
+
+Precision = Annotated[
+    float,
+    Field(ge=0, le=bounds.MAX_PRECISION),
+    AfterValidator(_exact_or_in_range),
+]
+
+
+class ProgramIn(RequestBody):
     """One program: its text, format, optional label and parameter bindings."""
 
     model_config = ConfigDict(extra="forbid")
@@ -34,7 +82,7 @@ class ProgramIn(BaseModel):
     )
 
 
-class PubIn(BaseModel):
+class PubIn(RequestBody):
     """One primitive unified bloc (PUB) of a sampler or estimator job.
 
     Arrays travel flat with their shapes: ``parameter_values`` holds
@@ -58,13 +106,17 @@ class PubIn(BaseModel):
     shots: int | None = Field(
         default=None,
         ge=1,
+        le=bounds.INT32_MAX,
         description="Sampler: this PUB's shots. Estimator: shots per basis on sampled "
         "devices, instead of a precision.",
     )
-    precision: float | None = Field(default=None, ge=0, description="Estimator only.")
+    precision: Precision | None = Field(
+        default=None,
+        description="Estimator only: target standard error, 1e-6 to 1, or 0 for exact values.",
+    )
 
 
-class JobOptionsIn(BaseModel):
+class JobOptionsIn(RequestBody):
     """How the job is compiled, run and post-processed."""
 
     model_config = ConfigDict(extra="forbid")
@@ -100,7 +152,7 @@ class JobOptionsIn(BaseModel):
         return JobOptions(**self.model_dump())
 
 
-class SealedIn(BaseModel):
+class SealedIn(RequestBody):
     """Programs sealed to the centre's ML-KEM-768 key (see docs/security.md)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -114,7 +166,7 @@ class SealedIn(BaseModel):
     ciphertext: str = Field(min_length=1, description="Base64 AES-256-GCM ciphertext and tag.")
 
 
-class JobCreate(BaseModel):
+class JobCreate(RequestBody):
     """A job submission."""
 
     model_config = ConfigDict(
@@ -152,12 +204,16 @@ class JobCreate(BaseModel):
         description="The programs list, sealed to the centre's ML-KEM key, instead of `programs`.",
     )
     pubs: list[PubIn] = Field(default_factory=list, max_length=1000)
-    shots: int = Field(default=1024, ge=1, description="Shots per experiment, at least 1.")
-    precision: float | None = Field(
+    shots: int = Field(
+        default=1024,
+        ge=1,
+        le=bounds.INT32_MAX,
+        description="Shots per experiment, at least 1 (and at most the device's max_shots).",
+    )
+    precision: Precision | None = Field(
         default=None,
-        ge=0,
-        description="Estimator: target standard error. Exact devices give exact values "
-        "when it is left out.",
+        description="Estimator: target standard error, 1e-6 to 1. Exact devices give exact "
+        "values when it is left out.",
     )
     seed: int | None = Field(default=None, ge=0, le=2**62)
     tags: list[Tag] = Field(default_factory=list, max_length=32)
@@ -405,7 +461,7 @@ class Me(BaseModel):
     key_changes: list[KeyChange] = []
 
 
-class SessionCreate(BaseModel):
+class SessionCreate(RequestBody):
     """Open a session (priority, for iterative work) or a batch (grouping)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -413,10 +469,16 @@ class SessionCreate(BaseModel):
     device: str = Field(min_length=1, max_length=128)
     mode: Literal["session", "batch"] = "session"
     max_ttl_s: float | None = Field(
-        default=None, gt=0, description="Lifetime in seconds, at most the centre's limit."
+        default=None,
+        gt=0,
+        le=bounds.MAX_LIFETIME_S,
+        description="Lifetime in seconds, at most the centre's limit.",
     )
     idle_ttl_s: float | None = Field(
-        default=None, gt=0, description="Idle timeout in seconds, at most the centre's limit."
+        default=None,
+        gt=0,
+        le=bounds.MAX_LIFETIME_S,
+        description="Idle timeout in seconds, at most the centre's limit.",
     )
 
 
@@ -455,7 +517,7 @@ class DryRunPublic(BaseModel):
     experiments: list[dict[str, Any]]
 
 
-class MaintenanceIn(BaseModel):
+class MaintenanceIn(RequestBody):
     """A maintenance window, in UTC (RFC 3339 with a zone)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -465,18 +527,18 @@ class MaintenanceIn(BaseModel):
     reason: str = Field(default="maintenance", max_length=256)
 
 
-class WarmupIn(BaseModel):
+class WarmupIn(RequestBody):
     """A cryostat warm-up; omitted fields take the device file's values."""
 
     model_config = ConfigDict(extra="forbid")
 
     peak: float | None = Field(default=None, gt=0, le=1)
-    rise_s: float | None = Field(default=None, gt=0)
-    hold_s: float | None = Field(default=None, ge=0)
-    recover_s: float | None = Field(default=None, gt=0)
+    rise_s: float | None = Field(default=None, gt=0, le=bounds.MAX_FAULT_PHASE_S)
+    hold_s: float | None = Field(default=None, ge=0, le=bounds.MAX_FAULT_PHASE_S)
+    recover_s: float | None = Field(default=None, gt=0, le=bounds.MAX_FAULT_PHASE_S)
 
 
-class CalibrationScaleIn(BaseModel):
+class CalibrationScaleIn(RequestBody):
     """Scale every error by ``factor`` and divide T1 and T2 by it (a worse day)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -501,7 +563,7 @@ class KeyList(BaseModel):
     sealing_key_id: str = Field(description="The key to seal new submissions to.")
 
 
-class UserKeyCreate(BaseModel):
+class UserKeyCreate(RequestBody):
     """Your ML-KEM-768 public key: results of your jobs are sealed to it."""
 
     model_config = ConfigDict(extra="forbid")
@@ -517,7 +579,7 @@ RoleName = Literal["admin", "project-admin", "member", "viewer"]
 ScopeName = Literal["read", "submit", "admin"]
 
 
-class UserCreate(BaseModel):
+class UserCreate(RequestBody):
     """A new user; with ``project``, also a member of it with ``role``."""
 
     model_config = ConfigDict(extra="forbid")
@@ -528,37 +590,37 @@ class UserCreate(BaseModel):
     role: RoleName = "member"
 
 
-class MembershipSet(BaseModel):
+class MembershipSet(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     role: RoleName
 
 
-class ProjectCreate(BaseModel):
+class ProjectCreate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
-    max_concurrent_jobs: int | None = Field(default=None, ge=1)
+    max_concurrent_jobs: int | None = Field(default=None, ge=1, le=bounds.INT32_MAX)
 
 
-class BudgetSet(BaseModel):
+class BudgetSet(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
-    budget_s: float = Field(ge=0, description="Device-seconds per period.")
+    budget_s: float = Field(ge=0, le=bounds.MAX_BUDGET_S, description="Device-seconds per period.")
     period: Literal["day", "week", "month"] = "month"
 
 
-class QuotaSet(BaseModel):
+class QuotaSet(RequestBody):
     """A project's limits. Fields left out are unchanged; null removes a limit."""
 
     model_config = ConfigDict(extra="forbid")
 
-    max_concurrent_jobs: int | None = Field(default=None, ge=1)
+    max_concurrent_jobs: int | None = Field(default=None, ge=1, le=bounds.INT32_MAX)
     simulator: BudgetSet | None = None
     qpu: BudgetSet | None = None
 
 
-class TokenCreate(BaseModel):
+class TokenCreate(RequestBody):
     """A token for a user in a project (admins) or for yourself (``/v1/me/tokens``)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -566,7 +628,10 @@ class TokenCreate(BaseModel):
     name: Name = "token"
     scopes: list[ScopeName] = Field(default=["read", "submit"], min_length=1)
     expires_in_s: float | None = Field(
-        default=None, gt=0, description="Seconds until the token expires; none by default."
+        default=None,
+        gt=0,
+        le=bounds.MAX_LIFETIME_S,
+        description="Seconds until the token expires (at most ten years); none by default.",
     )
 
 

@@ -139,7 +139,15 @@ def parse_id(value: str) -> tuple[str, int, int]:
             f"{value!r} is not a calibration snapshot id; expected DEVICE-vVERSION-sSTEP",
             field="snapshot",
         )
-    return match["device"], int(match["version"]), int(match["step"])
+    version, step = int(match["version"]), int(match["step"])
+    # No snapshot the centre names lies outside these (versions are a 32-bit column).
+    if not (1 <= version <= 2**31 - 1 and 0 <= step <= MAX_STEPS):
+        raise errors.InvalidRequest(
+            f"{value!r} names no calibration snapshot: versions run from 1, steps from 0 "
+            f"to {MAX_STEPS}",
+            field="snapshot",
+        )
+    return match["device"], version, step
 
 
 def _series(spec: TwinSpec) -> list[tuple[str, Varying]]:

@@ -122,11 +122,19 @@ class Fleet:
         self._listeners.append(listener)
 
     def _loop(self) -> None:
+        failing: str | None = None  # the last failure, logged once until a tick succeeds
         while not self._stop.wait(self._tick_s):
             try:
                 self.tick()
-            except Exception:  # the database may be briefly unreachable; keep going
-                log.exception("fleet tick failed; retrying")
+            except Exception as exc:  # the database may be briefly unreachable; keep going
+                what = f"{type(exc).__name__}: {exc}"
+                if what != failing:
+                    log.exception("fleet tick failed; retrying every %g s", self._tick_s)
+                    failing = what
+            else:
+                if failing is not None:
+                    log.warning("fleet ticks again after: %s", failing)
+                    failing = None
 
     def tick(self) -> None:
         """Look at every device once: faults, recalibrations, windows."""
@@ -324,7 +332,16 @@ class Fleet:
             raise errors.InvalidRequest(
                 f"device {name!r} has no cryostat telemetry to warm up", device=name
             )
+        unknown = set(shape or {}) - {"peak", "rise_s", "hold_s", "recover_s"}
+        if unknown:
+            raise errors.InvalidRequest(
+                f"a warm-up has no {sorted(unknown)}; give peak, rise_s, hold_s, recover_s",
+                field=sorted(unknown)[0],
+            )
         warmup: Warmup = replace(twin.spec.warmup, **(shape or {}))
+        # Checked before it is kept: a fault the fleet cannot time would break every
+        # status read and every tick from then on.
+        telemetry.check_warmup(warmup)
         fault = telemetry.Fault(self._clock(), warmup)
         with self._lock:
             twin.faults.append(fault)

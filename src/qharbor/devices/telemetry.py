@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from qharbor import errors
 from qharbor.devices.spec import Channel, TwinSpec, Warmup
 
 #: Seconds between the twin's sensor readings.
 READING_S = 1.0
+#: The longest phase (rise, hold, recovery) of a warm-up, in seconds (30 days).
+MAX_PHASE_S = 30 * 86_400.0
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,30 @@ class Fault:
             "hold_s": self.shape.hold_s,
             "recover_s": self.shape.recover_s,
         }
+
+
+def check_warmup(shape: Warmup) -> None:
+    """Refuse a warm-up whose shape cannot be timed: a peak outside (0, 1], or a phase
+    that is negative, not finite, or longer than :data:`MAX_PHASE_S`.
+
+    Raises:
+        errors.InvalidRequest: naming the field and its range.
+    """
+    if not (math.isfinite(shape.peak) and 0 < shape.peak <= 1):
+        raise errors.InvalidRequest(
+            f"peak={shape.peak!r} is out of range; it is a share of a full warm-up, "
+            "greater than 0 and at most 1",
+            field="peak",
+        )
+    for name in ("rise_s", "hold_s", "recover_s"):
+        value = getattr(shape, name)
+        low_ok = value >= 0 if name == "hold_s" else value > 0
+        if not (math.isfinite(value) and low_ok and value <= MAX_PHASE_S):
+            raise errors.InvalidRequest(
+                f"{name}={value!r} is out of range; a warm-up phase lasts "
+                f"{'0' if name == 'hold_s' else 'more than 0'} to {MAX_PHASE_S:.0f} seconds",
+                field=name,
+            )
 
 
 def warmth(faults: Sequence[Fault], at: dt.datetime) -> float:

@@ -120,6 +120,7 @@ class Scheduler:
 
     def _loop(self) -> None:
         last_heartbeat = last_recovery = last_sessions = time.monotonic()
+        failing: str | None = None  # the last failure, logged once until an iteration succeeds
         while not self._stop.is_set():
             try:
                 busy = bool(self._executor.running())
@@ -140,9 +141,16 @@ class Scheduler:
                     self._sessions.expire_due()
                     last_sessions = now
                 self._dispatch()
-            except Exception:  # the database may be briefly unreachable; keep going
-                log.exception("scheduler iteration failed; retrying")
+            except Exception as exc:  # the database may be briefly unreachable; keep going
+                what = f"{type(exc).__name__}: {exc}"
+                if what != failing:
+                    log.exception("scheduler iteration failed; retrying every second")
+                    failing = what
                 self._stop.wait(1.0)
+            else:
+                if failing is not None:
+                    log.warning("scheduler runs again after: %s", failing)
+                    failing = None
 
     def _dispatch(self) -> None:
         slots = self._executor.free_slots()

@@ -131,3 +131,51 @@ def test_simulators_are_always_online_and_have_no_calibration(fleet: Fleet) -> N
         fleet.calibration("statevector")
     with pytest.raises(errors.DeviceNotFound):
         fleet.calibration("nope")
+
+
+def test_a_tick_that_keeps_failing_is_logged_once_and_its_recovery_once(
+    db: Database, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+    import threading
+
+    specs = [s for s in load_twins() if s.name == "sc25"]
+    catalogue = Catalogue([*simulator_devices(), *(twin_device(s) for s in specs)])
+    fleet = Fleet(catalogue, DeviceRecords(db), tick_s=0.01, clock=clock)
+    fleet.start(run_thread=False)
+    ticks = {"n": 0}
+    healthy = threading.Event()
+    done = threading.Event()
+
+    def tick() -> None:
+        ticks["n"] += 1
+        if ticks["n"] >= 60:
+            done.set()
+        if not healthy.is_set():
+            raise OverflowError("date value out of range")
+
+    fleet.tick = tick  # type: ignore[method-assign]
+    with caplog.at_level(logging.INFO, logger="qharbor.devices.fleet"):
+        thread = threading.Thread(target=fleet._loop)
+        thread.start()
+        try:
+            assert done.wait(30)
+            healthy.set()
+            ticks["n"], done = 0, threading.Event()
+            assert done.wait(30)
+        finally:
+            fleet._stop.set()
+            thread.join(10)
+    failures = [r for r in caplog.records if "tick failed" in r.getMessage()]
+    recoveries = [r for r in caplog.records if "ticks again" in r.getMessage()]
+    assert len(failures) == 1 and failures[0].exc_info is not None
+    assert len(recoveries) == 1
+
+
+def test_a_warm_up_that_cannot_be_timed_is_refused_and_not_kept(fleet: Fleet) -> None:
+    for shape in ({"rise_s": 1e14}, {"hold_s": float("inf")}, {"peak": 0.0}, {"recover_s": -1}):
+        with pytest.raises(errors.InvalidRequest) as refused:
+            fleet.inject_warmup("sc25", shape)
+        assert refused.value.detail["field"] == next(iter(shape))
+    assert fleet.telemetry("sc25", T0, T0 + dt.timedelta(minutes=1), 10.0)["faults"] == []
+    assert fleet.status("sc25") is DeviceStatus.ONLINE

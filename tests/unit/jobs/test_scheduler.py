@@ -302,3 +302,34 @@ def test_start_takes_over_jobs_left_running_by_a_previous_centre(
     run_scheduler(executor, recover_all=True)
     assert wait_for_status(manager, project, job_id, JobStatus.DONE) is JobStatus.DONE
     assert [t.attempt for t in executor.submitted] == [claim.attempt + 1]
+
+
+class FailingExecutor(FakeExecutor):
+    """An executor whose first few polls of running work fail, as a broken status would."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__(done)
+        self.failures = failures
+
+    def running(self) -> dict[str, int]:
+        if self.failures > 0:
+            self.failures -= 1
+            raise OverflowError("date value out of range")
+        return super().running()
+
+
+def test_an_iteration_that_keeps_failing_is_logged_once_and_its_recovery_once(
+    manager: JobManager, project, run_scheduler, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    executor = FailingExecutor(failures=3)
+    with caplog.at_level(logging.INFO, logger="qharbor.jobs.scheduler"):
+        run_scheduler(executor)
+        job = submit(manager, project)
+        assert wait_for_status(manager, project, job, JobStatus.DONE) is JobStatus.DONE
+    assert executor.failures == 0
+    failures = [r for r in caplog.records if "iteration failed" in r.getMessage()]
+    recoveries = [r for r in caplog.records if "runs again" in r.getMessage()]
+    assert len(failures) == 1 and failures[0].exc_info is not None
+    assert len(recoveries) == 1

@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from qharbor.api import bounds
+from qharbor.api import errors as api_errors
 from qharbor.api.deps import CentreDep, CurrentAdmin
 from qharbor.api.schemas import (
     AdminTokenCreate,
@@ -32,7 +34,11 @@ from qharbor.centre import Centre
 from qharbor.security.identity import Principal, Role
 from qharbor.security.quotas import DeviceClass, Period
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"])
+router = APIRouter(
+    prefix="/v1/admin",
+    tags=["admin"],
+    responses=api_errors.responses(*api_errors.AUTHENTICATED, 404, 409, 413),
+)
 
 
 def _audit(centre: Centre, admin: Principal, action: str, target: str, **detail: Any) -> None:
@@ -231,7 +237,7 @@ def audit(
     action: Annotated[str | None, Query(description="e.g. http.write, result.read")] = None,
     project: Annotated[str | None, Query(description="Only entries in this project id.")] = None,
     target: Annotated[str | None, Query(description="e.g. user:ID or /v1/jobs/ID")] = None,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=bounds.INT32_MAX)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """The audit log, newest first. It can be read, never changed."""

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from qharbor import errors
+from qharbor.api import bounds
+from qharbor.api import errors as api_errors
 from qharbor.api.deps import CentreAdmin, CentreDep, Reader
 from qharbor.api.schemas import (
     CalibrationScaleIn,
@@ -21,7 +23,11 @@ from qharbor.devices import Device
 from qharbor.devices.spec import Window
 from qharbor.security.identity import Principal
 
-router = APIRouter(prefix="/v1/devices", tags=["devices"])
+router = APIRouter(
+    prefix="/v1/devices",
+    tags=["devices"],
+    responses=api_errors.responses(*api_errors.AUTHENTICATED, 404, 413),
+)
 
 #: The most points one telemetry query returns.
 MAX_POINTS = 2000
@@ -43,10 +49,10 @@ def _public(centre: Centre, device: Device, lengths: dict[str, dict[str, int]]) 
 
 
 def parse_time(value: str, field: str) -> dt.datetime:
-    """An RFC 3339 time with a zone, in UTC.
+    """An RFC 3339 time with a zone, in UTC, within the accepted range.
 
     Raises:
-        errors.InvalidRequest: naming the field.
+        errors.InvalidRequest: naming the field (and the range, when outside it).
     """
     try:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -56,7 +62,10 @@ def parse_time(value: str, field: str) -> dt.datetime:
         ) from None
     if parsed.tzinfo is None:
         raise errors.InvalidRequest(f"{field} needs a time zone, e.g. a trailing Z", field=field)
-    return parsed.astimezone(dt.UTC)
+    try:
+        return bounds.utc_in_range(parsed)
+    except ValueError as exc:
+        raise errors.InvalidRequest(f"{field}={value!r}: {exc}", field=field) from None
 
 
 def require_admin(principal: Principal) -> None:
@@ -140,7 +149,12 @@ def get_telemetry(
     _principal: Reader,
     start: Annotated[str | None, Query(description="RFC 3339; default 10 minutes ago.")] = None,
     end: Annotated[str | None, Query(description="RFC 3339; default now.")] = None,
-    step_s: Annotated[float, Query(gt=0, description="Seconds between points.")] = 10.0,
+    step_s: Annotated[
+        float,
+        Query(
+            gt=0, le=bounds.MAX_STEP_S, allow_inf_nan=False, description="Seconds between points."
+        ),
+    ] = 10.0,
 ) -> dict[str, Any]:
     """Cryostat stage temperatures as time series."""
     now = dt.datetime.now(dt.UTC)
@@ -151,7 +165,8 @@ def get_telemetry(
     points = (until - since).total_seconds() / step_s + 1
     if points > MAX_POINTS:
         raise errors.InvalidRequest(
-            f"the query asks for {int(points)} points; at most {MAX_POINTS}: raise step_s or "
+            # A tiny step_s makes ``points`` infinite, which int() cannot take.
+            f"the query asks for {points:.0f} points; at most {MAX_POINTS}: raise step_s or "
             "narrow the range",
             field="step_s",
         )

@@ -6,11 +6,14 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from qharbor.api import errors as api_errors
 from qharbor.api.deps import CentreDep, Reader
 from qharbor.api.schemas import EngineList
 from qharbor.engines import costs
 
-router = APIRouter(prefix="/v1", tags=["engines"])
+router = APIRouter(
+    prefix="/v1", tags=["engines"], responses=api_errors.responses(*api_errors.AUTHENTICATED)
+)
 
 
 @router.get("/engines", response_model=EngineList)

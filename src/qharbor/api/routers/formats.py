@@ -6,12 +6,15 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from qharbor.api import errors as api_errors
 from qharbor.api.deps import CentreDep, Reader
 from qharbor.api.schemas import FormatList
 from qharbor.programs import FORMATS
 from qharbor.programs.limits import DEFAULT_LIMITS
 
-router = APIRouter(prefix="/v1", tags=["formats"])
+router = APIRouter(
+    prefix="/v1", tags=["formats"], responses=api_errors.responses(*api_errors.AUTHENTICATED)
+)
 
 
 @router.get("/formats", response_model=FormatList)

@@ -17,6 +17,8 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from qharbor import errors
+from qharbor.api import bounds
+from qharbor.api import errors as api_errors
 from qharbor.api.auditing import audit_write
 from qharbor.api.deps import CentreDep, Reader, Submitter, require_scope
 from qharbor.api.schemas import (
@@ -39,13 +41,22 @@ from qharbor.security import quotas, sealing
 from qharbor.security.identity import Principal
 from qharbor.security.signing import canonical
 
-router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+router = APIRouter(
+    prefix="/v1/jobs",
+    tags=["jobs"],
+    responses=api_errors.responses(*api_errors.AUTHENTICATED, 400, 404, 409, 413),
+)
 
 T = TypeVar("T")
 
 Wait = Annotated[
     float,
-    Query(ge=0, description="Seconds to wait for the job to finish before answering (long poll)."),
+    Query(
+        ge=0,
+        le=bounds.MAX_WAIT_S,
+        allow_inf_nan=False,
+        description="Seconds to wait for the job to finish before answering (long poll).",
+    ),
 ]
 
 
@@ -120,6 +131,8 @@ async def submit_job(
         float,
         Query(
             ge=0,
+            le=bounds.MAX_WAIT_S,
+            allow_inf_nan=False,
             description="Seconds to wait for the job to finish before answering; a job that "
             "finishes in time comes back final, with its result if it is DONE.",
         ),
@@ -259,10 +272,10 @@ def list_jobs(
     tag: str | None = None,
     session_id: str | None = None,
     created_after: Annotated[
-        dt.datetime | None, Query(description="Only jobs created at or after (ISO 8601).")
+        bounds.Time | None, Query(description="Only jobs created at or after (ISO 8601).")
     ] = None,
     created_before: Annotated[
-        dt.datetime | None, Query(description="Only jobs created before (ISO 8601).")
+        bounds.Time | None, Query(description="Only jobs created before (ISO 8601).")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,

@@ -7,11 +7,15 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from qharbor import errors
+from qharbor.api import errors as api_errors
 from qharbor.api.deps import CentreDep, Reader, Submitter
 from qharbor.api.schemas import KeyList, KeyPublic, UserKeyCreate
 from qharbor.security.audit import KEY_REGISTER, KEY_RETIRE
 
 router = APIRouter(prefix="/v1", tags=["keys"])
+
+#: What the routes of the caller's own key may answer besides success.
+_OWN_KEY = api_errors.responses(*api_errors.AUTHENTICATED, 404, 413)
 
 
 @router.get("/keys", response_model=KeyList)
@@ -27,7 +31,7 @@ def list_keys(centre: CentreDep) -> dict[str, Any]:
     }
 
 
-@router.get("/me/keys", response_model=KeyPublic)
+@router.get("/me/keys", response_model=KeyPublic, responses=_OWN_KEY)
 def get_my_key(centre: CentreDep, principal: Reader) -> dict[str, Any]:
     """Your registered ML-KEM public key; 404 when you have none."""
     key = centre.keys.user_key(principal.user_id)
@@ -36,7 +40,7 @@ def get_my_key(centre: CentreDep, principal: Reader) -> dict[str, Any]:
     return key.to_json()
 
 
-@router.post("/me/keys", status_code=201, response_model=KeyPublic)
+@router.post("/me/keys", status_code=201, response_model=KeyPublic, responses=_OWN_KEY)
 def register_my_key(body: UserKeyCreate, centre: CentreDep, principal: Submitter) -> dict[str, Any]:
     """Register your ML-KEM-768 public key; results of jobs you submit from now on are
     sealed to it. A previous key is retired (results already sealed to it stay so).
@@ -48,7 +52,7 @@ def register_my_key(body: UserKeyCreate, centre: CentreDep, principal: Submitter
     return key.to_json()
 
 
-@router.delete("/me/keys", status_code=204)
+@router.delete("/me/keys", status_code=204, responses=_OWN_KEY)
 def retire_my_key(centre: CentreDep, principal: Submitter) -> Response:
     """Retire your key: results of jobs you submit from now on are not sealed.
 

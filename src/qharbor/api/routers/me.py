@@ -9,12 +9,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from qharbor import errors
+from qharbor.api import errors as api_errors
 from qharbor.api.deps import CentreDep, Reader, Submitter
 from qharbor.api.schemas import Erased, TokenCreate, TokenIssued, TokenList, TokenPublic
 from qharbor.jobs.job import iso
 from qharbor.security.audit import pseudonym
 
-router = APIRouter(prefix="/v1/me", tags=["me"])
+router = APIRouter(
+    prefix="/v1/me",
+    tags=["me"],
+    responses=api_errors.responses(*api_errors.AUTHENTICATED, 404, 413),
+)
 
 
 @router.get("/tokens", response_model=TokenList)

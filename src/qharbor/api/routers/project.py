@@ -7,12 +7,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from qharbor import errors
+from qharbor.api import errors as api_errors
 from qharbor.api.deps import CentreDep, Reader, Submitter
 from qharbor.api.schemas import MembershipSet, ProjectPublic
 from qharbor.centre import Centre
 from qharbor.security.identity import Principal, Role
 
-router = APIRouter(prefix="/v1/project", tags=["project"])
+router = APIRouter(
+    prefix="/v1/project",
+    tags=["project"],
+    responses=api_errors.responses(*api_errors.AUTHENTICATED, 404, 413),
+)
 
 #: The roles a project admin may give; only centre admins make admins.
 _GIVEN_BY_PROJECT_ADMINS = {Role.PROJECT_ADMIN, Role.MEMBER, Role.VIEWER}

@@ -6,11 +6,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from qharbor.api import errors as api_errors
 from qharbor.api.deps import CentreDep, Reader, Submitter
 from qharbor.api.schemas import SessionCreate, SessionList, SessionPublic
 from qharbor.jobs.sessions import SessionMode, SessionStatus
 
-router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
+router = APIRouter(
+    prefix="/v1/sessions",
+    tags=["sessions"],
+    responses=api_errors.responses(*api_errors.AUTHENTICATED, 404, 409, 413),
+)
 
 
 @router.post("", status_code=201, response_model=SessionPublic)

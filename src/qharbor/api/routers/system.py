@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from qharbor.api import errors as api_errors
 from qharbor.api.deps import AnyToken, CentreDep
 from qharbor.api.schemas import Health, Me
 from qharbor.jobs.job import iso
@@ -34,7 +35,7 @@ def health(centre: CentreDep, response: Response) -> dict[str, Any]:
     return body
 
 
-@router.get("/me", response_model=Me)
+@router.get("/me", response_model=Me, responses=api_errors.responses(*api_errors.AUTHENTICATED))
 def me(centre: CentreDep, principal: AnyToken) -> dict[str, Any]:
     """Who the token belongs to, for which project, until when, and the user's sealing
     key with its recent changes (so a key registered by someone else shows). Any valid

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from qharbor import errors
+from qharbor.api import bounds
+from qharbor.api import errors as api_errors
 from qharbor.api.deps import CentreDep, Reader
 from qharbor.api.schemas import UsageReport
 
-router = APIRouter(prefix="/v1", tags=["usage"])
+router = APIRouter(
+    prefix="/v1", tags=["usage"], responses=api_errors.responses(*api_errors.AUTHENTICATED, 404)
+)
 
 
 @router.get("/usage", response_model=UsageReport)
 def get_usage(
     centre: CentreDep,
     principal: Reader,
-    since: Annotated[dt.date | None, Query(description="First day (UTC), YYYY-MM-DD.")] = None,
-    until: Annotated[dt.date | None, Query(description="Last day (UTC), YYYY-MM-DD.")] = None,
+    since: Annotated[bounds.Day | None, Query(description="First day (UTC), YYYY-MM-DD.")] = None,
+    until: Annotated[bounds.Day | None, Query(description="Last day (UTC), YYYY-MM-DD.")] = None,
     device: str | None = None,
     project: Annotated[
         str | None, Query(description="Admins: another project's id or name.")
