@@ -393,9 +393,7 @@ def check_pinned(device: Any, engine: str, precision: str) -> Any | None:
         )
     try:
         pinned = base.get_engine(engine)
-    except errors.QHarborError:
-        raise
-    except Exception as exc:  # registered, but its library is missing on this centre
+    except Exception as exc:  # registered, but its library or plugin does not load here
         raise errors.EngineNotOnDevice(
             f"engine {engine!r} is not installed on this centre ({exc}); use 'auto'",
             field="options.engine",
