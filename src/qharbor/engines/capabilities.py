@@ -1,10 +1,10 @@
 """What an engine can do beyond sampling, as protocols checked at run time.
 
 Every engine samples circuits (:class:`qharbor.engines.base.Engine`). The
-capabilities here are optional: the worker, the selector and the primitives ask
-``isinstance(engine, ComputesStatevectors)`` before relying on one, so a plugin
-engine gains a capability by defining the method, without registering it
-anywhere else.
+capabilities here are optional, each an engine with one more method: the
+worker, the selector and the primitives ask ``isinstance(engine,
+ComputesStatevectors)`` before relying on one, so a plugin engine gains a
+capability by defining the method, without registering it anywhere else.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
 
-from qharbor.engines.base import ExperimentOutcome
+from qharbor.engines.base import Engine, ExperimentOutcome
 
 
 @runtime_checkable
-class ComputesStatevectors(Protocol):
-    """An engine that can return final state vectors (for exact primitives and result types)."""
+class ComputesStatevectors(Engine, Protocol):
+    """An engine that also returns final state vectors (for exact primitives, result types)."""
 
     def statevectors(
         self,
@@ -39,8 +39,8 @@ class ComputesStatevectors(Protocol):
 
 
 @runtime_checkable
-class ComputesExpectationValues(Protocol):
-    """An engine that computes exact expectation values itself, without returning states."""
+class ComputesExpectationValues(Engine, Protocol):
+    """An engine that also computes exact expectation values itself, without returning states."""
 
     def expectation_values(
         self,
@@ -55,8 +55,8 @@ class ComputesExpectationValues(Protocol):
 
 
 @runtime_checkable
-class EmulatesDevices(Protocol):
-    """An engine that runs compiled circuits on a device twin's noise.
+class EmulatesDevices(Engine, Protocol):
+    """An engine that also runs compiled circuits on a device twin's noise.
 
     A real QPU driver implements the same method: the document names the device
     and the calibration in force, the circuits are on physical qubits.
