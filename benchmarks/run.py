@@ -72,8 +72,8 @@ def _ensure_engine_costs(document: dict[str, Any]) -> None:
     """Measure the engines on this host first if it has no cost fit yet.
 
     qharbor picks an engine per circuit from cost models fitted on the host
-    (`qharbor engines calibrate`). Doing it here, untimed, means no centre
-    calibrates in the background while a case is being timed.
+    (`qharbor engines benchmark`). Doing it here, untimed, means no centre
+    benchmarks its engines in the background while a case is being timed.
     """
     from qharbor.engines import costs
 
@@ -82,7 +82,7 @@ def _ensure_engine_costs(document: dict[str, Any]) -> None:
         return
     console.print("[bold]engine costs[/]: no fit for this host yet; measuring the engines once")
     qharbor = Path(sys.executable).with_name("qharbor")
-    subprocess.run([str(qharbor), "engines", "calibrate"], check=True)
+    subprocess.run([str(qharbor), "engines", "benchmark"], check=True)
     document["notes"].append("engine costs: measured on this host before the cases ran")
 
 

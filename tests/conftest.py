@@ -88,8 +88,8 @@ def _isolated_account_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
     """No test reads or writes the real ~/.qharbor account file."""
     monkeypatch.setenv("QHARBOR_ACCOUNT_FILE", str(tmp_path / "accounts.json"))
     monkeypatch.setenv("QHARBOR_KEY_DIR", str(tmp_path / "keys"))
-    # Centres in tests never start the background engine calibration (seconds of CPU).
-    monkeypatch.setenv("QHARBOR_ENGINE_CALIBRATION", "off")
+    # Centres in tests never start the background engine benchmark (seconds of CPU).
+    monkeypatch.setenv("QHARBOR_ENGINE_BENCHMARK", "off")
     # Nor do their workers load every engine up front (about 1.5 s of CPU per worker).
     monkeypatch.setenv("QHARBOR_WARM_ENGINES", "0")
     for name in ("QHARBOR_URL", "QHARBOR_TOKEN", "QHARBOR_CA_BUNDLE"):

@@ -12,7 +12,7 @@ from qharbor.devices import Catalogue, default_catalogue
 from qharbor.devices.fleet import Fleet
 from qharbor.devices.records import DeviceRecords
 from qharbor.engines import costs
-from qharbor.engines.background import BackgroundCalibration
+from qharbor.engines.background import BackgroundBenchmark
 from qharbor.jobs.events import JobEvents
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.scheduler import Scheduler
@@ -103,7 +103,7 @@ class Centre:
         self.parsers = ParserPool(settings.parser_processes, settings.parse_timeout_seconds)
         self._executor: Executor | None = None
         self.scheduler: Scheduler | None = None
-        self._calibration: BackgroundCalibration | None = None
+        self._benchmark: BackgroundBenchmark | None = None
 
     def start(self) -> None:
         """Migrate the database, make the first admin and the keys if needed, start the
@@ -115,11 +115,11 @@ class Centre:
         intake.warm_up()  # the first small program parsed here should not pay for imports
         self.bootstrap_token = self.identity.bootstrap()
         self.fleet.start()
-        if self.settings.engine_calibration == "background":
-            self._calibration = BackgroundCalibration(
+        if self.settings.engine_benchmark == "background":
+            self._benchmark = BackgroundBenchmark(
                 self.settings.engine_costs_path or costs.default_path()
             )
-            self._calibration.start()
+            self._benchmark.start()
         self._executor = make_executor(self.settings)
         self.scheduler = Scheduler(
             self.jobs,
@@ -143,8 +143,8 @@ class Centre:
             log.warning("no worker was ready after 60 s; jobs will wait in the queue")
 
     def stop(self) -> None:
-        if self._calibration is not None:
-            self._calibration.stop()
+        if self._benchmark is not None:
+            self._benchmark.stop()
         self.fleet.stop()
         if self.scheduler is not None:
             self.scheduler.stop()

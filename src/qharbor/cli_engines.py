@@ -1,4 +1,4 @@
-"""The ``qharbor engines`` commands: list a centre's engines, calibrate this host's cost models."""
+"""The ``qharbor engines`` commands: list a centre's engines, benchmark this host's cost models."""
 
 from __future__ import annotations
 
@@ -28,12 +28,13 @@ def list_engines(ctx: typer.Context, json_output: JsonOption = False) -> None:
         print_json(found)
         return
     console.print(models_table(found))
-    state = "calibrated on this host" if found["calibrated"] else "shipped defaults"
+    state = "benchmarked on this host" if found["calibrated"] else "shipped defaults"
     console.print(f"[dim]Host {found['fingerprint']}: {state}.[/dim]")
 
 
-@engines_app.command()
-def calibrate(
+@engines_app.command("calibrate", hidden=True, deprecated=True)
+@engines_app.command("benchmark")
+def benchmark(
     path: Annotated[
         Path | None,
         typer.Option(
@@ -64,15 +65,15 @@ def calibrate(
     Runs locally, on the machine that will run the jobs; needs the server extras.
     """
     try:
-        from qharbor.engines import calibration, costs
+        from qharbor.engines import benchmarking, costs
     except ImportError as exc:
         fail(
-            f"calibration needs the server extras ({exc.name} is missing): "
+            f"benchmarking needs the server extras ({exc.name} is missing): "
             "pip install 'qharbor[server]'"
         )
     target = path or costs.default_path()
     names = list(engine) if engine else None
-    total = calibration.probe_count(names) * passes
+    total = benchmarking.probe_count(names) * passes
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -87,14 +88,14 @@ def calibrate(
         def step(key: str, label: str) -> None:
             progress.update(task, advance=1, description=f"{key}: {label}")
 
-        fit = calibration.calibrate(names, on_probe=step, passes=passes)
+        fit = benchmarking.benchmark(names, on_probe=step, passes=passes)
     written = costs.save_fit(fit, target)
     if defaults_file is not None:
         shipped = fit.to_json()
         shipped["note"] = (
-            "Shipped defaults, measured with `qharbor engines calibrate --passes "
+            "Shipped defaults, measured with `qharbor engines benchmark --passes "
             f"{passes}` on the development machine; a centre uses them only until its "
-            "own host is calibrated."
+            "own host is benchmarked."
         )
         defaults_file.write_text(json.dumps(shipped, indent=1, sort_keys=True) + "\n")
     report = {**fit.to_json(), "path": str(written)}

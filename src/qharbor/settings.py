@@ -7,12 +7,18 @@ environment by passing explicit values to :class:`Settings`.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+#: The former name of QHARBOR_ENGINE_BENCHMARK, still read when the new one is unset.
+_FORMER_ENGINE_BENCHMARK_ENV = "QHARBOR_ENGINE_CALIBRATION"
 
 
 def default_workers() -> int:
@@ -134,16 +140,40 @@ class Settings(BaseSettings):
         "are ready, so the first jobs that pick one do not wait for its import (about "
         "1.5 s of CPU per worker, at start).",
     )
-    engine_calibration: Literal["background", "off"] = Field(
+    engine_benchmark: Literal["background", "off"] = Field(
         default="background",
-        description="'background': at start, if this host has no cost fit yet, measure the "
+        description="'background': at start, if this host has no cost fit yet, benchmark the "
         "engines once in a low-priority background process; 'off': use the shipped defaults "
-        "until `qharbor engines calibrate` is run.",
+        "until `qharbor engines benchmark` is run. Formerly engine_calibration "
+        "(QHARBOR_ENGINE_CALIBRATION), still accepted.",
     )
 
     write_account_file: bool = False
     account_file: Path | None = None
     log_level: str = "info"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        """Accept ``engine_calibration``, the former name of ``engine_benchmark``.
+
+        "Calibration" now means only a device's snapshot; the engines' cost fit is a
+        benchmark. The former name is read when the new one is not given.
+        """
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        given = data.pop("engine_calibration", None)
+        if given is None:
+            given = os.environ.get(_FORMER_ENGINE_BENCHMARK_ENV)
+        if given is not None and "engine_benchmark" not in data:
+            log.warning(
+                "engine_calibration (%s) is deprecated; use engine_benchmark (%s)",
+                _FORMER_ENGINE_BENCHMARK_ENV,
+                "QHARBOR_ENGINE_BENCHMARK",
+            )
+            data["engine_benchmark"] = given
+        return data
 
     def memory_capacity_bytes(self) -> int:
         """The memory the jobs of this host may use together (bytes)."""

@@ -93,7 +93,7 @@ def start_centre(kind: str, tmp: Path, **overrides: Any) -> tuple[CentreServer, 
         max_open_sessions_per_project=overrides.pop("max_open_sessions_per_project", 1000),
         log_level="warning",
         # Module-scoped centres start before the per-test environment is set.
-        engine_calibration=overrides.pop("engine_calibration", "off"),
+        engine_benchmark=overrides.pop("engine_benchmark", "off"),
         **overrides,
     )
     server = CentreServer(settings)

@@ -66,7 +66,7 @@ class CappedCentre:
             QHARBOR_ACCOUNT_FILE=str(self.account_file),
             QHARBOR_KEY_DIR=str(root / "keys"),
             QHARBOR_WORKERS="1",
-            QHARBOR_ENGINE_CALIBRATION="off",
+            QHARBOR_ENGINE_BENCHMARK="off",
             QHARBOR_WARM_ENGINES="0",
         )
         self._log = (root / "serve.log").open("wb")

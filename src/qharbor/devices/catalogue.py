@@ -20,6 +20,7 @@ from qharbor import errors
 from qharbor.devices import spec as specs
 from qharbor.devices.device import Device
 from qharbor.engines import memory
+from qharbor.engines.base import BUILTIN, plugins
 
 # Operations the Aer methods execute directly; control flow and measurement are
 # always allowed. Taken from Aer's own configuration for each method, less the
@@ -67,7 +68,9 @@ def simulator_devices(max_shots: int = 1_000_000, memory_bytes: int | None = Non
             host's default capacity when omitted.
     """
     capacity = memory_bytes if memory_bytes is not None else memory.host_capacity()
-    statevector_engines = ("aer", "qulacs", "qsim", "stim")
+    # Plugin engines join the state-vector device after the built-in ones: a job may
+    # pin them, and automatic selection weighs them once this host has their cost fit.
+    statevector_engines = (*BUILTIN, *plugins())
     return [
         Device(
             name="statevector",

@@ -1,9 +1,9 @@
-"""Calibrates the engines once, in a background process, when a centre starts on a new host.
+"""Benchmarks the engines once, in a background process, when a centre starts on a new host.
 
 The first centre on a host finds no cost fit for its fingerprint and starts
-``python -m qharbor.engines.calibration --background`` at low priority. A lock
+``python -m qharbor.engines.benchmarking --background`` at low priority. A lock
 file next to the fits makes sure only one process on the host measures at a
-time, so a test run that starts many centres calibrates once at most; centres
+time, so a test run that starts many centres benchmarks once at most; centres
 use the shipped defaults meanwhile and pick up the fit when it is written.
 """
 
@@ -20,8 +20,8 @@ from qharbor.engines import costs
 log = logging.getLogger(__name__)
 
 
-class BackgroundCalibration:
-    """Starts, watches and, at shutdown, stops the background calibration of one centre."""
+class BackgroundBenchmark:
+    """Starts, watches and, at shutdown, stops the background benchmark of one centre."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -30,9 +30,9 @@ class BackgroundCalibration:
         self._stopping = threading.Event()
 
     def start(self) -> None:
-        """Look in a thread (the fingerprint loads the engines) and calibrate if needed."""
+        """Look in a thread (the fingerprint loads the engines) and benchmark if needed."""
         self._thread = threading.Thread(
-            target=self._run, name="qharbor-engine-calibration", daemon=True
+            target=self._run, name="qharbor-engine-benchmark", daemon=True
         )
         self._thread.start()
 
@@ -54,7 +54,7 @@ class BackgroundCalibration:
             [
                 sys.executable,
                 "-m",
-                "qharbor.engines.calibration",
+                "qharbor.engines.benchmarking",
                 "--background",
                 "--path",
                 str(self.path),
@@ -69,10 +69,10 @@ class BackgroundCalibration:
         if self._process.returncode == 0:
             log.info("engine cost fit written to %s", self.path)
         elif self._process.returncode == 3:
-            log.info("another process is calibrating the engines; using its fit when written")
+            log.info("another process is benchmarking the engines; using its fit when written")
         else:
             log.warning(
-                "background engine calibration failed (exit %s): %s",
+                "background engine benchmark failed (exit %s): %s",
                 self._process.returncode,
                 err.decode(errors="replace")[-500:],
             )

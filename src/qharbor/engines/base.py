@@ -1,16 +1,21 @@
-"""The engine interface and the registry of engines by name."""
+"""The engine interface and the registry of engines by name.
+
+Engines register through the ``qharbor.engines`` entry-point group, the built-in
+ones included (``pyproject.toml``), so an engine from another distribution is
+found without touching the centre; see "Writing an engine plugin" in
+docs/engines.md. Each is imported on first use.
+"""
 
 from __future__ import annotations
 
-import importlib
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from importlib import metadata
+from typing import Any, Protocol, runtime_checkable
 
-import numpy as np
 from qiskit import QuantumCircuit
-from qiskit.quantum_info import SparsePauliOp
 
 from qharbor import errors
 from qharbor.engines.features import CircuitFeatures
@@ -49,6 +54,7 @@ class ExperimentOutcome:
 PRECISIONS = ("double", "single")
 
 
+@runtime_checkable
 class Engine(Protocol):
     """Runs experiments. Implementations must be safe to call from one worker process.
 
@@ -121,60 +127,24 @@ def run_each(
     return outcomes
 
 
-class ProducesStates(Protocol):
-    """An engine that can return final state vectors (for exact primitives and result types)."""
+log = logging.getLogger(__name__)
 
-    def statevectors(
-        self,
-        circuit: QuantumCircuit,
-        bindings: Sequence[Mapping[str, float]],
-        *,
-        precision: str = "double",
-    ) -> list[np.ndarray]:
-        """The final state of a measurement-free circuit, once per binding.
+#: The entry-point group engines register in: name = "module:Class".
+ENTRY_POINT_GROUP = "qharbor.engines"
 
-        Amplitudes are in Qiskit's order (qubit 0 is the least significant bit).
-        An empty ``bindings`` means one run of a circuit without parameters.
-        """
-        ...
-
-
-class ComputesExpectations(Protocol):
-    """An engine that computes exact expectation values itself, without returning states."""
-
-    def expectation_values(
-        self,
-        circuit: QuantumCircuit,
-        bindings: Sequence[Mapping[str, float]],
-        observables: Sequence[SparsePauliOp],
-        *,
-        precision: str = "double",
-    ) -> np.ndarray:
-        """Exact ⟨O⟩ of the measurement-free circuit, shape (bindings or 1, observables)."""
-        ...
-
-
-class EmulatesDevices(Protocol):
-    """An engine that runs compiled circuits on a device twin's noise.
-
-    A real QPU driver implements the same method: the document names the device
-    and the calibration in force, the circuits are on physical qubits.
-    """
-
-    def run_twin(
-        self,
-        document: Mapping[str, Any],
-        circuits: Sequence[QuantumCircuit],
-        *,
-        shots: int,
-        seed: int,
-    ) -> list[ExperimentOutcome]:
-        """Run each circuit once with ``shots``; the i-th uses seed ``seed + i``."""
-        ...
-
+#: Built-in engines, as pyproject.toml declares them in the entry-point group. An
+#: install whose metadata predates the group still finds them here.
+BUILTIN = {
+    "aer": "qharbor.engines.aer:AerEngine",
+    "qulacs": "qharbor.engines.qulacs:QulacsEngine",
+    "qsim": "qharbor.engines.qsim:QsimEngine",
+    "stim": "qharbor.engines.stim:StimEngine",
+}
 
 _FACTORIES: dict[str, Callable[[], Engine]] = {}
 _INSTANCES: dict[str, Engine] = {}
+#: Whether this process has read the entry points.
+_discovered = False
 
 
 def register(name: str, factory: Callable[[], Engine]) -> None:
@@ -186,7 +156,7 @@ def get_engine(name: str) -> Engine:
     """The engine registered as ``name``, created once per process."""
     if name not in _INSTANCES:
         if name not in _FACTORIES:
-            _load_builtin()
+            _discover()
         if name not in _FACTORIES:
             raise errors.ExecutionError(
                 f"no engine named {name!r}; registered: {', '.join(sorted(_FACTORIES))}"
@@ -197,35 +167,95 @@ def get_engine(name: str) -> Engine:
 
 def registered() -> list[str]:
     """The names of every engine this process can create."""
-    _load_builtin()
+    _discover()
     return sorted(_FACTORIES)
 
 
-def _load_builtin() -> None:
-    for name, (module, cls) in _BUILTIN.items():
-        _FACTORIES.setdefault(name, _lazy(module, cls))
+def plugins() -> list[str]:
+    """The registered engines that are not built in, in name order."""
+    return [name for name in registered() if name not in BUILTIN]
 
 
-#: Built-in engines: name -> (module, class). Imported on first use, so a worker
-#: that never runs qsim never pays for importing Cirq.
-_BUILTIN = {
-    "aer": ("qharbor.engines.aer", "AerEngine"),
-    "qulacs": ("qharbor.engines.qulacs", "QulacsEngine"),
-    "qsim": ("qharbor.engines.qsim", "QsimEngine"),
-    "stim": ("qharbor.engines.stim", "StimEngine"),
-}
+def _discover() -> None:
+    """Register every engine of the entry-point group, once per process.
+
+    Nothing is imported here: a worker that never runs qsim never pays for
+    importing Cirq. A malformed entry, or one that reuses a taken name, is logged
+    and skipped, so one broken plugin cannot keep the centre from starting.
+    """
+    global _discovered
+    if _discovered:
+        return
+    _discovered = True
+    try:
+        points = list(metadata.entry_points(group=ENTRY_POINT_GROUP))
+    except Exception:  # unreadable metadata of some installed distribution
+        log.exception(
+            "could not read the %s entry points; built-in engines only", ENTRY_POINT_GROUP
+        )
+        points = []
+    found = {
+        name: metadata.EntryPoint(name, value, ENTRY_POINT_GROUP) for name, value in BUILTIN.items()
+    }
+    for point in points:
+        taken = found.get(point.name)
+        if taken is not None and taken.value != point.value:
+            log.error(
+                "engine plugin %s = %r skipped: the name %r is taken by %r",
+                point.name,
+                point.value,
+                point.name,
+                taken.value,
+            )
+            continue
+        if ":" not in point.value or not point.attr:
+            log.error(
+                "engine plugin %s = %r skipped: the value must be 'module:Class'",
+                point.name,
+                point.value,
+            )
+            continue
+        found[point.name] = point
+    for name, point in found.items():
+        _FACTORIES.setdefault(name, _lazy(point))
 
 
-def _lazy(module: str, cls: str) -> Callable[[], Engine]:
+def _lazy(point: metadata.EntryPoint) -> Callable[[], Engine]:
     def factory() -> Engine:
+        builtin = point.name in BUILTIN
         try:
-            engine_class = getattr(importlib.import_module(module), cls)
+            engine_class = point.load()
         except ImportError as exc:
-            raise errors.ExecutionError(
-                f"engine {cls} needs a library that is not installed ({exc.name}); "
-                "install qharbor[server]"
-            ) from None
-        engine: Engine = engine_class()
+            if builtin:
+                raise errors.ExecutionError(
+                    f"engine {point.name} needs a library that is not installed ({exc.name}); "
+                    "install qharbor[server]"
+                ) from None
+            raise _broken(point, f"it does not import ({exc})") from None
+        except Exception as exc:
+            raise _broken(point, f"it does not import ({type(exc).__name__}: {exc})") from None
+        try:
+            engine = engine_class()
+        except Exception as exc:
+            raise _broken(point, f"{point.attr}() raised {type(exc).__name__}: {exc}") from None
+        if not isinstance(engine, Engine):
+            raise _broken(
+                point,
+                "its engine lacks the interface of qharbor.engines.Engine "
+                "(name, precisions, operations, unsupported, run, versions)",
+            )
+        if engine.name != point.name:
+            raise _broken(point, f"its engine calls itself {engine.name!r}")
         return engine
 
     return factory
+
+
+def _broken(point: metadata.EntryPoint, why: str) -> errors.ExecutionError:
+    """The error of a plugin that cannot be used, logged where the operator looks."""
+    message = (
+        f"engine plugin {point.name!r} ({point.value}) cannot be used: {why}; "
+        "fix or uninstall the distribution that provides it"
+    )
+    log.error("%s", message)
+    return errors.ExecutionError(message)

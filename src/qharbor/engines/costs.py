@@ -19,7 +19,7 @@ term          dense form (state vectors)     tableau form (Clifford, stim and st
 ============  =============================  ==========================================
 
 The coefficients (seconds per unit) are fitted by non-negative least squares,
-weighted by relative error, to timings of probe circuits (:mod:`qharbor.engines.calibration`)
+weighted by relative error, to timings of probe circuits (:mod:`qharbor.engines.benchmarking`)
 on this host. Fits are stored in one JSON file keyed by a host fingerprint (CPU
 model, core count, engine versions); until this host has one, the defaults
 shipped with the package (measured on the development machine) are used.
@@ -263,7 +263,7 @@ def save_fit(fit: HostFit, path: Path | None = None) -> Path:
     data = read_file(target)
     entry = fit.to_json()
     earlier = data["hosts"].get(fit.fingerprint)
-    if earlier:  # a partial calibration keeps the other engines' models
+    if earlier:  # a partial benchmark keeps the other engines' models
         entry["models"] = {**earlier.get("models", {}), **entry["models"]}
     data["hosts"][fit.fingerprint] = entry
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")

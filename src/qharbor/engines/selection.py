@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qharbor import errors
-from qharbor.engines import base, costs
+from qharbor.engines import base, capabilities, costs
 from qharbor.engines.features import CircuitFeatures
 from qharbor.engines.quick_features import NOT_READ, quick_features
 
@@ -92,9 +92,9 @@ def exact_refusal(engine: Any, exact: str | None) -> str | None:
     """Why an engine cannot give the exact states or expectation values a job needs."""
     if exact is None:
         return None
-    if hasattr(engine, "statevectors"):
+    if isinstance(engine, capabilities.ComputesStatevectors):
         return None
-    if exact == "expectations" and hasattr(engine, "expectation_values"):
+    if exact == "expectations" and isinstance(engine, capabilities.ComputesExpectationValues):
         return None
     return f"{engine.name} returns no exact {'states' if exact == 'states' else 'expectations'}"
 
@@ -393,9 +393,7 @@ def check_pinned(device: Any, engine: str, precision: str) -> Any | None:
         )
     try:
         pinned = base.get_engine(engine)
-    except errors.QHarborError:
-        raise
-    except Exception as exc:  # registered, but its library is missing on this centre
+    except Exception as exc:  # registered, but its library or plugin does not load here
         raise errors.EngineNotOnDevice(
             f"engine {engine!r} is not installed on this centre ({exc}); use 'auto'",
             field="options.engine",

@@ -19,7 +19,7 @@ from qiskit import QuantumCircuit
 from qiskit.quantum_info import DensityMatrix, Statevector
 
 from qharbor.devices import Device
-from qharbor.engines import Experiment
+from qharbor.engines import Experiment, capabilities
 from qharbor.engines.selection import Picker
 from qharbor.primitives import observables as obs
 from qharbor.primitives.pubs import (
@@ -43,11 +43,9 @@ def is_exact(device: Device, engine: Any = None) -> bool:
     With a plain engine (not a picker, which chooses an engine that can), that
     engine must also return states or expectation values.
     """
-    capable = (
-        engine is None
-        or isinstance(engine, Picker)
-        or hasattr(engine, "statevectors")
-        or hasattr(engine, "expectation_values")
+    capable = engine is None or isinstance(
+        engine,
+        (Picker, capabilities.ComputesStatevectors, capabilities.ComputesExpectationValues),
     )
     return exact_device(device) and capable
 
@@ -178,7 +176,7 @@ def _exact(
     operators = [obs.to_sparse(o, width) for o in pub["observables"]]
     evs = np.zeros(len(which_binding))
     parametric = bool(pub["parameter_names"])
-    if hasattr(engine, "expectation_values"):
+    if isinstance(engine, capabilities.ComputesExpectationValues):
         # The engine computes ⟨O⟩ itself, without handing states back.
         table = np.asarray(
             engine.expectation_values(

@@ -16,7 +16,7 @@ from typing import Any
 
 from qharbor import errors
 from qharbor.devices import Device
-from qharbor.engines import Engine, Experiment, get_engine, result_types
+from qharbor.engines import Engine, Experiment, capabilities, get_engine, result_types, sampling
 from qharbor.engines.idle_qubits import drop_idle_qubits
 from qharbor.engines.quick_features import quick_features
 from qharbor.engines.selection import Choice, Picker, Selector
@@ -149,7 +149,7 @@ def _execute(task: Task, programs: list[dict[str, Any]]) -> dict[str, Any]:
     for index, runs in zip(rest, grouped, strict=True):
         outcomes[index] = runs
     for index, states in finals.items():
-        outcomes[index] = _sampled(
+        outcomes[index] = sampling.sample_states(
             experiments[index].circuit, states, task.shots, task.seed, simulated[index]
         )
     finished = time.perf_counter()
@@ -247,48 +247,9 @@ def _final_states(engine: Any, experiment: Experiment, precision: str) -> list[A
     single final state, and ``result_types.evaluate`` says so.
     """
     circuit = experiment.circuit.remove_final_measurements(inplace=False)
-    if not hasattr(engine, "statevectors") or quick_features(circuit).dynamic:
+    if not isinstance(engine, capabilities.ComputesStatevectors) or quick_features(circuit).dynamic:
         return None
     return list(engine.statevectors(circuit, list(experiment.bindings), precision=precision))
-
-
-def _sampled(
-    circuit: Any, states: list[Any], shots: int, seed: int, simulate_s: float
-) -> list[Any]:
-    """Counts of the circuit's final measurements, sampled from each final state.
-
-    The i-th state samples with ``seed + i``, as an engine's runs do; each run's
-    time is ``simulate_s`` (its share of computing the states) plus the sampling.
-    """
-    import numpy as np
-
-    from qharbor.engines.base import ExperimentOutcome
-    from qharbor.engines.readout import Readout
-
-    pairs = [
-        (circuit.find_bit(i.qubits[0]).index, circuit.find_bit(i.clbits[0]).index)
-        for i in circuit.data
-        if i.operation.name == "measure"
-    ]
-    readout = Readout.of(circuit, pairs)
-    outcomes = []
-    for slot, state in enumerate(states):
-        started = time.perf_counter()
-        counts: dict[str, int] = {}
-        if pairs and shots:
-            cumulative = np.cumsum(np.abs(np.asarray(state)) ** 2)
-            rng = np.random.default_rng(seed + slot)
-            draws = rng.random(shots) * cumulative[-1]
-            indices = np.minimum(np.searchsorted(cumulative, draws, side="right"), len(state) - 1)
-            counts = readout.counts_from_indices(indices.tolist())
-        outcomes.append(
-            ExperimentOutcome(
-                counts=counts,
-                seed=seed + slot,
-                run_s=simulate_s + time.perf_counter() - started,
-            )
-        )
-    return outcomes
 
 
 def _evaluate(source: Any, requests: Any, states: list[Any] | None, slot: int) -> Any:
@@ -413,7 +374,7 @@ class _TwinRunner:
     """Runs primitive experiments on a device twin's noise, one value set at a time."""
 
     def __init__(self, engine: Any, document: dict[str, Any]) -> None:
-        if not hasattr(engine, "run_twin"):
+        if not isinstance(engine, capabilities.EmulatesDevices):
             raise errors.ExecutionError(f"engine {engine.name!r} cannot emulate device twins")
         self.name = engine.name
         self._engine = engine
@@ -499,7 +460,7 @@ def _execute_twin(
 
     options = JobOptions.from_json(task.options)
     engine = get_engine(task.device.engine)
-    if not hasattr(engine, "run_twin"):
+    if not isinstance(engine, capabilities.EmulatesDevices):
         raise errors.ExecutionError(f"engine {engine.name!r} cannot emulate device twins")
     started = time.perf_counter()
     runs: list[_TwinRun] = []

@@ -1,4 +1,4 @@
-"""The background calibration at centre start: only when this host has no fit, one at a time."""
+"""The engines' background benchmark at centre start: only on a host without a fit, once."""
 
 from __future__ import annotations
 
@@ -8,36 +8,36 @@ from pathlib import Path
 import pytest
 
 from qharbor.engines import costs
-from qharbor.engines.background import BackgroundCalibration
+from qharbor.engines.background import BackgroundBenchmark
 
 
-def wait(calibration: BackgroundCalibration) -> None:
-    assert calibration._thread is not None
-    calibration._thread.join(timeout=120)
-    assert not calibration._thread.is_alive()
+def wait(benchmark: BackgroundBenchmark) -> None:
+    assert benchmark._thread is not None
+    benchmark._thread.join(timeout=120)
+    assert not benchmark._thread.is_alive()
 
 
-def test_a_host_with_a_fit_starts_no_calibration(tmp_path: Path) -> None:
+def test_a_host_with_a_fit_starts_no_benchmark(tmp_path: Path) -> None:
     path = tmp_path / "costs.json"
     model = costs.CostModel(tuple(0.0 for _ in costs.TERMS))
     costs.save_fit(
         costs.HostFit(costs.current_fingerprint(), {}, {"aer:dense:double": model}), path
     )
-    calibration = BackgroundCalibration(path)
-    calibration.start()
-    wait(calibration)
-    assert calibration._process is None
+    benchmark = BackgroundBenchmark(path)
+    benchmark.start()
+    wait(benchmark)
+    assert benchmark._process is None
 
 
-def test_a_second_process_leaves_the_calibration_to_the_first(
+def test_a_second_process_leaves_the_benchmark_to_the_first(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = tmp_path / "costs.json"
     path.with_name(path.name + ".lock").write_text("1")  # another process is measuring
-    calibration = BackgroundCalibration(path)
+    benchmark = BackgroundBenchmark(path)
     with caplog.at_level(logging.INFO, logger="qharbor.engines.background"):
-        calibration.start()
-        wait(calibration)
-    assert calibration._process is not None and calibration._process.returncode == 3
-    assert "another process is calibrating" in caplog.text
+        benchmark.start()
+        wait(benchmark)
+    assert benchmark._process is not None and benchmark._process.returncode == 3
+    assert "another process is benchmarking" in caplog.text
     assert not path.exists()

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from qharbor.engines import calibration, costs
+from qharbor.engines import benchmarking, costs
 from qharbor.engines.base import get_engine
-from qharbor.engines.calibration import Measurement, Probe
+from qharbor.engines.benchmarking import Measurement, Probe
 
 
 def test_the_fit_recovers_the_coefficients_that_made_the_timings() -> None:
@@ -21,7 +21,7 @@ def test_the_fit_recovers_the_coefficients_that_made_the_timings() -> None:
         terms = (1.0, *costs.term_values("dense", qubits=n, gates=g, runs=r, shots=s)[1:])
         seconds = sum(c * x for c, x in zip(coefficients, terms, strict=True))
         measurements.append(Measurement(Probe("p", n, 1, s), seconds, terms))
-    fitted = calibration.fit(measurements)
+    fitted = benchmarking.fit(measurements)
     assert fitted.rel_error < 1e-3
     got = dict(zip(costs.TERMS, fitted.coefficients, strict=True))
     for term, value in truth.items():
@@ -31,7 +31,7 @@ def test_the_fit_recovers_the_coefficients_that_made_the_timings() -> None:
 
 def test_probes_are_measured_on_the_real_engine_through_run() -> None:
     probes = (Probe("tiny", 3, 2, 10), Probe("small", 5, 3, 100), Probe("batch", 4, 2, 10, count=5))
-    found = calibration.measure(get_engine("aer"), "dense", "double", probes)
+    found = benchmarking.measure(get_engine("aer"), "dense", "double", probes)
     assert [m.probe.label for m in found] == ["tiny", "small", "batch"]
     assert all(m.seconds > 0 for m in found)
     # A batch of five circuits counts five circuits' terms and one call.
@@ -39,7 +39,7 @@ def test_probes_are_measured_on_the_real_engine_through_run() -> None:
 
 
 def test_a_stabilizer_engine_is_probed_only_with_circuits_it_can_run() -> None:
-    found = calibration.measure(
+    found = benchmarking.measure(
         get_engine("aer"), "tableau", "double", (Probe("clifford", 20, 3, 10),)
     )
     assert len(found) == 1
@@ -64,7 +64,7 @@ def test_fits_are_kept_per_host_and_read_back_for_this_host(tmp_path: Path) -> N
     assert set(json.loads(path.read_text())["hosts"]) == {"another-host", here}
 
 
-def test_a_partial_calibration_keeps_the_other_models(tmp_path: Path) -> None:
+def test_a_partial_benchmark_keeps_the_other_models(tmp_path: Path) -> None:
     path = tmp_path / "costs.json"
     first = fit_of("h", 1.0)
     costs.save_fit(first, path)
@@ -98,9 +98,9 @@ def test_a_single_job_on_an_engine_fitted_only_in_double_uses_that_model() -> No
     assert table.model("stim", "statevector", "single") is model
 
 
-def test_only_one_process_calibrates_at_a_time(tmp_path: Path) -> None:
+def test_only_one_process_benchmarks_at_a_time(tmp_path: Path) -> None:
     path = tmp_path / "costs.json"
     lock = path.with_name(path.name + ".lock")
     lock.write_text("12345")
-    assert calibration.calibrate_locked(path) == 3
+    assert benchmarking.benchmark_locked(path) == 3
     assert lock.exists() and not path.exists()

@@ -1,4 +1,7 @@
-"""Measures each engine on this host and fits its cost model.
+"""Benchmarks each engine on this host and fits its cost model.
+
+(A device's *calibration* is its snapshot of error rates and coherence times,
+:mod:`qharbor.devices.calibration`; what is measured here is the host's speed.)
 
 A fixed set of probe circuits (a few widths, depths, shot counts, bindings, and
 one batch of small circuits) is run on every available engine through its
@@ -33,7 +36,7 @@ from qharbor.engines.features import features_of
 _PROBE_BUDGET_S = 0.4
 #: A probe this many times slower than the fit predicts is timed again.
 _OUTLIER = 1.5
-#: Probes slower than this (seconds) are not timed again, to bound the calibration.
+#: Probes slower than this (seconds) are not timed again, to bound the benchmark.
 _RETRY_LIMIT_S = 0.5
 
 
@@ -238,7 +241,7 @@ def plan(names: Sequence[str] | None = None) -> list[tuple[str, str, str]]:
     return wanted
 
 
-def calibrate(
+def benchmark(
     names: Sequence[str] | None = None,
     on_probe: Callable[[str, str], None] | None = None,
     *,
@@ -281,7 +284,7 @@ def calibrate(
 
 
 def probe_count(names: Sequence[str] | None = None) -> int:
-    """How many probes :func:`calibrate` will run (for a progress bar)."""
+    """How many probes the benchmark will run (for a progress bar)."""
     return sum(
         len(TABLEAU_PROBES if form == "tableau" else DENSE_PROBES) for _n, form, _p in plan(names)
     )
@@ -291,11 +294,11 @@ def probe_count(names: Sequence[str] | None = None) -> int:
 _STALE_LOCK_S = 600.0
 
 
-def calibrate_locked(path: Path) -> int:
-    """Calibrate and store the fit, unless another process holds the lock.
+def benchmark_locked(path: Path) -> int:
+    """Benchmark the engines and store the fit, unless another process holds the lock.
 
     Returns:
-        0 when the fit was written, 3 when another process is calibrating.
+        0 when the fit was written, 3 when another process is benchmarking.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = path.with_name(path.name + ".lock")
@@ -313,14 +316,14 @@ def calibrate_locked(path: Path) -> int:
         os.close(fd)
         if costs.host_fit_exists(path):
             return 0
-        costs.save_fit(calibrate(), path)
+        costs.save_fit(benchmark(), path)
         return 0
     finally:
         lock.unlink(missing_ok=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m qharbor.engines.calibration [--background] [--path FILE]``."""
+    """``python -m qharbor.engines.benchmarking [--background] [--path FILE]``."""
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__)
@@ -330,7 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.background:
         with contextlib.suppress(OSError):
             os.nice(10)
-    return calibrate_locked(args.path or costs.default_path())
+    return benchmark_locked(args.path or costs.default_path())
 
 
 if __name__ == "__main__":
