@@ -21,12 +21,12 @@ from collections.abc import Callable, Mapping
 from qharbor import errors
 from qharbor.devices import Catalogue, DeviceStatus
 from qharbor.devices.fleet import Fleet
+from qharbor.executors.base import Executor, Outcome, OutcomeKind
 from qharbor.jobs.job import JobStatus
 from qharbor.jobs.manager import Claim, JobManager
 from qharbor.jobs.sessions import SessionManager
 from qharbor.security.keys import KeyStore
 from qharbor.workers.execution import Task
-from qharbor.workers.executor import Executor, Outcome, OutcomeKind
 
 log = logging.getLogger(__name__)
 
