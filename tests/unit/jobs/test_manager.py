@@ -13,7 +13,8 @@ from qharbor import errors
 from qharbor.devices import catalogue, default_catalogue
 from qharbor.engines.memory import Workload
 from qharbor.jobs.job import Job, JobStatus
-from qharbor.jobs.manager import JobManager, encode_cursor
+from qharbor.jobs.manager import JobManager
+from qharbor.jobs.queries import encode_cursor
 from qharbor.jobs.request import JobRequest, ProgramSpec, prepare
 from qharbor.security.identity import Identity
 from qharbor.store import Database
