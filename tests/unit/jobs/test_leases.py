@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Sequence
 
 import pytest
 import sqlalchemy as sa
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from qharbor import errors
 from qharbor.devices import catalogue
 from qharbor.engines.memory import Workload
+from qharbor.jobs import policy
 from qharbor.jobs.job import JobStatus
 from qharbor.jobs.manager import JobManager
 from qharbor.store import Database
@@ -23,6 +25,7 @@ from tests.unit.jobs.test_manager import (
     OWNER,
     Clock,
     Member,
+    _member,
     claim,
     result_rows,
     row,
@@ -127,6 +130,39 @@ def test_claim_ignores_devices_it_was_not_given(manager: JobManager, alice: Memb
     submit(manager, alice, "mps")
     assert claim(manager, statevector=2) == []
     assert manager.claim(OWNER, LEASE_S, 4, {}) == []
+
+
+class Reversed:
+    """A queue policy that serves the youngest project first and never ``skip``."""
+
+    def __init__(self, skip: str) -> None:
+        self.skip = skip
+        self.seen: list[policy.Waiting] = []
+
+    def turns(self, waiting: Sequence[policy.Waiting]) -> list[policy.Turn]:
+        self.seen = list(waiting)
+        return [
+            policy.Turn(w.project_id, sessions_only=False)
+            for w in sorted(waiting, key=lambda w: -w.oldest)
+            if w.project_id != self.skip
+        ]
+
+
+def test_claim_serves_projects_in_the_order_its_policy_gives(
+    db: Database, manager: JobManager, alice: Member, bob: Member
+) -> None:
+    carol = _member(db, "carol", "biology")
+    first = [submit(manager, alice).id for _ in range(2)]
+    second = [submit(manager, bob).id for _ in range(2)]
+    submit(manager, carol)
+    order = Reversed(skip=carol.project_id)
+    claims = manager.claim(OWNER, LEASE_S, 8, {"statevector": 8}, order)
+    assert [c.job_id for c in claims] == second + first
+    assert {w.project_id for w in order.seen} == {
+        alice.project_id,
+        bob.project_id,
+        carol.project_id,
+    }
 
 
 def test_claim_fills_free_slots_on_an_idle_device_behind_a_long_queue(
