@@ -1,8 +1,9 @@
 """Reads of jobs for their users: one job, pages of jobs, results, exports, queue metrics.
 
 Nothing here writes; :class:`qharbor.jobs.manager.JobManager` is the only writer
-of job rows and builds on these reads. The statements the quota check runs inside
-its own transaction are here too, so every read of job rows lives in one module.
+of job rows and builds on these reads. The figures the quota check reads inside
+its own transaction (:func:`unfinished_jobs`, :func:`reserved_s`) are here too,
+so the reads of job rows live in one module.
 """
 
 from __future__ import annotations
@@ -299,6 +300,7 @@ def reserved_s(conn: sa.Connection, project_id: str, devices: Iterable[str]) -> 
 
 
 def encode_cursor(seq: int) -> str:
+    """The opaque cursor of the page that starts after the job at ``seq``."""
     return base64.urlsafe_b64encode(f"s{seq}".encode()).decode().rstrip("=")
 
 
