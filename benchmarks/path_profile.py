@@ -77,10 +77,10 @@ def instrument() -> None:
     """Wrap the centre's stages with timers (before the app is built)."""
     from qharbor.api import auditing
     from qharbor.api.routers import jobs as jobs_router
+    from qharbor.executors import local
     from qharbor.jobs import manager, scheduler
     from qharbor.programs import intake
     from qharbor.security import audit, identity, quotas, signing
-    from qharbor.workers import local
 
     _timed(identity.Identity, "authenticate", "auth: token lookup")
     _timed(jobs_router, "_prepare", "submit: parse + check")

@@ -13,6 +13,7 @@ from qharbor.devices.fleet import Fleet
 from qharbor.devices.records import DeviceRecords
 from qharbor.engines import costs
 from qharbor.engines.background import BackgroundBenchmark
+from qharbor.executors.base import Executor
 from qharbor.jobs.events import JobEvents
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.scheduler import Scheduler
@@ -27,7 +28,6 @@ from qharbor.security.ratelimit import RateLimiter, RateLimits
 from qharbor.security.usage import UsageLedger
 from qharbor.settings import Settings
 from qharbor.store import Database
-from qharbor.workers.executor import Executor
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 def make_executor(settings: Settings) -> Executor:
     """The executor named in the settings."""
     if settings.executor == "local":
-        from qharbor.workers.local import LocalExecutor
+        from qharbor.executors.local import LocalExecutor
 
         return LocalExecutor(
             settings.workers,

@@ -151,7 +151,7 @@ def test_demo_removes_its_centre_and_data_and_leaves_the_account_file_alone(
 
 
 def test_demo_leaves_no_worker_processes_behind(demo: DemoRun) -> None:
-    # Workers are started as "python -m qharbor.workers.local SLOT PARENT_PID".
+    # Workers are started as "python -m qharbor.executors.local SLOT PARENT_PID".
     demo_pid = str(demo.pid)
     deadline = time.monotonic() + 30
     while True:
@@ -166,6 +166,6 @@ def _workers() -> list[psutil.Process]:
     found = []
     for process in psutil.process_iter(["cmdline"]):
         cmdline = process.info["cmdline"] or []
-        if "qharbor.workers.local" in cmdline:
+        if "qharbor.executors.local" in cmdline:
             found.append(process)
     return found

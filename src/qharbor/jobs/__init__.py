@@ -1,4 +1,4 @@
-"""Jobs: the value type, the manager (the only writer of job rows), the scheduler."""
+"""Jobs: the value type, the manager (the only writer of job rows), its queries, the scheduler."""
 
 from __future__ import annotations
 

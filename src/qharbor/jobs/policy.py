@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -56,3 +57,26 @@ def turns(waiting: Sequence[Waiting], shares: Mapping[str, float]) -> list[Turn]
         if w.has_session_jobs and shares.get(w.project_id, 0.0) <= fair
     ]
     return ahead + [Turn(w.project_id, sessions_only=False) for w in by_share]
+
+
+class QueuePolicy(Protocol):
+    """Decides the order in which the projects waiting for devices are served."""
+
+    def turns(self, waiting: Sequence[Waiting]) -> list[Turn]:
+        """The turns to serve, first to last; projects left out are not served."""
+        ...
+
+
+@dataclass(frozen=True)
+class FairShare:
+    """Fair share between projects, with sessions ahead within it (see :func:`turns`).
+
+    Args:
+        shares: each project's decayed recent usage, in device-seconds; projects
+            not in it count as unused.
+    """
+
+    shares: Mapping[str, float]
+
+    def turns(self, waiting: Sequence[Waiting]) -> list[Turn]:
+        return turns(waiting, self.shares)

@@ -21,12 +21,14 @@ from collections.abc import Callable, Mapping
 from qharbor import errors
 from qharbor.devices import Catalogue, DeviceStatus
 from qharbor.devices.fleet import Fleet
+from qharbor.executors.base import Executor, Outcome, OutcomeKind
+from qharbor.jobs import policy
+from qharbor.jobs.claims import Claim
 from qharbor.jobs.job import JobStatus
-from qharbor.jobs.manager import Claim, JobManager
+from qharbor.jobs.manager import JobManager
 from qharbor.jobs.sessions import SessionManager
 from qharbor.security.keys import KeyStore
 from qharbor.workers.execution import Task
-from qharbor.workers.executor import Executor, Outcome, OutcomeKind
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +169,7 @@ class Scheduler:
             self._lease_s,
             slots,
             concurrency,
-            self._current_shares(),
+            self._policy(),
             memory_free=self._executor.free_memory(),
             memory_capacity=self._executor.memory_capacity(),
         )
@@ -191,14 +193,15 @@ class Scheduler:
             return self._catalogue.get(device).status
         return self._fleet.status(device)
 
-    def _current_shares(self) -> Mapping[str, float] | None:
+    def _policy(self) -> policy.QueuePolicy | None:
+        """Fair share over the projects' recent usage, refreshed now and then."""
         if self._shares is None:
             return None
         now = time.monotonic()
         if now - self._shares_at >= self._shares_refresh_s:
             self._share_cache = self._shares()
             self._shares_at = now
-        return self._share_cache
+        return policy.FairShare(self._share_cache)
 
     def _task(self, claim: Claim) -> Task:
         device = self._catalogue.get(claim.device)

@@ -1,1 +1,1 @@
-"""Workers: where compiled circuits meet engines, in processes of their own."""
+"""Workers: where compiled circuits meet engines; ``qharbor.executors`` runs them."""

@@ -9,6 +9,7 @@ import pytest
 
 from qharbor.jobs.job import Job
 from qharbor.jobs.manager import JobManager
+from qharbor.jobs.policy import FairShare
 from qharbor.jobs.request import prepare
 from qharbor.security.usage import UsageLedger, charge
 from qharbor.store import Database
@@ -69,7 +70,7 @@ def test_the_project_with_less_recent_usage_is_served_first(
     shares = UsageLedger(db).decayed(HOUR, now=clock.now)
     order = []
     for _ in range(6):
-        [claim] = manager.claim("s", 30.0, 1, {"statevector": 1}, shares)
+        [claim] = manager.claim("s", 30.0, 1, {"statevector": 1}, FairShare(shares))
         order.append(claim.job_id)
         manager.complete(claim.job_id, claim.attempt, {"timings": {"run_s": 0.0}})
     assert order == light_jobs + heavy_jobs
@@ -91,7 +92,7 @@ def test_equal_usage_falls_back_to_age(
     first = submit(manager, light).id
     clock.advance(1)
     submit(manager, heavy)
-    [claim] = manager.claim("s", 30.0, 1, {"statevector": 1}, {})
+    [claim] = manager.claim("s", 30.0, 1, {"statevector": 1}, FairShare({}))
     assert claim.job_id == first
 
 
@@ -103,7 +104,7 @@ def test_a_light_project_is_not_hidden_behind_a_long_queue(
         submit(manager, heavy)
     late = submit(manager, light).id
     shares = UsageLedger(db).decayed(HOUR, now=clock.now)
-    claims = manager.claim("s", 30.0, 2, {"statevector": 2}, shares)
+    claims = manager.claim("s", 30.0, 2, {"statevector": 2}, FairShare(shares))
     assert claims[0].job_id == late
     assert len(claims) == 2
 
@@ -129,7 +130,7 @@ def test_a_heavy_projects_session_jobs_wait_behind_a_light_project(
     shares = UsageLedger(db).decayed(HOUR, now=clock.now)
     order = []
     for _ in range(5):
-        [claim] = manager.claim("s", 30.0, 1, {"statevector": 1}, shares)
+        [claim] = manager.claim("s", 30.0, 1, {"statevector": 1}, FairShare(shares))
         order.append(claim.job_id)
         manager.complete(claim.job_id, claim.attempt, {"timings": {"run_s": 0.0}})
     assert order == light_jobs + heavy_jobs
@@ -143,5 +144,5 @@ def test_session_jobs_go_first_within_their_project_and_when_it_is_within_its_sh
     light_plain = submit(manager, light).id
     light_session = in_session(manager, light).id
     shares = UsageLedger(db).decayed(HOUR, now=clock.now)
-    claims = manager.claim("s", 30.0, 3, {"statevector": 3}, shares)
+    claims = manager.claim("s", 30.0, 3, {"statevector": 3}, FairShare(shares))
     assert [c.job_id for c in claims] == [light_session, light_plain, heavy_job]

@@ -12,6 +12,7 @@ import pytest
 from qharbor.devices import Catalogue, DeviceStatus, default_catalogue
 from qharbor.devices.catalogue import memory_need
 from qharbor.engines.memory import Workload
+from qharbor.executors.base import Outcome, OutcomeKind
 from qharbor.jobs.job import JobStatus
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.request import JobRequest, ProgramSpec, prepare
@@ -19,7 +20,6 @@ from qharbor.jobs.scheduler import Scheduler
 from qharbor.security.identity import Identity
 from qharbor.store import Database
 from qharbor.workers.execution import Task
-from qharbor.workers.executor import Outcome, OutcomeKind
 
 DEADLINE_S = 20.0  # generous: only a broken scheduler ever waits this long
 MAX_ATTEMPTS = 2

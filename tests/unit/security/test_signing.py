@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from qharbor import errors
 from qharbor.client.signatures import verify_signed
 from qharbor.devices import default_catalogue
-from qharbor.jobs.manager import JobManager, _stored_result
+from qharbor.jobs.manager import JobManager
 from qharbor.jobs.request import JobRequest, ProgramSpec, prepare
+from qharbor.jobs.stored import stored_result
 from qharbor.security.identity import Identity
 from qharbor.security.signing import Signer, canonical
 from qharbor.store import Database
@@ -66,7 +67,7 @@ def _accepts(data_text: str, signature_text: str, keys: dict[str, bytes], job_id
     """Whether stored column texts, read as the manager reads them, give a result that
     verifies."""
     try:
-        verify_signed(_stored_result(job_id, data_text, signature_text), keys, job_id=job_id)
+        verify_signed(stored_result(job_id, data_text, signature_text), keys, job_id=job_id)
     except (errors.ResultCorrupt, errors.SignatureInvalid):
         return False
     return True

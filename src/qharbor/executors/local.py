@@ -23,9 +23,9 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from qharbor import errors
+from qharbor.executors.base import Outcome, OutcomeKind
+from qharbor.executors.memory import MemoryBudget
 from qharbor.workers.execution import Task, execute
-from qharbor.workers.executor import Outcome, OutcomeKind
-from qharbor.workers.memory import MemoryBudget
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ class LocalExecutor:
             [
                 sys.executable,
                 "-m",
-                "qharbor.workers.local",
+                "qharbor.executors.local",
                 str(theirs.fileno()),
                 str(os.getpid()),
             ],

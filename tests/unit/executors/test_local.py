@@ -11,9 +11,9 @@ import psutil
 import pytest
 
 from qharbor.devices import default_catalogue
+from qharbor.executors.base import Outcome, OutcomeKind
+from qharbor.executors.local import LocalExecutor
 from qharbor.workers.execution import Task
-from qharbor.workers.executor import Outcome, OutcomeKind
-from qharbor.workers.local import LocalExecutor
 from tests.programs import BELL_QASM3 as BELL
 
 SIZE = 2

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from qharbor.workers.memory import MemoryBudget
+from qharbor.executors.memory import MemoryBudget
 
 
 def test_a_reservation_is_held_until_released() -> None:
