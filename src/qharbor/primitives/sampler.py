@@ -22,9 +22,10 @@ from qiskit import QuantumCircuit
 
 from qharbor.devices import Device
 from qharbor.engines import Experiment
+from qharbor.engines.idle_qubits import drop_idle_qubits
 from qharbor.engines.readout import one_register
 from qharbor.engines.selection import Picker
-from qharbor.primitives.pubs import measures, parameter_array
+from qharbor.primitives.pubs import measures, narrowing_device, parameter_array
 from qharbor.programs import parse_circuit
 
 
@@ -55,6 +56,10 @@ def run_sampler(
             results.append(_pub_result(shape, pub["shots"], circuit, [zeros] * size, "none"))
             continue
         compiled = compile_for(device, runnable, seed)
+        simulated = compiled.num_qubits
+        if narrowing_device(device):
+            # Idle qubits stay |0⟩ and are never read: simulate the active ones only.
+            compiled, simulated = drop_idle_qubits(compiled)
         if names:
             values = parameter_array(pub["parameter_values"], shape, len(names))
             rows = values.reshape(-1, len(names))
@@ -82,7 +87,10 @@ def run_sampler(
             for run in runs
             for outcome in run
         ]
-        results.append(_pub_result(shape, pub["shots"], circuit, counts, choice.engine))
+        result = _pub_result(shape, pub["shots"], circuit, counts, choice.engine)
+        if simulated < runnable.num_qubits:
+            result["simulated_qubits"] = simulated
+        results.append(result)
     return results
 
 

@@ -235,6 +235,7 @@ def _sampler_result(pub: dict[str, Any], circuit: QuantumCircuit | None) -> Samp
         stacked = np.stack(arrays[name]) if arrays[name] else np.zeros((0, shots, 0), np.uint8)
         fields[name] = BitArray(stacked.reshape(*shape, shots, stacked.shape[-1]), size)
     metadata = {"shots": shots, "circuit_metadata": circuit.metadata if circuit else {}}
+    metadata.update(_simulated(pub))
     return SamplerPubResult(DataBin(**fields, shape=shape), metadata=metadata)
 
 
@@ -250,5 +251,12 @@ def _estimator_result(pub: dict[str, Any], circuit: QuantumCircuit | None) -> Pu
         "shots": pub.get("shots"),
         "exact": exact,
         "circuit_metadata": circuit.metadata if circuit else {},
+        **_simulated(pub),
     }
     return PubResult(DataBin(evs=evs, stds=stds, shape=shape), metadata=metadata)
+
+
+def _simulated(pub: dict[str, Any]) -> dict[str, int]:
+    """``simulated_qubits`` where the centre dropped idle qubits: how many it simulated."""
+    simulated = pub.get("simulated_qubits")
+    return {"simulated_qubits": int(simulated)} if simulated is not None else {}
