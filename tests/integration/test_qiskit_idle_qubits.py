@@ -167,3 +167,16 @@ def test_backend_run_of_a_wide_circuit_reports_its_simulated_qubits(
     assert set(counts) == set(theirs) == {"0 00", "0 01", "0 10", "0 11"}
     row = running.result(job.job_id())["experiments"][0]
     assert row["simulated_qubits"] == 2 and row["num_qubits"] == 25
+
+
+def test_estimates_from_shots_on_a_wide_circuit_agree_with_the_full_reference(
+    provider: QHarborProvider, wide: tuple[QuantumCircuit, QuantumCircuit]
+) -> None:
+    circuit, _measured = wide
+    observables = _observables(circuit)
+    estimator = EstimatorV2(provider.backend("mps"), options={"seed_estimator": 4})
+    result = estimator.run([(circuit, observables, VALUES[0])], precision=0.02).result()[0]
+    expected = _full_reference(circuit, observables)
+    assert abs(result.data.evs - expected) <= 5 * result.data.stds + 1e-9
+    # The basis that reads Z on an idle qubit measures it, so it is simulated too.
+    assert result.metadata["simulated_qubits"] == 3
