@@ -365,7 +365,8 @@ class ResultPublic(BaseModel):
     experiments: list[ExperimentPublic]
     pubs: list[dict[str, Any]] | None = Field(
         default=None,
-        description="Sampler: per PUB, counts per binding. Estimator: per PUB, evs and stds.",
+        description="Sampler: per PUB, counts per binding. Estimator: per PUB, evs and stds. "
+        "Both: 'simulated_qubits' when idle qubits were dropped before simulation.",
     )
     timings: dict[str, float]
     metadata: dict[str, Any]

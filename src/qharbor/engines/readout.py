@@ -13,7 +13,34 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from qiskit import QuantumCircuit
+from qiskit import ClassicalRegister, QuantumCircuit
+
+
+def one_register(circuit: QuantumCircuit) -> tuple[QuantumCircuit, list[list[int]]]:
+    """The circuit to run so that its counts keep every classical bit, and each
+    register's classical bit indices.
+
+    When the registers are the classical bits in order, each bit in one
+    register, the circuit runs as it is: its keys (registers separated by
+    spaces) hold every bit once. Otherwise (registers that share bits, bits in
+    no register, registers of no bits) keys split by register would lose or
+    repeat bits, so it runs with one register over all its bits, and its keys
+    are the whole classical state, clbit 0 rightmost.
+    """
+    bits = [[circuit.find_bit(bit).index for bit in register] for register in circuit.cregs]
+    if [i for register in bits for i in register] == list(range(circuit.num_clbits)) and all(bits):
+        return circuit, bits
+    flat = QuantumCircuit(
+        circuit.qubits,
+        name=circuit.name,
+        global_phase=circuit.global_phase,
+        metadata=circuit.metadata,
+    )
+    if circuit.num_clbits:
+        flat.add_register(ClassicalRegister(bits=circuit.clbits, name="c"))
+    for instruction in circuit.data:
+        flat.append(instruction)
+    return flat, bits
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,13 @@ from qiskit.quantum_info import DensityMatrix, Statevector
 
 from qharbor.devices import Device
 from qharbor.engines import Experiment, capabilities
+from qharbor.engines.idle_qubits import active_qubits, drop_idle_qubits
 from qharbor.engines.selection import Picker
 from qharbor.primitives import observables as obs
 from qharbor.primitives.pubs import (
     DEFAULT_PRECISION,
     exact_device,
+    narrowing_device,
     non_unitary,
     parameter_array,
 )
@@ -73,6 +75,11 @@ def run_estimator(
     results = []
     for index, pub in enumerate(pubs):
         circuit = _base_circuit(pub)
+        width = circuit.num_qubits
+        simulated = width
+        if exact:
+            # Idle qubits stay |0⟩: the values need the active ones only.
+            circuit, pub = _narrowed(circuit, pub)
         if exact and non_unitary(circuit):
             evs, stds, shots = _mixture(circuit, pub, rng)
             engine_name = DENSITY_MATRIX
@@ -87,12 +94,16 @@ def run_estimator(
             evs, stds, shots = _exact(runner, circuit, pub, rng, choice.precision)
             engine_name = choice.engine
         else:
-            evs, stds, shots, choice = _sampled(
+            evs, stds, shots, choice, simulated = _sampled(
                 device, picker, circuit, pub, seed + 7919 * index, compile_for, len(pubs)
             )
             engine_name = choice.engine
+        if exact:
+            simulated = circuit.num_qubits  # narrowed above
+        narrowed = {"simulated_qubits": simulated} if simulated < width else {}
         results.append(
             {
+                **narrowed,
                 "evs": evs.tolist(),
                 "stds": stds.tolist(),
                 "shape": list(evs.shape),
@@ -144,6 +155,19 @@ def _base_circuit(pub: dict[str, Any]) -> QuantumCircuit:
         wider.compose(circuit, range(circuit.num_qubits), inplace=True)
         circuit = wider
     return circuit
+
+
+def _narrowed(
+    circuit: QuantumCircuit, pub: dict[str, Any]
+) -> tuple[QuantumCircuit, dict[str, Any]]:
+    """The circuit without its idle qubits, and the PUB with its observables on
+    the qubits that remain (both as they were when no qubit is idle)."""
+    narrow, kept = drop_idle_qubits(circuit)
+    if kept == circuit.num_qubits:
+        return circuit, pub
+    active = active_qubits(circuit)
+    observables = [obs.restrict(o, circuit.num_qubits, active) for o in pub["observables"]]
+    return narrow, {**pub, "observables": observables}
 
 
 def _bindings(pub: dict[str, Any]) -> tuple[Any, list[dict[str, float]]]:
@@ -224,7 +248,7 @@ def _sampled(
     seed: int,
     compile_for: Any,
     batch: int = 1,
-) -> tuple[Any, Any, int, Any]:
+) -> tuple[Any, Any, int, Any, int]:
     precision = pub.get("precision") or DEFAULT_PRECISION
     shots = pub.get("shots") or min(device.max_shots, math.ceil(1.0 / precision**2))
     shape, bindings = _bindings(pub)
@@ -236,11 +260,12 @@ def _sampled(
     # Each basis circuit is compiled once; the engine binds every value set itself.
     experiments = [
         Experiment(
-            compile_for(device, basis.circuit(circuit), seed),
+            _runnable(device, compile_for(device, basis.circuit(circuit), seed)),
             tuple(bindings) if parametric else (),
         )
         for basis in bases
     ]
+    simulated = max((e.circuit.num_qubits for e in experiments), default=width)
     runner, choice = picker.pick(
         experiments[0].circuit if experiments else circuit,
         shots=shots,
@@ -262,4 +287,9 @@ def _sampled(
         evs[position], stds[position] = obs.estimate(
             pub["observables"][int(o)], width, where, counts
         )
-    return evs.reshape(out), stds.reshape(out), shots, choice
+    return evs.reshape(out), stds.reshape(out), shots, choice, simulated
+
+
+def _runnable(device: Device, compiled: QuantumCircuit) -> QuantumCircuit:
+    """The compiled circuit without its idle qubits, where the device's outcomes allow it."""
+    return drop_idle_qubits(compiled)[0] if narrowing_device(device) else compiled

@@ -49,6 +49,30 @@ def to_sparse(observable: Mapping[str, float], width: int) -> SparsePauliOp:
     return SparsePauliOp(labels, np.asarray(list(observable.values()), dtype=float))
 
 
+def restrict(observable: Mapping[str, float], width: int, kept: Sequence[int]) -> dict[str, float]:
+    """An observable on ``width`` qubits, read on the qubits ``kept`` only.
+
+    Every other qubit is idle, so in |0⟩: a term with ``X`` or ``Y`` there has
+    expectation 0 and is dropped, and ``Z`` or ``I`` there contributes a factor
+    of 1. Labels of equal letters on the kept qubits are merged.
+
+    Args:
+        observable: ``{label: coefficient}``, labels as in Qiskit (rightmost is
+            qubit 0), padded with ``I`` on the left to ``width``.
+        width: the qubits of the circuit as submitted.
+        kept: the indices of the qubits still simulated, in order.
+    """
+    kept_set = set(kept)
+    out: dict[str, float] = {}
+    for label, coeff in observable.items():
+        letters = label.rjust(width, "I")[::-1]  # letters[i] acts on qubit i
+        if any(letters[q] in "XY" for q in range(width) if q not in kept_set):
+            continue
+        narrow = "".join(letters[q] for q in reversed(kept))
+        out[narrow] = out.get(narrow, 0.0) + coeff
+    return out or {"I" * len(kept): 0.0}
+
+
 def group_terms(labels: Sequence[str]) -> tuple[list[Basis], dict[str, int]]:
     """Qubit-wise commuting groups of non-identity Pauli labels.
 

@@ -18,12 +18,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from qiskit import ClassicalRegister, QuantumCircuit
+from qiskit import QuantumCircuit
 
 from qharbor.devices import Device
 from qharbor.engines import Experiment
+from qharbor.engines.idle_qubits import drop_idle_qubits
+from qharbor.engines.readout import one_register
 from qharbor.engines.selection import Picker
-from qharbor.primitives.pubs import measures, parameter_array
+from qharbor.primitives.pubs import measures, narrowing_device, parameter_array
 from qharbor.programs import parse_circuit
 
 
@@ -44,7 +46,7 @@ def run_sampler(
     next_seed = seed
     for pub in pubs:
         circuit = parse_circuit(pub["circuit"], pub["format"]).circuit
-        runnable, bits = _flat(circuit)
+        runnable, bits = one_register(circuit)
         names = pub["parameter_names"]
         shape = tuple(pub["shape"])
         size = math.prod(shape)
@@ -54,6 +56,10 @@ def run_sampler(
             results.append(_pub_result(shape, pub["shots"], circuit, [zeros] * size, "none"))
             continue
         compiled = compile_for(device, runnable, seed)
+        simulated = compiled.num_qubits
+        if narrowing_device(device):
+            # Idle qubits stay |0⟩ and are never read: simulate the active ones only.
+            compiled, simulated = drop_idle_qubits(compiled)
         if names:
             values = parameter_array(pub["parameter_values"], shape, len(names))
             rows = values.reshape(-1, len(names))
@@ -81,7 +87,10 @@ def run_sampler(
             for run in runs
             for outcome in run
         ]
-        results.append(_pub_result(shape, pub["shots"], circuit, counts, choice.engine))
+        result = _pub_result(shape, pub["shots"], circuit, counts, choice.engine)
+        if simulated < runnable.num_qubits:
+            result["simulated_qubits"] = simulated
+        results.append(result)
     return results
 
 
@@ -99,24 +108,6 @@ def _pub_result(
         "counts": counts,
         "engine": engine,
     }
-
-
-def _flat(circuit: QuantumCircuit) -> tuple[QuantumCircuit, list[list[int]]]:
-    """The circuit to run, and each register's classical bit indices.
-
-    When the registers are the classical bits in order, each bit in one
-    register, the circuit runs as it is. Otherwise (shared bits, bits in no
-    register, empty registers) it runs with one register over all its bits.
-    """
-    bits = [[circuit.find_bit(bit).index for bit in register] for register in circuit.cregs]
-    if [i for register in bits for i in register] == list(range(circuit.num_clbits)) and all(bits):
-        return circuit, bits
-    flat = QuantumCircuit(circuit.qubits, name=circuit.name, global_phase=circuit.global_phase)
-    if circuit.num_clbits:
-        flat.add_register(ClassicalRegister(bits=circuit.clbits, name="c"))
-    for instruction in circuit.data:
-        flat.append(instruction)
-    return flat, bits
 
 
 def _by_register(

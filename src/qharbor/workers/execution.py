@@ -19,6 +19,7 @@ from qharbor.devices import Device
 from qharbor.engines import Engine, Experiment, capabilities, get_engine, result_types, sampling
 from qharbor.engines.idle_qubits import drop_idle_qubits
 from qharbor.engines.quick_features import quick_features
+from qharbor.engines.readout import one_register
 from qharbor.engines.selection import Choice, Picker, Selector
 from qharbor.jobs.options import JobOptions
 from qharbor.programs import Program, parse_program
@@ -102,7 +103,10 @@ def _execute(task: Task, programs: list[dict[str, Any]]) -> dict[str, Any]:
     for spec in programs:
         # The intake accepted this program; the same limits apply again here.
         program = parse_program(spec["source"], spec["format"], spec["bindings"] or None)
-        compiled = compile_for(device, program.circuit, task.seed)
+        # Registers that share bits, leave bits out or hold none run as one register,
+        # so that every result keeps the whole classical state.
+        runnable, _bits = one_register(program.circuit)
+        compiled = compile_for(device, runnable, task.seed)
         full.append(compiled)
         if narrowing and not program.result_types:
             # Idle qubits stay |0⟩ and are never read: simulate the active ones only.
@@ -466,11 +470,12 @@ def _execute_twin(
     runs: list[_TwinRun] = []
     for index, spec in enumerate(programs):
         program = parse_program(spec["source"], spec["format"], spec["bindings"] or None)
+        runnable, _bits = one_register(program.circuit)
         if options.skip_compilation or program.verbatim:
-            compiled, cached = program.circuit, False
+            compiled, cached = runnable, False
         else:
             compiled, cached = compile_for_twin(
-                document, program.circuit, program_hash(spec), options.optimization_level
+                document, runnable, program_hash(spec), options.optimization_level
             )
         for binding in program.bindings or (None,):
             bound = compiled

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from qiskit import QuantumCircuit
-from qiskit.quantum_info import Statevector
+from qiskit.circuit.random import random_circuit
+from qiskit.quantum_info import SparsePauliOp, Statevector
 from qiskit_aer import AerSimulator
 
 from qharbor.primitives import observables as obs
@@ -75,3 +76,25 @@ def test_short_labels_are_padded_with_identities(width: int) -> None:
     op = obs.to_sparse({"Z": 1.0}, width)
     assert op.paulis.to_labels() == ["I" * (width - 1) + "Z"]
     assert np.isclose(op.coeffs[0], 1.0)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_observables_read_on_the_active_qubits_equal_the_full_state(seed: int) -> None:
+    """Random Pauli sums on 6 qubits, 3 of them idle: the restricted observable on
+    the narrow state gives ``Statevector``'s value on the full state."""
+    rng = np.random.default_rng(seed)
+    width = 6
+    active = sorted(rng.choice(width, size=3, replace=False).tolist())
+    narrow = random_circuit(3, 4, seed=seed)
+    full = QuantumCircuit(width)
+    full.compose(narrow, active, inplace=True)
+    labels = ["".join(rng.choice(list("IXYZ"), size=width)) for _ in range(8)]
+    labels += ["I" * width, labels[0]]  # the identity, and a label twice
+    coeffs = rng.normal(size=len(labels))
+    observable = dict(zip(labels[:-1], coeffs[:-1], strict=True))
+    observable[labels[0]] += coeffs[-1]
+    expected = Statevector(full).expectation_value(SparsePauliOp(labels, coeffs))
+    restricted = obs.restrict(observable, width, active)
+    assert all(len(label) == len(active) for label in restricted)
+    value = Statevector(narrow).expectation_value(obs.to_sparse(restricted, len(active)))
+    assert abs(value - expected) < 1e-12

@@ -81,11 +81,13 @@ class QHarborJob(JobV1):
         results = []
         for index, experiment in enumerate(data.experiments):
             circuit = self._circuits[experiment.program] if self._circuits else None
+            # As in Aer, a circuit that measures nothing has no counts: get_counts raises.
+            data_of = {"counts": _hex_counts(experiment.counts)} if experiment.counts else {}
             results.append(
                 {
                     "shots": experiment.shots,
                     "success": True,
-                    "data": {"counts": _hex_counts(experiment.counts)},
+                    "data": data_of,
                     "header": _header(circuit, experiment.counts, index, experiment.name),
                     "seed_simulator": experiment.seed,
                 }
@@ -103,6 +105,12 @@ class QHarborJob(JobV1):
 
 
 def _hex_counts(counts: dict[str, int]) -> dict[str, int]:
+    """Counts keyed by the classical state as hex, as Aer reports them.
+
+    The centre's keys hold every classical bit once (split by register only when
+    the registers are the bits in order), so Qiskit's formatting with the
+    circuit's header gives Aer's keys, register layout included.
+    """
     return {hex(int(key.replace(" ", ""), 2)): value for key, value in counts.items() if key}
 
 
@@ -227,6 +235,7 @@ def _sampler_result(pub: dict[str, Any], circuit: QuantumCircuit | None) -> Samp
         stacked = np.stack(arrays[name]) if arrays[name] else np.zeros((0, shots, 0), np.uint8)
         fields[name] = BitArray(stacked.reshape(*shape, shots, stacked.shape[-1]), size)
     metadata = {"shots": shots, "circuit_metadata": circuit.metadata if circuit else {}}
+    metadata.update(_simulated(pub))
     return SamplerPubResult(DataBin(**fields, shape=shape), metadata=metadata)
 
 
@@ -242,5 +251,12 @@ def _estimator_result(pub: dict[str, Any], circuit: QuantumCircuit | None) -> Pu
         "shots": pub.get("shots"),
         "exact": exact,
         "circuit_metadata": circuit.metadata if circuit else {},
+        **_simulated(pub),
     }
     return PubResult(DataBin(evs=evs, stds=stds, shape=shape), metadata=metadata)
+
+
+def _simulated(pub: dict[str, Any]) -> dict[str, int]:
+    """``simulated_qubits`` where the centre dropped idle qubits: how many it simulated."""
+    simulated = pub.get("simulated_qubits")
+    return {"simulated_qubits": int(simulated)} if simulated is not None else {}
