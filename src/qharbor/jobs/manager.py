@@ -23,21 +23,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from qharbor import errors
+from qharbor import errors, wire
 from qharbor.jobs import policy
 from qharbor.jobs.job import FINAL_STATUSES, Job, JobStatus
 from qharbor.jobs.request import PreparedJob
 from qharbor.security import usage
 from qharbor.security.signing import Signer
 from qharbor.store import Database
-from qharbor.store.database import canonical_json
 from qharbor.store.tables import job_tags, jobs, projects, results
-
-Clock = Callable[[], dt.datetime]
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -142,7 +135,7 @@ class JobManager:
         self,
         db: Database,
         on_change: Callable[[str], None] | None = None,
-        clock: Clock = utcnow,
+        clock: wire.Clock = wire.utcnow,
         signer: Signer | None = None,
     ) -> None:
         self.db = db
@@ -917,7 +910,7 @@ def _stored_result(job_id: str, data_text: str, signature_text: str | None) -> d
         signature = json.loads(signature_text)
     except ValueError:
         raise errors.ResultCorrupt(job_id=job_id) from None
-    if canonical_json(data) != data_text or canonical_json(signature) != signature_text:
+    if wire.canonical_json(data) != data_text or wire.canonical_json(signature) != signature_text:
         raise errors.ResultCorrupt(job_id=job_id)
     return {**data, "signature": signature}
 
