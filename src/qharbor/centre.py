@@ -14,6 +14,7 @@ from qharbor.devices.records import DeviceRecords
 from qharbor.engines import costs
 from qharbor.engines.background import BackgroundBenchmark
 from qharbor.executors.base import Executor
+from qharbor.jobs import backlog
 from qharbor.jobs.events import JobEvents
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.scheduler import Scheduler
@@ -88,7 +89,7 @@ class Centre:
         )
         self.identity = Identity(self.db)
         self.keys = KeyStore(self.db, load_key_encryption_key(settings))
-        self.quotas = Quotas(self.db, self.catalogue)
+        self.quotas = Quotas(self.db, self.catalogue, backlog)
         self.usage = UsageLedger(self.db)
         self.audit = AuditLog(self.db)
         # Turning the users' limit off (0) turns the projects' off too.

@@ -10,8 +10,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from qharbor import HarborService, errors
-from qharbor.client import sealing
+from qharbor import HarborService, errors, wire
 from qharbor.store.tables import centre_keys, jobs, results
 from tests.integration.conftest import RunningCentre
 
@@ -124,8 +123,8 @@ def test_a_sealed_submission_needs_a_registered_key(running: RunningCentre) -> N
     client = running.new_user("no-key-user", "sealers")
     keys = httpx.get(f"{running.url}/v1/keys").json()
     centre = next(k for k in keys["keys"] if k["id"] == keys["sealing_key_id"])
-    envelope = sealing.seal(
-        base64.b64decode(centre["public_key"]), centre["id"], [MARKED], sealing.PROGRAMS_AAD
+    envelope = wire.seal(
+        base64.b64decode(centre["public_key"]), centre["id"], [MARKED], wire.PROGRAMS_AAD
     )
 
     response = client.post("/v1/jobs", json={"device": "statevector", "sealed": envelope})
@@ -141,14 +140,14 @@ def test_an_altered_or_misaddressed_sealed_submission_is_refused(
         service.ensure_sealing_key()
         keys = service.keys()
     centre = next(k for k in keys["keys"] if k["id"] == keys["sealing_key_id"])
-    envelope = sealing.seal(
-        base64.b64decode(centre["public_key"]), centre["id"], [MARKED], sealing.PROGRAMS_AAD
+    envelope = wire.seal(
+        base64.b64decode(centre["public_key"]), centre["id"], [MARKED], wire.PROGRAMS_AAD
     )
     ciphertext = bytearray(base64.b64decode(envelope["ciphertext"]))
     ciphertext[3] ^= 0x01
     altered = {**envelope, "ciphertext": base64.b64encode(bytes(ciphertext)).decode()}
     other_key = {**envelope, "key_id": "mlkem768-0000000000000000"}
-    as_result = sealing.seal(
+    as_result = wire.seal(
         base64.b64decode(centre["public_key"]), centre["id"], [MARKED], "qharbor/result/x"
     )
     before = len(running.http.get("/v1/jobs", params={"limit": 500}).json()["jobs"])
@@ -168,8 +167,8 @@ def test_a_sealed_program_is_checked_like_any_other(running: RunningCentre, tmp_
 def test_a_job_has_either_programs_or_sealed_programs(running: RunningCentre) -> None:
     keys = httpx.get(f"{running.url}/v1/keys").json()
     centre = next(k for k in keys["keys"] if k["id"] == keys["sealing_key_id"])
-    envelope = sealing.seal(
-        base64.b64decode(centre["public_key"]), centre["id"], [MARKED], sealing.PROGRAMS_AAD
+    envelope = wire.seal(
+        base64.b64decode(centre["public_key"]), centre["id"], [MARKED], wire.PROGRAMS_AAD
     )
 
     both = {"device": "statevector", "programs": [MARKED], "sealed": envelope}

@@ -4,33 +4,23 @@ Programs are sealed to the centre's ML-KEM key before they leave this process;
 results sealed to the user's own key are opened here. The user's private keys
 live in a key folder (``$QHARBOR_KEY_DIR``, default ``~/.qharbor/keys``), one
 file per key named by its id, readable by its owner only. The envelope format
-is described in ``docs/security.md``; this module repeats it without importing
-the server, and imports ``cryptography`` only when it is used.
+is :mod:`qharbor.wire`'s, shared with the centre; ``cryptography`` is imported
+only when it is used.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 from pathlib import Path
 from typing import Any
 
-from qharbor import errors
+from qharbor import errors, wire
 from qharbor.client.accounts import write_private
-from qharbor.client.signatures import canonical
 
-ALGORITHM = "ML-KEM-768+AES-256-GCM"
-KEM_ALGORITHM = "ML-KEM-768"
-KDF_INFO = b"qharbor/seal/v1"
-PROGRAMS_AAD = "qharbor/programs"
 KEY_DIR_ENV = "QHARBOR_KEY_DIR"
 DEFAULT_KEY_DIR = Path("~/.qharbor/keys")
-
-
-def result_aad(job_id: str) -> str:
-    return f"qharbor/result/{job_id}"
 
 
 def key_dir_path(path: str | os.PathLike[str] | None = None) -> Path:
@@ -40,57 +30,19 @@ def key_dir_path(path: str | os.PathLike[str] | None = None) -> Path:
     return Path(os.environ.get(KEY_DIR_ENV) or DEFAULT_KEY_DIR).expanduser()
 
 
-def key_id_for(public_key: bytes) -> str:
-    """The id the centre gives an ML-KEM-768 public key."""
-    return f"mlkem768-{hashlib.sha256(public_key).hexdigest()[:16]}"
-
-
-def _aes_key(shared_secret: bytes) -> bytes:
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=KDF_INFO).derive(
-        shared_secret
-    )
-
-
-def seal(public_key: bytes, key_id: str, value: Any, aad: str) -> dict[str, Any]:
-    """Seal a JSON value to an ML-KEM-768 public key (raw bytes)."""
-    from cryptography.hazmat.primitives.asymmetric import mlkem
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-    shared, encapsulated = mlkem.MLKEM768PublicKey.from_public_bytes(public_key).encapsulate()
-    nonce = os.urandom(12)
-    ciphertext = AESGCM(_aes_key(shared)).encrypt(nonce, canonical(value), aad.encode())
-    return {
-        "algorithm": ALGORITHM,
-        "key_id": key_id,
-        "encapsulated": base64.b64encode(encapsulated).decode("ascii"),
-        "nonce": base64.b64encode(nonce).decode("ascii"),
-        "ciphertext": base64.b64encode(ciphertext).decode("ascii"),
-    }
-
-
 def open_sealed(seed: bytes, envelope: dict[str, Any], aad: str) -> Any:
     """Open an envelope with an ML-KEM-768 private key given as its 64-byte seed.
 
     Raises:
         errors.SealedPayloadInvalid: altered, or sealed to another key or purpose.
     """
-    from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.asymmetric import mlkem
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     try:
         private = mlkem.MLKEM768PrivateKey.from_seed_bytes(seed)
-        shared = private.decapsulate(base64.b64decode(envelope["encapsulated"], validate=True))
-        plaintext = AESGCM(_aes_key(shared)).decrypt(
-            base64.b64decode(envelope["nonce"], validate=True),
-            base64.b64decode(envelope["ciphertext"], validate=True),
-            aad.encode(),
-        )
-        return json.loads(plaintext)
-    except (InvalidTag, KeyError, ValueError, TypeError):
+        shared = private.decapsulate(wire.encapsulated_key(envelope))
+        return wire.open_with_key(wire.derive_key(shared), envelope, aad)
+    except (errors.SealedPayloadInvalid, KeyError, ValueError, TypeError):
         raise errors.SealedPayloadInvalid(
             "the sealed result does not open with your key: it was altered, or sealed "
             "for another job or key"
@@ -113,10 +65,10 @@ class KeyRing:
 
         private = mlkem.MLKEM768PrivateKey.generate()
         public = private.public_key().public_bytes_raw()
-        key_id = key_id_for(public)
+        key_id = wire.key_id(wire.KEM_ALGORITHM, public)
         body = {
             "id": key_id,
-            "algorithm": KEM_ALGORITHM,
+            "algorithm": wire.KEM_ALGORITHM,
             "seed": base64.b64encode(private.private_bytes_raw()).decode("ascii"),
             "public_key": base64.b64encode(public).decode("ascii"),
         }
@@ -147,7 +99,7 @@ class KeyRing:
                 "open it where that key is, or point QHARBOR_KEY_DIR at it",
                 key_id=key_id,
             )
-        inner = open_sealed(seed, envelope, result_aad(job_id))
+        inner = open_sealed(seed, envelope, wire.result_aad(job_id))
         if str(inner.get("job_id")) != job_id:
             raise errors.SealedPayloadInvalid("the sealed result is for another job")
         timings = {**(inner.get("timings") or {}), **(document.get("timings") or {})}

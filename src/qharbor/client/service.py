@@ -16,7 +16,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from qharbor import errors
+from qharbor import errors, wire
 from qharbor.client.accounts import resolve_account
 from qharbor.client.admin import AdminClient
 from qharbor.client.client import HarborClient
@@ -254,16 +254,14 @@ class HarborService:
         built = build_programs(programs, parameters)
         body: dict[str, Any] = {"device": device, "shots": shots}
         if sealed:
-            from qharbor.client import sealing
-
             self.ensure_sealing_key()
             keys = self._client.keys_list()
             centre_key = next(k for k in keys["keys"] if k["id"] == keys["sealing_key_id"])
-            body["sealed"] = sealing.seal(
+            body["sealed"] = wire.seal(
                 base64.b64decode(centre_key["public_key"]),
                 centre_key["id"],
                 built,
-                sealing.PROGRAMS_AAD,
+                wire.PROGRAMS_AAD,
             )
         else:
             body["programs"] = built
@@ -499,9 +497,7 @@ class HarborService:
 def _iso(value: dt.datetime | str | None) -> str | None:
     if value is None or isinstance(value, str):
         return value
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).isoformat()
+    return wire.iso(value)
 
 
 def with_engine_options(

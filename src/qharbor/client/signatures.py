@@ -4,29 +4,18 @@ The centre signs the canonical serialisation (sorted-key compact JSON, ASCII)
 of ``{"context": ..., "result": ...}``, where ``result`` is the result document
 as returned, without its ``signature`` field, and ``context`` names the job id,
 project, device, calibration snapshot id and input hash. The ML-DSA context
-string is ``qharbor/result/v1``. This module repeats that format without
-importing the server, and imports ``cryptography`` only when it is used.
+string is ``qharbor/result/v1``. The format is :mod:`qharbor.wire`'s, shared
+with the centre; ``cryptography`` is imported only when it is used.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from qharbor import errors
-
-ALGORITHM = "ML-DSA-65"
-SIGNATURE_CONTEXT = b"qharbor/result/v1"
-
-
-def canonical(value: Any) -> bytes:
-    """Sorted-key compact JSON in ASCII: the bytes that are signed or sealed."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode(
-        "ascii"
-    )
+from qharbor import errors, wire
 
 
 @dataclass(frozen=True)
@@ -71,7 +60,7 @@ def verify_signed(
     from cryptography.hazmat.primitives.asymmetric import mldsa
 
     block = document.get("signature")
-    if not isinstance(block, Mapping) or block.get("algorithm") != ALGORITHM:
+    if not isinstance(block, Mapping) or block.get("algorithm") != wire.SIGNATURE_ALGORITHM:
         raise errors.SignatureInvalid("the result carries no ML-DSA-65 signature")
     key_id = str(block.get("key_id"))
     public = public_keys.get(key_id)
@@ -85,10 +74,10 @@ def verify_signed(
         raise errors.SignatureInvalid("the signature has no context")
     body = {k: v for k, v in document.items() if k != "signature"}
     try:
-        message = canonical({"context": dict(context), "result": body})
+        message = wire.signed_message(body, context)
         signature = base64.b64decode(str(block.get("value")), validate=True)
         mldsa.MLDSA65PublicKey.from_public_bytes(public).verify(
-            signature, message, SIGNATURE_CONTEXT
+            signature, message, wire.SIGNATURE_CONTEXT
         )
     except (InvalidSignature, ValueError, TypeError):
         raise errors.SignatureInvalid(key_id=key_id) from None
@@ -114,5 +103,5 @@ def signing_keys(keys_body: Mapping[str, Any]) -> dict[str, bytes]:
     return {
         str(k["id"]): base64.b64decode(k["public_key"])
         for k in keys_body.get("keys", [])
-        if k.get("algorithm") == ALGORITHM
+        if k.get("algorithm") == wire.SIGNATURE_ALGORITHM
     }

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from qharbor import errors
+from qharbor import errors, wire
 from qharbor.devices.spec import QUBIT_PARAMETERS, TwinSpec, Varying
 
 #: The most drift steps computed; a device left that long without a recalibration
@@ -81,8 +81,8 @@ class Calibration:
             "device": self.device,
             "version": self.version,
             "step": self.step,
-            "taken_at": _iso(self.taken_at),
-            "valid_at": _iso(self.valid_at),
+            "taken_at": wire.iso(self.taken_at),
+            "valid_at": wire.iso(self.valid_at),
             "reason": self.reason,
             "qubits": [
                 {
@@ -112,8 +112,8 @@ class Calibration:
             device=data["device"],
             version=int(data["version"]),
             step=int(data.get("step", 0)),
-            taken_at=_parse(data["taken_at"]),
-            valid_at=_parse(data.get("valid_at", data["taken_at"])),
+            taken_at=wire.parse_iso(data["taken_at"]),
+            valid_at=wire.parse_iso(data.get("valid_at", data["taken_at"])),
             reason=data.get("reason", "scheduled"),
             qubits=tuple(QubitCalibration(**q) for q in data["qubits"]),
             gates=tuple(
@@ -281,11 +281,3 @@ def drifted(
     return _assemble(
         spec, _values(base, spec) + walk, base.version, step, base.taken_at, valid_at, base.reason
     )
-
-
-def _iso(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse(value: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(dt.UTC)

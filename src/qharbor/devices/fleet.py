@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from qharbor import errors
+from qharbor import errors, wire
 from qharbor.devices import calibration as calib
 from qharbor.devices import telemetry
 from qharbor.devices.catalogue import Catalogue
@@ -29,12 +29,6 @@ from qharbor.devices.records import DeviceRecords
 from qharbor.devices.spec import TwinSpec, Warmup, Window
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], dt.datetime]
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -49,7 +43,7 @@ class DeviceState:
         return {
             "status": str(self.status),
             "reason": self.reason,
-            "until": calib._iso(self.until) if self.until else None,
+            "until": wire.iso(self.until),
         }
 
 
@@ -79,7 +73,7 @@ class Fleet:
         records: DeviceRecords,
         *,
         tick_s: float = 1.0,
-        clock: Clock = utcnow,
+        clock: wire.Clock = wire.utcnow,
     ) -> None:
         self._catalogue = catalogue
         self._records = records
@@ -244,7 +238,7 @@ class Fleet:
             base = self._records.latest(name, at)
         if base is None:
             raise errors.InvalidRequest(
-                f"device {name!r} has no calibration before {calib._iso(at)}", field="at"
+                f"device {name!r} has no calibration before {wire.iso(at)}", field="at"
             )
         return calib.drifted(twin.spec, base, calib.steps_at(twin.spec, base, at), at)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from qiskit.circuit.library import get_standard_gate_name_mapping
 
-from qharbor import errors
+from qharbor import errors, wire
 
 #: Where the shipped twins live.
 BUILTIN_DIR = Path(__file__).parent / "twins"
@@ -65,8 +65,8 @@ class Window:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "start": _iso(self.start),
-            "end": _iso(self.end),
+            "start": wire.iso(self.start),
+            "end": wire.iso(self.end),
             "reason": self.reason,
         }
 
@@ -380,7 +380,3 @@ def load(path: Path) -> TwinSpec:
 def load_dir(directory: Path) -> list[TwinSpec]:
     """Every ``*.toml`` device file in a directory, in name order."""
     return [load(p) for p in sorted(directory.glob("*.toml"))]
-
-
-def _iso(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from qharbor import errors
+from qharbor import errors, wire
 from qharbor.devices.spec import Channel, TwinSpec, Warmup
 
 #: Seconds between the twin's sensor readings.
@@ -36,8 +36,8 @@ class Fault:
     def to_json(self) -> dict[str, object]:
         return {
             "kind": "warmup",
-            "start": _iso(self.start),
-            "end": _iso(self.end),
+            "start": wire.iso(self.start),
+            "end": wire.iso(self.end),
             "peak": self.shape.peak,
             "rise_s": self.shape.rise_s,
             "hold_s": self.shape.hold_s,
@@ -101,12 +101,12 @@ def series(
         at += dt.timedelta(seconds=step_s)
     return {
         "device": spec.name,
-        "start": _iso(start),
-        "end": _iso(end),
+        "start": wire.iso(start),
+        "end": wire.iso(end),
         "step_s": step_s,
         "offline_channel": spec.offline_channel,
         "offline_threshold": spec.offline_threshold,
-        "times": [_iso(t) for t in times],
+        "times": [wire.iso(t) for t in times],
         "channels": [
             {
                 "name": c.name,
@@ -117,7 +117,3 @@ def series(
         ],
         "faults": [f.to_json() for f in faults if f.end >= start and f.start <= end],
     }
-
-
-def _iso(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -40,6 +40,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from qharbor import wire
+
 #: Version of the file format; a file of another version is ignored.
 FORMAT = 1
 #: The model's terms, in the order of a coefficient vector.
@@ -204,8 +206,7 @@ def host_info(versions: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
 
 def fingerprint_of(host: Mapping[str, Any]) -> str:
     """A short hash of :func:`host_info`."""
-    text = json.dumps(host, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return hashlib.sha256(wire.canonical(host)).hexdigest()[:16]
 
 
 def _cpu_model() -> str:

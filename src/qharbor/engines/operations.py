@@ -26,6 +26,14 @@ def _standard_gates() -> frozenset[str]:
     )
 
 
+class NeedsTranspile(Exception):
+    """A gate (usually a parametric one) has no direct translation; transpile first.
+
+    A translator raises it part way through; the engine then transpiles the
+    circuit to the translator's basis and translates again.
+    """
+
+
 #: Every gate of Qiskit's standard gate mapping that acts on qubits (not ``global_phase``).
 STANDARD_GATES = _standard_gates()
 #: Instructions that only mark or wait: they change no state.

@@ -107,10 +107,6 @@ _TRANSPILE_BASIS = sorted(_GATES)
 OPERATIONS = operations.STANDARD_GATES | operations.DIRECTIVES | {"unitary", "measure"}
 
 
-class NeedsTranspile(Exception):
-    """A parametric gate has no direct translation."""
-
-
 @dataclass
 class Translation:
     """One Qiskit circuit as a measurement-free Cirq circuit.
@@ -146,7 +142,7 @@ def translate(circuit: QuantumCircuit) -> Translation:
     circuit = operations.conform(circuit, OPERATIONS)
     try:
         return _translate(circuit)
-    except NeedsTranspile:
+    except operations.NeedsTranspile:
         return _translate(transpile(circuit, basis_gates=_TRANSPILE_BASIS, optimization_level=0))
 
 
@@ -181,7 +177,7 @@ def _translate(circuit: QuantumCircuit) -> Translation:
         if build is not None:
             ops.append(build(qubits, instruction.params))
         elif instruction.is_parameterized():
-            raise NeedsTranspile(name)
+            raise operations.NeedsTranspile(name)
         else:
             ops.append(_matrix_op(instruction.operation, qubits))
     return Translation(cirq.Circuit(ops), line, Readout.of(circuit, pairs), circuit.global_phase)

@@ -116,10 +116,6 @@ FUSE_QUBITS = 16
 _NO_READOUT = Readout((), 0, ())
 
 
-class NeedsTranspile(Exception):
-    """A parametric gate has no direct translation."""
-
-
 @dataclass
 class Translation:
     """One Qiskit circuit as a qulacs circuit, ready to bind and run many times.
@@ -206,7 +202,7 @@ def translate(circuit: QuantumCircuit) -> Translation:
     circuit = operations.conform(circuit, OPERATIONS)
     try:
         out = _translate(circuit)
-    except NeedsTranspile:
+    except operations.NeedsTranspile:
         basic = transpile(circuit, basis_gates=_TRANSPILE_BASIS, optimization_level=0)
         out = _translate(basic)
     if not out.slots and circuit.num_qubits >= FUSE_QUBITS:
@@ -304,7 +300,7 @@ def _add_parametric(out: Translation, name: str, qubits: list[int], params: list
         out.slots.append((theta, 0.5))
         c.add_CNOT_gate(control, tgt)
     else:
-        raise NeedsTranspile(name)
+        raise operations.NeedsTranspile(name)
 
 
 _STANDARD = get_standard_gate_name_mapping()

@@ -7,6 +7,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from qharbor import wire
+
 
 class JobStatus(enum.StrEnum):
     QUEUED = "QUEUED"  # accepted and stored, waiting for a worker
@@ -17,13 +19,6 @@ class JobStatus(enum.StrEnum):
 
 
 FINAL_STATUSES = frozenset({JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED})
-
-
-def iso(value: dt.datetime | None) -> str | None:
-    """RFC 3339 in UTC with a Z, or None."""
-    if value is None:
-        return None
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)
@@ -107,9 +102,9 @@ class Job:
             "num_programs": self.num_programs,
             "num_experiments": self.num_experiments,
             "attempt": self.attempt,
-            "created_at": iso(self.created_at),
-            "started_at": iso(self.started_at),
-            "finished_at": iso(self.finished_at),
+            "created_at": wire.iso(self.created_at),
+            "started_at": wire.iso(self.started_at),
+            "finished_at": wire.iso(self.finished_at),
             "cancel_requested": self.cancel_requested,
             "queue_position": self.queue_position,
             "session_id": self.session_id,

@@ -11,7 +11,6 @@ and the reads both build on are in :mod:`qharbor.jobs.queries`.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -19,20 +18,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from qharbor import errors
+from qharbor import errors, wire
 from qharbor.jobs.job import Job, JobStatus
 from qharbor.jobs.leases import Leases
 from qharbor.jobs.request import PreparedJob
 from qharbor.security.signing import Signer
 from qharbor.store import Database
 from qharbor.store.tables import job_tags, jobs, results
-
-Clock = Callable[[], dt.datetime]
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
 
 _INSERT_JOB = jobs.insert()
 
@@ -52,7 +44,7 @@ class JobManager(Leases):
         self,
         db: Database,
         on_change: Callable[[str], None] | None = None,
-        clock: Clock = utcnow,
+        clock: wire.Clock = wire.utcnow,
         signer: Signer | None = None,
     ) -> None:
         super().__init__(db, on_change or (lambda _job_id: None), clock, signer)

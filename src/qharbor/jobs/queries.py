@@ -1,9 +1,9 @@
 """Reads of jobs for their users: one job, pages of jobs, results, exports, queue metrics.
 
 Nothing here writes; :class:`qharbor.jobs.manager.JobManager` is the only writer
-of job rows and builds on these reads. The figures the quota check reads inside
-its own transaction (:func:`unfinished_jobs`, :func:`reserved_s`) are here too,
-so the reads of job rows live in one module.
+of job rows and builds on these reads.
+The figures the quota check reads inside its own transaction are in
+:mod:`qharbor.jobs.backlog`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from qharbor.store.tables import job_tags, jobs, projects, results
 _JOB_COLUMNS = [*jobs.c, projects.c.name.label("project_name")]
 
 #: The statuses of a job that has not ended: it holds a place and a reservation.
-UNFINISHED = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 
 
 def select_jobs() -> sa.Select[Any]:
@@ -271,32 +270,6 @@ class JobQueries:
         for device, status, count in rows:
             lengths.setdefault(device, {"queued": 0, "running": 0})[status.lower()] = count
         return lengths
-
-
-def unfinished_jobs(conn: sa.Connection, project_id: str) -> int:
-    """How many of the project's jobs are queued or running, read on ``conn``."""
-    return int(
-        conn.execute(
-            sa.select(sa.func.count())
-            .select_from(jobs)
-            .where(jobs.c.project_id == project_id, jobs.c.status.in_(UNFINISHED))
-        ).scalar_one()
-    )
-
-
-def reserved_s(conn: sa.Connection, project_id: str, devices: Iterable[str]) -> float:
-    """Device-seconds the project's unfinished jobs on these devices hold, read on ``conn``.
-
-    Each job holds the estimate it was admitted with until it ends.
-    """
-    total = conn.execute(
-        sa.select(sa.func.coalesce(sa.func.sum(jobs.c.estimated_s), 0.0)).where(
-            jobs.c.project_id == project_id,
-            jobs.c.status.in_(UNFINISHED),
-            jobs.c.device.in_(list(devices)),
-        )
-    )
-    return float(total.scalar_one())
 
 
 def encode_cursor(seq: int) -> str:

@@ -27,9 +27,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from qharbor import errors
-from qharbor.jobs.job import iso
-from qharbor.jobs.manager import Clock, JobManager, utcnow
+from qharbor import errors, wire
+from qharbor.jobs.manager import JobManager
 from qharbor.store import Database
 from qharbor.store.tables import sessions
 
@@ -97,10 +96,10 @@ class Session:
             "status": str(self.status),
             "max_ttl_s": self.max_ttl_s,
             "idle_ttl_s": self.idle_ttl_s,
-            "created_at": iso(self.created_at),
-            "last_activity_at": iso(self.last_activity_at),
-            "expires_at": iso(self.expires_at),
-            "closed_at": iso(self.closed_at),
+            "created_at": wire.iso(self.created_at),
+            "last_activity_at": wire.iso(self.last_activity_at),
+            "expires_at": wire.iso(self.expires_at),
+            "closed_at": wire.iso(self.closed_at),
             "close_reason": self.close_reason,
             "jobs": jobs,
         }
@@ -128,7 +127,7 @@ class SessionManager:
         idle_ttl_s: float,
         max_open_per_project: int = 20,
         max_open_per_user: int = 5,
-        clock: Clock = utcnow,
+        clock: wire.Clock = wire.utcnow,
     ) -> None:
         self.db = db
         self._jobs = jobs

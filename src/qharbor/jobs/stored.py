@@ -17,9 +17,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from qharbor import errors
+from qharbor import errors, wire
 from qharbor.jobs.job import Job
-from qharbor.store.database import canonical_json
 from qharbor.store.tables import results
 
 #: How long a stored result is remembered (seconds). Short, so a deletion by
@@ -56,7 +55,7 @@ def stored_result(job_id: str, data_text: str, signature_text: str | None) -> di
         signature = json.loads(signature_text)
     except ValueError:
         raise errors.ResultCorrupt(job_id=job_id) from None
-    if canonical_json(data) != data_text or canonical_json(signature) != signature_text:
+    if wire.canonical_json(data) != data_text or wire.canonical_json(signature) != signature_text:
         raise errors.ResultCorrupt(job_id=job_id)
     return {**data, "signature": signature}
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from qharbor.jobs.job import iso
+from qharbor import wire
 from qharbor.store import Database
 from qharbor.store.tables import audit_log
 
@@ -131,7 +131,7 @@ class AuditLog:
             return [
                 {
                     "action": row.action,
-                    "at": iso(row.at),
+                    "at": wire.iso(row.at),
                     "key_id": (row.detail or {}).get("key_id"),
                     "token_id": row.token_id,
                 }
@@ -181,7 +181,7 @@ class AuditLog:
 def _entry(row: Any) -> dict[str, Any]:
     return {
         "seq": row.seq,
-        "at": iso(row.at),
+        "at": wire.iso(row.at),
         "actor_id": row.actor_id,
         "project_id": row.project_id,
         "token_id": row.token_id,

@@ -11,8 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from qharbor import errors
-from qharbor.jobs.job import iso
+from qharbor import errors, wire
 from qharbor.security import admins
 from qharbor.security.tokens import hash_token, new_token
 from qharbor.store import Database
@@ -57,9 +56,9 @@ def _token_json(row: Any) -> dict[str, Any]:
         "user_id": row.user_id,
         "project_id": row.project_id,
         "scopes": sorted(row.scopes.split()),
-        "created_at": iso(row.created_at),
-        "expires_at": iso(row.expires_at),
-        "revoked_at": iso(row.revoked_at),
+        "created_at": wire.iso(row.created_at),
+        "expires_at": wire.iso(row.expires_at),
+        "revoked_at": wire.iso(row.revoked_at),
     }
 
 
@@ -250,7 +249,7 @@ class Identity:
             "id": row.id,
             "name": row.name,
             "is_admin": bool(row.is_admin),
-            "created_at": iso(row.created_at),
+            "created_at": wire.iso(row.created_at),
             "projects": [{"id": r.id, "name": r.name, "role": r.role} for r in roles],
         }
 
@@ -287,7 +286,7 @@ class Identity:
         return {
             "id": row.id,
             "name": row.name,
-            "created_at": iso(row.created_at),
+            "created_at": wire.iso(row.created_at),
             "max_concurrent_jobs": row.max_concurrent_jobs,
             "members": [{"id": m.id, "name": m.name, "role": m.role} for m in members],
         }
@@ -535,8 +534,8 @@ def _within(
         return parent.expires_at
     if expires_at > parent.expires_at:
         raise errors.Forbidden(
-            f"this token expires at {iso(parent.expires_at)}; a token it makes must expire "
+            f"this token expires at {wire.iso(parent.expires_at)}; a token it makes must expire "
             "no later (ask for a shorter expires_in_s, or leave it out to expire together)",
-            expires_at=iso(parent.expires_at),
+            expires_at=wire.iso(parent.expires_at),
         )
     return expires_at

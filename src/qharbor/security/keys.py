@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import mldsa, mlkem
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.exc import IntegrityError
 
-from qharbor import errors
+from qharbor import errors, wire
 from qharbor.security import sealing, signing
 from qharbor.settings import Settings
 from qharbor.store import Database
@@ -115,15 +115,13 @@ class PublicKey:
     retired_at: dt.datetime | None
 
     def to_json(self) -> dict[str, Any]:
-        from qharbor.jobs.job import iso
-
         return {
             "id": self.id,
             "purpose": self.purpose,
             "algorithm": self.algorithm,
             "public_key": base64.b64encode(self.public_key).decode("ascii"),
-            "created_at": iso(self.created_at),
-            "retired_at": iso(self.retired_at),
+            "created_at": wire.iso(self.created_at),
+            "retired_at": wire.iso(self.retired_at),
         }
 
 
@@ -230,7 +228,7 @@ class KeyStore:
     def seal_to_centre(self, value: Any, aad: str) -> dict[str, Any]:
         """Seal a JSON value to the centre's active ML-KEM key."""
         key_id, private = self._sealing_key()
-        return sealing.seal(private.public_key().public_bytes_raw(), key_id, value, aad)
+        return wire.seal(private.public_key().public_bytes_raw(), key_id, value, aad)
 
     def published(self) -> list[PublicKey]:
         """Every centre key, active and retired, newest first."""
@@ -265,7 +263,7 @@ class KeyStore:
             errors.KeyInvalid: not a valid ML-KEM-768 public key.
         """
         raw = sealing.check_public_key(public_key_b64)
-        key_id = signing.key_id(sealing.KEM_ALGORITHM, raw)
+        key_id = wire.key_id(wire.KEM_ALGORITHM, raw)
         now = dt.datetime.now(dt.UTC)
         with self.db.write() as conn:
             conn.execute(
@@ -283,7 +281,7 @@ class KeyStore:
                     user_keys.insert().values(
                         id=key_id,
                         user_id=user_id,
-                        algorithm=sealing.KEM_ALGORITHM,
+                        algorithm=wire.KEM_ALGORITHM,
                         public_key=base64.b64encode(raw).decode("ascii"),
                         created_at=now,
                     )
@@ -349,14 +347,14 @@ def _user_public(row: Any) -> PublicKey:
 def _make_signing_key() -> tuple[str, str, bytes, bytes, signing.Signer]:
     signer = signing.Signer.generate()
     seed = signer.private_key.private_bytes_raw()
-    return signer.key_id, signing.ALGORITHM, signer.public_bytes, seed, signer
+    return signer.key_id, wire.SIGNATURE_ALGORITHM, signer.public_bytes, seed, signer
 
 
 def _make_sealing_key() -> tuple[str, str, bytes, bytes, tuple[str, mlkem.MLKEM768PrivateKey]]:
     private = mlkem.MLKEM768PrivateKey.generate()
     public = private.public_key().public_bytes_raw()
-    key_id = signing.key_id(sealing.KEM_ALGORITHM, public)
-    return key_id, sealing.KEM_ALGORITHM, public, private.private_bytes_raw(), (key_id, private)
+    key_id = wire.key_id(wire.KEM_ALGORITHM, public)
+    return key_id, wire.KEM_ALGORITHM, public, private.private_bytes_raw(), (key_id, private)
 
 
 def _from_row(row: Any, seed: bytes) -> Any:

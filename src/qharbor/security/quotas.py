@@ -13,19 +13,32 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
-from qharbor import errors
+from qharbor import errors, wire
 from qharbor.devices import Catalogue, Device
 from qharbor.store import Database
-from qharbor.store.tables import jobs, projects, quotas, usage
+from qharbor.store.tables import projects, quotas, usage
 
-#: Job statuses that hold a reservation and count towards the concurrent-job limit.
-ACTIVE_STATUSES = ("QUEUED", "RUNNING")
+
+class Backlog(Protocol):
+    """A project's unfinished jobs, as the jobs layer counts them (``qharbor.jobs.backlog``).
+
+    Quotas sit below the jobs layer, which calls them on every submission, so
+    they are handed this view of the job rows instead of querying them.
+    """
+
+    def count(self, conn: sa.Connection, project_id: str) -> int:
+        """How many of the project's jobs are queued or running."""
+        ...
+
+    def reserved_s(self, conn: sa.Connection, project_id: str, devices: Sequence[str]) -> float:
+        """The estimated device time (seconds) of those jobs on ``devices``."""
+        ...
 
 
 class DeviceClass(enum.StrEnum):
@@ -120,6 +133,7 @@ class Quotas:
     Args:
         db: the database.
         catalogue: the devices, to know each one's class.
+        backlog: the projects' unfinished jobs.
         clock: the time source (UTC).
     """
 
@@ -127,10 +141,12 @@ class Quotas:
         self,
         db: Database,
         catalogue: Catalogue,
-        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        backlog: Backlog,
+        clock: wire.Clock = wire.utcnow,
     ) -> None:
         self.db = db
         self.catalogue = catalogue
+        self.backlog = backlog
         self._clock = clock
 
     def _devices(self, klass: DeviceClass) -> list[str]:
@@ -173,7 +189,7 @@ class Quotas:
             limit = conn.execute(
                 sa.select(projects.c.max_concurrent_jobs).where(projects.c.id == project_id)
             ).scalar_one_or_none()
-            active = self._active_jobs(conn, project_id)
+            active = self.backlog.count(conn, project_id)
             budgets = [
                 self._standing(conn, project_id, DeviceClass(row.device_class)).to_json()
                 for row in conn.execute(
@@ -198,7 +214,7 @@ class Quotas:
             sa.select(projects.c.max_concurrent_jobs).where(projects.c.id == project_id)
         ).scalar_one_or_none()
         if limit is not None:
-            active = self._active_jobs(conn, project_id)
+            active = self.backlog.count(conn, project_id)
             if active >= limit:
                 raise errors.QuotaExceeded(
                     f"your project has {active} jobs queued or running and may have at most "
@@ -227,15 +243,6 @@ class Quotas:
                 **standing.to_json(),
             )
 
-    def _active_jobs(self, conn: sa.Connection, project_id: str) -> int:
-        return int(
-            conn.execute(
-                sa.select(sa.func.count())
-                .select_from(jobs)
-                .where(jobs.c.project_id == project_id, jobs.c.status.in_(ACTIVE_STATUSES))
-            ).scalar_one()
-        )
-
     def _standing(self, conn: sa.Connection, project_id: str, klass: DeviceClass) -> Standing:
         row = conn.execute(
             sa.select(quotas.c.budget_s, quotas.c.period).where(
@@ -250,15 +257,7 @@ class Quotas:
             usage.c.device_s,
             [usage.c.project_id == project_id, usage.c.day >= start, usage.c.device.in_(names)],
         )
-        reserved = _sum(
-            conn,
-            jobs.c.estimated_s,
-            [
-                jobs.c.project_id == project_id,
-                jobs.c.status.in_(ACTIVE_STATUSES),
-                jobs.c.device.in_(names),
-            ],
-        )
+        reserved = self.backlog.reserved_s(conn, project_id, names)
         return Standing(klass, period, float(row.budget_s), used, reserved, start)
 
 

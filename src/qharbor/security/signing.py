@@ -2,53 +2,25 @@
 
 A result is signed over one canonical byte string: the result document and its
 context (job id, project, device, calibration snapshot id and input hash),
-serialised as sorted-key compact JSON (:func:`canonical`). The ML-DSA context
-string :data:`SIGNATURE_CONTEXT` keeps these signatures from being valid for
-anything else the key might ever sign. ``docs/security.md`` specifies the format
-for verifiers written in other languages.
+serialised as sorted-key compact JSON (:func:`qharbor.wire.signed_message`).
+The ML-DSA context string :data:`qharbor.wire.SIGNATURE_CONTEXT` keeps these
+signatures from being valid for anything else the key might ever sign.
+``docs/security.md`` specifies the format for verifiers written in other languages.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import mldsa
 
-from qharbor import errors
+from qharbor import errors, wire
 
-ALGORITHM = "ML-DSA-65"
-SIGNATURE_CONTEXT = b"qharbor/result/v1"
 #: The fields of a signature's context, in the order the docs list them.
 CONTEXT_FIELDS = ("job_id", "project", "device", "calibration_snapshot_id", "input_hash")
-
-
-def canonical(value: Any) -> bytes:
-    """Sorted-key compact JSON in UTF-8: the bytes that are signed or sealed.
-
-    Floats are written as Python's shortest round-trip ``repr``; non-ASCII
-    characters are escaped (``\\uXXXX``), so the output is plain ASCII. The
-    database stores JSON columns in this same form.
-    """
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode(
-        "ascii"
-    )
-
-
-def key_id(algorithm: str, public_key: bytes) -> str:
-    """A key's id: its algorithm and the first 16 hex digits of SHA-256 of its public key."""
-    prefix = algorithm.lower().replace("-", "")
-    return f"{prefix}-{hashlib.sha256(public_key).hexdigest()[:16]}"
-
-
-def signed_message(result: dict[str, Any], context: dict[str, Any]) -> bytes:
-    """The exact bytes a result's signature covers."""
-    body = {k: v for k, v in result.items() if k != "signature"}
-    return canonical({"context": context, "result": body})
 
 
 @dataclass(frozen=True)
@@ -66,7 +38,9 @@ class Signer:
     @classmethod
     def generate(cls) -> Signer:
         private = mldsa.MLDSA65PrivateKey.generate()
-        return cls(key_id(ALGORITHM, private.public_key().public_bytes_raw()), private)
+        return cls(
+            wire.key_id(wire.SIGNATURE_ALGORITHM, private.public_key().public_bytes_raw()), private
+        )
 
     @property
     def public_bytes(self) -> bytes:
@@ -82,9 +56,9 @@ class Signer:
         missing = set(CONTEXT_FIELDS) - set(context)
         if missing:
             raise ValueError(f"signature context lacks {sorted(missing)}")
-        value = self.private_key.sign(signed_message(result, context), SIGNATURE_CONTEXT)
+        value = self.private_key.sign(wire.signed_message(result, context), wire.SIGNATURE_CONTEXT)
         return {
-            "algorithm": ALGORITHM,
+            "algorithm": wire.SIGNATURE_ALGORITHM,
             "key_id": self.key_id,
             "context": dict(context),
             "value": base64.b64encode(value).decode("ascii"),
@@ -105,7 +79,7 @@ def verify(result: dict[str, Any], public_keys: dict[str, bytes]) -> dict[str, A
         errors.SignatureInvalid: a missing, malformed or failing signature.
     """
     block = result.get("signature")
-    if not isinstance(block, dict) or block.get("algorithm") != ALGORITHM:
+    if not isinstance(block, dict) or block.get("algorithm") != wire.SIGNATURE_ALGORITHM:
         raise errors.SignatureInvalid("the result carries no ML-DSA-65 signature")
     public = public_keys.get(str(block.get("key_id")))
     if public is None:
@@ -118,7 +92,7 @@ def verify(result: dict[str, Any], public_keys: dict[str, bytes]) -> dict[str, A
         signature = base64.b64decode(str(block.get("value")), validate=True)
         context = block["context"]
         mldsa.MLDSA65PublicKey.from_public_bytes(public).verify(
-            signature, signed_message(result, context), SIGNATURE_CONTEXT
+            signature, wire.signed_message(result, context), wire.SIGNATURE_CONTEXT
         )
     except (InvalidSignature, ValueError, KeyError, TypeError):
         raise errors.SignatureInvalid() from None

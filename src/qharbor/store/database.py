@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,12 +12,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 
+from qharbor import wire
+
 _MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-def canonical_json(value: Any) -> str:
-    """Sorted-key compact JSON in ASCII, as every JSON column stores it."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
 class Database:
@@ -34,7 +30,11 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         # JSON columns hold canonical text (sorted keys, no spaces), so a stored
         # signed result is byte for byte what was signed, and a changed byte shows.
-        kwargs: dict[str, Any] = {"echo": echo, "future": True, "json_serializer": canonical_json}
+        kwargs: dict[str, Any] = {
+            "echo": echo,
+            "future": True,
+            "json_serializer": wire.canonical_json,
+        }
         if self.is_sqlite:
             kwargs.update(pool_size=16, max_overflow=32, connect_args={"timeout": 30})
         else:

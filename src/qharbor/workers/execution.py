@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
-from qharbor import errors
+from qharbor import errors, wire
 from qharbor.devices import Device
 from qharbor.engines import Engine, Experiment, capabilities, get_engine, result_types, sampling
 from qharbor.engines.idle_qubits import drop_idle_qubits
@@ -23,7 +23,6 @@ from qharbor.engines.readout import one_register
 from qharbor.engines.selection import Choice, Picker, Selector
 from qharbor.jobs.options import JobOptions
 from qharbor.programs import Program, parse_program
-from qharbor.security import sealing
 from qharbor.workers.compiler import compile_for, compile_for_twin, two_qubit_gates
 
 
@@ -60,9 +59,7 @@ def execute(task: Task) -> dict[str, Any]:
     """
     programs = task.programs
     if task.program_key is not None:
-        programs = sealing.open_with_key(
-            task.program_key, programs[0]["sealed"], sealing.PROGRAMS_AAD
-        )
+        programs = wire.open_with_key(task.program_key, programs[0]["sealed"], wire.PROGRAMS_AAD)
     if task.kind != "circuits":
         result = _execute_primitive(task, get_engine(task.device.engine))
     elif task.twin is not None:
@@ -75,7 +72,7 @@ def execute(task: Task) -> dict[str, Any]:
     outer: dict[str, Any] = {
         "job_id": task.job_id,
         "device": result["device"],
-        "sealed": sealing.seal(public_key, key_id, result, sealing.result_aad(task.job_id)),
+        "sealed": wire.seal(public_key, key_id, result, wire.result_aad(task.job_id)),
         "timings": dict(result["timings"]),
     }
     snapshot = result["metadata"].get("calibration_snapshot_id")

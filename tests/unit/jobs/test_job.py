@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from qharbor.jobs.job import FINAL_STATUSES, Job, JobStatus, iso
+from qharbor.jobs.job import FINAL_STATUSES, Job, JobStatus
 
 CREATED = dt.datetime(2025, 3, 1, 12, 0, 0, 250000, tzinfo=dt.UTC)
 
@@ -36,12 +36,6 @@ def job(**changes) -> Job:
     }
     values.update(changes)
     return Job(**values)
-
-
-def test_iso_is_utc_with_a_z() -> None:
-    paris = dt.timezone(dt.timedelta(hours=1))
-    assert iso(dt.datetime(2025, 3, 1, 13, 0, tzinfo=paris)) == "2025-03-01T12:00:00.000000Z"
-    assert iso(None) is None
 
 
 def test_to_json_of_a_queued_job() -> None:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from qharbor import errors
 from qharbor.devices import default_catalogue
+from qharbor.jobs import backlog
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.request import prepare
 from qharbor.security import quotas
@@ -34,7 +35,7 @@ def manager(db: Database, clock: Clock) -> JobManager:
 
 @pytest.fixture
 def limits(db: Database, clock: Clock) -> Quotas:
-    return Quotas(db, DEVICES, clock=clock)
+    return Quotas(db, DEVICES, backlog, clock=clock)
 
 
 @pytest.fixture

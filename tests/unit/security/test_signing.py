@@ -17,7 +17,7 @@ from qharbor.jobs.manager import JobManager
 from qharbor.jobs.request import JobRequest, ProgramSpec, prepare
 from qharbor.jobs.stored import stored_result
 from qharbor.security.identity import Identity
-from qharbor.security.signing import Signer, canonical
+from qharbor.security.signing import Signer
 from qharbor.store import Database
 from qharbor.store.tables import results
 from qharbor.workers.execution import Task, execute
@@ -174,9 +174,3 @@ def test_an_unknown_signing_key_is_refused(db: Database, signer: Signer) -> None
 
     with pytest.raises(errors.SignatureInvalid, match="does not publish"):
         verify_signed(manager.result(project_id, job_id), {other.key_id: other.public_bytes})
-
-
-def test_canonical_form_is_sorted_compact_ascii_json() -> None:
-    assert (
-        canonical({"b": 1, "a": [1.5, "é"], "c": None}) == b'{"a":[1.5,"\\u00e9"],"b":1,"c":null}'
-    )

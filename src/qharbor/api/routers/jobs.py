@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from qharbor import errors
+from qharbor import errors, wire
 from qharbor.api import bounds
 from qharbor.api import errors as api_errors
 from qharbor.api.auditing import audit_write
@@ -37,9 +37,8 @@ from qharbor.jobs.dryrun import dry_run
 from qharbor.jobs.job import Job, JobStatus
 from qharbor.jobs.request import JobRequest, PreparedJob, prepare
 from qharbor.jobs.sessions import SessionMode
-from qharbor.security import quotas, sealing
+from qharbor.security import quotas
 from qharbor.security.identity import Principal
-from qharbor.security.signing import canonical
 
 router = APIRouter(
     prefix="/v1/jobs",
@@ -229,7 +228,7 @@ def _open_sealed(centre: Centre, principal: Principal, body: JobCreate) -> JobCr
     if centre.keys.user_key(principal.user_id) is None:
         raise errors.SealingKeyRequired()
     envelope = body.sealed.model_dump()
-    plaintext = sealing.open_with_key(centre.keys.unwrap(envelope), envelope, sealing.PROGRAMS_AAD)
+    plaintext = wire.open_with_key(centre.keys.unwrap(envelope), envelope, wire.PROGRAMS_AAD)
     try:
         programs = _PROGRAMS.validate_python(plaintext)
     except ValidationError as exc:
@@ -251,9 +250,9 @@ def _reseal(centre: Centre, body: JobCreate, prepared: PreparedJob) -> PreparedJ
     if prepared.result_key_id is None:  # the key was retired while the job was checked
         raise errors.SealingKeyRequired()
     fingerprint = hashlib.sha256(
-        canonical(body.model_dump(exclude={"programs", "idempotency_key"}))
+        wire.canonical(body.model_dump(exclude={"programs", "idempotency_key"}))
     ).hexdigest()
-    envelope = centre.keys.seal_to_centre(prepared.programs, sealing.PROGRAMS_AAD)
+    envelope = centre.keys.seal_to_centre(prepared.programs, wire.PROGRAMS_AAD)
     return dataclasses.replace(
         prepared,
         programs=[{"sealed": envelope}],

@@ -8,11 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from qharbor import errors
+from qharbor import errors, wire
 from qharbor.api import errors as api_errors
 from qharbor.api.deps import CentreDep, Reader, Submitter
 from qharbor.api.schemas import Erased, TokenCreate, TokenIssued, TokenList, TokenPublic
-from qharbor.jobs.job import iso
 from qharbor.security.audit import pseudonym
 
 router = APIRouter(
@@ -60,7 +59,7 @@ def export(centre: CentreDep, principal: Reader) -> JSONResponse:
     """Everything the centre holds about you, as one JSON document."""
     archive = {
         "format": "qharbor-export/1",
-        "exported_at": iso(dt.datetime.now(dt.UTC)),
+        "exported_at": wire.iso(dt.datetime.now(dt.UTC)),
         "user": centre.identity.export_user(principal.user_id),
         "jobs": centre.jobs.export_user(principal.user_id),
         "audit": centre.audit.about(principal.user_id),

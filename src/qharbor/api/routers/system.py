@@ -7,10 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from qharbor import wire
 from qharbor.api import errors as api_errors
 from qharbor.api.deps import AnyToken, CentreDep
 from qharbor.api.schemas import Health, Me
-from qharbor.jobs.job import iso
 
 router = APIRouter(prefix="/v1", tags=["system"])
 
@@ -47,7 +47,7 @@ def me(centre: CentreDep, principal: AnyToken) -> dict[str, Any]:
         "role": str(principal.role),
         "is_admin": principal.is_admin,
         "scopes": sorted(principal.scopes),
-        "expires_at": iso(principal.expires_at),
+        "expires_at": wire.iso(principal.expires_at),
         "sealing_key_id": None if key is None else key.id,
         "key_changes": centre.audit.key_changes(principal.user_id),
     }

@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from qharbor.cli import JsonOption, console, fail, handles_errors, print_json
+from qharbor.cli.output import JsonOption, console, fail, handles_errors, print_json
 
 engines_app = typer.Typer(
     name="engines",

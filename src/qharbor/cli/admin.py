@@ -1,4 +1,4 @@
-"""The ``qharbor admin``, ``qharbor usage`` and ``qharbor me`` commands.
+"""The ``qharbor admin`` commands: users, projects, tokens, quotas, audit log, recovery.
 
 Thin, like the rest of the CLI: each command calls the SDK and prints the answer
 as a table, or as JSON with ``--json``.
@@ -6,14 +6,21 @@ as a table, or as JSON with ``--json``.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from qharbor.cli import JsonOption, console, fail, handles_errors, print_json, server_classes
+from qharbor.cli.connection import server_classes
+from qharbor.cli.output import (
+    JsonOption,
+    console,
+    fail,
+    handles_errors,
+    print_json,
+    show,
+    show_quota,
+)
 
 admin_app = typer.Typer(
     name="admin",
@@ -30,40 +37,7 @@ quota_app = typer.Typer(name="quota", help="Budgets and limits.", no_args_is_hel
 for sub in (users_app, projects_app, members_app, tokens_app, quota_app):
     admin_app.add_typer(sub)
 
-me_app = typer.Typer(name="me", help="Your own account and data.", no_args_is_help=True)
-
 RoleOption = Annotated[str, typer.Option(help="admin, project-admin, member or viewer.")]
-
-
-def table(rows: list[dict[str, Any]], columns: list[str], title: str | None = None) -> Table:
-    """A Rich table of ``rows`` showing ``columns``."""
-    out = Table(title=title)
-    for column in columns:
-        out.add_column(column)
-    for row in rows:
-        out.add_row(*(_cell(row.get(column)) for column in columns))
-    return out
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, list):
-        return ", ".join(
-            f"{v['name']} ({v['role']})" if isinstance(v, dict) else str(v) for v in value
-        )
-    if isinstance(value, dict):
-        return json.dumps(value, sort_keys=True)
-    return str(value)
-
-
-def show(
-    value: dict[str, Any] | list[dict[str, Any]], json_output: bool, columns: list[str]
-) -> None:
-    if json_output:
-        print_json(value)
-    else:
-        console.print(table(value if isinstance(value, list) else [value], columns))
 
 
 def admin(ctx: typer.Context) -> Any:
@@ -199,22 +173,6 @@ def tokens_revoke(
 
 # --- quotas and audit ---------------------------------------------------------------------
 
-BUDGET_COLUMNS = ["device_class", "period", "budget_s", "used_s", "reserved_s", "remaining_s"]
-
-
-def show_quota(quota: dict[str, Any], json_output: bool) -> None:
-    if json_output:
-        print_json(quota)
-        return
-    limit = quota.get("max_concurrent_jobs")
-    console.print(
-        f"Concurrent jobs: {quota.get('active_jobs', 0)} of {limit if limit else 'no limit'}"
-    )
-    if quota.get("budgets"):
-        console.print(table(quota["budgets"], BUDGET_COLUMNS, "Budgets (device-seconds)"))
-    else:
-        console.print("[dim]No budgets: device time is not limited.[/dim]")
-
 
 @quota_app.command("show")
 @handles_errors
@@ -339,63 +297,3 @@ def recover(
     else:
         console.print(f"Restored admin access for user {name!r} in project {project!r}.")
         console.print(f"Admin token (shown once): {token}", soft_wrap=True)
-
-
-# --- usage and your own data ----------------------------------------------------------------
-
-
-def usage(
-    ctx: typer.Context,
-    since: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD.")] = None,
-    until: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD.")] = None,
-    device: Annotated[str | None, typer.Option(help="Only this device.")] = None,
-    project: Annotated[str | None, typer.Option(help="Admins: another project.")] = None,
-    all_projects: Annotated[bool, typer.Option("--all", help="Admins: every project.")] = False,
-    json_output: JsonOption = False,
-) -> None:
-    """Show device-seconds used per project, device and day, and your quota."""
-    report = ctx.obj.service().usage(
-        since=since, until=until, device=device, project=project, all_projects=all_projects
-    )
-    if json_output:
-        print_json(report)
-        return
-    rows = report.get("usage", [])
-    if rows:
-        console.print(table(rows, ["day", "project", "device", "jobs", "device_s"], "Usage"))
-    else:
-        console.print("[dim]No usage recorded.[/dim]")
-    if report.get("quota"):
-        show_quota(report["quota"], False)
-
-
-@me_app.command("export")
-@handles_errors
-def me_export(
-    ctx: typer.Context,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")
-    ] = None,
-) -> None:
-    """Download everything the centre holds about you, as one JSON file."""
-    archive = ctx.obj.service().export_my_data()
-    text = json.dumps(archive, indent=2, sort_keys=True)
-    if output is None:
-        typer.echo(text)
-    else:
-        output.write_text(text + "\n")
-        jobs = len(archive.get("jobs", []))
-        console.print(f"Wrote your account and {jobs} job(s) to {output}", soft_wrap=True)
-
-
-@me_app.command("erase")
-@handles_errors
-def me_erase(
-    ctx: typer.Context,
-    yes: Annotated[bool, typer.Option("--yes", help="Confirm: this cannot be undone.")] = False,
-) -> None:
-    """Erase your account, jobs, results and tokens at the centre."""
-    if not yes:
-        fail("This erases your account and all your jobs for good; add --yes to confirm.")
-    erased = ctx.obj.service().erase_my_account()
-    console.print(f"Erased your account and {erased['jobs']} job(s).")

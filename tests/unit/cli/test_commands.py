@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qharbor import __version__, cli
+from qharbor.cli import connection
 from qharbor.client import load_account
 from tests.unit.client.scripted import ScriptedCentre, job_json, result_json
 
@@ -23,7 +24,7 @@ runner = CliRunner()
 def centre(monkeypatch: pytest.MonkeyPatch) -> ScriptedCentre:
     """A scripted centre that every command in the test talks to."""
     scripted = ScriptedCentre()
-    monkeypatch.setattr(cli.Connection, "service", lambda _self: scripted.service())
+    monkeypatch.setattr(connection.Connection, "service", lambda _self: scripted.service())
     return scripted
 
 
@@ -135,7 +136,7 @@ def test_serve_without_the_server_extra_says_how_to_install_it(
     done = runner.invoke(cli.app, ["serve"])
 
     assert done.exit_code == 1
-    assert done.stderr.strip() == cli.SERVER_EXTRA_MESSAGE
+    assert done.stderr.strip() == connection.SERVER_EXTRA_MESSAGE
 
 
 def test_demo_without_the_server_extra_says_how_to_install_it(
@@ -146,7 +147,7 @@ def test_demo_without_the_server_extra_says_how_to_install_it(
     done = runner.invoke(cli.app, ["demo", "--no-keep"])
 
     assert done.exit_code == 1
-    assert cli.SERVER_EXTRA_MESSAGE in done.stderr
+    assert connection.SERVER_EXTRA_MESSAGE in done.stderr
 
 
 def test_version_prints_the_package_version() -> None:
