@@ -24,8 +24,6 @@ from qharbor.store.tables import job_tags, jobs, projects, results
 
 _JOB_COLUMNS = [*jobs.c, projects.c.name.label("project_name")]
 
-#: The statuses of a job that has not ended: it holds a place and a reservation.
-
 
 def select_jobs() -> sa.Select[Any]:
     """Job rows with their project's name (the columns :meth:`Job.from_row` reads)."""
