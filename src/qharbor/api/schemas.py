@@ -39,6 +39,10 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
+#: One parameter value of a program's binding; checked for finiteness by the intake.
+BindingValue = Annotated[float, Field(allow_inf_nan=True)]
+
+
 class RequestBody(BaseModel):
     """A request body: unknown fields are refused, and so are NaN and infinities."""
 
@@ -75,7 +79,9 @@ class ProgramIn(RequestBody):
         "QPY is sent as base64 text. GET /v1/formats lists them.",
     )
     name: str | None = Field(default=None, max_length=128)
-    parameters: list[list[float] | dict[str, float]] | None = Field(
+    # A value that is not finite passes here so that the intake refuses it with
+    # PROGRAM_PARAMETERS, naming the binding and the parameter, not the union's branches.
+    parameters: list[list[BindingValue] | dict[str, BindingValue]] | None = Field(
         default=None,
         description="Bindings: each a list in the order of the parameters sorted by name, "
         "or an object from name to value. The program runs once per binding.",
