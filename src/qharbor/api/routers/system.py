@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 
 from qharbor.api import errors as api_errors
 from qharbor.api.deps import AnyToken, CentreDep
-from qharbor.api.schemas import Health, Me
+from qharbor.api.schemas.system import Health, Me
 from qharbor.jobs.job import iso
 
 router = APIRouter(prefix="/v1", tags=["system"])

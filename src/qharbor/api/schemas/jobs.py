@@ -1,7 +1,8 @@
-"""Request and response models. Requests forbid unknown fields."""
+"""Jobs: submissions, jobs as shown, results and dry runs."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -10,39 +11,23 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    TypeAdapter,
+    ValidationError,
     model_validator,
 )
 
+from qharbor import errors
 from qharbor.api import bounds
+from qharbor.api.schemas.common import RequestBody
 from qharbor.jobs.options import JobOptions
 from qharbor.jobs.request import JobRequest, ProgramSpec
+from qharbor.jobs.submission import JobSubmission, SealedPrograms
+from qharbor.security.signing import canonical
 
 #: The most programs any centre accepts in one job.
 MAX_PROGRAMS_PER_JOB = 10_000
 
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-
-
-class ErrorBody(BaseModel):
-    """What went wrong: a stable code (docs/errors.md), what to fix, and details."""
-
-    code: str = Field(description="A stable code, e.g. INVALID_REQUEST; see docs/errors.md.")
-    message: str = Field(description="What was wrong and how to fix it.")
-    detail: dict[str, Any] = Field(
-        description="Machine-readable details, e.g. the offending fields as `errors`."
-    )
-
-
-class ErrorResponse(BaseModel):
-    """The one shape of every error answer."""
-
-    error: ErrorBody
-
-
-class RequestBody(BaseModel):
-    """A request body: unknown fields are refused, and so are NaN and infinities."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 #: An estimator's target standard error.
@@ -233,18 +218,30 @@ class JobCreate(RequestBody):
             )
         return self
 
-    def to_request(self, idempotency_header: str | None) -> JobRequest:
-        programs = tuple(
-            ProgramSpec(source=p)
-            if isinstance(p, str)
-            else ProgramSpec(
-                source=p.source,
-                format=p.format,
-                name=p.name,
-                parameters=tuple(p.parameters) if p.parameters is not None else None,
+    def to_submission(self, idempotency_header: str | None = None) -> JobSubmission:
+        """The submission as the jobs service takes it.
+
+        Raises:
+            errors.InvalidRequest: the Idempotency-Key header and field differ.
+        """
+        key = self.idempotency_key
+        if key and idempotency_header and key != idempotency_header:
+            raise errors.InvalidRequest(
+                "the Idempotency-Key header and the idempotency_key field differ; send one"
             )
-            for p in self.programs or ()
-        )
+        sealed = None
+        if self.sealed is not None:
+            # A sealed job is fingerprinted by its ciphertext, for idempotent replays.
+            body = self.model_dump(exclude={"programs", "idempotency_key"})
+            sealed = SealedPrograms(
+                envelope=self.sealed.model_dump(),
+                fingerprint=hashlib.sha256(canonical(body)).hexdigest(),
+                read=read_programs,
+            )
+        return JobSubmission(self.to_request(idempotency_header), sealed)
+
+    def to_request(self, idempotency_header: str | None) -> JobRequest:
+        programs = tuple(_spec(p) for p in self.programs or ())
         return JobRequest(
             device=self.device,
             programs=programs,
@@ -261,6 +258,37 @@ class JobCreate(RequestBody):
 
 
 ProgramList = list[ProgramIn | str]
+_PROGRAMS: TypeAdapter[ProgramList] = TypeAdapter(ProgramList)
+
+
+def read_programs(plaintext: Any) -> tuple[ProgramSpec, ...]:
+    """A sealed payload's opened programs, validated as ``programs`` would be.
+
+    Raises:
+        errors.SealedPayloadInvalid: the plaintext is not a list of programs.
+    """
+    try:
+        programs = _PROGRAMS.validate_python(plaintext)
+    except ValidationError as exc:
+        raise errors.SealedPayloadInvalid(
+            "the sealed payload opened, but it is not a list of programs "
+            "(each OpenQASM text or {source, format, name, parameters})",
+            errors=[
+                {"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_url=False)
+            ],
+        ) from None
+    return tuple(_spec(p) for p in programs)
+
+
+def _spec(program: ProgramIn | str) -> ProgramSpec:
+    if isinstance(program, str):
+        return ProgramSpec(source=program)
+    return ProgramSpec(
+        source=program.source,
+        format=program.format,
+        name=program.name,
+        parameters=tuple(program.parameters) if program.parameters is not None else None,
+    )
 
 
 class JobError(BaseModel):
@@ -371,136 +399,6 @@ class ResultPublic(BaseModel):
     metadata: dict[str, Any]
 
 
-class FormatPublic(BaseModel):
-    name: str
-    title: str
-    versions: list[str]
-    description: str
-    encoding: Literal["text", "base64"]
-
-
-class FormatList(BaseModel):
-    formats: list[FormatPublic]
-    limits: dict[str, float]
-
-
-class DevicePublic(BaseModel):
-    name: str
-    kind: str
-    description: str
-    engine: str
-    method: str
-    max_qubits: int
-    max_shots: int
-    basis_gates: list[str]
-    noisy: bool
-    concurrency: int
-    clifford_only: bool
-    engines: list[str] = Field(
-        default_factory=list,
-        description="Engines that may run its jobs (options.engine); 'auto' chooses among them.",
-    )
-    status: str
-    status_reason: str | None = None
-    status_until: str | None = None
-    queue_length: int
-    running: int
-    twin: dict[str, Any] | None = Field(
-        default=None, description="Device twins: topology, gates, timing, calibration plan."
-    )
-    maintenance: list[dict[str, Any]] = Field(default_factory=list)
-
-
-class EnginePublic(BaseModel):
-    name: str
-    available: bool = Field(description="Its library is installed on this centre.")
-    why: str | None = Field(default=None, description="Why it is not available.")
-    precisions: list[str]
-    versions: dict[str, str]
-    calibrated: bool = Field(description="Its cost models were measured on this host.")
-    models: dict[str, dict[str, Any]] = Field(
-        description="By 'engine:form:precision': coefficients (seconds per unit of each "
-        "term), rel_error of the fit, probes, and source ('host' or 'default')."
-    )
-
-
-class EngineList(BaseModel):
-    fingerprint: str = Field(description="This host's fingerprint (CPU, cores, engine versions).")
-    calibrated: bool = Field(description="A fit measured on this host is in force.")
-    fitted_at: str | None
-    terms: list[str] = Field(description="The cost model's terms; see docs/engines.md.")
-    engines: list[EnginePublic]
-
-
-class DeviceList(BaseModel):
-    devices: list[DevicePublic]
-
-
-class Health(BaseModel):
-    status: Literal["ok", "unavailable"]
-    version: str
-    #: What is broken, by part (``sandbox``), when the status is not ok.
-    problems: dict[str, str] | None = None
-
-
-class KeyChange(BaseModel):
-    action: str  # user.key.register or user.key.retire
-    at: str
-    key_id: str | None
-    token_id: str | None  # the token that made the change
-
-
-class Me(BaseModel):
-    user: str
-    project: str
-    role: str
-    is_admin: bool
-    scopes: list[str]
-    expires_at: str | None = None
-    sealing_key_id: str | None = None
-    key_changes: list[KeyChange] = []
-
-
-class SessionCreate(RequestBody):
-    """Open a session (priority, for iterative work) or a batch (grouping)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    device: str = Field(min_length=1, max_length=128)
-    mode: Literal["session", "batch"] = "session"
-    max_ttl_s: float | None = Field(
-        default=None,
-        gt=0,
-        le=bounds.MAX_LIFETIME_S,
-        description="Lifetime in seconds, at most the centre's limit.",
-    )
-    idle_ttl_s: float | None = Field(
-        default=None,
-        gt=0,
-        le=bounds.MAX_LIFETIME_S,
-        description="Idle timeout in seconds, at most the centre's limit.",
-    )
-
-
-class SessionPublic(BaseModel):
-    id: str
-    device: str
-    mode: Literal["session", "batch"]
-    status: Literal["OPEN", "CLOSED", "EXPIRED"]
-    max_ttl_s: float
-    idle_ttl_s: float
-    created_at: str
-    last_activity_at: str
-    expires_at: str
-    closed_at: str | None
-    close_reason: str | None
-    jobs: dict[str, int] | None = Field(description="The session's jobs, counted by status.")
-
-
-class SessionList(BaseModel):
-    sessions: list[SessionPublic]
-
-
 class DryRunPublic(BaseModel):
     """What a job would do, without queueing it."""
 
@@ -515,227 +413,3 @@ class DryRunPublic(BaseModel):
     )
     calibration: str | None = Field(description="The snapshot the estimate used.")
     experiments: list[dict[str, Any]]
-
-
-class MaintenanceIn(RequestBody):
-    """A maintenance window, in UTC (RFC 3339 with a zone)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    start: str
-    end: str
-    reason: str = Field(default="maintenance", max_length=256)
-
-
-class WarmupIn(RequestBody):
-    """A cryostat warm-up; omitted fields take the device file's values."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    peak: float | None = Field(default=None, gt=0, le=1)
-    rise_s: float | None = Field(default=None, gt=0, le=bounds.MAX_FAULT_PHASE_S)
-    hold_s: float | None = Field(default=None, ge=0, le=bounds.MAX_FAULT_PHASE_S)
-    recover_s: float | None = Field(default=None, gt=0, le=bounds.MAX_FAULT_PHASE_S)
-
-
-class CalibrationScaleIn(RequestBody):
-    """Scale every error by ``factor`` and divide T1 and T2 by it (a worse day)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    factor: float = Field(gt=0, le=100)
-
-
-class KeyPublic(BaseModel):
-    """A public key the centre publishes, or one a user registered."""
-
-    id: str = Field(description="Derived from the public key: algorithm and SHA-256 prefix.")
-    purpose: Literal["signing", "sealing", "user-sealing"]
-    algorithm: Literal["ML-DSA-65", "ML-KEM-768"]
-    public_key: str = Field(description="Base64 of the raw public key.")
-    created_at: str
-    retired_at: str | None
-
-
-class KeyList(BaseModel):
-    keys: list[KeyPublic]
-    signing_key_id: str = Field(description="The key that signs new results.")
-    sealing_key_id: str = Field(description="The key to seal new submissions to.")
-
-
-class UserKeyCreate(RequestBody):
-    """Your ML-KEM-768 public key: results of your jobs are sealed to it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    algorithm: Literal["ML-KEM-768"] = "ML-KEM-768"
-    public_key: str = Field(min_length=1, max_length=4096, description="Base64, raw encoding.")
-
-
-# --- tenancy: users, projects, memberships, tokens, quotas -------------------------------
-
-Name = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w.@-]+$")]
-RoleName = Literal["admin", "project-admin", "member", "viewer"]
-ScopeName = Literal["read", "submit", "admin"]
-
-
-class UserCreate(RequestBody):
-    """A new user; with ``project``, also a member of it with ``role``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: Name
-    is_admin: bool = False
-    project: str | None = Field(default=None, description="A project's id or name.")
-    role: RoleName = "member"
-
-
-class MembershipSet(RequestBody):
-    model_config = ConfigDict(extra="forbid")
-
-    role: RoleName
-
-
-class ProjectCreate(RequestBody):
-    model_config = ConfigDict(extra="forbid")
-
-    name: Name
-    max_concurrent_jobs: int | None = Field(default=None, ge=1, le=bounds.INT32_MAX)
-
-
-class BudgetSet(RequestBody):
-    model_config = ConfigDict(extra="forbid")
-
-    budget_s: float = Field(ge=0, le=bounds.MAX_BUDGET_S, description="Device-seconds per period.")
-    period: Literal["day", "week", "month"] = "month"
-
-
-class QuotaSet(RequestBody):
-    """A project's limits. Fields left out are unchanged; null removes a limit."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    max_concurrent_jobs: int | None = Field(default=None, ge=1, le=bounds.INT32_MAX)
-    simulator: BudgetSet | None = None
-    qpu: BudgetSet | None = None
-
-
-class TokenCreate(RequestBody):
-    """A token for a user in a project (admins) or for yourself (``/v1/me/tokens``)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: Name = "token"
-    scopes: list[ScopeName] = Field(default=["read", "submit"], min_length=1)
-    expires_in_s: float | None = Field(
-        default=None,
-        gt=0,
-        le=bounds.MAX_LIFETIME_S,
-        description="Seconds until the token expires (at most ten years); none by default.",
-    )
-
-
-class AdminTokenCreate(TokenCreate):
-    user: str = Field(description="The user's id or name.")
-    project: str = Field(description="The project's id or name; the user must be a member.")
-
-
-class TokenPublic(BaseModel):
-    id: str
-    name: str
-    user_id: str
-    project_id: str
-    scopes: list[str]
-    created_at: str
-    expires_at: str | None
-    revoked_at: str | None
-
-
-class TokenIssued(TokenPublic):
-    token: str = Field(description="The token itself. It is shown only this once.")
-
-
-class TokenList(BaseModel):
-    tokens: list[TokenPublic]
-
-
-class MembershipPublic(BaseModel):
-    id: str
-    name: str
-    role: str
-
-
-class UserPublic(BaseModel):
-    id: str
-    name: str
-    is_admin: bool
-    created_at: str
-    projects: list[MembershipPublic]
-
-
-class UserList(BaseModel):
-    users: list[UserPublic]
-
-
-class ProjectPublic(BaseModel):
-    id: str
-    name: str
-    created_at: str
-    max_concurrent_jobs: int | None
-    members: list[MembershipPublic]
-
-
-class ProjectList(BaseModel):
-    projects: list[ProjectPublic]
-
-
-class BudgetPublic(BaseModel):
-    device_class: str
-    period: str
-    period_start: str
-    budget_s: float
-    used_s: float
-    reserved_s: float
-    remaining_s: float
-
-
-class QuotaPublic(BaseModel):
-    max_concurrent_jobs: int | None
-    active_jobs: int
-    budgets: list[BudgetPublic]
-
-
-class AuditEntry(BaseModel):
-    seq: int
-    at: str
-    actor_id: str | None
-    project_id: str | None
-    token_id: str | None
-    action: str
-    target: str | None
-    status: int | None
-    detail: dict[str, Any]
-
-
-class AuditPage(BaseModel):
-    entries: list[AuditEntry]
-    next_before: int | None = Field(description="Pass as ?before= for the next, older page.")
-
-
-class UsageRow(BaseModel):
-    project: str
-    device: str
-    day: str
-    device_s: float
-    jobs: int
-
-
-class UsageReport(BaseModel):
-    usage: list[UsageRow]
-    quota: QuotaPublic | None = Field(description="The project's limits (one project only).")
-
-
-class Erased(BaseModel):
-    erased: bool
-    jobs: int
-    record: str = Field(description="The pseudonym under which the audit log records this.")
