@@ -61,6 +61,13 @@ SubmitWait = Annotated[
     ),
 ]
 
+CreatedAfter = Annotated[
+    bounds.Time | None, Query(description="Only jobs created at or after (ISO 8601).")
+]
+CreatedBefore = Annotated[
+    bounds.Time | None, Query(description="Only jobs created before (ISO 8601).")
+]
+
 
 def job_json(centre: Centre, job: Job) -> dict[str, Any]:
     """The job as the API shows it, with why it waits if its device is not ONLINE."""
@@ -107,13 +114,19 @@ async def submit_job(
     job, replayed = await run_in_threadpool(
         _submit, body, centre, principal, request, idempotency_key
     )
-    headers = {"Location": f"/v1/jobs/{job.id}"}
-    if replayed:
-        headers["Idempotent-Replayed"] = "true"
+    headers = _headers(job, replayed)
     response.headers.update(headers)
     if wait <= 0 or (job.is_final and job.status is not JobStatus.DONE):
         return job_json(centre, job)
     return await _when_final(centre, principal, job, wait, replayed, headers)
+
+
+def _headers(job: Job, replayed: bool) -> dict[str, str]:
+    """Where the job is, and whether it was stored before (an idempotent replay)."""
+    headers = {"Location": f"/v1/jobs/{job.id}"}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return headers
 
 
 async def _when_final(
@@ -175,12 +188,8 @@ def list_jobs(
     device: str | None = None,
     tag: str | None = None,
     session_id: str | None = None,
-    created_after: Annotated[
-        bounds.Time | None, Query(description="Only jobs created at or after (ISO 8601).")
-    ] = None,
-    created_before: Annotated[
-        bounds.Time | None, Query(description="Only jobs created before (ISO 8601).")
-    ] = None,
+    created_after: CreatedAfter = None,
+    created_before: CreatedBefore = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ) -> dict[str, Any]:
@@ -316,28 +325,33 @@ def cancel_job(
 async def job_events(job_id: str, centre: CentreDep, principal: Reader) -> StreamingResponse:
     """Server-sent events: a ``status`` event with the job at each change, until it is final."""
     first = await run_in_threadpool(centre.jobs.get, principal.project_id, job_id)
-
-    async def stream() -> AsyncIterator[str]:
-        with centre.events.watch(job_id) as watch:
-            job, last = first, None
-            idle = 0.0
-            while True:
-                state = (job.status, job.attempt, job.cancel_requested)
-                if state != last:
-                    yield f"event: status\ndata: {json.dumps(job_json(centre, job))}\n\n"
-                    last, idle = state, 0.0
-                if job.is_final:
-                    return
-                if not await watch.changed(1.0):
-                    idle += 1.0
-                    if idle >= 15.0:
-                        yield ": keep-alive\n\n"
-                        idle = 0.0
-                try:
-                    job = await run_in_threadpool(centre.jobs.get, principal.project_id, job_id)
-                except asyncio.CancelledError:
-                    return
-
     return StreamingResponse(
-        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+        _status_events(centre, principal, first),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache"},
     )
+
+
+async def _status_events(centre: Centre, principal: Principal, first: Job) -> AsyncIterator[str]:
+    """A ``status`` event with the job at each change, until it is final; a comment
+    every 15 s of quiet keeps the connection open."""
+    job_id = first.id
+    with centre.events.watch(job_id) as watch:
+        job, last = first, None
+        idle = 0.0
+        while True:
+            state = (job.status, job.attempt, job.cancel_requested)
+            if state != last:
+                yield f"event: status\ndata: {json.dumps(job_json(centre, job))}\n\n"
+                last, idle = state, 0.0
+            if job.is_final:
+                return
+            if not await watch.changed(1.0):
+                idle += 1.0
+                if idle >= 15.0:
+                    yield ": keep-alive\n\n"
+                    idle = 0.0
+            try:
+                job = await run_in_threadpool(centre.jobs.get, principal.project_id, job_id)
+            except asyncio.CancelledError:
+                return
