@@ -24,8 +24,8 @@ from qharbor.api.schemas.jobs import (
     JobList,
     JobPublic,
     JobSubmitted,
-    ResultPublic,
 )
+from qharbor.api.schemas.results import ResultPublic
 from qharbor.centre import Centre
 from qharbor.devices import DeviceStatus
 from qharbor.jobs import shapes
