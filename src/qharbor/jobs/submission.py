@@ -44,6 +44,8 @@ class SealedPrograms:
     envelope: dict[str, Any]
     #: SHA-256 of the submission with its ciphertext, without its idempotency key.
     fingerprint: str
+    #: Validates what opens as the plain ``programs`` field is validated; the edge
+    #: that owns the request schema supplies it, so the rules live in one place.
     read: ReadPrograms = dataclasses.field(compare=False, repr=False)
 
 
