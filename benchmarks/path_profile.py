@@ -78,12 +78,12 @@ def instrument() -> None:
     from qharbor.api import auditing
     from qharbor.api.routers import jobs as jobs_router
     from qharbor.executors import local
-    from qharbor.jobs import manager, scheduler
+    from qharbor.jobs import manager, scheduler, submission
     from qharbor.programs import intake
     from qharbor.security import audit, identity, quotas, signing
 
     _timed(identity.Identity, "authenticate", "auth: token lookup")
-    _timed(jobs_router, "_prepare", "submit: parse + check")
+    _timed(submission.Submission, "_prepare", "submit: parse + check")
     _timed(intake, "parse_circuit", "submit: parse_circuit (each)")
     _timed(quotas.Quotas, "admit", "submit: quota check")
     _timed(manager.JobManager, "create", "submit: insert (+quota) + reload")

@@ -19,6 +19,7 @@ from qharbor.jobs.events import JobEvents
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.scheduler import Scheduler
 from qharbor.jobs.sessions import SessionManager
+from qharbor.jobs.submission import Submission
 from qharbor.programs import intake
 from qharbor.programs.sandbox import ParserPool
 from qharbor.security.audit import AuditLog
@@ -105,6 +106,17 @@ class Centre:
         self._executor: Executor | None = None
         self.scheduler: Scheduler | None = None
         self._benchmark: BackgroundBenchmark | None = None
+        self.submission = Submission(
+            settings,
+            self.catalogue,
+            self.fleet,
+            self.jobs,
+            self.sessions,
+            self.keys,
+            self.quotas,
+            self.parsers,
+            wake=lambda: self.scheduler.wake() if self.scheduler is not None else None,
+        )
 
     def start(self) -> None:
         """Migrate the database, make the first admin and the keys if needed, start the

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from qharbor import errors
-from qharbor.api.schemas import ErrorResponse
+from qharbor.api.schemas.common import ErrorResponse
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,7 @@ from fastapi import APIRouter, Query
 from qharbor.api import bounds
 from qharbor.api import errors as api_errors
 from qharbor.api.deps import CentreDep, CurrentAdmin
-from qharbor.api.schemas import (
-    AdminTokenCreate,
+from qharbor.api.schemas.admin import (
     AuditPage,
     MembershipSet,
     ProjectCreate,
@@ -23,13 +22,11 @@ from qharbor.api.schemas import (
     ProjectPublic,
     QuotaPublic,
     QuotaSet,
-    TokenIssued,
-    TokenList,
-    TokenPublic,
     UserCreate,
     UserList,
     UserPublic,
 )
+from qharbor.api.schemas.tokens import AdminTokenCreate, TokenIssued, TokenList, TokenPublic
 from qharbor.centre import Centre
 from qharbor.security.identity import Principal, Role
 from qharbor.security.quotas import DeviceClass, Period

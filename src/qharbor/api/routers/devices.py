@@ -11,7 +11,7 @@ from qharbor import errors
 from qharbor.api import bounds
 from qharbor.api import errors as api_errors
 from qharbor.api.deps import CentreAdmin, CentreDep, Reader
-from qharbor.api.schemas import (
+from qharbor.api.schemas.devices import (
     CalibrationScaleIn,
     DeviceList,
     DevicePublic,

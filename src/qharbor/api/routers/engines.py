@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from qharbor.api import errors as api_errors
 from qharbor.api.deps import CentreDep, Reader
-from qharbor.api.schemas import EngineList
+from qharbor.api.schemas.engines import EngineList
 from qharbor.engines import costs
 
 router = APIRouter(

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from qharbor.api import errors as api_errors
 from qharbor.api.deps import CentreDep, Reader
-from qharbor.api.schemas import FormatList
+from qharbor.api.schemas.formats import FormatList
 from qharbor.programs import FORMATS
 from qharbor.programs.limits import DEFAULT_LIMITS
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
-import hashlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -13,31 +11,25 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from qharbor import errors, wire
+from qharbor import errors
 from qharbor.api import bounds
 from qharbor.api import errors as api_errors
 from qharbor.api.auditing import audit_write
 from qharbor.api.deps import CentreDep, Reader, Submitter, require_scope
-from qharbor.api.schemas import (
+from qharbor.api.schemas.jobs import (
     DryRunPublic,
     JobCreate,
     JobList,
     JobPublic,
     JobSubmitted,
-    ProgramList,
-    ResultPublic,
 )
+from qharbor.api.schemas.results import ResultPublic
 from qharbor.centre import Centre
 from qharbor.devices import DeviceStatus
 from qharbor.jobs import shapes
-from qharbor.jobs.dryrun import dry_run
 from qharbor.jobs.job import Job, JobStatus
-from qharbor.jobs.request import JobRequest, PreparedJob, prepare
-from qharbor.jobs.sessions import SessionMode
-from qharbor.security import quotas
 from qharbor.security.identity import Principal
 
 router = APIRouter(
@@ -56,6 +48,24 @@ Wait = Annotated[
         allow_inf_nan=False,
         description="Seconds to wait for the job to finish before answering (long poll).",
     ),
+]
+
+SubmitWait = Annotated[
+    float,
+    Query(
+        ge=0,
+        le=bounds.MAX_WAIT_S,
+        allow_inf_nan=False,
+        description="Seconds to wait for the job to finish before answering; a job that "
+        "finishes in time comes back final, with its result if it is DONE.",
+    ),
+]
+
+CreatedAfter = Annotated[
+    bounds.Time | None, Query(description="Only jobs created at or after (ISO 8601).")
+]
+CreatedBefore = Annotated[
+    bounds.Time | None, Query(description="Only jobs created before (ISO 8601).")
 ]
 
 
@@ -77,45 +87,10 @@ def job_json(centre: Centre, job: Job) -> dict[str, Any]:
     return data
 
 
-def _prepare(
-    body: JobCreate,
-    centre: Centre,
-    principal: Principal,
-    idempotency_key: str | None,
-    keep_circuits: bool = False,
-) -> tuple[JobRequest, PreparedJob]:
-    settings = centre.settings
-    if body.idempotency_key and idempotency_key and body.idempotency_key != idempotency_key:
-        raise errors.InvalidRequest(
-            "the Idempotency-Key header and the idempotency_key field differ; send one"
-        )
-    opened = body if body.sealed is None else _open_sealed(centre, principal, body)
-    programs = opened.programs or []
-    if len(programs) > settings.max_programs_per_job:
-        raise errors.ProgramLimit(
-            f"{len(programs)} programs in one job; the limit is {settings.max_programs_per_job}",
-            max_programs=settings.max_programs_per_job,
-        )
-    request = opened.to_request(idempotency_key)
-    device = centre.catalogue.get(request.device)
-    prepared = prepare(
-        request,
-        device,
-        max_program_bytes=settings.max_program_bytes,
-        max_experiments=settings.max_bindings_per_job,
-        sandbox=centre.parsers,
-        keep_circuits=keep_circuits,
-    )
-    return request, prepared
-
-
 @router.post(":dry-run", response_model=DryRunPublic)
 def dry_run_job(body: JobCreate, centre: CentreDep, principal: Submitter) -> dict[str, Any]:
     """Validate and compile a job, estimate its device time; nothing is queued."""
-    request, prepared = _prepare(body, centre, principal, None, keep_circuits=True)
-    return dry_run(
-        prepared, centre.catalogue.get(request.device), centre.fleet, centre.jobs, centre.parsers
-    )
+    return centre.submission.dry_run(body.to_submission(), principal)
 
 
 @router.post("", status_code=201, response_model=JobSubmitted)
@@ -126,16 +101,7 @@ async def submit_job(
     request: Request,
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=256)] = None,
-    wait: Annotated[
-        float,
-        Query(
-            ge=0,
-            le=bounds.MAX_WAIT_S,
-            allow_inf_nan=False,
-            description="Seconds to wait for the job to finish before answering; a job that "
-            "finishes in time comes back final, with its result if it is DONE.",
-        ),
-    ] = 0,
+    wait: SubmitWait = 0,
 ) -> Any:
     """Parse, check and queue a job. Nothing is queued if any program is refused.
 
@@ -148,12 +114,31 @@ async def submit_job(
     job, replayed = await run_in_threadpool(
         _submit, body, centre, principal, request, idempotency_key
     )
-    headers = {"Location": f"/v1/jobs/{job.id}"}
-    if replayed:
-        headers["Idempotent-Replayed"] = "true"
+    headers = _headers(job, replayed)
     response.headers.update(headers)
     if wait <= 0 or (job.is_final and job.status is not JobStatus.DONE):
         return job_json(centre, job)
+    return await _when_final(centre, principal, job, wait, replayed, headers)
+
+
+def _headers(job: Job, replayed: bool) -> dict[str, str]:
+    """Where the job is, and whether it was stored before (an idempotent replay)."""
+    headers = {"Location": f"/v1/jobs/{job.id}"}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return headers
+
+
+async def _when_final(
+    centre: Centre,
+    principal: Principal,
+    job: Job,
+    wait: float,
+    replayed: bool,
+    headers: dict[str, str],
+) -> Any:
+    """The job just submitted once it is final, with its result if it is DONE; or as
+    it is when ``wait`` seconds are up."""
     project_id, job_id = principal.project_id, job.id
     try:
         job, result = await _wait_for(
@@ -166,7 +151,7 @@ async def submit_job(
             quick=(lambda: centre.jobs.recently_done(project_id, job_id)) if not replayed else None,
         )
     except errors.JobNotFinished:  # the time is up: answer with the job as it is
-        job, result = await run_in_threadpool(centre.jobs.get, principal.project_id, job.id), None
+        job, result = await run_in_threadpool(centre.jobs.get, project_id, job_id), None
     data = job_json(centre, job)
     if result is None:
         return data
@@ -185,81 +170,14 @@ def _submit(
     """Check and store a job; its ``http.write`` audit entry is written in the same
     transaction, so a stored job always has its entry and the audit middleware
     need not write one more transaction."""
-    request_, prepared = _prepare(body, centre, principal, idempotency_key)
-    session = None
-    if request_.session_id is not None:
-        session = centre.sessions.admit(principal.project_id, request_.session_id, request_.device)
-        if session.mode is SessionMode.SESSION:
-            prepared = dataclasses.replace(prepared, priority=1)
-    user_key = centre.keys.user_key(principal.user_id)
-    if user_key is not None:
-        prepared = dataclasses.replace(prepared, result_key_id=user_key.id)
-    if body.sealed is not None:
-        prepared = _reseal(centre, body, prepared)
-    device = centre.catalogue.get(request_.device)
-    cost_s = quotas.estimate_s(device, request_.shots, prepared.num_experiments)
-
-    def admit(conn: Any) -> None:
-        centre.quotas.admit(conn, principal.project_id, device, cost_s)
-        audit_write(principal, request, 201, conn)
-
-    job, replayed = centre.jobs.create(
-        principal.project_id,
-        principal.user_id,
-        prepared,
-        estimated_s=cost_s,
-        admit=admit,
+    job, replayed = centre.submission.submit(
+        body.to_submission(idempotency_key),
+        principal,
+        record=lambda conn: audit_write(principal, request, 201, conn),
     )
     if not replayed:
         request.state.audited = True
-    if session is not None and not replayed:
-        centre.sessions.after_submit(session)
-    if not replayed and centre.scheduler is not None:
-        centre.scheduler.wake()
     return job, replayed
-
-
-_PROGRAMS = TypeAdapter(ProgramList)
-
-
-def _open_sealed(centre: Centre, principal: Principal, body: JobCreate) -> JobCreate:
-    """The submission with its sealed programs opened, in this process's memory only."""
-    assert body.sealed is not None
-    if centre.keys.user_key(principal.user_id) is None:
-        raise errors.SealingKeyRequired()
-    envelope = body.sealed.model_dump()
-    plaintext = wire.open_with_key(centre.keys.unwrap(envelope), envelope, wire.PROGRAMS_AAD)
-    try:
-        programs = _PROGRAMS.validate_python(plaintext)
-    except ValidationError as exc:
-        raise errors.SealedPayloadInvalid(
-            "the sealed payload opened, but it is not a list of programs "
-            "(each OpenQASM text or {source, format, name, parameters})",
-            errors=[
-                {"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_url=False)
-            ],
-        ) from None
-    if not programs:
-        raise errors.SealedPayloadInvalid("the sealed program list is empty")
-    return body.model_copy(update={"programs": programs, "sealed": None})
-
-
-def _reseal(centre: Centre, body: JobCreate, prepared: PreparedJob) -> PreparedJob:
-    """Store a sealed job's checked programs sealed again, and fingerprint its ciphertext."""
-    assert body.sealed is not None
-    if prepared.result_key_id is None:  # the key was retired while the job was checked
-        raise errors.SealingKeyRequired()
-    fingerprint = hashlib.sha256(
-        wire.canonical(body.model_dump(exclude={"programs", "idempotency_key"}))
-    ).hexdigest()
-    envelope = centre.keys.seal_to_centre(prepared.programs, wire.PROGRAMS_AAD)
-    return dataclasses.replace(
-        prepared,
-        programs=[{"sealed": envelope}],
-        sealed=True,
-        fingerprint=fingerprint,
-        sealed_count=len(prepared.programs),
-    )
 
 
 @router.get("", response_model=JobList)
@@ -270,12 +188,8 @@ def list_jobs(
     device: str | None = None,
     tag: str | None = None,
     session_id: str | None = None,
-    created_after: Annotated[
-        bounds.Time | None, Query(description="Only jobs created at or after (ISO 8601).")
-    ] = None,
-    created_before: Annotated[
-        bounds.Time | None, Query(description="Only jobs created before (ISO 8601).")
-    ] = None,
+    created_after: CreatedAfter = None,
+    created_before: CreatedBefore = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ) -> dict[str, Any]:
@@ -411,28 +325,33 @@ def cancel_job(
 async def job_events(job_id: str, centre: CentreDep, principal: Reader) -> StreamingResponse:
     """Server-sent events: a ``status`` event with the job at each change, until it is final."""
     first = await run_in_threadpool(centre.jobs.get, principal.project_id, job_id)
-
-    async def stream() -> AsyncIterator[str]:
-        with centre.events.watch(job_id) as watch:
-            job, last = first, None
-            idle = 0.0
-            while True:
-                state = (job.status, job.attempt, job.cancel_requested)
-                if state != last:
-                    yield f"event: status\ndata: {json.dumps(job_json(centre, job))}\n\n"
-                    last, idle = state, 0.0
-                if job.is_final:
-                    return
-                if not await watch.changed(1.0):
-                    idle += 1.0
-                    if idle >= 15.0:
-                        yield ": keep-alive\n\n"
-                        idle = 0.0
-                try:
-                    job = await run_in_threadpool(centre.jobs.get, principal.project_id, job_id)
-                except asyncio.CancelledError:
-                    return
-
     return StreamingResponse(
-        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+        _status_events(centre, principal, first),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache"},
     )
+
+
+async def _status_events(centre: Centre, principal: Principal, first: Job) -> AsyncIterator[str]:
+    """A ``status`` event with the job at each change, until it is final; a comment
+    every 15 s of quiet keeps the connection open."""
+    job_id = first.id
+    with centre.events.watch(job_id) as watch:
+        job, last = first, None
+        idle = 0.0
+        while True:
+            state = (job.status, job.attempt, job.cancel_requested)
+            if state != last:
+                yield f"event: status\ndata: {json.dumps(job_json(centre, job))}\n\n"
+                last, idle = state, 0.0
+            if job.is_final:
+                return
+            if not await watch.changed(1.0):
+                idle += 1.0
+                if idle >= 15.0:
+                    yield ": keep-alive\n\n"
+                    idle = 0.0
+            try:
+                job = await run_in_threadpool(centre.jobs.get, principal.project_id, job_id)
+            except asyncio.CancelledError:
+                return

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from qharbor import errors
 from qharbor.api import errors as api_errors
 from qharbor.api.deps import CentreDep, Reader, Submitter
-from qharbor.api.schemas import KeyList, KeyPublic, UserKeyCreate
+from qharbor.api.schemas.keys import KeyList, KeyPublic, UserKeyCreate
 from qharbor.security.audit import KEY_REGISTER, KEY_RETIRE
 
 router = APIRouter(prefix="/v1", tags=["keys"])

@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse
 from qharbor import errors, wire
 from qharbor.api import errors as api_errors
 from qharbor.api.deps import CentreDep, Reader, Submitter
-from qharbor.api.schemas import Erased, TokenCreate, TokenIssued, TokenList, TokenPublic
+from qharbor.api.schemas.me import Erased
+from qharbor.api.schemas.tokens import TokenCreate, TokenIssued, TokenList, TokenPublic
 from qharbor.security.audit import pseudonym
 
 router = APIRouter(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from qharbor import errors
 from qharbor.api import errors as api_errors
 from qharbor.api.deps import CentreDep, Reader, Submitter
-from qharbor.api.schemas import MembershipSet, ProjectPublic
+from qharbor.api.schemas.admin import MembershipSet, ProjectPublic
 from qharbor.centre import Centre
 from qharbor.security.identity import Principal, Role
 

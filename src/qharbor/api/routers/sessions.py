@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from qharbor.api import errors as api_errors
 from qharbor.api.deps import CentreDep, Reader, Submitter
-from qharbor.api.schemas import SessionCreate, SessionList, SessionPublic
+from qharbor.api.schemas.sessions import SessionCreate, SessionList, SessionPublic
 from qharbor.jobs.sessions import SessionMode, SessionStatus
 
 router = APIRouter(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Response
 from qharbor import wire
 from qharbor.api import errors as api_errors
 from qharbor.api.deps import AnyToken, CentreDep
-from qharbor.api.schemas import Health, Me
+from qharbor.api.schemas.system import Health, Me
 
 router = APIRouter(prefix="/v1", tags=["system"])
 

@@ -10,7 +10,7 @@ from qharbor import errors
 from qharbor.api import bounds
 from qharbor.api import errors as api_errors
 from qharbor.api.deps import CentreDep, Reader
-from qharbor.api.schemas import UsageReport
+from qharbor.api.schemas.usage import UsageReport
 
 router = APIRouter(
     prefix="/v1", tags=["usage"], responses=api_errors.responses(*api_errors.AUTHENTICATED, 404)
