@@ -12,11 +12,11 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric import mlkem
 from qiskit import QuantumCircuit, qasm2
 
-from qharbor import errors
-from qharbor.client import sealing as client_sealing
+from qharbor import errors, wire
 from qharbor.devices import default_catalogue
 from qharbor.devices.fleet import Fleet
 from qharbor.devices.records import DeviceRecords
+from qharbor.jobs import backlog
 from qharbor.jobs.job import JobStatus
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.request import JobRequest, ProgramSpec
@@ -77,7 +77,7 @@ def harness(db: Database, tmp_path: Path) -> Harness:
     )
     keys = KeyStore(db, load_key_encryption_key(settings))
     keys.ensure()
-    quotas = Quotas(db, catalogue)
+    quotas = Quotas(db, catalogue, backlog)
     identity = Identity(db)
     _user_id, token = identity.create_user("alice", "physics")
     woken: list[None] = []
@@ -117,7 +117,7 @@ def sealed(harness: Harness, programs: list[str], fingerprint: str = "f" * 64) -
     """Programs sealed by the client's implementation to the centre's active key."""
     key_id = harness.keys.sealing_key_id
     public = next(k.public_key for k in harness.keys.published() if k.id == key_id)
-    envelope = client_sealing.seal(public, key_id, programs, sealing.PROGRAMS_AAD)
+    envelope = wire.seal(public, key_id, programs, wire.PROGRAMS_AAD)
     request = JobRequest("statevector", (), shots=100, seed=3)
     return JobSubmission(request, SealedPrograms(envelope, fingerprint, _read))
 
@@ -224,7 +224,7 @@ def test_sealed_programs_are_checked_then_stored_sealed_again(harness: Harness) 
     assert row.request_hash == "a" * 64
     (stored,) = row.programs
     private = harness.keys.sealing_private_key(stored["sealed"]["key_id"])
-    opened = sealing.open_envelope(private, stored["sealed"], sealing.PROGRAMS_AAD)
+    opened = sealing.open_envelope(private, stored["sealed"], wire.PROGRAMS_AAD)
     assert opened == [{"source": BELL, "format": "qasm2", "name": None, "bindings": []}] * 2
     assert BELL not in str(row.programs)
 
