@@ -14,7 +14,7 @@ import pytest
 from qiskit import qasm3
 
 from qharbor import HarborService
-from qharbor import twin as twins
+from qharbor.devices.twins import mitigation, timing
 from tests.integration.conftest import RunningCentre, start_centre
 from tests.programs import ghz
 
@@ -56,7 +56,7 @@ def wait_until(check: Any, what: str, timeout: float = 60.0) -> Any:
 
 
 def ghz_success(counts: dict[str, float], n: int) -> float:
-    return twins.success_probability(counts, ["0" * n, "1" * n])
+    return mitigation.success_probability(counts, ["0" * n, "1" * n])
 
 
 def predicted_band(snapshot: dict[str, Any], compiled: Any, shots: int) -> tuple[float, float]:
@@ -81,7 +81,7 @@ def predicted_band(snapshot: dict[str, Any], compiled: Any, shots: int) -> tuple
     read_ones = math.prod(1 - qubits[q]["readout_p10"] for q in measured)
     readout_ok = (read_zeros + read_ones) / 2
     document = {"calibration": snapshot, "measure_duration_ns": 0}
-    duration_us = twins.circuit_duration_s(document, compiled) * 1e6
+    duration_us = timing.circuit_duration_s(document, compiled) * 1e6
     damping = math.prod(math.exp(-duration_us / qubits[q]["t1_us"]) for q in measured)
     low, high = gates_ok * readout_ok * damping, readout_ok
     sigma = math.sqrt(0.25 / shots)

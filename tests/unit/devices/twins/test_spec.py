@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from qharbor import errors
-from qharbor.devices import spec
+from qharbor.devices.twins import spec
 from qharbor.devices.catalogue import default_catalogue, load_twins
 
 SC25 = spec.BUILTIN_DIR / "sc25.toml"

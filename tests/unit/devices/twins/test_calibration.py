@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from qharbor import errors
-from qharbor.devices import calibration as calib
+from qharbor.devices.twins import calibration as calib
 from qharbor.devices.catalogue import load_twins
 
 T0 = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
