@@ -21,12 +21,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from qharbor import errors
-from qharbor.devices.twins import calibration as calib
-from qharbor.devices.twins import telemetry
-from qharbor.devices.twins.document import TwinDocument
 from qharbor.devices.catalogue import Catalogue
 from qharbor.devices.device import DeviceStatus
 from qharbor.devices.records import DeviceRecords
+from qharbor.devices.twins import calibration as calib
+from qharbor.devices.twins import telemetry
+from qharbor.devices.twins.document import TwinDocument
 from qharbor.devices.twins.spec import TwinSpec, Warmup, Window
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ from qiskit_aer import AerSimulator
 
 from qharbor import errors
 from qharbor.devices.twins import document as documents
-from qharbor.engines import twin as twins
 from qharbor.engines import operations, threads
+from qharbor.engines import twin as twins
 from qharbor.engines.base import PRECISIONS, Experiment, ExperimentOutcome
 from qharbor.engines.features import NON_GATES, CircuitFeatures
 

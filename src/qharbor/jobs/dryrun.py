@@ -61,9 +61,7 @@ def dry_run(
         else:
             summary = sandbox.call(checks.summarise, *args, timeout_s=COMPILE_TIMEOUT_SECONDS)
         if document is not None:
-            per_shot += runs * (
-                summary["duration_s"] + document.timing.shot_overhead_us * 1e-6
-            )
+            per_shot += runs * (summary["duration_s"] + document.timing.shot_overhead_us * 1e-6)
         experiments.append({"program": index, "runs": runs, **summary})
     if document is not None:
         # As timing.estimate_qpu_s, from the durations measured beside each compilation.

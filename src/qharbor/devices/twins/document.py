@@ -130,10 +130,8 @@ class TwinDocument:
         return table
 
 
-
 #: A twin document, or its JSON as it crosses to a worker or a client.
 DocumentLike = TwinDocument | Mapping[str, Any]
-
 
 
 def read(document: DocumentLike) -> TwinDocument:

@@ -6,7 +6,6 @@ client to transpile for the same device.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from qiskit.circuit import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from qiskit import QuantumCircuit
@@ -52,7 +52,9 @@ def _delay_s(op: Any) -> float:
     return value * scale
 
 
-def estimate_qpu_s(document: documents.DocumentLike, circuits: Sequence[QuantumCircuit], shots: int) -> float:
+def estimate_qpu_s(
+    document: documents.DocumentLike, circuits: Sequence[QuantumCircuit], shots: int
+) -> float:
     """Expected device time for a job, in seconds: per shot, the circuit plus the
     shot overhead (reset and repetition delay), and once, the job overhead."""
     twin = documents.read(document)
