@@ -97,7 +97,7 @@ class AerEngine:
 
     def run_twin(
         self,
-        document: Mapping[str, Any],
+        document: documents.DocumentLike,
         circuits: Sequence[QuantumCircuit],
         *,
         shots: int,
