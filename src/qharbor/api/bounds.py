@@ -13,7 +13,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-from qharbor.devices import telemetry
+from qharbor.devices.twins import telemetry
 
 #: The largest value of a 32-bit INTEGER column (shots, limits, audit sequence numbers).
 INT32_MAX = 2**31 - 1

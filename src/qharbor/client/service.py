@@ -155,14 +155,14 @@ class HarborService:
                 now when omitted.
 
         Returns:
-            A ``qharbor.twin.LocalTwin``.
+            A ``qharbor.engines.twin.LocalTwin``.
 
         Raises:
             errors.NotConfigured: qiskit-aer is not installed.
             errors.DeviceNotTwin: the device is a plain simulator.
         """
         try:
-            from qharbor import twin
+            from qharbor.engines import twin
         except ImportError as exc:
             raise errors.NotConfigured(
                 f"local twins need qiskit and qiskit-aer ({exc.name} is missing); "

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from qharbor import errors
-from qharbor.devices import spec as specs
 from qharbor.devices.device import Device
+from qharbor.devices.twins import spec as specs
 from qharbor.engines import memory
 from qharbor.engines.base import BUILTIN, plugins
 

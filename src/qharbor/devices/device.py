@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from qharbor.devices.spec import TwinSpec
+    from qharbor.devices.twins.spec import TwinSpec
 
 
 class DeviceStatus(enum.StrEnum):

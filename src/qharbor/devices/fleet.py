@@ -21,12 +21,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from qharbor import errors, wire
-from qharbor.devices import calibration as calib
-from qharbor.devices import telemetry
 from qharbor.devices.catalogue import Catalogue
 from qharbor.devices.device import DeviceStatus
 from qharbor.devices.records import DeviceRecords
-from qharbor.devices.spec import TwinSpec, Warmup, Window
+from qharbor.devices.twins import calibration as calib
+from qharbor.devices.twins import telemetry
+from qharbor.devices.twins.document import TwinDocument
+from qharbor.devices.twins.spec import TwinSpec, Warmup, Window
 
 log = logging.getLogger(__name__)
 
@@ -370,32 +371,12 @@ class Fleet:
 
     def twin_document(
         self, name: str, calibration: calib.Calibration | None = None
-    ) -> dict[str, Any]:
-        """Everything needed to emulate the device: see :mod:`qharbor.twin`."""
+    ) -> TwinDocument:
+        """Everything needed to emulate the device: see :mod:`qharbor.engines.twin`."""
         spec = self._twin(name).spec
         snapshot = calibration or self.calibration(name)
-        return twin_document(spec, snapshot)
+        return TwinDocument.of(spec, snapshot)
 
     def _notify(self, name: str) -> None:
         for listener in self._listeners:
             listener(name)
-
-
-def twin_document(spec: TwinSpec, snapshot: calib.Calibration) -> dict[str, Any]:
-    """The twin document of a device with a calibration snapshot."""
-    return {
-        "device": spec.name,
-        "technology": spec.technology,
-        "num_qubits": spec.num_qubits,
-        "native_gates": list(spec.native_gates),
-        "edges": [list(e) for e in spec.edges],
-        "measure_duration_ns": spec.measure_duration_ns,
-        "max_active_qubits": spec.max_active_qubits,
-        "max_shots": spec.max_shots,
-        "timing": {
-            "shot_overhead_us": spec.shot_overhead_us,
-            "job_overhead_s": spec.job_overhead_s,
-            "jitter": spec.jitter,
-        },
-        "calibration": snapshot.to_json(),
-    }

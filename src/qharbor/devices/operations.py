@@ -8,7 +8,7 @@ from qiskit.quantum_info import Clifford
 
 from qharbor import errors
 from qharbor.devices.device import Device
-from qharbor.devices.spec import TwinSpec
+from qharbor.devices.twins.spec import TwinSpec
 
 #: Instructions every device accepts besides its gates.
 STRUCTURAL = frozenset(

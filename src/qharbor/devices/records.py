@@ -12,8 +12,8 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from qharbor.devices.calibration import Calibration
-from qharbor.devices.spec import Window
+from qharbor.devices.twins.calibration import Calibration
+from qharbor.devices.twins.spec import Window
 from qharbor.store import Database
 from qharbor.store.tables import calibrations, maintenance_windows
 

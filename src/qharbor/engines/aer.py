@@ -16,8 +16,9 @@ from qiskit.result import Result
 from qiskit_aer import AerSimulator
 
 from qharbor import errors
-from qharbor import twin as twins
+from qharbor.devices.twins import document as documents
 from qharbor.engines import operations, threads
+from qharbor.engines import twin as twins
 from qharbor.engines.base import PRECISIONS, Experiment, ExperimentOutcome
 from qharbor.engines.features import NON_GATES, CircuitFeatures
 
@@ -96,7 +97,7 @@ class AerEngine:
 
     def run_twin(
         self,
-        document: Mapping[str, Any],
+        document: documents.DocumentLike,
         circuits: Sequence[QuantumCircuit],
         *,
         shots: int,
@@ -110,7 +111,7 @@ class AerEngine:
         Raises:
             errors.DeviceLimit: a circuit acts on more qubits than the twin emulates.
         """
-        local = self._twin(document)
+        local = self._twin(documents.read(document))
         outcomes = []
         for index, circuit in enumerate(circuits):
             try:
@@ -119,7 +120,7 @@ class AerEngine:
                 raise errors.DeviceLimit(
                     f"experiment {index}: after compilation {exc}",
                     device=local.name,
-                    max_active_qubits=document.get("max_active_qubits"),
+                    max_active_qubits=local.document.max_active_qubits,
                 ) from None
             started = time.perf_counter()
             counts = local.run_prepared(narrow, qubits, shots=shots, seed=seed + index)
@@ -133,8 +134,8 @@ class AerEngine:
             )
         return outcomes
 
-    def _twin(self, document: Mapping[str, Any]) -> twins.LocalTwin:
-        key = str(document["calibration"]["id"])
+    def _twin(self, document: documents.TwinDocument) -> twins.LocalTwin:
+        key = document.calibration.id
         local = self._twins.get(key)
         if local is None:
             local = self._twins[key] = twins.LocalTwin(document)

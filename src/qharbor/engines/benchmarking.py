@@ -1,7 +1,7 @@
 """Benchmarks each engine on this host and fits its cost model.
 
 (A device's *calibration* is its snapshot of error rates and coherence times,
-:mod:`qharbor.devices.calibration`; what is measured here is the host's speed.)
+:mod:`qharbor.devices.twins.calibration`; what is measured here is the host's speed.)
 
 A fixed set of probe circuits (a few widths, depths, shot counts, bindings, and
 one batch of small circuits) is run on every available engine through its

@@ -10,13 +10,16 @@ capability by defining the method, without registering it anywhere else.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
 
 from qharbor.engines.base import Engine, ExperimentOutcome
+
+if TYPE_CHECKING:
+    from qharbor.devices.twins.document import DocumentLike
 
 
 @runtime_checkable
@@ -64,7 +67,7 @@ class EmulatesDevices(Engine, Protocol):
 
     def run_twin(
         self,
-        document: Mapping[str, Any],
+        document: DocumentLike,
         circuits: Sequence[QuantumCircuit],
         *,
         shots: int,

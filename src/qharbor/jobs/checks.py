@@ -89,7 +89,7 @@ def summarise(
 
     What a sandboxed parser runs, so the transpiler's work is bounded too.
     """
-    from qharbor import twin
+    from qharbor.devices.twins import timing
     from qharbor.workers.compiler import compile_for_twin, two_qubit_gates
 
     circuit = load_circuit(qpy_bytes)
@@ -108,5 +108,5 @@ def summarise(
         "depth": compiled.depth(),
         "two_qubit_gates": two_qubit_gates(compiled),
         "active_qubits": len(operations.used_qubits(compiled)),
-        "duration_s": twin.circuit_duration_s(document, compiled),
+        "duration_s": timing.circuit_duration_s(document, compiled),
     }

@@ -26,7 +26,7 @@ def dry_run(
 
     The estimate is the twin's timing model without its run-to-run variation:
     per shot, the compiled circuit's longest path plus the shot overhead, and
-    once, the job overhead (see :func:`qharbor.twin.estimate_qpu_s`). Each
+    once, the job overhead (see :func:`qharbor.devices.twins.timing.estimate_qpu_s`). Each
     program is compiled and measured in ``sandbox`` (a
     :class:`~qharbor.programs.sandbox.ParserPool`), under its time and memory
     bound, as its parse was; ``None`` does it here.
@@ -41,14 +41,14 @@ def dry_run(
     snapshot: str | None = None
     document = fleet.twin_document(device.name) if device.twin is not None else None
     if document is not None:
-        snapshot = document["calibration"]["id"]
+        snapshot = document.calibration.id
     per_shot = 0.0
     for index, (spec, qpy_bytes) in enumerate(
         zip(prepared.programs, prepared.circuits, strict=True)
     ):
         runs = max(1, len(spec["bindings"]))
         args = (
-            document,
+            document.to_json() if document is not None else None,
             device.twin,
             qpy_bytes,
             program_hash(spec),
@@ -61,13 +61,11 @@ def dry_run(
         else:
             summary = sandbox.call(checks.summarise, *args, timeout_s=COMPILE_TIMEOUT_SECONDS)
         if document is not None:
-            per_shot += runs * (
-                summary["duration_s"] + float(document["timing"]["shot_overhead_us"]) * 1e-6
-            )
+            per_shot += runs * (summary["duration_s"] + document.timing.shot_overhead_us * 1e-6)
         experiments.append({"program": index, "runs": runs, **summary})
     if document is not None:
-        # As twin.estimate_qpu_s, from the durations measured beside each compilation.
-        estimate = float(document["timing"]["job_overhead_s"]) + prepared.request.shots * per_shot
+        # As timing.estimate_qpu_s, from the durations measured beside each compilation.
+        estimate = document.timing.job_overhead_s + prepared.request.shots * per_shot
     status = state.to_json()
     return {
         "device": device.name,

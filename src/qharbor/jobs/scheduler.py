@@ -217,7 +217,7 @@ class Scheduler:
         twin = None
         if device.twin is not None and self._fleet is not None:
             # The calibration in force as the job starts; the result records its id.
-            twin = self._fleet.twin_document(device.name)
+            twin = self._fleet.twin_document(device.name).to_json()
         program_key = result_key = None
         if claim.sealed or claim.result_key_id:
             if self._keys is None:

@@ -14,7 +14,7 @@ from qiskit.quantum_info import Clifford
 from qharbor import errors
 from qharbor.devices import Device
 from qharbor.devices.operations import STRUCTURAL
-from qharbor.twin import target as twin_target
+from qharbor.devices.twins.target import target as twin_target
 
 #: Compiled twin circuits kept per worker process.
 _CACHE_SIZE = 256

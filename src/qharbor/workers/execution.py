@@ -457,7 +457,8 @@ def _execute_twin(
     """
     from qiskit import qasm3
 
-    from qharbor import twin
+    from qharbor.devices.twins import mitigation as readout
+    from qharbor.devices.twins import timing
 
     options = JobOptions.from_json(task.options)
     engine = get_engine(task.device.engine)
@@ -514,7 +515,7 @@ def _execute_twin(
             "run_s": outcome.run_s,
         }
         if options.mitigate_readout:
-            mitigation = twin.mitigate(document, run.circuit, outcome.counts)
+            mitigation = readout.mitigate(document, run.circuit, outcome.counts)
             row["quasi_probabilities"] = mitigation.quasi_probabilities
             row["mitigation"] = mitigation.method
         rows.append(row)
@@ -537,7 +538,7 @@ def _execute_twin(
         "timings": {
             "compile_s": compiled_at - started,
             "run_s": finished - compiled_at,
-            "qpu_s": twin.modelled_qpu_s(document, circuits, task.shots, task.seed),
+            "qpu_s": timing.modelled_qpu_s(document, circuits, task.shots, task.seed),
         },
         "metadata": meta,
     }

@@ -12,7 +12,7 @@ from qharbor.devices import DeviceStatus
 from qharbor.devices.catalogue import Catalogue, load_twins, simulator_devices, twin_device
 from qharbor.devices.fleet import Fleet
 from qharbor.devices.records import DeviceRecords
-from qharbor.devices.spec import Window
+from qharbor.devices.twins.spec import Window
 from qharbor.store import Database
 
 T0 = dt.datetime(2027, 3, 1, 12, 0, tzinfo=dt.UTC)

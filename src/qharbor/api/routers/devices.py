@@ -20,7 +20,7 @@ from qharbor.api.schemas.devices import (
 )
 from qharbor.centre import Centre
 from qharbor.devices import Device
-from qharbor.devices.spec import Window
+from qharbor.devices.twins.spec import Window
 from qharbor.security.identity import Principal
 
 router = APIRouter(
@@ -139,7 +139,7 @@ def get_twin(
             f"snapshot {snapshot!r} belongs to {calibration.device!r}, not {name!r}",
             field="snapshot",
         )
-    return centre.fleet.twin_document(name, calibration)
+    return centre.fleet.twin_document(name, calibration).to_json()
 
 
 @router.get("/{name}/telemetry")

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from qharbor import errors, wire
-from qharbor.devices.spec import Channel, TwinSpec, Warmup
+from qharbor.devices.twins.spec import Channel, TwinSpec, Warmup
 
 #: Seconds between the twin's sensor readings.
 READING_S = 1.0

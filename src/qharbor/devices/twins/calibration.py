@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from qharbor import errors, wire
-from qharbor.devices.spec import QUBIT_PARAMETERS, TwinSpec, Varying
+from qharbor.devices.twins.spec import QUBIT_PARAMETERS, TwinSpec, Varying
 
 #: The most drift steps computed; a device left that long without a recalibration
 #: simply stops drifting further.
@@ -106,7 +107,7 @@ class Calibration:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Calibration:
+    def from_json(cls, data: Mapping[str, Any]) -> Calibration:
         return cls(
             id=data["id"],
             device=data["device"],

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from qharbor import errors
-from qharbor.devices import calibration as calib
 from qharbor.devices.catalogue import load_twins
+from qharbor.devices.twins import calibration as calib
 
 T0 = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
 SC25 = next(s for s in load_twins() if s.name == "sc25")

@@ -20,7 +20,7 @@ from qiskit.circuit.library import get_standard_gate_name_mapping
 from qharbor import errors, wire
 
 #: Where the shipped twins live.
-BUILTIN_DIR = Path(__file__).parent / "twins"
+BUILTIN_DIR = Path(__file__).parent
 
 QUBIT_PARAMETERS = ("t1_us", "t2_us", "frequency_ghz", "readout_p01", "readout_p10")
 

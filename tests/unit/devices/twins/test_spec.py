@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from qharbor import errors
-from qharbor.devices import spec
 from qharbor.devices.catalogue import default_catalogue, load_twins
+from qharbor.devices.twins import spec
 
 SC25 = spec.BUILTIN_DIR / "sc25.toml"
 
