@@ -10,7 +10,8 @@ import sqlalchemy as sa
 
 from qharbor import errors
 from qharbor.security import admins
-from qharbor.security.identity import Identity, Role
+from qharbor.security.directory import Role
+from qharbor.security.identity import Identity
 from qharbor.store import Database
 from qharbor.store.tables import memberships, projects, tokens, users
 

@@ -31,7 +31,8 @@ from qharbor.api.schemas import (
     UserPublic,
 )
 from qharbor.centre import Centre
-from qharbor.security.identity import Principal, Role
+from qharbor.security.directory import Role
+from qharbor.security.identity import Principal
 from qharbor.security.quotas import DeviceClass, Period
 
 router = APIRouter(
