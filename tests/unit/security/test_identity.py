@@ -1,4 +1,4 @@
-"""Users, projects and tokens, and authenticating a bearer token."""
+"""Tokens: issuing, revoking and authenticating them, and recovering admin access."""
 
 from __future__ import annotations
 
