@@ -67,9 +67,10 @@ def test_security_names_no_job_status(path: Path) -> None:
 
 # --- the whole package order ------------------------------------------------------------
 #
-# The layers of /work/shared/ARCHITECTURE.md's "one job's life", top first, with the packages
-# that stand beside the chain placed where their callers and callees put them. A module may
-# import its own layer and any layer below it, never one above.
+# The layers of one job's life, top first: client, api, submission, programs, the job
+# store, scheduler, executors, workers, engines, result (the architecture map), with
+# the packages beside that chain placed where their callers and callees put them. A
+# module may import its own layer and any layer below it, never one above.
 
 #: Module prefix -> layer; the longest prefix that matches a module decides.
 LAYERS: dict[str, int] = {
