@@ -58,10 +58,10 @@ def child(cases: list[tuple[str, str, str, int]]) -> list[dict[str, Any]]:
     import psutil
 
     from qharbor.devices import default_catalogue
-    from qharbor.engines import selection
+    from qharbor.engines import loading
     from qharbor.workers.execution import Task, execute
 
-    selection.warm_up()
+    loading.warm_up()
     devices = default_catalogue()
 
     def run(engine: str, precision: str, path: str, qubits: int) -> None:

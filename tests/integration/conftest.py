@@ -12,7 +12,7 @@ import pytest
 
 from qharbor.api.server import CentreServer
 from qharbor.centre import Centre
-from qharbor.security.identity import Role
+from qharbor.security.directory import Role
 from qharbor.settings import Settings
 from tests.conftest import database_url_for
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import graphlib
 import sys
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -61,3 +63,210 @@ def test_security_names_no_job_status(path: Path) -> None:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     literals = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)}
     assert literals & statuses == set()
+
+
+# --- the whole package order ------------------------------------------------------------
+#
+# The layers of one job's life, top first: client, api, submission, programs, the job
+# store, scheduler, executors, workers, engines, result (the architecture map), with
+# the packages beside that chain placed where their callers and callees put them. A
+# module may import its own layer and any layer below it, never one above.
+
+#: Module prefix -> layer; the longest prefix that matches a module decides.
+LAYERS: dict[str, int] = {
+    # the command line, the demo and the applications stand on the client
+    "qharbor.cli": 0,
+    "qharbor.apps": 0,
+    "qharbor.demo": 0,
+    "qharbor.render": 0,
+    # the SDK and its adapters (qharbor.braket, .origin and .qiskit are public import paths)
+    "qharbor.client": 1,
+    "qharbor.braket": 1,
+    "qharbor.origin": 1,
+    "qharbor.qiskit": 1,
+    # the HTTP edge, the console, and the centre they are served by
+    "qharbor.api": 2,
+    "qharbor.console": 2,
+    "qharbor.centre": 3,
+    # admission
+    "qharbor.jobs.submission": 4,
+    "qharbor.jobs.request": 4,
+    "qharbor.jobs.dryrun": 4,
+    "qharbor.jobs.checks": 4,
+    "qharbor.programs": 5,
+    # the store of jobs and what reads it; security and accounting are consulted by it
+    "qharbor.jobs": 6,
+    "qharbor.security": 7,
+    "qharbor.accounting": 7,
+    "qharbor.jobs.scheduler": 8,
+    "qharbor.jobs.policy": 8,
+    "qharbor.executors": 9,
+    "qharbor.workers": 10,
+    "qharbor.primitives": 10,
+    "qharbor.devices": 11,
+    "qharbor.twin": 11,
+    "qharbor.engines": 12,
+    # values every layer may hold: a job, its options, its result and the result's shapes
+    "qharbor.jobs.job": 13,
+    "qharbor.jobs.options": 13,
+    "qharbor.jobs.result": 13,
+    "qharbor.jobs.shapes": 13,
+    "qharbor.store": 14,
+    "qharbor.settings": 15,
+    "qharbor.wire": 15,
+    "qharbor.errors": 15,
+}
+
+#: Module-level imports that still point up the layers (importer, imported), each to be
+#: removed by moving the code it needs down; do not add to this list.
+KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset(
+    {
+        # the store of jobs reads the admitted request's type, which lives with admission
+        ("qharbor.jobs.manager", "qharbor.jobs.request"),
+        # the scheduler claims through the manager (the map puts the manager above it) and
+        # signs results with the centre's key
+        ("qharbor.jobs.scheduler", "qharbor.jobs.claims"),
+        ("qharbor.jobs.scheduler", "qharbor.jobs.manager"),
+        ("qharbor.jobs.scheduler", "qharbor.jobs.sessions"),
+        ("qharbor.jobs.scheduler", "qharbor.security.keys"),
+        # workers and primitives read stored programs and observables again through the intake
+        ("qharbor.workers.execution", "qharbor.programs"),
+        ("qharbor.primitives.estimator", "qharbor.programs"),
+        ("qharbor.primitives.pubs", "qharbor.programs"),
+        ("qharbor.primitives.pubs", "qharbor.programs.limits"),
+        ("qharbor.primitives.sampler", "qharbor.programs"),
+        # engines build twins' noise models from the root twin module
+        ("qharbor.engines.aer", "qharbor.twin"),
+    }
+)
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(path): path for path in SRC.rglob("*.py") if "migrations" not in path.parts}
+
+
+def resolve(name: str) -> str | None:
+    """The qharbor module an imported name belongs to, or None outside qharbor."""
+    while name not in MODULES:
+        if "." not in name:
+            return None
+        name = name.rsplit(".", 1)[0]
+    return name
+
+
+def module_level_imports(path: Path) -> set[str]:
+    """The qharbor modules a file imports at module level.
+
+    ``from package import name`` counts as an import of ``package.name`` where that is a
+    module, else of ``package``; ``from qharbor import errors`` is thus ``qharbor.errors``:
+    the root package is where the public names are gathered, not a layer.
+    """
+    found: set[str] = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Import):
+            found.update(filter(None, (resolve(alias.name) for alias in node.names)))
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                submodule = f"{node.module}.{alias.name}"
+                found.update(
+                    filter(None, [resolve(submodule if submodule in MODULES else node.module)])
+                )
+    return found
+
+
+@cache
+def module_imports(module: str) -> frozenset[str]:
+    """The qharbor modules ``module`` imports at module level, itself and the root left out."""
+    return frozenset(module_level_imports(MODULES[module]) - {module, "qharbor"})
+
+
+def layer(module: str) -> int:
+    matches = [prefix for prefix in LAYERS if in_package(module, prefix)]
+    assert matches, f"{module} has no layer; place it in LAYERS"
+    return LAYERS[max(matches, key=len)]
+
+
+def upward_imports() -> set[tuple[str, str]]:
+    return {
+        (module, target)
+        for module in MODULES
+        if module != "qharbor"
+        for target in module_imports(module)
+        if layer(target) < layer(module)
+    }
+
+
+def test_every_module_has_a_layer() -> None:
+    for module in MODULES:
+        if module != "qharbor":
+            layer(module)
+
+
+def test_imports_point_down_the_jobs_life() -> None:
+    assert upward_imports() - KNOWN_UPWARD == set()
+
+
+def test_the_known_upward_imports_are_all_still_there() -> None:
+    """An edge that is gone comes off the list, so it cannot come back unnoticed."""
+    assert KNOWN_UPWARD - upward_imports() == set()
+
+
+def test_no_module_level_import_cycle() -> None:
+    graph = {module: module_imports(module) for module in MODULES if module != "qharbor"}
+    graphlib.TopologicalSorter(graph).prepare()  # raises CycleError naming the cycle
+
+
+def test_a_cycle_is_found() -> None:
+    """The cycle check can fail: graphlib sees a two-module cycle."""
+    with pytest.raises(graphlib.CycleError):
+        graphlib.TopologicalSorter({"a": {"b"}, "b": {"a"}}).prepare()
+
+
+HTTP = ("fastapi", "starlette", "httpx", "requests", "uvicorn", "qharbor.api", "qharbor.client")
+
+
+@pytest.mark.parametrize(
+    "path", sorted((SRC / "programs").rglob("*.py")), ids=lambda p: str(p.relative_to(SRC))
+)
+def test_programs_know_nothing_of_http(path: Path) -> None:
+    assert [n for n, _ in imported(path) if n.startswith(HTTP)] == []
+
+
+@pytest.mark.parametrize(
+    "path", sorted((SRC / "engines").rglob("*.py")), ids=lambda p: str(p.relative_to(SRC))
+)
+def test_engines_know_nothing_of_jobs_or_the_database(path: Path) -> None:
+    names = [n for n, _ in imported(path)]
+    assert [n for n in names if n.startswith(("qharbor.jobs", "qharbor.store", "sqlalchemy"))] == []
+
+
+#: What the client may import from qharbor, anywhere in a module: itself and the shared formats.
+CLIENT_MAY_IMPORT = ("qharbor.client", "qharbor.errors", "qharbor.wire", "qharbor.render")
+#: Client imports of other qharbor code, at any depth, still to go; do not add to this list.
+KNOWN_CLIENT_IMPORTS: frozenset[tuple[str, str]] = frozenset(
+    {
+        # HarborService.local_twin builds the local emulator (behind the 'twin' extra)
+        ("client/service.py", "qharbor.twin"),
+    }
+)
+
+
+def client_imports() -> set[tuple[str, str]]:
+    found = set()
+    for path in sorted((SRC / "client").rglob("*.py")):
+        for name, _ in imported(path):
+            target = resolve(name)
+            if target is None or target == "qharbor" or in_package(target, CLIENT_MAY_IMPORT[0]):
+                continue
+            if not target.startswith(CLIENT_MAY_IMPORT):
+                found.add((str(path.relative_to(SRC)), target))
+    return found
+
+
+def test_the_client_never_imports_server_code() -> None:
+    assert client_imports() - KNOWN_CLIENT_IMPORTS == set()
+    assert KNOWN_CLIENT_IMPORTS - client_imports() == set()

@@ -15,7 +15,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from qharbor import errors
 from qharbor.centre import Centre
-from qharbor.security.identity import Principal, Role
+from qharbor.security.directory import Role
+from qharbor.security.identity import Principal
 
 _bearer = HTTPBearer(auto_error=False, description="An API token: 'Bearer qh_...'")
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qharbor import errors
-from qharbor.engines import base, capabilities, costs
+from qharbor.engines import base, costs, eligibility, loading
 from qharbor.engines.features import CircuitFeatures
 from qharbor.engines.quick_features import NOT_READ, quick_features
 
@@ -57,61 +57,6 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds * 1e6:.3g} µs"
 
 
-#: Methods whose state has a single-precision form (stabilizer tableaux and MPS do not).
-SINGLE_PRECISION_METHODS = frozenset({"statevector", "density_matrix"})
-
-
-def run_precision(engine: Any, precision: str, method: str = "statevector") -> str:
-    """The precision an engine computes a job in: the job's, or double where it lacks single.
-
-    A ``single`` job on a method without a single-precision state, or on a
-    tableau engine (stim is exact), runs in double: more precise, never less.
-    """
-    precisions = getattr(engine, "precisions", frozenset({"double"}))
-    tableau = costs.form_for(getattr(engine, "name", ""), method) == "tableau"
-    if (
-        precision == "single"
-        and "double" in precisions
-        and (tableau or method not in SINGLE_PRECISION_METHODS)
-    ):
-        return "double"
-    if precision in precisions:
-        return precision
-    return "double" if "double" in precisions else next(iter(sorted(precisions)))
-
-
-def precision_refusal(engine: Any, precision: str) -> str | None:
-    """Why a job of ``precision`` may not use this engine (a double job on a single-only engine)."""
-    precisions = getattr(engine, "precisions", frozenset({"double"}))
-    if precision == "double" and "double" not in precisions:
-        return f"{engine.name} computes in single precision only; the job asks for double"
-    return None
-
-
-def exact_refusal(engine: Any, exact: str | None) -> str | None:
-    """Why an engine cannot give the exact states or expectation values a job needs."""
-    if exact is None:
-        return None
-    if isinstance(engine, capabilities.ComputesStatevectors):
-        return None
-    if exact == "expectations" and isinstance(engine, capabilities.ComputesExpectationValues):
-        return None
-    return f"{engine.name} returns no exact {'states' if exact == 'states' else 'expectations'}"
-
-
-def fixed_reason(device: Any) -> str | None:
-    """Why a device always runs on its own engine, or None if it chooses among several."""
-    if device.twin is not None or device.kind == "twin":
-        return f"{device.engine}: device twins run on {device.engine}'s noise models"
-    if device.noisy:
-        return f"{device.engine}: the noisy device {device.name!r} runs only on {device.engine}"
-    if device.kind != "simulator":
-        return f"{device.engine}: the driver of {device.name!r}"
-    if len(device.candidate_engines) < 2:
-        return f"{device.engine}: the only engine of device {device.name!r}"
-    return None
-
-
 class Selector:
     """Chooses engines for the circuits of one device, in one process.
 
@@ -139,7 +84,7 @@ class Selector:
         self._engines = dict(engines) if engines is not None else None
         self._memo: dict[tuple[Any, ...], Choice] = {}
         self._loaded: list[Any] | None = None
-        self._fixed = fixed_reason(device) if pinned == "auto" else None
+        self._fixed = eligibility.fixed_reason(device) if pinned == "auto" else None
 
     @property
     def is_fixed(self) -> bool:
@@ -167,7 +112,7 @@ class Selector:
                 names = self.device.candidate_engines
                 self._loaded = [self._engines[n] for n in names if n in self._engines]
             else:
-                self._loaded = _loaded(self.device.candidate_engines)
+                self._loaded = loading.loaded(self.device.candidate_engines)
         return self._loaded
 
     def choose(
@@ -223,11 +168,11 @@ class Selector:
         if self.pinned != "auto":
             engine = self.engine(self.pinned)
             why = (
-                precision_refusal(engine, self.precision)
+                eligibility.precision_refusal(engine, self.precision)
                 or engine.unsupported(
-                    features, method, run_precision(engine, self.precision, method)
+                    features, method, eligibility.run_precision(engine, self.precision, method)
                 )
-                or exact_refusal(engine, exact)
+                or eligibility.exact_refusal(engine, exact)
             )
             if why is not None:
                 raise errors.EngineCannotRun(
@@ -237,12 +182,16 @@ class Selector:
                     reason=why,
                 )
             return Choice(
-                self.pinned, run_precision(engine, self.precision, method), "pinned by the job"
+                self.pinned,
+                eligibility.run_precision(engine, self.precision, method),
+                "pinned by the job",
             )
         if self._fixed is not None:
             engine = self.engine(self.device.engine)
             return Choice(
-                self.device.engine, run_precision(engine, self.precision, method), self._fixed
+                self.device.engine,
+                eligibility.run_precision(engine, self.precision, method),
+                self._fixed,
             )
         predictions: dict[str, float] = {}
         refused: dict[str, str] = {}
@@ -250,11 +199,11 @@ class Selector:
         for engine in self._available():
             # An engine is asked about the precision it would compute in: a single
             # job runs a double-only engine in double.
-            precision = run_precision(engine, self.precision, method)
+            precision = eligibility.run_precision(engine, self.precision, method)
             why = (
-                precision_refusal(engine, self.precision)
+                eligibility.precision_refusal(engine, self.precision)
                 or engine.unsupported(features, method, precision)
-                or exact_refusal(engine, exact)
+                or eligibility.exact_refusal(engine, exact)
             )
             if why is not None:
                 refused[engine.name] = why
@@ -277,7 +226,7 @@ class Selector:
             engine = self.engine(self.device.engine)
             return Choice(
                 self.device.engine,
-                run_precision(engine, self.precision, method),
+                eligibility.run_precision(engine, self.precision, method),
                 f"{self.device.engine}: no other engine can run this circuit",
             )
         order = {name: i for i, name in enumerate(self.device.candidate_engines)}
@@ -301,114 +250,6 @@ class Selector:
         elif any("single precision only" in why for why in refused.values()):
             sentence += "; double precision required"
         return sentence
-
-
-def warm_up(devices: Any = None) -> None:
-    """Load every engine automatic selection may use, and the cost table, in this process.
-
-    The first task that selects in a fresh worker otherwise pays for importing
-    qulacs, cirq and stim (1.3 to 1.6 s measured on the development machine); a
-    worker can call this in a background thread once it is ready.
-
-    Args:
-        devices: the devices whose engines to load; every registered engine when omitted.
-    """
-    names = {n for d in devices for n in d.candidate_engines} if devices else set(base.registered())
-    _loaded(tuple(sorted(names)))
-    costs.current()
-
-
-#: Engines whose creation failed in this process, with the factory that failed.
-_FAILED: dict[str, Any] = {}
-#: Per list of names, the engines that loaded, and the factories they came from.
-_LOADED: dict[tuple[str, ...], tuple[tuple[Any, ...], list[Any]]] = {}
-
-
-def _loaded(names: tuple[str, ...]) -> list[Any]:
-    """The engines of ``names`` that load here; remembered while the registry is unchanged."""
-    factories = base._FACTORIES
-    stamp = tuple(factories.get(n) for n in names)
-    cached = _LOADED.get(names)
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
-    engines = [e for e in map(_load, names) if e is not None]
-    _LOADED[names] = (tuple(factories.get(n) for n in names), engines)
-    return engines
-
-
-def _load(name: str) -> Any | None:
-    """The engine, or None where it is not registered or its library is missing.
-
-    A failed creation is not retried with the same factory: a missing library
-    would otherwise cost an import attempt per task.
-    """
-    if name not in base.registered():
-        return None
-    factory = base._FACTORIES.get(name)
-    if factory is not None and _FAILED.get(name) is factory:
-        return None
-    try:
-        return base.get_engine(name)
-    except Exception:
-        _FAILED[name] = factory
-        return None
-
-
-def check_pinned(device: Any, engine: str, precision: str) -> Any | None:
-    """Refuse a job's ``engine`` and ``precision`` options that cannot work on ``device``.
-
-    Returns:
-        The pinned engine object, or None for ``auto``.
-
-    Raises:
-        errors.PrecisionInvalid: an unknown precision.
-        errors.EngineNotFound: no engine of that name.
-        errors.EngineNotOnDevice: the device does not run on that engine.
-        errors.EngineCannotRun: the engine cannot compute at that precision.
-    """
-    if precision not in base.PRECISIONS:
-        raise errors.PrecisionInvalid(
-            f"precision {precision!r} is not one of: {', '.join(base.PRECISIONS)}; "
-            "'double' is the default, 'single' also allows single-precision engines",
-            field="options.precision",
-            allowed=list(base.PRECISIONS),
-        )
-    if engine == "auto":
-        return None
-    names = base.registered()
-    if engine not in names:
-        raise errors.EngineNotFound(
-            f"no engine named {engine!r}; use 'auto' or one of: {', '.join(names)}",
-            field="options.engine",
-            available=names,
-        )
-    allowed = [device.engine] if fixed_reason(device) else list(device.candidate_engines)
-    if engine not in allowed:
-        raise errors.EngineNotOnDevice(
-            f"device {device.name!r} does not run on engine {engine!r}; use 'auto' or "
-            f"one of: {', '.join(allowed)}",
-            field="options.engine",
-            device=device.name,
-            engines=allowed,
-        )
-    try:
-        pinned = base.get_engine(engine)
-    except Exception as exc:  # registered, but its library or plugin does not load here
-        raise errors.EngineNotOnDevice(
-            f"engine {engine!r} is not installed on this centre ({exc}); use 'auto'",
-            field="options.engine",
-            device=device.name,
-            engines=allowed,
-        ) from None
-    why = precision_refusal(pinned, precision)
-    if why is not None:
-        raise errors.EngineCannotRun(
-            f"{why}: set precision 'single', or use engine 'auto'",
-            field="options.precision",
-            engine=engine,
-            reason=why,
-        )
-    return pinned
 
 
 class Picker:

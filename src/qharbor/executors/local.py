@@ -56,10 +56,10 @@ def worker_main(conn: Connection, parent_pid: int) -> None:
 
     get_engine("aer")  # import the engine (and the twin noise models) before saying ready
     if os.environ.get("QHARBOR_WARM_ENGINES", "1") == "1":
-        from qharbor.engines import selection
+        from qharbor.engines import loading
 
         # The other engines too, so the first jobs do not wait for their imports.
-        selection.warm_up()
+        loading.warm_up()
     conn.send(("ready",))
     while True:
         try:

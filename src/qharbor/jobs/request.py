@@ -12,7 +12,7 @@ from typing import Any
 
 from qharbor import errors
 from qharbor.devices import Device, catalogue
-from qharbor.engines import selection
+from qharbor.engines import eligibility
 from qharbor.engines.memory import Workload
 from qharbor.jobs.checks import PUBS_TIMEOUT_SECONDS, check_on_device, prepare_pubs_here
 from qharbor.jobs.options import JobOptions
@@ -113,7 +113,7 @@ def prepare(
             field="options.mitigate_readout",
         )
     options = request.options
-    pinned = selection.check_pinned(device, options.engine, options.precision)
+    pinned = eligibility.check_pinned(device, options.engine, options.precision)
     seed = request.seed if request.seed is not None else secrets.randbits(31)
     if request.kind != "circuits":
         if request.programs:
@@ -230,7 +230,7 @@ def _check_engine(engine: Any, device: Device, features: Any, precision: str, in
     why = engine.unsupported(
         features,
         device.method,
-        selection.run_precision(engine, precision, device.method),
+        eligibility.run_precision(engine, precision, device.method),
     )
     if why is not None:
         raise errors.EngineCannotRun(

@@ -14,81 +14,17 @@ calls are expanded within :data:`MAX_EXPANDED_GATES`.
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
-from qiskit.circuit import Clbit, Gate, IfElseOp, Instruction, WhileLoopOp
+from qiskit.circuit import IfElseOp, Instruction, WhileLoopOp
 from qiskit.circuit import library as lib
 from qiskit.circuit.classical import expr
 
 from qharbor import errors
-
-GateFactory = Callable[..., Gate]
-
-
-def _u4(alpha: float, beta: float, gamma: float, delta: float) -> Gate:
-    """QPanda's U4: e^{i alpha} RZ(beta) RY(gamma) RZ(delta)."""
-    definition = QuantumCircuit(1, global_phase=alpha - (beta + delta) / 2)
-    definition.append(lib.UGate(gamma, beta, delta), [0])
-    gate = Gate("u4", 1, [alpha, beta, gamma, delta])
-    gate.definition = definition
-    return gate
-
-
-def _cu(alpha: float, beta: float, gamma: float, delta: float) -> Gate:
-    return lib.CUGate(gamma, beta, delta, alpha - (beta + delta) / 2)
-
-
-def _identity(*_angles: float) -> Gate:
-    # ECHO's angle and IDLE's duration (nanoseconds) leave the state alone in
-    # pyqpanda3's simulator, so both are identities here.
-    return lib.IGate()
-
-
-#: OriginIR gate names: (qubits, parameters, factory). A tuple of parameter
-#: counts lists every form the gate is written in.
-GATES: dict[str, tuple[int, int | tuple[int, ...], GateFactory]] = {
-    "H": (1, 0, lib.HGate),
-    "T": (1, 0, lib.TGate),
-    "S": (1, 0, lib.SGate),
-    "X": (1, 0, lib.XGate),
-    "Y": (1, 0, lib.YGate),
-    "Z": (1, 0, lib.ZGate),
-    "I": (1, 0, lib.IGate),
-    "ECHO": (1, (0, 1), _identity),
-    "IDLE": (1, 1, _identity),
-    "X1": (1, 0, lambda: lib.RXGate(math.pi / 2)),
-    "Y1": (1, 0, lambda: lib.RYGate(math.pi / 2)),
-    "Z1": (1, 0, lambda: lib.RZGate(math.pi / 2)),
-    "RX": (1, 1, lib.RXGate),
-    "RY": (1, 1, lib.RYGate),
-    "RZ": (1, 1, lib.RZGate),
-    "P": (1, 1, lib.PhaseGate),
-    "U1": (1, 1, lib.PhaseGate),
-    "U2": (1, 2, lib.U2Gate),
-    "RPHI": (1, 2, lib.RGate),
-    "U3": (1, 3, lib.UGate),
-    "U4": (1, 4, _u4),
-    "CNOT": (2, 0, lib.CXGate),
-    "CZ": (2, 0, lib.CZGate),
-    "SWAP": (2, 0, lib.SwapGate),
-    "ISWAP": (2, 0, lib.iSwapGate),
-    "SQISWAP": (2, 0, lambda: lib.XXPlusYYGate(-math.pi / 2)),
-    "CR": (2, 1, lib.CPhaseGate),
-    "CP": (2, 1, lib.CPhaseGate),
-    "CRX": (2, 1, lib.CRXGate),
-    "CRY": (2, 1, lib.CRYGate),
-    "CRZ": (2, 1, lib.CRZGate),
-    "RXX": (2, 1, lib.RXXGate),
-    "RYY": (2, 1, lib.RYYGate),
-    "RZZ": (2, 1, lib.RZZGate),
-    "RZX": (2, 1, lib.RZXGate),
-    "CU": (2, 4, _cu),
-    "TOFFOLI": (3, 0, lib.CCXGate),
-}
+from qharbor.programs.originir_expressions import Angle, Condition, split_top
+from qharbor.programs.originir_gates import GATES, KEYWORDS, u4
 
 _QUBIT = re.compile(r"^q\s*\[\s*(\d+)\s*\]$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -323,7 +259,7 @@ class _Reader:
             # Qiskit's CUGate.control() keeps its phase in a base gate whose
             # inverse drops it, which DAGGER would expose; a controlled U4 has
             # the same matrix and inverts exactly.
-            gate = _u4(*params).control(len(controls) + 1, annotated=False)
+            gate = u4(*params).control(len(controls) + 1, annotated=False)
         elif controls:
             gate = gate.control(len(controls), annotated=False)
         if arity == 1 and operands == ["q"]:
@@ -348,7 +284,7 @@ class _Reader:
         if paren >= 0:
             if not rest.endswith(")"):
                 raise self.error("angles go in parentheses at the end: 'RX q[0],(1.5)'")
-            params = [_Angle(p, self).value() for p in _split_top(rest[paren + 1 : -1])]
+            params = [Angle(p, self).value() for p in split_top(rest[paren + 1 : -1])]
             rest = rest[:paren].rstrip().rstrip(",")
         return self._split(rest), params
 
@@ -368,7 +304,7 @@ class _Reader:
             raise self.error(f"q[{index}] is out of range; QINIT declared {self.num_qubits}")
         return index
 
-    def _clbit(self, token: str) -> int:
+    def clbit(self, token: str) -> int:
         match = _CLBIT.match(token.strip())
         if not match:
             raise self.error(f"expected a classical bit like c[0], got {token!r}")
@@ -393,7 +329,7 @@ class _Reader:
             return [(lib.Measure(), [i], [i]) for i in range(self.num_qubits)]
         if len(tokens) != 2:
             raise self.error("MEASURE takes a qubit and a classical bit: MEASURE q[0],c[0]")
-        return [(lib.Measure(), [self._qubit(tokens[0])], [self._clbit(tokens[1])])]
+        return [(lib.Measure(), [self._qubit(tokens[0])], [self.clbit(tokens[1])])]
 
     def _condition(self, text: str) -> object:
         """A condition on measured bits: c[i], !c[i], c[i]==k, joined by && and ||.
@@ -403,7 +339,7 @@ class _Reader:
         """
         assert self.creg is not None
         clbits = list(self.creg)
-        parts = [_Condition(part, self, clbits).parse() for part in _split_top(text)]
+        parts = [Condition(part, self, clbits).parse() for part in split_top(text)]
         value = parts[0]
         for part in parts[1:]:
             value = expr.logic_and(value, part)
@@ -424,7 +360,7 @@ class _Reader:
         if not match:
             raise self.error("write a gate definition as 'QGATE name a,b,(theta,phi)'")
         name = match[1]
-        if name.upper() in GATES or name.upper() in _KEYWORDS or name in self.definitions:
+        if name.upper() in GATES or name.upper() in KEYWORDS or name in self.definitions:
             raise self.error(f"QGATE {name}: the name is already taken")
         qubits = self._split(match[2])
         angles = self._split(match[3] or "")
@@ -487,205 +423,3 @@ class _Reader:
         finally:
             self.qubit_names, self.angle_names, self.line = saved
         return out
-
-
-_KEYWORDS = frozenset(
-    {"QINIT", "CREG", "MEASURE", "RESET", "BARRIER", "DAGGER", "ENDDAGGER", "CONTROL"}
-    | {"ENDCONTROL", "QIF", "QELSE", "QENDIF", "QWHILE", "QENDWHILE", "QGATE", "ENDQGATE"}
-)
-
-
-def _split_top(text: str) -> list[str]:
-    """Split on commas outside parentheses."""
-    parts: list[str] = []
-    current: list[str] = []
-    depth = 0
-    for char in text:
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        if char == "," and depth == 0:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return [p.strip() for p in parts]
-
-
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_NUMBER = re.compile(r"(\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)")
-
-
-class _Angle:
-    """A real expression: numbers, PI, + - * /, unary minus and parentheses."""
-
-    def __init__(self, text: str, reader: _Reader) -> None:
-        self.text = text.replace(" ", "")
-        self.pos = 0
-        self.reader = reader
-
-    def value(self) -> float:
-        if not self.text:
-            raise self.reader.error("an angle is empty")
-        result = self._sum()
-        if self.pos != len(self.text):
-            raise self.reader.error(f"cannot read the angle {self.text!r}")
-        if not math.isfinite(result):
-            raise errors.ProgramParameters(
-                f"line {self.reader.line}: the angle {self.text!r} is not a finite number",
-                line=self.reader.line,
-            )
-        return result
-
-    def _peek(self) -> str:
-        return self.text[self.pos] if self.pos < len(self.text) else ""
-
-    def _sum(self) -> float:
-        value = self._product()
-        while self._peek() in ("+", "-") and self._peek():
-            op = self.text[self.pos]
-            self.pos += 1
-            right = self._product()
-            value = value + right if op == "+" else value - right
-        return value
-
-    def _product(self) -> float:
-        value = self._power()
-        while self._peek() in ("*", "/") and self._peek():
-            op = self.text[self.pos]
-            self.pos += 1
-            right = self._power()
-            if op == "/" and right == 0:
-                raise self.reader.error("division by zero in an angle")
-            value = value * right if op == "*" else value / right
-        return value
-
-    def _power(self) -> float:
-        # As pyqpanda3 reads it: '^' binds tighter than '*' and looser than a
-        # sign, left to right, so -2^2 is 4 and 2^3^2 is 64.
-        value = self._unary()
-        while self._peek() == "^":
-            self.pos += 1
-            exponent = self._unary()
-            try:
-                result = value**exponent
-            except (OverflowError, ZeroDivisionError):
-                result = math.inf
-            if isinstance(result, complex) or not math.isfinite(result):
-                raise errors.ProgramParameters(
-                    f"line {self.reader.line}: {value}^{exponent} in the angle {self.text!r} "
-                    "is not a finite real number",
-                    line=self.reader.line,
-                )
-            value = float(result)
-        return value
-
-    def _unary(self) -> float:
-        if self._peek() == "-":
-            self.pos += 1
-            return -self._unary()
-        if self._peek() == "+":
-            self.pos += 1
-            return self._unary()
-        return self._atom()
-
-    def _atom(self) -> float:
-        if self._peek() == "(":
-            self.pos += 1
-            value = self._sum()
-            if self._peek() != ")":
-                raise self.reader.error(f"unbalanced parentheses in the angle {self.text!r}")
-            self.pos += 1
-            return value
-        name = _IDENTIFIER.match(self.text, self.pos)
-        if name:
-            self.pos = name.end()
-            if name[0] in self.reader.angle_names:
-                return self.reader.angle_names[name[0]]
-            if name[0].upper() == "PI":
-                return math.pi
-            raise self.reader.error(f"unknown name {name[0]!r} in the angle {self.text!r}")
-        match = _NUMBER.match(self.text, self.pos)
-        if not match:
-            raise self.reader.error(f"cannot read the angle {self.text!r}")
-        self.pos = match.end()
-        return float(match[1])
-
-
-class _Condition:
-    """Conditions on classical bits, as Qiskit classical expressions."""
-
-    _TOKEN = re.compile(r"\s*(c\s*\[\s*\d+\s*\]|&&|\|\||==|!=|!|\(|\)|\d+)")
-
-    def __init__(self, text: str, reader: _Reader, clbits: list[Clbit]) -> None:
-        self.reader = reader
-        self.clbits = clbits
-        self.tokens: list[str] = []
-        pos = 0
-        text = text.strip()
-        while pos < len(text):
-            match = self._TOKEN.match(text, pos)
-            if not match:
-                raise reader.unsupported(
-                    f"the condition {text!r}; conditions use c[i], !, ==, !=, && and || with 0 or 1"
-                )
-            self.tokens.append(match[1].replace(" ", ""))
-            pos = match.end()
-        self.pos = 0
-
-    def parse(self) -> object:
-        if not self.tokens:
-            raise self.reader.error("a condition is missing")
-        value = self._or()
-        if self.pos != len(self.tokens):
-            raise self.reader.unsupported(f"the condition near {self.tokens[self.pos]!r}")
-        return value
-
-    def _next(self) -> str:
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else ""
-
-    def _or(self) -> object:
-        value = self._and()
-        while self._next() == "||":
-            self.pos += 1
-            value = expr.logic_or(value, self._and())
-        return value
-
-    def _and(self) -> object:
-        value = self._not()
-        while self._next() == "&&":
-            self.pos += 1
-            value = expr.logic_and(value, self._not())
-        return value
-
-    def _not(self) -> object:
-        if self._next() == "!":
-            self.pos += 1
-            return expr.logic_not(self._not())
-        return self._comparison()
-
-    def _comparison(self) -> object:
-        if self._next() == "(":
-            self.pos += 1
-            value = self._or()
-            if self._next() != ")":
-                raise self.reader.error("unbalanced parentheses in a condition")
-            self.pos += 1
-            return value
-        token = self._next()
-        if not token.startswith("c"):
-            raise self.reader.unsupported(f"the condition near {token!r}")
-        self.pos += 1
-        bit = self.clbits[self.reader._clbit(token)]
-        if self._next() in ("==", "!="):
-            op = self._next()
-            self.pos += 1
-            constant = self._next()
-            if constant not in ("0", "1"):
-                raise self.reader.unsupported(f"comparing a bit with {constant!r}; use 0 or 1")
-            self.pos += 1
-            equal = expr.equal(bit, constant == "1")
-            return equal if op == "==" else expr.logic_not(equal)
-        return expr.lift(bit)

@@ -1,32 +1,23 @@
-"""Users, projects and tokens: creating them and authenticating a bearer token."""
+"""Tokens: issuing, listing and revoking them, and authenticating a bearer token."""
 
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from qharbor import errors, wire
 from qharbor.security import admins
+from qharbor.security.directory import Directory, Role
 from qharbor.security.tokens import hash_token, new_token
-from qharbor.store import Database
 from qharbor.store.tables import memberships, projects, tokens, users
 
 #: What a token may be allowed to do: read; submit (jobs, sessions) and change the
 #: account (keys, tokens, members); administer the centre. See docs/security.md#scopes.
 SCOPES = frozenset({"read", "submit", "admin"})
-
-
-class Role(enum.StrEnum):
-    ADMIN = "admin"  # operates the centre
-    PROJECT_ADMIN = "project-admin"  # manages one project's members
-    MEMBER = "member"  # submits and reads the project's jobs
-    VIEWER = "viewer"  # reads the project's jobs
 
 
 @dataclass(frozen=True)
@@ -42,10 +33,6 @@ class Principal:
     token_id: str
     scopes: frozenset[str]
     expires_at: dt.datetime | None = None  # when the token stops working; None: never
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _token_json(row: Any) -> dict[str, Any]:
@@ -89,11 +76,8 @@ _AUTHENTICATE = (
 )
 
 
-class Identity:
-    """Reads and writes users, projects, memberships and tokens."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
+class Identity(Directory):
+    """The directory of users and projects, plus the tokens that authenticate them."""
 
     def bootstrap(self) -> str | None:
         """On a centre's first start, make the admin user, the default project and a token.
@@ -123,7 +107,7 @@ class Identity:
     def _create(
         self, conn: sa.Connection, name: str, project: str, role: Role, is_admin: bool
     ) -> tuple[str, str]:
-        now = _now()
+        now = wire.utcnow()
         user_id = str(uuid.uuid4())
         conn.execute(
             users.insert().values(id=user_id, name=name, is_admin=is_admin, created_at=now)
@@ -151,7 +135,7 @@ class Identity:
                 project_id=project_id,
                 name=name,
                 scopes=" ".join(sorted(scopes)),
-                created_at=_now(),
+                created_at=wire.utcnow(),
             )
         )
         return token
@@ -170,7 +154,7 @@ class Identity:
             raise errors.Unauthenticated("the token is not valid; check it or ask for a new one")
         if row.revoked_at is not None:
             raise errors.Unauthenticated("the token was revoked; ask for a new one")
-        if row.expires_at is not None and row.expires_at <= _now():
+        if row.expires_at is not None and row.expires_at <= wire.utcnow():
             raise errors.Unauthenticated("the token has expired; ask for a new one")
         return Principal(
             user_id=row.user_id,
@@ -184,151 +168,7 @@ class Identity:
             expires_at=row.expires_at,
         )
 
-    # --- administration ---------------------------------------------------------------
-
-    def user_id(self, conn: sa.Connection, user: str) -> str:
-        """The id of a user given by id or name.
-
-        Raises:
-            errors.UserNotFound: neither matches.
-        """
-        found = conn.execute(
-            sa.select(users.c.id).where(sa.or_(users.c.id == user, users.c.name == user))
-        ).scalar_one_or_none()
-        if found is None:
-            raise errors.UserNotFound(f"no user {user!r}; list them with GET /v1/admin/users")
-        return str(found)
-
-    def project_id(self, conn: sa.Connection, project: str) -> str:
-        """The id of a project given by id or name.
-
-        Raises:
-            errors.ProjectNotFound: neither matches.
-        """
-        found = conn.execute(
-            sa.select(projects.c.id).where(
-                sa.or_(projects.c.id == project, projects.c.name == project)
-            )
-        ).scalar_one_or_none()
-        if found is None:
-            raise errors.ProjectNotFound(
-                f"no project {project!r}; list them with GET /v1/admin/projects"
-            )
-        return str(found)
-
-    def add_user(self, name: str, *, is_admin: bool = False) -> dict[str, Any]:
-        """A new user without memberships or tokens.
-
-        Raises:
-            errors.NameTaken: a user has that name.
-        """
-        user_id = str(uuid.uuid4())
-        try:
-            with self.db.write() as conn:
-                conn.execute(
-                    users.insert().values(
-                        id=user_id, name=name, is_admin=is_admin, created_at=_now()
-                    )
-                )
-        except IntegrityError:
-            raise errors.NameTaken(f"a user named {name!r} exists already") from None
-        return self.user(user_id)
-
-    def user(self, user: str) -> dict[str, Any]:
-        """A user (by id or name) with their memberships."""
-        with self.db.read() as conn:
-            user_id = self.user_id(conn, user)
-            row = conn.execute(sa.select(users).where(users.c.id == user_id)).one()
-            roles = conn.execute(
-                sa.select(projects.c.id, projects.c.name, memberships.c.role)
-                .join(memberships, memberships.c.project_id == projects.c.id)
-                .where(memberships.c.user_id == user_id)
-                .order_by(projects.c.name)
-            ).all()
-        return {
-            "id": row.id,
-            "name": row.name,
-            "is_admin": bool(row.is_admin),
-            "created_at": wire.iso(row.created_at),
-            "projects": [{"id": r.id, "name": r.name, "role": r.role} for r in roles],
-        }
-
-    def list_users(self) -> list[dict[str, Any]]:
-        with self.db.read() as conn:
-            ids = conn.execute(sa.select(users.c.id).order_by(users.c.name)).scalars().all()
-        return [self.user(user_id) for user_id in ids]
-
-    def add_project(self, name: str) -> dict[str, Any]:
-        """A new project without members.
-
-        Raises:
-            errors.NameTaken: a project has that name.
-        """
-        project_id = str(uuid.uuid4())
-        try:
-            with self.db.write() as conn:
-                conn.execute(projects.insert().values(id=project_id, name=name, created_at=_now()))
-        except IntegrityError:
-            raise errors.NameTaken(f"a project named {name!r} exists already") from None
-        return self.project(project_id)
-
-    def project(self, project: str) -> dict[str, Any]:
-        """A project (by id or name) with its members."""
-        with self.db.read() as conn:
-            project_id = self.project_id(conn, project)
-            row = conn.execute(sa.select(projects).where(projects.c.id == project_id)).one()
-            members = conn.execute(
-                sa.select(users.c.id, users.c.name, memberships.c.role)
-                .join(memberships, memberships.c.user_id == users.c.id)
-                .where(memberships.c.project_id == project_id)
-                .order_by(users.c.name)
-            ).all()
-        return {
-            "id": row.id,
-            "name": row.name,
-            "created_at": wire.iso(row.created_at),
-            "max_concurrent_jobs": row.max_concurrent_jobs,
-            "members": [{"id": m.id, "name": m.name, "role": m.role} for m in members],
-        }
-
-    def list_projects(self) -> list[dict[str, Any]]:
-        with self.db.read() as conn:
-            ids = conn.execute(sa.select(projects.c.id).order_by(projects.c.name)).scalars().all()
-        return [self.project(project_id) for project_id in ids]
-
-    def set_membership(self, project: str, user: str, role: Role | None) -> None:
-        """Give a user a role in a project, or (with None) remove them from it.
-
-        Removing a member also revokes their tokens for the project.
-
-        Raises:
-            errors.LastAdmin: the change would leave no admin token that works.
-        """
-        with self.db.write() as conn:
-            before = admins.lock(conn, sqlite=self.db.is_sqlite)
-            project_id = self.project_id(conn, project)
-            user_id = self.user_id(conn, user)
-            where = sa.and_(
-                memberships.c.user_id == user_id, memberships.c.project_id == project_id
-            )
-            conn.execute(memberships.delete().where(where))
-            if role is not None:
-                conn.execute(
-                    memberships.insert().values(
-                        user_id=user_id, project_id=project_id, role=role.value
-                    )
-                )
-            else:
-                conn.execute(
-                    tokens.update()
-                    .where(
-                        tokens.c.user_id == user_id,
-                        tokens.c.project_id == project_id,
-                        tokens.c.revoked_at.is_(None),
-                    )
-                    .values(revoked_at=_now())
-                )
-            admins.keep_one(conn, before)
+    # --- tokens -------------------------------------------------------------------------
 
     def issue_token(
         self,
@@ -367,7 +207,7 @@ class Identity:
             )
         if within is not None:
             expires_at = _within(within, scopes, expires_at)
-        if expires_at is not None and expires_at <= _now():
+        if expires_at is not None and expires_at <= wire.utcnow():
             raise errors.InvalidRequest("expires_at is in the past", field="expires_at")
         with self.db.write() as conn:
             user_id = self.user_id(conn, user)
@@ -400,7 +240,7 @@ class Identity:
                     project_id=project_id,
                     name=name,
                     scopes=" ".join(sorted(scopes)),
-                    created_at=_now(),
+                    created_at=wire.utcnow(),
                     expires_at=expires_at,
                 )
             )
@@ -434,7 +274,7 @@ class Identity:
             conn.execute(
                 tokens.update()
                 .where(*where, tokens.c.revoked_at.is_(None))
-                .values(revoked_at=_now())
+                .values(revoked_at=wire.utcnow())
             )
             row = conn.execute(sa.select(tokens).where(*where)).first()
             if row is None:
@@ -447,19 +287,6 @@ class Identity:
     def export_user(self, user_id: str) -> dict[str, Any]:
         """The user's account, memberships and tokens' metadata."""
         return {**self.user(user_id), "tokens": self.list_tokens(user_id)}
-
-    def erase_user(self, user_id: str) -> None:
-        """Delete the user, their memberships and their tokens (their jobs go first).
-
-        Raises:
-            errors.LastAdmin: they hold the last admin token that works.
-        """
-        with self.db.write() as conn:
-            before = admins.lock(conn, sqlite=self.db.is_sqlite)
-            conn.execute(tokens.delete().where(tokens.c.user_id == user_id))
-            conn.execute(memberships.delete().where(memberships.c.user_id == user_id))
-            conn.execute(users.delete().where(users.c.id == user_id))
-            admins.keep_one(conn, before)
 
     # --- recovery ---------------------------------------------------------------------
 
@@ -498,7 +325,9 @@ class Identity:
                 project_id = str(found) if found is not None else str(uuid.uuid4())
                 if found is None:
                     conn.execute(
-                        projects.insert().values(id=project_id, name=project, created_at=_now())
+                        projects.insert().values(
+                            id=project_id, name=project, created_at=wire.utcnow()
+                        )
                     )
                 conn.execute(
                     memberships.delete().where(

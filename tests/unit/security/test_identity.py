@@ -1,4 +1,4 @@
-"""Users, projects and tokens, and authenticating a bearer token."""
+"""Tokens: issuing, revoking and authenticating them, and recovering admin access."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import sqlalchemy as sa
 
 from qharbor import errors
 from qharbor.security import admins
-from qharbor.security.identity import Identity, Role
+from qharbor.security.directory import Role
+from qharbor.security.identity import Identity
 from qharbor.store import Database
 from qharbor.store.tables import memberships, projects, tokens, users
 

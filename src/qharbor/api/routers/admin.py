@@ -28,7 +28,8 @@ from qharbor.api.schemas.admin import (
 )
 from qharbor.api.schemas.tokens import AdminTokenCreate, TokenIssued, TokenList, TokenPublic
 from qharbor.centre import Centre
-from qharbor.security.identity import Principal, Role
+from qharbor.security.directory import Role
+from qharbor.security.identity import Principal
 from qharbor.security.quotas import DeviceClass, Period
 
 router = APIRouter(

@@ -11,7 +11,8 @@ from qharbor.api import errors as api_errors
 from qharbor.api.deps import CentreDep, Reader, Submitter
 from qharbor.api.schemas.admin import MembershipSet, ProjectPublic
 from qharbor.centre import Centre
-from qharbor.security.identity import Principal, Role
+from qharbor.security.directory import Role
+from qharbor.security.identity import Principal
 
 router = APIRouter(
     prefix="/v1/project",
