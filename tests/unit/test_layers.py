@@ -104,8 +104,9 @@ LAYERS: dict[str, int] = {
     "qharbor.workers": 10,
     "qharbor.primitives": 10,
     "qharbor.devices": 11,
-    "qharbor.twin": 11,
     "qharbor.engines": 12,
+    # a twin's file, calibration and document: data the engines' noise models read
+    "qharbor.devices.twins": 13,
     # values every layer may hold: a job, its options, its result and the result's shapes
     "qharbor.jobs.job": 13,
     "qharbor.jobs.options": 13,
@@ -135,8 +136,6 @@ KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset(
         ("qharbor.primitives.pubs", "qharbor.programs"),
         ("qharbor.primitives.pubs", "qharbor.programs.limits"),
         ("qharbor.primitives.sampler", "qharbor.programs"),
-        # engines build twins' noise models from the root twin module
-        ("qharbor.engines.aer", "qharbor.twin"),
     }
 )
 
@@ -250,7 +249,8 @@ CLIENT_MAY_IMPORT = ("qharbor.client", "qharbor.errors", "qharbor.wire", "qharbo
 KNOWN_CLIENT_IMPORTS: frozenset[tuple[str, str]] = frozenset(
     {
         # HarborService.local_twin builds the local emulator (behind the 'twin' extra)
-        ("client/service.py", "qharbor.twin"),
+        ("client/service.py", "qharbor.engines"),
+        ("client/service.py", "qharbor.engines.twin"),
     }
 )
 
