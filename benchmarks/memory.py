@@ -59,7 +59,8 @@ def child(cases: list[tuple[str, str, str, int]]) -> list[dict[str, Any]]:
 
     from qharbor.devices import default_catalogue
     from qharbor.engines import selection
-    from qharbor.workers.execution import Task, execute
+    from qharbor.workers.execution import execute
+    from qharbor.workers.task import Task
 
     selection.warm_up()
     devices = default_catalogue()

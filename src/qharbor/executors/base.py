@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from qharbor.workers.execution import Task
+from qharbor.workers.task import Task
 
 
 class OutcomeKind(enum.Enum):

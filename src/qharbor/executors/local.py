@@ -25,7 +25,8 @@ from typing import Any
 from qharbor import errors
 from qharbor.executors.base import Outcome, OutcomeKind
 from qharbor.executors.memory import MemoryBudget
-from qharbor.workers.execution import Task, execute
+from qharbor.workers.execution import execute
+from qharbor.workers.task import Task
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from qharbor.jobs.job import JobStatus
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.sessions import SessionManager
 from qharbor.security.keys import KeyStore
-from qharbor.workers.execution import Task
+from qharbor.workers.task import Task
 
 log = logging.getLogger(__name__)
 

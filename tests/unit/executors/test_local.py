@@ -13,7 +13,7 @@ import pytest
 from qharbor.devices import default_catalogue
 from qharbor.executors.base import Outcome, OutcomeKind
 from qharbor.executors.local import LocalExecutor
-from qharbor.workers.execution import Task
+from qharbor.workers.task import Task
 from tests.programs import BELL_QASM3 as BELL
 
 SIZE = 2

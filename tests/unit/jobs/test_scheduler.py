@@ -19,7 +19,7 @@ from qharbor.jobs.request import JobRequest, ProgramSpec, prepare
 from qharbor.jobs.scheduler import Scheduler
 from qharbor.security.identity import Identity
 from qharbor.store import Database
-from qharbor.workers.execution import Task
+from qharbor.workers.task import Task
 
 DEADLINE_S = 20.0  # generous: only a broken scheduler ever waits this long
 MAX_ATTEMPTS = 2

@@ -20,7 +20,8 @@ from qharbor.security.identity import Identity
 from qharbor.security.signing import Signer
 from qharbor.store import Database
 from qharbor.store.tables import results
-from qharbor.workers.execution import Task, execute
+from qharbor.workers.execution import execute
+from qharbor.workers.task import Task
 from tests.programs import BELL
 
 DEVICES = default_catalogue()

@@ -13,7 +13,8 @@ import pytest
 from qharbor import errors
 from qharbor.devices import default_catalogue
 from qharbor.engines import base, costs
-from qharbor.workers.execution import Task, execute
+from qharbor.workers.execution import execute
+from qharbor.workers.task import Task
 from tests.programs import BELL, ROTATION
 from tests.unit.engines.fakes import FakeEngine, model
 

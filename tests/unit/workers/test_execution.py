@@ -10,7 +10,8 @@ import pytest
 from qharbor import errors
 from qharbor.devices import default_catalogue
 from qharbor.engines import get_engine
-from qharbor.workers.execution import Task, execute
+from qharbor.workers.execution import execute
+from qharbor.workers.task import Task
 from tests.programs import ROTATION as RX
 
 DEVICES = default_catalogue()
