@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
+from qharbor.jobs.result import Result, SealedResult
 from qharbor.workers.task import Task
 
 
@@ -27,7 +28,7 @@ class Outcome:
     kind: OutcomeKind
     job_id: str
     attempt: int
-    result: dict[str, Any] | None = None
+    result: Result | SealedResult | None = None
     code: str | None = None
     message: str | None = None
 

@@ -10,12 +10,13 @@ from qharbor.engines.idle_qubits import drop_idle_qubits
 from qharbor.engines.quick_features import quick_features
 from qharbor.engines.readout import one_register
 from qharbor.engines.selection import Choice, Picker
+from qharbor.jobs.result import ExperimentResult, Result, Timings
 from qharbor.programs import Program, parse_program
 from qharbor.workers.compiler import compile_for
 from qharbor.workers.task import Task, picker_for, record
 
 
-def execute_circuits(task: Task, programs: list[dict[str, Any]]) -> dict[str, Any]:
+def execute_circuits(task: Task, programs: list[dict[str, Any]]) -> Result:
     device = task.device
     picker = picker_for(task)
     started = time.perf_counter()
@@ -83,7 +84,7 @@ def execute_circuits(task: Task, programs: list[dict[str, Any]]) -> dict[str, An
     finished = time.perf_counter()
 
     mixed = len({c.engine for c in choices}) > 1
-    rows: list[dict[str, Any]] = []
+    rows: list[ExperimentResult] = []
     for index, (spec, program, experiment, runs, (_engine, choice)) in enumerate(
         zip(programs, parsed, experiments, outcomes, chosen, strict=True)
     ):
@@ -108,30 +109,28 @@ def execute_circuits(task: Task, programs: list[dict[str, Any]]) -> dict[str, An
                 extra["engine_reason"] = choice.reason
                 extra["precision"] = choice.precision
             rows.append(
-                {
-                    **extra,
-                    "program": index,
-                    "name": spec.get("name"),
-                    "parameters": dict(experiment.bindings[slot]) if experiment.bindings else None,
-                    "counts": outcome.counts,
-                    "shots": task.shots,
-                    "seed": outcome.seed,
-                    "num_qubits": circuit.num_qubits,
-                    "num_clbits": circuit.num_clbits,
-                    "depth": depth,
-                    "run_s": outcome.run_s,
-                }
+                ExperimentResult(
+                    program=index,
+                    name=spec.get("name"),
+                    parameters=dict(experiment.bindings[slot]) if experiment.bindings else None,
+                    counts=outcome.counts,
+                    shots=task.shots,
+                    seed=outcome.seed,
+                    num_qubits=circuit.num_qubits,
+                    num_clbits=circuit.num_clbits,
+                    depth=depth,
+                    run_s=outcome.run_s,
+                    extra=extra,
+                )
             )
-    meta = record(task, picker)
-    meta["selection_s"] = selected_at - compiled_at
-    return {
-        "job_id": task.job_id,
-        "device": device.name,
-        "shots": task.shots,
-        "experiments": rows,
-        "timings": {"compile_s": compiled_at - started, "run_s": finished - compiled_at},
-        "metadata": meta,
-    }
+    return Result(
+        job_id=task.job_id,
+        device=device.name,
+        shots=task.shots,
+        experiments=tuple(rows),
+        timings=Timings(compile_s=compiled_at - started, run_s=finished - compiled_at),
+        metadata=record(task, picker).adding(selection_s=selected_at - compiled_at),
+    )
 
 
 def run_grouped(

@@ -6,18 +6,17 @@ input, so any executor (local processes, Ray) can run it.
 
 from __future__ import annotations
 
-from typing import Any
-
 from qharbor import wire
 from qharbor.engines import get_engine
+from qharbor.jobs.result import Result, SealedResult
 from qharbor.workers.circuits import execute_circuits
 from qharbor.workers.primitives import execute_primitive
 from qharbor.workers.task import Task
 from qharbor.workers.twins import execute_twin
 
 
-def execute(task: Task) -> dict[str, Any]:
-    """Run a task and return the result document (without queue timings).
+def execute(task: Task) -> Result | SealedResult:
+    """Run a task and return its result (without queue timings).
 
     A sealed job's programs are decrypted here, in the worker's memory; a result
     for a user with a registered key is sealed here, before it leaves the worker.
@@ -37,13 +36,4 @@ def execute(task: Task) -> dict[str, Any]:
     if task.result_key is None:
         return result
     key_id, public_key = task.result_key
-    outer: dict[str, Any] = {
-        "job_id": task.job_id,
-        "device": result["device"],
-        "sealed": wire.seal(public_key, key_id, result, wire.result_aad(task.job_id)),
-        "timings": dict(result["timings"]),
-    }
-    snapshot = result["metadata"].get("calibration_snapshot_id")
-    if snapshot is not None:
-        outer["metadata"] = {"calibration_snapshot_id": snapshot}
-    return outer
+    return result.sealed_to(key_id, public_key)

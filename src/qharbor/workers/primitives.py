@@ -8,12 +8,13 @@ from typing import Any
 from qharbor.engines import Engine
 from qharbor.engines.selection import Picker
 from qharbor.jobs.options import JobOptions
+from qharbor.jobs.result import Result, Timings
 from qharbor.workers import twins
 from qharbor.workers.compiler import compile_for
 from qharbor.workers.task import Task, picker_for, record
 
 
-def execute_primitive(task: Task, engine: Engine) -> dict[str, Any]:
+def execute_primitive(task: Task, engine: Engine) -> Result:
     """Run a sampler or estimator job: one result per PUB."""
     from qharbor.primitives.estimator import is_exact, run_estimator
     from qharbor.primitives.sampler import run_sampler
@@ -34,16 +35,16 @@ def execute_primitive(task: Task, engine: Engine) -> dict[str, Any]:
         results = run_estimator(task.device, picker, pubs, task.seed, compiler)
         mode = "exact" if is_exact(task.device, picker) else "sampled"
     finished = time.perf_counter()
-    meta: dict[str, Any] = {**record(task, picker), "mode": mode}
+    meta = record(task, picker).adding(mode=mode)
     if task.twin is not None:
-        meta["calibration_snapshot_id"] = task.twin["calibration"]["id"]
-    return {
-        "job_id": task.job_id,
-        "device": task.device.name,
-        "kind": task.kind,
-        "shots": task.shots,
-        "experiments": [],
-        "pubs": results,
-        "timings": {"compile_s": 0.0, "run_s": finished - started},
-        "metadata": meta,
-    }
+        meta = meta.adding(calibration_snapshot_id=task.twin["calibration"]["id"])
+    return Result(
+        job_id=task.job_id,
+        device=task.device.name,
+        kind=task.kind,
+        shots=task.shots,
+        experiments=(),
+        pubs=tuple(results),
+        timings=Timings(compile_s=0.0, run_s=finished - started),
+        metadata=meta,
+    )

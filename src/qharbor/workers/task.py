@@ -11,6 +11,7 @@ from typing import Any
 from qharbor.devices import Device
 from qharbor.engines.selection import Picker, Selector
 from qharbor.jobs.options import JobOptions
+from qharbor.jobs.result import Record
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def _versions(engine: Any) -> dict[str, str]:
     return dict(known)
 
 
-def record(task: Task, picker: Picker) -> dict[str, Any]:
+def record(task: Task, picker: Picker) -> Record:
     """Reproducibility record: which engines ran, why, at what precision, with what versions."""
     choices = picker.used
     counts = Counter(c.engine for c in choices)
@@ -71,21 +72,23 @@ def record(task: Task, picker: Picker) -> dict[str, Any]:
         versions.update(_versions(engine))
     precisions = {c.precision for c in choices}
     job_precision = JobOptions.from_json(task.options).precision
-    meta: dict[str, Any] = {
-        "engine": names[0],
-        "engine_reason": choices[0].reason if choices else "",
-        "precision": precisions.pop() if len(precisions) == 1 else job_precision,
-        "method": task.device.method,
-        "seed": task.seed,
-        "attempt": task.attempt,
-        "options": dict(task.options),
-        "versions": versions,
-    }
+    extra: dict[str, Any] = {}
+    reason = choices[0].reason if choices else ""
     if len(names) > 1:
-        meta["engines"] = sorted(names)
-        meta["engine_reason"] = (
+        extra["engines"] = sorted(names)
+        reason = (
             "chosen per circuit by predicted time: "
             + ", ".join(f"{counts[n]} on {n}" for n in names)
             + "; each experiment names its engine"
         )
-    return meta
+    return Record(
+        engine=names[0],
+        engine_reason=reason,
+        precision=precisions.pop() if len(precisions) == 1 else job_precision,
+        method=task.device.method,
+        seed=task.seed,
+        attempt=task.attempt,
+        options=dict(task.options),
+        versions=versions,
+        extra=extra,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from qharbor.engines import Experiment, capabilities, get_engine
 from qharbor.engines.readout import one_register
 from qharbor.engines.selection import Picker
 from qharbor.jobs.options import JobOptions
+from qharbor.jobs.result import ExperimentResult, Result, Timings
 from qharbor.programs import parse_program
 from qharbor.workers.compiler import compile_for_twin, program_hash, two_qubit_gates
 from qharbor.workers.task import Task, record
@@ -87,9 +89,7 @@ class _TwinRun:
     cached: bool
 
 
-def execute_twin(
-    task: Task, document: dict[str, Any], programs: list[dict[str, Any]]
-) -> dict[str, Any]:
+def execute_twin(task: Task, document: dict[str, Any], programs: list[dict[str, Any]]) -> Result:
     """Compile for the twin's target, run on its noise, and record how.
 
     Each experiment runs the circuit read back from its own OpenQASM 3 text, so the
@@ -137,49 +137,54 @@ def execute_twin(
     circuits = [r.circuit for r in runs]
     outcomes = engine.run_twin(document, circuits, shots=task.shots, seed=task.seed)
     finished = time.perf_counter()
-    rows: list[dict[str, Any]] = []
+    rows: list[ExperimentResult] = []
     for run, outcome in zip(runs, outcomes, strict=True):
-        row: dict[str, Any] = {
-            "program": run.program,
-            "name": run.name,
-            "parameters": run.parameters,
-            "counts": outcome.counts,
-            "shots": task.shots,
-            "seed": outcome.seed,
-            "num_qubits": run.circuit.num_qubits,
-            "num_clbits": run.circuit.num_clbits,
-            "depth": run.circuit.depth(),
+        extra: dict[str, Any] = {
             "two_qubit_gates": two_qubit_gates(run.circuit),
             "physical_qubits": list(outcome.qubits),
             "compiled_qasm3": run.qasm3,
             "compile_cached": run.cached,
-            "run_s": outcome.run_s,
         }
         if options.mitigate_readout:
             mitigation = twin.mitigate(document, run.circuit, outcome.counts)
-            row["quasi_probabilities"] = mitigation.quasi_probabilities
-            row["mitigation"] = mitigation.method
-        rows.append(row)
+            extra["quasi_probabilities"] = mitigation.quasi_probabilities
+            extra["mitigation"] = mitigation.method
+        rows.append(
+            ExperimentResult(
+                program=run.program,
+                name=run.name,
+                parameters=run.parameters,
+                counts=outcome.counts,
+                shots=task.shots,
+                seed=outcome.seed,
+                num_qubits=run.circuit.num_qubits,
+                num_clbits=run.circuit.num_clbits,
+                depth=run.circuit.depth(),
+                run_s=outcome.run_s,
+                extra=extra,
+            )
+        )
     picker = Picker(fixed=engine, reason=reason(task, engine))
     picker.pick(None, shots=task.shots)
-    meta = record(task, picker)
-    meta["method"] = "twin"
-    meta["calibration_snapshot_id"] = document["calibration"]["id"]
-    meta["calibration"] = {
-        "snapshot": document["calibration"]["id"],
-        "version": document["calibration"]["version"],
-        "valid_at": document["calibration"]["valid_at"],
-    }
-    meta["optimization_level"] = None if options.skip_compilation else options.optimization_level
-    return {
-        "job_id": task.job_id,
-        "device": task.device.name,
-        "shots": task.shots,
-        "experiments": rows,
-        "timings": {
-            "compile_s": compiled_at - started,
-            "run_s": finished - compiled_at,
-            "qpu_s": twin.modelled_qpu_s(document, circuits, task.shots, task.seed),
+    calibration = document["calibration"]
+    meta = dataclasses.replace(record(task, picker), method="twin").adding(
+        calibration_snapshot_id=calibration["id"],
+        calibration={
+            "snapshot": calibration["id"],
+            "version": calibration["version"],
+            "valid_at": calibration["valid_at"],
         },
-        "metadata": meta,
-    }
+        optimization_level=None if options.skip_compilation else options.optimization_level,
+    )
+    return Result(
+        job_id=task.job_id,
+        device=task.device.name,
+        shots=task.shots,
+        experiments=tuple(rows),
+        timings=Timings(
+            compile_s=compiled_at - started,
+            run_s=finished - compiled_at,
+            qpu_s=twin.modelled_qpu_s(document, circuits, task.shots, task.seed),
+        ),
+        metadata=meta,
+    )

@@ -13,6 +13,7 @@ import pytest
 from qharbor.devices import default_catalogue
 from qharbor.executors.base import Outcome, OutcomeKind
 from qharbor.executors.local import LocalExecutor
+from qharbor.jobs.result import Result
 from qharbor.workers.task import Task
 from tests.programs import BELL_QASM3 as BELL
 
@@ -100,8 +101,9 @@ def test_a_task_runs_and_returns_done(executor: LocalExecutor) -> None:
     assert outcome.kind is OutcomeKind.DONE
     assert outcome.attempt == 3
     assert outcome.result is not None
-    assert outcome.result["job_id"] == "bell"
-    assert set(outcome.result["experiments"][0]["counts"]) <= {"00", "11"}
+    assert isinstance(outcome.result, Result)
+    assert outcome.result.job_id == "bell"
+    assert set(outcome.result.experiments[0].counts) <= {"00", "11"}
 
 
 def test_a_program_error_returns_failed_with_its_code(executor: LocalExecutor) -> None:

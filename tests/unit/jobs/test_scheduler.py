@@ -20,6 +20,7 @@ from qharbor.jobs.scheduler import Scheduler
 from qharbor.security.identity import Identity
 from qharbor.store import Database
 from qharbor.workers.task import Task
+from tests.results import a_result
 
 DEADLINE_S = 20.0  # generous: only a broken scheduler ever waits this long
 MAX_ATTEMPTS = 2
@@ -30,7 +31,7 @@ Finish = Callable[[Task], Outcome | None]
 
 
 def done(task: Task) -> Outcome:
-    result = {"experiments": [], "timings": {}, "attempt": task.attempt}
+    result = a_result(task.job_id, attempt=task.attempt)
     return Outcome(OutcomeKind.DONE, task.job_id, task.attempt, result=result)
 
 
@@ -167,7 +168,7 @@ def test_queued_jobs_are_run_and_their_results_stored(
     run_scheduler(executor)
     for job_id in ids:
         assert wait_for_status(manager, project, job_id, JobStatus.DONE) is JobStatus.DONE
-        assert manager.result(project[0], job_id)["attempt"] == 1
+        assert manager.result(project[0], job_id)["metadata"]["attempt"] == 1
     assert [t.job_id for t in executor.submitted] == ids
 
 
@@ -235,7 +236,7 @@ def test_lost_worker_is_retried_with_a_new_attempt(
     run_scheduler(executor)
     assert wait_for_status(manager, project, job_id, JobStatus.DONE) is JobStatus.DONE
     assert [t.attempt for t in executor.submitted] == [1, 2]
-    assert manager.result(project[0], job_id)["attempt"] == 2
+    assert manager.result(project[0], job_id)["metadata"]["attempt"] == 2
 
 
 def test_job_whose_worker_is_always_lost_fails_with_worker_lost(
