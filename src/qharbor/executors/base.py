@@ -10,8 +10,8 @@ import enum
 from dataclasses import dataclass
 from typing import Protocol
 
+from qharbor.jobs.claims import Claim
 from qharbor.jobs.result import Result, SealedResult
-from qharbor.workers.task import Task
 
 
 class OutcomeKind(enum.Enum):
@@ -52,7 +52,7 @@ class Executor(Protocol):
         """Bytes of memory the tasks may use together; None when memory is not tracked."""
         ...
 
-    def submit(self, task: Task) -> None:
+    def submit(self, task: Claim) -> None:
         """Start a task on a free worker, reserving its memory (check ``free_memory`` first)."""
         ...
 

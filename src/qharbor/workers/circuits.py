@@ -10,14 +10,15 @@ from qharbor.engines.idle_qubits import drop_idle_qubits
 from qharbor.engines.quick_features import quick_features
 from qharbor.engines.readout import one_register
 from qharbor.engines.selection import Choice, Picker
+from qharbor.jobs.claims import Claim
 from qharbor.jobs.result import ExperimentResult, Result, Timings
 from qharbor.programs import Program, parse_program
 from qharbor.workers.compiler import compile_for
-from qharbor.workers.task import Task, picker_for, record
+from qharbor.workers.record import picker_for, record
 
 
-def execute_circuits(task: Task, programs: list[dict[str, Any]]) -> Result:
-    device = task.device
+def execute_circuits(task: Claim, programs: list[dict[str, Any]]) -> Result:
+    device = task.runs_on
     picker = picker_for(task)
     started = time.perf_counter()
     experiments: list[Experiment] = []

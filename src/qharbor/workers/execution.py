@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from qharbor import wire
 from qharbor.engines import get_engine
+from qharbor.jobs.claims import Claim
 from qharbor.jobs.result import Result, SealedResult
 from qharbor.workers.circuits import execute_circuits
 from qharbor.workers.primitives import execute_primitive
-from qharbor.workers.task import Task
 from qharbor.workers.twins import execute_twin
 
 
-def execute(task: Task) -> Result | SealedResult:
+def execute(task: Claim) -> Result | SealedResult:
     """Run a task and return its result (without queue timings).
 
     A sealed job's programs are decrypted here, in the worker's memory; a result
@@ -28,7 +28,7 @@ def execute(task: Task) -> Result | SealedResult:
     if task.program_key is not None:
         programs = wire.open_with_key(task.program_key, programs[0]["sealed"], wire.PROGRAMS_AAD)
     if task.kind != "circuits":
-        result = execute_primitive(task, get_engine(task.device.engine))
+        result = execute_primitive(task, get_engine(task.runs_on.engine))
     elif task.twin is not None:
         result = execute_twin(task, task.twin, programs)
     else:

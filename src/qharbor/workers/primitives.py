@@ -7,14 +7,14 @@ from typing import Any
 
 from qharbor.engines import Engine
 from qharbor.engines.selection import Picker
-from qharbor.jobs.options import JobOptions
+from qharbor.jobs.claims import Claim
 from qharbor.jobs.result import Result, Timings
 from qharbor.workers import twins
 from qharbor.workers.compiler import compile_for
-from qharbor.workers.task import Task, picker_for, record
+from qharbor.workers.record import picker_for, record
 
 
-def execute_primitive(task: Task, engine: Engine) -> Result:
+def execute_primitive(task: Claim, engine: Engine) -> Result:
     """Run a sampler or estimator job: one result per PUB."""
     from qharbor.primitives.estimator import is_exact, run_estimator
     from qharbor.primitives.sampler import run_sampler
@@ -27,20 +27,20 @@ def execute_primitive(task: Task, engine: Engine) -> Result:
     if task.twin is not None:
         runner = twins.TwinRunner(engine, task.twin)
         picker = Picker(fixed=runner, reason=twins.reason(task, engine))
-        compiler = twins.compiler(task.twin, JobOptions.from_json(task.options))
+        compiler = twins.compiler(task.twin, task.options)
     if task.kind == "sampler":
-        results = run_sampler(task.device, picker, pubs, task.seed, compiler)
+        results = run_sampler(task.runs_on, picker, pubs, task.seed, compiler)
         mode = "sampled"
     else:
-        results = run_estimator(task.device, picker, pubs, task.seed, compiler)
-        mode = "exact" if is_exact(task.device, picker) else "sampled"
+        results = run_estimator(task.runs_on, picker, pubs, task.seed, compiler)
+        mode = "exact" if is_exact(task.runs_on, picker) else "sampled"
     finished = time.perf_counter()
     meta = record(task, picker).adding(mode=mode)
     if task.twin is not None:
         meta = meta.adding(calibration_snapshot_id=task.twin["calibration"]["id"])
     return Result(
         job_id=task.job_id,
-        device=task.device.name,
+        device=task.runs_on.name,
         kind=task.kind,
         shots=task.shots,
         experiments=(),

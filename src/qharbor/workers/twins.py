@@ -13,11 +13,12 @@ from qharbor.devices import Device
 from qharbor.engines import Experiment, capabilities, get_engine
 from qharbor.engines.readout import one_register
 from qharbor.engines.selection import Picker
+from qharbor.jobs.claims import Claim
 from qharbor.jobs.options import JobOptions
 from qharbor.jobs.result import ExperimentResult, Result, Timings
 from qharbor.programs import parse_program
 from qharbor.workers.compiler import compile_for_twin, program_hash, two_qubit_gates
-from qharbor.workers.task import Task, record
+from qharbor.workers.record import record
 
 
 class TwinRunner:
@@ -61,8 +62,8 @@ class TwinRunner:
         return grouped
 
 
-def reason(task: Task, engine: Any) -> str:
-    if JobOptions.from_json(task.options).engine != "auto":
+def reason(task: Claim, engine: Any) -> str:
+    if task.options.engine != "auto":
         return "pinned by the job"
     return f"{engine.name}: device twins run on {engine.name}'s noise models"
 
@@ -89,7 +90,7 @@ class _TwinRun:
     cached: bool
 
 
-def execute_twin(task: Task, document: dict[str, Any], programs: list[dict[str, Any]]) -> Result:
+def execute_twin(task: Claim, document: dict[str, Any], programs: list[dict[str, Any]]) -> Result:
     """Compile for the twin's target, run on its noise, and record how.
 
     Each experiment runs the circuit read back from its own OpenQASM 3 text, so the
@@ -101,8 +102,8 @@ def execute_twin(task: Task, document: dict[str, Any], programs: list[dict[str, 
 
     from qharbor import twin
 
-    options = JobOptions.from_json(task.options)
-    engine = get_engine(task.device.engine)
+    options = task.options
+    engine = get_engine(task.runs_on.engine)
     if not isinstance(engine, capabilities.EmulatesDevices):
         raise errors.ExecutionError(f"engine {engine.name!r} cannot emulate device twins")
     started = time.perf_counter()
@@ -178,7 +179,7 @@ def execute_twin(task: Task, document: dict[str, Any], programs: list[dict[str, 
     )
     return Result(
         job_id=task.job_id,
-        device=task.device.name,
+        device=task.runs_on.name,
         shots=task.shots,
         experiments=tuple(rows),
         timings=Timings(

@@ -13,8 +13,8 @@ import pytest
 from qharbor.devices import default_catalogue
 from qharbor.executors.base import Outcome, OutcomeKind
 from qharbor.executors.local import LocalExecutor
+from qharbor.jobs.claims import Claim
 from qharbor.jobs.result import Result
-from qharbor.workers.task import Task
 from tests.programs import BELL_QASM3 as BELL
 
 SIZE = 2
@@ -35,11 +35,12 @@ while (c == false) { reset q; c = measure q; }
 """
 
 
-def make_task(job_id: str, source: str, attempt: int = 1, memory_bytes: int = 0) -> Task:
-    return Task(
+def make_task(job_id: str, source: str, attempt: int = 1, memory_bytes: int = 0) -> Claim:
+    return Claim(
         job_id=job_id,
         attempt=attempt,
-        device=STATEVECTOR,
+        device=STATEVECTOR.name,
+        target=STATEVECTOR,
         shots=100,
         seed=1,
         programs=[{"source": source, "format": "auto", "name": None, "bindings": []}],

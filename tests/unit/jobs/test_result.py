@@ -33,7 +33,6 @@ from qharbor.security.signing import Signer
 from qharbor.store import Database
 from qharbor.store.tables import results
 from qharbor.workers.execution import execute
-from qharbor.workers.task import Task
 from tests.programs import BELL, ROTATION
 
 DEVICES = default_catalogue()
@@ -66,20 +65,7 @@ def run_and_store(
     prepared = prepare(request, device, max_program_bytes=1 << 20, max_experiments=10)
     job, _ = manager.create(principal.project_id, principal.user_id, prepared)
     (claim,) = manager.claim("owner", 30.0, 1, {device.name: 1})
-    value = execute(
-        Task(
-            job.id,
-            claim.attempt,
-            device,
-            claim.shots,
-            claim.seed,
-            claim.programs,
-            kind=claim.kind,
-            primitive=claim.primitive,
-            options=dict(claim.options or {}),
-            **task,
-        )
-    )
+    value = execute(claim.prepared(device, **task))
     assert manager.complete(job.id, claim.attempt, value)
     stored = manager.result(principal.project_id, job.id)
     verify_signed(stored, {signer.key_id: signer.public_bytes}, job_id=job.id)

@@ -21,7 +21,6 @@ from qharbor.security.signing import Signer
 from qharbor.store import Database
 from qharbor.store.tables import results
 from qharbor.workers.execution import execute
-from qharbor.workers.task import Task
 from tests.programs import BELL
 
 DEVICES = default_catalogue()
@@ -47,7 +46,7 @@ def _finished_job(db: Database, signer: Signer) -> tuple[JobManager, str, str]:
     )
     job, _ = manager.create(principal.project_id, principal.user_id, prepared)
     (claim,) = manager.claim("owner", 30.0, 1, {"statevector": 1})
-    result = execute(Task(job.id, claim.attempt, device, claim.shots, claim.seed, claim.programs))
+    result = execute(claim.prepared(device))
     assert manager.complete(job.id, claim.attempt, result)
     return manager, principal.project_id, job.id
 

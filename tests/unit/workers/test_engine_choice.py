@@ -13,8 +13,9 @@ import pytest
 from qharbor import errors
 from qharbor.devices import default_catalogue
 from qharbor.engines import base, costs
+from qharbor.jobs.claims import Claim
+from qharbor.jobs.options import JobOptions
 from qharbor.workers.execution import execute
-from qharbor.workers.task import Task
 from tests.programs import BELL, ROTATION
 from tests.unit.engines.fakes import FakeEngine, model
 
@@ -22,7 +23,7 @@ DEVICES = default_catalogue()
 T_GATE = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[1];\nt q[0];\nmeasure q -> c;\n'
 
 
-def result_json(task: Task) -> dict:
+def result_json(task: Claim) -> dict:
     """The task's result as the JSON the centre stores and serves."""
     return execute(task).to_json()
 
@@ -53,15 +54,16 @@ def spec(source: str, bindings: list | None = None) -> dict:
     return {"source": source, "format": "auto", "name": None, "bindings": bindings or []}
 
 
-def task(*programs: dict, options: dict | None = None, device: str = "statevector") -> Task:
-    return Task(
+def task(*programs: dict, options: dict | None = None, device: str = "statevector") -> Claim:
+    return Claim(
         job_id="job-1",
         attempt=1,
-        device=DEVICES.get(device),
+        device=device,
+        target=DEVICES.get(device),
         shots=50,
         seed=3,
         programs=list(programs),
-        options=options or {},
+        options=JobOptions.from_json(options),
     )
 
 
@@ -132,10 +134,11 @@ def test_sampler_results_name_their_engine(stim: FakeEngine) -> None:
         max_experiments=100,
     )
     document = result_json(
-        Task(
+        Claim(
             job_id="job-2",
             attempt=1,
-            device=DEVICES.get("statevector"),
+            device="statevector",
+            target=DEVICES.get("statevector"),
             shots=20,
             seed=1,
             programs=[],
@@ -181,10 +184,11 @@ def test_the_exact_estimator_uses_an_engine_that_computes_expectations(
         max_experiments=100,
     )
     document = result_json(
-        Task(
+        Claim(
             job_id="job-3",
             attempt=1,
-            device=DEVICES.get("statevector"),
+            device="statevector",
+            target=DEVICES.get("statevector"),
             shots=100,
             seed=1,
             programs=[],

@@ -10,8 +10,8 @@ import pytest
 from qharbor import errors
 from qharbor.devices import default_catalogue
 from qharbor.engines import get_engine
+from qharbor.jobs.claims import Claim
 from qharbor.workers.execution import execute
-from qharbor.workers.task import Task
 from tests.programs import ROTATION as RX
 
 DEVICES = default_catalogue()
@@ -21,7 +21,7 @@ ONE_QASM2 = (
 )
 
 
-def result_json(task: Task) -> dict:
+def result_json(task: Claim) -> dict:
     """The task's result as the JSON the centre stores and serves."""
     return execute(task).to_json()
 
@@ -30,11 +30,12 @@ def spec(source: str, bindings: list | None = None, name: str | None = None, fmt
     return {"source": source, "format": fmt, "name": name, "bindings": bindings or []}
 
 
-def task(*programs: dict, device: str = "statevector", shots: int = 100, seed: int = 7) -> Task:
-    return Task(
+def task(*programs: dict, device: str = "statevector", shots: int = 100, seed: int = 7) -> Claim:
+    return Claim(
         job_id="job-1",
         attempt=2,
-        device=DEVICES.get(device),
+        device=device,
+        target=DEVICES.get(device),
         shots=shots,
         seed=seed,
         programs=list(programs),

@@ -1,45 +1,21 @@
-"""The task: one attempt of one job as handed to a worker, and its reproducibility record."""
+"""What a worker decides and notes about a claim: its engine picker, its reproducibility record."""
 
 from __future__ import annotations
 
 import platform
 from collections import Counter
-from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
-from qharbor.devices import Device
 from qharbor.engines.selection import Picker, Selector
-from qharbor.jobs.options import JobOptions
+from qharbor.jobs.claims import Claim
 from qharbor.jobs.result import Record
 
 
-@dataclass(frozen=True)
-class Task:
-    """One attempt of one job, as handed to a worker."""
-
-    job_id: str
-    attempt: int
-    device: Device
-    shots: int
-    seed: int
-    programs: list[dict[str, Any]]
-    kind: str = "circuits"
-    primitive: dict[str, Any] | None = None
-    options: dict[str, Any] = field(default_factory=dict)
-    twin: dict[str, Any] | None = None  # the twin document, with the calibration in force
-    #: For a sealed job, the AES key of its one programs envelope.
-    program_key: bytes | None = None
-    #: The (key id, raw ML-KEM-768 public key) to seal the result to, if any.
-    result_key: tuple[str, bytes] | None = None
-    #: The memory it needs (bytes), reserved on the host while it runs.
-    memory_bytes: int = 0
-
-
-def picker_for(task: Task) -> Picker:
+def picker_for(task: Claim) -> Picker:
     """The engine picker of a task: automatic, pinned, or the device's own engine."""
-    options = JobOptions.from_json(task.options)
-    selector = Selector(task.device, precision=options.precision, pinned=options.engine)
+    options = task.options
+    selector = Selector(task.runs_on, precision=options.precision, pinned=options.engine)
     return Picker(selector)
 
 
@@ -61,17 +37,16 @@ def _versions(engine: Any) -> dict[str, str]:
     return dict(known)
 
 
-def record(task: Task, picker: Picker) -> Record:
+def record(task: Claim, picker: Picker) -> Record:
     """Reproducibility record: which engines ran, why, at what precision, with what versions."""
     choices = picker.used
     counts = Counter(c.engine for c in choices)
-    names = [name for name, _n in counts.most_common()] or [task.device.engine]
+    names = [name for name, _n in counts.most_common()] or [task.runs_on.engine]
     engines = [picker.engine(name) for name in names]
     versions: dict[str, str] = {}
     for engine in engines:
         versions.update(_versions(engine))
     precisions = {c.precision for c in choices}
-    job_precision = JobOptions.from_json(task.options).precision
     extra: dict[str, Any] = {}
     reason = choices[0].reason if choices else ""
     if len(names) > 1:
@@ -84,11 +59,11 @@ def record(task: Task, picker: Picker) -> Record:
     return Record(
         engine=names[0],
         engine_reason=reason,
-        precision=precisions.pop() if len(precisions) == 1 else job_precision,
-        method=task.device.method,
+        precision=precisions.pop() if len(precisions) == 1 else task.options.precision,
+        method=task.runs_on.method,
         seed=task.seed,
         attempt=task.attempt,
-        options=dict(task.options),
+        options=task.options.to_json(),
         versions=versions,
         extra=extra,
     )
