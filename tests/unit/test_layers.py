@@ -42,6 +42,22 @@ def test_wire_imports_only_the_standard_library_and_errors() -> None:
     assert outside == set()
 
 
+def test_the_result_schema_imports_only_the_standard_library() -> None:
+    outside = {
+        name
+        for name, _ in imported(SRC / "result_schema.py")
+        if name.split(".")[0] not in sys.stdlib_module_names
+        and name not in {"__future__.annotations"}
+    }
+    assert outside == set()
+
+
+@pytest.mark.parametrize("path", sorted((SRC / "workers").glob("*.py")), ids=lambda p: p.name)
+def test_workers_import_no_scheduler_executor_or_api(path: Path) -> None:
+    above = ("qharbor.jobs.scheduler", "qharbor.jobs.manager", "qharbor.executors", "qharbor.api")
+    assert [n for n, _ in imported(path) if any(in_package(n, p) for p in above)] == []
+
+
 @pytest.mark.parametrize("path", sorted((SRC / "security").glob("*.py")), ids=lambda p: p.name)
 def test_security_imports_nothing_from_jobs(path: Path) -> None:
     assert [n for n, _ in imported(path) if in_package(n, "qharbor.jobs")] == []
