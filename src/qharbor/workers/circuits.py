@@ -17,9 +17,9 @@ from qharbor.workers.compiler import compile_for
 from qharbor.workers.record import picker_for, record
 
 
-def execute_circuits(task: Claim, programs: list[dict[str, Any]]) -> Result:
-    device = task.runs_on
-    picker = picker_for(task)
+def execute_circuits(claim: Claim, programs: list[dict[str, Any]]) -> Result:
+    device = claim.runs_on
+    picker = picker_for(claim)
     started = time.perf_counter()
     experiments: list[Experiment] = []
     parsed: list[Program] = []
@@ -32,7 +32,7 @@ def execute_circuits(task: Claim, programs: list[dict[str, Any]]) -> Result:
         # Registers that share bits, leave bits out or hold none run as one register,
         # so that every result keeps the whole classical state.
         runnable, _bits = one_register(program.circuit)
-        compiled = compile_for(device, runnable, task.seed)
+        compiled = compile_for(device, runnable, claim.seed)
         full.append(compiled)
         if narrowing and not program.result_types:
             # Idle qubits stay |0⟩ and are never read: simulate the active ones only.
@@ -44,7 +44,7 @@ def execute_circuits(task: Claim, programs: list[dict[str, Any]]) -> Result:
     chosen = [
         picker.pick(
             experiment.circuit,
-            shots=task.shots,
+            shots=claim.shots,
             runs=len(experiment.bindings) or 1,
             exact="states" if program.result_types else None,
             batch=batch,
@@ -73,14 +73,14 @@ def execute_circuits(task: Claim, programs: list[dict[str, Any]]) -> Result:
         [experiments[i] for i in rest],
         [choices[i] for i in rest],
         device.method,
-        task.shots,
-        task.seed,
+        claim.shots,
+        claim.seed,
     )
     for index, runs in zip(rest, grouped, strict=True):
         outcomes[index] = runs
     for index, states in finals.items():
         outcomes[index] = sampling.sample_states(
-            experiments[index].circuit, states, task.shots, task.seed, simulated[index]
+            experiments[index].circuit, states, claim.shots, claim.seed, simulated[index]
         )
     finished = time.perf_counter()
 
@@ -115,7 +115,7 @@ def execute_circuits(task: Claim, programs: list[dict[str, Any]]) -> Result:
                     name=spec.get("name"),
                     parameters=dict(experiment.bindings[slot]) if experiment.bindings else None,
                     counts=outcome.counts,
-                    shots=task.shots,
+                    shots=claim.shots,
                     seed=outcome.seed,
                     num_qubits=circuit.num_qubits,
                     num_clbits=circuit.num_clbits,
@@ -125,12 +125,12 @@ def execute_circuits(task: Claim, programs: list[dict[str, Any]]) -> Result:
                 )
             )
     return Result(
-        job_id=task.job_id,
+        job_id=claim.job_id,
         device=device.name,
-        shots=task.shots,
+        shots=claim.shots,
         experiments=tuple(rows),
         timings=Timings(compile_s=compiled_at - started, run_s=finished - compiled_at),
-        metadata=record(task, picker).adding(selection_s=selected_at - compiled_at),
+        metadata=record(claim, picker).adding(selection_s=selected_at - compiled_at),
     )
 
 

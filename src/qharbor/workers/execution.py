@@ -1,6 +1,6 @@
-"""Runs one job attempt: hands the task to the module of its kind, seals the result.
+"""Runs one job attempt: hands the claim to the module of its kind, seals the result.
 
-This is what a worker process does with a task. It is a plain function of its
+This is what a worker process does with a claim. It is a plain function of its
 input, so any executor (local processes, Ray) can run it.
 """
 
@@ -15,8 +15,8 @@ from qharbor.workers.primitives import execute_primitive
 from qharbor.workers.twins import execute_twin
 
 
-def execute(task: Claim) -> Result | SealedResult:
-    """Run a task and return its result (without queue timings).
+def execute(claim: Claim) -> Result | SealedResult:
+    """Run a claim and return its result (without queue timings).
 
     A sealed job's programs are decrypted here, in the worker's memory; a result
     for a user with a registered key is sealed here, before it leaves the worker.
@@ -24,16 +24,16 @@ def execute(task: Claim) -> Result | SealedResult:
     Raises:
         errors.QHarborError: with the code to record on the failed job.
     """
-    programs = task.programs
-    if task.program_key is not None:
-        programs = wire.open_with_key(task.program_key, programs[0]["sealed"], wire.PROGRAMS_AAD)
-    if task.kind != "circuits":
-        result = execute_primitive(task, get_engine(task.runs_on.engine))
-    elif task.twin is not None:
-        result = execute_twin(task, task.twin, programs)
+    programs = claim.programs
+    if claim.program_key is not None:
+        programs = wire.open_with_key(claim.program_key, programs[0]["sealed"], wire.PROGRAMS_AAD)
+    if claim.kind != "circuits":
+        result = execute_primitive(claim, get_engine(claim.runs_on.engine))
+    elif claim.twin is not None:
+        result = execute_twin(claim, claim.twin, programs)
     else:
-        result = execute_circuits(task, programs)
-    if task.result_key is None:
+        result = execute_circuits(claim, programs)
+    if claim.result_key is None:
         return result
-    key_id, public_key = task.result_key
+    key_id, public_key = claim.result_key
     return result.sealed_to(key_id, public_key)

@@ -14,35 +14,35 @@ from qharbor.workers.compiler import compile_for
 from qharbor.workers.record import picker_for, record
 
 
-def execute_primitive(task: Claim, engine: Engine) -> Result:
+def execute_primitive(claim: Claim, engine: Engine) -> Result:
     """Run a sampler or estimator job: one result per PUB."""
     from qharbor.primitives.estimator import is_exact, run_estimator
     from qharbor.primitives.sampler import run_sampler
 
-    assert task.primitive is not None
-    pubs = task.primitive["pubs"]
+    assert claim.primitive is not None
+    pubs = claim.primitive["pubs"]
     started = time.perf_counter()
-    picker = picker_for(task)
+    picker = picker_for(claim)
     compiler: Any = compile_for
-    if task.twin is not None:
-        runner = twins.TwinRunner(engine, task.twin)
-        picker = Picker(fixed=runner, reason=twins.reason(task, engine))
-        compiler = twins.compiler(task.twin, task.options)
-    if task.kind == "sampler":
-        results = run_sampler(task.runs_on, picker, pubs, task.seed, compiler)
+    if claim.twin is not None:
+        runner = twins.TwinRunner(engine, claim.twin)
+        picker = Picker(fixed=runner, reason=twins.reason(claim, engine))
+        compiler = twins.compiler(claim.twin, claim.options)
+    if claim.kind == "sampler":
+        results = run_sampler(claim.runs_on, picker, pubs, claim.seed, compiler)
         mode = "sampled"
     else:
-        results = run_estimator(task.runs_on, picker, pubs, task.seed, compiler)
-        mode = "exact" if is_exact(task.runs_on, picker) else "sampled"
+        results = run_estimator(claim.runs_on, picker, pubs, claim.seed, compiler)
+        mode = "exact" if is_exact(claim.runs_on, picker) else "sampled"
     finished = time.perf_counter()
-    meta = record(task, picker).adding(mode=mode)
-    if task.twin is not None:
-        meta = meta.adding(calibration_snapshot_id=task.twin["calibration"]["id"])
+    meta = record(claim, picker).adding(mode=mode)
+    if claim.twin is not None:
+        meta = meta.adding(calibration_snapshot_id=claim.twin["calibration"]["id"])
     return Result(
-        job_id=task.job_id,
-        device=task.runs_on.name,
-        kind=task.kind,
-        shots=task.shots,
+        job_id=claim.job_id,
+        device=claim.runs_on.name,
+        kind=claim.kind,
+        shots=claim.shots,
         experiments=(),
         pubs=tuple(results),
         timings=Timings(compile_s=0.0, run_s=finished - started),

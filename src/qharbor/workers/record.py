@@ -12,10 +12,10 @@ from qharbor.jobs.claims import Claim
 from qharbor.jobs.result import Record
 
 
-def picker_for(task: Claim) -> Picker:
-    """The engine picker of a task: automatic, pinned, or the device's own engine."""
-    options = task.options
-    selector = Selector(task.runs_on, precision=options.precision, pinned=options.engine)
+def picker_for(claim: Claim) -> Picker:
+    """The engine picker of a claim: automatic, pinned, or the device's own engine."""
+    options = claim.options
+    selector = Selector(claim.runs_on, precision=options.precision, pinned=options.engine)
     return Picker(selector)
 
 
@@ -37,11 +37,11 @@ def _versions(engine: Any) -> dict[str, str]:
     return dict(known)
 
 
-def record(task: Claim, picker: Picker) -> Record:
+def record(claim: Claim, picker: Picker) -> Record:
     """Reproducibility record: which engines ran, why, at what precision, with what versions."""
     choices = picker.used
     counts = Counter(c.engine for c in choices)
-    names = [name for name, _n in counts.most_common()] or [task.runs_on.engine]
+    names = [name for name, _n in counts.most_common()] or [claim.runs_on.engine]
     engines = [picker.engine(name) for name in names]
     versions: dict[str, str] = {}
     for engine in engines:
@@ -59,11 +59,11 @@ def record(task: Claim, picker: Picker) -> Record:
     return Record(
         engine=names[0],
         engine_reason=reason,
-        precision=precisions.pop() if len(precisions) == 1 else task.options.precision,
-        method=task.runs_on.method,
-        seed=task.seed,
-        attempt=task.attempt,
-        options=task.options.to_json(),
+        precision=precisions.pop() if len(precisions) == 1 else claim.options.precision,
+        method=claim.runs_on.method,
+        seed=claim.seed,
+        attempt=claim.attempt,
+        options=claim.options.to_json(),
         versions=versions,
         extra=extra,
     )

@@ -62,8 +62,8 @@ class TwinRunner:
         return grouped
 
 
-def reason(task: Claim, engine: Any) -> str:
-    if task.options.engine != "auto":
+def reason(claim: Claim, engine: Any) -> str:
+    if claim.options.engine != "auto":
         return "pinned by the job"
     return f"{engine.name}: device twins run on {engine.name}'s noise models"
 
@@ -90,7 +90,7 @@ class _TwinRun:
     cached: bool
 
 
-def execute_twin(task: Claim, document: dict[str, Any], programs: list[dict[str, Any]]) -> Result:
+def execute_twin(claim: Claim, document: dict[str, Any], programs: list[dict[str, Any]]) -> Result:
     """Compile for the twin's target, run on its noise, and record how.
 
     Each experiment runs the circuit read back from its own OpenQASM 3 text, so the
@@ -102,8 +102,8 @@ def execute_twin(task: Claim, document: dict[str, Any], programs: list[dict[str,
 
     from qharbor import twin
 
-    options = task.options
-    engine = get_engine(task.runs_on.engine)
+    options = claim.options
+    engine = get_engine(claim.runs_on.engine)
     if not isinstance(engine, capabilities.EmulatesDevices):
         raise errors.ExecutionError(f"engine {engine.name!r} cannot emulate device twins")
     started = time.perf_counter()
@@ -136,7 +136,7 @@ def execute_twin(task: Claim, document: dict[str, Any], programs: list[dict[str,
             )
     compiled_at = time.perf_counter()
     circuits = [r.circuit for r in runs]
-    outcomes = engine.run_twin(document, circuits, shots=task.shots, seed=task.seed)
+    outcomes = engine.run_twin(document, circuits, shots=claim.shots, seed=claim.seed)
     finished = time.perf_counter()
     rows: list[ExperimentResult] = []
     for run, outcome in zip(runs, outcomes, strict=True):
@@ -156,7 +156,7 @@ def execute_twin(task: Claim, document: dict[str, Any], programs: list[dict[str,
                 name=run.name,
                 parameters=run.parameters,
                 counts=outcome.counts,
-                shots=task.shots,
+                shots=claim.shots,
                 seed=outcome.seed,
                 num_qubits=run.circuit.num_qubits,
                 num_clbits=run.circuit.num_clbits,
@@ -165,10 +165,10 @@ def execute_twin(task: Claim, document: dict[str, Any], programs: list[dict[str,
                 extra=extra,
             )
         )
-    picker = Picker(fixed=engine, reason=reason(task, engine))
-    picker.pick(None, shots=task.shots)
+    picker = Picker(fixed=engine, reason=reason(claim, engine))
+    picker.pick(None, shots=claim.shots)
     calibration = document["calibration"]
-    meta = dataclasses.replace(record(task, picker), method="twin").adding(
+    meta = dataclasses.replace(record(claim, picker), method="twin").adding(
         calibration_snapshot_id=calibration["id"],
         calibration={
             "snapshot": calibration["id"],
@@ -178,14 +178,14 @@ def execute_twin(task: Claim, document: dict[str, Any], programs: list[dict[str,
         optimization_level=None if options.skip_compilation else options.optimization_level,
     )
     return Result(
-        job_id=task.job_id,
-        device=task.runs_on.name,
-        shots=task.shots,
+        job_id=claim.job_id,
+        device=claim.runs_on.name,
+        shots=claim.shots,
         experiments=tuple(rows),
         timings=Timings(
             compile_s=compiled_at - started,
             run_s=finished - compiled_at,
-            qpu_s=twin.modelled_qpu_s(document, circuits, task.shots, task.seed),
+            qpu_s=twin.modelled_qpu_s(document, circuits, claim.shots, claim.seed),
         ),
         metadata=meta,
     )
