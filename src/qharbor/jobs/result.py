@@ -46,6 +46,10 @@ class Timings:
     queued_s: float | None = None
     total_s: float | None = None
 
+    def stored(self, queued_s: float, total_s: float) -> Timings:
+        """These timings with the times the store measures (seconds)."""
+        return dataclasses.replace(self, queued_s=queued_s, total_s=total_s)
+
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"compile_s": self.compile_s, "run_s": self.run_s}
         for name in ("qpu_s", "queued_s", "total_s"):
@@ -162,8 +166,7 @@ class Result:
 
     def with_queue_times(self, queued_s: float, total_s: float) -> Result:
         """This result with the times the store measures (seconds)."""
-        timings = dataclasses.replace(self.timings, queued_s=queued_s, total_s=total_s)
-        return dataclasses.replace(self, timings=timings)
+        return dataclasses.replace(self, timings=self.timings.stored(queued_s, total_s))
 
     def sealed_to(self, key_id: str, public_key: bytes) -> SealedResult:
         """This result sealed to a user's ML-KEM-768 key; only its timings stay readable."""
@@ -219,8 +222,7 @@ class SealedResult:
 
     def with_queue_times(self, queued_s: float, total_s: float) -> SealedResult:
         """This result with the times the store measures (seconds)."""
-        timings = dataclasses.replace(self.timings, queued_s=queued_s, total_s=total_s)
-        return dataclasses.replace(self, timings=timings)
+        return dataclasses.replace(self, timings=self.timings.stored(queued_s, total_s))
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
