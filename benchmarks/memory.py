@@ -59,7 +59,9 @@ def child(cases: list[tuple[str, str, str, int]]) -> list[dict[str, Any]]:
 
     from qharbor.devices import default_catalogue
     from qharbor.engines import loading
-    from qharbor.workers.execution import Task, execute
+    from qharbor.jobs.claims import Claim
+    from qharbor.jobs.options import JobOptions
+    from qharbor.workers.execution import execute
 
     loading.warm_up()
     devices = default_catalogue()
@@ -68,14 +70,15 @@ def child(cases: list[tuple[str, str, str, int]]) -> list[dict[str, Any]]:
         device = devices.get("density-matrix" if path == "density" else "statevector")
         source = program(qubits, result_types=path == "states")
         execute(
-            Task(
+            Claim(
                 job_id="memory",
                 attempt=1,
-                device=device,
+                device=device.name,
+                target=device,
                 shots=1000,
                 seed=1,
                 programs=[{"source": source, "format": "qasm3", "name": None, "bindings": []}],
-                options={"engine": engine, "precision": precision},
+                options=JobOptions(engine=engine, precision=precision),
             )
         )
 

@@ -2,7 +2,8 @@
 
 Both are frozen and convert themselves to and from the API's JSON. Fields the
 client does not know yet are kept in ``extra`` and written back by ``to_json``,
-so a newer centre's answers survive a round trip through an older client.
+so a newer centre's answers survive a round trip through an older client. A
+result's field names are the centre's own (:mod:`qharbor.result_schema`).
 """
 
 from __future__ import annotations
@@ -10,18 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-_EXPERIMENT_FIELDS = (
-    "program",
-    "name",
-    "parameters",
-    "counts",
-    "shots",
-    "seed",
-    "num_qubits",
-    "num_clbits",
-    "depth",
-    "run_s",
-)
+from qharbor import result_schema
 
 
 @dataclass(frozen=True)
@@ -70,7 +60,7 @@ class ExperimentResult:
             parameters=data.get("parameters"),
             program=int(data.get("program", 0)),
             run_s=data.get("run_s"),
-            extra={k: v for k, v in data.items() if k not in _EXPERIMENT_FIELDS},
+            extra=result_schema.extra(data, result_schema.EXPERIMENT_FIELDS),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -93,9 +83,6 @@ class ExperimentResult:
         """Outcome to observed frequency (counts divided by shots)."""
         total = sum(self.counts.values()) or 1
         return {key: value / total for key, value in self.counts.items()}
-
-
-_RESULT_FIELDS = ("job_id", "device", "shots", "experiments", "timings", "metadata")
 
 
 @dataclass(frozen=True)
@@ -146,7 +133,7 @@ class JobResult:
             experiments=tuple(ExperimentResult.from_json(e) for e in data.get("experiments", [])),
             timings={k: float(v) for k, v in (data.get("timings") or {}).items() if v is not None},
             metadata=dict(data.get("metadata") or {}),
-            extra={k: v for k, v in data.items() if k not in _RESULT_FIELDS},
+            extra=result_schema.extra(data, result_schema.RESULT_FIELDS),
             signed=dict(signed if signed is not None else data),
         )
 

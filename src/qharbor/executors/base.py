@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-from qharbor.workers.execution import Task
+from qharbor.jobs.claims import Claim
+from qharbor.jobs.result import Result, SealedResult
 
 
 class OutcomeKind(enum.Enum):
@@ -27,7 +28,7 @@ class Outcome:
     kind: OutcomeKind
     job_id: str
     attempt: int
-    result: dict[str, Any] | None = None
+    result: Result | SealedResult | None = None
     code: str | None = None
     message: str | None = None
 
@@ -51,7 +52,7 @@ class Executor(Protocol):
         """Bytes of memory the tasks may use together; None when memory is not tracked."""
         ...
 
-    def submit(self, task: Task) -> None:
+    def submit(self, task: Claim) -> None:
         """Start a task on a free worker, reserving its memory (check ``free_memory`` first)."""
         ...
 

@@ -25,7 +25,8 @@ from typing import Any
 from qharbor import errors
 from qharbor.executors.base import Outcome, OutcomeKind
 from qharbor.executors.memory import MemoryBudget
-from qharbor.workers.execution import Task, execute
+from qharbor.jobs.claims import Claim
+from qharbor.workers.execution import execute
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def worker_main(conn: Connection, parent_pid: int) -> None:
     conn.send(("ready",))
     while True:
         try:
-            task: Task = conn.recv()
+            task: Claim = conn.recv()
         except (EOFError, OSError):
             return
         try:
@@ -98,7 +99,7 @@ class _Slot:
     process: subprocess.Popen[bytes]
     conn: Connection
     ready: bool = False
-    task: Task | None = None
+    task: Claim | None = None
     started: float = field(default_factory=time.monotonic)
 
 
@@ -163,7 +164,7 @@ class LocalExecutor:
     def running(self) -> dict[str, int]:
         return {s.task.job_id: s.task.attempt for s in self._slots if s.task is not None}
 
-    def submit(self, task: Task) -> None:
+    def submit(self, task: Claim) -> None:
         for slot in self._slots:
             if slot.ready and slot.task is None:
                 if self.memory is not None and not self.memory.reserve(
@@ -241,7 +242,7 @@ class LocalExecutor:
             log.warning("worker running job %s (attempt %s) was lost", task.job_id, task.attempt)
         return [Outcome(kind, task.job_id, task.attempt)]
 
-    def _release(self, task: Task) -> None:
+    def _release(self, task: Claim) -> None:
         if self.memory is not None:
             self.memory.release(task.job_id)
 

@@ -9,7 +9,7 @@ from qharbor.devices.fleet import Fleet
 from qharbor.jobs import checks
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.request import PreparedJob
-from qharbor.workers.execution import program_hash
+from qharbor.workers.compiler import program_hash
 
 #: Wall-clock seconds one program's compilation may take in a dry run.
 COMPILE_TIMEOUT_SECONDS = 10.0

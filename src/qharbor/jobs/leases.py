@@ -13,16 +13,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable
-from typing import Any
 
 import sqlalchemy as sa
 
 from qharbor import errors
-from qharbor.jobs import claims, policy
+from qharbor.jobs import policy, queue
 from qharbor.jobs.claims import Claim
 from qharbor.jobs.job import FINAL_STATUSES, Job, JobStatus
 from qharbor.jobs.queries import JobQueries, select_jobs
-from qharbor.jobs.stored import signature_context
+from qharbor.jobs.result import Result, SealedResult, signature_context
 from qharbor.security import usage
 from qharbor.security.signing import Signer
 from qharbor.store import Database
@@ -148,11 +147,11 @@ class Leases(JobQueries):
             wanted = [d for d, n in free.items() if n > 0]
             if not wanted:
                 return []
-            for queue in claims.queues(conn, order, wanted):
+            for served in queue.queues(conn, order, wanted):
                 wanted = [d for d, n in free.items() if n > 0]
                 if len(claimed) >= slots or not wanted:
                     break
-                for row in claims.candidates(conn, queue, wanted, free, slots - len(claimed)):
+                for row in queue.candidates(conn, served, wanted, free, slots - len(claimed)):
                     if len(claimed) >= slots:
                         break
                     if free[row.device] <= 0:
@@ -203,7 +202,7 @@ class Leases(JobQueries):
             ).all()
         return {r.id for r in rows}
 
-    def complete(self, job_id: str, attempt: int, data: dict[str, Any]) -> bool:
+    def complete(self, job_id: str, attempt: int, result: Result | SealedResult) -> bool:
         """Store the result of an attempt and mark the job DONE.
 
         Returns:
@@ -215,10 +214,11 @@ class Leases(JobQueries):
             row = conn.execute(_RUNNING_ATTEMPT, fenced).first()
         if row is None:
             return False
-        timings = dict(data.get("timings", {}))
-        timings["queued_s"] = (row.started_at - row.created_at).total_seconds()
-        timings["total_s"] = (now - row.created_at).total_seconds()
-        data = {**data, "timings": timings}
+        result = result.with_queue_times(
+            queued_s=(row.started_at - row.created_at).total_seconds(),
+            total_s=(now - row.created_at).total_seconds(),
+        )
+        data = result.to_json()
         # Signed before the write transaction, so no lock is held while signing; the
         # fenced UPDATE below still stores nothing if the attempt lost the job meanwhile.
         signature = None
@@ -241,9 +241,9 @@ class Leases(JobQueries):
             )
             # A twin reports the device time its timing model stands for (qpu_s);
             # a simulator, the run time it measured.
-            measured = timings.get("qpu_s")
+            measured = result.timings.qpu_s
             if measured is None:
-                measured = timings.get("run_s")
+                measured = result.timings.run_s
             usage.charge(
                 conn,
                 job_id=job_id,

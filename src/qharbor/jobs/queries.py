@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from qharbor import errors
 from qharbor.jobs.job import Job, JobStatus
-from qharbor.jobs.stored import RecentResults, read_result
+from qharbor.jobs.result import RecentResults, read_result
 from qharbor.store import Database
 from qharbor.store.tables import job_tags, jobs, projects, results
 

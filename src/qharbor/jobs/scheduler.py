@@ -28,7 +28,6 @@ from qharbor.jobs.job import JobStatus
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.sessions import SessionManager
 from qharbor.security.keys import KeyStore
-from qharbor.workers.execution import Task
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +174,7 @@ class Scheduler:
         )
         for claim in claims:
             try:
-                task = self._task(claim)
+                task = self._prepare(claim)
             except errors.QHarborError as exc:
                 self._manager.finish_without_result(
                     claim.job_id, claim.attempt, JobStatus.FAILED, exc.code, exc.message
@@ -203,7 +202,7 @@ class Scheduler:
             self._shares_at = now
         return policy.FairShare(self._share_cache)
 
-    def _task(self, claim: Claim) -> Task:
+    def _prepare(self, claim: Claim) -> Claim:
         device = self._catalogue.get(claim.device)
         capacity = self._executor.memory_capacity()
         if capacity is not None and claim.memory_bytes > capacity:
@@ -228,21 +227,7 @@ class Scheduler:
             if claim.result_key_id:
                 user_key = self._keys.user_key_by_id(claim.result_key_id)
                 result_key = (user_key.id, user_key.public_key)
-        return Task(
-            job_id=claim.job_id,
-            attempt=claim.attempt,
-            device=device,
-            shots=claim.shots,
-            seed=claim.seed,
-            programs=claim.programs,
-            kind=claim.kind,
-            primitive=claim.primitive,
-            options=dict(claim.options or {}),
-            twin=twin,
-            program_key=program_key,
-            result_key=result_key,
-            memory_bytes=claim.memory_bytes,
-        )
+        return claim.prepared(device, twin=twin, program_key=program_key, result_key=result_key)
 
     def _requeue_offline(self) -> None:
         """Stop the jobs running on an OFFLINE device and queue them again."""

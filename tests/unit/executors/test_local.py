@@ -13,7 +13,8 @@ import pytest
 from qharbor.devices import default_catalogue
 from qharbor.executors.base import Outcome, OutcomeKind
 from qharbor.executors.local import LocalExecutor
-from qharbor.workers.execution import Task
+from qharbor.jobs.claims import Claim
+from qharbor.jobs.result import Result
 from tests.programs import BELL_QASM3 as BELL
 
 SIZE = 2
@@ -34,11 +35,12 @@ while (c == false) { reset q; c = measure q; }
 """
 
 
-def make_task(job_id: str, source: str, attempt: int = 1, memory_bytes: int = 0) -> Task:
-    return Task(
+def make_task(job_id: str, source: str, attempt: int = 1, memory_bytes: int = 0) -> Claim:
+    return Claim(
         job_id=job_id,
         attempt=attempt,
-        device=STATEVECTOR,
+        device=STATEVECTOR.name,
+        target=STATEVECTOR,
         shots=100,
         seed=1,
         programs=[{"source": source, "format": "auto", "name": None, "bindings": []}],
@@ -100,8 +102,9 @@ def test_a_task_runs_and_returns_done(executor: LocalExecutor) -> None:
     assert outcome.kind is OutcomeKind.DONE
     assert outcome.attempt == 3
     assert outcome.result is not None
-    assert outcome.result["job_id"] == "bell"
-    assert set(outcome.result["experiments"][0]["counts"]) <= {"00", "11"}
+    assert isinstance(outcome.result, Result)
+    assert outcome.result.job_id == "bell"
+    assert set(outcome.result.experiments[0].counts) <= {"00", "11"}
 
 
 def test_a_program_error_returns_failed_with_its_code(executor: LocalExecutor) -> None:

@@ -7,6 +7,7 @@ from qharbor.jobs.job import JobStatus
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.request import prepare
 from qharbor.store import Database
+from tests.results import a_result
 from tests.unit.jobs.test_manager import DEVICES, Member, claim, request, submit
 
 
@@ -16,7 +17,7 @@ def test_unfinished_jobs_count_only_the_projects_queued_and_running_jobs(
     mine = [submit(manager, alice) for _ in range(4)]
     submit(manager, bob)
     done, _running = claim(manager, slots=2)
-    manager.complete(done.job_id, done.attempt, {})
+    manager.complete(done.job_id, done.attempt, a_result(done.job_id))
     manager.cancel(alice.project_id, mine[3].id)
     page, _ = manager.list(alice.project_id)
     statuses = [job.status for job in page]
@@ -45,7 +46,7 @@ def test_reserved_seconds_sum_the_estimates_of_unfinished_jobs_on_the_devices(
     store(bob, "statevector", 100.0)
     [claimed] = claim(manager, slots=1)
     assert claimed.job_id == first
-    manager.complete(first, claimed.attempt, {})
+    manager.complete(first, claimed.attempt, a_result(first))
     with db.read() as conn:
         assert backlog.reserved_s(conn, alice.project_id, ["statevector"]) == 20.0
         assert backlog.reserved_s(conn, alice.project_id, ["statevector", "mps"]) == 25.0

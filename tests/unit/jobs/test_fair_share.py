@@ -13,6 +13,7 @@ from qharbor.jobs.policy import FairShare
 from qharbor.jobs.request import prepare
 from qharbor.security.usage import UsageLedger, charge
 from qharbor.store import Database
+from tests.results import a_result
 from tests.unit.jobs.test_manager import DEVICES, Clock, Member, _member, request, submit
 
 HOUR = 3600.0
@@ -72,7 +73,7 @@ def test_the_project_with_less_recent_usage_is_served_first(
     for _ in range(6):
         [claim] = manager.claim("s", 30.0, 1, {"statevector": 1}, FairShare(shares))
         order.append(claim.job_id)
-        manager.complete(claim.job_id, claim.attempt, {"timings": {"run_s": 0.0}})
+        manager.complete(claim.job_id, claim.attempt, a_result(claim.job_id, run_s=0.0))
     assert order == light_jobs + heavy_jobs
 
 
@@ -132,7 +133,7 @@ def test_a_heavy_projects_session_jobs_wait_behind_a_light_project(
     for _ in range(5):
         [claim] = manager.claim("s", 30.0, 1, {"statevector": 1}, FairShare(shares))
         order.append(claim.job_id)
-        manager.complete(claim.job_id, claim.attempt, {"timings": {"run_s": 0.0}})
+        manager.complete(claim.job_id, claim.attempt, a_result(claim.job_id, run_s=0.0))
     assert order == light_jobs + heavy_jobs
 
 

@@ -15,10 +15,12 @@ from qharbor.engines.memory import Workload
 from qharbor.jobs import policy
 from qharbor.jobs.job import JobStatus
 from qharbor.jobs.manager import JobManager
+from qharbor.jobs.result import ExperimentResult
 from qharbor.store import Database
 from qharbor.store.tables import jobs
 from tests.programs import BELL_QASM3 as BELL
 from tests.programs import ghz
+from tests.results import a_result
 from tests.unit.jobs.test_manager import (
     DEVICES,
     LEASE_S,
@@ -59,7 +61,7 @@ def test_claim_takes_no_more_than_the_free_slots(manager: JobManager, alice: Mem
 def test_claim_frees_a_place_when_a_job_finishes(manager: JobManager, alice: Member) -> None:
     ids = [submit(manager, alice).id for _ in range(3)]
     first, _second = claim(manager, statevector=2)
-    assert manager.complete(first.job_id, first.attempt, {"experiments": []})
+    assert manager.complete(first.job_id, first.attempt, a_result(first.job_id))
     assert [c.job_id for c in claim(manager, statevector=2)] == [ids[2]]
 
 
@@ -267,14 +269,15 @@ def test_complete_stores_the_result_with_queue_timings(
     clock.advance(5)
     [claimed] = claim(manager)
     clock.advance(2)
-    data = {"experiments": [{"counts": {"00": 1}}], "timings": {"run_s": 0.5}}
+    row = ExperimentResult(0, None, None, {"00": 1}, 1, 7, 2, 2, 2, 0.25)
+    data = a_result(claimed.job_id, run_s=0.5, experiments=(row,))
     assert manager.complete(claimed.job_id, claimed.attempt, data)
     done = manager.get(alice.project_id, job.id)
     assert done.status is JobStatus.DONE
     assert done.finished_at == clock.now
     stored = manager.result(alice.project_id, job.id)
-    assert stored["experiments"] == data["experiments"]
-    assert stored["timings"] == {"run_s": 0.5, "queued_s": 5.0, "total_s": 7.0}
+    assert stored["experiments"] == [row.to_json()]
+    assert stored["timings"] == {"compile_s": 0.0, "run_s": 0.5, "queued_s": 5.0, "total_s": 7.0}
 
 
 def test_complete_with_a_stale_attempt_writes_nothing(
@@ -282,8 +285,8 @@ def test_complete_with_a_stale_attempt_writes_nothing(
 ) -> None:
     job = submit(manager, alice)
     [claimed] = claim(manager)
-    assert not manager.complete(job.id, claimed.attempt + 1, {"experiments": []})
-    assert not manager.complete(job.id, claimed.attempt - 1, {"experiments": []})
+    assert not manager.complete(job.id, claimed.attempt + 1, a_result(job.id))
+    assert not manager.complete(job.id, claimed.attempt - 1, a_result(job.id))
     assert result_rows(db, job.id) == []
     assert manager.get(alice.project_id, job.id).status is JobStatus.RUNNING
 
@@ -292,16 +295,16 @@ def test_complete_of_a_queued_job_writes_nothing(
     manager: JobManager, alice: Member, db: Database
 ) -> None:
     job = submit(manager, alice)
-    assert not manager.complete(job.id, 0, {"experiments": []})
+    assert not manager.complete(job.id, 0, a_result(job.id))
     assert result_rows(db, job.id) == []
 
 
 def test_second_complete_of_the_same_attempt_is_refused(manager: JobManager, alice: Member) -> None:
     job = submit(manager, alice)
     [claimed] = claim(manager)
-    assert manager.complete(job.id, claimed.attempt, {"experiments": [1]})
-    assert not manager.complete(job.id, claimed.attempt, {"experiments": [2]})
-    assert manager.result(alice.project_id, job.id)["experiments"] == [1]
+    assert manager.complete(job.id, claimed.attempt, a_result(job.id, run_s=1.0))
+    assert not manager.complete(job.id, claimed.attempt, a_result(job.id, run_s=2.0))
+    assert manager.result(alice.project_id, job.id)["timings"]["run_s"] == 1.0
 
 
 def test_requeue_then_reclaim_increments_the_attempt(
@@ -324,15 +327,15 @@ def test_only_the_newest_attempt_can_complete(
     [first] = claim(manager)
     manager.requeue(job.id, first.attempt)
     [second] = claim(manager)
-    assert not manager.complete(job.id, first.attempt, {"from": "old"})
+    assert not manager.complete(job.id, first.attempt, a_result(job.id, attempt=first.attempt))
     assert not manager.finish_without_result(
         job.id, first.attempt, JobStatus.FAILED, "ENGINE_ERROR", "late failure"
     )
     assert not manager.requeue(job.id, first.attempt)
-    assert manager.complete(job.id, second.attempt, {"from": "new"})
+    assert manager.complete(job.id, second.attempt, a_result(job.id, attempt=second.attempt))
     [stored] = result_rows(db, job.id)
     assert stored.attempt == second.attempt
-    assert manager.result(alice.project_id, job.id)["from"] == "new"
+    assert manager.result(alice.project_id, job.id)["metadata"]["attempt"] == second.attempt
 
 
 def test_requeued_job_keeps_its_place_by_age(manager: JobManager, alice: Member) -> None:

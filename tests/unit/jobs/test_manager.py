@@ -21,6 +21,7 @@ from qharbor.security.identity import Identity
 from qharbor.store import Database
 from qharbor.store.tables import jobs, results
 from tests.programs import BELL_QASM3 as BELL
+from tests.results import a_result
 
 DEVICES = default_catalogue()
 OWNER = "scheduler-a"
@@ -241,7 +242,7 @@ def test_cancel_of_a_finished_job_is_already_final(
     job = submit(manager, alice)
     [claimed] = claim(manager)
     if final is JobStatus.DONE:
-        manager.complete(job.id, claimed.attempt, {"experiments": []})
+        manager.complete(job.id, claimed.attempt, a_result(job.id))
     else:
         manager.finish_without_result(job.id, claimed.attempt, final, "ENGINE_ERROR", "boom")
     with pytest.raises(errors.JobAlreadyFinal) as caught:

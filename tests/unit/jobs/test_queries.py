@@ -8,6 +8,7 @@ from qharbor import errors
 from qharbor.jobs.job import JobStatus
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.queries import encode_cursor
+from tests.results import a_result
 from tests.unit.jobs.test_manager import Member, claim, submit
 
 
@@ -196,7 +197,7 @@ def test_queue_lengths_count_queued_and_running_per_device(
     done = submit(manager, alice, "stabilizer")
     claim(manager, slots=1)
     [claimed] = claim(manager, stabilizer=1)
-    manager.complete(done.id, claimed.attempt, {})
+    manager.complete(done.id, claimed.attempt, a_result(done.id))
     assert manager.queue_lengths() == {
         "statevector": {"queued": 2, "running": 1},
         "mps": {"queued": 1, "running": 0},

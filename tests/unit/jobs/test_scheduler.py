@@ -13,24 +13,25 @@ from qharbor.devices import Catalogue, DeviceStatus, default_catalogue
 from qharbor.devices.catalogue import memory_need
 from qharbor.engines.memory import Workload
 from qharbor.executors.base import Outcome, OutcomeKind
+from qharbor.jobs.claims import Claim
 from qharbor.jobs.job import JobStatus
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.request import JobRequest, ProgramSpec, prepare
 from qharbor.jobs.scheduler import Scheduler
 from qharbor.security.identity import Identity
 from qharbor.store import Database
-from qharbor.workers.execution import Task
+from tests.results import a_result
 
 DEADLINE_S = 20.0  # generous: only a broken scheduler ever waits this long
 MAX_ATTEMPTS = 2
 
 BELL = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\nmeasure q -> c;\n'
 
-Finish = Callable[[Task], Outcome | None]
+Finish = Callable[[Claim], Outcome | None]
 
 
-def done(task: Task) -> Outcome:
-    result = {"experiments": [], "timings": {}, "attempt": task.attempt}
+def done(task: Claim) -> Outcome:
+    result = a_result(task.job_id, attempt=task.attempt)
     return Outcome(OutcomeKind.DONE, task.job_id, task.attempt, result=result)
 
 
@@ -41,10 +42,10 @@ class FakeExecutor:
         self.finish = finish
         self.size = size
         self.memory = memory  # the capacity it reports; free memory is not tracked
-        self.submitted: list[Task] = []
+        self.submitted: list[Claim] = []
         self.refused = 0  # submissions beyond the free slots
         self.polls = 0
-        self._running: dict[str, Task] = {}
+        self._running: dict[str, Claim] = {}
         self._outcomes: list[Outcome] = []
         self._lock = threading.Lock()
         self._woken = threading.Event()
@@ -59,7 +60,7 @@ class FakeExecutor:
         with self._lock:
             return self.size - len(self._running)
 
-    def submit(self, task: Task) -> None:
+    def submit(self, task: Claim) -> None:
         with self._lock:
             if len(self._running) >= self.size:
                 self.refused += 1
@@ -167,7 +168,7 @@ def test_queued_jobs_are_run_and_their_results_stored(
     run_scheduler(executor)
     for job_id in ids:
         assert wait_for_status(manager, project, job_id, JobStatus.DONE) is JobStatus.DONE
-        assert manager.result(project[0], job_id)["attempt"] == 1
+        assert manager.result(project[0], job_id)["metadata"]["attempt"] == 1
     assert [t.job_id for t in executor.submitted] == ids
 
 
@@ -177,7 +178,13 @@ def test_task_carries_the_job_and_its_device(manager: JobManager, project, run_s
     run_scheduler(executor)
     wait_for_status(manager, project, job_id, JobStatus.DONE)
     [task] = executor.submitted
-    assert (task.job_id, task.attempt, task.device.name, task.seed) == (job_id, 1, "mps", 1)
+    assert (task.job_id, task.attempt, task.device, task.runs_on.name, task.seed) == (
+        job_id,
+        1,
+        "mps",
+        "mps",
+        1,
+    )
     assert task.programs[0]["source"] == BELL
 
 
@@ -186,7 +193,7 @@ def test_failed_task_fails_the_job_with_its_code(
 ) -> None:
     job_id = submit(manager, project)
 
-    def fail(task: Task) -> Outcome:
+    def fail(task: Claim) -> Outcome:
         return Outcome(
             OutcomeKind.FAILED, task.job_id, task.attempt, code="ENGINE_ERROR", message="x"
         )
@@ -226,7 +233,7 @@ def test_lost_worker_is_retried_with_a_new_attempt(
 ) -> None:
     job_id = submit(manager, project)
 
-    def lose_first(task: Task) -> Outcome:
+    def lose_first(task: Claim) -> Outcome:
         if task.attempt == 1:
             return Outcome(OutcomeKind.LOST, task.job_id, task.attempt)
         return done(task)
@@ -235,7 +242,7 @@ def test_lost_worker_is_retried_with_a_new_attempt(
     run_scheduler(executor)
     assert wait_for_status(manager, project, job_id, JobStatus.DONE) is JobStatus.DONE
     assert [t.attempt for t in executor.submitted] == [1, 2]
-    assert manager.result(project[0], job_id)["attempt"] == 2
+    assert manager.result(project[0], job_id)["metadata"]["attempt"] == 2
 
 
 def test_job_whose_worker_is_always_lost_fails_with_worker_lost(

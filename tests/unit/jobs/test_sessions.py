@@ -13,6 +13,7 @@ from qharbor.jobs.request import JobRequest, ProgramSpec, prepare
 from qharbor.jobs.sessions import SessionManager, SessionMode, SessionStatus
 from qharbor.store import Database
 from tests.programs import BELL_QASM3 as BELL
+from tests.results import a_result
 from tests.unit.jobs.test_manager import DEVICES, LEASE_S, Clock, Member, _member
 
 MAX_TTL_S = 600.0
@@ -154,7 +155,7 @@ def test_a_session_with_work_is_never_idle(
     [claimed] = manager.claim("a", LEASE_S, 1, {"statevector": 1})
     clock.advance(30)
     assert sessions.expire_due() == []
-    manager.complete(job_id, claimed.attempt, {"job_id": job_id, "experiments": []})
+    manager.complete(job_id, claimed.attempt, a_result(job_id))
     clock.advance(9)
     assert sessions.expire_due() == []  # idle time counts from the job's end
     clock.advance(1)

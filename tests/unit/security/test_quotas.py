@@ -17,6 +17,7 @@ from qharbor.security import quotas
 from qharbor.security.quotas import DeviceClass, Period, Quotas
 from qharbor.store import Database
 from qharbor.store.tables import jobs
+from tests.results import a_result
 from tests.unit.jobs.test_manager import Clock, Member, _member, request
 
 DEVICES = default_catalogue()
@@ -143,7 +144,7 @@ def test_measured_usage_replaces_the_reservation_when_a_job_ends(
     [claim] = manager.claim("owner", 30.0, 1, {"statevector": 1})
     before = limits.standing(alice.project_id)["budgets"][0]
     assert before["reserved_s"] == pytest.approx(cost) and before["used_s"] == 0
-    manager.complete(claim.job_id, claim.attempt, {"timings": {"run_s": 7.25}})
+    manager.complete(claim.job_id, claim.attempt, a_result(claim.job_id, run_s=7.25))
     after = limits.standing(alice.project_id)["budgets"][0]
     assert after["reserved_s"] == 0
     assert after["used_s"] == pytest.approx(7.25)
@@ -156,7 +157,7 @@ def test_usage_of_an_earlier_period_does_not_count(
     limits.set_budget(alice.project_id, DeviceClass.SIMULATOR, 10.0, Period.DAY)
     submit(manager, limits, alice)
     [claim] = manager.claim("owner", 30.0, 1, {"statevector": 1})
-    manager.complete(claim.job_id, claim.attempt, {"timings": {"run_s": 9.999}})
+    manager.complete(claim.job_id, claim.attempt, a_result(claim.job_id, run_s=9.999))
     with pytest.raises(errors.QuotaExceeded):
         submit(manager, limits, alice)
     clock.advance(24 * 3600)

@@ -15,12 +15,12 @@ from qharbor.client.signatures import verify_signed
 from qharbor.devices import default_catalogue
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.request import JobRequest, ProgramSpec, prepare
-from qharbor.jobs.stored import stored_result
+from qharbor.jobs.result import stored_result
 from qharbor.security.identity import Identity
 from qharbor.security.signing import Signer
 from qharbor.store import Database
 from qharbor.store.tables import results
-from qharbor.workers.execution import Task, execute
+from qharbor.workers.execution import execute
 from tests.programs import BELL
 
 DEVICES = default_catalogue()
@@ -46,8 +46,8 @@ def _finished_job(db: Database, signer: Signer) -> tuple[JobManager, str, str]:
     )
     job, _ = manager.create(principal.project_id, principal.user_id, prepared)
     (claim,) = manager.claim("owner", 30.0, 1, {"statevector": 1})
-    data = execute(Task(job.id, claim.attempt, device, claim.shots, claim.seed, claim.programs))
-    assert manager.complete(job.id, claim.attempt, data)
+    result = execute(claim.prepared(device))
+    assert manager.complete(job.id, claim.attempt, result)
     return manager, principal.project_id, job.id
 
 

@@ -12,6 +12,7 @@ from qharbor.jobs.manager import JobManager
 from qharbor.security.usage import UsageLedger
 from qharbor.store import Database
 from qharbor.store.tables import usage
+from tests.results import a_result
 from tests.unit.jobs.test_manager import Clock, Member, _member, submit
 
 
@@ -43,7 +44,7 @@ def test_a_done_job_is_charged_its_measured_run_time(
 ) -> None:
     job = submit(manager, alice)
     [claim] = manager.claim("s", 30.0, 1, {"statevector": 1})
-    manager.complete(claim.job_id, claim.attempt, {"timings": {"run_s": 1.5}})
+    manager.complete(claim.job_id, claim.attempt, a_result(claim.job_id, run_s=1.5))
     assert ledger_rows(db) == [(job.id, 1.5)]
 
 
@@ -52,7 +53,7 @@ def test_a_twin_job_is_charged_the_device_time_of_its_timing_model(
 ) -> None:
     job = submit(manager, alice)
     [claim] = manager.claim("s", 30.0, 1, {"statevector": 1})
-    manager.complete(claim.job_id, claim.attempt, {"timings": {"run_s": 0.2, "qpu_s": 3.5}})
+    manager.complete(claim.job_id, claim.attempt, a_result(claim.job_id, run_s=0.2, qpu_s=3.5))
     assert ledger_rows(db) == [(job.id, 3.5)]
 
 
@@ -79,8 +80,8 @@ def test_a_late_answer_from_a_replaced_attempt_is_not_charged_twice(
 ) -> None:
     submit(manager, alice)
     [claim] = manager.claim("s", 30.0, 1, {"statevector": 1})
-    assert manager.complete(claim.job_id, claim.attempt, {"timings": {"run_s": 1.0}})
-    assert not manager.complete(claim.job_id, claim.attempt, {"timings": {"run_s": 9.0}})
+    assert manager.complete(claim.job_id, claim.attempt, a_result(claim.job_id, run_s=1.0))
+    assert not manager.complete(claim.job_id, claim.attempt, a_result(claim.job_id, run_s=9.0))
     assert [s for _, s in ledger_rows(db)] == [1.0]
 
 
@@ -90,11 +91,11 @@ def test_the_report_groups_by_project_device_and_day(
     for run_s in (1.0, 2.0):
         submit(manager, alice)
         [claim] = manager.claim("s", 30.0, 1, {"statevector": 1})
-        manager.complete(claim.job_id, claim.attempt, {"timings": {"run_s": run_s}})
+        manager.complete(claim.job_id, claim.attempt, a_result(claim.job_id, run_s=run_s))
     clock.advance(24 * 3600)
     submit(manager, alice)
     [claim] = manager.claim("s", 30.0, 1, {"statevector": 1})
-    manager.complete(claim.job_id, claim.attempt, {"timings": {"run_s": 4.0}})
+    manager.complete(claim.job_id, claim.attempt, a_result(claim.job_id, run_s=4.0))
     ledger = UsageLedger(db)
     report = ledger.report([alice.project_id])
     assert report == [

@@ -13,12 +13,19 @@ import pytest
 from qharbor import errors
 from qharbor.devices import default_catalogue
 from qharbor.engines import base, costs
-from qharbor.workers.execution import Task, execute
+from qharbor.jobs.claims import Claim
+from qharbor.jobs.options import JobOptions
+from qharbor.workers.execution import execute
 from tests.programs import BELL, ROTATION
 from tests.unit.engines.fakes import FakeEngine, model
 
 DEVICES = default_catalogue()
 T_GATE = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[1];\nt q[0];\nmeasure q -> c;\n'
+
+
+def result_json(task: Claim) -> dict:
+    """The task's result as the JSON the centre stores and serves."""
+    return execute(task).to_json()
 
 
 @pytest.fixture
@@ -47,20 +54,21 @@ def spec(source: str, bindings: list | None = None) -> dict:
     return {"source": source, "format": "auto", "name": None, "bindings": bindings or []}
 
 
-def task(*programs: dict, options: dict | None = None, device: str = "statevector") -> Task:
-    return Task(
+def task(*programs: dict, options: dict | None = None, device: str = "statevector") -> Claim:
+    return Claim(
         job_id="job-1",
         attempt=1,
-        device=DEVICES.get(device),
+        device=device,
+        target=DEVICES.get(device),
         shots=50,
         seed=3,
         programs=list(programs),
-        options=options or {},
+        options=JobOptions.from_json(options),
     )
 
 
 def test_circuits_go_to_different_engines_and_keep_their_order(stim: FakeEngine) -> None:
-    document = execute(
+    document = result_json(
         task(spec(ROTATION, [{"theta": math.pi}]), spec(BELL), spec(ROTATION, [{"theta": 0.0}]))
     )
     rows = document["experiments"]
@@ -77,7 +85,7 @@ def test_circuits_go_to_different_engines_and_keep_their_order(stim: FakeEngine)
 
 
 def test_one_engine_for_all_circuits_runs_them_in_one_call(stim: FakeEngine) -> None:
-    document = execute(task(spec(BELL), spec(BELL), spec(BELL)))
+    document = result_json(task(spec(BELL), spec(BELL), spec(BELL)))
     meta = document["metadata"]
     assert meta["engine"] == "stim" and "engines" not in meta
     assert meta["engine_reason"].startswith("stim: predicted ")
@@ -88,7 +96,7 @@ def test_one_engine_for_all_circuits_runs_them_in_one_call(stim: FakeEngine) -> 
 
 
 def test_a_pinned_engine_runs_everything_at_the_precision_asked(stim: FakeEngine) -> None:
-    document = execute(task(spec(BELL), options={"engine": "aer", "precision": "single"}))
+    document = result_json(task(spec(BELL), options={"engine": "aer", "precision": "single"}))
     meta = document["metadata"]
     assert (meta["engine"], meta["engine_reason"], meta["precision"]) == (
         "aer",
@@ -103,11 +111,11 @@ def test_a_pinned_engine_that_cannot_run_a_circuit_fails_the_job_with_its_reason
     stim: FakeEngine,
 ) -> None:
     with pytest.raises(errors.EngineCannotRun, match="runs only Clifford circuits"):
-        execute(task(spec(T_GATE), options={"engine": "stim"}))
+        result_json(task(spec(T_GATE), options={"engine": "stim"}))
 
 
 def test_the_density_matrix_device_stays_on_aer(stim: FakeEngine) -> None:
-    document = execute(task(spec(BELL), device="density-matrix"))
+    document = result_json(task(spec(BELL), device="density-matrix"))
     assert document["metadata"]["engine"] == "aer"
     assert "density-matrix" in document["metadata"]["engine_reason"]
     assert stim.calls == []
@@ -125,11 +133,12 @@ def test_sampler_results_name_their_engine(stim: FakeEngine) -> None:
         max_program_bytes=10_000,
         max_experiments=100,
     )
-    document = execute(
-        Task(
+    document = result_json(
+        Claim(
             job_id="job-2",
             attempt=1,
-            device=DEVICES.get("statevector"),
+            device="statevector",
+            target=DEVICES.get("statevector"),
             shots=20,
             seed=1,
             programs=[],
@@ -174,11 +183,12 @@ def test_the_exact_estimator_uses_an_engine_that_computes_expectations(
         max_program_bytes=10_000,
         max_experiments=100,
     )
-    document = execute(
-        Task(
+    document = result_json(
+        Claim(
             job_id="job-3",
             attempt=1,
-            device=DEVICES.get("statevector"),
+            device="statevector",
+            target=DEVICES.get("statevector"),
             shots=100,
             seed=1,
             programs=[],

@@ -10,7 +10,8 @@ import pytest
 from qharbor import errors
 from qharbor.devices import default_catalogue
 from qharbor.engines import get_engine
-from qharbor.workers.execution import Task, execute
+from qharbor.jobs.claims import Claim
+from qharbor.workers.execution import execute
 from tests.programs import ROTATION as RX
 
 DEVICES = default_catalogue()
@@ -20,15 +21,21 @@ ONE_QASM2 = (
 )
 
 
+def result_json(task: Claim) -> dict:
+    """The task's result as the JSON the centre stores and serves."""
+    return execute(task).to_json()
+
+
 def spec(source: str, bindings: list | None = None, name: str | None = None, fmt: str = "auto"):
     return {"source": source, "format": fmt, "name": name, "bindings": bindings or []}
 
 
-def task(*programs: dict, device: str = "statevector", shots: int = 100, seed: int = 7) -> Task:
-    return Task(
+def task(*programs: dict, device: str = "statevector", shots: int = 100, seed: int = 7) -> Claim:
+    return Claim(
         job_id="job-1",
         attempt=2,
-        device=DEVICES.get(device),
+        device=device,
+        target=DEVICES.get(device),
         shots=shots,
         seed=seed,
         programs=list(programs),
@@ -37,7 +44,7 @@ def task(*programs: dict, device: str = "statevector", shots: int = 100, seed: i
 
 @pytest.fixture(scope="module")
 def document() -> dict:
-    return execute(
+    return result_json(
         task(
             spec(RX, [{"theta": math.pi}, {"theta": 0.0}], name="rx"),
             spec(ONE_QASM2),
@@ -95,8 +102,8 @@ def test_same_task_gives_the_same_counts() -> None:
     uniform = (
         'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[3] q;\nbit[3] c;\nh q;\nc = measure q;\n'
     )
-    first = execute(task(spec(uniform), seed=99))
-    again = execute(task(spec(uniform), seed=99))
+    first = result_json(task(spec(uniform), seed=99))
+    again = result_json(task(spec(uniform), seed=99))
     assert first["experiments"][0]["counts"] == again["experiments"][0]["counts"]
 
 
@@ -105,20 +112,20 @@ def test_stabilizer_device_runs_clifford_gates_outside_its_basis() -> None:
         'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nbit[2] c;\n'
         "U(pi/2, 0, pi) q[0];\nrz(pi/2) q[0];\nrz(-pi/2) q[0];\ncx q[0], q[1];\nc = measure q;\n"
     )
-    document = execute(task(spec(source), device="stabilizer"))
+    document = result_json(task(spec(source), device="stabilizer"))
     assert set(document["experiments"][0]["counts"]) == {"00", "11"}
     assert document["metadata"]["method"] == "stabilizer"
 
 
 def test_program_error_propagates_with_its_code() -> None:
     with pytest.raises(errors.ProgramSyntax):
-        execute(task(spec("OPENQASM 3.0;\nqubit q;\nfoo q;\n")))
+        result_json(task(spec("OPENQASM 3.0;\nqubit q;\nfoo q;\n")))
 
 
 def test_non_clifford_program_on_the_stabilizer_device_is_a_compile_error() -> None:
     source = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit q;\nt q;\n'
     with pytest.raises(errors.CompileError):
-        execute(task(spec(source), device="stabilizer"))
+        result_json(task(spec(source), device="stabilizer"))
 
 
 BELL_WITH_AMPLITUDES = (
@@ -131,9 +138,9 @@ BELL_WITH_AMPLITUDES = (
 def test_result_types_and_counts_come_from_one_final_state() -> None:
     # The counts are sampled from the same state the amplitudes are read from:
     # a Bell pair gives only 00 and 11, each about half the shots.
-    row = execute(task(spec(BELL_WITH_AMPLITUDES, fmt="qasm3"), shots=2000, seed=5))["experiments"][
-        0
-    ]
+    row = result_json(task(spec(BELL_WITH_AMPLITUDES, fmt="qasm3"), shots=2000, seed=5))[
+        "experiments"
+    ][0]
     counts = row["counts"]
     assert set(counts) == {"00", "11"}
     assert sum(counts.values()) == 2000
@@ -142,7 +149,7 @@ def test_result_types_and_counts_come_from_one_final_state() -> None:
     assert amplitudes["00"] == pytest.approx([1 / math.sqrt(2), 0.0], abs=1e-6)
     assert amplitudes["11"] == pytest.approx([1 / math.sqrt(2), 0.0], abs=1e-6)
     assert amplitudes["01"] == pytest.approx([0.0, 0.0], abs=1e-6)
-    again = execute(task(spec(BELL_WITH_AMPLITUDES, fmt="qasm3"), shots=2000, seed=5))
+    again = result_json(task(spec(BELL_WITH_AMPLITUDES, fmt="qasm3"), shots=2000, seed=5))
     assert again["experiments"][0]["counts"] == counts  # the seed fixes the samples
 
 
@@ -153,5 +160,5 @@ def test_result_type_counts_follow_the_measured_clbits() -> None:
         '#pragma braket result amplitude "01"\n'
         "b[0] = measure q[1];\n"
     )
-    row = execute(task(spec(source, fmt="qasm3"), shots=50))["experiments"][0]
+    row = result_json(task(spec(source, fmt="qasm3"), shots=50))["experiments"][0]
     assert row["counts"] == {"01": 50}
