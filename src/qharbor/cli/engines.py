@@ -94,7 +94,7 @@ def benchmark(
         shipped = fit.to_json()
         shipped["note"] = (
             "Shipped defaults, measured with `qharbor engines benchmark --passes "
-            f"{passes}` on the development machine; a centre uses them only until its "
+            f"{passes}` on a quiet 2-core host; a centre uses them only until its "
             "own host is benchmarked."
         )
         defaults_file.write_text(json.dumps(shipped, indent=1, sort_keys=True) + "\n")

@@ -22,7 +22,7 @@ The coefficients (seconds per unit) are fitted by non-negative least squares,
 weighted by relative error, to timings of probe circuits (:mod:`qharbor.engines.benchmarking`)
 on this host. Fits are stored in one JSON file keyed by a host fingerprint (CPU
 model, core count, engine versions); until this host has one, the defaults
-shipped with the package (measured on the development machine) are used.
+shipped with the package (measured on a quiet 2-core reference host) are used.
 """
 
 from __future__ import annotations
@@ -275,7 +275,7 @@ def save_fit(fit: HostFit, path: Path | None = None) -> Path:
 
 
 def defaults() -> HostFit | None:
-    """The fit shipped with the package, measured on the development machine."""
+    """The fit shipped with the package, measured on a quiet 2-core reference host."""
     try:
         text = resources.files("qharbor.engines").joinpath("default_costs.json").read_text()
     except (OSError, FileNotFoundError):

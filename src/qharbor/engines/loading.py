@@ -11,7 +11,7 @@ def warm_up(devices: Any = None) -> None:
     """Load every engine automatic selection may use, and the cost table, in this process.
 
     The first task that selects in a fresh worker otherwise pays for importing
-    qulacs, cirq and stim (1.3 to 1.6 s measured on the development machine); a
+    qulacs, cirq and stim (1.3 to 1.6 s measured on a 2-core host); a
     worker can call this in a background thread once it is ready.
 
     Args:
