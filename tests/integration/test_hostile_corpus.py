@@ -140,7 +140,9 @@ def test_a_sandbox_that_cannot_start_is_reported_and_leaves_no_zombies(
     centre = running.centre
     broken = ParserPool(size=1)
     broken.command = [sys.executable, "-c", _STARVED_PARSER]
+    # Health asks the centre's pool; admission asks the submission service's (the same one).
     working, centre.parsers = centre.parsers, broken
+    centre.submission.parsers = broken
     try:
         started = time.monotonic()
         response = running.http.post(
@@ -164,7 +166,7 @@ def test_a_sandbox_that_cannot_start_is_reported_and_leaves_no_zombies(
         ]
         assert zombies == []
     finally:
-        centre.parsers = working
+        centre.parsers = centre.submission.parsers = working
         broken.close()
     # Once parsers start again, the centre answers as before.
     assert running.http.get("/v1/health").json()["status"] == "ok"
