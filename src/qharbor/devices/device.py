@@ -67,6 +67,12 @@ class Device:
         """The engines that may run this device's jobs: ``engine`` first."""
         return (self.engine, *(e for e in self.engines if e != self.engine))
 
+    @property
+    def drops_idle_qubits(self) -> bool:
+        """Whether outcomes stay the same when idle qubits are dropped before running:
+        a noise-free simulator (a noise model names physical qubits)."""
+        return self.kind == "simulator" and not self.noisy
+
     def to_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _PRIVATE}
         data["options"] = dict(self.options)

@@ -26,7 +26,6 @@ from qharbor.primitives import observables as obs
 from qharbor.primitives.pubs import (
     DEFAULT_PRECISION,
     exact_device,
-    narrowing_device,
     non_unitary,
     parameter_array,
 )
@@ -292,4 +291,4 @@ def _sampled(
 
 def _runnable(device: Device, compiled: QuantumCircuit) -> QuantumCircuit:
     """The compiled circuit without its idle qubits, where the device's outcomes allow it."""
-    return drop_idle_qubits(compiled)[0] if narrowing_device(device) else compiled
+    return drop_idle_qubits(compiled)[0] if device.drops_idle_qubits else compiled

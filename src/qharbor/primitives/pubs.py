@@ -228,12 +228,6 @@ def exact_device(device: Device) -> bool:
     )
 
 
-def narrowing_device(device: Device) -> bool:
-    """Whether the device's outcomes stay the same when idle qubits are dropped:
-    a noise-free simulator (a noise model names physical qubits)."""
-    return device.kind == "simulator" and not device.noisy
-
-
 def non_unitary(circuit: Any) -> bool:
     """Whether the circuit resets a qubit, directly, in control flow or inside a
     composite instruction (``initialize`` resets first). Gates are unitary."""

@@ -25,7 +25,7 @@ from qharbor.engines import Experiment
 from qharbor.engines.idle_qubits import drop_idle_qubits
 from qharbor.engines.readout import one_register
 from qharbor.engines.selection import Picker
-from qharbor.primitives.pubs import measures, narrowing_device, parameter_array
+from qharbor.primitives.pubs import measures, parameter_array
 from qharbor.programs import parse_circuit
 
 
@@ -57,7 +57,7 @@ def run_sampler(
             continue
         compiled = compile_for(device, runnable, seed)
         simulated = compiled.num_qubits
-        if narrowing_device(device):
+        if device.drops_idle_qubits:
             # Idle qubits stay |0⟩ and are never read: simulate the active ones only.
             compiled, simulated = drop_idle_qubits(compiled)
         if names:

@@ -25,7 +25,7 @@ def execute_circuits(claim: Claim, programs: list[dict[str, Any]]) -> Result:
     parsed: list[Program] = []
     # The compiled circuits as users see them (``experiments`` may hold them narrowed).
     full: list[Any] = []
-    narrowing = device.kind == "simulator" and not device.noisy
+    narrowing = device.drops_idle_qubits
     for spec in programs:
         # The intake accepted this program; the same limits apply again here.
         program = parse_program(spec["source"], spec["format"], spec["bindings"] or None)
