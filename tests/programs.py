@@ -71,3 +71,19 @@ def qft(n: int) -> str:
             lines.append(f"cu1({math.pi / 2 ** (target - control)}) q[{control}],q[{target}];")
     lines.append("measure q -> c;")
     return "\n".join(lines) + "\n"
+
+
+def stored(source: str, bindings: list | None = None, name: str | None = None, fmt: str = "auto"):
+    """A program as a job row holds it once admitted: its text and its parsed circuit."""
+    from qharbor.jobs.parsed import ParsedProgram, pack_circuit
+    from qharbor.programs.intake import admit_program
+
+    admitted = admit_program(source, fmt, bindings or None, sandbox=None)
+    return ParsedProgram(
+        source=source,
+        format=admitted.format,
+        name=name,
+        bindings=admitted.bindings,
+        circuit_qpy=pack_circuit(admitted.qpy),
+        extras=admitted.extras,
+    ).to_json()

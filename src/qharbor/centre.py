@@ -128,6 +128,8 @@ class Centre:
         intake.warm_up()  # the first small program parsed here should not pay for imports
         self.bootstrap_token = self.identity.bootstrap()
         self.fleet.start()
+        if readmitted := self.submission.readmit_stored():
+            log.info("%d queued jobs stored by an older release were parsed again", readmitted)
         if self.settings.engine_benchmark == "background":
             self._benchmark = BackgroundBenchmark(
                 self.settings.engine_costs_path or costs.default_path()

@@ -14,8 +14,9 @@ from typing import Any
 from qharbor.devices import Device, catalogue, operations
 from qharbor.engines.memory import Workload
 from qharbor.engines.quick_features import quick_features
+from qharbor.jobs.parsed import load_circuit
 from qharbor.primitives import prepare_pubs
-from qharbor.programs.intake import load_circuit
+from qharbor.programs.intake import parse_with_qpy
 
 #: Wall-clock seconds the sandbox may take over one primitive job's PUBs.
 PUBS_TIMEOUT_SECONDS = 5.0
@@ -39,7 +40,12 @@ def prepare_pubs_here(
         precision=precision,
         max_program_bytes=max_program_bytes,
         max_experiments=max_experiments,
+        parse=parse_pub,
     )
+
+
+def parse_pub(source: str, fmt: str, max_bytes: int) -> tuple[Any, bytes]:
+    return parse_with_qpy(source, fmt, max_bytes=max_bytes)
 
 
 def check_on_device(
@@ -79,7 +85,7 @@ def check_on_device(
 def summarise(
     document: dict[str, Any] | None,
     twin_spec: Any,
-    qpy_bytes: bytes,
+    packed: str,
     digest: str,
     optimization_level: int,
     skip_compilation: bool,
@@ -92,7 +98,7 @@ def summarise(
     from qharbor.devices.twins import timing
     from qharbor.workers.compiler import compile_for_twin, two_qubit_gates
 
-    circuit = load_circuit(qpy_bytes)
+    circuit = load_circuit(packed)
     if document is None:
         return {
             "depth": circuit.depth(),

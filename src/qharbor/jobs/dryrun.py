@@ -9,7 +9,6 @@ from qharbor.devices.fleet import Fleet
 from qharbor.jobs import checks
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.request import PreparedJob
-from qharbor.workers.compiler import program_hash
 
 #: Wall-clock seconds one program's compilation may take in a dry run.
 COMPILE_TIMEOUT_SECONDS = 10.0
@@ -43,15 +42,13 @@ def dry_run(
     if document is not None:
         snapshot = document.calibration.id
     per_shot = 0.0
-    for index, (spec, qpy_bytes) in enumerate(
-        zip(prepared.programs, prepared.circuits, strict=True)
-    ):
-        runs = max(1, len(spec["bindings"]))
+    for index, program in enumerate(prepared.programs):
+        runs = program.num_experiments
         args = (
             document.to_json() if document is not None else None,
             device.twin,
-            qpy_bytes,
-            program_hash(spec),
+            program.circuit_qpy,
+            program.digest,
             options.optimization_level,
             options.skip_compilation,
             index,

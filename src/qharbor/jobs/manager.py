@@ -102,7 +102,7 @@ class JobManager(Leases):
                         seed=prepared.seed,
                         seed_given=request.seed is not None,
                         tags=list(request.tags),
-                        programs=prepared.programs,
+                        programs=prepared.stored_programs(),
                         num_programs=prepared.sealed_count or len(prepared.programs),
                         num_experiments=prepared.num_experiments,
                         idempotency_key=key,
@@ -136,6 +136,18 @@ class JobManager(Leases):
             return self._replay(existing, fingerprint), True
         self._on_change(job_id)
         return job, False
+
+    def replace_programs(
+        self, job_id: str, programs: list[dict[str, Any]], primitive: dict[str, Any] | None
+    ) -> bool:
+        """Store a queued job's programs (or PUBs) as admitted again; False if it left the queue."""
+        with self.db.write() as conn:
+            done = conn.execute(
+                jobs.update()
+                .where(jobs.c.id == job_id, jobs.c.status == JobStatus.QUEUED.value)
+                .values(programs=programs, primitive=primitive)
+            )
+        return bool(done.rowcount)
 
     def _by_key(self, project_id: str, key: str) -> Any:
         with self.db.read() as conn:

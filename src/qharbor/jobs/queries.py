@@ -214,6 +214,33 @@ class JobQueries:
             for row in rows
         ]
 
+    def queued_unparsed(self, after: str = "", limit: int = 200) -> builtins.list[Any]:
+        """Queued jobs an older release stored without parsed circuits, by id after ``after``.
+
+        A job stored since keeps ``circuit_qpy`` in each program and PUB, or marks its
+        sealed envelope ``parsed``; the database finds the others by their text.
+        """
+        programs = sa.cast(jobs.c.programs, sa.Text)
+        pubs = sa.cast(jobs.c.primitive, sa.Text)
+        with self.db.read() as conn:
+            return conn.execute(
+                sa.select(jobs)
+                .where(
+                    jobs.c.status == JobStatus.QUEUED.value,
+                    jobs.c.id > after,
+                    sa.or_(
+                        sa.and_(
+                            jobs.c.kind == "circuits",
+                            programs.not_like("%circuit_qpy%"),
+                            programs.not_like('%"parsed"%'),
+                        ),
+                        sa.and_(jobs.c.kind != "circuits", pubs.not_like("%circuit_qpy%")),
+                    ),
+                )
+                .order_by(jobs.c.id)
+                .limit(limit)
+            ).all()
+
     def session_activity(self, session_ids: Iterable[str]) -> dict[str, tuple[int, Any]]:
         """Per session: its queued and running jobs, and when its last job ended."""
         ids = list(session_ids)

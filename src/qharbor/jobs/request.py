@@ -1,22 +1,15 @@
-"""What a submission asks for, and its preparation before anything is stored."""
+"""What a submission asks for, and what admission hands the store once it has been checked."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from qharbor import errors
-from qharbor.devices import Device, catalogue
-from qharbor.engines import eligibility
-from qharbor.engines.memory import Workload
-from qharbor.jobs.checks import PUBS_TIMEOUT_SECONDS, check_on_device, prepare_pubs_here
 from qharbor.jobs.options import JobOptions
-from qharbor.programs.intake import admit_program
+from qharbor.jobs.parsed import ParsedProgram
 
 Binding = Sequence[float] | Mapping[str, float]
 
@@ -57,194 +50,37 @@ class JobRequest:
 
 @dataclass(frozen=True)
 class PreparedJob:
-    """A request whose programs all parsed and fit the device."""
+    """A request whose programs all parsed and fit the device: what the store keeps.
+
+    Built by :func:`qharbor.jobs.preparation.prepare`; a sealed job's programs are
+    then sealed again (``sealed_programs``) and dropped from ``programs``.
+    """
 
     request: JobRequest
     seed: int
-    programs: list[dict[str, Any]] = field(default_factory=list)
+    programs: tuple[ParsedProgram, ...] = ()
     num_experiments: int = 0
     primitive: dict[str, Any] | None = None
     #: Claimed before lower priorities on the device (1: a job in an open session).
     priority: int = 0
-    #: With ``keep_circuits`` (dry runs): each program's parsed circuit, as QPY bytes.
-    circuits: list[bytes] = field(default_factory=list, compare=False, repr=False)
-    #: ``programs`` is one sealed envelope (``[{"sealed": ...}]``), not program text.
-    sealed: bool = False
+    #: A sealed job's programs: one envelope of their JSON, sealed to the centre.
+    sealed_programs: dict[str, Any] | None = None
     #: Replaces the request's fingerprint (a sealed job's is over its ciphertext).
     fingerprint: str | None = None
     #: The submitter's ML-KEM key id the result is sealed to.
     result_key_id: str | None = None
-    #: How many programs a sealed job holds (``programs`` is then one envelope).
+    #: How many programs a sealed job holds.
     sealed_count: int = 0
     #: The memory its worker needs (bytes), reserved while it runs.
     memory_bytes: int = 0
 
+    @property
+    def sealed(self) -> bool:
+        return self.sealed_programs is not None
 
-def prepare(
-    request: JobRequest,
-    device: Device,
-    *,
-    max_program_bytes: int,
-    max_experiments: int,
-    sandbox: Any = None,
-    keep_circuits: bool = False,
-) -> PreparedJob:
-    """Parse every program and check it against the device.
-
-    Every program is parsed and checked against the device in ``sandbox`` (a
-    :class:`~qharbor.programs.sandbox.ParserPool`), under a time and memory limit;
-    this process never holds an untrusted program's circuit. With
-    ``keep_circuits`` (dry runs) the parsed circuits are kept in the result as
-    QPY; a submission lets them go, so a job of many programs does not hold them.
-
-    Raises:
-        errors.QHarborError: the first problem found, naming the program by index.
-    """
-    if request.shots > device.max_shots:
-        raise errors.InvalidRequest(
-            f"shots={request.shots} is more than device {device.name!r} allows "
-            f"({device.max_shots}); lower shots",
-            field="shots",
-            max_shots=device.max_shots,
-        )
-    if request.options.mitigate_readout and device.twin is None:
-        raise errors.InvalidRequest(
-            f"mitigate_readout needs a device twin; {device.name!r} is a noiseless simulator",
-            field="options.mitigate_readout",
-        )
-    options = request.options
-    pinned = eligibility.check_pinned(device, options.engine, options.precision)
-    seed = request.seed if request.seed is not None else secrets.randbits(31)
-    if request.kind != "circuits":
-        if request.programs:
-            raise errors.InvalidRequest(
-                f"a {request.kind} job carries 'pubs', not 'programs'", field="programs"
-            )
-        args = (
-            request.kind,
-            request.pubs,
-            device,
-            request.shots,
-            request.precision,
-            max_program_bytes,
-            max_experiments,
-        )
-        # PUB circuits are untrusted text too: parsed in the sandbox, like programs.
-        pubs = (
-            prepare_pubs_here(*args)
-            if sandbox is None
-            else sandbox.call(prepare_pubs_here, *args, timeout_s=PUBS_TIMEOUT_SECONDS)
-        )
-        # The exact estimator holds a final state (and its expectation's scratch).
-        states = 2 if request.kind == "estimator" else 0
-        need = _memory_need(device, options, [Workload(w, states) for w in pubs.widths])
-        return PreparedJob(
-            request=request,
-            seed=seed,
-            programs=[],
-            num_experiments=pubs.num_experiments,
-            primitive=pubs.payload,
-            memory_bytes=need,
-        )
-    if request.pubs:
-        raise errors.InvalidRequest(
-            "'pubs' belong to sampler and estimator jobs; set 'kind'", field="pubs"
-        )
-    if not request.programs:
-        raise errors.InvalidRequest("a job needs at least one program", field="programs")
-    stored: list[dict[str, Any]] = []
-    circuits: list[Any] = []
-    workloads: list[Workload] = []
-    experiments = 0
-    for index, spec in enumerate(request.programs):
-        skip_isa = request.options.skip_compilation
-        try:
-            program = admit_program(
-                spec.source,
-                spec.format,
-                spec.parameters,
-                max_bytes=max_program_bytes,
-                sandbox=sandbox,
-                check=functools.partial(
-                    check_on_device,
-                    device,
-                    skip_isa,
-                    index,
-                    precision=options.precision,
-                    engine=options.engine,
-                ),
-            )
-        except errors.ProgramError as exc:
-            raise _in_program(exc, index) from None
-        # A program with result types keeps one final state per binding until the end.
-        states = (len(program.bindings) or 1) if program.extras.get("result_types") else 0
-        workloads.append(Workload(program.checked.num_qubits, states))
-        _memory_need(device, options, workloads[-1:], program=index)
-        if pinned is not None:
-            _check_engine(pinned, device, program.checked, options.precision, index)
-        if keep_circuits:  # a dry run compiles them; a submission lets them go
-            circuits.append(program.qpy)
-        experiments += program.num_experiments
-        if experiments > max_experiments:
-            raise errors.ProgramLimit(
-                f"the job would run more than {max_experiments} experiments "
-                "(programs times parameter bindings); split it into several jobs",
-                max_experiments=max_experiments,
-            )
-        stored.append(
-            {
-                "source": spec.source,
-                "format": program.format,
-                "name": spec.name,
-                "bindings": [dict(b) for b in program.bindings],
-            }
-        )
-    return PreparedJob(
-        request=request,
-        seed=seed,
-        programs=stored,
-        num_experiments=experiments,
-        circuits=circuits,
-        memory_bytes=_memory_need(device, options, workloads),
-    )
-
-
-def _memory_need(
-    device: Device, options: JobOptions, workloads: list[Workload], program: int | None = None
-) -> int:
-    """The memory the job (or one of its programs) needs, refused if it could never fit.
-
-    Raises:
-        errors.DeviceLimit: more than the host's jobs may use together.
-    """
-    need = catalogue.memory_need(
-        device, workloads, precision=options.precision, engine=options.engine
-    )
-    qubits = workloads[0].width if program is not None else None
-    catalogue.check_memory(device, need, program=program, qubits=qubits)
-    return need
-
-
-def _check_engine(engine: Any, device: Device, features: Any, precision: str, index: int) -> None:
-    """Refuse a program the job's pinned engine cannot run, before anything is queued."""
-    why = engine.unsupported(
-        features,
-        device.method,
-        eligibility.run_precision(engine, precision, device.method),
-    )
-    if why is not None:
-        raise errors.EngineCannotRun(
-            f"program {index}: the job pins engine {engine.name!r}, which cannot run it: {why}. "
-            "Use engine 'auto' to let the centre choose",
-            program=index,
-            engine=engine.name,
-            reason=why,
-        )
-
-
-def _in_program(exc: errors.ProgramError, index: int) -> errors.ProgramError:
-    """The same error, with the program's index in the message and detail."""
-    if "program" in exc.detail:  # a device check names the program itself
-        return exc
-    again = type(exc)(f"program {index}: {exc.message}", program=index, **exc.detail)
-    return again
+    def stored_programs(self) -> list[dict[str, Any]]:
+        """The job row's ``programs``: each program's JSON, or the one sealed envelope."""
+        if self.sealed_programs is not None:
+            # "parsed": the envelope holds each program's circuit (see ParsedProgram).
+            return [{"sealed": self.sealed_programs, "parsed": True}]
+        return [program.to_json() for program in self.programs]

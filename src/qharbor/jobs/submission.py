@@ -1,7 +1,7 @@
 """Submission: the one place a job is admitted.
 
 A submission is opened (if its programs are sealed), parsed and checked once
-through :func:`qharbor.jobs.request.prepare`, checked against its session and its
+through :func:`qharbor.jobs.preparation.prepare`, checked against its session and its
 project's quota, and stored by the manager; then the scheduler is woken. A dry
 run takes the same path and stops before anything is stored.
 """
@@ -9,6 +9,7 @@ run takes the same path and stops before anything is stored.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,12 +22,16 @@ from qharbor.devices.fleet import Fleet
 from qharbor.jobs import dryrun
 from qharbor.jobs.job import Job
 from qharbor.jobs.manager import JobManager
-from qharbor.jobs.request import JobRequest, PreparedJob, ProgramSpec, prepare
+from qharbor.jobs.options import JobOptions
+from qharbor.jobs.preparation import prepare
+from qharbor.jobs.request import JobRequest, PreparedJob, ProgramSpec
 from qharbor.jobs.sessions import Session, SessionManager, SessionMode
 from qharbor.security.identity import Principal
 from qharbor.security.keys import KeyStore
 from qharbor.security.quotas import Quotas, estimate_s
 from qharbor.settings import Settings
+
+log = logging.getLogger(__name__)
 
 #: Turns a sealed payload's plaintext into programs.
 #:
@@ -155,13 +160,72 @@ class Submission:
         Raises:
             errors.QHarborError: what submitting the job would raise, compilation included.
         """
-        request, prepared = self._prepare(submission, principal, keep_circuits=True)
+        request, prepared = self._prepare(submission, principal)
         return dryrun.dry_run(
             prepared, self.catalogue.get(request.device), self.fleet, self.jobs, self.parsers
         )
 
+    def readmit_stored(self) -> int:
+        """Parse again the queued jobs an older release stored without parsed circuits.
+
+        Run once as the centre starts, before any worker does: each such job's
+        programs (opened, for a sealed job) are parsed in the sandbox as at
+        submission, and stored with their circuits. A job that no longer passes is
+        left as it is; its worker fails it, saying to submit it again.
+
+        Returns:
+            How many jobs were read again.
+        """
+        count, after = 0, ""
+        while rows := self.jobs.queued_unparsed(after):
+            after = rows[-1].id
+            for row in rows:
+                try:
+                    readmitted = self._readmit(row)
+                except errors.QHarborError as exc:
+                    log.warning("job %s cannot be admitted again: %s", row.id, exc.message)
+                    continue
+                if readmitted is not None and self.jobs.replace_programs(row.id, *readmitted):
+                    count += 1
+        return count
+
+    def _readmit(self, row: Any) -> tuple[list[dict[str, Any]], dict[str, Any] | None] | None:
+        """A stored job's programs and PUBs with their parsed circuits; None if they have them."""
+        pubs = tuple((row.primitive or {}).get("pubs", ()))
+        stored = list(row.programs or ())
+        if row.sealed:
+            envelope = stored[0]["sealed"]
+            stored = wire.open_with_key(self.keys.unwrap(envelope), envelope, wire.PROGRAMS_AAD)
+        if all("circuit_qpy" in p for p in [*stored, *pubs]):
+            return None
+        request = JobRequest(
+            device=row.device,
+            programs=tuple(
+                ProgramSpec(p["source"], p["format"], p.get("name"), tuple(p["bindings"]) or None)
+                for p in stored
+            ),
+            shots=row.shots,
+            seed=row.seed,
+            kind=row.kind,
+            pubs=pubs,
+            options=JobOptions.from_json(row.options),
+        )
+        prepared = prepare(
+            request,
+            self.catalogue.get(row.device),
+            max_program_bytes=self.settings.max_program_bytes,
+            max_experiments=self.settings.max_bindings_per_job,
+            sandbox=self.parsers,
+        )
+        programs = prepared.stored_programs()
+        if row.sealed:
+            sealed = [program.to_json() for program in prepared.programs]
+            envelope = self.keys.seal_to_centre(sealed, wire.PROGRAMS_AAD)
+            programs = [{"sealed": envelope, "parsed": True}]
+        return programs, prepared.primitive
+
     def _prepare(
-        self, submission: JobSubmission, principal: Principal, keep_circuits: bool = False
+        self, submission: JobSubmission, principal: Principal
     ) -> tuple[JobRequest, PreparedJob]:
         """The request with its programs opened, and its programs parsed and checked."""
         request = submission.request
@@ -181,7 +245,6 @@ class Submission:
             max_program_bytes=self.settings.max_program_bytes,
             max_experiments=self.settings.max_bindings_per_job,
             sandbox=self.parsers,
-            keep_circuits=keep_circuits,
         )
         return request, prepared
 
@@ -201,11 +264,12 @@ class Submission:
         by their ciphertext."""
         if prepared.result_key_id is None:  # the key was retired while the job was checked
             raise errors.SealingKeyRequired()
-        envelope = self.keys.seal_to_centre(prepared.programs, wire.PROGRAMS_AAD)
+        programs = [program.to_json() for program in prepared.programs]
+        envelope = self.keys.seal_to_centre(programs, wire.PROGRAMS_AAD)
         return dataclasses.replace(
             prepared,
-            programs=[{"sealed": envelope}],
-            sealed=True,
+            programs=(),
+            sealed_programs=envelope,
             fingerprint=sealed.fingerprint,
-            sealed_count=len(prepared.programs),
+            sealed_count=len(programs),
         )

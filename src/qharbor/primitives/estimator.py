@@ -22,6 +22,7 @@ from qharbor.devices import Device
 from qharbor.engines import Experiment, capabilities
 from qharbor.engines.idle_qubits import active_qubits, drop_idle_qubits
 from qharbor.engines.selection import Picker
+from qharbor.jobs.parsed import load_circuit
 from qharbor.primitives import observables as obs
 from qharbor.primitives.pubs import (
     DEFAULT_PRECISION,
@@ -29,7 +30,6 @@ from qharbor.primitives.pubs import (
     non_unitary,
     parameter_array,
 )
-from qharbor.programs import parse_circuit
 
 #: The engine a PUB names when its exact values came from a density matrix.
 DENSITY_MATRIX = "qiskit.quantum_info.DensityMatrix"
@@ -146,7 +146,7 @@ def _mixture(
 
 def _base_circuit(pub: dict[str, Any]) -> QuantumCircuit:
     """The PUB's circuit without final measurements, as wide as its observables."""
-    circuit = parse_circuit(pub["circuit"], pub["format"]).circuit
+    circuit = load_circuit(pub["circuit_qpy"])
     circuit = circuit.remove_final_measurements(inplace=False) or circuit
     width = max(len(next(iter(o))) for o in pub["observables"])
     if width > circuit.num_qubits:

@@ -14,7 +14,7 @@ A PUB arrives as JSON. Arrays travel flat, with their shape beside them:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +22,11 @@ import numpy as np
 
 from qharbor import errors
 from qharbor.devices import Device, operations
-from qharbor.programs import parse_circuit
-from qharbor.programs.limits import DEFAULT_LIMITS, Limits
+from qharbor.jobs.parsed import pack_circuit
+
+#: Parses one PUB's circuit text (source, format, longest text accepted) within the
+#: program limits: the circuit, and it as QPY bytes. Admission supplies the intake's.
+ParseCircuit = Callable[[str, str, int], tuple[Any, bytes]]
 
 #: The job kinds that carry PUBs instead of programs.
 KINDS = ("sampler", "estimator")
@@ -58,8 +61,12 @@ def prepare_pubs(
     precision: float | None,
     max_program_bytes: int,
     max_experiments: int,
+    parse: ParseCircuit,
 ) -> PreparedPubs:
     """Parse each PUB's circuit and check its arrays against it.
+
+    Each PUB keeps its parsed circuit (``circuit_qpy``), so that the worker reads
+    it back instead of parsing the text again.
 
     Args:
         kind: ``sampler`` or ``estimator``.
@@ -69,6 +76,7 @@ def prepare_pubs(
         precision: the job's precision, the default for estimator PUBs.
         max_program_bytes: the longest circuit text accepted.
         max_experiments: the most bindings the job may run in all.
+        parse: the program intake's parser, within its limits.
 
     Raises:
         errors.QHarborError: the first problem, naming the PUB by index.
@@ -83,7 +91,7 @@ def prepare_pubs(
     for index, pub in enumerate(pubs):
         try:
             normal, runs, width = _prepare_one(
-                kind, pub, device, shots, precision, max_program_bytes
+                kind, pub, device, shots, precision, max_program_bytes, parse
             )
         except errors.QHarborError as exc:
             raise type(exc)(f"PUB {index}: {exc.message}", pub=index, **exc.detail) from None
@@ -106,16 +114,14 @@ def _prepare_one(
     shots: int,
     precision: float | None,
     max_bytes: int,
+    parse: ParseCircuit,
 ) -> tuple[dict[str, Any], int, int]:
     source = pub.get("circuit")
     if not isinstance(source, str):
         raise errors.InvalidRequest(
             "'circuit' must be OpenQASM text or base64 QPY", field="circuit"
         )
-    limits = DEFAULT_LIMITS
-    if max_bytes < limits.max_bytes:
-        limits = Limits(**{**limits.__dict__, "max_bytes": max_bytes})
-    circuit = parse_circuit(source, pub.get("format", "auto"), limits).circuit
+    circuit, qpy_bytes = parse(source, pub.get("format", "auto"), max_bytes)
     names = sorted(p.name for p in circuit.parameters)
     shape = _shape(pub.get("shape", []), "shape")
     values = parameter_array(pub.get("parameter_values") or [], shape, len(names))
@@ -124,6 +130,7 @@ def _prepare_one(
     normal: dict[str, Any] = {
         "circuit": source,
         "format": pub.get("format", "auto"),
+        "circuit_qpy": pack_circuit(qpy_bytes),
         "parameter_names": names,
         "parameter_values": values.ravel().tolist(),
         "shape": list(shape),

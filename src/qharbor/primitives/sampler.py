@@ -25,8 +25,8 @@ from qharbor.engines import Experiment
 from qharbor.engines.idle_qubits import drop_idle_qubits
 from qharbor.engines.readout import one_register
 from qharbor.engines.selection import Picker
+from qharbor.jobs.parsed import load_circuit
 from qharbor.primitives.pubs import measures, parameter_array
-from qharbor.programs import parse_circuit
 
 
 def run_sampler(
@@ -45,7 +45,7 @@ def run_sampler(
     results = []
     next_seed = seed
     for pub in pubs:
-        circuit = parse_circuit(pub["circuit"], pub["format"]).circuit
+        circuit = load_circuit(pub["circuit_qpy"])
         runnable, bits = one_register(circuit)
         names = pub["parameter_names"]
         shape = tuple(pub["shape"])

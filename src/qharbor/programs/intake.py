@@ -228,6 +228,18 @@ def _qpy_of(parsed: ParsedCircuit, kept: bytes | None) -> bytes:
     return buffer.getvalue()
 
 
+def parse_with_qpy(
+    source: str, fmt: str = "auto", limits: Limits = DEFAULT_LIMITS, *, max_bytes: int | None = None
+) -> tuple[QuantumCircuit, bytes]:
+    """Parse one program here, within the limits; its circuit and that circuit as QPY.
+
+    Raises:
+        errors.ProgramError: a subclass saying what is wrong and where.
+    """
+    parsed, kept = _parse_keeping(source, fmt, _with_max_bytes(limits, max_bytes))
+    return parsed.circuit, _qpy_of(parsed, kept)
+
+
 def parse_to_qpy(source: str, fmt: str, limits: Limits = DEFAULT_LIMITS) -> Any:
     """Parse one program and return it as QPY; what a sandboxed parser runs."""
     from qharbor.programs.sandbox import Parsed

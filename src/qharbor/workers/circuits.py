@@ -1,4 +1,4 @@
-"""Circuit jobs: parse, compile, pick engines per circuit, run, and build the result."""
+"""Circuit jobs: compile, pick engines per circuit, run, and build the result."""
 
 from __future__ import annotations
 
@@ -11,34 +11,30 @@ from qharbor.engines.quick_features import quick_features
 from qharbor.engines.readout import one_register
 from qharbor.engines.selection import Choice, Picker
 from qharbor.jobs.claims import Claim
+from qharbor.jobs.parsed import ParsedProgram
 from qharbor.jobs.result import ExperimentResult, Result, Timings
-from qharbor.programs import Program, parse_program
 from qharbor.workers.compiler import compile_for
 from qharbor.workers.record import picker_for, record
 
 
-def execute_circuits(claim: Claim, programs: list[dict[str, Any]]) -> Result:
+def execute_circuits(claim: Claim, programs: list[ParsedProgram]) -> Result:
     device = claim.runs_on
     picker = picker_for(claim)
     started = time.perf_counter()
     experiments: list[Experiment] = []
-    parsed: list[Program] = []
     # The compiled circuits as users see them (``experiments`` may hold them narrowed).
     full: list[Any] = []
     narrowing = device.drops_idle_qubits
-    for spec in programs:
-        # The intake accepted this program; the same limits apply again here.
-        program = parse_program(spec["source"], spec["format"], spec["bindings"] or None)
+    for program in programs:
         # Registers that share bits, leave bits out or hold none run as one register,
         # so that every result keeps the whole classical state.
-        runnable, _bits = one_register(program.circuit)
+        runnable, _bits = one_register(program.circuit())
         compiled = compile_for(device, runnable, claim.seed)
         full.append(compiled)
         if narrowing and not program.result_types:
             # Idle qubits stay |0⟩ and are never read: simulate the active ones only.
             compiled, _simulated = drop_idle_qubits(compiled)
         experiments.append(Experiment(compiled, program.bindings))
-        parsed.append(program)
     compiled_at = time.perf_counter()
     batch = len(experiments)
     chosen = [
@@ -49,7 +45,7 @@ def execute_circuits(claim: Claim, programs: list[dict[str, Any]]) -> Result:
             exact="states" if program.result_types else None,
             batch=batch,
         )
-        for experiment, program in zip(experiments, parsed, strict=True)
+        for experiment, program in zip(experiments, programs, strict=True)
     ]
     choices = [choice for _engine, choice in chosen]
     selected_at = time.perf_counter()
@@ -58,7 +54,7 @@ def execute_circuits(claim: Claim, programs: list[dict[str, Any]]) -> Result:
     finals: dict[int, list[Any]] = {}
     simulated: dict[int, float] = {}
     for index, (experiment, program, (engine, choice)) in enumerate(
-        zip(experiments, parsed, chosen, strict=True)
+        zip(experiments, programs, chosen, strict=True)
     ):
         if program.result_types:
             began = time.perf_counter()
@@ -86,8 +82,8 @@ def execute_circuits(claim: Claim, programs: list[dict[str, Any]]) -> Result:
 
     mixed = len({c.engine for c in choices}) > 1
     rows: list[ExperimentResult] = []
-    for index, (spec, program, experiment, runs, (_engine, choice)) in enumerate(
-        zip(programs, parsed, experiments, outcomes, chosen, strict=True)
+    for index, (program, experiment, runs, (_engine, choice)) in enumerate(
+        zip(programs, experiments, outcomes, chosen, strict=True)
     ):
         circuit = full[index]
         depth = circuit_depth(circuit)
@@ -95,7 +91,7 @@ def execute_circuits(claim: Claim, programs: list[dict[str, Any]]) -> Result:
         for slot, outcome in enumerate(runs):
             extra: dict[str, Any] = {}
             if program.result_types:
-                source = program.circuit
+                source = program.circuit()
                 if experiment.bindings:
                     source = source.assign_parameters(
                         {p: experiment.bindings[slot][p.name] for p in source.parameters}
@@ -112,7 +108,7 @@ def execute_circuits(claim: Claim, programs: list[dict[str, Any]]) -> Result:
             rows.append(
                 ExperimentResult(
                     program=index,
-                    name=spec.get("name"),
+                    name=program.name,
                     parameters=dict(experiment.bindings[slot]) if experiment.bindings else None,
                     counts=outcome.counts,
                     shots=claim.shots,

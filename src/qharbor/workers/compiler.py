@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
@@ -136,8 +135,3 @@ def two_qubit_gates(circuit: QuantumCircuit) -> int:
         and instruction.operation.name not in STRUCTURAL
         and instruction.operation.name != "barrier"
     )
-
-
-def program_hash(spec: dict[str, Any]) -> str:
-    """SHA-256 of a stored program's text and format: the compile cache's circuit key."""
-    return hashlib.sha256(f"{spec['format']}\n{spec['source']}".encode()).hexdigest()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from qharbor import wire
 from qharbor.engines import get_engine
 from qharbor.jobs.claims import Claim
+from qharbor.jobs.parsed import ParsedProgram
 from qharbor.jobs.result import Result, SealedResult
 from qharbor.workers.circuits import execute_circuits
 from qharbor.workers.primitives import execute_primitive
@@ -24,9 +25,10 @@ def execute(claim: Claim) -> Result | SealedResult:
     Raises:
         errors.QHarborError: with the code to record on the failed job.
     """
-    programs = claim.programs
+    stored = claim.programs
     if claim.program_key is not None:
-        programs = wire.open_with_key(claim.program_key, programs[0]["sealed"], wire.PROGRAMS_AAD)
+        stored = wire.open_with_key(claim.program_key, stored[0]["sealed"], wire.PROGRAMS_AAD)
+    programs = [ParsedProgram.from_json(body) for body in stored]
     if claim.kind != "circuits":
         result = execute_primitive(claim, get_engine(claim.runs_on.engine))
     elif claim.twin is not None:

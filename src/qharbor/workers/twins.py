@@ -15,9 +15,9 @@ from qharbor.engines.readout import one_register
 from qharbor.engines.selection import Picker
 from qharbor.jobs.claims import Claim
 from qharbor.jobs.options import JobOptions
+from qharbor.jobs.parsed import ParsedProgram
 from qharbor.jobs.result import ExperimentResult, Result, Timings
-from qharbor.programs import parse_program
-from qharbor.workers.compiler import compile_for_twin, program_hash, two_qubit_gates
+from qharbor.workers.compiler import compile_for_twin, two_qubit_gates
 from qharbor.workers.record import record
 
 
@@ -90,7 +90,7 @@ class _TwinRun:
     cached: bool
 
 
-def execute_twin(claim: Claim, document: dict[str, Any], programs: list[dict[str, Any]]) -> Result:
+def execute_twin(claim: Claim, document: dict[str, Any], programs: list[ParsedProgram]) -> Result:
     """Compile for the twin's target, run on its noise, and record how.
 
     Each experiment runs the circuit read back from its own OpenQASM 3 text, so the
@@ -109,14 +109,13 @@ def execute_twin(claim: Claim, document: dict[str, Any], programs: list[dict[str
         raise errors.ExecutionError(f"engine {engine.name!r} cannot emulate device twins")
     started = time.perf_counter()
     runs: list[_TwinRun] = []
-    for index, spec in enumerate(programs):
-        program = parse_program(spec["source"], spec["format"], spec["bindings"] or None)
-        runnable, _bits = one_register(program.circuit)
+    for index, program in enumerate(programs):
+        runnable, _bits = one_register(program.circuit())
         if options.skip_compilation or program.verbatim:
             compiled, cached = runnable, False
         else:
             compiled, cached = compile_for_twin(
-                document, runnable, program_hash(spec), options.optimization_level
+                document, runnable, program.digest, options.optimization_level
             )
         for binding in program.bindings or (None,):
             bound = compiled
@@ -128,7 +127,7 @@ def execute_twin(claim: Claim, document: dict[str, Any], programs: list[dict[str
             runs.append(
                 _TwinRun(
                     index,
-                    spec.get("name"),
+                    program.name,
                     dict(binding) if binding is not None else None,
                     text,
                     qasm3.loads(text),

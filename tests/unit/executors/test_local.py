@@ -10,12 +10,14 @@ from collections.abc import Callable, Iterator
 import psutil
 import pytest
 
+from qharbor import errors
 from qharbor.devices import default_catalogue
 from qharbor.executors.base import Outcome, OutcomeKind
 from qharbor.executors.local import LocalExecutor
 from qharbor.jobs.claims import Claim
 from qharbor.jobs.result import Result
 from tests.programs import BELL_QASM3 as BELL
+from tests.programs import stored
 
 SIZE = 2
 DEADLINE_S = 60.0  # generous: only a broken pool ever waits this long
@@ -35,7 +37,8 @@ while (c == false) { reset q; c = measure q; }
 """
 
 
-def make_task(job_id: str, source: str, attempt: int = 1, memory_bytes: int = 0) -> Claim:
+def make_task(job_id: str, source: str | dict, attempt: int = 1, memory_bytes: int = 0) -> Claim:
+    """A claim of one program: text is admitted first, a dict is taken as the row holds it."""
     return Claim(
         job_id=job_id,
         attempt=attempt,
@@ -43,7 +46,7 @@ def make_task(job_id: str, source: str, attempt: int = 1, memory_bytes: int = 0)
         target=STATEVECTOR,
         shots=100,
         seed=1,
-        programs=[{"source": source, "format": "auto", "name": None, "bindings": []}],
+        programs=[stored(source) if isinstance(source, str) else source],
         memory_bytes=memory_bytes,
     )
 
@@ -108,11 +111,12 @@ def test_a_task_runs_and_returns_done(executor: LocalExecutor) -> None:
 
 
 def test_a_program_error_returns_failed_with_its_code(executor: LocalExecutor) -> None:
-    executor.submit(make_task("bad", "OPENQASM 3.0;\nqubit q;\nfoo q;\n"))
+    damaged = {**stored(BELL), "circuit_qpy": "bm90IHFweQ=="}
+    executor.submit(make_task("bad", damaged))
     outcome = outcome_of(executor, "bad")
     assert outcome.kind is OutcomeKind.FAILED
-    assert outcome.code == "PROGRAM_SYNTAX"
-    assert outcome.message is not None and "line 3" in outcome.message
+    assert outcome.code == errors.ExecutionError.code
+    assert outcome.message is not None and "cannot be read" in outcome.message
     assert outcome.result is None
 
 
@@ -160,7 +164,8 @@ def test_memory_is_held_while_a_task_runs_and_returned_when_it_is_done(
 
 
 def test_memory_is_returned_when_a_task_fails(executor: LocalExecutor) -> None:
-    executor.submit(make_task("bad", "OPENQASM 3.0;\nqubit q;\nfoo q;\n", memory_bytes=NEED))
+    damaged = {**stored(BELL), "circuit_qpy": "bm90IHFweQ=="}
+    executor.submit(make_task("bad", damaged, memory_bytes=NEED))
     assert outcome_of(executor, "bad").kind is OutcomeKind.FAILED
     assert executor.free_memory() == CAPACITY
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from qharbor.jobs import backlog
 from qharbor.jobs.job import JobStatus
 from qharbor.jobs.manager import JobManager
-from qharbor.jobs.request import prepare
+from qharbor.jobs.preparation import prepare
 from qharbor.store import Database
 from tests.results import a_result
 from tests.unit.jobs.test_manager import DEVICES, Member, claim, request, submit

@@ -10,7 +10,7 @@ import pytest
 from qharbor.jobs.job import Job
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.policy import FairShare
-from qharbor.jobs.request import prepare
+from qharbor.jobs.preparation import prepare
 from qharbor.security.usage import UsageLedger, charge
 from qharbor.store import Database
 from tests.results import a_result

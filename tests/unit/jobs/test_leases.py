@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 import pytest
 import sqlalchemy as sa
+from qiskit import qasm3
+from qiskit.quantum_info import Operator
 
 from qharbor import errors
 from qharbor.devices import catalogue
@@ -15,6 +17,7 @@ from qharbor.engines.memory import Workload
 from qharbor.jobs import policy
 from qharbor.jobs.job import JobStatus
 from qharbor.jobs.manager import JobManager
+from qharbor.jobs.parsed import ParsedProgram
 from qharbor.jobs.result import ExperimentResult
 from qharbor.store import Database
 from qharbor.store.tables import jobs
@@ -234,7 +237,17 @@ def test_claim_hands_over_what_a_worker_needs(
     [claimed] = claim(manager)
     assert (claimed.job_id, claimed.attempt, claimed.device) == (job.id, 1, "statevector")
     assert (claimed.shots, claimed.seed) == (77, 1234)
-    assert claimed.programs == [{"source": BELL, "format": "qasm3", "name": None, "bindings": []}]
+    [program] = [ParsedProgram.from_json(body) for body in claimed.programs]
+    assert (program.source, program.format, program.name, program.bindings) == (
+        BELL,
+        "qasm3",
+        None,
+        (),
+    )
+    # The worker gets the circuit admission parsed, not text to parse again.
+    assert Operator(program.circuit().remove_final_measurements(inplace=False)).equiv(
+        Operator(qasm3.loads(BELL).remove_final_measurements(inplace=False))
+    )
     stored = row(db, job.id)
     assert stored.status == "RUNNING"
     assert stored.lease_owner == OWNER

@@ -16,7 +16,8 @@ from qharbor import errors
 from qharbor.devices import default_catalogue
 from qharbor.jobs.job import Job, JobStatus
 from qharbor.jobs.manager import JobManager
-from qharbor.jobs.request import JobRequest, ProgramSpec, prepare
+from qharbor.jobs.preparation import prepare
+from qharbor.jobs.request import JobRequest, ProgramSpec
 from qharbor.security.identity import Identity
 from qharbor.store import Database
 from qharbor.store.tables import jobs, results

@@ -26,7 +26,8 @@ from qharbor.devices.twins.document import TwinDocument
 from qharbor.jobs import result as results_module
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.options import JobOptions
-from qharbor.jobs.request import JobRequest, ProgramSpec, prepare
+from qharbor.jobs.preparation import prepare
+from qharbor.jobs.request import JobRequest, ProgramSpec
 from qharbor.jobs.result import Result, SealedResult
 from qharbor.security.identity import Identity
 from qharbor.security.signing import Signer

@@ -16,7 +16,9 @@ from qharbor.executors.base import Outcome, OutcomeKind
 from qharbor.jobs.claims import Claim
 from qharbor.jobs.job import JobStatus
 from qharbor.jobs.manager import JobManager
-from qharbor.jobs.request import JobRequest, ProgramSpec, prepare
+from qharbor.jobs.parsed import ParsedProgram
+from qharbor.jobs.preparation import prepare
+from qharbor.jobs.request import JobRequest, ProgramSpec
 from qharbor.jobs.scheduler import Scheduler
 from qharbor.security.identity import Identity
 from qharbor.store import Database
@@ -185,7 +187,7 @@ def test_task_carries_the_job_and_its_device(manager: JobManager, project, run_s
         "mps",
         1,
     )
-    assert task.programs[0]["source"] == BELL
+    assert ParsedProgram.from_json(task.programs[0]).source == BELL
 
 
 def test_failed_task_fails_the_job_with_its_code(

@@ -9,7 +9,8 @@ import pytest
 from qharbor import errors
 from qharbor.jobs.job import JobStatus
 from qharbor.jobs.manager import JobManager
-from qharbor.jobs.request import JobRequest, ProgramSpec, prepare
+from qharbor.jobs.preparation import prepare
+from qharbor.jobs.request import JobRequest, ProgramSpec
 from qharbor.jobs.sessions import SessionManager, SessionMode, SessionStatus
 from qharbor.store import Database
 from tests.programs import BELL_QASM3 as BELL

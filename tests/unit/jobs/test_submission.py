@@ -19,6 +19,7 @@ from qharbor.devices.records import DeviceRecords
 from qharbor.jobs import backlog
 from qharbor.jobs.job import JobStatus
 from qharbor.jobs.manager import JobManager
+from qharbor.jobs.parsed import ParsedProgram, load_circuit
 from qharbor.jobs.request import JobRequest, ProgramSpec
 from qharbor.jobs.sessions import SessionManager, SessionMode
 from qharbor.jobs.submission import JobSubmission, SealedPrograms, Submission
@@ -138,7 +139,14 @@ def test_a_job_is_stored_queued_with_its_audit_entry_and_wakes_the_scheduler(
     assert job.status is JobStatus.QUEUED
     (row,) = harness.stored()
     assert row.id == job.id
-    assert row.programs == [{"source": BELL, "format": "qasm2", "name": None, "bindings": []}]
+    [program] = [ParsedProgram.from_json(body) for body in row.programs]
+    assert (program.source, program.format, program.name, program.bindings) == (
+        BELL,
+        "qasm2",
+        None,
+        (),
+    )
+    assert program.circuit() == QuantumCircuit.from_qasm_str(BELL)
     assert row.sealed is False
     assert len(harness.recorded) == 1
     assert len(harness.woken) == 1
@@ -225,8 +233,11 @@ def test_sealed_programs_are_checked_then_stored_sealed_again(harness: Harness) 
     (stored,) = row.programs
     private = harness.keys.sealing_private_key(stored["sealed"]["key_id"])
     opened = sealing.open_envelope(private, stored["sealed"], wire.PROGRAMS_AAD)
-    assert opened == [{"source": BELL, "format": "qasm2", "name": None, "bindings": []}] * 2
+    programs = [ParsedProgram.from_json(body) for body in opened]
+    assert [(p.source, p.format, p.bindings) for p in programs] == [(BELL, "qasm2", ())] * 2
+    # The parsed circuits are sealed with the text: neither is readable at rest.
     assert BELL not in str(row.programs)
+    assert programs[0].circuit_qpy not in str(row.programs)
 
 
 def test_sealed_programs_need_the_submitters_key(harness: Harness) -> None:
@@ -275,3 +286,74 @@ def test_a_dry_run_checks_and_compiles_but_stores_nothing(harness: Harness) -> N
     assert harness.stored() == [] and harness.woken == []
     with pytest.raises(errors.ProgramLimit):
         harness.service.dry_run(plain(BELL, BELL, BELL, BELL), harness.principal)
+
+
+def _as_stored_by_an_older_release(harness: Harness, job_id: str, programs: list) -> None:
+    with harness.db.write() as conn:
+        conn.execute(jobs_table.update().where(jobs_table.c.id == job_id).values(programs=programs))
+
+
+def test_queued_jobs_stored_without_parsed_circuits_are_parsed_again_once(
+    harness: Harness,
+) -> None:
+    job, _ = harness.submit(plain(BELL))
+    plain_job = [{"source": BELL, "format": "qasm2", "name": None, "bindings": []}]
+    _as_stored_by_an_older_release(harness, job.id, plain_job)
+
+    assert harness.service.readmit_stored() == 1
+    assert harness.service.readmit_stored() == 0  # nothing left to read again
+
+    (row,) = harness.stored()
+    [program] = [ParsedProgram.from_json(body) for body in row.programs]
+    assert program.source == BELL
+    assert program.circuit() == QuantumCircuit.from_qasm_str(BELL)
+
+
+def test_sealed_jobs_stored_without_parsed_circuits_are_parsed_again_and_stay_sealed(
+    harness: Harness,
+) -> None:
+    register_user_key(harness)
+    job, _ = harness.submit(sealed(harness, [BELL]))
+    legacy = [{"source": BELL, "format": "qasm2", "name": None, "bindings": []}]
+    envelope = harness.keys.seal_to_centre(legacy, wire.PROGRAMS_AAD)
+    _as_stored_by_an_older_release(harness, job.id, [{"sealed": envelope}])
+
+    assert harness.service.readmit_stored() == 1
+    assert harness.service.readmit_stored() == 0
+
+    (row,) = harness.stored()
+    assert BELL not in str(row.programs)
+    (stored,) = row.programs
+    private = harness.keys.sealing_private_key(stored["sealed"]["key_id"])
+    opened = sealing.open_envelope(private, stored["sealed"], wire.PROGRAMS_AAD)
+    [program] = [ParsedProgram.from_json(body) for body in opened]
+    assert program.circuit() == QuantumCircuit.from_qasm_str(BELL)
+
+
+def test_jobs_stored_with_parsed_circuits_are_not_read_again(harness: Harness) -> None:
+    register_user_key(harness)
+    harness.submit(plain(BELL))
+    harness.submit(sealed(harness, [BELL]))
+    assert harness.service.readmit_stored() == 0
+
+
+def test_queued_primitive_jobs_stored_without_parsed_circuits_are_parsed_again(
+    harness: Harness,
+) -> None:
+    request = JobRequest("statevector", (), shots=100, kind="sampler", pubs=({"circuit": BELL},))
+    job, _ = harness.submit(JobSubmission(request))
+    (row,) = harness.stored()
+    legacy = {
+        "pubs": [
+            {k: v for k, v in pub.items() if k != "circuit_qpy"} for pub in row.primitive["pubs"]
+        ]
+    }
+    with harness.db.write() as conn:
+        conn.execute(jobs_table.update().where(jobs_table.c.id == job.id).values(primitive=legacy))
+
+    assert harness.service.readmit_stored() == 1
+    assert harness.service.readmit_stored() == 0
+
+    (row,) = harness.stored()
+    [pub] = row.primitive["pubs"]
+    assert load_circuit(pub["circuit_qpy"]) == QuantumCircuit.from_qasm_str(BELL)

@@ -11,6 +11,7 @@ from qiskit.quantum_info import SparsePauliOp, Statevector
 
 from qharbor.devices import default_catalogue
 from qharbor.engines import get_engine
+from qharbor.jobs.checks import parse_pub
 from qharbor.primitives import prepare_pubs
 from qharbor.primitives.estimator import run_estimator
 from qharbor.primitives.sampler import run_sampler
@@ -48,6 +49,7 @@ def prepared(kind: str, device: str, pubs: list[dict[str, Any]]) -> list[dict[st
         precision=None,
         max_program_bytes=100_000,
         max_experiments=10_000,
+        parse=parse_pub,
     ).payload
     return list(payload["pubs"])
 

@@ -19,6 +19,7 @@ from qiskit.primitives import StatevectorSampler
 
 from qharbor.devices import default_catalogue
 from qharbor.engines import get_engine
+from qharbor.jobs.checks import parse_pub
 from qharbor.primitives import prepare_pubs
 from qharbor.primitives.sampler import run_sampler
 from qharbor.workers.compiler import compile_for
@@ -60,6 +61,7 @@ def test_registers_match_statevector_sampler(seed: int) -> None:
         precision=None,
         max_program_bytes=100_000,
         max_experiments=10,
+        parse=parse_pub,
     ).payload["pubs"]
     [result] = run_sampler(DEVICE, get_engine("aer"), pubs, seed, compile_for)
     [counts] = result["counts"]

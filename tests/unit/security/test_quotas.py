@@ -12,7 +12,7 @@ from qharbor import errors
 from qharbor.devices import default_catalogue
 from qharbor.jobs import backlog
 from qharbor.jobs.manager import JobManager
-from qharbor.jobs.request import prepare
+from qharbor.jobs.preparation import prepare
 from qharbor.security import quotas
 from qharbor.security.quotas import DeviceClass, Period, Quotas
 from qharbor.store import Database

@@ -14,7 +14,8 @@ from qharbor import errors
 from qharbor.client.signatures import verify_signed
 from qharbor.devices import default_catalogue
 from qharbor.jobs.manager import JobManager
-from qharbor.jobs.request import JobRequest, ProgramSpec, prepare
+from qharbor.jobs.preparation import prepare
+from qharbor.jobs.request import JobRequest, ProgramSpec
 from qharbor.jobs.result import stored_result
 from qharbor.security.identity import Identity
 from qharbor.security.signing import Signer

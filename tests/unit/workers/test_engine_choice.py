@@ -13,10 +13,11 @@ import pytest
 from qharbor import errors
 from qharbor.devices import default_catalogue
 from qharbor.engines import base, costs
+from qharbor.jobs.checks import parse_pub
 from qharbor.jobs.claims import Claim
 from qharbor.jobs.options import JobOptions
 from qharbor.workers.execution import execute
-from tests.programs import BELL, ROTATION
+from tests.programs import BELL, ROTATION, stored
 from tests.unit.engines.fakes import FakeEngine, model
 
 DEVICES = default_catalogue()
@@ -50,8 +51,7 @@ def stim(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeEngine
     yield fake
 
 
-def spec(source: str, bindings: list | None = None) -> dict:
-    return {"source": source, "format": "auto", "name": None, "bindings": bindings or []}
+spec = stored
 
 
 def task(*programs: dict, options: dict | None = None, device: str = "statevector") -> Claim:
@@ -132,6 +132,7 @@ def test_sampler_results_name_their_engine(stim: FakeEngine) -> None:
         precision=None,
         max_program_bytes=10_000,
         max_experiments=100,
+        parse=parse_pub,
     )
     document = result_json(
         Claim(
@@ -182,6 +183,7 @@ def test_the_exact_estimator_uses_an_engine_that_computes_expectations(
         precision=None,
         max_program_bytes=10_000,
         max_experiments=100,
+        parse=parse_pub,
     )
     document = result_json(
         Claim(

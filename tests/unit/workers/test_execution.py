@@ -12,6 +12,7 @@ from qharbor.devices import default_catalogue
 from qharbor.engines import get_engine
 from qharbor.jobs.claims import Claim
 from qharbor.workers.execution import execute
+from tests.programs import BELL, stored
 from tests.programs import ROTATION as RX
 
 DEVICES = default_catalogue()
@@ -26,8 +27,7 @@ def result_json(task: Claim) -> dict:
     return execute(task).to_json()
 
 
-def spec(source: str, bindings: list | None = None, name: str | None = None, fmt: str = "auto"):
-    return {"source": source, "format": fmt, "name": name, "bindings": bindings or []}
+spec = stored
 
 
 def task(*programs: dict, device: str = "statevector", shots: int = 100, seed: int = 7) -> Claim:
@@ -117,9 +117,17 @@ def test_stabilizer_device_runs_clifford_gates_outside_its_basis() -> None:
     assert document["metadata"]["method"] == "stabilizer"
 
 
-def test_program_error_propagates_with_its_code() -> None:
-    with pytest.raises(errors.ProgramSyntax):
-        result_json(task(spec("OPENQASM 3.0;\nqubit q;\nfoo q;\n")))
+def test_a_program_stored_without_its_parsed_circuit_fails_the_attempt_clearly() -> None:
+    # The worker never parses text: a row without the admitted circuit is refused.
+    legacy = {"source": BELL, "format": "qasm2", "name": None, "bindings": []}
+    with pytest.raises(errors.ExecutionError, match="without its parsed circuit"):
+        result_json(task(legacy))
+
+
+def test_a_damaged_stored_circuit_fails_the_attempt_clearly() -> None:
+    damaged = {**spec(BELL), "circuit_qpy": "bm90IHFweQ=="}
+    with pytest.raises(errors.ExecutionError, match="stored circuit cannot be read"):
+        result_json(task(damaged))
 
 
 def test_non_clifford_program_on_the_stabilizer_device_is_a_compile_error() -> None:

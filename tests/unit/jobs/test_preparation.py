@@ -5,13 +5,16 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from qiskit import QuantumCircuit
 
 from qharbor import errors
 from qharbor.devices import default_catalogue
 from qharbor.devices.catalogue import memory_need
 from qharbor.engines.memory import Workload
 from qharbor.jobs.options import JobOptions
-from qharbor.jobs.request import JobRequest, ProgramSpec, prepare
+from qharbor.jobs.parsed import ParsedProgram
+from qharbor.jobs.preparation import prepare
+from qharbor.jobs.request import JobRequest, ProgramSpec
 from tests.programs import BELL, ghz
 from tests.programs import ROTATION as RX
 
@@ -38,7 +41,11 @@ def test_prepared_programs_record_format_name_and_bindings() -> None:
             seed=77,
         )
     )
-    assert prepared.programs == [
+    stored = [
+        {k: v for k, v in program.to_json().items() if k != "circuit_qpy"}
+        for program in prepared.programs
+    ]
+    assert stored == [
         {"source": BELL, "format": "qasm2", "name": "bell", "bindings": []},
         {
             "source": RX,
@@ -47,6 +54,11 @@ def test_prepared_programs_record_format_name_and_bindings() -> None:
             "bindings": [{"theta": 0.5}, {"theta": 1.5}],
         },
     ]
+    # Each keeps the circuit it parsed to, so that no worker parses the text again.
+    bell, rx = (program.circuit() for program in prepared.programs)
+    assert bell == QuantumCircuit.from_qasm_str(BELL)
+    assert [p.name for p in rx.parameters] == ["theta"]
+    assert ParsedProgram.from_json(prepared.programs[1].to_json()) == prepared.programs[1]
     assert prepared.num_experiments == 3
     assert prepared.seed == 77
 
