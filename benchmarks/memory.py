@@ -61,6 +61,7 @@ def child(cases: list[tuple[str, str, str, int]]) -> list[dict[str, Any]]:
     from qharbor.engines import loading
     from qharbor.jobs.claims import Claim
     from qharbor.jobs.options import JobOptions
+    from qharbor.jobs.preparation import parse_here
     from qharbor.workers.execution import execute
 
     loading.warm_up()
@@ -77,7 +78,7 @@ def child(cases: list[tuple[str, str, str, int]]) -> list[dict[str, Any]]:
                 target=device,
                 shots=1000,
                 seed=1,
-                programs=[{"source": source, "format": "qasm3", "name": None, "bindings": []}],
+                programs=[parse_here(source, "qasm3").to_json()],
                 options=JobOptions(engine=engine, precision=precision),
             )
         )

@@ -75,15 +75,6 @@ def qft(n: int) -> str:
 
 def stored(source: str, bindings: list | None = None, name: str | None = None, fmt: str = "auto"):
     """A program as a job row holds it once admitted: its text and its parsed circuit."""
-    from qharbor.jobs.parsed import ParsedProgram, pack_circuit
-    from qharbor.programs.intake import admit_program
+    from qharbor.jobs.preparation import parse_here
 
-    admitted = admit_program(source, fmt, bindings or None, sandbox=None)
-    return ParsedProgram(
-        source=source,
-        format=admitted.format,
-        name=name,
-        bindings=admitted.bindings,
-        circuit_qpy=pack_circuit(admitted.qpy),
-        extras=admitted.extras,
-    ).to_json()
+    return parse_here(source, fmt, bindings, name).to_json()

@@ -141,6 +141,28 @@ def prepare(
     )
 
 
+def parse_here(
+    source: str,
+    fmt: str = "auto",
+    bindings: Any = None,
+    name: str | None = None,
+) -> ParsedProgram:
+    """One program parsed in this process, as a job stores it: for tools and tests.
+
+    The centre parses what users send in its sandbox (:func:`prepare`); this is for
+    programs this process wrote itself.
+    """
+    admitted = admit_program(source, fmt, bindings or None, sandbox=None)
+    return ParsedProgram(
+        source=source,
+        format=admitted.format,
+        name=name,
+        bindings=admitted.bindings,
+        circuit_qpy=pack_circuit(admitted.qpy),
+        extras=admitted.extras,
+    )
+
+
 def _memory_need(
     device: Device, options: JobOptions, workloads: list[Workload], program: int | None = None
 ) -> int:
