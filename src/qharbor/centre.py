@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from qharbor.accounting.reservations import Limits, Reservations
 from qharbor.devices import Catalogue, default_catalogue
 from qharbor.devices.fleet import Fleet
 from qharbor.devices.records import DeviceRecords
@@ -92,6 +93,18 @@ class Centre:
         self.keys = KeyStore(self.db, load_key_encryption_key(settings))
         self.quotas = Quotas(self.db, self.catalogue, backlog)
         self.usage = UsageLedger(self.db)
+        self.reservations = Reservations(
+            self.db,
+            self.catalogue,
+            Limits(
+                min_s=settings.reservation_min_seconds,
+                max_s=settings.reservation_max_seconds,
+                max_ahead_s=settings.reservation_max_ahead_seconds,
+                need_approval=settings.reservations_need_approval,
+            ),
+            # A window that begins or ends early is a reason to look at the queue.
+            on_change=lambda: self.scheduler.wake() if self.scheduler is not None else None,
+        )
         self.audit = AuditLog(self.db)
         # Turning the users' limit off (0) turns the projects' off too.
         project_rate = settings.project_rate_limit_per_second
@@ -150,6 +163,7 @@ class Centre:
             keys=self.keys,
             shares=lambda: self.usage.decayed(self.settings.fair_share_half_life_seconds),
             shares_refresh_s=self.settings.fair_share_refresh_seconds,
+            reservations=self.reservations,
         )
         # A device coming back (or going offline) is a reason to look at the queue.
         self.fleet.on_change(lambda _device: self.scheduler.wake() if self.scheduler else None)

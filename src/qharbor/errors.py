@@ -302,6 +302,33 @@ class SessionClosed(QHarborError):
     code = "SESSION_CLOSED"
 
 
+# --- reservations ---------------------------------------------------------------------
+
+
+class ReservationNotFound(QHarborError):
+    """No reservation with that id exists in your project."""
+
+    code = "RESERVATION_NOT_FOUND"
+
+
+class ReservationInvalid(QHarborError):
+    """The reservation's window cannot be booked as given; see the message for what to fix."""
+
+    code = "RESERVATION_INVALID"
+
+
+class ReservationConflict(QHarborError):
+    """The device is already booked for part of that window; pick a window that is free."""
+
+    code = "RESERVATION_CONFLICT"
+
+
+class ReservationState(QHarborError):
+    """The reservation is not in a state that allows this (e.g. already cancelled)."""
+
+    code = "RESERVATION_STATE"
+
+
 # --- execution (recorded on failed jobs) --------------------------------------------
 
 

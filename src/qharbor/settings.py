@@ -128,6 +128,20 @@ class Settings(BaseSettings):
     fair_share_half_life_seconds: float = Field(
         default=3600.0, gt=0, description="Recent usage halves in weight over this time."
     )
+    reservations_need_approval: bool = Field(
+        default=True,
+        description="Bookings wait for an admin's approval (REQUESTED) before they hold "
+        "their device; false approves them on booking.",
+    )
+    reservation_min_seconds: float = Field(
+        default=60.0, gt=0, description="The shortest window a project may book."
+    )
+    reservation_max_seconds: float = Field(
+        default=7 * 86_400.0, gt=0, description="The longest window a project may book."
+    )
+    reservation_max_ahead_seconds: float = Field(
+        default=365 * 86_400.0, gt=0, description="How far ahead a window may start."
+    )
 
     engine_costs_path: Path | None = Field(
         default=None,

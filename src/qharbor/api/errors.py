@@ -53,6 +53,10 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.EngineNotOnDevice.code: 422,
     errors.EngineCannotRun.code: 422,
     errors.ParserUnavailable.code: 503,
+    errors.ReservationNotFound.code: 404,
+    errors.ReservationInvalid.code: 422,
+    errors.ReservationConflict.code: 409,
+    errors.ReservationState.code: 409,
 }
 
 

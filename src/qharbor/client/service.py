@@ -22,6 +22,7 @@ from qharbor.client.admin import AdminClient
 from qharbor.client.client import HarborClient
 from qharbor.client.job import Job
 from qharbor.client.programs import build_programs
+from qharbor.client.reservations import ReservationsClient
 from qharbor.client.rest import RestSession, RetryPolicy
 from qharbor.client.results import DeviceInfo, JobResult
 from qharbor.client.signatures import Verification
@@ -308,6 +309,12 @@ class HarborService:
     def admin(self) -> AdminClient:
         """The admin routes, for a centre admin's token with the ``admin`` scope."""
         return AdminClient(self._client.session)
+
+    @property
+    def reservations(self) -> ReservationsClient:
+        """Book a device for a window of time: ``create``, ``list``, ``get``, ``cancel``;
+        admins ``approve`` and ``preempt``."""
+        return ReservationsClient(self._client.session)
 
     def usage(
         self,

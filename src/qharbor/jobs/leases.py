@@ -13,10 +13,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import sqlalchemy as sa
 
 from qharbor import errors
+from qharbor.accounting import reservations
 from qharbor.jobs import policy, queue
 from qharbor.jobs.claims import Claim
 from qharbor.jobs.job import FINAL_STATUSES, Job, JobStatus
@@ -60,6 +62,27 @@ _MARK_RUNNING = (
     )
 )
 _DELETE_RESULT = results.delete().where(results.c.job_id == sa.bindparam("job_id"))
+
+
+def _charge(conn: sa.Connection, row: Any, job_id: str, device_s: float, at: dt.datetime) -> None:
+    """Charge an ending job's device time (seconds), less what its reserved window pays."""
+    charged, window = reservations.job_charge(
+        conn,
+        project_id=row.project_id,
+        device=row.device,
+        started_at=row.started_at,
+        device_s=device_s,
+        at=at,
+    )
+    usage.charge(
+        conn,
+        job_id=job_id,
+        project_id=row.project_id,
+        device=row.device,
+        device_s=charged,
+        at=at,
+        reservation_id=window,
+    )
 
 
 class Leases(JobQueries):
@@ -244,15 +267,12 @@ class Leases(JobQueries):
             measured = result.timings.qpu_s
             if measured is None:
                 measured = result.timings.run_s
-            usage.charge(
+            _charge(
                 conn,
-                job_id=job_id,
-                project_id=row.project_id,
-                device=row.device,
-                device_s=float(measured)
-                if measured is not None
-                else (now - row.started_at).total_seconds(),
-                at=now,
+                row,
+                job_id,
+                float(measured) if measured is not None else (now - row.started_at).total_seconds(),
+                now,
             )
         done = dataclasses.replace(
             Job.from_row(row), status=JobStatus.DONE, finished_at=now, queue_position=None
@@ -290,14 +310,7 @@ class Leases(JobQueries):
             ).rowcount
             if updated and row is not None and row.started_at is not None:
                 # It held a device from its start until now: that time is charged.
-                usage.charge(
-                    conn,
-                    job_id=job_id,
-                    project_id=row.project_id,
-                    device=row.device,
-                    device_s=(now - row.started_at).total_seconds(),
-                    at=now,
-                )
+                _charge(conn, row, job_id, (now - row.started_at).total_seconds(), now)
         if updated:
             self._on_change(job_id)
         return bool(updated)

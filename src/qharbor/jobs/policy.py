@@ -1,5 +1,9 @@
 """The queue policy: in which order the scheduler serves projects and their sessions.
 
+Reservations come first: while a project's approved window holds a device, that
+project's jobs on it go first, and no other project's job starts on it
+(:class:`Reserved`, wrapped around fair share).
+
 Fair share decides which project goes next: the one with the least recent usage
 (device-seconds, decayed), ties to the project whose oldest job waited longest.
 Within a project, the jobs of its open sessions go first, then its oldest jobs.
@@ -14,7 +18,7 @@ turn in fair-share order; a session cannot starve the other projects.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 
@@ -29,10 +33,16 @@ class Waiting:
 
 @dataclass(frozen=True)
 class Turn:
-    """Serve this project's queued jobs next: only its session jobs, or all of them."""
+    """Serve this project's queued jobs next: only its session jobs, or all of them.
+
+    ``only`` narrows the turn to those devices; ``barred`` leaves those devices out
+    (they are reserved for another project now).
+    """
 
     project_id: str
     sessions_only: bool
+    only: frozenset[str] | None = None
+    barred: frozenset[str] = frozenset()
 
 
 def turns(waiting: Sequence[Waiting], shares: Mapping[str, float]) -> list[Turn]:
@@ -80,3 +90,37 @@ class FairShare:
 
     def turns(self, waiting: Sequence[Waiting]) -> list[Turn]:
         return turns(waiting, self.shares)
+
+
+@dataclass(frozen=True)
+class Reserved:
+    """Reservations, then the inner policy (see ``qharbor.accounting.reservations``).
+
+    A project holding a device goes first on it; every project's jobs on a device
+    another project holds stay queued until the window ends.
+
+    Args:
+        holds: each device under an approved window now, with the project holding it.
+        inner: the order of everything else (fair share).
+    """
+
+    holds: Mapping[str, str]
+    inner: QueuePolicy
+
+    def turns(self, waiting: Sequence[Waiting]) -> list[Turn]:
+        held: dict[str, set[str]] = {}
+        for device, project_id in self.holds.items():
+            held.setdefault(project_id, set()).add(device)
+        first = [
+            Turn(w.project_id, sessions_only=False, only=frozenset(held[w.project_id]))
+            for w in sorted(waiting, key=lambda w: w.oldest)
+            if w.project_id in held
+        ]
+        rest = [
+            replace(
+                turn,
+                barred=frozenset(d for d, p in self.holds.items() if p != turn.project_id),
+            )
+            for turn in self.inner.turns(waiting)
+        ]
+        return first + rest

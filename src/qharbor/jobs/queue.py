@@ -58,12 +58,19 @@ def queues(
         .group_by(jobs.c.project_id)
     ).all()
     turns = order.turns([policy.Waiting(r.project_id, r.oldest, bool(r.top)) for r in waiting])
-    return [
-        _QUEUED.where(jobs.c.project_id == turn.project_id, jobs.c.priority > 0)
-        if turn.sessions_only
-        else _QUEUED.where(jobs.c.project_id == turn.project_id)
-        for turn in turns
-    ]
+    return [_served(turn) for turn in turns]
+
+
+def _served(turn: policy.Turn) -> sa.Select[Any]:
+    """The queued jobs one turn serves."""
+    served = _QUEUED.where(jobs.c.project_id == turn.project_id)
+    if turn.sessions_only:
+        served = served.where(jobs.c.priority > 0)
+    if turn.only is not None:
+        served = served.where(jobs.c.device.in_(sorted(turn.only)))
+    if turn.barred:
+        served = served.where(jobs.c.device.not_in(sorted(turn.barred)))
+    return served
 
 
 def candidates(

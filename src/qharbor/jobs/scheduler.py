@@ -1,6 +1,8 @@
 """The scheduler: leases queued jobs to workers and records how they end.
 
-It runs in one thread of the centre. It serves the project with the least
+It runs in one thread of the centre. While a project's approved reservation
+holds a device, only that project's jobs start on it (``jobs.policy.Reserved``).
+Otherwise it serves the project with the least
 recent usage first (fair share), and within a project its session jobs, then
 its oldest jobs; a session's jobs go ahead of other projects' only while their
 project is within its fair share (``jobs.policy``). It never runs more of a device's jobs at once
@@ -17,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from typing import Protocol
 
 from qharbor import errors
 from qharbor.devices import Catalogue, DeviceStatus
@@ -30,6 +33,18 @@ from qharbor.jobs.sessions import SessionManager
 from qharbor.security.keys import KeyStore
 
 log = logging.getLogger(__name__)
+
+
+class Bookings(Protocol):
+    """The reserved windows, as the scheduler needs them (``qharbor.accounting.reservations``)."""
+
+    def holds(self) -> Mapping[str, str]:
+        """Each device under an approved window now, with the project holding it."""
+        ...
+
+    def settle(self) -> int:
+        """Close (and charge) the windows that have ended."""
+        ...
 
 
 class Scheduler:
@@ -52,6 +67,8 @@ class Scheduler:
         shares: returns each project's decayed recent usage for fair share; None
             serves every job oldest first.
         shares_refresh_s: seconds between calls to ``shares``.
+        reservations: the reserved windows; ended ones are settled here, beside the
+            sessions. None: no reservations.
     """
 
     def __init__(
@@ -70,6 +87,7 @@ class Scheduler:
         keys: KeyStore | None = None,
         shares: Callable[[], Mapping[str, float]] | None = None,
         shares_refresh_s: float = 5.0,
+        reservations: Bookings | None = None,
     ) -> None:
         self.owner = uuid.uuid4().hex
         self._manager = manager
@@ -88,6 +106,7 @@ class Scheduler:
         self._shares_refresh_s = shares_refresh_s
         self._shares_at = float("-inf")
         self._share_cache: Mapping[str, float] = {}
+        self._reservations = reservations
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
@@ -138,8 +157,11 @@ class Scheduler:
                 if now - last_recovery >= self._lease_s / 2:
                     self._manager.recover(self._max_attempts)
                     last_recovery = now
-                if self._sessions is not None and now - last_sessions >= self._session_check_s:
-                    self._sessions.expire_due()
+                if now - last_sessions >= self._session_check_s:
+                    if self._sessions is not None:
+                        self._sessions.expire_due()
+                    if self._reservations is not None:
+                        self._reservations.settle()
                     last_sessions = now
                 self._dispatch()
             except Exception as exc:  # the database may be briefly unreachable; keep going
@@ -193,14 +215,17 @@ class Scheduler:
         return self._fleet.status(device)
 
     def _policy(self) -> policy.QueuePolicy | None:
-        """Fair share over the projects' recent usage, refreshed now and then."""
+        """Reservations, then fair share over the projects' recent usage (refreshed now
+        and then)."""
+        holds = self._reservations.holds() if self._reservations is not None else {}
         if self._shares is None:
-            return None
+            return policy.Reserved(holds, policy.FairShare({})) if holds else None
         now = time.monotonic()
         if now - self._shares_at >= self._shares_refresh_s:
             self._share_cache = self._shares()
             self._shares_at = now
-        return policy.FairShare(self._share_cache)
+        fair = policy.FairShare(self._share_cache)
+        return policy.Reserved(holds, fair) if holds else fair
 
     def _prepare(self, claim: Claim) -> Claim:
         device = self._catalogue.get(claim.device)

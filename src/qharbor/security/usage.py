@@ -2,6 +2,11 @@
 
 The job manager charges a job in the same transaction that ends it, so a job is
 charged exactly once. A job cancelled before it started costs nothing.
+
+A reserved window is charged as one row of its own (no job), written when the
+window is settled (``qharbor.accounting.reservations``); the jobs its project ran
+inside it are recorded with the window's id and charged only for the time they
+ran past its end.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from qharbor.store.tables import projects, usage
 # Built once: they run for every finished job.
 _DELETE = usage.delete().where(usage.c.job_id == sa.bindparam("job_id"))
 _INSERT = usage.insert()
+_DELETE_WINDOW = usage.delete().where(
+    usage.c.reservation_id == sa.bindparam("window"), usage.c.job_id.is_(None)
+)
 
 
 def charge(
@@ -29,8 +37,14 @@ def charge(
     device: str,
     device_s: float,
     at: dt.datetime,
+    reservation_id: str | None = None,
 ) -> None:
-    """Record a finished job's device time (seconds); call in the transaction that ends it."""
+    """Record a finished job's device time (seconds); call in the transaction that ends it.
+
+    Args:
+        reservation_id: the window the job ran inside, if any; the caller has already
+            left out of ``device_s`` the time the window pays for.
+    """
     conn.execute(_DELETE, {"job_id": job_id})
     conn.execute(
         _INSERT,
@@ -41,6 +55,32 @@ def charge(
             "day": at.astimezone(dt.UTC).date(),
             "device_s": max(0.0, float(device_s)),
             "charged_at": at,
+            "reservation_id": reservation_id,
+        },
+    )
+
+
+def charge_window(
+    conn: sa.Connection,
+    *,
+    reservation_id: str,
+    project_id: str,
+    device: str,
+    device_s: float,
+    at: dt.datetime,
+) -> None:
+    """Record a reserved window's device time (seconds), once, as a row without a job."""
+    conn.execute(_DELETE_WINDOW, {"window": reservation_id})
+    conn.execute(
+        _INSERT,
+        {
+            "job_id": None,
+            "project_id": project_id,
+            "device": device,
+            "day": at.astimezone(dt.UTC).date(),
+            "device_s": max(0.0, float(device_s)),
+            "charged_at": at,
+            "reservation_id": reservation_id,
         },
     )
 
@@ -59,7 +99,9 @@ class UsageLedger:
         until: dt.date | None = None,
         device: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Device-seconds and job counts per project, device and day (UTC), oldest first.
+        """Device-seconds, job and reservation counts per project, device and day (UTC).
+
+        Oldest first. A reserved window counts on the day it was settled.
 
         Args:
             project_ids: the projects to report on; None for every project.
@@ -73,7 +115,8 @@ class UsageLedger:
                 usage.c.device,
                 usage.c.day,
                 sa.func.sum(usage.c.device_s).label("device_s"),
-                sa.func.count().label("jobs"),
+                sa.func.count(usage.c.job_id).label("jobs"),
+                sa.func.count(sa.distinct(usage.c.reservation_id)).label("reservations"),
             )
             .join(projects, projects.c.id == usage.c.project_id)
             .group_by(projects.c.name, usage.c.device, usage.c.day)
@@ -96,6 +139,7 @@ class UsageLedger:
                 "day": row.day.isoformat(),
                 "device_s": round(float(row.device_s), 6),
                 "jobs": int(row.jobs),
+                "reservations": int(row.reservations),
             }
             for row in rows
         ]

@@ -270,12 +270,14 @@ quotas = sa.Table(
     sa.Column("budget_s", sa.Float, nullable=False),
 )
 
-# The usage ledger: one row per job that used device time, written when it ends.
+# The usage ledger: one row per job that used device time, written when it ends,
+# and one per reservation window, written when the window is settled.
 usage = sa.Table(
     "usage",
     metadata,
     sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("job_id", sa.String(36), nullable=False, unique=True),
+    # NULL on a reservation window's own row.
+    sa.Column("job_id", sa.String(36), nullable=True, unique=True),
     sa.Column(
         "project_id",
         sa.String(36),
@@ -286,8 +288,43 @@ usage = sa.Table(
     sa.Column("day", sa.Date, nullable=False),
     sa.Column("device_s", sa.Float, nullable=False),
     sa.Column("charged_at", UTCDateTime, nullable=False),
+    # The window this row is for, or the window a job ran inside (charged only past its end).
+    sa.Column("reservation_id", sa.String(36), nullable=True),
     sa.Index("ix_usage_project_day", "project_id", "day"),
     sa.Index("ix_usage_charged_at", "charged_at"),
+)
+
+# Reserved time: a project's window on one device (accounting/reservations.py).
+reservations = sa.Table(
+    "reservations",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column(
+        "project_id",
+        sa.String(36),
+        sa.ForeignKey("projects.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("device", sa.String(128), nullable=False),
+    sa.Column("start_at", UTCDateTime, nullable=False),
+    sa.Column("end_at", UTCDateTime, nullable=False),
+    # REQUESTED, APPROVED, CANCELLED, PREEMPTED or COMPLETED.
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("note", sa.String(256), nullable=True),
+    # Why it was last approved, cancelled or pre-empted.
+    sa.Column("reason", sa.String(256), nullable=True),
+    sa.Column(
+        "created_by", sa.String(36), sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    ),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("approved_at", UTCDateTime, nullable=True),
+    # When it stopped holding the device early (cancelled or pre-empted); else NULL.
+    sa.Column("ended_at", UTCDateTime, nullable=True),
+    sa.Column("changed_by", sa.String(36), nullable=True),
+    # Device-seconds charged for the window, once settled.
+    sa.Column("charged_s", sa.Float, nullable=True),
+    sa.Index("ix_reservations_device_end", "device", "end_at"),
+    sa.Index("ix_reservations_project_start", "project_id", "start_at"),
 )
 
 # Append-only: triggers refuse UPDATE and DELETE (see migration 0004).

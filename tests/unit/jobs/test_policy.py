@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from qharbor.jobs.policy import Turn, Waiting, turns
+from qharbor.jobs.policy import FairShare, Reserved, Turn, Waiting, turns
 
 
 def test_projects_are_served_least_used_first_then_oldest_first() -> None:
@@ -60,3 +60,19 @@ def test_no_project_above_the_average_ever_overtakes_another() -> None:
 
 def test_nothing_waiting_means_no_turns() -> None:
     assert turns([], {"a": 1.0}) == []
+
+
+def test_a_project_holding_a_device_goes_first_on_it_and_others_are_barred_from_it() -> None:
+    waiting = [Waiting("idle", 1, False), Waiting("holder", 2, False)]
+    order = Reserved({"sc25": "holder"}, FairShare({"holder": 100.0})).turns(waiting)
+    assert order == [
+        Turn("holder", False, only=frozenset({"sc25"})),
+        Turn("idle", False, barred=frozenset({"sc25"})),
+        Turn("holder", False),
+    ]
+
+
+def test_without_holds_the_reserved_policy_is_its_inner_policy() -> None:
+    waiting = [Waiting("a", 5, True), Waiting("b", 9, False)]
+    inner = FairShare({"a": 1.0, "b": 5.0})
+    assert Reserved({}, inner).turns(waiting) == inner.turns(waiting)

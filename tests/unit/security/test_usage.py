@@ -105,6 +105,7 @@ def test_the_report_groups_by_project_device_and_day(
             "day": "2025-03-01",
             "device_s": 3.0,
             "jobs": 2,
+            "reservations": 0,
         },
         {
             "project": "physics",
@@ -112,6 +113,7 @@ def test_the_report_groups_by_project_device_and_day(
             "day": "2025-03-02",
             "device_s": 4.0,
             "jobs": 1,
+            "reservations": 0,
         },
     ]
     assert ledger.report([alice.project_id], since=dt.date(2025, 3, 2))[0]["jobs"] == 1

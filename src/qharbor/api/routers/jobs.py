@@ -13,7 +13,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from qharbor import errors
+from qharbor import errors, wire
 from qharbor.api import bounds
 from qharbor.api import errors as api_errors
 from qharbor.api.auditing import audit_write
@@ -70,7 +70,8 @@ CreatedBefore = Annotated[
 
 
 def job_json(centre: Centre, job: Job) -> dict[str, Any]:
-    """The job as the API shows it, with why it waits if its device is not ONLINE."""
+    """The job as the API shows it, with why it waits if its device is not ONLINE or is
+    reserved for another project."""
     data = job.to_json()
     data["waiting_reason"] = None
     data["estimated_start"] = None
@@ -84,6 +85,11 @@ def job_json(centre: Centre, job: Job) -> dict[str, Any]:
                 + "; the job runs when it is ONLINE again"
             )
             data["estimated_start"] = shown["until"]
+        else:
+            reserved = centre.reservations.waiting(job.device, job.project_id)
+            if reserved is not None:
+                data["waiting_reason"] = reserved[0]
+                data["estimated_start"] = wire.iso(reserved[1])
     return data
 
 

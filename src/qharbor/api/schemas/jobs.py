@@ -325,10 +325,13 @@ class JobPublic(BaseModel):
     error: JobError | None
     options: dict[str, Any] = Field(default_factory=dict)
     waiting_reason: str | None = Field(
-        default=None, description="Why a queued job waits: its device is not ONLINE."
+        default=None,
+        description="Why a queued job waits: its device is not ONLINE, or is reserved for "
+        "another project.",
     )
     estimated_start: str | None = Field(
-        default=None, description="When the device is expected back (UTC), if known."
+        default=None,
+        description="When the device is expected back, or its reservation ends (UTC), if known.",
     )
 
 

@@ -16,6 +16,9 @@ class UsageRow(BaseModel):
     day: str
     device_s: float
     jobs: int
+    reservations: int = Field(
+        default=0, description="Reserved windows charged that day (device_s includes them)."
+    )
 
 
 class UsageReport(BaseModel):
