@@ -53,6 +53,15 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.EngineNotOnDevice.code: 422,
     errors.EngineCannotRun.code: 422,
     errors.ParserUnavailable.code: 503,
+    errors.TokenInvalid.code: 401,
+    errors.TokenExpired.code: 401,
+    errors.TokenWrongIssuer.code: 401,
+    errors.TokenWrongAudience.code: 401,
+    errors.TokenUnknownKey.code: 401,
+    errors.TokenAlgorithm.code: 401,
+    errors.SsoNotConfigured.code: 404,
+    errors.SsoFailed.code: 400,
+    errors.IdentityProviderUnavailable.code: 503,
 }
 
 
