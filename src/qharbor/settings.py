@@ -200,6 +200,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Least time between two reloads of the provider's keys on an unknown key id.",
     )
+    oidc_jwks_max_age_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Longest the provider's keys are kept before they are read again, so a "
+        "key it withdrew stops working here within this time.",
+    )
 
     write_account_file: bool = False
     account_file: Path | None = None

@@ -55,6 +55,7 @@ class OidcConfig:
         leeway_s: Clock skew allowed on ``exp``, ``iat`` and ``nbf`` (seconds).
         redirect_url: The callback URL, or None to derive it from the request.
         jwks_refresh_s: Least time between two reloads of the keys (seconds).
+        jwks_max_age_s: Longest time the keys are kept without a reload (seconds).
     """
 
     issuer: str
@@ -68,6 +69,7 @@ class OidcConfig:
     leeway_s: float = 30.0
     redirect_url: str | None = None
     jwks_refresh_s: float = 10.0
+    jwks_max_age_s: float = 300.0
 
     def __post_init__(self) -> None:
         forbidden = {a for a in self.algorithms if a in FORBIDDEN_ALGORITHMS or a.lower() == "none"}
@@ -112,6 +114,7 @@ class OidcConfig:
             leeway_s=settings.oidc_leeway_seconds,
             redirect_url=settings.oidc_redirect_url,
             jwks_refresh_s=settings.oidc_jwks_refresh_seconds,
+            jwks_max_age_s=settings.oidc_jwks_max_age_seconds,
         )
 
 
@@ -147,11 +150,13 @@ class ProviderClient:
 
     The keys are reloaded when a token names a key id not among them (at most once
     per ``refresh_s``, so a stream of forged key ids cannot make the centre hammer
-    the provider).
+    the provider), and whenever they are older than ``max_age_s``, so a key the
+    provider withdrew stops working here within that time.
 
     Args:
         issuer: The issuer URL.
         refresh_s: Least time between two reloads of the keys (seconds).
+        max_age_s: Longest time the keys are kept without a reload (seconds).
         http: The HTTP client to use (one of the centre's, or a test's).
         clock: Monotonic seconds, for the reload interval.
     """
@@ -161,11 +166,13 @@ class ProviderClient:
         issuer: str,
         *,
         refresh_s: float = 10.0,
+        max_age_s: float = 300.0,
         http: httpx.Client | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.issuer = issuer.rstrip("/")
         self.refresh_s = refresh_s
+        self.max_age_s = max_age_s
         self._http = http or httpx.Client(timeout=10.0)
         self._clock = clock
         self._lock = threading.Lock()
@@ -256,9 +263,8 @@ class ProviderClient:
         """
         with self._lock:
             unknown = kid is not None and kid not in self._kids
-            if self._keys is None or (
-                unknown and self._clock() - self._loaded_at >= self.refresh_s
-            ):
+            age = self._clock() - self._loaded_at
+            if self._keys is None or age >= self.max_age_s or (unknown and age >= self.refresh_s):
                 self._load()
             assert self._keys is not None
             if kid is not None and kid not in self._kids:

@@ -28,8 +28,8 @@ from qharbor.store.tables import memberships, projects, sso_identities, tokens, 
 
 #: Scopes of a signed-in user: everything their role allows (admin only for admins).
 _USER_SCOPES = frozenset({"read", "submit"})
-#: How long a checked token's principal is reused before the database is read again
-#: (seconds); a token is still refused at once when it expires.
+#: How long a token's sign-in (its database write) is reused before it is done again
+#: (seconds); the token itself is verified on every request.
 _CACHE_S = 30.0
 _CACHE_SIZE = 4096
 
@@ -54,7 +54,9 @@ class SingleSignOn:
         self.directory = directory
         self.config = config
         self.group_map = group_map
-        self.provider = provider or ProviderClient(config.issuer, refresh_s=config.jwks_refresh_s)
+        self.provider = provider or ProviderClient(
+            config.issuer, refresh_s=config.jwks_refresh_s, max_age_s=config.jwks_max_age_s
+        )
         self.verifier = TokenVerifier(config, self.provider)
         self._lock = threading.Lock()
         self._seen: OrderedDict[tuple[str, str | None], tuple[float, Principal]] = OrderedDict()
@@ -78,17 +80,16 @@ class SingleSignOn:
             errors.Unauthenticated: a subclass naming what is wrong with the token.
             errors.Forbidden: the user's groups give no project here, or not ``project``.
         """
-        key = (hashlib.sha256(token.encode()).hexdigest(), project)
+        # Every request verifies the token (a key the provider withdrew, or an expiry,
+        # takes effect at once); only the sign-in's database write is reused.
+        claims = self.verifier.verify(token)
+        key = (claims.token_id, project)
         now = time.monotonic()
         with self._lock:
             cached = self._seen.get(key)
         if cached is not None and now - cached[0] < _CACHE_S:
-            principal = cached[1]
-            if principal.expires_at is not None and principal.expires_at <= wire.utcnow():
-                # Verify again so the refusal names the expiry.
-                self.verifier.verify(token)
-            return principal
-        principal = self.sign_in(self.verifier.verify(token), project)
+            return cached[1]
+        principal = self.sign_in(claims, project)
         with self._lock:
             self._seen[key] = (now, principal)
             self._seen.move_to_end(key)

@@ -68,11 +68,11 @@ function configuration(state) {
     cookies: { keys: ['qharbor-test-cookie-key'] },
     claims: {
       openid: ['sub'],
-      profile: ['name', 'preferred_username'],
+      // As Keycloak's group mapper does, groups come with the profile scope.
+      profile: ['name', 'preferred_username', 'groups'],
       email: ['email'],
-      groups: ['groups'],
     },
-    scopes: ['openid', 'offline_access', 'profile', 'email', 'groups'],
+    scopes: ['openid', 'offline_access', 'profile', 'email'],
     features: {
       devInteractions: { enabled: true },
       deviceFlow: { enabled: true },
