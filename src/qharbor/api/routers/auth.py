@@ -52,7 +52,7 @@ def sso_config(centre: CentreDep) -> dict[str, Any]:
     }
 
 
-@router.get("/login", status_code=302, responses=api_errors.responses(404, 503))
+@router.get("/login", status_code=302, responses=api_errors.responses(404, 422, 503))
 def start_login(request: Request, centre: CentreDep, next: str | None = None) -> RedirectResponse:
     """Send the browser to the provider to sign in (authorization code with PKCE).
 
@@ -74,7 +74,10 @@ def start_login(request: Request, centre: CentreDep, next: str | None = None) ->
 
 
 @router.get(
-    "/callback", name="callback", status_code=303, responses=api_errors.responses(400, 401, 403)
+    "/callback",
+    name="callback",
+    status_code=303,
+    responses=api_errors.responses(400, 401, 403, 404, 422, 503),
 )
 def callback(
     request: Request,
