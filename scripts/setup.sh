@@ -16,3 +16,19 @@ fi
 echo "Installing qharbor[$extras] into .venv ..."
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[$extras]"
+if [ "$extras" = "test" ]; then
+    # The single sign-on tests run a real OpenID provider (oidc-provider) on Node.js.
+    if ! command -v npm >/dev/null 2>&1; then
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+            echo "Installing Node.js and npm (for the test OpenID provider) ..."
+            apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
+        else
+            echo "The tests need Node.js 18+ with npm (for the test OpenID provider)" >&2
+            exit 1
+        fi
+    fi
+    if [ ! -d tests/integration/oidc/node_modules/oidc-provider ]; then
+        echo "Installing the test OpenID provider (npm ci in tests/integration/oidc) ..."
+        (cd tests/integration/oidc && npm ci --no-audit --no-fund --silent)
+    fi
+fi

@@ -28,6 +28,7 @@ from qharbor.security.identity import Identity
 from qharbor.security.keys import KeyStore, load_key_encryption_key
 from qharbor.security.quotas import Quotas
 from qharbor.security.ratelimit import RateLimiter, RateLimits
+from qharbor.security.sso import SingleSignOn
 from qharbor.security.usage import UsageLedger
 from qharbor.settings import Settings
 from qharbor.store import Database
@@ -90,6 +91,8 @@ class Centre:
             max_open_per_user=settings.max_open_sessions_per_user,
         )
         self.identity = Identity(self.db)
+        # None unless QHARBOR_OIDC_ISSUER is set; the provider is first asked on first use.
+        self.sso = SingleSignOn.from_settings(self.identity, settings)
         self.keys = KeyStore(self.db, load_key_encryption_key(settings))
         self.quotas = Quotas(self.db, self.catalogue, backlog)
         self.usage = UsageLedger(self.db)
@@ -180,4 +183,6 @@ class Centre:
         if self._executor is not None:
             self._executor.close()
         self.parsers.close()
+        if self.sso is not None:
+            self.sso.close()
         self.db.dispose()

@@ -80,6 +80,60 @@ class Forbidden(QHarborError):
     code = "FORBIDDEN"
 
 
+class TokenInvalid(Unauthenticated):
+    """The sign-in token is not valid (malformed, or its signature does not verify); sign in again."""  # noqa: E501
+
+    code = "TOKEN_INVALID"
+
+
+class TokenExpired(Unauthenticated):
+    """The sign-in token has expired; refresh it or sign in again."""
+
+    code = "TOKEN_EXPIRED"
+
+
+class TokenWrongIssuer(Unauthenticated):
+    """The sign-in token was issued by a provider this centre does not trust."""
+
+    code = "TOKEN_WRONG_ISSUER"
+
+
+class TokenWrongAudience(Unauthenticated):
+    """The sign-in token was issued to another application, not to this centre."""
+
+    code = "TOKEN_WRONG_AUDIENCE"
+
+
+class TokenUnknownKey(Unauthenticated):
+    """The sign-in token is signed with a key the identity provider does not publish."""
+
+    code = "TOKEN_UNKNOWN_KEY"
+
+
+class TokenAlgorithm(Unauthenticated):
+    """The sign-in token is unsigned (alg 'none') or signed with an algorithm not accepted."""
+
+    code = "TOKEN_ALGORITHM"
+
+
+class SsoNotConfigured(QHarborError):
+    """This centre has no single sign-on: its operator has not set QHARBOR_OIDC_ISSUER."""
+
+    code = "SSO_NOT_CONFIGURED"
+
+
+class SsoFailed(QHarborError):
+    """Signing in through the identity provider did not complete; start again."""
+
+    code = "SSO_FAILED"
+
+
+class IdentityProviderUnavailable(QHarborError):
+    """The identity provider could not be reached; try again shortly."""
+
+    code = "IDENTITY_PROVIDER_UNAVAILABLE"
+
+
 class UserNotFound(QHarborError):
     """No user has that id or name."""
 

@@ -162,6 +162,65 @@ class Settings(BaseSettings):
         "(QHARBOR_ENGINE_CALIBRATION), still accepted.",
     )
 
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="The OpenID provider's issuer URL (e.g. a Keycloak realm); turns on "
+        "single sign-on. Its discovery document and keys are read from it.",
+    )
+    oidc_client_id: str | None = Field(
+        default=None, description="The centre's client id at the provider (the console's login)."
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="The client's secret, if the provider made it confidential."
+    )
+    oidc_cli_client_id: str | None = Field(
+        default=None,
+        description="The public client the CLI signs in with (device authorization grant); "
+        "defaults to oidc_client_id.",
+    )
+    oidc_audience: str | None = Field(
+        default=None,
+        description="Comma-separated audiences a token may carry; defaults to the client ids.",
+    )
+    oidc_scopes: str = Field(
+        default="openid profile email offline_access",
+        description="The scopes the console and CLI ask the provider for.",
+    )
+    oidc_groups_claim: str = Field(
+        default="groups", description="The ID token claim that lists the user's groups."
+    )
+    oidc_group_map: str | None = Field(
+        default=None,
+        description="Groups to projects and roles, comma-separated: "
+        "'physics-lab=project:physics:member,hpc-ops=admin'.",
+    )
+    oidc_group_map_file: Path | None = Field(
+        default=None, description="A file of group mappings, one 'group=target' a line."
+    )
+    oidc_algorithms: str = Field(
+        default="RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA",
+        description="Signature algorithms accepted on ID tokens; 'none' and HMAC never are.",
+    )
+    oidc_leeway_seconds: float = Field(
+        default=30.0, ge=0, le=300, description="Clock skew allowed on a token's exp and iat."
+    )
+    oidc_redirect_url: str | None = Field(
+        default=None,
+        description="The callback URL registered at the provider; defaults to this "
+        "centre's own address + /auth/callback (set it behind a proxy).",
+    )
+    oidc_jwks_refresh_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="Least time between two reloads of the provider's keys on an unknown key id.",
+    )
+    oidc_jwks_max_age_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Longest the provider's keys are kept before they are read again, so a "
+        "key it withdrew stops working here within this time.",
+    )
+
     write_account_file: bool = False
     account_file: Path | None = None
     log_level: str = "info"

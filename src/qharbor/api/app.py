@@ -16,6 +16,7 @@ from qharbor.api.auditing import AuditWrites
 from qharbor.api.limits import BodySizeLimit
 from qharbor.api.routers import (
     admin,
+    auth,
     devices,
     engines,
     formats,
@@ -96,6 +97,7 @@ def create_app(
         usage.router,
         project.router,
         admin.router,
+        auth.router,
     ):
         app.include_router(router)
     app.add_middleware(AuditWrites)

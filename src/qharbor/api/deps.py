@@ -15,10 +15,19 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from qharbor import errors
 from qharbor.centre import Centre
+from qharbor.security import oidc
 from qharbor.security.directory import Role
 from qharbor.security.identity import Principal
 
-_bearer = HTTPBearer(auto_error=False, description="An API token: 'Bearer qh_...'")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An API token ('Bearer qh_...') or, where the centre has single sign-on, "
+    "an ID token from its OpenID provider",
+)
+#: The console's session cookie: the user's ID token, HttpOnly (see routers/auth.py).
+SESSION_COOKIE = "qharbor_session"
+#: With an ID token, the project to act in (by name or id); default: the user's first.
+PROJECT_HEADER = "X-QHarbor-Project"
 
 
 async def get_centre(request: Request) -> Centre:
@@ -38,12 +47,27 @@ def get_principal(
 ) -> Principal:
     """Authenticate the token and spend from its user's and project's rate limits.
 
+    The token is an API token, or an ID token from the centre's OpenID provider (as a
+    bearer token, or in the console's session cookie).
+
     The principal is kept on the request's state so the audit middleware can
     name who made a write. Scopes are checked by :class:`RequireScope`.
     """
-    if credentials is None or credentials.scheme.lower() != "bearer":
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        token: str | None = credentials.credentials
+    else:
+        # The console's browser session: the same ID token, in an HttpOnly cookie.
+        token = request.cookies.get(SESSION_COOKIE)
+    if not token:
         raise errors.Unauthenticated()
-    principal = centre.identity.authenticate(credentials.credentials)
+    if oidc.looks_like_jwt(token):
+        if centre.sso is None:
+            raise errors.Unauthenticated(
+                "this centre has no single sign-on, so it accepts only its API tokens (qh_...)"
+            )
+        principal = centre.sso.authenticate(token, request.headers.get(PROJECT_HEADER))
+    else:
+        principal = centre.identity.authenticate(token)
     request.state.principal = principal
     centre.rate_limits.take(principal.user_id, principal.project_id)
     if principal.is_admin and "admin" in principal.scopes:

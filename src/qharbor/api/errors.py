@@ -57,6 +57,15 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.ReservationInvalid.code: 422,
     errors.ReservationConflict.code: 409,
     errors.ReservationState.code: 409,
+    errors.TokenInvalid.code: 401,
+    errors.TokenExpired.code: 401,
+    errors.TokenWrongIssuer.code: 401,
+    errors.TokenWrongAudience.code: 401,
+    errors.TokenUnknownKey.code: 401,
+    errors.TokenAlgorithm.code: 401,
+    errors.SsoNotConfigured.code: 404,
+    errors.SsoFailed.code: 400,
+    errors.IdentityProviderUnavailable.code: 503,
 }
 
 

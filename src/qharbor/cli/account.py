@@ -20,6 +20,8 @@ from qharbor.cli.output import (
 )
 from qharbor.client import HarborService
 from qharbor.client.accounts import save_account
+from qharbor.client.rest import NO_RETRIES, RestSession
+from qharbor.client.sso import DeviceLogin, SsoTokens
 
 me_app = typer.Typer(name="me", help="Your own account and data.", no_args_is_help=True)
 
@@ -27,13 +29,35 @@ me_app = typer.Typer(name="me", help="Your own account and data.", no_args_is_he
 @handles_errors
 def login(
     url: Annotated[str, typer.Argument(help="The centre's URL, e.g. http://127.0.0.1:8000.")],
-    token: Annotated[str, typer.Argument(help="Your bearer token (qh_...).")],
+    token: Annotated[
+        str | None, typer.Argument(help="Your bearer token (qh_...); not with --sso.")
+    ] = None,
+    sso: Annotated[
+        bool,
+        typer.Option(
+            "--sso", help="Sign in through the centre's identity provider (a code and a link)."
+        ),
+    ] = False,
     name: Annotated[str, typer.Option(help="Save the account under this name.")] = "default",
     verify: Annotated[
         bool, typer.Option("--verify/--no-verify", help="Check the token with the centre first.")
     ] = True,
 ) -> None:
-    """Save a centre's URL and token, so other commands and the SDK find them."""
+    """Save a centre's URL and token, so other commands and the SDK find them.
+
+    With --sso, sign in through the centre's identity provider instead: open the
+    link it prints, confirm the code, and the tokens are saved (and refreshed
+    before they expire).
+    """
+    sso_tokens = None
+    if sso:
+        if token is not None:
+            fail("Give either a token or --sso, not both.")
+        sso_tokens = _device_login(url)
+        token = sso_tokens.id_token
+    elif token is None:
+        fail("Give your token (qharbor login URL TOKEN), or sign in with --sso.")
+    assert token is not None
     who = ""
     if verify:
         with HarborService(url, token) as service:
@@ -41,8 +65,29 @@ def login(
         who = " as " + ", ".join(
             f"{key} {escape(str(me[key]))}" for key in ("user", "project", "role") if me.get(key)
         )
-    path = save_account(url, token, name=name)
+    path = save_account(
+        url, token, name=name, sso=None if sso_tokens is None else sso_tokens.to_json()
+    )
     console.print(f"Saved account [bold]{escape(name)}[/bold] for {escape(url)}{who} in {path}")
+
+
+def _device_login(url: str) -> SsoTokens:
+    """Run the device grant at the centre's provider: print the code and link, then wait."""
+    with RestSession(url, retry=NO_RETRIES) as rest:
+        config = rest.get("/auth/sso")
+    device = DeviceLogin(config)
+    try:
+        code = device.start()
+        link = code.verification_uri_complete or code.verification_uri
+        console.print(
+            f"To sign in, open [bold]{escape(link)}[/bold]\n"
+            f"and confirm the code [bold cyan]{escape(code.user_code)}[/bold cyan]",
+            soft_wrap=True,
+        )
+        with console.status("Waiting for you to confirm the sign-in ..."):
+            return device.wait(code)
+    finally:
+        device.close()
 
 
 @handles_errors

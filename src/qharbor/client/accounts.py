@@ -44,6 +44,7 @@ class Account:
     url: str
     token: str
     name: str | None = None
+    sso: dict[str, Any] | None = None  # single sign-on tokens to refresh (see client/sso.py)
 
     def __repr__(self) -> str:
         # Never print the token: reprs end up in logs and bug reports.
@@ -96,6 +97,7 @@ def save_account(
     name: str = DEFAULT_NAME,
     make_default: bool = True,
     path: str | os.PathLike[str] | None = None,
+    sso: dict[str, Any] | None = None,
 ) -> Path:
     """Save (or replace) an account in the account file.
 
@@ -110,13 +112,17 @@ def save_account(
             The first account saved always becomes the default.
         path: The account file; by default ``$QHARBOR_ACCOUNT_FILE`` or
             ``~/.qharbor/accounts.json``.
+        sso: For a single sign-on, the tokens to refresh (``token`` is then the ID token).
 
     Returns:
         The path of the account file.
     """
     file = account_file_path(path)
     data = read_accounts(file)
-    data["accounts"][name] = {"url": normalize_url(url), "token": token}
+    entry: dict[str, Any] = {"url": normalize_url(url), "token": token}
+    if sso is not None:
+        entry["sso"] = sso
+    data["accounts"][name] = entry
     if make_default or data.get("default") not in data["accounts"]:
         data["default"] = name
     write_private(file, json.dumps(data, indent=2, sort_keys=True) + "\n")
@@ -150,7 +156,24 @@ def load_account(name: str | None = None, path: str | os.PathLike[str] | None = 
         else:
             message = errors.NotConfigured().message + f" (no default account in {file})"
         raise errors.NotConfigured(message, path=str(file))
-    return Account(url=normalize_url(str(entry["url"])), token=str(entry["token"]), name=chosen)
+    sso = entry.get("sso") if isinstance(entry.get("sso"), dict) else None
+    return Account(
+        url=normalize_url(str(entry["url"])), token=str(entry["token"]), name=chosen, sso=sso
+    )
+
+
+def update_account_sso(
+    name: str, sso: dict[str, Any], path: str | os.PathLike[str] | None = None
+) -> None:
+    """Store refreshed single sign-on tokens in a saved account (its token is the ID token)."""
+    file = account_file_path(path)
+    data = read_accounts(file)
+    entry = data["accounts"].get(name)
+    if not isinstance(entry, dict):
+        return
+    entry["sso"] = sso
+    entry["token"] = sso["id_token"]
+    write_private(file, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def resolve_account(
@@ -177,7 +200,12 @@ def resolve_account(
 
     saved = _saved_account(url, name, path)
     if saved is not None and (url is None or normalize_url(url) == saved.url):
-        return Account(url=saved.url, token=token or saved.token, name=saved.name)
+        return Account(
+            url=saved.url,
+            token=token or saved.token,
+            name=saved.name,
+            sso=None if token else saved.sso,
+        )
     if url is None:
         raise errors.NotConfigured()
     raise errors.NotConfigured(
@@ -209,7 +237,8 @@ def _saved_account(
                 and entry.get("token")
                 and normalize_url(str(entry.get("url", ""))) == wanted
             ):
-                return Account(url=wanted, token=str(entry["token"]), name=candidate)
+                sso = entry.get("sso") if isinstance(entry.get("sso"), dict) else None
+                return Account(url=wanted, token=str(entry["token"]), name=candidate, sso=sso)
         return None
     try:
         return load_account(None, path)

@@ -124,6 +124,9 @@ class RestSession:
         retry: The retry policy.
         transport: An httpx transport; tests script answers with ``httpx.MockTransport``.
         sleep: The function that waits between retries (seconds).
+        ca_bundle: A PEM file of certificates to trust.
+        auth: Sets the token on each request instead of ``token`` (a single sign-on's
+            :class:`~qharbor.client.sso.SsoAuth`, which refreshes it).
     """
 
     def __init__(
@@ -136,17 +139,19 @@ class RestSession:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         ca_bundle: str | os.PathLike[str] | None = None,
+        auth: httpx.Auth | None = None,
     ) -> None:
         self.url = normalize_url(url)
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
-        if token:
+        if token and auth is None:
             headers["Authorization"] = f"Bearer {token}"
         self._http = httpx.Client(
             base_url=self.url,
             headers=headers,
+            auth=auth,
             timeout=httpx.Timeout(timeout),
             transport=transport,
             verify=_tls_context(ca_bundle),

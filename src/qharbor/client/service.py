@@ -26,6 +26,7 @@ from qharbor.client.reservations import ReservationsClient
 from qharbor.client.rest import RestSession, RetryPolicy
 from qharbor.client.results import DeviceInfo, JobResult
 from qharbor.client.signatures import Verification
+from qharbor.client.sso import SsoAuth, SsoTokens
 
 # The centre's page size limit; larger requests are split into several pages.
 _PAGE_SIZE = 100
@@ -71,9 +72,21 @@ class HarborService:
         self.url = account.url
         self.account_name = account.name
         self.key_dir = key_dir
+        auth = None
+        if account.sso is not None:
+            auth = SsoAuth(
+                SsoTokens.from_json(account.sso),
+                account=account.name,
+                account_file=account_file,
+            )
         self._client = HarborClient(
             RestSession(
-                account.url, account.token, timeout=timeout, retry=retry, ca_bundle=ca_bundle
+                account.url,
+                account.token,
+                timeout=timeout,
+                retry=retry,
+                ca_bundle=ca_bundle,
+                auth=auth,
             )
         )
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from qharbor import errors, wire
 from qharbor.security import admins
 from qharbor.store import Database
-from qharbor.store.tables import memberships, projects, tokens, users
+from qharbor.store.tables import memberships, projects, sso_identities, tokens, users
 
 
 class Role(enum.StrEnum):
@@ -183,6 +183,7 @@ class Directory:
         with self.db.write() as conn:
             before = admins.lock(conn, sqlite=self.db.is_sqlite)
             conn.execute(tokens.delete().where(tokens.c.user_id == user_id))
+            conn.execute(sso_identities.delete().where(sso_identities.c.user_id == user_id))
             conn.execute(memberships.delete().where(memberships.c.user_id == user_id))
             conn.execute(users.delete().where(users.c.id == user_id))
             admins.keep_one(conn, before)

@@ -94,6 +94,24 @@ tokens = sa.Table(
     sa.Column("revoked_at", UTCDateTime, nullable=True),
 )
 
+# A user who signs in through the centre's OpenID provider: the provider's stable
+# subject id for them. Their memberships follow the provider's groups (see sso.py).
+sso_identities = sa.Table(
+    "sso_identities",
+    metadata,
+    sa.Column("issuer", sa.String(255), primary_key=True),
+    sa.Column("subject", sa.String(255), primary_key=True),
+    sa.Column(
+        "user_id",
+        sa.String(36),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_seen_at", UTCDateTime, nullable=False),
+)
+
 jobs = sa.Table(
     "jobs",
     metadata,

@@ -13,7 +13,15 @@ from qharbor.api.deps import RequireScope, get_principal
 from qharbor.settings import Settings
 
 #: Routes any caller may use without a token.
-PUBLIC = {("GET", "/v1/health"), ("GET", "/v1/keys")}
+PUBLIC = {
+    ("GET", "/v1/health"),
+    ("GET", "/v1/keys"),
+    # Single sign-on: how a caller gets a token in the first place.
+    ("GET", "/auth/sso"),
+    ("GET", "/auth/login"),
+    ("GET", "/auth/callback"),
+    ("POST", "/auth/logout"),
+}
 #: Routes any valid token may use, whatever its scopes.
 ANY_TOKEN = {("GET", "/v1/me")}
 #: Routes that change keys, tokens or membership: never with a read-only token.

@@ -1,6 +1,6 @@
 """Reservations: a project's window on a device, and the usage rows that charge it.
 
-Revision ID: 0007_reservations
+Revision ID: 0007
 Revises: 0006
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 
 from qharbor.store.tables import UTCDateTime
 
-revision = "0007_reservations"
+revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
