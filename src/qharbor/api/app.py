@@ -19,6 +19,7 @@ from qharbor.api.routers import (
     devices,
     engines,
     formats,
+    job_stream,
     jobs,
     keys,
     me,
@@ -28,6 +29,7 @@ from qharbor.api.routers import (
     usage,
 )
 from qharbor.centre import Centre
+from qharbor.console import install as install_console
 from qharbor.errors import QHarborError
 from qharbor.settings import Settings
 
@@ -88,6 +90,7 @@ def create_app(
         formats.router,
         devices.router,
         engines.router,
+        job_stream.router,
         jobs.router,
         sessions.router,
         keys.router,
@@ -96,6 +99,7 @@ def create_app(
         admin.router,
     ):
         app.include_router(router)
+    install_console(app)
     app.add_middleware(AuditWrites)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

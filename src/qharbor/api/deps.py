@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from qharbor import errors
+from qharbor.api import cookies
 from qharbor.centre import Centre
 from qharbor.security.directory import Role
 from qharbor.security.identity import Principal
@@ -38,12 +39,19 @@ def get_principal(
 ) -> Principal:
     """Authenticate the token and spend from its user's and project's rate limits.
 
-    The principal is kept on the request's state so the audit middleware can
-    name who made a write. Scopes are checked by :class:`RequireScope`.
+    The token comes from the ``Authorization: Bearer`` header or, without one,
+    from the console's session cookie; a write made with the cookie must carry
+    the CSRF header (:mod:`qharbor.api.cookies`). The principal is kept on the
+    request's state so the audit middleware can name who made a write. Scopes
+    are checked by :class:`RequireScope`.
     """
-    if credentials is None or credentials.scheme.lower() != "bearer":
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        token = credentials.credentials
+    elif (token := cookies.session_token(request)) is not None:
+        cookies.check_csrf(request)
+    else:
         raise errors.Unauthenticated()
-    principal = centre.identity.authenticate(credentials.credentials)
+    principal = centre.identity.authenticate(token)
     request.state.principal = principal
     centre.rate_limits.take(principal.user_id, principal.project_id)
     if principal.is_admin and "admin" in principal.scopes:
