@@ -16,3 +16,12 @@ fi
 echo "Installing qharbor[$extras] into .venv ..."
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[$extras]"
+# The console's browser tests drive Debian's chromium (never a downloaded browser build).
+if [[ ",$extras," == *",test,"* ]] && [ ! -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "Installing chromium for the console's browser tests ..."
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        echo "The console's browser tests need /usr/bin/chromium: apt-get install chromium" >&2
+    fi
+fi

@@ -16,7 +16,10 @@ from qharbor.store.tables import results
 from tests.integration.conftest import RunningCentre
 from tests.integration.console.conftest import axe_violations, log_in, screenshot
 
-BELL = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\nmeasure q -> c;\n'
+BELL = (
+    'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\n'
+    "h q[0];\ncx q[0],q[1];\nmeasure q -> c;\n"
+)
 
 
 def _sdk(console: RunningCentre, token: str | None = None) -> HarborService:
@@ -76,16 +79,16 @@ def test_console_pages_carry_a_strict_content_security_policy(console: RunningCe
 def test_a_write_with_the_cookie_needs_the_csrf_header(
     admin_page: Any, console: RunningCentre
 ) -> None:
-    post = """async ([header]) => {
+    post = """async ([header, program]) => {
         const headers = {'Content-Type': 'application/json'};
         if (header) headers['X-CSRF-Token'] = document.cookie.match(/qh_csrf=([^;]*)/)[1];
         const r = await fetch('/v1/jobs', {method: 'POST', headers,
-            body: JSON.stringify({device: 'statevector', programs: [%s], shots: 10})});
+            body: JSON.stringify({device: 'statevector', programs: [program], shots: 10})});
         return [r.status, await r.json()];
-    }""" % json.dumps(BELL)
-    status, body = admin_page.evaluate(post, [False])
+    }"""
+    status, body = admin_page.evaluate(post, [False, BELL])
     assert (status, body["error"]["code"]) == (403, "CSRF_REJECTED")
-    status, body = admin_page.evaluate(post, [True])
+    status, body = admin_page.evaluate(post, [True, BELL])
     assert status == 201, body
     # The same cookie from another client, without the header, is refused too.
     session = {c["name"]: c["value"] for c in admin_page.context.cookies()}
@@ -138,7 +141,7 @@ def test_the_job_page_shows_the_histogram_and_a_verified_signature(
         admin_page.click("#download")
     assert json.loads(download.value.path().read_text())["job_id"] == job_id
     admin_page.click("#rerun")
-    admin_page.wait_for_url(re.compile(r"/jobs/(?!%s)[0-9a-f]+$" % job_id))
+    admin_page.wait_for_url(re.compile(rf"/jobs/(?!{job_id})[0-9a-f]+$"))
 
 
 def test_a_result_changed_in_the_database_shows_as_not_verified(
@@ -167,9 +170,7 @@ def test_a_result_changed_in_the_database_shows_as_not_verified(
     assert "NOT verified" in verdict.inner_text()
 
 
-def test_a_member_cannot_open_another_projects_job(
-    browser: Any, console: RunningCentre
-) -> None:
+def test_a_member_cannot_open_another_projects_job(browser: Any, console: RunningCentre) -> None:
     job_id = _done_job(console)
     _user, token = console.centre.identity.create_user("eve", "elsewhere", Role.MEMBER)
     page = log_in(browser, console.url, token)

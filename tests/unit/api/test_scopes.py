@@ -13,7 +13,16 @@ from qharbor.api.deps import RequireScope, get_principal
 from qharbor.settings import Settings
 
 #: Routes any caller may use without a token.
-PUBLIC = {("GET", "/v1/health"), ("GET", "/v1/keys")}
+PUBLIC = {
+    ("GET", "/v1/health"),
+    ("GET", "/v1/keys"),
+    # The console's pages are one static shell; its login checks the token it is given.
+    *(("GET", p) for p in ("/", "/login", "/jobs", "/devices", "/usage", "/operators")),
+    ("GET", "/jobs/{job_id}"),
+    ("GET", "/devices/{name}"),
+    ("POST", "/console/login"),
+    ("POST", "/console/logout"),
+}
 #: Routes any valid token may use, whatever its scopes.
 ANY_TOKEN = {("GET", "/v1/me")}
 #: Routes that change keys, tokens or membership: never with a read-only token.
