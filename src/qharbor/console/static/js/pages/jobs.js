@@ -72,6 +72,7 @@ export async function jobsPage(main) {
   };
   try {
     show(await first, true);
+    performance.mark('qharbor-jobs-painted');
   } catch (e) {
     fill(error, errorBox(e));
     return;
