@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter
@@ -34,6 +35,8 @@ async def project_job_events(centre: CentreDep, principal: Reader) -> StreamingR
 
     Changes made through this centre process are streamed; read ``GET /v1/jobs``
     again after ``ready`` so that nothing from before the subscription is missed.
+    The stream ends after the centre's longest wait (``max_wait_seconds``); a
+    browser's ``EventSource`` reconnects by itself a second later.
     """
     return StreamingResponse(
         _events(centre, principal),
@@ -43,11 +46,12 @@ async def project_job_events(centre: CentreDep, principal: Reader) -> StreamingR
 
 
 async def _events(centre: Centre, principal: Principal) -> AsyncIterator[str]:
+    deadline = time.monotonic() + centre.settings.max_wait_seconds
     with centre.events.feed() as feed:
-        yield "event: ready\ndata: {}\n\n"
+        yield "retry: 1000\nevent: ready\ndata: {}\n\n"
         idle = 0.0
-        while True:
-            if not await feed.changed(1.0):
+        while time.monotonic() < deadline:
+            if not await feed.changed(min(1.0, max(0.0, deadline - time.monotonic()))):
                 idle += 1.0
                 if idle >= KEEP_ALIVE_S:
                     yield ": keep-alive\n\n"
