@@ -45,11 +45,12 @@ def get_principal(
     request's state so the audit middleware can name who made a write. Scopes
     are checked by :class:`RequireScope`.
     """
+    token: str | None = None
     if credentials is not None and credentials.scheme.lower() == "bearer":
         token = credentials.credentials
     elif (token := cookies.session_token(request)) is not None:
         cookies.check_csrf(request)
-    else:
+    if token is None:
         raise errors.Unauthenticated()
     principal = centre.identity.authenticate(token)
     request.state.principal = principal
