@@ -31,4 +31,14 @@ if [ "$extras" = "test" ]; then
         echo "Installing the test OpenID provider (npm ci in tests/integration/oidc) ..."
         (cd tests/integration/oidc && npm ci --no-audit --no-fund --silent)
     fi
+    # The console's browser tests drive Debian's chromium (never a downloaded browser build).
+    if [ ! -x /usr/bin/chromium ]; then
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+            echo "Installing chromium for the console's browser tests ..."
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+        else
+            echo "The console's browser tests need /usr/bin/chromium: apt-get install chromium" >&2
+            exit 1
+        fi
+    fi
 fi

@@ -134,6 +134,13 @@ class IdentityProviderUnavailable(QHarborError):
     code = "IDENTITY_PROVIDER_UNAVAILABLE"
 
 
+class CsrfRejected(Forbidden):
+    """A write made with the console's session cookie needs the X-CSRF-Token header:
+    send the value of the 'qh_csrf' cookie in it, or use a bearer token."""
+
+    code = "CSRF_REJECTED"
+
+
 class UserNotFound(QHarborError):
     """No user has that id or name."""
 

@@ -105,11 +105,11 @@ def test_console_login_sets_an_httponly_session_cookie_that_authenticates(
         me = page.json()
         assert (me["user"], me["project"], me["role"]) == ("alice", "physics", "member")
         cookie = callbacks[-1].headers["set-cookie"].lower()
-        assert "qharbor_session=" in cookie and "httponly" in cookie
-        assert "samesite=lax" in cookie and "path=/" in cookie
+        assert "qh_session=" in cookie and "httponly" in cookie
+        assert "samesite=strict" in cookie and "path=/" in cookie
         # Plain HTTP here; under TLS the cookie is also Secure.
         assert "secure" not in cookie
-        assert browser.http.cookies.get("qharbor_session")
+        assert browser.http.cookies.get("qh_session")
         assert browser.http.get(centre + "/v1/devices").status_code == 200
         logged_out = browser.http.post(centre + "/auth/logout")
         assert logged_out.status_code == 204
@@ -122,7 +122,7 @@ def test_a_forged_callback_is_refused_without_a_login(centre: str) -> None:
         forged = browser.http.get(centre + "/auth/callback", params={"state": "x", "code": "y"})
     assert forged.status_code == 400
     assert error_code(forged) == "SSO_FAILED"
-    assert "qharbor_session" not in forged.headers.get("set-cookie", "")
+    assert "qh_session" not in forged.headers.get("set-cookie", "")
     without_cookie = httpx.get(centre + "/auth/callback", params={"state": "x", "code": "y"})
     assert (without_cookie.status_code, error_code(without_cookie)) == (400, "SSO_FAILED")
 

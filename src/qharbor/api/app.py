@@ -20,6 +20,7 @@ from qharbor.api.routers import (
     devices,
     engines,
     formats,
+    job_stream,
     jobs,
     keys,
     me,
@@ -30,6 +31,7 @@ from qharbor.api.routers import (
     usage,
 )
 from qharbor.centre import Centre
+from qharbor.console import install as install_console
 from qharbor.errors import QHarborError
 from qharbor.settings import Settings
 
@@ -90,6 +92,7 @@ def create_app(
         formats.router,
         devices.router,
         engines.router,
+        job_stream.router,
         jobs.router,
         sessions.router,
         reservations.router,
@@ -100,6 +103,7 @@ def create_app(
         auth.router,
     ):
         app.include_router(router)
+    install_console(app)
     app.add_middleware(AuditWrites)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from qharbor import errors
+from qharbor.api import cookies
 from qharbor.centre import Centre
 from qharbor.security import oidc
 from qharbor.security.directory import Role
@@ -24,8 +25,6 @@ _bearer = HTTPBearer(
     description="An API token ('Bearer qh_...') or, where the centre has single sign-on, "
     "an ID token from its OpenID provider",
 )
-#: The console's session cookie: the user's ID token, HttpOnly (see routers/auth.py).
-SESSION_COOKIE = "qharbor_session"
 #: With an ID token, the project to act in (by name or id); default: the user's first.
 PROJECT_HEADER = "X-QHarbor-Project"
 
@@ -47,17 +46,18 @@ def get_principal(
 ) -> Principal:
     """Authenticate the token and spend from its user's and project's rate limits.
 
-    The token is an API token, or an ID token from the centre's OpenID provider (as a
-    bearer token, or in the console's session cookie).
-
-    The principal is kept on the request's state so the audit middleware can
-    name who made a write. Scopes are checked by :class:`RequireScope`.
+    The token is an API token or an ID token from the centre's OpenID provider. It
+    comes from the ``Authorization: Bearer`` header or, without one, from the
+    console's session cookie; a write made with the cookie must carry the CSRF
+    header (:mod:`qharbor.api.cookies`). The principal is kept on the request's
+    state so the audit middleware can name who made a write. Scopes are checked by
+    :class:`RequireScope`.
     """
+    token: str | None = None
     if credentials is not None and credentials.scheme.lower() == "bearer":
-        token: str | None = credentials.credentials
-    else:
-        # The console's browser session: the same ID token, in an HttpOnly cookie.
-        token = request.cookies.get(SESSION_COOKIE)
+        token = credentials.credentials
+    elif (token := cookies.session_token(request)) is not None:
+        cookies.check_csrf(request)
     if not token:
         raise errors.Unauthenticated()
     if oidc.looks_like_jwt(token):

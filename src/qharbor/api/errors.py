@@ -24,6 +24,7 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.MethodNotAllowed.code: 405,
     errors.Unauthenticated.code: 401,
     errors.Forbidden.code: 403,
+    errors.CsrfRejected.code: 403,
     errors.DeviceNotFound.code: 404,
     errors.DeviceNotTwin.code: 404,
     errors.JobNotFound.code: 404,

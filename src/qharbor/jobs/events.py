@@ -32,12 +32,30 @@ class Watch:
         return True
 
 
+class Feed(Watch):
+    """A subscription to every job's changes: wakes on each, and keeps the ids seen."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._ids: set[str] = set()
+
+    def _add(self, job_id: str) -> None:
+        self._ids.add(job_id)
+        self._fire()
+
+    def take(self) -> set[str]:
+        """The ids of the jobs that changed since the last call."""
+        ids, self._ids = self._ids, set()
+        return ids
+
+
 class JobEvents:
     """Per-job wake-ups for coroutines on one event loop."""
 
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._watches: dict[str, set[Watch]] = {}
+        self._feeds: set[Feed] = set()
         self._lock = threading.Lock()
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -48,11 +66,15 @@ class JobEvents:
         """Wake every watch on this job. Safe from any thread."""
         with self._lock:
             watches = list(self._watches.get(job_id, ()))
-        if not watches or self._loop is None:
+            feeds = list(self._feeds)
+        if self._loop is None:
             return
         for watch in watches:
             with contextlib.suppress(RuntimeError):  # the loop is closing
                 self._loop.call_soon_threadsafe(watch._fire)
+        for feed in feeds:
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(feed._add, job_id)
 
     @contextlib.contextmanager
     def watch(self, job_id: str) -> Iterator[Watch]:
@@ -69,3 +91,15 @@ class JobEvents:
                     watches.discard(watch)
                     if not watches:
                         del self._watches[job_id]
+
+    @contextlib.contextmanager
+    def feed(self) -> Iterator[Feed]:
+        """Subscribe to every job's changes for the duration of the block."""
+        feed = Feed()
+        with self._lock:
+            self._feeds.add(feed)
+        try:
+            yield feed
+        finally:
+            with self._lock:
+                self._feeds.discard(feed)

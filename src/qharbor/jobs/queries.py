@@ -122,6 +122,37 @@ class JobQueries:
         next_cursor = encode_cursor(page[-1].seq) if len(rows) > limit else None
         return page, next_cursor
 
+    def get_many(self, project_id: str, job_ids: Iterable[str]) -> builtins.list[Job]:
+        """Those of the jobs that belong to the project, newest first; others are left out."""
+        ids = builtins.list(job_ids)
+        if not ids:
+            return []
+        query = (
+            select_jobs()
+            .where(jobs.c.project_id == project_id, jobs.c.id.in_(ids))
+            .order_by(jobs.c.seq.desc())
+        )
+        with self.db.read() as conn:
+            return [Job.from_row(r) for r in conn.execute(query).all()]
+
+    def programs(self, project_id: str, job_id: str) -> builtins.list[dict[str, Any]]:
+        """The programs a job was submitted with: source, format, name and bindings.
+
+        A sealed job's programs are one envelope that only the workers open, so it
+        shows none.
+
+        Raises:
+            errors.JobNotFound: for an unknown id and for another project's job alike.
+        """
+        query = sa.select(jobs.c.programs, jobs.c.sealed).where(
+            jobs.c.id == job_id, jobs.c.project_id == project_id
+        )
+        with self.db.read() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            raise errors.JobNotFound(f"no job {job_id!r} in your project", job_id=job_id)
+        return [] if row.sealed else [dict(p) for p in row.programs or []]
+
     def result(self, project_id: str, job_id: str) -> dict[str, Any]:
         """The stored result of a finished job.
 

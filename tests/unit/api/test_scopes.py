@@ -21,6 +21,12 @@ PUBLIC = {
     ("GET", "/auth/login"),
     ("GET", "/auth/callback"),
     ("POST", "/auth/logout"),
+    # The console's pages are one static shell; its login checks the token it is given.
+    *(("GET", p) for p in ("/", "/login", "/jobs", "/devices", "/usage", "/operators")),
+    ("GET", "/jobs/{job_id}"),
+    ("GET", "/devices/{name}"),
+    ("POST", "/console/login"),
+    ("POST", "/console/logout"),
 }
 #: Routes any valid token may use, whatever its scopes.
 ANY_TOKEN = {("GET", "/v1/me")}

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from qharbor import errors, wire
+from qharbor.api import cookies
 from qharbor.api import errors as api_errors
-from qharbor.api.deps import SESSION_COOKIE, CentreDep
+from qharbor.api.deps import CentreDep
 from qharbor.security import login
 from qharbor.security.sso import SingleSignOn
 
@@ -88,7 +89,7 @@ def callback(
     error_description: str | None = None,
 ) -> RedirectResponse:
     """Where the provider returns the browser: exchange the code, verify the ID token,
-    provision the user, and set the session cookie (``qharbor_session``)."""
+    provision the user, and set the console's session cookies (:mod:`qharbor.api.cookies`)."""
     sso = _sso(centre)
     if error:
         raise errors.SsoFailed(
@@ -103,15 +104,8 @@ def callback(
     if principal.expires_at is not None:
         lifetime = max(0, int((principal.expires_at - wire.utcnow()).total_seconds()))
     response = RedirectResponse(pending.next, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        id_token,
-        max_age=lifetime,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=_secure(request, centre),
-    )
+    # The same cookies as a token login: the ID token HttpOnly, and the CSRF value.
+    cookies.set_session(response, id_token, secure=_secure(request, centre), max_age_s=lifetime)
     response.delete_cookie(LOGIN_COOKIE, path="/auth")
     return response
 
@@ -120,7 +114,5 @@ def callback(
 def logout(request: Request, centre: CentreDep) -> Response:
     """Forget the browser's session (the provider's own session is the provider's)."""
     response = Response(status_code=204)
-    response.delete_cookie(
-        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=_secure(request, centre)
-    )
+    cookies.clear_session(response, secure=_secure(request, centre))
     return response
