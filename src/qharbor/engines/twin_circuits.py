@@ -10,9 +10,12 @@ Why not a noise model for those too: given any Kraus error (the relaxation of a
 qubit whose T2 exceeds T1 is one), Aer 0.18 converts every gate error of the
 model to canonical Kraus form before a trajectory run, through LAPACK's
 ``zheevx`` on the error's Choi matrix. For some near-identity two-qubit errors
-that call fails; Aer stores the exception at ``exs[omp_get_num_threads()]``,
-one past the end of its array, so the failure is lost ("QuantumError: Kraus is
-empty" later) or, with threads, corrupts the heap and kills the process
+that call fails ("Something went wrong in heevx call"), seen with the cz of sc25's
+qubits 10 and 11 at its first calibration. In a single-threaded run the error
+is raised; where the conversion runs in Aer's thread pool, Aer stores the
+exception at ``exs[omp_get_num_threads()]``, one past the end of its array, so
+the failure is lost ("QuantumError: Kraus is empty" later) or corrupts the heap
+and kills the process
 (``NoiseModel::enable_kraus_method``). Which errors fail depends on the T1 and
 T2 a calibration drew, so noise models of some calibrations crashed a worker
 and others did not. Written into the circuit, a relaxation is a ``kraus``

@@ -104,7 +104,6 @@ def summarise(
         compiled = circuit
     else:
         compiled, _ = compile_for_twin(document, circuit, digest, optimization_level)
-    operations.check_twin_time(twin_spec, compiled, 1024, index, compiled=True)
     return {
         "depth": compiled.depth(),
         "two_qubit_gates": two_qubit_gates(compiled),
