@@ -16,7 +16,7 @@ from qiskit import qasm3
 from qharbor import HarborService
 from qharbor.devices.twins import mitigation, timing
 from tests.integration.conftest import RunningCentre, start_centre
-from tests.programs import ghz
+from tests.programs import ghz, slow
 
 TWINS_DIR = Path(__file__).parent / "twins"
 FINAL = {"DONE", "FAILED", "CANCELLED"}
@@ -146,16 +146,38 @@ def test_a_ten_qubit_circuit_runs_on_sc72(running: RunningCentre) -> None:
     assert ghz_success(experiment["counts"], 10) > 0.3
 
 
-def test_sc72_refuses_more_active_qubits_than_it_emulates(running: RunningCentre) -> None:
+def test_ghz20_on_sc25_runs_and_records_the_method_and_why(running: RunningCentre) -> None:
+    result = run_job(running, device="sc25", programs=[ghz(20)], shots=1000, seed=3)
+    experiment = result["experiments"][0]
+    assert experiment["method"] == "stabilizer"
+    assert "Pauli-twirled" in experiment["method_reason"]
+    assert result["metadata"]["twin_methods"][0]["method"] == "stabilizer"
+    assert ghz_success(experiment["counts"], 20) > 0.2
+
+
+def test_a_circuit_too_slow_to_simulate_is_refused_before_queueing(
+    running: RunningCentre,
+) -> None:
+    before = running.http.get("/v1/jobs", params={"device": "sc72"}).json()
     response = running.http.post(
-        "/v1/jobs", json={"device": "sc72", "programs": [ghz(20)], "shots": 10}
+        "/v1/jobs", json={"device": "sc72", "programs": [slow(20, 10)], "shots": 100000}
     )
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "DEVICE_LIMIT"
     assert "acts on 20 qubits" in error["message"]
-    assert "at most 12 active qubits" in error["message"]
-    assert error["detail"]["active_qubits"] == 20
+    assert "shots" in error["message"]  # what would make it fit
+    detail = error["detail"]
+    assert detail["predicted_s"] > detail["max_run_s"]
+    assert 1 <= detail["shots_that_fit"] < 100000
+    # The hint holds: with the shots it names, the same circuit is admitted.
+    dry = running.http.post(
+        "/v1/jobs:dry-run",
+        json={"device": "sc72", "programs": [slow(20, 10)], "shots": detail["shots_that_fit"]},
+    )
+    assert dry.status_code == 200, dry.text
+    after = running.http.get("/v1/jobs", params={"device": "sc72"}).json()
+    assert after == before  # nothing was queued
 
 
 def test_local_twin_gives_the_servers_counts_for_the_same_seed(running: RunningCentre) -> None:
@@ -309,7 +331,8 @@ def test_dry_run_estimates_are_within_20_percent_of_the_timing_model(
 
 def test_dry_run_refuses_what_submit_refuses(running: RunningCentre) -> None:
     response = running.http.post(
-        "/v1/jobs:dry-run", json={"device": "sc72", "programs": [ghz(20)], "shots": 10}
+        "/v1/jobs:dry-run",
+        json={"device": "sc72", "programs": [slow(20, 10)], "shots": 100000},
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "DEVICE_LIMIT"

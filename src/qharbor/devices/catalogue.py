@@ -235,9 +235,11 @@ def memory_need(
     method = device.method
     loads = list(workloads)
     if device.twin is not None:
-        # A twin simulates only the active qubits, at most the file's limit.
-        active = device.twin.max_active_qubits
-        loads = [replace(w, width=min(w.width, active)) for w in loads]
+        # A twin simulates only the active qubits; it holds a density matrix of at
+        # most DENSITY_MAX_QUBITS, wider ones as trajectories or tableaus.
+        from qharbor.engines.twin_methods import DENSITY_MAX_QUBITS
+
+        loads = [replace(w, width=min(w.width, DENSITY_MAX_QUBITS)) for w in loads]
     return memory.job_bytes(_engines_of(names, precision), method, loads)
 
 

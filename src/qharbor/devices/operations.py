@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from qiskit import QuantumCircuit
 from qiskit.circuit import ControlFlowOp, Instruction
 from qiskit.quantum_info import Clifford
@@ -113,23 +115,62 @@ def used_qubits(circuit: QuantumCircuit, outer: QuantumCircuit | None = None) ->
     return used
 
 
-def check_active_qubits(spec: TwinSpec, circuit: QuantumCircuit, program: int = 0) -> None:
-    """Refuse a circuit that acts on more qubits than the twin emulates.
+#: Gates a compiled circuit has per submitted gate (native decompositions and
+#: routing), for predicting a twin's time before compiling.
+COMPILED_GATES_PER_GATE = 3
+
+
+def check_twin_time(
+    spec: TwinSpec, circuit: QuantumCircuit, shots: int, program: int = 0, *, compiled: bool = False
+) -> float:
+    """Refuse, before queueing, a circuit the twin would take too long to simulate.
+
+    The time is predicted on the Aer method the twin would choose
+    (:mod:`qharbor.engines.twin_methods`), on the circuit's active qubits, with
+    :data:`COMPILED_GATES_PER_GATE` gates per gate unless it is ``compiled``.
+
+    Returns:
+        The predicted seconds.
 
     Raises:
-        errors.DeviceLimit: naming the active qubits and the limit.
+        errors.DeviceLimit: the prediction exceeds the twin's ``max_run_s``, with
+            the estimate and the shots that would fit.
     """
-    active = len(used_qubits(circuit))
-    if active > spec.max_active_qubits:
+    from qharbor.engines import twin, twin_methods
+
+    narrow, _qubits = twin.compact(circuit)
+    shape = twin_methods.shape_of(narrow)
+    if not compiled:
+        shape = dataclasses.replace(shape, gates=shape.gates * COMPILED_GATES_PER_GATE)
+    try:
+        choice = twin_methods.choose(shape, shots)
+    except ValueError as exc:
         raise errors.DeviceLimit(
-            f"program {program} acts on {active} qubits; the twin {spec.name!r} "
-            f"({spec.num_qubits} qubits) emulates at most {spec.max_active_qubits} active "
-            "qubits at once; use fewer qubits",
+            f"program {program}: {exc}; use fewer qubits or no control flow",
             program=program,
-            active_qubits=active,
-            max_active_qubits=spec.max_active_qubits,
+            active_qubits=shape.qubits,
             device=spec.name,
-        )
+        ) from None
+    if choice.predicted_s <= spec.max_run_s:
+        return choice.predicted_s
+    fitting = shots
+    while fitting > 1 and twin_methods.predict(choice.method, shape, fitting) > spec.max_run_s:
+        fitting //= 2
+    hint = "use fewer qubits, fewer gates or a Clifford circuit"
+    if twin_methods.predict(choice.method, shape, fitting) <= spec.max_run_s and fitting < shots:
+        hint = f"use at most about {fitting} shots, or fewer qubits or gates"
+    raise errors.DeviceLimit(
+        f"program {program} acts on {shape.qubits} qubits; the twin {spec.name!r} would "
+        f"simulate it on {choice.method} in about {choice.predicted_s:.3g} s, more than "
+        f"its limit of {spec.max_run_s:g} s; {hint}",
+        program=program,
+        active_qubits=shape.qubits,
+        method=choice.method,
+        predicted_s=round(choice.predicted_s, 3),
+        max_run_s=spec.max_run_s,
+        shots_that_fit=fitting if fitting < shots else None,
+        device=spec.name,
+    )
 
 
 def check_isa(

@@ -108,28 +108,31 @@ class AerEngine:
         Only each circuit's active qubits are simulated; the noise of the physical
         qubits they stand for comes with them.
 
+        Each circuit runs on the method its shape makes fastest
+        (:mod:`qharbor.engines.twin_methods`).
+
         Raises:
-            errors.DeviceLimit: a circuit acts on more qubits than the twin emulates.
+            errors.DeviceLimit: no method can run a circuit.
         """
         local = self._twin(documents.read(document))
         outcomes = []
         for index, circuit in enumerate(circuits):
+            narrow, qubits = local.prepare(circuit)
+            started = time.perf_counter()
             try:
-                narrow, qubits = local.prepare(circuit)
+                run = local.execute(narrow, qubits, shots=shots, seed=seed + index)
             except ValueError as exc:
                 raise errors.DeviceLimit(
-                    f"experiment {index}: after compilation {exc}",
-                    device=local.name,
-                    max_active_qubits=local.document.max_active_qubits,
+                    f"experiment {index}: after compilation {exc}", device=local.name
                 ) from None
-            started = time.perf_counter()
-            counts = local.run_prepared(narrow, qubits, shots=shots, seed=seed + index)
             outcomes.append(
                 ExperimentOutcome(
-                    counts=counts,
+                    counts=run.counts,
                     seed=seed + index,
                     run_s=time.perf_counter() - started,
                     qubits=tuple(qubits),
+                    method=run.choice.method,
+                    method_reason=run.choice.reason,
                 )
             )
         return outcomes

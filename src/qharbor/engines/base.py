@@ -42,12 +42,16 @@ class ExperimentOutcome:
         seed: the seed the sampler used.
         run_s: engine time for this run, in seconds.
         qubits: for a device twin, the physical qubits the run simulated.
+        method: for a device twin, the Aer method it ran on.
+        method_reason: why that method.
     """
 
     counts: dict[str, int]
     seed: int
     run_s: float
     qubits: tuple[int, ...] = ()
+    method: str = ""
+    method_reason: str = ""
 
 
 #: Numeric precisions a job may ask for.

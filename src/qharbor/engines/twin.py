@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from qiskit import QuantumCircuit
 from qiskit.converters import circuit_to_dag, dag_to_circuit
@@ -27,10 +28,7 @@ from qiskit_aer import AerSimulator
 
 from qharbor.devices.twins import document as documents
 from qharbor.devices.twins import target as targets
-from qharbor.engines import noise
-
-#: Widest active register a twin simulates (as a density matrix: 4^12 amplitudes).
-MAX_ACTIVE_QUBITS = 12
+from qharbor.engines import noise, twin_circuits, twin_methods
 
 
 def compact(circuit: QuantumCircuit) -> tuple[QuantumCircuit, list[int]]:
@@ -52,8 +50,24 @@ def compact(circuit: QuantumCircuit) -> tuple[QuantumCircuit, list[int]]:
     return dag_to_circuit(dag), kept
 
 
+@dataclass(frozen=True)
+class TwinRun:
+    """Counts of one twin circuit, and the method that produced them.
+
+    Attributes:
+        counts: outcome bit strings to counts.
+        choice: the Aer method, why, and its predicted seconds.
+    """
+
+    counts: dict[str, int]
+    choice: twin_methods.MethodChoice
+
+
 class LocalTwin:
     """A device twin on this machine.
+
+    Each circuit runs on the Aer method :func:`qharbor.engines.twin_methods.choose`
+    predicts fastest for its shape (see docs/devices.md).
 
     Args:
         document: the twin document, or its JSON from ``GET /v1/devices/{name}/twin``.
@@ -64,6 +78,8 @@ class LocalTwin:
         self.name = self.document.device
         self.snapshot_id = self.document.calibration.id
         self._simulators: dict[tuple[int, ...], AerSimulator] = {}
+        self._readout: dict[tuple[int, ...], AerSimulator] = {}
+        self._writers: dict[bool, twin_circuits.NoisyCircuits] = {}
 
     def target(self) -> Target:
         """The device's Qiskit target, to transpile for it."""
@@ -71,14 +87,15 @@ class LocalTwin:
 
     def prepare(self, circuit: QuantumCircuit) -> tuple[QuantumCircuit, list[int]]:
         """The circuit narrowed to its active qubits, and their physical indices."""
-        narrow, qubits = compact(circuit)
-        limit = min(self.document.max_active_qubits or MAX_ACTIVE_QUBITS, MAX_ACTIVE_QUBITS)
-        if len(qubits) > limit:
-            raise ValueError(
-                f"the circuit acts on {len(qubits)} qubits; the twin of {self.name!r} "
-                f"simulates at most {limit} active qubits"
-            )
-        return narrow, qubits
+        return compact(circuit)
+
+    def choose(self, circuit: QuantumCircuit, shots: int) -> twin_methods.MethodChoice:
+        """The method a circuit narrowed by :meth:`prepare` runs on, and why.
+
+        Raises:
+            ValueError: no method can run it.
+        """
+        return twin_methods.choose(twin_methods.shape_of(circuit), shots)
 
     def run(self, circuit: QuantumCircuit, shots: int = 1024, seed: int = 0) -> dict[str, int]:
         """Counts of a compiled circuit (on physical qubits), with the device's noise.
@@ -92,12 +109,45 @@ class LocalTwin:
         self, circuit: QuantumCircuit, qubits: Sequence[int], *, shots: int, seed: int
     ) -> dict[str, int]:
         """Counts of a circuit already narrowed by :meth:`prepare`."""
+        return self.execute(circuit, qubits, shots=shots, seed=seed).counts
+
+    def execute(
+        self,
+        circuit: QuantumCircuit,
+        qubits: Sequence[int],
+        *,
+        shots: int,
+        seed: int,
+        method: str | None = None,
+    ) -> TwinRun:
+        """Run a narrowed circuit on its chosen method (or ``method``), and say which."""
+        choice = self.choose(circuit, shots)
+        if method is not None and method != choice.method:
+            shape = twin_methods.shape_of(circuit)
+            seconds = twin_methods.predict(method, shape, shots)
+            choice = twin_methods.MethodChoice(
+                method, f"{method} asked for (predicted {seconds:.3g} s)", seconds,
+                method == "stabilizer", choice.estimates,
+            )  # fmt: skip
         key = tuple(qubits)
-        if key not in self._simulators:
-            self._simulators[key] = noise.simulator(self.document, qubits)
-        result = self._simulators[key].run(circuit, shots=shots, seed_simulator=seed).result()
+        if choice.method == "density_matrix":
+            if key not in self._simulators:
+                self._simulators[key] = noise.simulator(self.document, qubits)
+            simulator, runnable = self._simulators[key], circuit
+        else:
+            pauli = choice.method == "stabilizer"
+            writer = self._writers.get(pauli)
+            if writer is None:
+                writer = self._writers[pauli] = twin_circuits.NoisyCircuits(
+                    self.document, pauli=pauli
+                )
+            runnable = writer.write(circuit, qubits)
+            if key not in self._readout:
+                self._readout[key] = twin_circuits.readout_model(self.document, qubits)
+            simulator = AerSimulator(method=choice.method, noise_model=self._readout[key])
+        result = simulator.run(runnable, shots=shots, seed_simulator=seed).result()
         if not result.success:
-            raise RuntimeError(f"Aer failed: {result.status}")
+            raise RuntimeError(f"Aer failed ({choice.method}): {result.status}")
         if circuit.num_clbits == 0:
-            return {}
-        return {str(k): int(v) for k, v in result.get_counts(0).items()}
+            return TwinRun({}, choice)
+        return TwinRun({str(k): int(v) for k, v in result.get_counts(0).items()}, choice)

@@ -57,6 +57,7 @@ def check_on_device(
     *,
     precision: str = "double",
     engine: str = "auto",
+    shots: int = 1024,
 ) -> Any:
     """Refuse a circuit the device cannot run; what the sandbox runs after parsing.
 
@@ -75,7 +76,7 @@ def check_on_device(
     catalogue.check_memory(device, need, program=index, qubits=width)
     operations.check_circuit(device, circuit, index)
     if device.twin is not None:
-        operations.check_active_qubits(device.twin, circuit, index)
+        operations.check_twin_time(device.twin, circuit, shots, index)
         # A Braket verbatim box asks for the same as skip_compilation.
         if skip_isa or extras.get("verbatim"):
             operations.check_isa(device.twin, circuit, index)
@@ -109,7 +110,6 @@ def summarise(
         compiled = circuit
     else:
         compiled, _ = compile_for_twin(document, circuit, digest, optimization_level)
-    operations.check_active_qubits(twin_spec, compiled, index)
     return {
         "depth": compiled.depth(),
         "two_qubit_gates": two_qubit_gates(compiled),

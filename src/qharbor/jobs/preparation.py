@@ -105,6 +105,7 @@ def prepare(
                     index,
                     precision=options.precision,
                     engine=options.engine,
+                    shots=request.shots,
                 ),
             )
         except errors.ProgramError as exc:

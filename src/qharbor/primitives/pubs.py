@@ -216,7 +216,7 @@ def _prepare_one(
         )
     operations.check_circuit(device, circuit, 0)
     if device.twin is not None:
-        operations.check_active_qubits(device.twin, circuit, 0)
+        operations.check_twin_time(device.twin, circuit, int(normal.get("shots") or 1024), 0)
     normal["result_shape"] = list(result_shape)
     return normal, max(1, math.prod(shape)), width
 

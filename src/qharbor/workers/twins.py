@@ -145,6 +145,8 @@ def execute_twin(claim: Claim, document: dict[str, Any], programs: list[ParsedPr
             "physical_qubits": list(outcome.qubits),
             "compiled_qasm3": run.qasm3,
             "compile_cached": run.cached,
+            "method": outcome.method,
+            "method_reason": outcome.method_reason,
         }
         if options.mitigate_readout:
             mitigation = readout.mitigate(document, run.circuit, outcome.counts)
@@ -176,6 +178,7 @@ def execute_twin(claim: Claim, document: dict[str, Any], programs: list[ParsedPr
             "valid_at": calibration["valid_at"],
         },
         optimization_level=None if options.skip_compilation else options.optimization_level,
+        twin_methods=[{"method": o.method, "reason": o.method_reason} for o in outcomes],
     )
     return Result(
         job_id=claim.job_id,

@@ -96,10 +96,12 @@ def test_final_states_kept_for_result_types_add_up_per_binding() -> None:
     assert ten - one == 9 * memory.STATE_COPY_BYTES * 2**20
 
 
-def test_a_twin_is_estimated_on_the_density_matrix_of_its_active_qubits() -> None:
+def test_a_twin_is_estimated_on_the_widest_density_matrix_it_holds() -> None:
+    from qharbor.engines.twin_methods import DENSITY_MAX_QUBITS
+
     twin = next(d for d in catalogue.default_catalogue() if d.twin is not None)
     assert twin.twin is not None
-    active = twin.twin.max_active_qubits
+    active = DENSITY_MAX_QUBITS
     wide = memory_need(twin, [Workload(twin.max_qubits)])
     assert wide == memory_need(twin, [Workload(active)])
     assert wide >= 16 * 4**active

@@ -136,6 +136,8 @@ class TwinSpec:
     warmup: Warmup
     source: str
     engine: str = "aer"
+    #: Longest predicted simulation of one circuit admitted (seconds).
+    max_run_s: float = 120.0
 
     def gate(self, name: str) -> GateSpec:
         return next(g for g in self.gates if g.name == name)
@@ -161,6 +163,7 @@ class TwinSpec:
             "qubits": {k: v.to_json() for k, v in self.qubits.items()},
             "measure_duration_ns": self.measure_duration_ns,
             "max_active_qubits": self.max_active_qubits,
+            "max_run_s": self.max_run_s,
             "timing": {
                 "shot_overhead_us": self.shot_overhead_us,
                 "job_overhead_s": self.job_overhead_s,
@@ -329,6 +332,7 @@ def parse(data: Mapping[str, Any], source: str) -> TwinSpec:
         max_shots=int(top.number("max_shots", 100_000, minimum=1)),
         max_active_qubits=int(top.number("max_active_qubits", min(n, 12), minimum=1)),
         concurrency=int(top.number("concurrency", 1, minimum=1)),
+        max_run_s=float(top.number("max_run_s", 120.0, minimum=0.001)),
         shot_overhead_us=timing.number("shot_overhead_us"),
         job_overhead_s=timing.number("job_overhead_s"),
         jitter=timing.number("jitter", 0.0),

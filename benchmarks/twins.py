@@ -1,0 +1,116 @@
+"""Device twins at their full width: time per case, the method chosen, and the targets.
+
+Each case is compiled for its twin (at the twin's first calibration) and run
+through :class:`qharbor.engines.twin.LocalTwin`, the code a worker runs. The
+table gives the method the twin chose, its predicted and measured seconds
+(compilation excluded, noise written into the circuit included), and whether
+the target is met. A case the twin's admission would refuse is not run; its
+prediction is shown instead::
+
+    python -m benchmarks.twins
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from qiskit import QuantumCircuit, transpile
+
+from qharbor.devices.catalogue import load_twins
+from qharbor.devices.twins import calibration
+from qharbor.devices.twins.document import TwinDocument
+from qharbor.devices.twins.target import target
+from qharbor.engines import twin
+
+
+def ghz(n: int) -> QuantumCircuit:
+    circuit = QuantumCircuit(n, n)
+    circuit.h(0)
+    for i in range(n - 1):
+        circuit.cx(i, i + 1)
+    circuit.measure(range(n), range(n))
+    return circuit
+
+
+def hardware_efficient(n: int, depth: int) -> QuantumCircuit:
+    """Layers of RY rotations and a brick of neighbouring CX gates, measured."""
+    circuit = QuantumCircuit(n, n)
+    for layer in range(depth):
+        for q in range(n):
+            circuit.ry(0.3 + 0.07 * q + 0.11 * layer, q)
+        for q in range(layer % 2, n - 1, 2):
+            circuit.cx(q, q + 1)
+    circuit.measure(range(n), range(n))
+    return circuit
+
+
+@dataclass(frozen=True)
+class Case:
+    label: str
+    device: str
+    circuit: Callable[[], QuantumCircuit]
+    shots: int
+    target_s: float | None
+
+
+CASES = (
+    Case("GHZ-25", "sc25", lambda: ghz(25), 4000, 10.0),
+    Case("GHZ-72", "sc72", lambda: ghz(72), 4000, 10.0),
+    Case("HEA-20, depth 10", "sc25", lambda: hardware_efficient(20, 10), 1000, None),
+)
+
+
+def run_case(case: Case) -> dict[str, object]:
+    spec = {s.name: s for s in load_twins()}[case.device]
+    moment = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
+    document = TwinDocument.of(spec, calibration.recalibrate(spec, 1, moment))
+    compiled = transpile(case.circuit(), target=target(document), seed_transpiler=1)
+    local = twin.LocalTwin(document)
+    narrow, qubits = local.prepare(compiled)
+    choice = local.choose(narrow, case.shots)
+    row: dict[str, object] = {
+        "case": case.label,
+        "device": case.device,
+        "shots": case.shots,
+        "method": choice.method,
+        "predicted_s": choice.predicted_s,
+        "target_s": case.target_s,
+    }
+    if choice.predicted_s > spec.max_run_s:
+        row.update(seconds=None, verdict=f"refused (limit {spec.max_run_s:g} s)")
+        return row
+    started = time.perf_counter()
+    counts = local.execute(narrow, qubits, shots=case.shots, seed=7).counts
+    took = time.perf_counter() - started
+    n = narrow.num_qubits
+    ghz_share = (counts.get("0" * n, 0) + counts.get("1" * n, 0)) / case.shots
+    met = "" if case.target_s is None else ("met" if took <= case.target_s else "missed")
+    row.update(seconds=took, verdict=met, ghz_share=ghz_share)
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--only", help="run only the case whose label starts with this")
+    args = parser.parse_args(argv)
+    print(f"{'case':<18} {'device':<6} {'shots':>6} {'method':<22} {'pred s':>9} "
+          f"{'run s':>8} {'target':>7}  verdict")  # fmt: skip
+    for case in CASES:
+        if args.only and not case.label.startswith(args.only):
+            continue
+        row = run_case(case)
+        seconds = row["seconds"]
+        ran = f"{seconds:8.2f}" if isinstance(seconds, float) else f"{'-':>8}"
+        target_s = row["target_s"]
+        goal = f"{target_s:7.0f}" if isinstance(target_s, float) else f"{'-':>7}"
+        print(f"{row['case']:<18} {row['device']:<6} {row['shots']:>6} {row['method']:<22} "
+              f"{row['predicted_s']:9.3g} {ran} {goal}  {row['verdict']}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
