@@ -14,6 +14,8 @@ from starlette.concurrency import run_in_threadpool
 from qharbor.api import errors as api_errors
 from qharbor.api.auditing import AuditWrites
 from qharbor.api.limits import BodySizeLimit
+from qharbor.api.logs import RequestIds
+from qharbor.api.metrics import CentreMetrics
 from qharbor.api.routers import (
     admin,
     devices,
@@ -22,6 +24,7 @@ from qharbor.api.routers import (
     jobs,
     keys,
     me,
+    metrics,
     project,
     sessions,
     system,
@@ -38,7 +41,8 @@ qharbor runs a quantum computing centre's simulators and processors as a
 multi-tenant service. Submit OpenQASM 2 or 3 programs to a device, follow the
 job, and read counts in Qiskit's bit order.
 
-Every route under `/v1` except `/v1/health` needs `Authorization: Bearer <token>`.
+Every route under `/v1` except the health probes (`/v1/health`, `/v1/health/live`,
+`/v1/health/ready`) and `/v1/keys` needs `Authorization: Bearer <token>`.
 Errors have one shape: `{"error": {"code", "message", "detail"}}`.
 """
 
@@ -61,6 +65,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             centre = Centre(settings)
+            # Counts every job the store ends from the first one; one registry per app.
+            app.state.metrics = CentreMetrics(centre)
+            centre.jobs.on_end = app.state.metrics.job_ended
             centre.events.bind(asyncio.get_running_loop())
             await run_in_threadpool(centre.start)
         except QHarborError as exc:
@@ -94,8 +101,11 @@ def create_app(
         usage.router,
         project.router,
         admin.router,
+        metrics.router,
     ):
         app.include_router(router)
     app.add_middleware(AuditWrites)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Outermost, so every log line of a request, and its answer, carry its id.
+    app.add_middleware(RequestIds)
     return app

@@ -19,6 +19,8 @@ from qharbor.security.directory import Role
 from qharbor.security.identity import Principal
 
 _bearer = HTTPBearer(auto_error=False, description="An API token: 'Bearer qh_...'")
+#: The bearer credentials of a request, if it sent any (not yet checked).
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 async def get_centre(request: Request) -> Centre:

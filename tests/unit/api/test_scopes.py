@@ -13,7 +13,12 @@ from qharbor.api.deps import RequireScope, get_principal
 from qharbor.settings import Settings
 
 #: Routes any caller may use without a token.
-PUBLIC = {("GET", "/v1/health"), ("GET", "/v1/keys")}
+PUBLIC = {
+    ("GET", "/v1/health"),
+    ("GET", "/v1/health/live"),
+    ("GET", "/v1/health/ready"),
+    ("GET", "/v1/keys"),
+}
 #: Routes any valid token may use, whatever its scopes.
 ANY_TOKEN = {("GET", "/v1/me")}
 #: Routes that change keys, tokens or membership: never with a read-only token.
