@@ -76,8 +76,9 @@ def open_session(
         device, mode=mode, max_ttl_s=max_ttl, idle_ttl_s=idle_ttl, slurm=slurm
     )
     if slurm and watch:
-        # The process that ran us: the batch script (or the shell of an salloc).
-        _start_watcher(details["id"], os.getppid())
+        # The batch script (Slurm names its pid), else whoever ran us (an salloc shell).
+        script = os.environ.get("SLURM_TASK_PID", "")
+        _start_watcher(details["id"], int(script) if script.isdigit() else os.getppid())
     if shell:
         session_id = shlex.quote(details["id"])
         close = f"qharbor session close {session_id} >/dev/null 2>&1 || true"
