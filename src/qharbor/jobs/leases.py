@@ -288,7 +288,7 @@ class Leases(JobQueries):
             Job.from_row(row), status=JobStatus.DONE, finished_at=now, queue_position=None
         )
         self._recent.remember(done, data if signature is None else {**data, "signature": signature})
-        self._on_change(job_id)
+        # Counted and logged before anyone waiting on the job is woken.
         self._ended(
             JobEnding.of(
                 job_id=job_id,
@@ -303,6 +303,7 @@ class Leases(JobQueries):
                 run_s=result.timings.run_s,
             )
         )
+        self._on_change(job_id)
         return True
 
     def finish_without_result(
@@ -349,7 +350,6 @@ class Leases(JobQueries):
                     at=now,
                 )
         if updated:
-            self._on_change(job_id)
             if row is not None:
                 self._ended(
                     JobEnding.of(
@@ -363,6 +363,7 @@ class Leases(JobQueries):
                         finished_at=now,
                     )
                 )
+            self._on_change(job_id)
         return bool(updated)
 
     def requeue(self, job_id: str, attempt: int) -> bool:

@@ -196,7 +196,6 @@ class JobManager(Leases):
                     job_id=job_id,
                     status=str(job.status),
                 )
-        self._on_change(job_id)
         if cancelled_in_queue:
             self._ended(
                 JobEnding.of(
@@ -210,6 +209,7 @@ class JobManager(Leases):
                     finished_at=now,
                 )
             )
+        self._on_change(job_id)
         return self.get(project_id, job_id)
 
     def erase_user(self, user_id: str) -> int:
@@ -265,7 +265,6 @@ class JobManager(Leases):
                     )
                 )
         for row in rows:
-            self._on_change(row.id)
             self._ended(
                 JobEnding.of(
                     job_id=row.id,
@@ -278,4 +277,5 @@ class JobManager(Leases):
                     finished_at=now,
                 )
             )
+            self._on_change(row.id)
         return len(ids)
