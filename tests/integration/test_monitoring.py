@@ -11,6 +11,7 @@ import datetime as dt
 import io
 import json
 import logging
+import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,7 @@ from qharbor.settings import Settings
 from tests.integration.conftest import RunningCentre
 from tests.programs import BELL
 
+ROOT = Path(__file__).resolve().parents[2]
 TWIN = "sc25"  # held in maintenance through this module, so its jobs stay queued
 
 
@@ -286,3 +288,16 @@ def test_closing_a_slurm_job_closes_only_its_sessions(running: RunningCentre) ->
     assert user.post("/v1/sessions:close-slurm-job", json=everyone).status_code == 403
     bad = user.post("/v1/sessions", json={"device": "statevector", "slurm_job_id": "7; rm"})
     assert bad.status_code == 422
+
+
+def test_the_grafana_dashboard_uses_only_metrics_the_centre_serves(
+    running: RunningCentre, mix: dict[str, Any]
+) -> None:
+    dashboard = json.loads((ROOT / "deploy" / "grafana" / "qharbor.json").read_text())
+    expressions = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    served = {s.name for samples in scrape(running).values() for s in samples}
+
+    used = {name for e in expressions for name in re.findall(r"qharbor_[a-z_]+", e)}
+
+    assert len(expressions) >= 15
+    assert used - served == set()
