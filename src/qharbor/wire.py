@@ -31,7 +31,7 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, overload
 
 from qharbor import errors
@@ -216,7 +216,7 @@ ACCOUNTING_COLUMNS = (
 )
 
 
-def accounting_csv(rows: list[Mapping[str, Any]]) -> str:
+def accounting_csv(rows: Iterable[Mapping[str, Any]]) -> str:
     """The accounting rows as CSV with a header line; a missing value is an empty field."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")

@@ -170,9 +170,11 @@ class StateCollector(Collector):
             labels=["device", "status"],
         )
         for device in self._centre.catalogue:
-            now = fleet.status(device.name)
+            current = fleet.status(device.name)
             for candidate in DeviceStatus:
-                status.add_metric([device.name, str(candidate)], 1.0 if candidate is now else 0.0)
+                status.add_metric(
+                    [device.name, str(candidate)], 1.0 if candidate is current else 0.0
+                )
         yield status
         age = GaugeMetricFamily(
             "qharbor_device_calibration_age_seconds",

@@ -57,15 +57,18 @@ class JobEnding:
         run_s: float | None = None,
     ) -> JobEnding:
         """The ending of a job with these times (UTC)."""
-        started = started_at is not None
+        queued_s = running_s = None
+        if started_at is not None:
+            queued_s = (started_at - created_at).total_seconds()
+            running_s = (finished_at - started_at).total_seconds()
         return cls(
             job_id=job_id,
             project=project,
             device=device,
             status=status,
             error_code=error_code,
-            queued_s=(started_at - created_at).total_seconds() if started else None,
-            running_s=(finished_at - started_at).total_seconds() if started else None,
+            queued_s=queued_s,
+            running_s=running_s,
             total_s=max(0.0, (finished_at - created_at).total_seconds()),
             compile_s=compile_s,
             run_s=run_s,
