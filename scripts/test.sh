@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh test
 source scripts/postgres.sh
+source scripts/slurm.sh
 export QHARBOR_REQUIRE_POSTGRES=1
 echo "Linting ..."
 .venv/bin/ruff check src tests benchmarks

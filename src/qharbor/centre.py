@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 
+import sqlalchemy as sa
+
 from qharbor.accounting.reservations import Limits, Reservations
 from qharbor.devices import Catalogue, default_catalogue
 from qharbor.devices.fleet import Fleet
@@ -134,6 +136,11 @@ class Centre:
             wake=lambda: self.scheduler.wake() if self.scheduler is not None else None,
         )
 
+    @property
+    def executor(self) -> Executor | None:
+        """The executor that runs this host's jobs, once the centre has started."""
+        return self._executor
+
     def start(self) -> None:
         """Migrate the database, make the first admin and the keys if needed, start the
         workers."""
@@ -173,6 +180,31 @@ class Centre:
         self.scheduler.start()
         if not self.scheduler.wait_ready(timeout=60):
             log.warning("no worker was ready after 60 s; jobs will wait in the queue")
+
+    def readiness(self) -> dict[str, str | None]:
+        """Each part a job needs, and what is wrong with it (None when it is fine).
+
+        ``database``: answers a query; ``executor``: the scheduler runs and at least
+        one worker is up; ``keys``: the centre's signing and sealing keys are loaded;
+        ``sandbox``: programs can be parsed.
+        """
+        checks: dict[str, str | None] = {}
+        try:
+            with self.db.read() as conn:
+                conn.execute(sa.select(1))
+            checks["database"] = None
+        except Exception as exc:  # any driver error means "not ready", with its reason
+            checks["database"] = f"{type(exc).__name__}: {exc}"
+        executor, scheduler = self._executor, self.scheduler
+        if executor is None or scheduler is None or not scheduler.alive:
+            checks["executor"] = "the scheduler is not running"
+        elif not executor.running() and executor.free_slots() == 0:
+            checks["executor"] = "no worker is up yet (starting, or being replaced)"
+        else:
+            checks["executor"] = None
+        checks["keys"] = None if self.keys.loaded else "the centre's keys are not loaded"
+        checks["sandbox"] = self.parsers.health()
+        return checks
 
     def stop(self) -> None:
         if self._benchmark is not None:

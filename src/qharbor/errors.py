@@ -465,6 +465,12 @@ class NotConfigured(QHarborError):
     code = "NOT_CONFIGURED"
 
 
+class NotInSlurmJob(QHarborError):
+    """This is not running inside a Slurm job (SLURM_JOB_ID is unset): run it from an sbatch or salloc job, or pass the job id."""  # noqa: E501
+
+    code = "NOT_IN_SLURM_JOB"
+
+
 def _all_subclasses(klass: type[QHarborError]) -> list[type[QHarborError]]:
     found: list[type[QHarborError]] = []
     for sub in klass.__subclasses__():

@@ -224,6 +224,15 @@ class Settings(BaseSettings):
     write_account_file: bool = False
     account_file: Path | None = None
     log_level: str = "info"
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="'json': one JSON object per log line, with request and job ids.",
+    )
+    metrics_public: bool = Field(
+        default=False,
+        description="Serve GET /metrics without a token (keep it on a network only "
+        "Prometheus reaches); otherwise it needs a centre admin's token.",
+    )
 
     @model_validator(mode="before")
     @classmethod

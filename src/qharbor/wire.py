@@ -25,11 +25,13 @@ left out, under the ML-DSA context string :data:`SIGNATURE_CONTEXT`.
 from __future__ import annotations
 
 import base64
+import csv
 import datetime as dt
 import hashlib
+import io
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, overload
 
 from qharbor import errors
@@ -198,3 +200,27 @@ def parse_iso(value: str) -> dt.datetime:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     return parsed.astimezone(dt.UTC)
+
+
+#: The columns of the accounting export, in order (``GET /v1/usage/accounting``).
+ACCOUNTING_COLUMNS = (
+    "project",
+    "user",
+    "slurm_cluster",
+    "slurm_job_id",
+    "device",
+    "jobs",
+    "device_s",
+    "first_charged_at",
+    "last_charged_at",
+)
+
+
+def accounting_csv(rows: Iterable[Mapping[str, Any]]) -> str:
+    """The accounting rows as CSV with a header line; a missing value is an empty field."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(ACCOUNTING_COLUMNS)
+    for row in rows:
+        writer.writerow(["" if row.get(c) is None else row[c] for c in ACCOUNTING_COLUMNS])
+    return out.getvalue()

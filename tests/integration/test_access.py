@@ -10,7 +10,7 @@ import httpx
 from tests.integration.conftest import RunningCentre
 from tests.programs import BELL
 
-PUBLIC = {"/v1/health", "/v1/keys"}
+PUBLIC = {"/v1/health", "/v1/health/live", "/v1/health/ready", "/v1/keys"}
 
 
 def operations(running: RunningCentre) -> list[tuple[str, str]]:

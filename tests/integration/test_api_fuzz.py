@@ -101,14 +101,20 @@ def test_every_operation_documents_its_errors_in_the_one_shape() -> None:
     document = _openapi()
     error_ref = {"$ref": "#/components/schemas/ErrorResponse"}
     assert "HTTPValidationError" not in document["components"]["schemas"]
-    public = {("get", "/v1/health"), ("get", "/v1/keys"), ("get", "/openapi.json")}
+    public = {
+        ("get", "/v1/health"),
+        ("get", "/v1/health/live"),
+        ("get", "/v1/health/ready"),
+        ("get", "/v1/keys"),
+        ("get", "/openapi.json"),
+    }
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             errors = {s: r for s, r in operation["responses"].items() if s[0] in "45"}
             if (method, path) in public:
                 # No token, so no auth errors; health's 503 carries the health body itself.
                 assert not {"401", "403"} & set(errors), (method, path)
-                if path == "/v1/health":
+                if path in ("/v1/health", "/v1/health/ready"):
                     assert set(errors) == {"503"}, errors
                     health = {"$ref": "#/components/schemas/Health"}
                     assert errors["503"]["content"]["application/json"]["schema"] == health

@@ -14,6 +14,8 @@ from starlette.concurrency import run_in_threadpool
 from qharbor.api import errors as api_errors
 from qharbor.api.auditing import AuditWrites
 from qharbor.api.limits import BodySizeLimit
+from qharbor.api.logs import RequestIds
+from qharbor.api.metrics import CentreMetrics
 from qharbor.api.routers import (
     admin,
     auth,
@@ -24,6 +26,7 @@ from qharbor.api.routers import (
     jobs,
     keys,
     me,
+    metrics,
     project,
     reservations,
     sessions,
@@ -42,7 +45,8 @@ qharbor runs a quantum computing centre's simulators and processors as a
 multi-tenant service. Submit OpenQASM 2 or 3 programs to a device, follow the
 job, and read counts in Qiskit's bit order.
 
-Every route under `/v1` except `/v1/health` needs `Authorization: Bearer <token>`.
+Every route under `/v1` except the health probes (`/v1/health`, `/v1/health/live`,
+`/v1/health/ready`) and `/v1/keys` needs `Authorization: Bearer <token>`.
 Errors have one shape: `{"error": {"code", "message", "detail"}}`.
 """
 
@@ -65,6 +69,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             centre = Centre(settings)
+            # Counts every job the store ends from the first one; one registry per app.
+            app.state.metrics = CentreMetrics(centre)
+            centre.jobs.on_end = app.state.metrics.job_ended
             centre.events.bind(asyncio.get_running_loop())
             await run_in_threadpool(centre.start)
         except QHarborError as exc:
@@ -101,9 +108,12 @@ def create_app(
         project.router,
         admin.router,
         auth.router,
+        metrics.router,
     ):
         app.include_router(router)
     install_console(app)
     app.add_middleware(AuditWrites)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Outermost, so every log line of a request, and its answer, carry its id.
+    app.add_middleware(RequestIds)
     return app

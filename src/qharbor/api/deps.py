@@ -27,6 +27,8 @@ _bearer = HTTPBearer(
 )
 #: With an ID token, the project to act in (by name or id); default: the user's first.
 PROJECT_HEADER = "X-QHarbor-Project"
+#: The bearer credentials of a request, if it sent any (not yet checked).
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 async def get_centre(request: Request) -> Centre:
@@ -42,7 +44,7 @@ CentreDep = Annotated[Centre, Depends(get_centre)]
 def get_principal(
     request: Request,
     centre: CentreDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Credentials,
 ) -> Principal:
     """Authenticate the token and spend from its user's and project's rate limits.
 

@@ -12,6 +12,7 @@ import httpx
 import uvicorn
 
 from qharbor.api.app import create_app
+from qharbor.api.logs import log_config
 from qharbor.centre import Centre
 from qharbor.settings import Settings
 
@@ -40,6 +41,7 @@ class CentreServer:
         config = uvicorn.Config(
             self.app,
             log_level=settings.log_level,
+            log_config=log_config(settings),
             access_log=False,
             lifespan="on",
             timeout_graceful_shutdown=5,

@@ -15,7 +15,17 @@ import typer
 from rich.markup import escape
 
 from qharbor import __version__
-from qharbor.cli import account, admin, connection, devices, engines, jobs, reservations, serve
+from qharbor.cli import (
+    account,
+    admin,
+    connection,
+    devices,
+    engines,
+    jobs,
+    reservations,
+    serve,
+    sessions,
+)
 from qharbor.cli.output import err_console
 
 __all__ = ["app", "main"]
@@ -52,6 +62,8 @@ app.add_typer(account.me_app)
 app.add_typer(engines.engines_app)
 app.add_typer(reservations.reservations_app)
 app.command("usage")(account.usage)
+app.command("accounting")(account.accounting)
+app.add_typer(sessions.session_app)
 
 
 def main() -> None:

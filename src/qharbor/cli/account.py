@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from qharbor import wire
 from qharbor.cli.output import (
     JsonOption,
     console,
@@ -114,6 +115,40 @@ def usage(
         console.print("[dim]No usage recorded.[/dim]")
     if report.get("quota"):
         show_quota(report["quota"], False)
+
+
+@handles_errors
+def accounting(
+    ctx: typer.Context,
+    start: Annotated[
+        str | None, typer.Option("--from", help="First moment, ISO 8601 (UTC if no zone).")
+    ] = None,
+    end: Annotated[str | None, typer.Option("--to", help="The moment after the period.")] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="'table', 'csv' or 'json'.")
+    ] = "table",
+    project: Annotated[str | None, typer.Option(help="Admins: another project.")] = None,
+    all_projects: Annotated[bool, typer.Option("--all", help="Admins: every project.")] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")
+    ] = None,
+) -> None:
+    """Device-seconds per project, user, Slurm job and device in a period (for billing)."""
+    if output_format not in ("table", "csv", "json"):
+        fail(f"--format must be table, csv or json, not {output_format!r}", 2)
+    rows = ctx.obj.service().accounting(start, end, project=project, all_projects=all_projects)
+    if output_format == "table" and output is None:
+        if rows:
+            console.print(table(rows, list(wire.ACCOUNTING_COLUMNS), "Accounting"))
+        else:
+            console.print("[dim]No usage in this period.[/dim]")
+        return
+    text = wire.accounting_csv(rows) if output_format == "csv" else json.dumps(rows, indent=2)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"Wrote {len(rows)} rows to {escape(str(output))}")
 
 
 @me_app.command("export")

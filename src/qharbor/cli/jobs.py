@@ -78,6 +78,14 @@ def submit(
             "--precision", help="'double' (default) or 'single' (allows single-precision engines)."
         ),
     ] = None,
+    session: Annotated[
+        str | None,
+        typer.Option(
+            envvar="QHARBOR_SESSION",
+            help="Run in this open session or batch (its id); 'qharbor session open "
+            "--shell' sets QHARBOR_SESSION.",
+        ),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Submit program files as one job. The format comes from the extension (.qasm: auto)."""
@@ -93,6 +101,7 @@ def submit(
             sealed=sealed,
             engine=engine,
             precision=precision,
+            session=session,
         )
     if not wait:
         if json_output:

@@ -80,6 +80,10 @@ class HarborClient:
         """``GET /v1/usage``: device-seconds per project, device and day, and the quota."""
         return dict(self.session.get("/v1/usage", params=params))
 
+    def usage_accounting(self, **params: Any) -> dict[str, Any]:
+        """``GET /v1/usage/accounting``: device-seconds per project, user and Slurm job."""
+        return dict(self.session.get("/v1/usage/accounting", params=params))
+
     def me_export(self) -> dict[str, Any]:
         """``GET /v1/me/export``: everything the centre holds about the caller."""
         return dict(self.session.get("/v1/me/export"))
@@ -250,6 +254,11 @@ class HarborClient:
         return dict(
             self.session.request("DELETE", f"/v1/sessions/{_segment(session_id)}", idempotent=True)
         )
+
+    def sessions_close_slurm_job(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """``POST /v1/sessions:close-slurm-job``: close a Slurm job's sessions (idempotent)."""
+        answer = self.session.post("/v1/sessions:close-slurm-job", json=body, idempotent=True)
+        return list(answer["sessions"])
 
     def job_events(
         self, job_id: str, read_timeout: float | None = 300.0

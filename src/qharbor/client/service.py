@@ -26,6 +26,7 @@ from qharbor.client.reservations import ReservationsClient
 from qharbor.client.rest import RestSession, RetryPolicy
 from qharbor.client.results import DeviceInfo, JobResult
 from qharbor.client.signatures import Verification
+from qharbor.client.slurm import DEFAULT_IDLE_TTL_S, SlurmJob, SlurmSession
 from qharbor.client.sso import SsoAuth, SsoTokens
 
 # The centre's page size limit; larger requests are split into several pages.
@@ -370,6 +371,7 @@ class HarborService:
         mode: str = "session",
         max_ttl_s: float | None = None,
         idle_ttl_s: float | None = None,
+        slurm: bool | str = False,
     ) -> dict[str, Any]:
         """Open a session (its jobs go first on the device) or a batch (a group of jobs).
 
@@ -378,16 +380,105 @@ class HarborService:
             mode: ``session`` or ``batch``.
             max_ttl_s: Lifetime in seconds; the centre's limit when None.
             idle_ttl_s: Seconds without activity before it expires.
+            slurm: True ties it to the Slurm job this runs in (``SLURM_JOB_ID``),
+                or a Slurm job id: usage is then reported per Slurm job.
 
         Returns:
             The session object; pass its ``id`` as ``session`` to :meth:`run`.
+
+        Raises:
+            errors.NotInSlurmJob: ``slurm=True`` outside a Slurm job.
         """
         body: dict[str, Any] = {"device": device, "mode": mode}
+        if slurm:
+            job = SlurmJob.from_environment(slurm if isinstance(slurm, str) else None)
+            body["slurm_job_id"] = job.job_id
+            if job.cluster is not None:
+                body["slurm_cluster"] = job.cluster
         if max_ttl_s is not None:
             body["max_ttl_s"] = max_ttl_s
         if idle_ttl_s is not None:
             body["idle_ttl_s"] = idle_ttl_s
         return self._client.session_create(body)
+
+    def slurm_session(
+        self,
+        device: str,
+        max_ttl_s: float | None = None,
+        idle_ttl_s: float | None = DEFAULT_IDLE_TTL_S,
+        slurm_job_id: str | None = None,
+    ) -> SlurmSession:
+        """Open a session tied to this Slurm job, to use as a context manager.
+
+        It closes when the block ends and when the job is cancelled or runs out of
+        time (Slurm's SIGTERM). Use it inside an ``sbatch`` script.
+
+        Example:
+            >>> with service.slurm_session("statevector") as session:
+            ...     for theta in thetas:
+            ...         service.run(ansatz(theta), session=session.id).result()
+
+        Raises:
+            errors.NotInSlurmJob: ``SLURM_JOB_ID`` is unset and no id was given.
+        """
+        details = self.open_session(
+            device,
+            max_ttl_s=max_ttl_s,
+            idle_ttl_s=idle_ttl_s,
+            slurm=slurm_job_id or True,
+        )
+        return SlurmSession(self, details)
+
+    def close_slurm_job(
+        self,
+        slurm_job_id: str | None = None,
+        cluster: str | None = None,
+        all_projects: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Close every open session a Slurm job opened (default: this job).
+
+        Args:
+            slurm_job_id: The job; ``SLURM_JOB_ID`` when None.
+            cluster: Only sessions from this cluster.
+            all_projects: Admins: every project's (for the cluster's epilog).
+
+        Returns:
+            The sessions it closed.
+        """
+        job = SlurmJob.from_environment(slurm_job_id)
+        body: dict[str, Any] = {"slurm_job_id": job.job_id, "all_projects": all_projects}
+        if cluster is not None:
+            body["slurm_cluster"] = cluster
+        return self._client.sessions_close_slurm_job(body)
+
+    def accounting(
+        self,
+        start: dt.datetime | str | None = None,
+        end: dt.datetime | str | None = None,
+        project: str | None = None,
+        all_projects: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Device-seconds per project, user, Slurm job and device charged in a period.
+
+        Args:
+            start: The period's first moment (ISO 8601 or datetime; UTC if no zone).
+            end: The moment after the period.
+            project: Admins: another project (id or name).
+            all_projects: Admins: every project.
+
+        Returns:
+            One row per project, user, Slurm job and device; see
+            :data:`qharbor.wire.ACCOUNTING_COLUMNS` (``wire.accounting_csv`` writes CSV).
+        """
+        report = self._client.usage_accounting(
+            **{
+                "from": _iso(start),
+                "to": _iso(end),
+                "project": project,
+                "all_projects": "true" if all_projects else None,
+            }
+        )
+        return list(report["rows"])
 
     def session(self, session_id: str) -> dict[str, Any]:
         """A session or batch, with its jobs counted by status."""

@@ -367,6 +367,28 @@ class Fleet:
             faults = list(twin.faults)
         return telemetry.series(twin.spec, faults, start, end, step_s)
 
+    def twins(self) -> list[str]:
+        """The names of the devices that are twins (have calibration and telemetry)."""
+        with self._lock:
+            return sorted(self._twins)
+
+    def calibrated_at(self, name: str) -> dt.datetime:
+        """When the device's calibration in force was taken (UTC), drift aside."""
+        twin = self._twin(name)
+        with self._lock:
+            return twin.base.taken_at
+
+    def readings(self, name: str) -> list[tuple[str, str, float]]:
+        """Every telemetry channel's value now, as ``(channel, unit, value)``."""
+        twin = self._twin(name)
+        now = self._clock()
+        with self._lock:
+            faults = list(twin.faults)
+        return [
+            (c.name, c.unit, telemetry.reading(twin.spec, c, faults, now))
+            for c in twin.spec.channels
+        ]
+
     # --- the twin document -------------------------------------------------------------------
 
     def twin_document(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -21,13 +22,16 @@ from qharbor import errors
 from qharbor.accounting import reservations
 from qharbor.jobs import policy, queue
 from qharbor.jobs.claims import Claim
+from qharbor.jobs.endings import JobEnding
 from qharbor.jobs.job import FINAL_STATUSES, Job, JobStatus
 from qharbor.jobs.queries import JobQueries, select_jobs
 from qharbor.jobs.result import Result, SealedResult, signature_context
 from qharbor.security import usage
 from qharbor.security.signing import Signer
 from qharbor.store import Database
-from qharbor.store.tables import jobs, results
+from qharbor.store.tables import jobs, projects, results
+
+log = logging.getLogger(__name__)
 
 #: The PostgreSQL advisory lock key that serialises claims ("qharbor" in ASCII).
 _CLAIM_LOCK = 0x71686172626F72
@@ -94,6 +98,8 @@ class Leases(JobQueries):
             whichever thread made it.
         clock: the time source (UTC).
         signer: signs every result as it is stored; None stores results unsigned.
+        on_end: called with a :class:`JobEnding` once a job's final status is
+            committed, from whichever thread made it.
     """
 
     def __init__(
@@ -102,11 +108,35 @@ class Leases(JobQueries):
         on_change: Callable[[str], None],
         clock: Callable[[], dt.datetime],
         signer: Signer | None,
+        on_end: Callable[[JobEnding], None] | None = None,
     ) -> None:
         super().__init__(db)
         self._on_change = on_change
         self._clock = clock
         self.signer = signer
+        self.on_end = on_end
+
+    def _ended(self, ending: JobEnding) -> None:
+        """Log a job's end and tell the listener; its failure never undoes the end."""
+        log.info(
+            "job %s ended %s%s",
+            ending.job_id,
+            ending.status,
+            f" ({ending.error_code})" if ending.error_code else "",
+            extra={
+                "job_id": ending.job_id,
+                "project": ending.project,
+                "device": ending.device,
+                "status": str(ending.status),
+                "error_code": ending.error_code,
+            },
+        )
+        if self.on_end is None:
+            return
+        try:
+            self.on_end(ending)
+        except Exception:
+            log.exception("the job-end listener failed for job %s", ending.job_id)
 
     def claim(
         self,
@@ -278,6 +308,21 @@ class Leases(JobQueries):
             Job.from_row(row), status=JobStatus.DONE, finished_at=now, queue_position=None
         )
         self._recent.remember(done, data if signature is None else {**data, "signature": signature})
+        # Counted and logged before anyone waiting on the job is woken.
+        self._ended(
+            JobEnding.of(
+                job_id=job_id,
+                project=row.project_name,
+                device=row.device,
+                status=JobStatus.DONE,
+                error_code=None,
+                created_at=row.created_at,
+                started_at=row.started_at,
+                finished_at=now,
+                compile_s=result.timings.compile_s,
+                run_s=result.timings.run_s,
+            )
+        )
         self._on_change(job_id)
         return True
 
@@ -289,9 +334,15 @@ class Leases(JobQueries):
         now = self._clock()
         with self.db.write() as conn:
             row = conn.execute(
-                sa.select(jobs.c.project_id, jobs.c.device, jobs.c.started_at).where(
-                    jobs.c.id == job_id
+                sa.select(
+                    jobs.c.project_id,
+                    jobs.c.device,
+                    jobs.c.created_at,
+                    jobs.c.started_at,
+                    projects.c.name.label("project_name"),
                 )
+                .join(projects, projects.c.id == jobs.c.project_id)
+                .where(jobs.c.id == job_id)
             ).first()
             updated = conn.execute(
                 jobs.update()
@@ -312,6 +363,19 @@ class Leases(JobQueries):
                 # It held a device from its start until now: that time is charged.
                 _charge(conn, row, job_id, (now - row.started_at).total_seconds(), now)
         if updated:
+            if row is not None:
+                self._ended(
+                    JobEnding.of(
+                        job_id=job_id,
+                        project=row.project_name,
+                        device=row.device,
+                        status=status,
+                        error_code=code,
+                        created_at=row.created_at,
+                        started_at=row.started_at,
+                        finished_at=now,
+                    )
+                )
             self._on_change(job_id)
         return bool(updated)
 

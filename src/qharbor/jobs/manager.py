@@ -11,6 +11,7 @@ and the reads both build on are in :mod:`qharbor.jobs.queries`.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -19,14 +20,17 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from qharbor import errors, wire
+from qharbor.jobs.endings import JobEnding
 from qharbor.jobs.job import Job, JobStatus
 from qharbor.jobs.leases import Leases
 from qharbor.jobs.request import PreparedJob
 from qharbor.security.signing import Signer
 from qharbor.store import Database
-from qharbor.store.tables import job_tags, jobs, results
+from qharbor.store.tables import job_tags, jobs, projects, results
 
 _INSERT_JOB = jobs.insert()
+
+log = logging.getLogger(__name__)
 
 
 class JobManager(Leases):
@@ -38,6 +42,7 @@ class JobManager(Leases):
             whichever thread made it.
         clock: the time source (UTC).
         signer: signs every result as it is stored; None stores results unsigned.
+        on_end: called with a :class:`JobEnding` once a job's final status is committed.
     """
 
     def __init__(
@@ -46,8 +51,9 @@ class JobManager(Leases):
         on_change: Callable[[str], None] | None = None,
         clock: wire.Clock = wire.utcnow,
         signer: Signer | None = None,
+        on_end: Callable[[JobEnding], None] | None = None,
     ) -> None:
-        super().__init__(db, on_change or (lambda _job_id: None), clock, signer)
+        super().__init__(db, on_change or (lambda _job_id: None), clock, signer, on_end)
 
     # --- users' side -------------------------------------------------------------
 
@@ -135,6 +141,12 @@ class JobManager(Leases):
                 raise
             return self._replay(existing, fingerprint), True
         self._on_change(job_id)
+        log.info(
+            "job %s queued on %s",
+            job_id,
+            request.device,
+            extra={"job_id": job_id, "project": job.project, "device": request.device},
+        )
         return job, False
 
     def replace_programs(
@@ -196,6 +208,19 @@ class JobManager(Leases):
                     job_id=job_id,
                     status=str(job.status),
                 )
+        if cancelled_in_queue:
+            self._ended(
+                JobEnding.of(
+                    job_id=job_id,
+                    project=job.project,
+                    device=job.device,
+                    status=JobStatus.CANCELLED,
+                    error_code=None,
+                    created_at=job.created_at,
+                    started_at=None,
+                    finished_at=now,
+                )
+            )
         self._on_change(job_id)
         return self.get(project_id, job_id)
 
@@ -226,16 +251,20 @@ class JobManager(Leases):
         """
         now = self._clock()
         with self.db.write() as conn:
-            ids = (
-                conn.execute(
-                    sa.select(jobs.c.id).where(
-                        jobs.c.session_id == session_id,
-                        jobs.c.status == JobStatus.QUEUED.value,
-                    )
+            rows = conn.execute(
+                sa.select(
+                    jobs.c.id,
+                    jobs.c.device,
+                    jobs.c.created_at,
+                    projects.c.name.label("project_name"),
                 )
-                .scalars()
-                .all()
-            )
+                .join(projects, projects.c.id == jobs.c.project_id)
+                .where(
+                    jobs.c.session_id == session_id,
+                    jobs.c.status == JobStatus.QUEUED.value,
+                )
+            ).all()
+            ids = [row.id for row in rows]
             if ids:
                 conn.execute(
                     jobs.update()
@@ -247,6 +276,18 @@ class JobManager(Leases):
                         finished_at=now,
                     )
                 )
-        for job_id in ids:
-            self._on_change(job_id)
+        for row in rows:
+            self._ended(
+                JobEnding.of(
+                    job_id=row.id,
+                    project=row.project_name,
+                    device=row.device,
+                    status=JobStatus.FAILED,
+                    error_code=code,
+                    created_at=row.created_at,
+                    started_at=None,
+                    finished_at=now,
+                )
+            )
+            self._on_change(row.id)
         return len(ids)

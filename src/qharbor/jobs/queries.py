@@ -327,6 +327,20 @@ class JobQueries:
             lengths.setdefault(device, {"queued": 0, "running": 0})[status.lower()] = count
         return lengths
 
+    def queue_depths(self) -> builtins.list[tuple[str, str, str, int]]:
+        """Unfinished jobs now, as ``(device, project name, status, count)`` rows.
+
+        For the centre's metrics: the status is QUEUED or RUNNING.
+        """
+        with self.db.read() as conn:
+            rows = conn.execute(
+                sa.select(jobs.c.device, projects.c.name, jobs.c.status, sa.func.count())
+                .join(projects, projects.c.id == jobs.c.project_id)
+                .where(jobs.c.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]))
+                .group_by(jobs.c.device, projects.c.name, jobs.c.status)
+            ).all()
+        return [(r[0], r[1], r[2], int(r[3])) for r in rows]
+
 
 def encode_cursor(seq: int) -> str:
     """The opaque cursor of the page that starts after the job at ``seq``."""

@@ -120,6 +120,11 @@ class Scheduler:
         self._thread.start()
         self.wake()  # jobs may already be waiting
 
+    @property
+    def alive(self) -> bool:
+        """Whether the scheduler's thread is running."""
+        return self._thread is not None and self._thread.is_alive()
+
     def wait_ready(self, timeout: float) -> bool:
         """Wait until a worker can take a job, so the first jobs do not wait for start-up.
 

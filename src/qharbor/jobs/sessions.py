@@ -63,6 +63,9 @@ class Session:
     last_activity_at: dt.datetime
     closed_at: dt.datetime | None
     close_reason: str | None
+    #: The Slurm job that opened it (``SLURM_JOB_ID``), and its cluster, if any.
+    slurm_job_id: str | None = None
+    slurm_cluster: str | None = None
 
     @property
     def expires_at(self) -> dt.datetime:
@@ -85,6 +88,8 @@ class Session:
             last_activity_at=m["last_activity_at"],
             closed_at=m["closed_at"],
             close_reason=m["close_reason"],
+            slurm_job_id=m.get("slurm_job_id"),
+            slurm_cluster=m.get("slurm_cluster"),
         )
 
     def to_json(self, jobs: dict[str, int] | None = None) -> dict[str, Any]:
@@ -101,6 +106,8 @@ class Session:
             "expires_at": wire.iso(self.expires_at),
             "closed_at": wire.iso(self.closed_at),
             "close_reason": self.close_reason,
+            "slurm_job_id": self.slurm_job_id,
+            "slurm_cluster": self.slurm_cluster,
             "jobs": jobs,
         }
 
@@ -145,8 +152,14 @@ class SessionManager:
         mode: SessionMode = SessionMode.SESSION,
         max_ttl_s: float | None = None,
         idle_ttl_s: float | None = None,
+        slurm_job_id: str | None = None,
+        slurm_cluster: str | None = None,
     ) -> Session:
         """Open a session or batch on a device.
+
+        ``slurm_job_id`` and ``slurm_cluster`` tie it to the Slurm job that opened
+        it: :meth:`close_slurm_job` closes it when that job ends, and the usage of
+        its jobs is reported per Slurm job.
 
         Raises:
             errors.InvalidRequest: a lifetime over the centre's limit.
@@ -174,6 +187,8 @@ class SessionManager:
                     idle_ttl_s=idle_ttl,
                     created_at=now,
                     last_activity_at=now,
+                    slurm_job_id=slurm_job_id,
+                    slurm_cluster=slurm_cluster,
                 )
             )
         return self.get(project_id, session_id)
@@ -296,6 +311,33 @@ class SessionManager:
             self._end(session, SessionStatus.CLOSED, "closed")
         return self.get(project_id, session_id)
 
+    def close_slurm_job(
+        self, project_id: str | None, slurm_job_id: str, slurm_cluster: str | None = None
+    ) -> builtins.list[Session]:
+        """Close every open session a Slurm job opened (its job script ended).
+
+        Args:
+            project_id: only this project's sessions; None for every project (the
+                cluster's epilog, with an admin token).
+            slurm_job_id: the Slurm job's id.
+            slurm_cluster: only sessions from this cluster; None for any.
+
+        Returns:
+            The sessions it closed, as they are now; none is not an error.
+        """
+        query = sa.select(sessions).where(
+            sessions.c.slurm_job_id == slurm_job_id,
+            sessions.c.status == str(SessionStatus.OPEN),
+        )
+        if project_id is not None:
+            query = query.where(sessions.c.project_id == project_id)
+        if slurm_cluster is not None:
+            query = query.where(sessions.c.slurm_cluster == slurm_cluster)
+        with self.db.read() as conn:
+            found = [Session.from_row(r) for r in conn.execute(query).all()]
+        closed = [s for s in found if self._end(s, SessionStatus.CLOSED, "slurm_job_ended")]
+        return [self.get(s.project_id, s.id) for s in closed]
+
     def expire_due(self) -> builtins.list[str]:
         """Expire every open session past its lifetime or idle timeout.
 
@@ -349,6 +391,7 @@ class SessionManager:
             "closed": "was closed",
             "max_ttl": "reached its maximum lifetime",
             "idle": "expired after its idle timeout",
+            "slurm_job_ended": "was closed as its Slurm job ended",
         }.get(reason, reason)
         self._jobs.fail_queued_in_session(
             session.id,

@@ -178,6 +178,11 @@ class KeyStore:
             ).first()
 
     @property
+    def loaded(self) -> bool:
+        """Whether the signing and sealing keys are loaded (``ensure`` has run)."""
+        return self._signer is not None and self._sealing is not None
+
+    @property
     def signer(self) -> signing.Signer:
         if self._signer is None:
             raise RuntimeError("KeyStore.ensure() was not called")

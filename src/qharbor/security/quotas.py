@@ -200,6 +200,19 @@ class Quotas:
             ]
         return {"max_concurrent_jobs": limit, "active_jobs": active, "budgets": budgets}
 
+    def standings(self) -> list[tuple[str, Standing]]:
+        """Every budget of every project now, as ``(project name, standing)`` pairs."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                sa.select(quotas.c.project_id, quotas.c.device_class, projects.c.name)
+                .join(projects, projects.c.id == quotas.c.project_id)
+                .order_by(projects.c.name, quotas.c.device_class)
+            ).all()
+            return [
+                (row.name, self._standing(conn, row.project_id, DeviceClass(row.device_class)))
+                for row in rows
+            ]
+
     # --- admission ------------------------------------------------------------------
 
     def admit(self, conn: sa.Connection, project_id: str, device: Device, cost_s: float) -> None:

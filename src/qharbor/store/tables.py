@@ -192,8 +192,12 @@ sessions = sa.Table(
     sa.Column("last_activity_at", UTCDateTime, nullable=False),
     sa.Column("closed_at", UTCDateTime, nullable=True),
     sa.Column("close_reason", sa.String(32), nullable=True),
+    # The Slurm job that opened it (SLURM_JOB_ID) and its cluster, if any.
+    sa.Column("slurm_job_id", sa.String(64), nullable=True),
+    sa.Column("slurm_cluster", sa.String(64), nullable=True),
     sa.Index("ix_sessions_project_created", "project_id", "created_at"),
     sa.Index("ix_sessions_status", "status"),
+    sa.Index("ix_sessions_slurm_job", "slurm_job_id"),
 )
 
 job_tags = sa.Table(

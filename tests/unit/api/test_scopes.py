@@ -27,6 +27,8 @@ PUBLIC = {
     ("GET", "/devices/{name}"),
     ("POST", "/console/login"),
     ("POST", "/console/logout"),
+    ("GET", "/v1/health/live"),
+    ("GET", "/v1/health/ready"),
 }
 #: Routes any valid token may use, whatever its scopes.
 ANY_TOKEN = {("GET", "/v1/me")}

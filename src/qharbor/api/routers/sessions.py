@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from qharbor import errors
 from qharbor.api import errors as api_errors
 from qharbor.api.deps import CentreDep, Reader, Submitter
-from qharbor.api.schemas.sessions import SessionCreate, SessionList, SessionPublic
+from qharbor.api.schemas.sessions import SessionCreate, SessionList, SessionPublic, SlurmJobClose
 from qharbor.jobs.sessions import SessionMode, SessionStatus
 
 router = APIRouter(
@@ -32,8 +33,30 @@ def open_session(body: SessionCreate, centre: CentreDep, principal: Submitter) -
         SessionMode(body.mode),
         max_ttl_s=body.max_ttl_s,
         idle_ttl_s=body.idle_ttl_s,
+        slurm_job_id=body.slurm_job_id,
+        slurm_cluster=body.slurm_cluster,
     )
     return session.to_json(centre.sessions.summary(session))
+
+
+@router.post(":close-slurm-job", response_model=SessionList)
+def close_slurm_job(body: SlurmJobClose, centre: CentreDep, principal: Submitter) -> Any:
+    """Close the open sessions a Slurm job opened; their queued jobs fail with
+    SESSION_CLOSED. Idempotent: a job with none open closes nothing.
+
+    The job script calls this as it ends; a cluster's epilog calls it with a centre
+    admin's token and ``all_projects``, so the sessions close even when the script
+    was killed.
+    """
+    is_admin = principal.is_admin and "admin" in principal.scopes
+    if body.all_projects and not is_admin:
+        raise errors.Forbidden("only the centre's admins can close other projects' sessions")
+    closed = centre.sessions.close_slurm_job(
+        None if body.all_projects else principal.project_id,
+        body.slurm_job_id,
+        body.slurm_cluster,
+    )
+    return {"sessions": [s.to_json(centre.sessions.summary(s)) for s in closed]}
 
 
 @router.get("", response_model=SessionList)

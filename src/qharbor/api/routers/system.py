@@ -22,7 +22,8 @@ router = APIRouter(prefix="/v1", tags=["system"])
     responses={503: {"model": Health, "description": "a part of the centre is broken"}},
 )
 def health(centre: CentreDep, response: Response) -> dict[str, Any]:
-    """Liveness, and whether programs can be checked; needs no token.
+    """Liveness, and whether programs can be checked; needs no token. Probes should use
+    ``/v1/health/live`` and ``/v1/health/ready``; this route keeps its earlier answer.
 
     ``unavailable`` (HTTP 503) when the sandbox that parses programs cannot
     start, with the reason under ``problems``: no program could be accepted.
@@ -32,6 +33,35 @@ def health(centre: CentreDep, response: Response) -> dict[str, Any]:
     if problem is not None:
         response.status_code = 503
         body.update(status="unavailable", problems={"sandbox": problem})
+    return body
+
+
+@router.get("/health/live", response_model=Health, response_model_exclude_none=True)
+def live() -> dict[str, Any]:
+    """Liveness: the process answers. Needs no token and checks nothing else, so a
+    slow database never gets a healthy process restarted."""
+    return {"status": "ok", "version": metadata.version("qharbor")}
+
+
+@router.get(
+    "/health/ready",
+    response_model=Health,
+    response_model_exclude_none=True,
+    responses={503: {"model": Health, "description": "a part of the centre is not ready"}},
+)
+def ready(centre: CentreDep, response: Response) -> dict[str, Any]:
+    """Readiness: the database answers, a worker is up, the keys are loaded and programs
+    can be parsed; needs no token. ``unavailable`` (HTTP 503) names what is not."""
+    checks = centre.readiness()
+    problems = {part: why for part, why in checks.items() if why is not None}
+    body: dict[str, Any] = {
+        "status": "unavailable" if problems else "ok",
+        "version": metadata.version("qharbor"),
+        "checks": {part: "ok" if why is None else "broken" for part, why in checks.items()},
+    }
+    if problems:
+        response.status_code = 503
+        body["problems"] = problems
     return body
 
 

@@ -14,6 +14,8 @@ class Health(BaseModel):
     version: str
     #: What is broken, by part (``sandbox``), when the status is not ok.
     problems: dict[str, str] | None = None
+    #: Readiness only: each part checked (database, executor, keys, sandbox): ok or broken.
+    checks: dict[str, Literal["ok", "broken"]] | None = None
 
 
 class KeyChange(BaseModel):
