@@ -31,6 +31,7 @@ from qharbor.security.ratelimit import RateLimiter, RateLimits
 from qharbor.security.usage import UsageLedger
 from qharbor.settings import Settings
 from qharbor.store import Database
+from qharbor.store.notices import Notices
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,13 @@ class Centre:
             self.catalogue, DeviceRecords(self.db), tick_s=settings.fleet_tick_seconds
         )
         self.events = JobEvents()
-        self.jobs = JobManager(self.db, on_change=self.events.publish)
+        # Processes sharing a PostgreSQL database wake each other's waiters and schedulers.
+        self.notices = (
+            None
+            if self.db.is_sqlite
+            else Notices(settings.resolved_database_url(), on_notice=self._noticed)
+        )
+        self.jobs = JobManager(self.db, on_change=self._changed)
         self.sessions = SessionManager(
             self.db,
             self.jobs,
@@ -159,10 +166,23 @@ class Centre:
             wake=lambda: self.scheduler.wake() if self.scheduler is not None else None,
         )
 
+    def _changed(self, job_id: str) -> None:
+        self.events.publish(job_id)
+        if self.notices is not None:
+            self.notices.notify(job_id)
+
+    def _noticed(self, job_id: str) -> None:
+        """Another process changed a job: wake its waiters here, and look at the queue."""
+        self.events.publish(job_id)
+        if self.scheduler is not None:
+            self.scheduler.wake()
+
     def start(self) -> None:
         """Migrate the database, make the first admin and the keys if needed, start the
         workers."""
         self.db.migrate()
+        if self.notices is not None:
+            self.notices.start()
         self.keys.ensure()
         self.jobs.signer = self.keys.signer
         self.parsers.start()
@@ -210,5 +230,7 @@ class Centre:
             self.scheduler.stop()
         if self._executor is not None:
             self._executor.close()
+        if self.notices is not None:
+            self.notices.close()
         self.parsers.close()
         self.db.dispose()
