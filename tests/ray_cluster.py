@@ -7,6 +7,7 @@ which would end every Ray cluster of the machine.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -89,6 +90,17 @@ class LocalCluster:
         assert self.address is not None
         return self.address
 
+    def restart_head(self, resources: dict[str, float] | None = None) -> None:
+        """Start the head again at the address it had (after :meth:`kill`)."""
+        assert self.address is not None
+        port = self.address.rpartition(":")[2]
+        self._start(
+            "head",
+            ["--head", "--port", port, "--include-dashboard", "false"],
+            resources or {},
+            2 << 30,
+        )
+
     def add_node(
         self, label: str, resources: dict[str, float] | None = None, memory_bytes: int = 1 << 30
     ) -> None:
@@ -99,10 +111,8 @@ class LocalCluster:
     def kill(self, label: str) -> None:
         """kill -9 every process of one node."""
         group = self.groups.pop(label)
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(group, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
     def stop(self) -> None:
         for label in list(self.groups):

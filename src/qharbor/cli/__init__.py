@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 
 from qharbor import __version__
-from qharbor.cli import account, admin, connection, devices, engines, jobs, serve
+from qharbor.cli import account, admin, connection, devices, engines, jobs, ray, serve
 from qharbor.cli.output import err_console
 
 __all__ = ["app", "main"]
@@ -50,6 +50,7 @@ app.command()(version)
 app.add_typer(admin.admin_app)
 app.add_typer(account.me_app)
 app.add_typer(engines.engines_app)
+app.add_typer(ray.ray_app)
 app.command("usage")(account.usage)
 
 

@@ -235,8 +235,9 @@ class RayExecutor:
         if self._connected.is_set() and time.monotonic() - self._cluster_at > STALE_S:
             # Ray's driver waits a long time for a head that is gone: start afresh.
             outcomes.extend(
-                self._driver_ended(f"the Ray head at {self.address} has not answered for "
-                                   f"{STALE_S:.0f} s")
+                self._driver_ended(
+                    f"the Ray head at {self.address} has not answered for {STALE_S:.0f} s"
+                )
             )
         return outcomes
 

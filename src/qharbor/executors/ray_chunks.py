@@ -93,9 +93,7 @@ def plan(claim: Claim, chunk_runs: int, max_chunks: int) -> list[Chunk]:
 
     def close() -> None:
         nonlocal programs, origin, held, offset
-        chunks.append(
-            Chunk(len(chunks), tuple(programs), tuple(origin), claim.seed + offset, held)
-        )
+        chunks.append(Chunk(len(chunks), tuple(programs), tuple(origin), claim.seed + offset, held))
         offset += held
         programs, origin, held = [], [], 0
 
