@@ -174,7 +174,7 @@ def test_a_job_no_node_can_hold_is_refused_naming_the_largest_node(centres: Cent
 
 
 def test_a_killed_node_leaves_simulator_jobs_to_finish_on_the_other(centres: Centres) -> None:
-    programs = [sweep(12, 400)]
+    programs = [sweep(6, 1200)]
     # Pinned: the reference below runs the whole sweep on one engine too.
     job = centres.submit(centres.a, programs=programs, shots=100, seed=3, options={"engine": "aer"})
     deadline = time.monotonic() + 60

@@ -106,3 +106,26 @@ def test_a_twin_or_primitive_job_is_never_split() -> None:
     assert len(ray_chunks.plan(twin, 64, 4)) == 1
     sampler = Claim(**{**task.__dict__, "kind": "sampler"})
     assert len(ray_chunks.plan(sampler, 64, 4)) == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Aer samples a 12-qubit sweep's bindings with seeds that depend on the other "
+    "bindings of the same call, so a chunk's rows differ from the whole sweep's",
+)
+def test_a_wide_aer_sweep_split_in_chunks_gives_the_rows_one_worker_gives() -> None:
+    import dataclasses
+
+    from qharbor.jobs.options import JobOptions
+    from tests.integration.test_ray_executor import sweep
+
+    program = sweep(12, 400)
+    task = dataclasses.replace(
+        claim(spec(program["source"], program["parameters"]), seed=3),
+        shots=100,
+        options=JobOptions(engine="aer"),
+    )
+    whole = execute(task)
+    assert isinstance(whole, Result)
+    gathered, _count = fanned(task, 64, 4)
+    assert rows(gathered) == rows(whole)
