@@ -188,15 +188,15 @@ def test_a_killed_node_leaves_simulator_jobs_to_finish_on_the_other(centres: Cen
     done = centres.wait(centres.b, job["id"])
     assert done["status"] == "DONE", done
     result = centres.b.get(f"/v1/jobs/{job['id']}/result").json()
-    # Aer samples a sweep's bindings with seeds that depend on the other bindings of
-    # its call (see tests/unit/executors/test_ray_chunks.py), so the layout is compared.
+    # Aer chooses its own seeds past the first bindings of a long sweep (see
+    # tests/unit/executors/test_ray_chunks.py), so the rows' layout is compared.
     expected = reference(done, programs, {"engine": "aer"})
     layout = [
-        (e["program"], e["parameters"], e["seed"], e["num_clbits"], sum(e["counts"].values()))
+        (e["program"], e["parameters"], e["num_clbits"], sum(e["counts"].values()))
         for e in result["experiments"]
     ]
     assert layout == [
-        (e.program, e.parameters, e.seed, e.num_clbits, sum(e.counts.values()))
+        (e.program, e.parameters, e.num_clbits, sum(e.counts.values()))
         for e in expected.experiments
     ]
 

@@ -110,8 +110,8 @@ def test_a_twin_or_primitive_job_is_never_split() -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="Aer samples a 12-qubit sweep's bindings with seeds that depend on the other "
-    "bindings of the same call, so a chunk's rows differ from the whole sweep's",
+    reason="Aer picks its own seeds (reported per row) past the first bindings of a long "
+    "sweep, so a chunk that starts mid-sweep samples with other seeds than the whole",
 )
 def test_a_wide_aer_sweep_split_in_chunks_gives_the_rows_one_worker_gives() -> None:
     import dataclasses
