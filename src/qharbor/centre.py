@@ -6,6 +6,7 @@ nothing else constructs these parts, so tests can run many centres side by side.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import sqlalchemy as sa
@@ -34,6 +35,7 @@ from qharbor.security.sso import SingleSignOn
 from qharbor.security.usage import UsageLedger
 from qharbor.settings import Settings
 from qharbor.store import Database
+from qharbor.store.notices import Notices
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,38 @@ def make_executor(settings: Settings) -> Executor:
             extra_env=engine_environment(settings),
             memory_bytes=settings.memory_capacity_bytes(),
         )
-    raise ValueError(f"unknown executor {settings.executor!r}; available: local")
+    if settings.executor == "ray":
+        from qharbor.executors.ray import RayExecutor
+
+        return RayExecutor(
+            settings.ray_address,
+            max_jobs=settings.ray_max_jobs,
+            chunk_runs=settings.ray_chunk_runs,
+            extra_env=engine_environment(settings),
+        )
+    raise ValueError(f"unknown executor {settings.executor!r}; available: local, ray")
+
+
+#: Seconds a centre on a Ray cluster waits for the cluster at start.
+RAY_CONNECT_S = 60.0
+
+
+def cluster_memory(executor: Executor) -> tuple[int | None, str | None]:
+    """The memory of a cluster executor's largest node (bytes), and that node's name.
+
+    ``(None, None)`` for an executor of this host, or a cluster not reached in time
+    (the host's own capacity applies then).
+    """
+    wait_connected = getattr(executor, "wait_connected", None)
+    if wait_connected is None:
+        return None, None
+    if not wait_connected(RAY_CONNECT_S):
+        log.warning("the Ray cluster did not answer at start; jobs wait until it does")
+        return None, None
+    node = executor.largest_node()  # type: ignore[attr-defined]
+    if node is None:
+        return None, None
+    return node.memory_bytes, f"of the cluster's largest node, {node.name}"
 
 
 #: Tells a worker process to load every engine right after it says it is ready.
@@ -71,19 +104,35 @@ class Centre:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(settings.resolved_database_url())
+        self._executor: Executor | None = None
+        memory_bytes, memory_where = None, None
+        if settings.executor != "local":
+            # A cluster's largest node bounds what a job may need: refused at submission.
+            self._executor = make_executor(settings)
+            memory_bytes, memory_where = cluster_memory(self._executor)
         self.catalogue = catalogue or default_catalogue(
             settings.max_shots,
             settings.devices_dir,
-            memory_bytes=settings.memory_capacity_bytes(),
+            memory_bytes=memory_bytes or settings.memory_capacity_bytes(),
             calibration_interval_s=settings.calibration_interval_seconds,
             calibration_duration_s=settings.calibration_duration_seconds,
             drift_step_s=settings.drift_step_seconds,
         )
+        if memory_where is not None:
+            self.catalogue = Catalogue(
+                [dataclasses.replace(d, memory_where=memory_where) for d in self.catalogue]
+            )
         self.fleet = Fleet(
             self.catalogue, DeviceRecords(self.db), tick_s=settings.fleet_tick_seconds
         )
         self.events = JobEvents()
-        self.jobs = JobManager(self.db, on_change=self.events.publish)
+        # Processes sharing a PostgreSQL database wake each other's waiters and schedulers.
+        self.notices = (
+            None
+            if self.db.is_sqlite
+            else Notices(settings.resolved_database_url(), on_notice=self._noticed)
+        )
+        self.jobs = JobManager(self.db, on_change=self._changed)
         self.sessions = SessionManager(
             self.db,
             self.jobs,
@@ -121,7 +170,6 @@ class Centre:
         )
         self.bootstrap_token: str | None = None
         self.parsers = ParserPool(settings.parser_processes, settings.parse_timeout_seconds)
-        self._executor: Executor | None = None
         self.scheduler: Scheduler | None = None
         self._benchmark: BackgroundBenchmark | None = None
         self.submission = Submission(
@@ -141,10 +189,23 @@ class Centre:
         """The executor that runs this host's jobs, once the centre has started."""
         return self._executor
 
+    def _changed(self, job_id: str) -> None:
+        self.events.publish(job_id)
+        if self.notices is not None:
+            self.notices.notify(job_id)
+
+    def _noticed(self, job_id: str) -> None:
+        """Another process changed a job: wake its waiters here, and look at the queue."""
+        self.events.publish(job_id)
+        if self.scheduler is not None:
+            self.scheduler.wake()
+
     def start(self) -> None:
         """Migrate the database, make the first admin and the keys if needed, start the
         workers."""
         self.db.migrate()
+        if self.notices is not None:
+            self.notices.start()
         self.keys.ensure()
         self.jobs.signer = self.keys.signer
         self.parsers.start()
@@ -158,7 +219,8 @@ class Centre:
                 self.settings.engine_costs_path or costs.default_path()
             )
             self._benchmark.start()
-        self._executor = make_executor(self.settings)
+        if self._executor is None:
+            self._executor = make_executor(self.settings)
         self.scheduler = Scheduler(
             self.jobs,
             self.catalogue,
@@ -198,6 +260,8 @@ class Centre:
         executor, scheduler = self._executor, self.scheduler
         if executor is None or scheduler is None or not scheduler.alive:
             checks["executor"] = "the scheduler is not running"
+        elif (problem := executor.health()) is not None:
+            checks["executor"] = problem
         elif not executor.running() and executor.free_slots() == 0:
             checks["executor"] = "no worker is up yet (starting, or being replaced)"
         else:
@@ -205,6 +269,10 @@ class Centre:
         checks["keys"] = None if self.keys.loaded else "the centre's keys are not loaded"
         checks["sandbox"] = self.parsers.health()
         return checks
+
+    def executor_health(self) -> str | None:
+        """None when the executor can run jobs; otherwise what is wrong (jobs wait queued)."""
+        return self._executor.health() if self._executor is not None else None
 
     def stop(self) -> None:
         if self._benchmark is not None:
@@ -214,6 +282,8 @@ class Centre:
             self.scheduler.stop()
         if self._executor is not None:
             self._executor.close()
+        if self.notices is not None:
+            self.notices.close()
         self.parsers.close()
         if self.sso is not None:
             self.sso.close()

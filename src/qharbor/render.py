@@ -85,6 +85,11 @@ def jobs_table(jobs: Iterable[dict[str, Any]]) -> Table:
     return table
 
 
+def progress_text(progress: dict[str, Any]) -> str:
+    """A fanned-out job's progress, as ``done 340 of 1000``."""
+    return f"done {progress['done']} of {progress['total']}"
+
+
 def job_table(job: dict[str, Any]) -> Table:
     """The fields of one job (job JSON) as a two-column table."""
     table = Table(box=box.SIMPLE, show_header=False, title=f"Job {job.get('id')}")
@@ -93,6 +98,9 @@ def job_table(job: dict[str, Any]) -> Table:
     table.add_row("status", status_text(job.get("status")))
     if job.get("queue_position") is not None:
         table.add_row("queue position", str(job["queue_position"]))
+    progress = job.get("progress")
+    if progress:
+        table.add_row("progress", progress_text(progress))
     if job.get("cancel_requested"):
         table.add_row("cancel requested", "yes")
     for key in ("device", "project", "shots", "seed", "num_programs", "num_experiments"):

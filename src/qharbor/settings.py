@@ -39,7 +39,25 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; defaults to SQLite in WAL mode under data_dir.",
     )
     workers: int = Field(default_factory=default_workers, ge=1, le=256)
-    executor: str = "local"
+    executor: Literal["local", "ray"] = Field(
+        default="local",
+        description="'local': a pool of worker processes on this host; 'ray': tasks on the "
+        "Ray cluster at ray_address (pip install 'qharbor[cluster]').",
+    )
+    ray_address: str = Field(
+        default="auto",
+        description="The Ray cluster's head, host:port (as `ray start --head` prints), or "
+        "'auto' for the cluster this host belongs to.",
+    )
+    ray_max_jobs: int | None = Field(
+        default=None, ge=1, description="Jobs running at once on the cluster; unset: one per CPU."
+    )
+    ray_chunk_runs: int = Field(
+        default=64,
+        ge=64,
+        description="A batch or sweep with at least twice this many runs (circuits times "
+        "bindings) is split into chunks of at least this many, run on several nodes.",
+    )
 
     max_body_bytes: int = 8 * 1024 * 1024
     max_program_bytes: int = 2 * 1024 * 1024

@@ -31,6 +31,13 @@ def serve(
     workers: Annotated[
         int | None, typer.Option(min=1, help="Worker processes [default: one per core].")
     ] = None,
+    executor: Annotated[
+        str | None,
+        typer.Option(help="'local' (processes on this host) or 'ray' [default: local]."),
+    ] = None,
+    ray_address: Annotated[
+        str | None, typer.Option(help="With --executor ray: the head's host:port, or auto.")
+    ] = None,
     tls_cert: Annotated[
         Path | None,
         typer.Option(exists=True, dir_okay=False, help="PEM certificate chain: serve HTTPS."),
@@ -50,6 +57,8 @@ def serve(
         "data_dir": data_dir,
         "database_url": database_url,
         "workers": workers,
+        "executor": executor,
+        "ray_address": ray_address,
         "tls_cert": tls_cert,
         "tls_key": tls_key,
     }

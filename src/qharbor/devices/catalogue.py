@@ -262,18 +262,20 @@ def check_memory(
     if capacity is None or need_bytes <= capacity:
         return
     who = "the job" if program is None else f"program {program}"
+    where = device.memory_where or "this centre's jobs may use together"
     detail: dict[str, Any] = {} if program is None else {"program": program}
     if qubits is not None:
         who += f" ({qubits} qubits)"
         detail["qubits"] = qubits
     raise errors.DeviceLimit(
         f"{who} needs about {memory.describe(need_bytes)} of memory on device "
-        f"{device.name!r}, more than the {memory.describe(capacity)} this centre's jobs "
-        f"may use together (the device runs at most {device.max_qubits} qubits); use "
+        f"{device.name!r}, more than the {memory.describe(capacity)} {where} "
+        f"(the device runs at most {device.max_qubits} qubits); use "
         "fewer qubits, or fewer parameter bindings with result types, or split the job",
         **detail,
         device=device.name,
         memory_bytes=need_bytes,
         capacity_bytes=capacity,
         max_qubits=device.max_qubits,
+        **({"node": device.memory_where} if device.memory_where else {}),
     )

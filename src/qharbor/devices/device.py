@@ -18,7 +18,7 @@ class DeviceStatus(enum.StrEnum):
 
 
 #: Fields kept from users: the twin is shown on its own, the host's memory never.
-_PRIVATE = frozenset({"twin", "memory_bytes"})
+_PRIVATE = frozenset({"twin", "memory_bytes", "memory_where"})
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,8 @@ class Device:
             may pin any of them (or ``engine``) with ``options.engine``.
         memory_bytes: the memory this host's jobs may use together (bytes),
             against which each job's need is admitted; None when not limited.
+        memory_where: what ``memory_bytes`` is the memory of, as refusals name it
+            (a cluster's largest node); None for this host's jobs together.
     """
 
     name: str
@@ -61,6 +63,7 @@ class Device:
     twin: TwinSpec | None = None
     engines: tuple[str, ...] = ()
     memory_bytes: int | None = None
+    memory_where: str | None = None
 
     @property
     def candidate_engines(self) -> tuple[str, ...]:

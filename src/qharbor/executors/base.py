@@ -1,4 +1,4 @@
-"""The executor interface: how the scheduler hands tasks to workers.
+"""The executor interface: how the scheduler hands claims to workers.
 
 The scheduler knows only this interface, so a cluster executor (Ray) can
 replace the local process pool without touching it.
@@ -15,15 +15,15 @@ from qharbor.jobs.result import Result, SealedResult
 
 
 class OutcomeKind(enum.Enum):
-    DONE = "done"  # the task produced a result document
-    FAILED = "failed"  # the task raised an error with a code
-    LOST = "lost"  # the worker died while running the task
+    DONE = "done"  # the claim produced a result document
+    FAILED = "failed"  # the claim raised an error with a code
+    LOST = "lost"  # the worker died while running the claim
     CANCELLED = "cancelled"  # the worker was ended on request
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """How one task ended."""
+    """How one claim ended."""
 
     kind: OutcomeKind
     job_id: str
@@ -34,26 +34,26 @@ class Outcome:
 
 
 class Executor(Protocol):
-    """Runs tasks on workers and reports how they end."""
+    """Runs claims on workers and reports how they end."""
 
     def free_slots(self) -> int:
-        """How many more tasks could start now."""
+        """How many more claims could start now."""
         ...
 
     def free_memory(self) -> int | None:
-        """Bytes of memory the running tasks leave free; None when memory is not tracked.
+        """Bytes of memory the running claims leave free; None when memory is not tracked.
 
-        A task is handed over only when its ``memory_bytes`` fit; its reservation
+        A claim is handed over only when its ``memory_bytes`` fit; its reservation
         is returned however it ends.
         """
         ...
 
     def memory_capacity(self) -> int | None:
-        """Bytes of memory the tasks may use together; None when memory is not tracked."""
+        """Bytes of memory the claims may use together; None when memory is not tracked."""
         ...
 
-    def submit(self, task: Claim) -> None:
-        """Start a task on a free worker, reserving its memory (check ``free_memory`` first)."""
+    def submit(self, claim: Claim) -> None:
+        """Start a claim on a free worker, reserving its memory (check ``free_memory`` first)."""
         ...
 
     def poll(self, timeout: float) -> list[Outcome]:
@@ -69,7 +69,11 @@ class Executor(Protocol):
         ...
 
     def running(self) -> dict[str, int]:
-        """Job id to attempt, for every task in progress."""
+        """Job id to attempt, for every claim in progress."""
+        ...
+
+    def health(self) -> str | None:
+        """None when claims can run; otherwise what is wrong (jobs wait queued meanwhile)."""
         ...
 
     def close(self) -> None:

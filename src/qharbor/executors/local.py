@@ -48,7 +48,7 @@ def _die_with_parent(parent_pid: int) -> None:
 
 
 def worker_main(conn: Connection, parent_pid: int) -> None:
-    """A worker process: warm up, then run tasks until the connection closes."""
+    """A worker process: warm up, then run claims until the connection closes."""
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if os.getppid() != parent_pid:  # the parent died before the signal was armed
@@ -64,16 +64,16 @@ def worker_main(conn: Connection, parent_pid: int) -> None:
     conn.send(("ready",))
     while True:
         try:
-            task: Claim = conn.recv()
+            claim: Claim = conn.recv()
         except (EOFError, OSError):
             return
         try:
-            result = execute(task)
-            message: tuple[Any, ...] = ("done", task.job_id, task.attempt, result)
+            result = execute(claim)
+            message: tuple[Any, ...] = ("done", claim.job_id, claim.attempt, result)
         except errors.QHarborError as exc:
-            message = ("failed", task.job_id, task.attempt, exc.code, exc.message)
+            message = ("failed", claim.job_id, claim.attempt, exc.code, exc.message)
         except Exception as exc:  # an engine bug must fail the job, not the worker
-            message = ("failed", task.job_id, task.attempt, "ENGINE_ERROR", f"{exc!r}")
+            message = ("failed", claim.job_id, claim.attempt, "ENGINE_ERROR", f"{exc!r}")
         try:
             conn.send(message)
         except (BrokenPipeError, OSError):
@@ -99,17 +99,17 @@ class _Slot:
     process: subprocess.Popen[bytes]
     conn: Connection
     ready: bool = False
-    task: Claim | None = None
+    claim: Claim | None = None
     started: float = field(default_factory=time.monotonic)
 
 
 class LocalExecutor:
-    """Runs tasks in ``size`` worker processes, replacing any that end.
+    """Runs claims in ``size`` worker processes, replacing any that end.
 
     Args:
         size: worker processes.
         extra_env: variables the workers get on top of this process's environment.
-        memory_bytes: the memory the running tasks may use together; None does
+        memory_bytes: the memory the running claims may use together; None does
             not track memory.
     """
 
@@ -117,7 +117,7 @@ class LocalExecutor:
         self, size: int, extra_env: dict[str, str] | None = None, memory_bytes: int | None = None
     ) -> None:
         self._size = size
-        #: What the running tasks have reserved, against what this host has.
+        #: What the running claims have reserved, against what this host has.
         self.memory = MemoryBudget(memory_bytes) if memory_bytes is not None else None
         #: Variables the workers get on top of this process's environment.
         self._extra_env = dict(extra_env or {})
@@ -153,7 +153,7 @@ class LocalExecutor:
         return _Slot(process=process, conn=Connection(ours.detach()))
 
     def free_slots(self) -> int:
-        return sum(1 for s in self._slots if s.ready and s.task is None)
+        return sum(1 for s in self._slots if s.ready and s.claim is None)
 
     def free_memory(self) -> int | None:
         return self.memory.free() if self.memory is not None else None
@@ -162,23 +162,26 @@ class LocalExecutor:
         return self.memory.capacity_bytes if self.memory is not None else None
 
     def running(self) -> dict[str, int]:
-        return {s.task.job_id: s.task.attempt for s in self._slots if s.task is not None}
+        return {s.claim.job_id: s.claim.attempt for s in self._slots if s.claim is not None}
 
-    def submit(self, task: Claim) -> None:
+    def health(self) -> str | None:
+        return None  # worker processes that end are replaced; nothing here can be away
+
+    def submit(self, claim: Claim) -> None:
         for slot in self._slots:
-            if slot.ready and slot.task is None:
+            if slot.ready and slot.claim is None:
                 if self.memory is not None and not self.memory.reserve(
-                    task.job_id, task.memory_bytes
+                    claim.job_id, claim.memory_bytes
                 ):
                     raise RuntimeError(
-                        f"job {task.job_id} needs {task.memory_bytes} bytes and "
+                        f"job {claim.job_id} needs {claim.memory_bytes} bytes and "
                         f"{self.memory.free()} are free; check free_memory() first"
                     )
-                slot.task = task
+                slot.claim = claim
                 slot.started = time.monotonic()
                 # A dead worker is reported as lost by the next poll.
                 with contextlib.suppress(BrokenPipeError, OSError):
-                    slot.conn.send(task)
+                    slot.conn.send(claim)
                 return
         raise RuntimeError("no free worker; check free_slots() first")
 
@@ -214,16 +217,16 @@ class LocalExecutor:
         if message[0] == "ready":
             slot.ready = True
             return None
-        task, slot.task = slot.task, None
-        if task is None:
+        claim, slot.claim = slot.claim, None
+        if claim is None:
             return None
-        self._release(task)
-        if message[1] != task.job_id:
+        self._release(claim)
+        if message[1] != claim.job_id:
             return None
         if message[0] == "done":
-            return Outcome(OutcomeKind.DONE, task.job_id, task.attempt, result=message[3])
+            return Outcome(OutcomeKind.DONE, claim.job_id, claim.attempt, result=message[3])
         return Outcome(
-            OutcomeKind.FAILED, task.job_id, task.attempt, code=message[3], message=message[4]
+            OutcomeKind.FAILED, claim.job_id, claim.attempt, code=message[3], message=message[4]
         )
 
     def _replace(self, index: int, kind: OutcomeKind) -> list[Outcome]:
@@ -232,23 +235,23 @@ class LocalExecutor:
             slot.process.kill()
         slot.process.wait(timeout=5)
         slot.conn.close()
-        task = slot.task
+        claim = slot.claim
         if not self._closed:
             self._slots[index] = self._spawn()
-        if task is None:
+        if claim is None:
             return []
-        self._release(task)
+        self._release(claim)
         if kind is OutcomeKind.LOST:
-            log.warning("worker running job %s (attempt %s) was lost", task.job_id, task.attempt)
-        return [Outcome(kind, task.job_id, task.attempt)]
+            log.warning("worker running job %s (attempt %s) was lost", claim.job_id, claim.attempt)
+        return [Outcome(kind, claim.job_id, claim.attempt)]
 
-    def _release(self, task: Claim) -> None:
+    def _release(self, claim: Claim) -> None:
         if self.memory is not None:
-            self.memory.release(task.job_id)
+            self.memory.release(claim.job_id)
 
     def cancel(self, job_id: str) -> Outcome | None:
         for index, slot in enumerate(self._slots):
-            if slot.task is not None and slot.task.job_id == job_id:
+            if slot.claim is not None and slot.claim.job_id == job_id:
                 outcomes = self._replace(index, OutcomeKind.CANCELLED)
                 return outcomes[0] if outcomes else None
         return None

@@ -1,8 +1,10 @@
 """Wakes those waiting on a job when it changes, without busy polling.
 
 Changes are published from any thread (the scheduler's, a request's); waiters
-are coroutines on the server's event loop. A waiter also wakes on a timer, so a
-change made by another centre process sharing the database is seen too.
+are coroutines on the server's event loop. A change made by another centre
+process sharing a PostgreSQL database is published here by the listener of
+:mod:`qharbor.store.notices`; a waiter also wakes on a timer, in case a notice
+was missed while that listener reconnected.
 """
 
 from __future__ import annotations

@@ -51,6 +51,8 @@ class Job:
     options: dict[str, Any] | None = None
     sealed: bool = False
     result_sealed: bool = False
+    #: Runs done and runs in all, while a fanned-out job runs (and once it ended).
+    progress: tuple[int, int] | None = None
 
     @property
     def is_final(self) -> bool:
@@ -86,6 +88,11 @@ class Job:
             options=m.get("options"),
             sealed=bool(m.get("sealed", False)),
             result_sealed=m.get("result_key_id") is not None,
+            progress=(
+                (m["progress_done"], m["progress_total"])
+                if m.get("progress_total") is not None
+                else None
+            ),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -111,6 +118,11 @@ class Job:
             "options": dict(self.options or {}),
             "sealed": self.sealed,
             "result_sealed": self.result_sealed,
+            "progress": (
+                {"done": self.progress[0], "total": self.progress[1]}
+                if self.progress is not None
+                else None
+            ),
             "error": (
                 {"code": self.error_code, "message": self.error_message}
                 if self.error_code

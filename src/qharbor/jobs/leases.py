@@ -244,6 +244,26 @@ class Leases(JobQueries):
                 .values(lease_expires_at=self._clock() + dt.timedelta(seconds=lease_s))
             )
 
+    def record_progress(self, job_id: str, attempt: int, done: int, total: int) -> bool:
+        """Note that a running attempt has done ``done`` of its ``total`` runs.
+
+        Returns:
+            False when the attempt no longer owns the job; nothing is written then.
+        """
+        with self.db.write() as conn:
+            updated = conn.execute(
+                jobs.update()
+                .where(
+                    jobs.c.id == job_id,
+                    jobs.c.attempt == attempt,
+                    jobs.c.status == JobStatus.RUNNING.value,
+                )
+                .values(progress_done=done, progress_total=total)
+            ).rowcount
+        if updated:
+            self._on_change(job_id)
+        return bool(updated)
+
     def cancel_requests(self, job_ids: Iterable[str]) -> set[str]:
         """Which of these running jobs their owners asked to stop."""
         ids = list(job_ids)

@@ -153,6 +153,7 @@ class Scheduler:
                     self._record(outcome)
                 if self._stop.is_set():
                     break
+                self._record_progress()
                 self._stop_cancelled()
                 self._requeue_offline()
                 now = time.monotonic()
@@ -273,6 +274,14 @@ class Scheduler:
             if outcome is not None:
                 log.warning("device %s went offline; job %s goes back to the queue", device, job_id)
                 self._manager.requeue(job_id, outcome.attempt)
+
+    def _record_progress(self) -> None:
+        """Store how far fanned-out jobs have come (an executor that reports it)."""
+        progress = getattr(self._executor, "progress", None)
+        if progress is None:
+            return
+        for job_id, step in progress().items():
+            self._manager.record_progress(job_id, step.attempt, step.done, step.total)
 
     def _stop_cancelled(self) -> None:
         running = self._executor.running()

@@ -163,6 +163,9 @@ jobs = sa.Table(
     sa.Column("estimated_s", sa.Float, nullable=True),
     # Bytes of memory its worker needs, reserved on the host while it runs.
     sa.Column("memory_bytes", sa.BigInteger, nullable=True),
+    # Runs of a fanned-out job done so far, of how many (a cluster executor's chunks).
+    sa.Column("progress_done", sa.Integer, nullable=True),
+    sa.Column("progress_total", sa.Integer, nullable=True),
     sa.UniqueConstraint("project_id", "idempotency_key", name="uq_jobs_project_idempotency"),
     sa.Index("ix_jobs_queue", "status", "device", "seq"),
     sa.Index("ix_jobs_project_seq", "project_id", "seq"),

@@ -136,7 +136,7 @@ def test_submit_without_a_free_worker_is_refused(executor: LocalExecutor) -> Non
 
 def test_cancel_of_a_long_running_task_returns_cancelled(executor: LocalExecutor) -> None:
     executor.submit(make_task("long", FOREVER, attempt=2))
-    [slot] = [s for s in executor._slots if s.task is not None]
+    [slot] = [s for s in executor._slots if s.claim is not None]
     outcome = executor.cancel("long")
     assert outcome is not None
     assert (outcome.kind, outcome.job_id, outcome.attempt) == (OutcomeKind.CANCELLED, "long", 2)
@@ -180,7 +180,7 @@ def test_memory_is_returned_when_a_task_is_cancelled(executor: LocalExecutor) ->
 
 def test_memory_is_returned_when_a_worker_dies(executor: LocalExecutor) -> None:
     executor.submit(make_task("doomed", FOREVER, memory_bytes=NEED))
-    [slot] = [s for s in executor._slots if s.task is not None]
+    [slot] = [s for s in executor._slots if s.claim is not None]
     os.kill(slot.process.pid, signal.SIGKILL)
     assert outcome_of(executor, "doomed").kind is OutcomeKind.LOST
     assert executor.free_memory() == CAPACITY
@@ -202,7 +202,7 @@ def test_cancel_of_a_job_not_running_returns_none(executor: LocalExecutor) -> No
 
 def test_killed_worker_yields_lost_for_its_job_and_attempt(executor: LocalExecutor) -> None:
     executor.submit(make_task("doomed", FOREVER, attempt=5))
-    [slot] = [s for s in executor._slots if s.task is not None]
+    [slot] = [s for s in executor._slots if s.claim is not None]
     os.kill(slot.process.pid, signal.SIGKILL)
     outcome = outcome_of(executor, "doomed")
     assert (outcome.kind, outcome.job_id, outcome.attempt) == (OutcomeKind.LOST, "doomed", 5)

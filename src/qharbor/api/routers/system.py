@@ -26,13 +26,22 @@ def health(centre: CentreDep, response: Response) -> dict[str, Any]:
     ``/v1/health/live`` and ``/v1/health/ready``; this route keeps its earlier answer.
 
     ``unavailable`` (HTTP 503) when the sandbox that parses programs cannot
-    start, with the reason under ``problems``: no program could be accepted.
+    start (no program could be accepted), or when the executor cannot run jobs
+    (a Ray cluster's head is lost: jobs are accepted and wait in the queue), with
+    the reason under ``problems``.
     """
     body: dict[str, Any] = {"status": "ok", "version": metadata.version("qharbor")}
+    problems: dict[str, str] = {}
     problem = centre.parsers.health()
     if problem is not None:
+        problems["sandbox"] = problem
+    executor = centre.executor_health()
+    if executor is not None:
+        # Jobs are still accepted; they wait in the queue until the executor is back.
+        problems["executor"] = executor
+    if problems:
         response.status_code = 503
-        body.update(status="unavailable", problems={"sandbox": problem})
+        body.update(status="unavailable", problems=problems)
     return body
 
 

@@ -300,6 +300,11 @@ class JobError(BaseModel):
     message: str | None
 
 
+class JobProgress(BaseModel):
+    done: int = Field(description="Runs (circuits times bindings) finished so far.")
+    total: int = Field(description="Runs in all.")
+
+
 class JobPublic(BaseModel):
     """A job as the API shows it."""
 
@@ -332,6 +337,10 @@ class JobPublic(BaseModel):
     estimated_start: str | None = Field(
         default=None,
         description="When the device is expected back, or its reservation ends (UTC), if known.",
+    )
+    progress: JobProgress | None = Field(
+        default=None,
+        description="Runs done of runs in all, for a batch or sweep split over a cluster.",
     )
 
 

@@ -12,7 +12,7 @@ from pydantic import (
 class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     version: str
-    #: What is broken, by part (``sandbox``), when the status is not ok.
+    #: What is broken, by part (``sandbox``, ``executor``), when the status is not ok.
     problems: dict[str, str] | None = None
     #: Readiness only: each part checked (database, executor, keys, sandbox): ok or broken.
     checks: dict[str, Literal["ok", "broken"]] | None = None

@@ -1,0 +1,258 @@
+"""The Ray driver: a child process of the centre that submits its claims to a Ray cluster.
+
+Ray ends a driver whose cluster head is gone, so the driver is not the centre
+itself: the :class:`qharbor.executors.ray.RayExecutor` starts this process,
+talks to it over a socket, and starts it again when the head returns. The driver
+dies with the centre (``PR_SET_PDEATHSIG``), and Ray then ends the tasks it
+owned: a killed centre leaves no work whose results anyone would store.
+
+Messages to the driver: ``("submit", claim, plan)``, ``("cancel", job_id)``.
+Messages from it: ``("cluster", Cluster)`` (at start and every second),
+``("progress", job_id, attempt, done, total)``, ``("done", job_id, attempt, result)``,
+``("failed", job_id, attempt, code, message)``, ``("lost", job_id, attempt, why)``,
+and ``("unavailable", why)`` just before it ends for want of a cluster.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
+
+from qharbor import errors
+from qharbor.executors import ray_chunks
+from qharbor.executors.local import _die_with_parent
+from qharbor.executors.ray_cluster import Cluster, Node, Placement
+from qharbor.jobs.claims import Claim
+
+log = logging.getLogger(__name__)
+
+#: Seconds between looks at the cluster's nodes.
+CLUSTER_EVERY_S = 1.0
+
+
+def _run(claim: Claim, chunk: ray_chunks.Chunk | None) -> Any:
+    """A Ray task: one chunk of a claim, or the whole claim; errors as values."""
+    try:
+        if chunk is None:
+            from qharbor.workers.execution import execute
+
+            return execute(claim)
+        return ray_chunks.run_chunk(claim, chunk)
+    except errors.QHarborError as exc:
+        return ("failed", exc.code, exc.message)
+    except Exception as exc:  # an engine bug must fail the job, not the task
+        return ("failed", "ENGINE_ERROR", repr(exc))
+
+
+def _gather(claim: Claim, chunks: list[ray_chunks.Chunk], *parts: Any) -> Any:
+    """A Ray task: the chunks' results as one (Ray resolves ``parts`` before it runs)."""
+    for part in parts:
+        if isinstance(part, tuple):
+            return part
+    try:
+        return ray_chunks.gather(claim, chunks, list(parts))
+    except errors.QHarborError as exc:
+        return ("failed", exc.code, exc.message)
+
+
+@dataclass
+class _Job:
+    claim: Claim
+    total: int
+    chunk_runs: dict[Any, int] = field(default_factory=dict)  # pending chunk ref -> runs
+    done: int = 0
+    final: Any = None  # the ref whose value is the job's result
+
+
+class Driver:
+    """Submits claims as Ray tasks and reports how they end."""
+
+    def __init__(self, conn: Connection, ray: Any) -> None:
+        self._conn = conn
+        self._ray = ray
+        self._inbox: queue.Queue[Any] = queue.Queue()
+        self._jobs: dict[str, _Job] = {}
+        self._closed = threading.Event()
+        self._run_task = ray.remote(_run)
+        self._gather_task = ray.remote(_gather)
+        self._advertised: set[str] = set()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                self._inbox.put(self._conn.recv())
+            except (EOFError, OSError):
+                self._closed.set()
+                self._inbox.put(None)
+                return
+
+    def _send(self, *message: Any) -> None:
+        try:
+            self._conn.send(message)
+        except (BrokenPipeError, OSError):
+            self._closed.set()
+
+    def cluster(self) -> Cluster:
+        """The cluster's nodes now (raises when the head cannot be reached)."""
+        nodes = [
+            Node(
+                node_id=n["NodeID"],
+                address=n["NodeManagerAddress"],
+                alive=bool(n["Alive"]),
+                resources=dict(n.get("Resources") or {}),
+            )
+            for n in self._ray.nodes()
+        ]
+        available = self._ray.available_resources()
+        cluster = Cluster(nodes=tuple(nodes), available=dict(available))
+        self._advertised = {k for n in nodes if n.alive for k in n.resources}
+        return cluster
+
+    def run(self) -> None:
+        threading.Thread(target=self._read, name="qharbor-ray-inbox", daemon=True).start()
+        self._send("cluster", self.cluster())
+        last_cluster = time.monotonic()
+        while not self._closed.is_set():
+            self._drain()
+            self._collect()
+            if time.monotonic() - last_cluster >= CLUSTER_EVERY_S:
+                self._send("cluster", self.cluster())
+                last_cluster = time.monotonic()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                message = self._inbox.get_nowait() if self._jobs else self._inbox.get(timeout=0.2)
+            except queue.Empty:
+                return
+            if message is None:
+                return
+            if message[0] == "submit":
+                self._submit(message[1], message[2])
+            elif message[0] == "cancel":
+                self._cancel(message[1])
+
+    def _options(self, claim: Claim, placement: Placement) -> dict[str, Any]:
+        resources = {
+            name: amount
+            for name, amount in placement.resources.items()
+            if name in self._advertised  # a custom resource no node has would never schedule
+        }
+        return {
+            "num_cpus": placement.num_cpus,
+            "num_gpus": placement.num_gpus,
+            "memory": placement.memory_bytes or None,
+            "resources": resources,
+            # A simulator's chunk runs again on another node if its node dies; a
+            # real device's run is never repeated behind its owner's back.
+            "max_retries": placement.max_retries,
+            "retry_exceptions": False,
+            "name": f"qharbor:{claim.job_id}:{claim.attempt}",
+        }
+
+    def _submit(self, claim: Claim, placement: Placement) -> None:
+        options = self._options(claim, placement)
+        chunks = ray_chunks.plan(claim, placement.chunk_runs, placement.max_chunks)
+        job = _Job(claim, total=sum(c.runs for c in chunks))
+        if len(chunks) == 1:
+            job.final = self._run_task.options(**options).remote(claim, None)
+        else:
+            refs = [self._run_task.options(**options).remote(claim, c) for c in chunks]
+            job.chunk_runs = {ref: c.runs for ref, c in zip(refs, chunks, strict=True)}
+            job.final = self._gather_task.options(
+                num_cpus=0, max_retries=placement.max_retries, name=options["name"]
+            ).remote(claim, chunks, *refs)
+            self._send("progress", claim.job_id, claim.attempt, 0, job.total)
+        self._jobs[claim.job_id] = job
+
+    def _cancel(self, job_id: str) -> None:
+        job = self._jobs.pop(job_id, None)
+        if job is None:
+            return
+        for ref in [*job.chunk_runs, job.final]:
+            with contextlib.suppress(Exception):
+                self._ray.cancel(ref, force=True)
+
+    def _collect(self) -> None:
+        owners: dict[Any, tuple[str, bool]] = {}
+        for job_id, job in self._jobs.items():
+            owners[job.final] = (job_id, True)
+            for ref in job.chunk_runs:
+                owners[ref] = (job_id, False)
+        if not owners:
+            return
+        pending = list(owners)
+        ready, _ = self._ray.wait(pending, num_returns=1, timeout=0.05)
+        if ready:
+            ready, _ = self._ray.wait(pending, num_returns=len(pending), timeout=0)
+        for ref in ready:
+            job_id, final = owners[ref]
+            job = self._jobs.get(job_id)
+            if job is None:
+                continue
+            if not final:
+                job.done += job.chunk_runs.pop(ref)
+                self._send("progress", job_id, job.claim.attempt, job.done, job.total)
+                continue
+            del self._jobs[job_id]
+            self._finish(job, ref)
+
+    def _finish(self, job: _Job, ref: Any) -> None:
+        ray = self._ray
+        claim = job.claim
+        try:
+            value = ray.get(ref)
+        except ray.exceptions.TaskCancelledError:
+            return
+        except ray.exceptions.RayError as exc:
+            why = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            self._send("lost", claim.job_id, claim.attempt, why)
+            return
+        if isinstance(value, tuple):
+            self._send("failed", claim.job_id, claim.attempt, value[1], value[2])
+        else:
+            self._send("done", claim.job_id, claim.attempt, value)
+
+
+def driver_main(fd: int, parent_pid: int, address: str) -> None:
+    """The driver process: connect to the cluster at ``address``, then serve the centre."""
+    _die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    conn = Connection(fd)
+    if os.getppid() != parent_pid:
+        return
+    try:
+        import ray
+
+        ray.init(
+            address=address,
+            namespace="qharbor",
+            logging_level=logging.WARNING,
+            log_to_driver=False,
+            configure_logging=False,
+        )
+    except Exception as exc:
+        with contextlib.suppress(OSError):
+            conn.send(("unavailable", f"cannot reach the Ray cluster at {address}: {exc}"))
+        return
+    try:
+        Driver(conn, ray).run()
+    except Exception as exc:  # the head went away mid-call
+        with contextlib.suppress(OSError):
+            conn.send(("unavailable", f"lost the Ray cluster at {address}: {exc}"))
+    finally:
+        # Ray may wait on a head that is gone; the centre starts a new driver anyway.
+        os._exit(0)
+
+
+if __name__ == "__main__":
+    driver_main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3])
