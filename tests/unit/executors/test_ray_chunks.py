@@ -11,7 +11,7 @@ from qharbor.executors import ray_chunks
 from qharbor.jobs.claims import Claim
 from qharbor.jobs.result import Result
 from qharbor.workers.execution import execute
-from tests.programs import BELL, ghz
+from tests.programs import BELL, ghz, stored
 
 DEVICES = default_catalogue()
 
@@ -28,7 +28,7 @@ c = measure q;
 
 
 def spec(source: str, bindings: list | None = None) -> dict:
-    return {"source": source, "format": "auto", "name": None, "bindings": bindings or []}
+    return stored(source, bindings)
 
 
 def claim(*programs: dict, seed: int = 11) -> Claim:
