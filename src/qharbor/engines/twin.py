@@ -18,17 +18,24 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.converters import circuit_to_dag, dag_to_circuit
 from qiskit.transpiler import Target
 from qiskit_aer import AerSimulator
+from qiskit_aer.library import SaveMatrixProductState
+from qiskit_aer.noise import NoiseModel
 
 from qharbor.devices.twins import document as documents
 from qharbor.devices.twins import target as targets
-from qharbor.engines import noise, twin_circuits, twin_methods
+from qharbor.engines import noise, twin_circuits, twin_methods, twin_sampling
+
+#: Trajectories whose final states are held in memory at once (grouped shots).
+_TRAJECTORY_BATCH = 32
 
 
 def compact(circuit: QuantumCircuit) -> tuple[QuantumCircuit, list[int]]:
@@ -78,7 +85,7 @@ class LocalTwin:
         self.name = self.document.device
         self.snapshot_id = self.document.calibration.id
         self._simulators: dict[tuple[int, ...], AerSimulator] = {}
-        self._readout: dict[tuple[int, ...], AerSimulator] = {}
+        self._readout: dict[tuple[int, ...], NoiseModel] = {}
         self._writers: dict[bool, twin_circuits.NoisyCircuits] = {}
 
     def target(self) -> Target:
@@ -89,21 +96,50 @@ class LocalTwin:
         """The circuit narrowed to its active qubits, and their physical indices."""
         return compact(circuit)
 
-    def choose(self, circuit: QuantumCircuit, shots: int) -> twin_methods.MethodChoice:
+    def choose(
+        self,
+        circuit: QuantumCircuit,
+        shots: int,
+        coefficients: Mapping[str, Mapping[str, float]] | None = None,
+    ) -> twin_methods.MethodChoice:
         """The method a circuit narrowed by :meth:`prepare` runs on, and why.
+
+        Args:
+            circuit: the narrowed circuit.
+            shots: shots asked for.
+            coefficients: the methods' cost coefficients; the shipped ones when omitted.
 
         Raises:
             ValueError: no method can run it.
         """
-        return twin_methods.choose(twin_methods.shape_of(circuit), shots)
+        return twin_methods.choose(
+            twin_methods.shape_of(circuit), shots, coefficients, limit_s=self.document.max_run_s
+        )
 
-    def run(self, circuit: QuantumCircuit, shots: int = 1024, seed: int = 0) -> dict[str, int]:
+    def run(
+        self,
+        circuit: QuantumCircuit,
+        shots: int = 1024,
+        seed: int = 0,
+        *,
+        method: str | None = None,
+        shots_per_trajectory: int | None = None,
+    ) -> dict[str, int]:
         """Counts of a compiled circuit (on physical qubits), with the device's noise.
 
-        The centre runs the same code, so the same compiled circuit, shots and
-        seed give the same counts here as in a job's result.
+        The centre runs the same code, so the same compiled circuit, shots, seed
+        and method (an experiment's ``method`` and ``shots_per_trajectory``; this
+        host's choice when omitted) give the same counts here as in a job's result.
         """
-        return self.run_prepared(*self.prepare(circuit), shots=shots, seed=seed)
+        narrow, qubits = self.prepare(circuit)
+        return self.execute(
+            narrow,
+            qubits,
+            shots=shots,
+            seed=seed,
+            method=method,
+            shots_per_trajectory=shots_per_trajectory,
+        ).counts
 
     def run_prepared(
         self, circuit: QuantumCircuit, qubits: Sequence[int], *, shots: int, seed: int
@@ -119,35 +155,142 @@ class LocalTwin:
         shots: int,
         seed: int,
         method: str | None = None,
+        shots_per_trajectory: int | None = None,
+        coefficients: Mapping[str, Mapping[str, float]] | None = None,
     ) -> TwinRun:
         """Run a narrowed circuit on its chosen method (or ``method``), and say which."""
-        choice = self.choose(circuit, shots)
-        if method is not None and method != choice.method:
+        choice = self.choose(circuit, shots, coefficients)
+        per = shots_per_trajectory or 1
+        if method is not None and (method, per) != (choice.method, choice.shots_per_trajectory):
             shape = twin_methods.shape_of(circuit)
-            seconds = twin_methods.predict(method, shape, shots)
+            seconds = twin_methods.predict(
+                method, shape, shots, coefficients, shots_per_trajectory=per
+            )
             choice = twin_methods.MethodChoice(
                 method, f"{method} asked for (predicted {seconds:.3g} s)", seconds,
-                method == "stabilizer", choice.estimates,
+                method == "stabilizer" or per > 1, choice.estimates, per,
             )  # fmt: skip
-        key = tuple(qubits)
         if choice.method == "density_matrix":
-            if key not in self._simulators:
-                self._simulators[key] = noise.simulator(self.document, qubits)
-            simulator, runnable = self._simulators[key], circuit
+            counts = self._density_matrix(circuit, qubits, shots, seed)
+        elif choice.method == "matrix_product_state":
+            counts = self._mps(circuit, qubits, shots, seed, choice.shots_per_trajectory)
         else:
-            pauli = choice.method == "stabilizer"
-            writer = self._writers.get(pauli)
-            if writer is None:
-                writer = self._writers[pauli] = twin_circuits.NoisyCircuits(
-                    self.document, pauli=pauli
-                )
-            runnable = writer.write(circuit, qubits)
-            if key not in self._readout:
-                self._readout[key] = twin_circuits.readout_model(self.document, qubits)
-            simulator = AerSimulator(method=choice.method, noise_model=self._readout[key])
-        result = simulator.run(runnable, shots=shots, seed_simulator=seed).result()
-        if not result.success:
-            raise RuntimeError(f"Aer failed ({choice.method}): {result.status}")
+            counts = self._trajectories(circuit, qubits, shots, seed, choice.method)
         if circuit.num_clbits == 0:
             return TwinRun({}, choice)
-        return TwinRun({str(k): int(v) for k, v in result.get_counts(0).items()}, choice)
+        return TwinRun(counts, choice)
+
+    def _density_matrix(
+        self, circuit: QuantumCircuit, qubits: Sequence[int], shots: int, seed: int
+    ) -> dict[str, int]:
+        key = tuple(qubits)
+        if key not in self._simulators:
+            self._simulators[key] = noise.simulator(self.document, qubits)
+        return _counts(self._simulators[key], circuit, shots, seed, "density_matrix")
+
+    def _writer(self, pauli: bool) -> twin_circuits.NoisyCircuits:
+        writer = self._writers.get(pauli)
+        if writer is None:
+            writer = self._writers[pauli] = twin_circuits.NoisyCircuits(self.document, pauli=pauli)
+        return writer
+
+    def _trajectories(
+        self, circuit: QuantumCircuit, qubits: Sequence[int], shots: int, seed: int, method: str
+    ) -> dict[str, int]:
+        """State vector or stabilizer: gate noise in the circuit, readout flipped per shot.
+
+        The state vector branches shots that share their noise so far (Aer's shot
+        branching); readout errors are then drawn here, shot by shot
+        (:mod:`qharbor.engines.twin_sampling` says why).
+        """
+        runnable = self._writer(method == "stabilizer").write(circuit, qubits)
+        options = {}
+        if method == "statevector":
+            options = {"shot_branching_enable": True, "shot_branching_sampling_enable": True}
+        simulator = AerSimulator(method=method, **options)
+        ideal = _counts(simulator, runnable, shots, seed, method)
+        return _with_readout(self.document, circuit, qubits, ideal, seed)
+
+    def _mps(
+        self, circuit: QuantumCircuit, qubits: Sequence[int], shots: int, seed: int, per: int
+    ) -> dict[str, int]:
+        """A matrix product state with the qubits on a line, one trajectory per shot or fewer.
+
+        With ``per`` > 1, each trajectory saves its final state and ``per`` shots
+        are drawn from it (:func:`qharbor.engines.twin_sampling.sample_mps`).
+        """
+        order = twin_methods.line_order(circuit)
+        lined, physical = _reordered(circuit, order), [qubits[i] for i in order]
+        runnable = self._writer(False).write(lined, physical)
+        if per <= 1:
+            key = tuple(physical)
+            if key not in self._readout:
+                self._readout[key] = twin_circuits.readout_model(self.document, physical)
+            simulator = AerSimulator(method="matrix_product_state", noise_model=self._readout[key])
+            return _counts(simulator, runnable, shots, seed, "matrix_product_state")
+        runnable.remove_final_measurements(inplace=True)
+        runnable.append(
+            SaveMatrixProductState(lined.num_qubits, label="mps", pershot=True), runnable.qubits
+        )
+        rng = np.random.default_rng(seed)
+        trajectories = math.ceil(shots / per)
+        # Shots spread as evenly as possible over the trajectories, summing to ``shots``.
+        spread = [shots // trajectories + (1 if t < shots % trajectories else 0)
+                  for t in range(trajectories)]  # fmt: skip
+        simulator = AerSimulator(method="matrix_product_state")
+        rows = []
+        for first in range(0, trajectories, _TRAJECTORY_BATCH):
+            batch = spread[first : first + _TRAJECTORY_BATCH]
+            result = simulator.run(runnable, shots=len(batch), seed_simulator=seed + first).result()
+            if not result.success:
+                raise RuntimeError(f"Aer failed (matrix_product_state): {result.status}")
+            for (gammas, lambdas), count in zip(result.data(0)["mps"], batch, strict=True):
+                rows.append(twin_sampling.sample_mps(gammas, lambdas, count, rng))
+        measured = np.concatenate(rows)
+        bits = np.zeros((shots, circuit.num_clbits), dtype=np.uint8)
+        by_clbit = twin_sampling.measured_by(lined)
+        for clbit, qubit in by_clbit.items():
+            bits[:, clbit] = measured[:, qubit]
+        p01, p10 = twin_sampling.readout_errors(self.document, physical)
+        return twin_sampling.counts_of(twin_sampling.flip_readout(bits, by_clbit, p01, p10, rng))
+
+
+def _counts(
+    simulator: AerSimulator, circuit: QuantumCircuit, shots: int, seed: int, method: str
+) -> dict[str, int]:
+    result = simulator.run(circuit, shots=shots, seed_simulator=seed).result()
+    if not result.success:
+        raise RuntimeError(f"Aer failed ({method}): {result.status}")
+    if circuit.num_clbits == 0:
+        return {}
+    return {str(k): int(v) for k, v in result.get_counts(0).items()}
+
+
+def _with_readout(
+    document: documents.TwinDocument,
+    circuit: QuantumCircuit,
+    qubits: Sequence[int],
+    counts: dict[str, int],
+    seed: int,
+) -> dict[str, int]:
+    """Counts with each shot's readout errors drawn independently."""
+    if not counts:
+        return counts
+    by_clbit = twin_sampling.measured_by(circuit)
+    p01, p10 = twin_sampling.readout_errors(document, qubits)
+    bits = twin_sampling.bits_of(counts, circuit.num_clbits)
+    rng = np.random.default_rng(seed)
+    return twin_sampling.counts_of(twin_sampling.flip_readout(bits, by_clbit, p01, p10, rng))
+
+
+def _reordered(circuit: QuantumCircuit, order: Sequence[int]) -> QuantumCircuit:
+    """The circuit with its qubit ``order[i]`` as qubit ``i``; classical bits unchanged."""
+    position = {old: new for new, old in enumerate(order)}
+    out = QuantumCircuit(circuit.num_qubits, circuit.num_clbits, name=circuit.name)
+    for instruction in circuit.data:
+        out.append(
+            instruction.operation,
+            [out.qubits[position[circuit.find_bit(q).index]] for q in instruction.qubits],
+            [out.clbits[circuit.find_bit(c).index] for c in instruction.clbits],
+        )
+    return out

@@ -55,7 +55,8 @@ class TwinDocument:
         native_gates: the gates the device executes.
         edges: pairs of physical qubits that two-qubit gates may act on, either way.
         measure_duration_ns: a measurement (and a reset), in nanoseconds.
-        max_active_qubits: the widest active register the twin simulates.
+        max_run_s: the longest predicted simulation the twin admits (seconds); a
+            run predicted longer may share each noise trajectory among a few shots.
         max_shots: the most shots one job may ask for.
         timing: the timing model's overheads.
         calibration: the snapshot whose values give the noise, errors and durations.
@@ -67,7 +68,7 @@ class TwinDocument:
     native_gates: tuple[str, ...]
     edges: tuple[tuple[int, int], ...]
     measure_duration_ns: float
-    max_active_qubits: int | None
+    max_run_s: float | None
     max_shots: int | None
     timing: Timing
     calibration: Calibration
@@ -82,7 +83,7 @@ class TwinDocument:
             native_gates=tuple(spec.native_gates),
             edges=tuple((int(a), int(b)) for a, b in spec.edges),
             measure_duration_ns=spec.measure_duration_ns,
-            max_active_qubits=spec.max_active_qubits,
+            max_run_s=spec.max_run_s,
             max_shots=spec.max_shots,
             timing=Timing(spec.shot_overhead_us, spec.job_overhead_s, spec.jitter),
             calibration=snapshot,
@@ -96,7 +97,7 @@ class TwinDocument:
             "native_gates": list(self.native_gates),
             "edges": [list(e) for e in self.edges],
             "measure_duration_ns": self.measure_duration_ns,
-            "max_active_qubits": self.max_active_qubits,
+            "max_run_s": self.max_run_s,
             "max_shots": self.max_shots,
             "timing": self.timing.to_json(),
             "calibration": self.calibration.to_json(),
@@ -104,7 +105,7 @@ class TwinDocument:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> TwinDocument:
-        max_active = data.get("max_active_qubits")
+        max_run = data.get("max_run_s")
         max_shots = data.get("max_shots")
         return cls(
             device=str(data["device"]),
@@ -113,7 +114,7 @@ class TwinDocument:
             native_gates=tuple(str(g) for g in data.get("native_gates", ())),
             edges=tuple((int(a), int(b)) for a, b in data.get("edges", ())),
             measure_duration_ns=float(data["measure_duration_ns"]),
-            max_active_qubits=int(max_active) if max_active is not None else None,
+            max_run_s=float(max_run) if max_run is not None else None,
             max_shots=int(max_shots) if max_shots is not None else None,
             timing=Timing.from_json(data["timing"]),
             calibration=Calibration.from_json(data["calibration"]),

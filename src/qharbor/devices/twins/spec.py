@@ -121,7 +121,6 @@ class TwinSpec:
     qubits: Mapping[str, Varying]
     measure_duration_ns: float
     max_shots: int
-    max_active_qubits: int
     concurrency: int
     shot_overhead_us: float
     job_overhead_s: float
@@ -162,7 +161,6 @@ class TwinSpec:
             },
             "qubits": {k: v.to_json() for k, v in self.qubits.items()},
             "measure_duration_ns": self.measure_duration_ns,
-            "max_active_qubits": self.max_active_qubits,
             "max_run_s": self.max_run_s,
             "timing": {
                 "shot_overhead_us": self.shot_overhead_us,
@@ -330,7 +328,6 @@ def parse(data: Mapping[str, Any], source: str) -> TwinSpec:
         qubits=qubits,
         measure_duration_ns=top.sub("measure").number("duration_ns"),
         max_shots=int(top.number("max_shots", 100_000, minimum=1)),
-        max_active_qubits=int(top.number("max_active_qubits", min(n, 12), minimum=1)),
         concurrency=int(top.number("concurrency", 1, minimum=1)),
         max_run_s=float(top.number("max_run_s", 120.0, minimum=0.001)),
         shot_overhead_us=timing.number("shot_overhead_us"),
