@@ -10,7 +10,8 @@ method                   predicted seconds (``s`` shots, ``g`` gates   faithful
 =======================  ===========================================  =====================
 ``density_matrix``       ``call + dm·g·4^n``                          exact
 ``statevector``          ``call + sv·s·g·2^n`` (shot branching)       exact in distribution
-``matrix_product_state`` ``call + mps·t·g·n²·χ³`` (``t`` trajectories) exact in distribution
+``matrix_product_state`` ``call + t·g·n·(gate + mps·χ²)`` (``t``      exact in distribution
+                         trajectories)
 ``stabilizer``           ``call + site·k + stab·s·g·n``               Pauli-twirled noise
 =======================  ===========================================  =====================
 
@@ -48,7 +49,6 @@ from dataclasses import dataclass, replace
 from importlib import resources
 
 import numpy as np
-
 from qiskit import QuantumCircuit
 from qiskit.circuit import ControlFlowOp
 from scipy.sparse import csr_matrix
@@ -61,7 +61,7 @@ from qharbor.engines.features import CLIFFORD_GATES, NON_GATES
 TERMS: Mapping[str, tuple[str, ...]] = {
     "density_matrix": ("call", "work"),
     "statevector": ("call", "work"),
-    "matrix_product_state": ("call", "work"),
+    "matrix_product_state": ("call", "gate", "work"),
     "stabilizer": ("call", "site", "work"),
 }
 
@@ -200,6 +200,23 @@ class MethodChoice:
     shots_per_trajectory: int = 1
 
 
+def term_values(
+    method: str, shape: TwinShape, shots: int, *, shots_per_trajectory: int = 1
+) -> dict[str, float]:
+    """The terms of ``method``'s prediction (:data:`TERMS`) for a circuit of ``shape``."""
+    n, g = shape.qubits, max(shape.gates, 1)
+    s = math.ceil(max(shots, 1) / max(1, shots_per_trajectory))
+    if method == "density_matrix":
+        return {"call": 1.0, "work": g * 4.0**n}
+    if method == "statevector":
+        return {"call": 1.0, "work": s * g * 2.0**n}
+    if method == "matrix_product_state":
+        return {"call": 1.0, "gate": s * g * n, "work": s * g * n * shape.bond**2}
+    if method == "stabilizer":
+        return {"call": 1.0, "site": float(shape.sites), "work": float(s * g * n)}
+    raise ValueError(f"no cost model for method {method!r}")
+
+
 def predict(
     method: str,
     shape: TwinShape,
@@ -210,17 +227,8 @@ def predict(
 ) -> float:
     """Predicted seconds to run ``shots`` shots of a circuit of ``shape`` on ``method``."""
     c = (coefficients or DEFAULT_COEFFICIENTS)[method]
-    n, g, s = shape.qubits, max(shape.gates, 1), max(shots, 1)
-    s = math.ceil(s / max(1, shots_per_trajectory))
-    if method == "density_matrix":
-        return c["call"] + c["work"] * g * 4.0**n
-    if method == "statevector":
-        return c["call"] + c["work"] * s * g * 2.0**n
-    if method == "matrix_product_state":
-        return c["call"] + c["work"] * s * g * n * n * shape.bond**3
-    if method == "stabilizer":
-        return c["call"] + c["site"] * shape.sites + c["work"] * s * g * n
-    raise ValueError(f"no cost model for method {method!r}")
+    terms = term_values(method, shape, shots, shots_per_trajectory=shots_per_trajectory)
+    return sum(c.get(term, 0.0) * value for term, value in terms.items())
 
 
 def candidates(shape: TwinShape) -> list[str]:
