@@ -136,14 +136,15 @@ def check_twin_time(
         errors.DeviceLimit: the prediction exceeds the twin's ``max_run_s``, with
             the estimate and the shots that would fit.
     """
-    from qharbor.engines import twin, twin_methods
+    from qharbor.engines import twin, twin_costs, twin_methods
 
     narrow, _qubits = twin.compact(circuit)
     shape = twin_methods.shape_of(narrow)
     if not compiled:
         shape = dataclasses.replace(shape, gates=shape.gates * COMPILED_GATES_PER_GATE)
     try:
-        choice = twin_methods.choose(shape, shots)
+        coefficients = twin_costs.current()
+        choice = twin_methods.choose(shape, shots, coefficients, limit_s=spec.max_run_s)
     except ValueError as exc:
         raise errors.DeviceLimit(
             f"program {program}: {exc}; use fewer qubits or no control flow",
@@ -154,10 +155,14 @@ def check_twin_time(
     if choice.predicted_s <= spec.max_run_s:
         return choice.predicted_s
     fitting = shots
-    while fitting > 1 and twin_methods.predict(choice.method, shape, fitting) > spec.max_run_s:
+
+    def seconds(shots: int) -> float:
+        return twin_methods.predict(choice.method, shape, shots, coefficients)
+
+    while fitting > 1 and seconds(fitting) > spec.max_run_s:
         fitting //= 2
     hint = "use fewer qubits, fewer gates or a Clifford circuit"
-    if twin_methods.predict(choice.method, shape, fitting) <= spec.max_run_s and fitting < shots:
+    if seconds(fitting) <= spec.max_run_s and fitting < shots:
         hint = f"use at most about {fitting} shots, or fewer qubits or gates"
     raise errors.DeviceLimit(
         f"program {program} acts on {shape.qubits} qubits; the twin {spec.name!r} would "

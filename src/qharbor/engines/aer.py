@@ -17,7 +17,7 @@ from qiskit_aer import AerSimulator
 
 from qharbor import errors
 from qharbor.devices.twins import document as documents
-from qharbor.engines import operations, threads
+from qharbor.engines import operations, threads, twin_costs
 from qharbor.engines import twin as twins
 from qharbor.engines.base import PRECISIONS, Experiment, ExperimentOutcome
 from qharbor.engines.features import NON_GATES, CircuitFeatures
@@ -120,7 +120,13 @@ class AerEngine:
             narrow, qubits = local.prepare(circuit)
             started = time.perf_counter()
             try:
-                run = local.execute(narrow, qubits, shots=shots, seed=seed + index)
+                run = local.execute(
+                    narrow,
+                    qubits,
+                    shots=shots,
+                    seed=seed + index,
+                    coefficients=twin_costs.current(),
+                )
             except ValueError as exc:
                 raise errors.DeviceLimit(
                     f"experiment {index}: after compilation {exc}", device=local.name
@@ -133,6 +139,7 @@ class AerEngine:
                     qubits=tuple(qubits),
                     method=run.choice.method,
                     method_reason=run.choice.reason,
+                    shots_per_trajectory=run.choice.shots_per_trajectory,
                 )
             )
         return outcomes

@@ -15,7 +15,7 @@ import sys
 import threading
 from pathlib import Path
 
-from qharbor.engines import costs
+from qharbor.engines import costs, twin_costs
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,8 @@ class BackgroundBenchmark:
 
     def _run(self) -> None:
         try:
-            if costs.host_fit_exists(self.path):
+            twins = self.path.with_name(twin_costs.FILE_NAME)
+            if costs.host_fit_exists(self.path) and twin_costs.host_fit_exists(twins):
                 return
         except Exception:  # never let a look at the cache file disturb the centre
             log.exception("could not read the engine cost fits at %s", self.path)

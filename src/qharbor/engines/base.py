@@ -44,6 +44,7 @@ class ExperimentOutcome:
         qubits: for a device twin, the physical qubits the run simulated.
         method: for a device twin, the Aer method it ran on.
         method_reason: why that method.
+        shots_per_trajectory: for a device twin, shots drawn from each noise trajectory.
     """
 
     counts: dict[str, int]
@@ -52,6 +53,7 @@ class ExperimentOutcome:
     qubits: tuple[int, ...] = ()
     method: str = ""
     method_reason: str = ""
+    shots_per_trajectory: int = 1
 
 
 #: Numeric precisions a job may ask for.

@@ -28,7 +28,7 @@ from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter
 from scipy.optimize import nnls
 
-from qharbor.engines import base, costs
+from qharbor.engines import base, costs, twin_costs
 from qharbor.engines.base import Experiment
 from qharbor.engines.features import features_of
 
@@ -298,7 +298,8 @@ def benchmark_locked(path: Path) -> int:
     """Benchmark the engines and store the fit, unless another process holds the lock.
 
     Returns:
-        0 when the fit was written, 3 when another process is benchmarking.
+        0 when the fits (the engines', then the twin methods') were written, 3 when
+        another process is benchmarking.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = path.with_name(path.name + ".lock")
@@ -314,9 +315,13 @@ def benchmark_locked(path: Path) -> int:
     try:
         os.write(fd, str(os.getpid()).encode())
         os.close(fd)
-        if costs.host_fit_exists(path):
-            return 0
-        costs.save_fit(benchmark(), path)
+        if not costs.host_fit_exists(path):
+            costs.save_fit(benchmark(), path)
+        twins = path.with_name(twin_costs.FILE_NAME)
+        if "aer" in base.registered() and not twin_costs.host_fit_exists(twins):
+            from qharbor.engines import twin_benchmarking
+
+            twin_costs.save(twin_benchmarking.fit(), twins)
         return 0
     finally:
         lock.unlink(missing_ok=True)

@@ -66,6 +66,7 @@ PROBES = (
     Probe("statevector", "sc25", 14, 4, 100),
     Probe("statevector", "sc25", 16, 3, 40),
     Probe("matrix_product_state", "sc25", 8, 4, 200),
+    Probe("matrix_product_state", "sc25", 16, 1, 2000),
     Probe("matrix_product_state", "sc25", 12, 6, 100),
     Probe("matrix_product_state", "sc25", 16, 6, 40),
     Probe("matrix_product_state", "sc25", 20, 8, 64, shots_per_trajectory=4),

@@ -27,7 +27,7 @@ longer than :data:`APPROXIMATE_AFTER_S`.
 The matrix product state runs one noise trajectory per shot (``t = s``), unless
 that is predicted to exceed the twin's time limit: then each trajectory's final
 state is sampled for a few shots (``t = s / shots per trajectory``, the fewest
-that fit within half the limit, and at least :data:`MIN_TRAJECTORIES`
+that fit within three quarters of the limit, and at least :data:`MIN_TRAJECTORIES`
 trajectories). Every shot is then still drawn from the exact noisy
 distribution, but shots of one trajectory share its gate errors, so the counts
 spread as if fewer shots were independent (readout errors are drawn per shot).
@@ -83,9 +83,9 @@ STATEVECTOR_MAX_QUBITS = 24
 #: Pauli-twirled stabilizer method, for a Clifford circuit.
 APPROXIMATE_AFTER_S = 2.0
 #: Shots sharing one trajectory are never so many that fewer trajectories than this run.
-MIN_TRAJECTORIES = 64
+MIN_TRAJECTORIES = 50
 #: Shared trajectories aim at this share of the twin's time limit.
-GROUPED_SHARE_OF_LIMIT = 0.5
+GROUPED_SHARE_OF_LIMIT = 0.75
 #: Noise operations written per gate: a relaxation per qubit and a depolarizing rest.
 _NOISE_PER_GATE = 2
 #: Rotation angles that keep ``rz`` Clifford are multiples of pi/2.

@@ -147,6 +147,7 @@ def execute_twin(claim: Claim, document: dict[str, Any], programs: list[ParsedPr
             "compile_cached": run.cached,
             "method": outcome.method,
             "method_reason": outcome.method_reason,
+            "shots_per_trajectory": outcome.shots_per_trajectory,
         }
         if options.mitigate_readout:
             mitigation = readout.mitigate(document, run.circuit, outcome.counts)

@@ -119,3 +119,41 @@ def test_each_trajectory_method_agrees_with_the_density_matrix(method: str) -> N
     # Two samples of 4000 from one distribution over these outcomes differ by
     # about 0.04 in total variation; the twirl shifts weight by well under 0.03.
     assert distance < 0.08, (method, distance)
+
+
+def test_qubits_are_laid_on_their_interaction_line_for_the_bond_bound() -> None:
+    """A chain of CX on scattered grid qubits has the bond of a chain, not of the grid order."""
+    shape = _shape(_compiled(_hardware_efficient(20, 10)))
+    assert shape.qubits == 20
+    assert shape.bond == 32  # five CX layers cross each cut of the chain
+
+
+#: 30 entangled qubits: too wide for a state vector, a matrix product state only.
+_WIDE = twin_methods.TwinShape(30, 2000, 100, 40, 32.0, False, False)
+
+
+def test_an_exact_run_over_the_limit_shares_trajectories_among_shots() -> None:
+    exact = twin_methods.choose(_WIDE, 4000)
+    assert exact.method == "matrix_product_state" and exact.shots_per_trajectory == 1
+    limit = exact.predicted_s / 4
+    choice = twin_methods.choose(_WIDE, 4000, limit_s=limit)
+    assert choice.method == "matrix_product_state" and choice.approximate
+    assert choice.shots_per_trajectory > 1
+    assert 4000 / choice.shots_per_trajectory >= twin_methods.MIN_TRAJECTORIES
+    assert choice.predicted_s <= twin_methods.GROUPED_SHARE_OF_LIMIT * limit
+    assert "noise trajectories of" in choice.reason
+
+
+def test_no_sharing_when_too_few_trajectories_would_remain() -> None:
+    exact = twin_methods.choose(_WIDE, 1000)
+    assert twin_methods.choose(_WIDE, 1000, limit_s=exact.predicted_s / 1e4) == exact
+
+
+def test_mid_circuit_measurements_never_share_trajectories() -> None:
+    circuit = _hardware_efficient(12, 4)
+    circuit.measure(0, 0)
+    circuit.x(0)
+    circuit.measure(0, 0)
+    shape = _shape(_compiled(circuit))
+    assert not shape.final_measures
+    assert twin_methods.choose(shape, 1000, limit_s=1e-3).shots_per_trajectory == 1
