@@ -41,7 +41,7 @@ def test_a_small_register_runs_as_a_density_matrix() -> None:
 
 
 def test_a_mid_size_non_clifford_circuit_runs_as_noisy_state_vectors() -> None:
-    choice = twin_methods.choose(_shape(_compiled(_hardware_efficient(12, 3))), 200)
+    choice = twin_methods.choose(_shape(_compiled(_hardware_efficient(12, 14))), 200)
     assert choice.method == "statevector"
     assert choice.estimates["statevector"] < choice.estimates["matrix_product_state"]
 

@@ -30,9 +30,10 @@ def _ones_on_bit_1(counts: dict[str, int]) -> int:
 def test_aer_shot_branching_shares_readout_flips_within_a_branch() -> None:
     """The reason the twin draws readout itself: Aer 0.18 flips a whole branch at once.
 
-    Qubit 1 reads 1 with probability 0.3 in every shot; with shot branching Aer
-    reads it as 1 in all or none of a branch's shots (about 0, 500 or 1000 of
-    1000), never near 300. Without branching it is near 300.
+    Qubit 1 reads 1 with probability 0.3 in every shot, so of 1000 shots about
+    300 (standard deviation 14.5) read 1. With shot branching Aer flips whole
+    groups of shots together, and the number lands far from 300 (0, 500 or
+    1000 of 1000 in some runs).
     """
     model = NoiseModel()
     model.add_readout_error(ReadoutError([[0.7, 0.3], [0.3, 0.7]]), [1])
@@ -49,7 +50,7 @@ def test_aer_shot_branching_shares_readout_flips_within_a_branch() -> None:
     shared = [_ones_on_bit_1(branching.run(_two_branches(), shots=1000, seed_simulator=s)
                              .result().get_counts()) for s in seeds]  # fmt: skip
     assert all(abs(n - 300) < 60 for n in right), right
-    assert all(min(abs(n - 0), abs(n - 500), abs(n - 1000)) < 60 for n in shared), shared
+    assert any(abs(n - 300) > 100 for n in shared), shared  # beyond 7 standard deviations
 
 
 def test_readout_flipped_per_shot_after_branching_is_right() -> None:
