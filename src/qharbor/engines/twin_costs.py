@@ -180,7 +180,7 @@ def current(path: Path | None = None) -> Mapping[str, Mapping[str, float]]:
     now = time.monotonic()
     cached = _CURRENT.get("table")
     if cached is not None and _CURRENT.get("path") == target and now - _CURRENT["at"] < _RELOAD_S:
-        return cached  # type: ignore[no-any-return]
+        return cached
     with _LOCK:
         try:
             stamp: int | None = target.stat().st_mtime_ns
@@ -188,7 +188,7 @@ def current(path: Path | None = None) -> Mapping[str, Mapping[str, float]]:
             stamp = None
         if cached is not None and _CURRENT.get("path") == target and _CURRENT["stamp"] == stamp:
             _CURRENT["at"] = now
-            return cached  # type: ignore[no-any-return]
+            return cached
         table = {m: dict(c) for m, c in twin_methods.DEFAULT_COEFFICIENTS.items()}
         if stamp is not None:
             fit = stored(target)

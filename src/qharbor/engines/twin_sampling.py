@@ -138,7 +138,8 @@ def sample_mps(
     # right[k]: the environment of qubits k.. (a positive matrix on the left bond of k).
     right = [np.ones((1, 1), dtype=complex)] * (n + 1)
     for k in range(n - 1, -1, -1):
-        right[k] = sum(b @ right[k + 1] @ b.conj().T for b in blocks[k])
+        right[k] = blocks[k][0] @ right[k + 1] @ blocks[k][0].conj().T
+        right[k] = right[k] + blocks[k][1] @ right[k + 1] @ blocks[k][1].conj().T
     out = np.zeros((shots, n), dtype=np.uint8)
     left = np.ones((shots, 1), dtype=complex)
     for k in range(n):
