@@ -23,6 +23,9 @@ from qharbor.jobs.sessions import SessionManager
 from qharbor.jobs.submission import Submission
 from qharbor.programs import intake
 from qharbor.programs.sandbox import ParserPool
+from qharbor.runtime.registry import Registry
+from qharbor.runtime.runs import RunStore
+from qharbor.runtime.runtime import ProgramRuntime
 from qharbor.security.audit import AuditLog
 from qharbor.security.identity import Identity
 from qharbor.security.keys import KeyStore, load_key_encryption_key
@@ -81,7 +84,7 @@ class Centre:
             self.catalogue, DeviceRecords(self.db), tick_s=settings.fleet_tick_seconds
         )
         self.events = JobEvents()
-        self.jobs = JobManager(self.db, on_change=self.events.publish)
+        self.jobs = JobManager(self.db, on_change=self._job_changed)
         self.sessions = SessionManager(
             self.db,
             self.jobs,
@@ -133,6 +136,24 @@ class Centre:
             self.parsers,
             wake=lambda: self.scheduler.wake() if self.scheduler is not None else None,
         )
+        self.programs = ProgramRuntime(
+            Registry.discover(),
+            RunStore(self.db),
+            self.catalogue,
+            self.submission,
+            self.jobs,
+            self.sessions,
+            signer=lambda: self.keys.signer,
+            workers=settings.program_workers,
+            checkpoint_s=settings.program_checkpoint_seconds,
+        )
+
+    def _job_changed(self, job_id: str) -> None:
+        self.events.publish(job_id)
+        # The program runs waiting on a job are woken too; set once the runtime is built.
+        programs = getattr(self, "programs", None)
+        if programs is not None:
+            programs.job_changed(job_id)
 
     def start(self) -> None:
         """Migrate the database, make the first admin and the keys if needed, start the
@@ -173,8 +194,11 @@ class Centre:
         self.scheduler.start()
         if not self.scheduler.wait_ready(timeout=60):
             log.warning("no worker was ready after 60 s; jobs will wait in the queue")
+        if resumed := self.programs.start():
+            log.info("%d program runs resume from their checkpoints", resumed)
 
     def stop(self) -> None:
+        self.programs.stop()
         if self._benchmark is not None:
             self._benchmark.stop()
         self.fleet.stop()

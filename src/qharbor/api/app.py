@@ -24,6 +24,7 @@ from qharbor.api.routers import (
     jobs,
     keys,
     me,
+    program_runs,
     project,
     reservations,
     sessions,
@@ -66,6 +67,7 @@ def create_app(
         try:
             centre = Centre(settings)
             centre.events.bind(asyncio.get_running_loop())
+            centre.programs.events.bind(asyncio.get_running_loop())
             await run_in_threadpool(centre.start)
         except QHarborError as exc:
             # Kept for whoever runs the server, to report it as the user error it is.
@@ -95,6 +97,7 @@ def create_app(
         job_stream.router,
         jobs.router,
         sessions.router,
+        program_runs.router,
         reservations.router,
         keys.router,
         usage.router,
