@@ -15,7 +15,17 @@ import typer
 from rich.markup import escape
 
 from qharbor import __version__
-from qharbor.cli import account, admin, connection, devices, engines, jobs, reservations, serve
+from qharbor.cli import (
+    account,
+    admin,
+    connection,
+    devices,
+    engines,
+    jobs,
+    programs,
+    reservations,
+    serve,
+)
 from qharbor.cli.output import err_console
 
 __all__ = ["app", "main"]
@@ -51,6 +61,7 @@ app.add_typer(admin.admin_app)
 app.add_typer(account.me_app)
 app.add_typer(engines.engines_app)
 app.add_typer(reservations.reservations_app)
+app.add_typer(programs.programs_app)
 app.command("usage")(account.usage)
 
 

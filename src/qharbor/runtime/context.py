@@ -11,6 +11,7 @@ limited like any other job's.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import threading
 import time
@@ -191,10 +192,8 @@ class RunContext:
         return result
 
     def _cancel_job(self, job_id: str) -> None:
-        try:
+        with contextlib.suppress(errors.QHarborError):  # it finished meanwhile
             self._jobs.cancel(self._principal.project_id, job_id)
-        except errors.QHarborError:
-            pass  # it finished meanwhile
 
     # --- the classical half ------------------------------------------------------------
 
