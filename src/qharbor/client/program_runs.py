@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -133,7 +134,7 @@ class ProgramsClient:
         data = self._session.get(f"/v1/programs/{_segment(name)}/runs/{_segment(run_id)}")
         return ProgramRun(self._session, dict(data))
 
-    def runs(self, name: str, limit: int = 50) -> list[ProgramRun]:
+    def runs(self, name: str, limit: int = 50) -> builtins.list[ProgramRun]:
         """Your project's runs of the program, newest first."""
         found = self._session.get(f"/v1/programs/{_segment(name)}/runs", params={"limit": limit})
         return [ProgramRun(self._session, dict(run)) for run in found["runs"]]
