@@ -26,6 +26,9 @@ from qharbor.jobs.sessions import SessionManager
 from qharbor.jobs.submission import Submission
 from qharbor.programs import intake
 from qharbor.programs.sandbox import ParserPool
+from qharbor.runtime.registry import Registry
+from qharbor.runtime.runs import RunStore
+from qharbor.runtime.runtime import ProgramRuntime
 from qharbor.security.audit import AuditLog
 from qharbor.security.identity import Identity
 from qharbor.security.keys import KeyStore, load_key_encryption_key
@@ -183,6 +186,17 @@ class Centre:
             self.parsers,
             wake=lambda: self.scheduler.wake() if self.scheduler is not None else None,
         )
+        self.programs = ProgramRuntime(
+            Registry.discover(),
+            RunStore(self.db),
+            self.catalogue,
+            self.submission,
+            self.jobs,
+            self.sessions,
+            signer=lambda: self.keys.signer,
+            workers=settings.program_workers,
+            checkpoint_s=settings.program_checkpoint_seconds,
+        )
 
     @property
     def executor(self) -> Executor | None:
@@ -190,15 +204,20 @@ class Centre:
         return self._executor
 
     def _changed(self, job_id: str) -> None:
-        self.events.publish(job_id)
+        self._wake_waiters(job_id)
         if self.notices is not None:
             self.notices.notify(job_id)
 
     def _noticed(self, job_id: str) -> None:
         """Another process changed a job: wake its waiters here, and look at the queue."""
-        self.events.publish(job_id)
+        self._wake_waiters(job_id)
         if self.scheduler is not None:
             self.scheduler.wake()
+
+    def _wake_waiters(self, job_id: str) -> None:
+        """Wake what waits on a job here: long-polls, event streams and program runs."""
+        self.events.publish(job_id)
+        self.programs.job_changed(job_id)
 
     def start(self) -> None:
         """Migrate the database, make the first admin and the keys if needed, start the
@@ -242,6 +261,8 @@ class Centre:
         self.scheduler.start()
         if not self.scheduler.wait_ready(timeout=60):
             log.warning("no worker was ready after 60 s; jobs will wait in the queue")
+        if resumed := self.programs.start():
+            log.info("%d program runs resume from their checkpoints", resumed)
 
     def readiness(self) -> dict[str, str | None]:
         """Each part a job needs, and what is wrong with it (None when it is fine).
@@ -275,6 +296,7 @@ class Centre:
         return self._executor.health() if self._executor is not None else None
 
     def stop(self) -> None:
+        self.programs.stop()
         if self._benchmark is not None:
             self._benchmark.stop()
         self.fleet.stop()

@@ -450,6 +450,45 @@ class KeyEncryptionKeyInvalid(QHarborError):
     code = "KEY_ENCRYPTION_KEY_INVALID"
 
 
+# --- centre programs -------------------------------------------------------------
+
+
+class CentreProgramNotFound(QHarborError):
+    """No program of that name runs on this centre; GET /v1/programs lists those that do."""
+
+    code = "CENTRE_PROGRAM_NOT_FOUND"
+
+
+class ProgramInputsInvalid(QHarborError):
+    """The program's inputs do not match its schema; detail.errors lists each field to fix."""
+
+    code = "PROGRAM_INPUTS_INVALID"
+
+
+class ProgramRunNotFound(QHarborError):
+    """No run of that program with that id exists in your project."""
+
+    code = "PROGRAM_RUN_NOT_FOUND"
+
+
+class ProgramRunFinal(QHarborError):
+    """The program run has already finished."""
+
+    code = "PROGRAM_RUN_FINAL"
+
+
+class ProgramRunNotDone(QHarborError):
+    """The program run has no result: it is still running, or it failed or was cancelled."""
+
+    code = "PROGRAM_RUN_NOT_DONE"
+
+
+class ProgramRunError(QHarborError):
+    """The program stopped with an error; the message says what it was."""
+
+    code = "PROGRAM_RUN_ERROR"
+
+
 # --- client side ------------------------------------------------------------------
 
 

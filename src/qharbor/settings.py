@@ -96,6 +96,15 @@ class Settings(BaseSettings):
         description="A session closes after this long without a job queued, running or ending.",
     )
     session_check_seconds: float = 1.0
+    program_workers: int = Field(
+        default=4, ge=1, le=256, description="Program runs whose classical loops run at once."
+    )
+    program_checkpoint_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="A running program's state is saved at most this often (seconds), so a "
+        "restarted centre resumes it from there; 0 saves at every checkpoint.",
+    )
     devices_dir: Path | None = Field(
         default=None,
         description="A directory of device twin files (*.toml); they add to, or replace, "

@@ -110,6 +110,8 @@ LAYERS: dict[str, int] = {
     "qharbor.jobs.dryrun": 4,
     "qharbor.jobs.checks": 4,
     "qharbor.programs": 5,
+    # the centre's hybrid programs: their loops admit jobs through submission
+    "qharbor.runtime": 4,
     # the scheduler drives the store from above: it claims through the manager, signs
     # results with the centre's key and hands claims to the executors; only the
     # centre starts it

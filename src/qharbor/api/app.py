@@ -27,6 +27,7 @@ from qharbor.api.routers import (
     keys,
     me,
     metrics,
+    program_runs,
     project,
     reservations,
     sessions,
@@ -73,6 +74,7 @@ def create_app(
             app.state.metrics = CentreMetrics(centre)
             centre.jobs.on_end = app.state.metrics.job_ended
             centre.events.bind(asyncio.get_running_loop())
+            centre.programs.events.bind(asyncio.get_running_loop())
             await run_in_threadpool(centre.start)
         except QHarborError as exc:
             # Kept for whoever runs the server, to report it as the user error it is.
@@ -102,6 +104,7 @@ def create_app(
         job_stream.router,
         jobs.router,
         sessions.router,
+        program_runs.router,
         reservations.router,
         keys.router,
         usage.router,

@@ -67,6 +67,12 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.SsoNotConfigured.code: 404,
     errors.SsoFailed.code: 400,
     errors.IdentityProviderUnavailable.code: 503,
+    errors.CentreProgramNotFound.code: 404,
+    errors.ProgramInputsInvalid.code: 422,
+    errors.ProgramRunNotFound.code: 404,
+    errors.ProgramRunFinal.code: 409,
+    errors.ProgramRunNotDone.code: 409,
+    errors.ProgramRunError.code: 500,
 }
 
 

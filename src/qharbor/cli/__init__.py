@@ -22,6 +22,7 @@ from qharbor.cli import (
     devices,
     engines,
     jobs,
+    programs,
     ray,
     reservations,
     serve,
@@ -63,6 +64,7 @@ app.add_typer(account.me_app)
 app.add_typer(engines.engines_app)
 app.add_typer(reservations.reservations_app)
 app.add_typer(ray.ray_app)
+app.add_typer(programs.programs_app)
 app.command("usage")(account.usage)
 app.command("accounting")(account.accounting)
 app.add_typer(sessions.session_app)

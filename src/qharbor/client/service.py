@@ -21,6 +21,7 @@ from qharbor.client.accounts import resolve_account
 from qharbor.client.admin import AdminClient
 from qharbor.client.client import HarborClient
 from qharbor.client.job import Job
+from qharbor.client.program_runs import ProgramsClient
 from qharbor.client.programs import build_programs
 from qharbor.client.reservations import ReservationsClient
 from qharbor.client.rest import RestSession, RetryPolicy
@@ -323,6 +324,12 @@ class HarborService:
     def admin(self) -> AdminClient:
         """The admin routes, for a centre admin's token with the ``admin`` scope."""
         return AdminClient(self._client.session)
+
+    @property
+    def programs(self) -> ProgramsClient:
+        """The centre's hybrid programs: ``list``, ``get``, ``run("vqe", device, inputs)``,
+        ``runs``, ``run_of``; see docs/programs.md."""
+        return ProgramsClient(self._client.session)
 
     @property
     def reservations(self) -> ReservationsClient:

@@ -368,3 +368,43 @@ audit_log = sa.Table(
     sa.Index("ix_audit_log_actor", "actor_id", "seq"),
     sa.Index("ix_audit_log_action", "action", "seq"),
 )
+
+# Runs of the centre's hybrid programs (qharbor.runtime); their quantum jobs are
+# ordinary jobs, tagged with the run's id.
+program_runs = sa.Table(
+    "program_runs",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column(
+        "project_id",
+        sa.String(36),
+        sa.ForeignKey("projects.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column(
+        "user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("program", sa.String(64), nullable=False),
+    sa.Column("version", sa.String(32), nullable=False),
+    sa.Column("device", sa.String(128), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("inputs", sa.JSON, nullable=False),
+    # SHA-256 of the canonical inputs, bound into the result's signature.
+    sa.Column("inputs_hash", sa.String(64), nullable=False),
+    sa.Column("session_id", sa.String(36), nullable=True),
+    # How many times the run was started: 1, plus one per resumption after a restart.
+    sa.Column("attempt", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("cancel_requested", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The latest progress event (iteration, value, best) and the program's saved state.
+    sa.Column("progress", sa.JSON, nullable=True),
+    sa.Column("checkpoint", sa.JSON, nullable=True),
+    sa.Column("result", sa.JSON, nullable=True),
+    sa.Column("signature", sa.JSON, nullable=True),
+    sa.Column("error_code", sa.String(64), nullable=True),
+    sa.Column("error_message", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=True),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    sa.Index("ix_program_runs_project_created", "project_id", "created_at"),
+    sa.Index("ix_program_runs_status", "status"),
+)

@@ -1,0 +1,83 @@
+"""The quantum half of an app, driven from the client over HTTP."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from qharbor.client.service import HarborService
+
+
+def qpy_text(circuit: Any) -> str:
+    """The circuit as base64 QPY, as ``POST /v1/jobs`` takes it."""
+    from qiskit import qpy
+
+    buffer = io.BytesIO()
+    qpy.dump(circuit, buffer)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+class ServiceQuantum:
+    """Runs an app's circuits on a centre's device, one job per call, over HTTP.
+
+    Each call submits one job and waits for it in the same request, so a loop
+    driven from here pays one round trip per step; run the app as a centre
+    program (:mod:`qharbor.runtime`) to pay none.
+
+    Args:
+        service: a connected :class:`~qharbor.client.service.HarborService`.
+        device: the device's name.
+        session: an open session's id, so the jobs go ahead of ordinary work.
+    """
+
+    def __init__(self, service: HarborService, device: str, session: str | None = None) -> None:
+        self.service = service
+        self._device = device
+        self.session = session
+        self.jobs: list[str] = []
+
+    @property
+    def device(self) -> str:
+        return self._device
+
+    def estimate(
+        self,
+        circuit: Any,
+        observable: Any,
+        parameter_sets: Sequence[Sequence[float]] | None = None,
+        precision: float | None = None,
+    ) -> list[float]:
+        sets = [list(map(float, values)) for values in parameter_sets or []]
+        pub: dict[str, Any] = {
+            "circuit": qpy_text(circuit),
+            "format": "qpy",
+            "parameter_values": [v for values in sets for v in values],
+            "shape": [len(sets)] if circuit.num_parameters else [],
+            "observables": [
+                {str(label): float(coeff.real) for label, coeff in observable.to_list()}
+            ],
+            "observables_shape": [],
+        }
+        body: dict[str, Any] = {"device": self._device, "kind": "estimator", "pubs": [pub]}
+        if precision is not None:
+            body["precision"] = float(precision)
+        evs = self._run(body).extra["pubs"][0]["evs"]
+        return [float(v) for v in (evs if isinstance(evs, list) else [evs])]
+
+    def sample(self, circuits: Sequence[Any], shots: int) -> list[dict[str, int]]:
+        body = {
+            "device": self._device,
+            "programs": [{"source": qpy_text(c), "format": "qpy"} for c in circuits],
+            "shots": int(shots),
+        }
+        result = self._run(body)
+        return [dict(experiment.counts) for experiment in result.experiments]
+
+    def _run(self, body: dict[str, Any]) -> Any:
+        if self.session is not None:
+            body["session_id"] = self.session
+        job = self.service.submit(body, wait=60)
+        self.jobs.append(job.job_id)
+        return job.result()

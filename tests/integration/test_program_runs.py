@@ -1,0 +1,196 @@
+"""Centre programs through real HTTP: inputs checked by schema, progress events, cancel,
+signed results listing every job, and a run resumed after the centre restarts."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from qharbor import errors
+from qharbor.api.server import CentreServer
+from qharbor.client.service import HarborService
+from qharbor.settings import Settings
+from tests.conftest import DATABASES, PostgresSchema, need_postgres
+from tests.integration.conftest import RunningCentre
+
+#: The exact ground energy of the shipped H2 Hamiltonian, in hartree (dense diagonalisation).
+H2_EXACT_HA = -1.1373060148
+
+
+@pytest.fixture(scope="module")
+def service(running: RunningCentre) -> Iterator[HarborService]:
+    with HarborService(running.url, running.token) as service:
+        yield service
+
+
+def wait_for(condition: Any, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def test_the_centre_lists_its_programs_with_their_input_schemas(service: HarborService) -> None:
+    programs = {p["name"]: p for p in service.programs.list()}
+    assert "vqe" in programs
+    schema = programs["vqe"]["inputs_schema"]
+    assert schema["properties"]["iterations"]["minimum"] == 1
+    assert schema["additionalProperties"] is False
+
+
+def test_a_vqe_run_reaches_the_exact_energy_and_signs_a_result_naming_every_job(
+    running: RunningCentre, service: HarborService
+) -> None:
+    run = service.programs.run("vqe", "statevector", {"iterations": 12})
+    result = run.result(timeout=120)
+    output = result["output"]
+    assert output["reference_ha"] == pytest.approx(H2_EXACT_HA, abs=1e-8)
+    assert output["gap_ha"] < 1.6e-3 and output["chemically_accurate"]
+    assert len(output["history"]) == 12
+    # One estimator job per iteration, each in the run's session and tagged with it.
+    assert len(result["jobs"]) == 12
+    job = running.http.get(f"/v1/jobs/{result['jobs'][0]}").json()
+    assert job["session_id"] is not None and f"program-run:{run.id}" in job["tags"]
+    verified = service.verify(result)
+    assert verified.job_id == run.id and verified.device == "statevector"
+    # An altered answer no longer verifies.
+    forged = {**result, "output": {**output, "energy_ha": -2.0}}
+    with pytest.raises(errors.SignatureInvalid):
+        service.verify(forged)
+
+
+def test_progress_streams_as_events_until_the_run_ends(service: HarborService) -> None:
+    run = service.programs.run("vqe", "statevector", {"iterations": 6})
+    seen = [event for event in run.events()]
+    iterations = [e["progress"]["iteration"] for e in seen if e["progress"]]
+    assert iterations == sorted(iterations) and iterations[-1] == 6
+    assert seen[-1]["status"] == "DONE"
+    assert seen[-1]["progress"]["best"] <= seen[-1]["progress"]["value"] + 1e-12
+
+
+@pytest.mark.parametrize(
+    ("inputs", "field"),
+    [({"iterations": 0}, "iterations"), ({"molecule": "H2", "color": "red"}, "color")],
+)
+def test_inputs_that_break_the_schema_are_refused_before_anything_runs(
+    running: RunningCentre, inputs: dict[str, Any], field: str
+) -> None:
+    before = len(running.http.get("/v1/programs/vqe/runs", params={"limit": 500}).json()["runs"])
+    response = running.http.post(
+        "/v1/programs/vqe/runs", json={"device": "statevector", "inputs": inputs}
+    )
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "PROGRAM_INPUTS_INVALID"
+    assert [e["field"] for e in error["detail"]["errors"]] == [field]
+    after = len(running.http.get("/v1/programs/vqe/runs", params={"limit": 500}).json()["runs"])
+    assert after == before
+
+
+def test_an_unknown_program_or_device_is_refused(running: RunningCentre) -> None:
+    response = running.http.post("/v1/programs/mine/runs", json={"device": "statevector"})
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "CENTRE_PROGRAM_NOT_FOUND"
+    assert "vqe" in response.json()["error"]["detail"]["available"]
+    response = running.http.post("/v1/programs/vqe/runs", json={"device": "nowhere"})
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "DEVICE_NOT_FOUND"
+
+
+def test_a_cancelled_run_stops_and_has_no_result(
+    running: RunningCentre, service: HarborService
+) -> None:
+    run = service.programs.run("vqe", "statevector", {"iterations": 10_000})
+    wait_for(lambda: (run.refresh().progress or {}).get("iteration", 0) >= 2)
+    run.cancel()
+    assert run.data["cancel_requested"] is True
+    wait_for(lambda: run.refresh().status == "CANCELLED")
+    stopped_at = run.progress["iteration"]
+    assert stopped_at < 10_000
+    time.sleep(0.3)
+    assert run.refresh().progress["iteration"] == stopped_at
+    with pytest.raises(errors.ProgramRunNotDone):
+        service.programs.run_of("vqe", run.id).result(timeout=5)
+    with pytest.raises(errors.ProgramRunFinal):
+        run.cancel()
+    # Its session is closed, so nothing of it waits in the queue.
+    session = running.http.get(f"/v1/sessions/{run.data['session_id']}").json()
+    assert session["status"] != "OPEN"
+
+
+# --- restart ---------------------------------------------------------------------------
+
+
+def _server(data: Path, url: str | None) -> CentreServer:
+    server = CentreServer(
+        Settings(
+            host="127.0.0.1",
+            port=0,
+            data_dir=data,
+            database_url=url,
+            workers=1,
+            rate_limit_per_second=0,
+            log_level="warning",
+            engine_benchmark="off",
+            program_checkpoint_seconds=0,
+            warm_engines=False,
+        )
+    )
+    server.start()
+    return server
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_a_run_resumes_from_its_checkpoint_after_the_centre_restarts(kind: str) -> None:
+    schema = None
+    if kind == "postgresql":
+        need_postgres()
+        schema = PostgresSchema()
+    iterations = 60
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        first = _server(data, schema.url if schema else None)
+        token = first.bootstrap_token
+        assert token is not None
+        headers = {"Authorization": f"Bearer {token}"}
+        try:
+            with HarborService(first.url, token) as service:
+                run = service.programs.run("vqe", "statevector", {"iterations": iterations})
+                wait_for(lambda: (run.refresh().progress or {}).get("iteration", 0) >= 5)
+        finally:
+            first.stop()
+        second = _server(data, schema.url if schema else None)
+        try:
+            with httpx.Client(base_url=second.url, headers=headers, timeout=60) as http:
+                stored = http.get(f"/v1/programs/vqe/runs/{run.id}").json()
+                saved_at = stored["progress"]["iteration"]
+                assert 5 <= saved_at < iterations
+                with HarborService(second.url, token) as service:
+                    resumed = service.programs.run_of("vqe", run.id)
+                    result = resumed.result(timeout=120)
+                assert resumed.data["attempt"] == 2
+                # The second attempt ran only the iterations after the checkpoint.
+                tagged = http.get(
+                    "/v1/jobs", params={"tag": f"program-run:{run.id}", "limit": 500}
+                ).json()["jobs"]
+                second_attempt = [
+                    j for j in tagged if j["session_id"] == resumed.data["session_id"]
+                ]
+                assert len(second_attempt) == iterations - saved_at
+                assert len(result["output"]["history"]) == iterations
+                assert result["attempts"] == 2
+                assert sorted(result["jobs"]) == sorted(j["id"] for j in tagged)
+                assert result["output"]["gap_ha"] < 1.6e-3
+        finally:
+            second.stop()
+            if schema is not None:
+                schema.drop()
