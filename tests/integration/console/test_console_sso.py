@@ -4,7 +4,8 @@ write from the console with the CSRF header, and the session's end when the ID t
 expires.
 
 The sign-in's database side runs on SQLite and PostgreSQL in ``tests/integration/test_oidc.py``;
-this module checks what the browser does, on SQLite.
+this module checks what the browser does, against the console tests' SQLite centre, which
+trusts the provider (``conftest.py``).
 """
 
 from __future__ import annotations
@@ -13,52 +14,14 @@ import base64
 import datetime as dt
 import json
 import re
-import tempfile
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.integration.conftest import RunningCentre, start_centre
+from tests.integration.conftest import RunningCentre
 from tests.integration.console.conftest import axe_violations, screenshot
 from tests.integration.oidc.provider import TestProvider
 
 BELL = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[1];\nh q[0];\nmeasure q -> c;\n'
-
-
-@pytest.fixture(scope="module")
-def provider() -> Iterator[TestProvider]:
-    started = TestProvider()
-    try:
-        yield started
-    finally:
-        started.close()
-
-
-@pytest.fixture(scope="module")
-def sso_console(provider: TestProvider) -> Iterator[RunningCentre]:
-    """A centre on SQLite that trusts the provider."""
-    with tempfile.TemporaryDirectory() as tmp:
-        server, _schema = start_centre(
-            "sqlite",
-            Path(tmp),
-            workers=1,
-            oidc_issuer=provider.issuer,
-            oidc_client_id="qharbor-console",
-            oidc_client_secret="console-secret",
-            oidc_cli_client_id="qharbor-cli",
-            oidc_group_map="physics-lab=project:physics:member,hpc-ops=admin",
-            oidc_leeway_seconds=0,
-        )
-        provider.allow_redirect(server.url + "/auth/callback")
-        running = RunningCentre(server)
-        try:
-            yield running
-        finally:
-            running.close()
-            server.stop()
 
 
 def expiry_of(token: str) -> float:
@@ -81,7 +44,7 @@ def sign_in(browser: Any, url: str, user: str, start: str = "/jobs") -> Any:
     page.fill("input[name=login]", user)
     page.fill("input[name=password]", "correct horse")
     page.click("button[type=submit]")
-    page.wait_for_selector("input[name=prompt][value=consent], #who:not(:empty)")
+    page.wait_for_selector("input[name=prompt][value=consent], #who:not(:empty)", state="attached")
     if page.locator("input[name=prompt][value=consent]").count():
         page.click("button[type=submit]")
     page.wait_for_url(f"{url}{start}")
@@ -90,12 +53,12 @@ def sign_in(browser: Any, url: str, user: str, start: str = "/jobs") -> Any:
 
 
 def test_the_console_signs_in_through_the_provider_and_cancels_a_job(
-    browser: Any, sso_console: RunningCentre, provider: TestProvider
+    browser: Any, console: RunningCentre, provider: TestProvider
 ) -> None:
     # A device in maintenance keeps the job queued, so there is something to cancel.
     now = dt.datetime.now(dt.UTC)
-    window = sso_console.http.post(
-        "/v1/devices/stabilizer/maintenance",
+    window = console.http.post(
+        "/v1/devices/mps/maintenance",
         json={
             "start": now.isoformat(),
             "end": (now + dt.timedelta(hours=1)).isoformat(),
@@ -104,7 +67,7 @@ def test_the_console_signs_in_through_the_provider_and_cancels_a_job(
     )
     assert window.status_code in (200, 201), window.text
 
-    context = browser.new_context(base_url=sso_console.url)
+    context = browser.new_context(base_url=console.url)
     page = context.new_page()
     page.goto("/login")
     page.wait_for_selector("#sso-login")
@@ -113,7 +76,7 @@ def test_the_console_signs_in_through_the_provider_and_cancels_a_job(
     screenshot(page, "login-sso")
     context.close()
 
-    page = sign_in(browser, sso_console.url, "alice")
+    page = sign_in(browser, console.url, "alice")
     try:
         assert page.inner_text("#who").startswith("alice · physics")
         cookies = {c["name"]: c for c in page.context.cookies()}
@@ -126,7 +89,7 @@ def test_the_console_signs_in_through_the_provider_and_cancels_a_job(
                 const csrf = document.cookie.match(/qh_csrf=([^;]*)/)[1];
                 const r = await fetch('/v1/jobs', {method: 'POST', headers: {
                     'Content-Type': 'application/json', 'X-CSRF-Token': csrf},
-                    body: JSON.stringify({device: 'stabilizer', programs: [program], shots: 5})});
+                    body: JSON.stringify({device: 'mps', programs: [program], shots: 5})});
                 return [r.status, await r.json()];
             }""",
             BELL,
@@ -135,21 +98,23 @@ def test_the_console_signs_in_through_the_provider_and_cancels_a_job(
         job_id = submitted[1]["id"]
         page.goto(f"/jobs/{job_id}")
         page.wait_for_selector("text=Waiting")
-        page.click("#cancel")  # the console's own write, with the CSRF header
-        page.wait_for_selector('[role=status] >> text="Cancel requested."')
-        job = sso_console.http.get(f"/v1/jobs/{job_id}", params={"wait": 10}).json()
-        assert job["status"] == "CANCELLED"
+        with page.expect_response(f"{console.url}/v1/jobs/{job_id}/cancel") as answer:
+            page.click("#cancel")  # the console's own write, with the CSRF header
+        assert answer.value.status == 200, answer.value.text()
+        assert answer.value.json()["status"] == "CANCELLED"
+        assert answer.value.request.headers["x-csrf-token"]
+        # The page follows the job's events to its end.
         page.wait_for_selector("main .status-cancelled")
     finally:
         page.context.close()
 
 
 def test_an_expired_sign_in_ends_the_console_session_with_a_notice(
-    browser: Any, sso_console: RunningCentre, provider: TestProvider
+    browser: Any, console: RunningCentre, provider: TestProvider
 ) -> None:
-    provider.set_ttl(IdToken=8)
+    provider.set_ttl(IdToken=6)
     try:
-        page = sign_in(browser, sso_console.url, "alice", start="/usage")
+        page = sign_in(browser, console.url, "alice", start="/usage")
     finally:
         provider.reset()
     try:
