@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from tests.integration.conftest import RunningCentre
-from tests.integration.console.conftest import axe_violations, screenshot
+from tests.integration.console.conftest import axe_violations
 from tests.integration.oidc.provider import TestProvider
 
 BELL = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[1];\nh q[0];\nmeasure q -> c;\n'
@@ -73,7 +73,6 @@ def test_the_console_signs_in_through_the_provider_and_cancels_a_job(
     page.wait_for_selector("#sso-login")
     assert page.get_attribute("#sso-login", "href") == "/auth/login?next=%2Fjobs"
     assert axe_violations(page) == []
-    screenshot(page, "login-sso")
     context.close()
 
     page = sign_in(browser, console.url, "alice")
