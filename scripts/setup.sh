@@ -31,6 +31,11 @@ if [ "$extras" = "test" ]; then
         echo "Installing the test OpenID provider (npm ci in tests/integration/oidc) ..."
         (cd tests/integration/oidc && npm ci --no-audit --no-fund --silent)
     fi
+    # A test rebuilds the console's vendored ML-DSA bundle from its lock file and compares.
+    if [ ! -d src/qharbor/console/build/node_modules/esbuild ]; then
+        echo "Installing the console's bundle toolchain (npm ci in src/qharbor/console/build) ..."
+        (cd src/qharbor/console/build && npm ci --no-audit --no-fund --silent)
+    fi
     # The console's browser tests drive Debian's chromium (never a downloaded browser build).
     if [ ! -x /usr/bin/chromium ]; then
         if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -18,6 +18,7 @@ from qharbor.devices.records import DeviceRecords
 from qharbor.engines import costs
 from qharbor.engines.background import BackgroundBenchmark
 from qharbor.executors.base import Executor
+from qharbor.executors.report import ExecutorReport, WorkerState
 from qharbor.jobs import backlog
 from qharbor.jobs.events import JobEvents
 from qharbor.jobs.manager import JobManager
@@ -294,6 +295,28 @@ class Centre:
     def executor_health(self) -> str | None:
         """None when the executor can run jobs; otherwise what is wrong (jobs wait queued)."""
         return self._executor.health() if self._executor is not None else None
+
+    def executor_report(self) -> ExecutorReport:
+        """The executor's workers (and a cluster's nodes), for the operators."""
+        executor = self._executor
+        if executor is None:
+            return ExecutorReport(self.settings.executor, "the centre has not started", 0, 0)
+        report = getattr(executor, "report", None)
+        if report is not None:
+            found: ExecutorReport = report()
+            return found
+        # An executor that tells no more than the interface asks of it.
+        running = executor.running()
+        return ExecutorReport(
+            kind=self.settings.executor,
+            health=executor.health(),
+            slots=executor.free_slots() + len(running),
+            free_slots=executor.free_slots(),
+            workers=tuple(
+                WorkerState(name=job_id, ready=True, job_id=job_id, attempt=attempt)
+                for job_id, attempt in running.items()
+            ),
+        )
 
     def stop(self) -> None:
         self.programs.stop()

@@ -163,6 +163,26 @@ def test_either_process_accepts_one_runs_and_both_read_the_result(centres: Centr
     check_rows(from_a, reference(done, programs))
 
 
+def test_operators_see_the_cluster_nodes_and_the_running_tasks(centres: Centres) -> None:
+    job = centres.submit(centres.a, programs=[sweep(6, 1200)], shots=100, seed=5)
+    running: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not running:
+        # Either API process's scheduler may have handed the job to the cluster.
+        seen = [c.get("/v1/admin/executor").json() for c in (centres.a, centres.b)]
+        running = [w for report in seen for w in report["workers"]]
+        time.sleep(0.05)
+    for report in seen:
+        assert report["kind"] == "ray" and report["health"] is None, report
+        assert report["address"] == centres.cluster.address
+        alive = [n for n in report["nodes"] if n["alive"]]
+        assert len(alive) == 2 and all(n["resources"]["CPU"] >= 1 for n in alive)
+    assert [w["job_id"] for w in running] == [job["id"]]
+    assert centres.wait(centres.a, job["id"])["status"] == "DONE"
+    member = centres.a.get("/v1/admin/executor", headers={"Authorization": "Bearer qh_x"})
+    assert member.status_code == 401
+
+
 def test_a_job_no_node_can_hold_is_refused_naming_the_largest_node(centres: Centres) -> None:
     wide = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[29];\ncreg c[29];\nh q;\nmeasure q -> c;\n'
     response = centres.a.post("/v1/jobs", json={"device": "statevector", "programs": [wide]})

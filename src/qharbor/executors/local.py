@@ -25,6 +25,7 @@ from typing import Any
 from qharbor import errors
 from qharbor.executors.base import Outcome, OutcomeKind
 from qharbor.executors.memory import MemoryBudget
+from qharbor.executors.report import ExecutorReport, WorkerState
 from qharbor.jobs.claims import Claim
 from qharbor.workers.execution import execute
 
@@ -166,6 +167,27 @@ class LocalExecutor:
 
     def health(self) -> str | None:
         return None  # worker processes that end are replaced; nothing here can be away
+
+    def report(self) -> ExecutorReport:
+        """The worker processes: each one's pid, whether it is ready, and its job."""
+        now = time.monotonic()
+        workers = tuple(
+            WorkerState(
+                name=f"pid {slot.process.pid}",
+                ready=slot.ready,
+                job_id=slot.claim.job_id if slot.claim is not None else None,
+                attempt=slot.claim.attempt if slot.claim is not None else None,
+                busy_s=round(now - slot.started, 3) if slot.claim is not None else None,
+            )
+            for slot in list(self._slots)  # a copy: the scheduler's thread replaces slots
+        )
+        return ExecutorReport(
+            kind="local",
+            health=self.health(),
+            slots=self._size,
+            free_slots=self.free_slots(),
+            workers=workers,
+        )
 
     def submit(self, claim: Claim) -> None:
         for slot in self._slots:

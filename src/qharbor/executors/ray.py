@@ -32,6 +32,7 @@ from qharbor import errors
 from qharbor.executors import ray_cluster
 from qharbor.executors.base import Outcome, OutcomeKind
 from qharbor.executors.local import worker_environment
+from qharbor.executors.report import ExecutorReport, WorkerState
 from qharbor.jobs.claims import Claim
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,8 @@ class RayExecutor:
         self._connected = threading.Event()
         self._problem: str | None = "the Ray driver has not started yet"
         self._running: dict[str, Claim] = {}
+        #: When each running job was handed to the cluster (monotonic seconds).
+        self._handed_at: dict[str, float] = {}
         self._progress: dict[str, Progress] = {}
         self._reported: dict[str, Progress] = {}
         self._wake_r, self._wake_w = socket.socketpair()
@@ -132,6 +135,7 @@ class RayExecutor:
         self._problem = why
         log.warning("the Ray executor is unavailable: %s", why)
         running, self._running = self._running, {}
+        self._handed_at.clear()
         self._progress.clear()
         return [self._lost(claim, why) for claim in running.values()]
 
@@ -165,6 +169,37 @@ class RayExecutor:
     def health(self) -> str | None:
         """None when the cluster answers; otherwise what is wrong."""
         return None if self._connected.is_set() else self._problem
+
+    def report(self) -> ExecutorReport:
+        """The cluster's nodes as last seen, and the jobs running on it with their progress."""
+        cluster = self._cluster
+        limit = self._max_jobs
+        if limit is None:
+            limit = max(1, cluster.cpus) if cluster is not None else 0
+        now = time.monotonic()
+        workers = []
+        for job_id, claim in list(self._running.items()):
+            progress = self._progress.get(job_id)
+            started = self._handed_at.get(job_id)
+            workers.append(
+                WorkerState(
+                    name=f"ray task {job_id[:12]}",
+                    ready=True,
+                    job_id=job_id,
+                    attempt=claim.attempt,
+                    busy_s=round(now - started, 3) if started is not None else None,
+                    progress=(progress.done, progress.total) if progress is not None else None,
+                )
+            )
+        return ExecutorReport(
+            kind="ray",
+            health=self.health(),
+            slots=limit,
+            free_slots=self.free_slots(),
+            workers=tuple(workers),
+            nodes=cluster.nodes if cluster is not None else (),
+            address=self.address,
+        )
 
     def free_slots(self) -> int:
         cluster = self._cluster
@@ -203,6 +238,7 @@ class RayExecutor:
             task, self._cluster, chunk_runs=self._chunk_runs, max_retries=self._max_retries
         )
         self._running[task.job_id] = task
+        self._handed_at[task.job_id] = time.monotonic()
         # A dead driver is noticed by the next poll, which reports the job lost.
         with contextlib.suppress(BrokenPipeError, OSError):
             self._conn.send(("submit", task, plan))
@@ -260,6 +296,7 @@ class RayExecutor:
             self._progress[job_id] = Progress(attempt, message[3], message[4])
             return None
         del self._running[job_id]
+        self._handed_at.pop(job_id, None)
         self._progress.pop(job_id, None)
         self._reported.pop(job_id, None)
         if kind == "done":
@@ -273,6 +310,7 @@ class RayExecutor:
         claim = self._running.pop(job_id, None)
         if claim is None:
             return None
+        self._handed_at.pop(job_id, None)
         self._progress.pop(job_id, None)
         self._reported.pop(job_id, None)
         if self._conn is not None:

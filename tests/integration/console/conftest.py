@@ -1,7 +1,10 @@
-"""One centre and one headless Chromium per module, and a logged-in page."""
+"""One headless Chromium, one OpenID provider and one centre (SQLite, with single sign-on)
+for every console test, a PostgreSQL centre for the checks that must hold on both
+databases, and a logged-in page per module."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -11,10 +14,17 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import RunningCentre, start_centre
+from tests.integration.oidc.provider import TestProvider
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).parent / "axe.min.js"
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "console"
+BELL = (
+    'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\n'
+    "h q[0];\ncx q[0],q[1];\nmeasure q -> c;\n"
+)
+#: The provider's groups (``provider.mjs``) as the console's centre maps them.
+SSO_GROUPS = "physics-lab=project:physics:member,hpc-ops=admin"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -42,8 +52,9 @@ def _playwright() -> Any:
     return sync_playwright
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
+    """One headless Chromium for every console test."""
     with _playwright()() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
@@ -52,11 +63,22 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
-@pytest.fixture(scope="module")
-def console(module_database_kind: str) -> Iterator[RunningCentre]:
-    """A centre (SQLite or PostgreSQL) for the module's browser tests."""
+@pytest.fixture(scope="package")
+def provider() -> Iterator[TestProvider]:
+    """The real OpenID provider the console's centre trusts."""
+    started = TestProvider()
+    try:
+        yield started
+    finally:
+        started.close()
+
+
+@contextlib.contextmanager
+def _running_centre(kind: str, **overrides: Any) -> Iterator[RunningCentre]:
+    # One worker: the console's jobs are small, and a second one only slows the start.
+    overrides.setdefault("workers", 1)
     with tempfile.TemporaryDirectory() as tmp:
-        server, schema = start_centre(module_database_kind, Path(tmp))
+        server, schema = start_centre(kind, Path(tmp), **overrides)
         running = RunningCentre(server)
         try:
             yield running
@@ -65,6 +87,34 @@ def console(module_database_kind: str) -> Iterator[RunningCentre]:
             server.stop()
             if schema is not None:
                 schema.drop()
+
+
+@pytest.fixture(scope="package")
+def console(provider: TestProvider) -> Iterator[RunningCentre]:
+    """The console tests' centre, on SQLite, with single sign-on through ``provider``.
+
+    What the browser does is the same on either database, so most checks run here
+    only; what the database could get wrong (tampering, authorization) also runs on
+    PostgreSQL, against :func:`pg_console`.
+    """
+    with _running_centre(
+        "sqlite",
+        oidc_issuer=provider.issuer,
+        oidc_client_id="qharbor-console",
+        oidc_client_secret="console-secret",
+        oidc_cli_client_id="qharbor-cli",
+        oidc_group_map=SSO_GROUPS,
+        oidc_leeway_seconds=0,
+    ) as running:
+        provider.allow_redirect(running.url + "/auth/callback")
+        yield running
+
+
+@pytest.fixture(scope="package")
+def pg_console() -> Iterator[RunningCentre]:
+    """A second centre, on PostgreSQL, for the checks that must hold on both databases."""
+    with _running_centre("postgresql") as running:
+        yield running
 
 
 def log_in(browser: Any, url: str, token: str) -> Any:
@@ -86,6 +136,15 @@ def admin_page(browser: Any, console: RunningCentre) -> Iterator[Any]:
         yield page
     finally:
         page.context.close()
+
+
+def done_job(console: RunningCentre, **body: Any) -> str:
+    """The id of a job submitted through the API and waited for until DONE."""
+    body.setdefault("programs", [BELL])
+    body.setdefault("shots", 200)
+    job = console.submit(**body)
+    assert console.wait(job["id"])["status"] == "DONE"
+    return str(job["id"])
 
 
 def axe_violations(page: Any) -> list[dict[str, Any]]:

@@ -1,37 +1,35 @@
-"""The web console in a real headless Chromium, against a real centre."""
+"""The web console in a real headless Chromium, against a real centre on SQLite."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
-from qharbor import HarborService, wire
+from qharbor import HarborService
 from qharbor.security.directory import Role
-from qharbor.store.tables import results
+from qharbor.store.tables import jobs
 from tests.integration.conftest import RunningCentre
-from tests.integration.console.conftest import axe_violations, log_in, screenshot
-
-BELL = (
-    'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\n'
-    "h q[0];\ncx q[0],q[1];\nmeasure q -> c;\n"
-)
+from tests.integration.console.conftest import BELL, axe_violations, done_job, log_in, screenshot
 
 
 def _sdk(console: RunningCentre, token: str | None = None) -> HarborService:
     return HarborService(url=console.url, token=token or console.token)
 
 
-def _done_job(console: RunningCentre, **body: Any) -> str:
-    body.setdefault("programs", [BELL])
-    body.setdefault("shots", 200)
-    job = console.submit(**body)
-    assert console.wait(job["id"])["status"] == "DONE"
-    return str(job["id"])
+def _show_progress(console: RunningCentre, job_id: str, done: int, total: int) -> None:
+    """Give the job the progress a cluster reports, and tell the open pages it changed."""
+    with console.centre.db.write() as conn:
+        conn.execute(
+            jobs.update()
+            .where(jobs.c.id == job_id)
+            .values(progress_done=done, progress_total=total)
+        )
+    console.centre.events.publish(job_id)
 
 
 def _assert_accessible(page: Any) -> None:
@@ -76,28 +74,6 @@ def test_console_pages_carry_a_strict_content_security_policy(console: RunningCe
     assert "<script>" not in httpx.get(console.url + "/jobs").text
 
 
-def test_a_write_with_the_cookie_needs_the_csrf_header(
-    admin_page: Any, console: RunningCentre
-) -> None:
-    post = """async ([header, program]) => {
-        const headers = {'Content-Type': 'application/json'};
-        if (header) headers['X-CSRF-Token'] = document.cookie.match(/qh_csrf=([^;]*)/)[1];
-        const r = await fetch('/v1/jobs', {method: 'POST', headers,
-            body: JSON.stringify({device: 'statevector', programs: [program], shots: 10})});
-        return [r.status, await r.json()];
-    }"""
-    status, body = admin_page.evaluate(post, [False, BELL])
-    assert (status, body["error"]["code"]) == (403, "CSRF_REJECTED")
-    status, body = admin_page.evaluate(post, [True, BELL])
-    assert status == 201, body
-    # The same cookie from another client, without the header, is refused too.
-    session = {c["name"]: c["value"] for c in admin_page.context.cookies()}
-    refused = httpx.post(
-        f"{console.url}/v1/jobs/{body['id']}/cancel", cookies={"qh_session": session["qh_session"]}
-    )
-    assert refused.status_code == 403
-
-
 def test_a_job_submitted_from_the_sdk_finishes_live_on_the_jobs_page(
     admin_page: Any, console: RunningCentre
 ) -> None:
@@ -109,6 +85,10 @@ def test_a_job_submitted_from_the_sdk_finishes_live_on_the_jobs_page(
         row.wait_for()  # appeared without reloading the page
         admin_page.wait_for_selector(f'tr[data-job="{job.job_id}"][data-status="DONE"]')
     assert "live" in row.inner_text()
+    # Progress, as a cluster reports it for a fanned-out job, reaches the open list too.
+    _show_progress(console, job.job_id, 3, 8)
+    admin_page.wait_for_selector(f'tr[data-job="{job.job_id}"] .job-progress >> text=done 3 of 8')
+    assert row.locator("progress").get_attribute("value") == "3"
     _assert_accessible(admin_page)
     screenshot(admin_page, "jobs")
 
@@ -116,7 +96,8 @@ def test_a_job_submitted_from_the_sdk_finishes_live_on_the_jobs_page(
 def test_the_job_page_shows_the_histogram_and_a_verified_signature(
     admin_page: Any, console: RunningCentre
 ) -> None:
-    job_id = _done_job(console, device="sc25", tags=["bell"])
+    job_id = done_job(console, device="sc25", tags=["bell"])
+    _show_progress(console, job_id, 200, 200)
     admin_page.goto(f"/jobs/{job_id}")
     admin_page.wait_for_selector("[data-verified]")
     assert admin_page.get_attribute("#signature [data-verified]", "data-verified") == "true"
@@ -134,6 +115,7 @@ def test_the_job_page_shows_the_histogram_and_a_verified_signature(
         assert stage in admin_page.locator("svg.hbars").get_attribute("aria-label")
     assert "aer" in admin_page.inner_text("main")  # the engine and why it was chosen
     assert "sc25-" in admin_page.inner_text("main")  # the calibration snapshot
+    assert admin_page.inner_text("#job-progress").strip() == "done 200 of 200"
     _assert_accessible(admin_page)
     screenshot(admin_page, "job")
 
@@ -142,55 +124,6 @@ def test_the_job_page_shows_the_histogram_and_a_verified_signature(
     assert json.loads(download.value.path().read_text())["job_id"] == job_id
     admin_page.click("#rerun")
     admin_page.wait_for_url(re.compile(rf"/jobs/(?!{job_id})[0-9a-f]+$"))
-
-
-def test_a_result_changed_in_the_database_shows_as_not_verified(
-    admin_page: Any, console: RunningCentre
-) -> None:
-    job_id = _done_job(console)
-    db = console.centre.db
-    with db.read() as conn:
-        text = conn.execute(
-            sa.select(sa.cast(results.c.data, sa.Text)).where(results.c.job_id == job_id)
-        ).scalar_one()
-    data = json.loads(text)
-    counts = data["experiments"][0]["counts"]
-    first, second = sorted(counts)
-    counts[first], counts[second] = counts[first] + 1, counts[second] - 1  # same shots
-    value = ":text" if db.is_sqlite else "CAST(:text AS JSON)"
-    with db.write() as conn:
-        conn.execute(
-            sa.text(f"UPDATE results SET data = {value} WHERE job_id = :job"),
-            {"text": wire.canonical_json(data), "job": job_id},
-        )
-    admin_page.goto(f"/jobs/{job_id}")
-    verdict = admin_page.locator("#signature [data-verified]")
-    verdict.wait_for()
-    assert verdict.get_attribute("data-verified") == "false"
-    assert "NOT verified" in verdict.inner_text()
-
-
-def test_a_member_cannot_open_another_projects_job(browser: Any, console: RunningCentre) -> None:
-    job_id = _done_job(console)
-    _user, token = console.centre.identity.create_user("eve", "elsewhere", Role.MEMBER)
-    page = log_in(browser, console.url, token)
-    try:
-        page.goto(f"/jobs/{job_id}")
-        page.wait_for_selector("[role=alert]")
-        assert "JOB_NOT_FOUND" in page.inner_text("main")
-        assert page.locator("svg.histogram").count() == 0
-        status = page.evaluate(
-            "async (id) => (await fetch(`/console/api/jobs/${id}/signed`)).status", job_id
-        )
-        assert status == 404
-        page.goto("/jobs")
-        page.wait_for_selector("#live >> text=Live")
-        assert page.locator(f'tr[data-job="{job_id}"]').count() == 0
-        page.goto("/operators")
-        page.wait_for_selector("[role=alert]")
-        assert page.locator("#nav-operators").is_hidden()
-    finally:
-        page.context.close()
 
 
 def test_an_admin_puts_a_device_into_maintenance_and_its_jobs_wait(
@@ -208,7 +141,88 @@ def test_an_admin_puts_a_device_into_maintenance_and_its_jobs_wait(
     assert console.http.get(f"/v1/jobs/{job['id']}").json()["status"] == "QUEUED"
 
 
-@pytest.mark.parametrize("path", ["/devices", "/devices/sc25", "/usage", "/operators"])
+def test_an_admin_approves_and_preempts_a_reservation_on_the_device_page(
+    admin_page: Any, console: RunningCentre
+) -> None:
+    admin_page.goto("/devices/sc25")
+    admin_page.fill("#r-note", "error budget study")
+    admin_page.click("#reservation-book button[type=submit]")
+    rows = admin_page.locator("#reservations tr[data-reservation]")
+    admin_page.wait_for_selector('#reservations tr[data-status="REQUESTED"]')
+    reservation_id = rows.first.get_attribute("data-reservation")
+    row = admin_page.locator(f'tr[data-reservation="{reservation_id}"]')
+    assert "error budget study" in row.inner_text()
+    row.locator("button[data-action=approve]").click()
+    admin_page.wait_for_selector(f'tr[data-reservation="{reservation_id}"][data-status="APPROVED"]')
+    # Pre-empting needs a reason, which the project sees.
+    row.locator("button[data-action=preempt]").click()
+    admin_page.wait_for_selector("#reservation-status >> text=Give a reason")
+    admin_page.fill("#r-reason", "cryostat fault")
+    row.locator("button[data-action=preempt]").click()
+    admin_page.wait_for_selector(
+        f'tr[data-reservation="{reservation_id}"][data-status="PREEMPTED"]'
+    )
+    stored = console.http.get(f"/v1/reservations/{reservation_id}").json()
+    assert (stored["status"], stored["reason"]) == ("PREEMPTED", "cryostat fault")
+    assert "cryostat fault" in row.inner_text()
+    admin_page.wait_for_load_state("networkidle")
+    assert admin_page.locator("main [role=alert]").count() == 0
+    _assert_accessible(admin_page)
+    screenshot(admin_page, "devices-sc25")
+
+
+def test_a_member_books_and_cancels_a_reservation_and_sees_only_their_projects(
+    browser: Any, console: RunningCentre
+) -> None:
+    _user, token = console.centre.identity.create_user("rosa", "optics", Role.MEMBER)
+    tomorrow = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    others = console.http.post(
+        "/v1/reservations",
+        json={
+            "device": "sc72",
+            "start": tomorrow.isoformat(),
+            "end": (tomorrow + dt.timedelta(hours=1)).isoformat(),
+        },
+    )
+    assert others.status_code == 201, others.text
+    page = log_in(browser, console.url, token)
+    try:
+        page.goto("/usage")
+        page.select_option("#r-device", "statevector")
+        page.fill("#r-note", "VQE run")
+        page.click("#reservation-book button[type=submit]")
+        page.wait_for_selector('#reservations tr[data-status="REQUESTED"]')
+        rows = page.locator("#reservations tr[data-reservation]")
+        assert rows.count() == 1  # not the admin's booking on sc72
+        assert "optics" in rows.first.inner_text() and "statevector" in rows.first.inner_text()
+        assert page.locator("button[data-action=approve]").count() == 0
+        assert page.locator("#r-reason").count() == 0
+        _assert_accessible(page)
+        rows.first.locator("button[data-action=cancel]").click()
+        page.wait_for_selector('#reservations tr[data-status="CANCELLED"]')
+        mine = httpx.get(
+            console.url + "/v1/reservations", headers={"Authorization": f"Bearer {token}"}
+        ).json()["reservations"]
+        assert [(r["device"], r["status"]) for r in mine] == [("statevector", "CANCELLED")]
+    finally:
+        page.context.close()
+
+
+def test_operators_see_the_worker_processes(admin_page: Any, console: RunningCentre) -> None:
+    admin_page.goto("/operators")
+    admin_page.wait_for_selector("#s-workers")
+    executor = console.http.get("/v1/admin/executor").json()
+    assert executor["kind"] == "local" and executor["slots"] == 1
+    section = admin_page.locator("section[aria-labelledby=s-workers]")
+    assert "worker processes on this host" in section.inner_text()
+    assert f"free of {executor['slots']}" in section.inner_text()
+    admin_page.wait_for_load_state("networkidle")
+    assert admin_page.locator("main [role=alert]").count() == 0
+    _assert_accessible(admin_page)
+    screenshot(admin_page, "operators")
+
+
+@pytest.mark.parametrize("path", ["/devices", "/usage"])
 def test_the_other_pages_render_without_accessibility_violations(
     admin_page: Any, console: RunningCentre, path: str
 ) -> None:

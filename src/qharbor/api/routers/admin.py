@@ -16,6 +16,7 @@ from qharbor.api import errors as api_errors
 from qharbor.api.deps import CentreDep, CurrentAdmin
 from qharbor.api.schemas.admin import (
     AuditPage,
+    ExecutorPublic,
     MembershipSet,
     ProjectCreate,
     ProjectList,
@@ -248,3 +249,10 @@ def audit(
         limit=limit,
     )
     return {"entries": entries, "next_before": next_before}
+
+
+@router.get("/executor", response_model=ExecutorPublic)
+def executor(centre: CentreDep, _admin: CurrentAdmin) -> dict[str, Any]:
+    """The executor on this API process: its workers and what they run, and for Ray the
+    cluster's nodes as last seen."""
+    return centre.executor_report().to_json()

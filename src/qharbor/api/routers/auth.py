@@ -19,6 +19,11 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 #: The cookie that carries a login in progress, only to /auth/callback.
 LOGIN_COOKIE = "qharbor_login"
+#: How long the session cookie outlives its ID token (seconds). The console session
+#: ends when the ID token expires (it is not refreshed in the browser); meanwhile the
+#: expired token is still sent, so the centre answers TOKEN_EXPIRED and the console
+#: can say that the sign-in expired rather than show a bare login page.
+EXPIRED_NOTICE_S = 3600
 
 
 def _sso(centre: Any) -> SingleSignOn:
@@ -103,6 +108,7 @@ def callback(
     lifetime = 0
     if principal.expires_at is not None:
         lifetime = max(0, int((principal.expires_at - wire.utcnow()).total_seconds()))
+        lifetime += EXPIRED_NOTICE_S
     response = RedirectResponse(pending.next, status_code=303)
     # The same cookies as a token login: the ID token HttpOnly, and the CSRF value.
     cookies.set_session(response, id_token, secure=_secure(request, centre), max_age_s=lifetime)

@@ -329,7 +329,8 @@ def cancel_job(
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def job_events(job_id: str, centre: CentreDep, principal: Reader) -> StreamingResponse:
-    """Server-sent events: a ``status`` event with the job at each change, until it is final."""
+    """Server-sent events: a ``status`` event with the job at each change (its status,
+    attempt, cancel request or progress), until it is final."""
     first = await run_in_threadpool(centre.jobs.get, principal.project_id, job_id)
     return StreamingResponse(
         _status_events(centre, principal, first),
@@ -346,7 +347,7 @@ async def _status_events(centre: Centre, principal: Principal, first: Job) -> As
         job, last = first, None
         idle = 0.0
         while True:
-            state = (job.status, job.attempt, job.cancel_requested)
+            state = (job.status, job.attempt, job.cancel_requested, job.progress)
             if state != last:
                 yield f"event: status\ndata: {json.dumps(job_json(centre, job))}\n\n"
                 last, idle = state, 0.0

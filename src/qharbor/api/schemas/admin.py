@@ -116,3 +116,34 @@ class AuditEntry(BaseModel):
 class AuditPage(BaseModel):
     entries: list[AuditEntry]
     next_before: int | None = Field(description="Pass as ?before= for the next, older page.")
+
+
+class WorkerProgress(BaseModel):
+    done: int
+    total: int
+
+
+class WorkerPublic(BaseModel):
+    name: str = Field(description="``pid N`` for a local worker process; the task for Ray.")
+    ready: bool
+    job_id: str | None
+    attempt: int | None
+    busy_s: float | None = Field(description="How long it has run its job (seconds).")
+    progress: WorkerProgress | None
+
+
+class NodePublic(BaseModel):
+    node_id: str
+    address: str
+    alive: bool
+    resources: dict[str, float] = Field(description="Ray's totals: CPU, GPU, memory (bytes).")
+
+
+class ExecutorPublic(BaseModel):
+    kind: str = Field(description="local (a process pool on this host) or ray.")
+    health: str | None = Field(description="None when jobs can run; otherwise what is wrong.")
+    slots: int
+    free_slots: int
+    workers: list[WorkerPublic]
+    nodes: list[NodePublic] = Field(description="A Ray cluster's nodes; empty for local.")
+    address: str | None

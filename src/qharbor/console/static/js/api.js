@@ -14,9 +14,10 @@ export function csrfToken() {
   return match ? decodeURIComponent(match[1]) : '';
 }
 
-export function toLogin() {
+/** Back to the login page, to come back here; ``why`` is the API's error code. */
+export function toLogin(why) {
   const next = encodeURIComponent(location.pathname + location.search);
-  location.assign(`/login?next=${next}`);
+  location.assign(`/login?next=${next}${why ? `&why=${encodeURIComponent(why)}` : ''}`);
 }
 
 /** Call the API; returns the parsed JSON (or {data, text} with raw). */
@@ -31,8 +32,10 @@ export async function api(path, {method = 'GET', body, raw = false} = {}) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (response.status === 401 && location.pathname !== '/login') {
-    toLogin();
-    throw new ApiError(401, 'UNAUTHENTICATED', 'please log in');
+    // An expired sign-in ends the console session: say so on the login page.
+    const error = await response.json().then((b) => b.error || {}, () => ({}));
+    toLogin(error.code);
+    throw new ApiError(401, error.code || 'UNAUTHENTICATED', 'please log in');
   }
   const text = response.status === 204 ? '' : await response.text();
   let data = null;

@@ -106,3 +106,12 @@ export function download(name, text, type = 'application/json') {
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
+
+/** "done N of M" with a progress bar, for a job that reports its runs; null otherwise. */
+export function progressOf(job) {
+  const p = job && job.progress;
+  if (!p || !p.total) return null;
+  const text = `done ${p.done} of ${p.total}`;
+  return h('span', {class: 'progress', 'data-done': p.done, 'data-total': p.total},
+    h('progress', {max: p.total, value: p.done, 'aria-label': `Runs ${text}`}), ` ${text}`);
+}

@@ -1,9 +1,11 @@
 // One device: status and queue, topology by error, calibration history, telemetry,
-// maintenance windows, a dry-run form; operators also plan maintenance and inject faults.
+// maintenance windows, reservations, a dry-run form; operators also plan maintenance
+// and inject faults.
 
 import {api} from '../api.js';
 import {errorBox, facts, fill, fmtNumber, fmtSeconds, fmtTime, h, section, setTitle, statusBadge, table} from '../dom.js';
 import {lineChart, topology} from '../plots.js';
+import {reservationsSection} from '../reservations.js';
 
 const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
 
@@ -129,6 +131,7 @@ export async function devicePage(main, mePromise, name) {
     section('Maintenance windows', table('Planned maintenance (UTC)', [
       ['Start', (w) => fmtTime(w.start)], ['End', (w) => fmtTime(w.end)], ['Reason', (w) => w.reason]],
     device.maintenance || [], {empty: 'No maintenance planned.'})),
+    reservationsSection({me, device: device.name}),
     topologySection(device, calibration), historySection(history), telemetrySection(telemetry),
     dryRunSection(device), me.is_admin ? operatorSection(device) : null);
 }

@@ -1,7 +1,7 @@
 // One job: its programs and circuits, result, timings, engine, calibration and signature.
 
 import {api, ApiError} from '../api.js';
-import {download, errorBox, facts, fill, fmtNumber, fmtSeconds, fmtTime, h, section, setTitle, statusBadge, table} from '../dom.js';
+import {download, errorBox, facts, fill, fmtNumber, fmtSeconds, fmtTime, h, progressOf, section, setTitle, statusBadge, table} from '../dom.js';
 import {errorBars, hbars, histogram} from '../plots.js';
 import {verifyResult} from '../verify.js';
 
@@ -147,7 +147,10 @@ export async function jobPage(main, mePromise, jobId) {
     ['Id', h('span', {class: 'mono'}, job.id)], ['Status', statusBadge(job.status)], ['Device', job.device],
     ['Kind', job.kind], ['Shots', job.shots], ['Tags', (job.tags || []).join(', ')],
     ['Session', job.session_id], ['Created', fmtTime(job.created_at)], ['Started', fmtTime(job.started_at)],
-    ['Finished', fmtTime(job.finished_at)], job.waiting_reason ? ['Waiting', job.waiting_reason] : null,
+    ['Finished', fmtTime(job.finished_at)],
+    job.progress ? ['Progress', h('span', {id: 'job-progress'}, progressOf(job))] : null,
+    job.waiting_reason ? ['Waiting', job.waiting_reason] : null,
+    job.estimated_start ? ['Expected to start', fmtTime(job.estimated_start)] : null,
     job.error ? ['Error', `${job.error.code}: ${job.error.message}`] : null,
   ]));
   const [circuits, circuitData] = await circuitsSection(job).catch((e) => [section('Programs and circuits', errorBox(e)), null]);
@@ -173,9 +176,12 @@ export async function jobPage(main, mePromise, jobId) {
     const events = new EventSource(`/v1/jobs/${job.id}/events`);
     events.addEventListener('status', (event) => {
       const now = JSON.parse(event.data);
-      if (now.status !== job.status) {
+      if (now.status !== job.status || (now.progress && !job.progress)) {
         events.close();
         jobPage(main, mePromise, jobId);
+      } else if (now.progress) {
+        const shown = document.getElementById('job-progress');
+        if (shown) fill(shown, progressOf(now));
       }
     });
     window.addEventListener('pagehide', () => events.close());

@@ -1,7 +1,7 @@
 // The jobs list: filters, cursor pages, and live updates from one event stream.
 
 import {api, query} from '../api.js';
-import {errorBox, fill, fmtTime, h, setTitle, statusBadge} from '../dom.js';
+import {errorBox, fill, fmtTime, h, progressOf, setTitle, statusBadge} from '../dom.js';
 
 const STATUSES = ['QUEUED', 'RUNNING', 'DONE', 'FAILED', 'CANCELLED'];
 const FILTERS = ['status', 'device', 'tag', 'session_id', 'created_after', 'created_before'];
@@ -25,6 +25,7 @@ function cells(job) {
   return [
     h('td', {}, h('a', {href: `/jobs/${job.id}`, class: 'mono'}, job.id.slice(0, 12))),
     h('td', {class: 'job-status'}, statusBadge(job.status)),
+    h('td', {class: 'job-progress'}, progressOf(job)),
     h('td', {}, job.device),
     h('td', {}, (job.tags || []).join(', ')),
     h('td', {}, job.session_id ? job.session_id.slice(0, 8) : ''),
@@ -55,7 +56,7 @@ export async function jobsPage(main) {
   const more = h('button', {type: 'button', id: 'more', hidden: true}, 'Older jobs');
   const tableEl = h('table', {id: 'jobs'},
     h('caption', {}, 'Your project’s jobs, newest first'),
-    h('thead', {}, h('tr', {}, ['Job', 'Status', 'Device', 'Tags', 'Session', 'Created (UTC)', 'Finished (UTC)']
+    h('thead', {}, h('tr', {}, ['Job', 'Status', 'Progress', 'Device', 'Tags', 'Session', 'Created (UTC)', 'Finished (UTC)']
       .map((t) => h('th', {scope: 'col'}, t)))),
     tbody);
   const error = h('div', {});
@@ -99,6 +100,11 @@ export async function jobsPage(main) {
     for (const job of [...page.jobs].reverse()) upsert(job);
   });
   events.addEventListener('job', (event) => upsert(JSON.parse(event.data)));
-  events.addEventListener('error', () => { live.textContent = 'Reconnecting…'; });
+  events.addEventListener('error', () => {
+    live.textContent = 'Reconnecting…';
+    // A refused stream (the sign-in expired, say) is not retried: ask who is logged in,
+    // which goes to the login page on a 401.
+    if (events.readyState === EventSource.CLOSED) api('/v1/me').catch(() => {});
+  });
   window.addEventListener('pagehide', () => events.close());
 }

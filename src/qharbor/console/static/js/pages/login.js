@@ -1,14 +1,46 @@
-// Logging in with an API token; the centre keeps it in an HttpOnly cookie.
+// Logging in: with an API token, or through the centre's identity provider when it has
+// one (single sign-on). Either way the centre keeps the token in an HttpOnly cookie.
 
 import {h, fill, setTitle} from '../dom.js';
 
-export function loginPage(main) {
+// Why the console sent the browser here (?why=CODE), in words for the person.
+const REASONS = {
+  TOKEN_EXPIRED: 'Your sign-in has expired. Sign in again to go on where you were.',
+  TOKEN_REVOKED: 'Your token was revoked. Log in with another token.',
+  TOKEN_UNKNOWN_KEY: 'Your identity provider has changed its keys. Sign in again.',
+};
+
+function nextPath() {
+  const next = new URLSearchParams(location.search).get('next') || '/jobs';
+  return next.startsWith('/') && !next.startsWith('//') ? next : '/jobs';
+}
+
+async function ssoSection() {
+  // GET /auth/sso answers 404 when the centre has no identity provider.
+  const response = await fetch('/auth/sso', {headers: {Accept: 'application/json'}}).catch(() => null);
+  if (!response || !response.ok) return null;
+  const sso = await response.json();
+  let host = sso.issuer;
+  try { host = new URL(sso.issuer).host; } catch { /* keep the issuer as it is */ }
+  return h('div', {class: 'sso', id: 'sso'},
+    h('a', {class: 'button', id: 'sso-login', href: `/auth/login?next=${encodeURIComponent(nextPath())}`},
+      'Sign in with your institution'),
+    h('p', {class: 'muted'}, `Through ${host}. Your groups there give you your projects here.`),
+    h('p', {class: 'muted or'}, 'or log in with an API token'));
+}
+
+export async function loginPage(main) {
   setTitle('Log in');
+  const why = REASONS[new URLSearchParams(location.search).get('why')];
+  const notice = why ? h('p', {id: 'login-notice', class: 'notice', role: 'status'}, why) : null;
   const message = h('p', {id: 'login-error', class: 'error', role: 'alert', hidden: true});
   const input = h('input', {id: 'token', name: 'token', type: 'password', required: true,
     autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'token-help'});
+  const sso = h('div', {});
   const form = h('form', {class: 'card login', method: 'post', action: '/console/login'},
     h('h1', {}, 'Log in to qharbor'),
+    notice,
+    sso,
     h('label', {for: 'token'}, 'API token'),
     input,
     h('p', {id: 'token-help', class: 'muted'},
@@ -24,8 +56,7 @@ export function loginPage(main) {
       body: JSON.stringify({token: input.value}),
     });
     if (response.ok) {
-      const next = new URLSearchParams(location.search).get('next') || '/jobs';
-      location.assign(next.startsWith('/') && !next.startsWith('//') ? next : '/jobs');
+      location.assign(nextPath());
       return;
     }
     const body = await response.json().catch(() => ({}));
@@ -35,4 +66,6 @@ export function loginPage(main) {
   });
   fill(main, form);
   input.focus();
+  const single = await ssoSection();
+  if (single) fill(sso, single);
 }

@@ -1,7 +1,33 @@
-// For the centre's admins: queues, users, projects and quotas, the audit log, keys.
+// For the centre's admins: queues, workers and cluster nodes, users, projects and quotas,
+// the audit log, keys.
 
 import {api, query} from '../api.js';
-import {errorBox, facts, fill, fmtTime, h, section, setTitle, statusBadge, table} from '../dom.js';
+import {errorBox, facts, fill, fmtNumber, fmtSeconds, fmtTime, h, section, setTitle, statusBadge, table} from '../dom.js';
+
+const GIB = 1024 ** 3;
+
+function executorSection(executor) {
+  const progress = (w) => (w.progress ? `done ${w.progress.done} of ${w.progress.total}` : '');
+  return section('Workers', facts([
+    ['Executor', executor.kind === 'ray' ? `Ray cluster at ${executor.address}` : 'worker processes on this host'],
+    ['Health', executor.health ? h('span', {class: 'error'}, executor.health) : 'running'],
+    ['Slots', `${executor.free_slots} free of ${executor.slots}`],
+  ]), table('Workers and the jobs they run', [
+    ['Worker', (w) => h('span', {class: 'mono'}, w.name)],
+    ['State', (w) => (w.job_id ? 'busy' : (w.ready ? 'idle' : 'starting'))],
+    ['Job', (w) => (w.job_id ? h('a', {href: `/jobs/${w.job_id}`, class: 'mono'}, w.job_id.slice(0, 12)) : '')],
+    ['Attempt', (w) => (w.attempt === null ? '' : String(w.attempt))],
+    ['Running for', (w) => (w.busy_s === null ? '' : fmtSeconds(w.busy_s))],
+    ['Progress', progress],
+  ], executor.workers, {empty: 'No job is running.'}),
+  executor.kind === 'ray' ? table('Ray nodes', [
+    ['Node', (n) => h('span', {class: 'mono'}, `${n.address}/${n.node_id.slice(0, 8)}`)],
+    ['Alive', (n) => (n.alive ? 'yes' : 'no')],
+    ['CPUs', (n) => fmtNumber(n.resources.CPU || 0)], ['GPUs', (n) => fmtNumber(n.resources.GPU || 0)],
+    ['Memory (GiB)', (n) => fmtNumber((n.resources.memory || 0) / GIB, 1)],
+    ['Devices', (n) => Object.keys(n.resources).filter((k) => k.startsWith('device:')).map((k) => k.slice(7)).join(', ')],
+  ], executor.nodes, {empty: 'The cluster has not been reached yet.'}) : null);
+}
 
 function auditSection() {
   const results = h('div', {id: 'audit-results'});
@@ -33,10 +59,11 @@ export async function operatorsPage(main, mePromise) {
     fill(main, h('h1', {}, 'Operators'), errorBox('This page is for the centre’s admins.'));
     return;
   }
-  let devices, users, projects, keys;
+  let devices, users, projects, keys, executor;
   try {
-    [devices, users, projects, keys] = await Promise.all([
-      api('/v1/devices'), api('/v1/admin/users'), api('/v1/admin/projects'), api('/v1/keys')]);
+    [devices, users, projects, keys, executor] = await Promise.all([
+      api('/v1/devices'), api('/v1/admin/users'), api('/v1/admin/projects'), api('/v1/keys'),
+      api('/v1/admin/executor')]);
   } catch (e) {
     fill(main, h('h1', {}, 'Operators'), errorBox(e));
     return;
@@ -51,6 +78,7 @@ export async function operatorsPage(main, mePromise) {
       ['Workers', (d) => String(d.concurrency)],
       ['Maintenance', (d) => (d.maintenance || []).map((w) => `${fmtTime(w.start)} – ${fmtTime(w.end)}`).join('; ')],
     ], devices.devices), h('p', {class: 'muted'}, 'Maintenance windows and fault injection are on each device’s page.')),
+    executorSection(executor),
     section('Users', table('Users', [
       ['Name', (u) => u.name], ['Admin', (u) => (u.is_admin ? 'yes' : 'no')],
       ['Projects and roles', (u) => u.projects.map((p) => `${p.name} (${p.role})`).join(', ')],

@@ -1,8 +1,10 @@
-// Usage against quota over time, sessions and batches, your tokens, and your data (GDPR).
+// Usage against quota over time, reservations, sessions and batches, your tokens, and
+// your data (GDPR).
 
 import {api} from '../api.js';
 import {download, errorBox, fill, fmtNumber, fmtTime, h, section, setTitle, statusBadge, table} from '../dom.js';
 import {lineChart} from '../plots.js';
+import {reservationsSection} from '../reservations.js';
 
 function usageSection(usage) {
   const byDevice = {};
@@ -82,9 +84,11 @@ export async function usagePage(main, mePromise) {
   const tokensHolder = h('div', {});
   const reload = async () => fill(tokensHolder, tokensSection((await api('/v1/me/tokens')).tokens, reload));
   try {
-    const [usage, sessions, me] = await Promise.all([api('/v1/usage'), api('/v1/sessions'), mePromise]);
+    const [usage, sessions, devices, me] = await Promise.all([
+      api('/v1/usage'), api('/v1/sessions'), api('/v1/devices'), mePromise]);
     await reload();
-    fill(main, h('h1', {}, 'Usage'), usageSection(usage), sessionsSection(sessions.sessions), tokensHolder, dataSection(me));
+    fill(main, h('h1', {}, 'Usage'), usageSection(usage), reservationsSection({me, devices: devices.devices}),
+      sessionsSection(sessions.sessions), tokensHolder, dataSection(me));
   } catch (e) {
     fill(main, h('h1', {}, 'Usage'), errorBox(e));
   }
