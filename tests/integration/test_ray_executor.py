@@ -24,7 +24,7 @@ from qharbor.jobs.result import Result
 from qharbor.workers.execution import execute
 from tests.acceptance.test_restart import ServeProcess
 from tests.conftest import PostgresSchema, need_postgres
-from tests.programs import BELL
+from tests.programs import BELL, stored
 from tests.ray_cluster import LocalCluster
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(240)]
@@ -120,10 +120,7 @@ def reference(
 ) -> Result:
     """The result one worker on this host gives for the same programs and seed."""
     device = default_catalogue().get(job["device"])
-    specs = [
-        {"source": p["source"], "format": "auto", "name": None, "bindings": p.get("parameters", [])}
-        for p in programs
-    ]
+    specs = [stored(p["source"], p.get("parameters")) for p in programs]
     result = execute(
         Claim(
             job["id"],
