@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qharbor.engines import costs
+from qharbor.engines import costs, twin_costs, twin_methods
 from qharbor.engines.background import BackgroundBenchmark
 
 
@@ -23,6 +23,9 @@ def test_a_host_with_a_fit_starts_no_benchmark(tmp_path: Path) -> None:
     costs.save_fit(
         costs.HostFit(costs.current_fingerprint(), {}, {"aer:dense:double": model}), path
     )
+    # The twins' methods are fitted beside the engines; a host needs both.
+    twin_fit = twin_costs.TwinFit(twin_costs.fingerprint(), twin_methods.DEFAULT_COEFFICIENTS)
+    twin_costs.save(twin_fit, path.with_name(twin_costs.FILE_NAME))
     benchmark = BackgroundBenchmark(path)
     benchmark.start()
     wait(benchmark)
