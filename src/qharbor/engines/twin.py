@@ -95,7 +95,8 @@ class LocalTwin:
         key = tuple(qubits)
         if key not in self._simulators:
             self._simulators[key] = noise.simulator(self.document, qubits)
-        result = self._simulators[key].run(circuit, shots=shots, seed_simulator=seed).result()
+        noisy = noise.with_idle_noise(self.document, circuit, qubits)
+        result = self._simulators[key].run(noisy, shots=shots, seed_simulator=seed).result()
         if not result.success:
             raise RuntimeError(f"Aer failed: {result.status}")
         if circuit.num_clbits == 0:
