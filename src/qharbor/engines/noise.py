@@ -14,12 +14,14 @@ removes; relaxation stays.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
 from qiskit import QuantumCircuit
+from qiskit.circuit import Instruction
 from qiskit.circuit.library import RZGate, RZZGate
-from qiskit.quantum_info import average_gate_fidelity
+from qiskit.quantum_info import Kraus, average_gate_fidelity
 from qiskit_aer import AerSimulator
 from qiskit_aer.noise import (
     NoiseModel,
@@ -142,7 +144,7 @@ def with_idle_noise(
             continue
         for start, end in _overlaps(windows[a], windows[b]):
             theta = math.pi * coupler.zz_khz * 1e3 * (end - start)
-            events.append((start, 0, order, QuantumError(RZZGate(theta)), [a, b]))
+            events.append((start, 0, order, RZZGate(theta), [a, b]))
             order += 1
     for slot in slots:
         instruction = circuit.data[slot.index]
@@ -163,10 +165,27 @@ def with_idle_noise(
     return out
 
 
-def _idle_error(qubit: QubitCalibration, duration_s: float) -> QuantumError:
-    theta = 2 * math.pi * float(qubit.detuning_khz) * 1e3 * duration_s
-    relaxation = _relaxation(qubit, duration_s)
-    return relaxation.compose(QuantumError(RZGate(theta))) if theta else relaxation
+def _idle_error(qubit: QubitCalibration, duration_s: float) -> Instruction:
+    """Relaxation then the detuning's Z rotation, as one ``kraus`` instruction.
+
+    Aer runs a ``kraus`` instruction as it is; a ``QuantumError`` placed in a
+    circuit would instead be added to a copy of the noise model on every run.
+    """
+    operators = _idle_kraus(
+        float(qubit.t1_us), float(qubit.t2_us), float(qubit.detuning_khz), round(duration_s, 13)
+    )
+    return Instruction("kraus", 1, 0, list(operators))
+
+
+@functools.lru_cache(maxsize=4096)
+def _idle_kraus(t1_us: float, t2_us: float, detuning_khz: float, duration_s: float) -> tuple:
+    """The Kraus operators of one idle period (cached: periods repeat across a job's runs)."""
+    t1 = t1_us * 1e-6
+    error = thermal_relaxation_error(t1, min(t2_us * 1e-6, 2 * t1), duration_s)
+    theta = 2 * math.pi * detuning_khz * 1e3 * duration_s
+    if theta:
+        error = error.compose(QuantumError(RZGate(theta)))
+    return tuple(Kraus(error.to_quantumchannel()).data)
 
 
 def _overlaps(

@@ -113,6 +113,7 @@ def prepare(
             field="options.mitigate_readout",
         )
     options = request.options
+    options.mitigation_plan(request.kind)
     pinned = eligibility.check_pinned(device, options.engine, options.precision)
     seed = request.seed if request.seed is not None else secrets.randbits(31)
     if request.kind != "circuits":

@@ -154,6 +154,23 @@ def estimate_qpu_s(
     return twin.timing.job_overhead_s + shots * per_shot
 
 
+def runs_qpu_s(
+    document: documents.DocumentLike, runs: Sequence[tuple[QuantumCircuit, int]]
+) -> float:
+    """Expected device time of a job that ran each circuit with its own shots, in
+    seconds: per shot, the circuit plus the shot overhead, and once, the job overhead."""
+    twin = documents.read(document)
+    shot_overhead = twin.timing.shot_overhead_us * 1e-6
+    durations: dict[int, float] = {}
+    total = twin.timing.job_overhead_s
+    for circuit, shots in runs:
+        key = id(circuit)
+        if key not in durations:
+            durations[key] = circuit_duration_s(twin, circuit)
+        total += shots * (durations[key] + shot_overhead)
+    return total
+
+
 def modelled_qpu_s(
     document: documents.DocumentLike, circuits: Sequence[QuantumCircuit], shots: int, seed: int
 ) -> float:
