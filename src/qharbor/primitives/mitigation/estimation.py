@@ -104,19 +104,20 @@ def run_mitigated(
     parametric = bool(pub["parameter_names"])
     values = tuple(bindings) if parametric else ()
     experiments: list[Experiment] = []
-    tags: list[tuple[str, int, int, int]] = []  # (what, basis, factor index, flip mask)
+    tags: list[tuple[str, int, int, int, int]] = []  # (what, basis, factor, instance, flips)
     offsets: list[int] = []
+    reached: dict[tuple[int, int], float] = {}  # (basis, factor index): factor reached
     pulses = 0
     for g, basis in enumerate(bases):
         compiled = compile_for(device, basis.circuit(circuit), seed)
         offsets.append(compiled.num_clbits - width)  # the basis register is the last
         for k, factor in enumerate(factors):
-            folded = zne.fold(compiled, factor, rng)
+            folded, reached[(g, k)] = zne.fold(compiled, factor, rng)
             if plan.gate_twirling:
                 instances = twirling.twirl_gates(folded, target, int(rng.integers(2**32)), count)
             else:
                 instances = [folded] * count
-            for instance in instances:
+            for r, instance in enumerate(instances):
                 mask = 0
                 if plan.measure_twirling:
                     instance, mask = twirling.twirl_measures(instance, rng)
@@ -124,15 +125,15 @@ def run_mitigated(
                     instance, added = dd.decouple(document, instance, plan.dd_sequence)
                     pulses += added
                 experiments.append(Experiment(instance, values))
-                tags.append(("circuit", g, k, mask))
+                tags.append(("circuit", g, k, r, mask))
         if plan.measure_mitigation:
             reference = readout.calibration_circuit(compiled)
-            for _ in range(count):
+            for r in range(count):
                 instance, mask = reference, 0
                 if plan.measure_twirling:
                     instance, mask = twirling.twirl_measures(reference, rng)
                 experiments.append(Experiment(instance))
-                tags.append(("calibration", g, 0, mask))
+                tags.append(("calibration", g, 0, r, mask))
     runs: list[list[Any]] = []
     choice = None
     simulated = width
@@ -155,8 +156,8 @@ def run_mitigated(
     # sums[(k, b, t)] over randomizations; first[(r, b, t)] at the first factor, per instance
     sums: dict[tuple[int, int, str], _Sums] = {}
     calibration: dict[str, _Sums] = {}
-    per_instance: list[dict[tuple[int, str], tuple[float, int]]] = []
-    for (what, g, k, mask), outcomes in zip(tags, runs, strict=True):
+    per_instance: list[dict[tuple[int, str], tuple[float, int]]] = [{} for _ in range(count)]
+    for (what, g, k, r, mask), outcomes in zip(tags, runs, strict=True):
         shift = offsets[g]
         flip = mask >> shift
         if what == "calibration":
@@ -165,7 +166,7 @@ def run_mitigated(
                     *_parities(outcomes[0].counts, masks[t], flip)
                 )
             continue
-        instance: dict[tuple[int, str], tuple[float, int]] = {}
+        instance = per_instance[r]
         for b in range(num_bindings):
             counts = outcomes[b if parametric else 0].counts
             for t in by_basis.get(g, []):
@@ -173,8 +174,6 @@ def run_mitigated(
                 sums.setdefault((k, b, t), _Sums()).add(total, shots)
                 if k == 0:
                     instance[(b, t)] = (total, shots)
-        if k == 0:
-            per_instance.append(instance)
     factors_of: dict[str, tuple[float, float]] = {
         t: s.mean_and_variance() for t, s in calibration.items()
     }
@@ -193,7 +192,8 @@ def run_mitigated(
                 stds.append(math.sqrt(variance))
                 by_factor[(k, b, t)] = mean
             if plan.noise_factors:
-                value, std, name = zne.extrapolate(factors, means, stds, plan.extrapolators)
+                scale = [reached[(where[t], k)] for k in range(len(factors))]
+                value, std, name = zne.extrapolate(scale, means, stds, plan.extrapolators)
                 used[name] = used.get(name, 0) + 1
             else:
                 value, std = means[0], stds[0]
@@ -239,6 +239,9 @@ def run_mitigated(
     }
     if plan.noise_factors:
         record["noise_factors"] = list(factors)
+        record["noise_factors_reached"] = [
+            [reached[(g, k)] for k in range(len(factors))] for g in range(len(bases))
+        ]
         record["evs_by_noise_factor"] = [row.reshape(out).tolist() for row in per_factor]
         record["extrapolators_used"] = used
     if plan.twirled:

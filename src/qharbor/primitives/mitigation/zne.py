@@ -26,17 +26,21 @@ from qiskit import QuantumCircuit
 _BOUND = 1.5
 
 
-def fold(circuit: QuantumCircuit, factor: float, rng: np.random.Generator) -> QuantumCircuit:
-    """The circuit with its two-qubit gates folded to ``factor`` times their number."""
+def fold(
+    circuit: QuantumCircuit, factor: float, rng: np.random.Generator
+) -> tuple[QuantumCircuit, float]:
+    """The circuit with its two-qubit gates folded to about ``factor`` times their
+    number, and the factor reached (folds come in pairs, so with few gates a
+    factor that is not an odd integer is only approached)."""
     if factor <= 1.0:
-        return circuit
+        return circuit, 1.0
     two_qubit = [
         index
         for index, instruction in enumerate(circuit.data)
         if len(instruction.qubits) == 2 and instruction.operation.name not in ("barrier",)
     ]
     if not two_qubit:
-        return circuit
+        return circuit, 1.0
     extra = (factor - 1.0) / 2.0
     whole = math.floor(extra)
     partial = round(len(two_qubit) * (extra - whole))
@@ -50,7 +54,8 @@ def fold(circuit: QuantumCircuit, factor: float, rng: np.random.Generator) -> Qu
         for _ in range(folds.get(index, 0)):
             out.append(instruction.operation.inverse(), instruction.qubits)
             out.append(instruction)
-    return out
+    reached = 1.0 + 2.0 * sum(folds.values()) / len(two_qubit)
+    return out, reached
 
 
 def two_qubit_count(circuit: QuantumCircuit) -> int:
