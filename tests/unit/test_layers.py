@@ -128,6 +128,8 @@ LAYERS: dict[str, int] = {
     # values every layer may hold: a job, its options, its result and the result's shapes
     "qharbor.jobs.job": 13,
     "qharbor.jobs.options": 13,
+    # the error-mitigation options a job's options hold, and the plan they resolve to
+    "qharbor.primitives.resilience": 13,
     "qharbor.jobs.result": 13,
     "qharbor.jobs.shapes": 13,
     "qharbor.store": 14,
