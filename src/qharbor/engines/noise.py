@@ -155,9 +155,9 @@ def with_idle_noise(
     out = circuit.copy_empty_like()
     for _time, _kind, _order, item, where_on in sorted(events, key=lambda e: e[:3]):
         if where_on:
-            out.append(item, [out.qubits[i] for i in where_on])  # type: ignore[arg-type]
+            out.append(item, [out.qubits[i] for i in where_on])
         else:
-            out.append(item)  # type: ignore[arg-type]
+            out.append(item)
     # Instructions without qubits (none after narrowing) would be lost; keep them.
     for instruction in circuit.data:
         if not instruction.qubits and instruction.operation.name != "barrier":

@@ -65,7 +65,7 @@ class JobOptions:
         """Options from stored JSON; keys this version does not know are ignored."""
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in (data or {}).items() if k in known}
-        nested = {
+        nested: dict[str, Any] = {
             "resilience": res.ResilienceOptions,
             "twirling": res.TwirlingOptions,
             "dynamical_decoupling": res.DynamicalDecouplingOptions,

@@ -76,7 +76,7 @@ def decouple(
     out = circuit.copy_empty_like()
     for _t, kind, _o, item in sorted(events, key=lambda e: e[:3]):
         if kind == 1:
-            out.append(item)  # type: ignore[arg-type]
+            out.append(item)
             continue
         qubit, items = item  # type: ignore[misc]
         for name, value in items:

@@ -79,10 +79,10 @@ def quasi_probabilities(
         )
     expanded: dict[str, float] = {}
     for short, value in quasi.items():
-        bits = ["0"] * width
+        letters = ["0"] * width
         for position, clbit in enumerate(reversed(clbits)):
-            bits[width - 1 - clbit] = short[position]
-        expanded["".join(bits)] = float(value)
+            letters[width - 1 - clbit] = short[position]
+        expanded["".join(letters)] = float(value)
     return {
         "quasi_dist": expanded,
         "stddev_upper_bound": float(quasi.stddev()),
