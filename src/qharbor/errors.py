@@ -282,6 +282,12 @@ class EngineNotFound(QHarborError):
     code = "ENGINE_NOT_FOUND"
 
 
+class MitigationInvalid(QHarborError):
+    """The error-mitigation options cannot be honoured together; the message says which."""
+
+    code = "MITIGATION_INVALID"
+
+
 class PrecisionInvalid(QHarborError):
     """The precision is not one the centre knows; use "double" or "single"."""
 

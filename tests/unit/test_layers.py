@@ -136,6 +136,8 @@ LAYERS: dict[str, int] = {
     "qharbor.jobs.request": 13,
     "qharbor.jobs.parsed": 13,
     "qharbor.jobs.options": 13,
+    # the error-mitigation options a job's options hold, and the plan they resolve to
+    "qharbor.primitives.resilience": 13,
     "qharbor.jobs.result": 13,
     "qharbor.jobs.shapes": 13,
     "qharbor.store": 14,

@@ -51,6 +51,7 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.SessionClosed.code: 409,
     errors.EngineNotFound.code: 422,
     errors.PrecisionInvalid.code: 422,
+    errors.MitigationInvalid.code: 422,
     errors.EngineNotOnDevice.code: 422,
     errors.EngineCannotRun.code: 422,
     errors.ParserUnavailable.code: 503,

@@ -3,13 +3,25 @@
 Each calibrated gate gets thermal relaxation over its duration followed by the
 depolarizing noise that makes up the rest of its calibrated error; each measured
 qubit gets its assignment errors.
+
+Idle periods carry noise of their own (:func:`with_idle_noise`): the circuit is
+scheduled with the twin's durations, and each period a qubit waits between two
+of its operations gets thermal relaxation (T1, T2) and the coherent Z rotation of
+its quasi-static detuning; each coupled pair waiting together gets the coherent
+ZZ rotation of its crosstalk. The coherent parts are what dynamical decoupling
+removes; relaxation stays.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Sequence
 
-from qiskit.quantum_info import average_gate_fidelity
+from qiskit import QuantumCircuit
+from qiskit.circuit import Instruction
+from qiskit.circuit.library import RZGate, RZZGate
+from qiskit.quantum_info import Kraus, average_gate_fidelity
 from qiskit_aer import AerSimulator
 from qiskit_aer.noise import (
     NoiseModel,
@@ -20,7 +32,11 @@ from qiskit_aer.noise import (
 )
 
 from qharbor.devices.twins import document as documents
+from qharbor.devices.twins import timing
 from qharbor.devices.twins.calibration import QubitCalibration
+
+#: Idle periods shorter than this (seconds) are left noiseless.
+_MIN_IDLE_S = 1e-10
 
 
 def _relaxation(qubit: QubitCalibration, duration_s: float) -> QuantumError:
@@ -86,3 +102,105 @@ def simulator(document: documents.DocumentLike, qubits: Sequence[int]) -> AerSim
     # Always a density matrix: exact noise, and shots cost nothing extra. (Aer's
     # trajectory method crashed with some of these noise models.)
     return AerSimulator(method="density_matrix", noise_model=noise_model(document, qubits))
+
+
+def with_idle_noise(
+    document: documents.DocumentLike, circuit: QuantumCircuit, qubits: Sequence[int]
+) -> QuantumCircuit:
+    """The circuit with the noise of its idle periods as explicit channels.
+
+    The circuit is scheduled as late as possible with the twin's durations
+    (:func:`~qharbor.devices.twins.timing.schedule`). Each period a qubit waits
+    between two of its operations (delays included) gets thermal relaxation over
+    its length and a Z rotation by ``2π·detuning·t``; each coupled pair gets a
+    ``ZZ`` rotation by ``π·zz·t`` over the periods both wait. Delays are replaced
+    by that noise.
+
+    Args:
+        document: the twin document.
+        circuit: a narrowed circuit (:meth:`LocalTwin.prepare`).
+        qubits: for each of its qubits, the physical qubit it stands for.
+    """
+    twin = documents.read(document)
+    calibration = twin.calibration
+    slots = timing.schedule(twin, circuit, qubits)
+    windows = timing.idle_windows(slots, circuit.num_qubits)
+    if not any(windows):
+        return circuit
+    # Events sort by time; noise at a window's start goes before operations then.
+    events: list[tuple[float, int, int, object, list[int]]] = []
+    order = 0
+    for local, gaps in enumerate(windows):
+        q = calibration.qubits[qubits[local]]
+        for start, end in gaps:
+            if end - start < _MIN_IDLE_S:
+                continue
+            events.append((start, 0, order, _idle_error(q, end - start), [local]))
+            order += 1
+    where = {physical: local for local, physical in enumerate(qubits)}
+    for coupler in calibration.couplers:
+        a, b = (where.get(p) for p in coupler.qubits)
+        if a is None or b is None or coupler.zz_khz == 0:
+            continue
+        for start, end in _overlaps(windows[a], windows[b]):
+            theta = math.pi * coupler.zz_khz * 1e3 * (end - start)
+            events.append((start, 0, order, RZZGate(theta), [a, b]))
+            order += 1
+    for slot in slots:
+        instruction = circuit.data[slot.index]
+        if instruction.operation.name == "delay":
+            continue
+        events.append((slot.start_s, 1, order, instruction, []))
+        order += 1
+    out = circuit.copy_empty_like()
+    for _time, _kind, _order, item, where_on in sorted(events, key=lambda e: e[:3]):
+        if where_on:
+            out.append(item, [out.qubits[i] for i in where_on])
+        else:
+            out.append(item)
+    # Instructions without qubits (none after narrowing) would be lost; keep them.
+    for instruction in circuit.data:
+        if not instruction.qubits and instruction.operation.name != "barrier":
+            out.append(instruction)
+    return out
+
+
+def _idle_error(qubit: QubitCalibration, duration_s: float) -> Instruction:
+    """Relaxation then the detuning's Z rotation, as one ``kraus`` instruction.
+
+    Aer runs a ``kraus`` instruction as it is; a ``QuantumError`` placed in a
+    circuit would instead be added to a copy of the noise model on every run.
+    """
+    operators = _idle_kraus(
+        float(qubit.t1_us), float(qubit.t2_us), float(qubit.detuning_khz), round(duration_s, 13)
+    )
+    return Instruction("kraus", 1, 0, list(operators))
+
+
+@functools.lru_cache(maxsize=4096)
+def _idle_kraus(t1_us: float, t2_us: float, detuning_khz: float, duration_s: float) -> tuple:
+    """The Kraus operators of one idle period (cached: periods repeat across a job's runs)."""
+    t1 = t1_us * 1e-6
+    error = thermal_relaxation_error(t1, min(t2_us * 1e-6, 2 * t1), duration_s)
+    theta = 2 * math.pi * detuning_khz * 1e3 * duration_s
+    if theta:
+        error = error.compose(QuantumError(RZGate(theta)))
+    return tuple(Kraus(error.to_quantumchannel()).data)
+
+
+def _overlaps(
+    first: Sequence[tuple[float, float]], second: Sequence[tuple[float, float]]
+) -> list[tuple[float, float]]:
+    """The periods two sorted lists of periods share."""
+    out = []
+    i = j = 0
+    while i < len(first) and j < len(second):
+        start = max(first[i][0], second[j][0])
+        end = min(first[i][1], second[j][1])
+        if end - start > _MIN_IDLE_S:
+            out.append((start, end))
+        if first[i][1] < second[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out

@@ -186,7 +186,10 @@ class LocalTwin:
         key = tuple(qubits)
         if key not in self._simulators:
             self._simulators[key] = noise.simulator(self.document, qubits)
-        return _counts(self._simulators[key], circuit, shots, seed, "density_matrix")
+        # Idle qubits relax, and drift by their detuning and their neighbours' ZZ, in
+        # the circuit's idle windows; the density matrix carries that noise exactly.
+        noisy = noise.with_idle_noise(self.document, circuit, qubits)
+        return _counts(self._simulators[key], noisy, shots, seed, "density_matrix")
 
     def _writer(self, pauli: bool) -> twin_circuits.NoisyCircuits:
         writer = self._writers.get(pauli)

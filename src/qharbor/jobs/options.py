@@ -6,8 +6,10 @@ new option is one new field here and in the request schema.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+
+from qharbor.primitives import resilience as res
 
 
 @dataclass(frozen=True)
@@ -19,12 +21,18 @@ class JobOptions:
             centre compiles for a device twin.
         skip_compilation: run the programs as sent; they must then be in the
             device's native instructions on coupled qubits (ISA circuits).
-        mitigate_readout: also return readout-mitigated quasi-probabilities,
-            from the calibration's assignment matrices (device twins).
+        mitigate_readout: also return readout-mitigated quasi-probabilities, from
+            the calibration's assignment matrices (device twins): tensored for
+            circuits jobs, M3 with standard errors for sampler jobs.
         engine: ``"auto"`` to let the centre pick the fastest engine per circuit,
             or a registered engine's name to pin it.
         precision: ``"double"`` (the default) runs only engines that compute in
             double precision; ``"single"`` also allows single-precision engines.
+        resilience_level: estimator error mitigation, 0, 1 (TREX) or 2 (TREX,
+            ZNE and gate twirling), as in qiskit-ibm-runtime.
+        resilience: the level's switches overridden, and ZNE's settings.
+        twirling: gate and measurement twirling, and their randomizations.
+        dynamical_decoupling: pulses in idle periods (device twins).
     """
 
     optimization_level: int = 1
@@ -32,6 +40,22 @@ class JobOptions:
     mitigate_readout: bool = False
     engine: str = "auto"
     precision: str = "double"
+    resilience_level: int = 0
+    resilience: res.ResilienceOptions = field(default_factory=res.ResilienceOptions)
+    twirling: res.TwirlingOptions = field(default_factory=res.TwirlingOptions)
+    dynamical_decoupling: res.DynamicalDecouplingOptions = field(
+        default_factory=res.DynamicalDecouplingOptions
+    )
+
+    def mitigation_plan(self, kind: str) -> res.Plan:
+        """What a job of ``kind`` applies (see :func:`qharbor.primitives.resilience.check`).
+
+        Raises:
+            errors.MitigationInvalid: the options cannot be honoured together.
+        """
+        return res.check(
+            kind, self.resilience_level, self.resilience, self.twirling, self.dynamical_decoupling
+        )
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -40,4 +64,13 @@ class JobOptions:
     def from_json(cls, data: dict[str, Any] | None) -> JobOptions:
         """Options from stored JSON; keys this version does not know are ignored."""
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in (data or {}).items() if k in known})
+        values = {k: v for k, v in (data or {}).items() if k in known}
+        nested: dict[str, Any] = {
+            "resilience": res.ResilienceOptions,
+            "twirling": res.TwirlingOptions,
+            "dynamical_decoupling": res.DynamicalDecouplingOptions,
+        }
+        for name, kind in nested.items():
+            if name in values and not isinstance(values[name], kind):
+                values[name] = kind.from_json(values[name])
+        return cls(**values)

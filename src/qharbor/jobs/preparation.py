@@ -48,6 +48,7 @@ def prepare(
             field="options.mitigate_readout",
         )
     options = request.options
+    options.mitigation_plan(request.kind)  # refuses options that cannot go together
     pinned = eligibility.check_pinned(device, options.engine, options.precision)
     seed = request.seed if request.seed is not None else secrets.randbits(31)
     if request.kind != "circuits":

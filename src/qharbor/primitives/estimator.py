@@ -24,12 +24,14 @@ from qharbor.engines.idle_qubits import active_qubits, drop_idle_qubits
 from qharbor.engines.selection import Picker
 from qharbor.jobs.parsed import load_circuit
 from qharbor.primitives import observables as obs
+from qharbor.primitives.mitigation import estimation
 from qharbor.primitives.pubs import (
     DEFAULT_PRECISION,
     exact_device,
     non_unitary,
     parameter_array,
 )
+from qharbor.primitives.resilience import Plan
 
 #: The engine a PUB names when its exact values came from a density matrix.
 DENSITY_MATRIX = "qiskit.quantum_info.DensityMatrix"
@@ -57,6 +59,9 @@ def run_estimator(
     pubs: list[dict[str, Any]],
     seed: int,
     compile_for: Any,
+    *,
+    plan: Plan | None = None,
+    twin: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Run estimator PUBs; return one ``{"evs", "stds", "shape", ...}`` per PUB.
 
@@ -67,12 +72,16 @@ def run_estimator(
         pubs: the normalised PUBs stored on the job.
         seed: the job's seed.
         compile_for: ``(device, circuit, seed) -> circuit``, the worker's compiler.
+        plan: the error mitigation the job asks for; applied on device twins,
+            whose noise it corrects (elsewhere the record says why not).
+        twin: the twin document, on a device twin.
     """
     exact = is_exact(device, engine)
     picker = Picker.of(engine)
     rng = np.random.default_rng(seed)
     results = []
     for index, pub in enumerate(pubs):
+        extra: dict[str, Any] = {}
         circuit = _base_circuit(pub)
         width = circuit.num_qubits
         simulated = width
@@ -92,17 +101,36 @@ def run_estimator(
             )
             evs, stds, shots = _exact(runner, circuit, pub, rng, choice.precision)
             engine_name = choice.engine
+        elif plan is not None and plan.active and twin is not None:
+            mitigated = _mitigated(
+                device,
+                picker,
+                circuit,
+                pub,
+                seed + 7919 * index,
+                compile_for,
+                plan,
+                twin,
+                len(pubs),
+            )
+            evs, stds, shots = mitigated.evs, mitigated.stds, mitigated.shots
+            engine_name, simulated = mitigated.choice.engine, mitigated.simulated
+            extra["mitigation"] = mitigated.record
         else:
             evs, stds, shots, choice, simulated = _sampled(
                 device, picker, circuit, pub, seed + 7919 * index, compile_for, len(pubs)
             )
             engine_name = choice.engine
+        if plan is not None and plan.active and "mitigation" not in extra:
+            reason = "exact values" if exact else f"device {device.name!r} has no noise model"
+            extra["mitigation"] = {"applied": [], "reason": f"{reason}: nothing to mitigate"}
         if exact:
             simulated = circuit.num_qubits  # narrowed above
         narrowed = {"simulated_qubits": simulated} if simulated < width else {}
         results.append(
             {
                 **narrowed,
+                **extra,
                 "evs": evs.tolist(),
                 "stds": stds.tolist(),
                 "shape": list(evs.shape),
@@ -287,6 +315,39 @@ def _sampled(
             pub["observables"][int(o)], width, where, counts
         )
     return evs.reshape(out), stds.reshape(out), shots, choice, simulated
+
+
+def _mitigated(
+    device: Device,
+    picker: Picker,
+    circuit: QuantumCircuit,
+    pub: dict[str, Any],
+    seed: int,
+    compile_for: Any,
+    plan: Plan,
+    twin: dict[str, Any],
+    batch: int = 1,
+) -> estimation.MitigatedPub:
+    precision = pub.get("precision") or DEFAULT_PRECISION
+    shots = pub.get("shots") or min(device.max_shots, math.ceil(1.0 / precision**2))
+    shape, bindings = _bindings(pub)
+    which_binding, which_observable, out = _broadcast(pub, shape)
+    return estimation.run_mitigated(
+        device,
+        picker,
+        circuit,
+        pub,
+        bindings=bindings,
+        which_binding=which_binding,
+        which_observable=which_observable,
+        out=out,
+        basis_shots=shots,
+        seed=seed,
+        compile_for=compile_for,
+        plan=plan,
+        document=twin,
+        batch=batch,
+    )
 
 
 def _runnable(device: Device, compiled: QuantumCircuit) -> QuantumCircuit:

@@ -6,6 +6,11 @@ classical state (registers separated by spaces, the last register leftmost, as
 Qiskit prints them), so the client can rebuild each register's bits shot by
 shot with the registers still joined.
 
+On a device twin a sampler job may ask for dynamical decoupling (pulses in the
+compiled circuit's idle periods) and, with ``mitigate_readout``, for M3
+readout-mitigated quasi-probabilities with their uncertainty per binding,
+beside the raw counts (:mod:`qharbor.primitives.mitigation.readout`).
+
 Registers are read as Qiskit reads them: a register no measurement writes is
 all zeros, a register of no bits is empty, registers may share bits, and a
 circuit without registers gives an empty result. Circuits whose registers are
@@ -26,7 +31,9 @@ from qharbor.engines.idle_qubits import drop_idle_qubits
 from qharbor.engines.readout import one_register
 from qharbor.engines.selection import Picker
 from qharbor.jobs.parsed import load_circuit
+from qharbor.primitives.mitigation import dd, readout
 from qharbor.primitives.pubs import measures, parameter_array
+from qharbor.primitives.resilience import Plan
 
 
 def run_sampler(
@@ -35,11 +42,17 @@ def run_sampler(
     pubs: list[dict[str, Any]],
     seed: int,
     compile_for: Any,
+    *,
+    plan: Plan | None = None,
+    twin: dict[str, Any] | None = None,
+    mitigate_readout: bool = False,
 ) -> list[dict[str, Any]]:
     """Run sampler PUBs; return one ``{"counts", "registers", "shape", "shots"}`` per PUB.
 
     ``engine`` is an engine, or a :class:`~qharbor.engines.selection.Picker` that
-    chooses one per PUB; the PUB's result names the engine that ran it.
+    chooses one per PUB; the PUB's result names the engine that ran it. On a
+    device twin (``twin``), ``plan`` may add dynamical decoupling and
+    ``mitigate_readout`` adds ``quasi_dists``, one per binding.
     """
     picker = Picker.of(engine)
     results = []
@@ -56,6 +69,11 @@ def run_sampler(
             results.append(_pub_result(shape, pub["shots"], circuit, [zeros] * size, "none"))
             continue
         compiled = compile_for(device, runnable, seed)
+        applied: dict[str, Any] = {}
+        if twin is not None and plan is not None and plan.dd_sequence:
+            compiled, pulses = dd.decouple(twin, compiled, plan.dd_sequence)
+            applied = {"applied": [f"dynamical_decoupling:{plan.dd_sequence}"], "dd_pulses": pulses}
+        measured = compiled
         simulated = compiled.num_qubits
         if device.drops_idle_qubits:
             # Idle qubits stay |0⟩ and are never read: simulate the active ones only.
@@ -88,6 +106,21 @@ def run_sampler(
             for outcome in run
         ]
         result = _pub_result(shape, pub["shots"], circuit, counts, choice.engine)
+        if twin is not None and mitigate_readout:
+            quasi = [
+                readout.quasi_probabilities(twin, measured, outcome.counts)
+                for run in runs
+                for outcome in run
+            ]
+            for entry in quasi:
+                entry["quasi_dist"] = _by_register(
+                    entry["quasi_dist"], circuit.num_clbits, bits, pub["shots"], True
+                )
+            result["quasi_dists"] = quasi
+            applied = {**applied, "applied": [*applied.get("applied", []), "m3"]}
+        if applied:
+            applied["calibration_snapshot_id"] = twin["calibration"]["id"] if twin else None
+            result["mitigation"] = applied
         if simulated < runnable.num_qubits:
             result["simulated_qubits"] = simulated
         results.append(result)
@@ -111,12 +144,12 @@ def _pub_result(
 
 
 def _by_register(
-    counts: dict[str, int],
+    counts: dict[str, Any],
     num_clbits: int,
     bits: list[list[int]],
     shots: int,
     flattened: bool,
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """Counts keyed by the registers' bits, the last register leftmost.
 
     Engines give no counts for a circuit that measures nothing; its bits then

@@ -30,6 +30,8 @@ class TwinRunner:
         self.name = engine.name
         self._engine = engine
         self._document = document
+        #: Every circuit run, bound, with its shots: what the device time is charged for.
+        self.ledger: list[tuple[Any, int]] = []
 
     def versions(self) -> dict[str, str]:
         return dict(self._engine.versions())
@@ -56,6 +58,7 @@ class TwinRunner:
                 circuits.append(circuit)
                 owners.append(index)
         outcomes = self._engine.run_twin(self._document, circuits, shots=shots, seed=seed)
+        self.ledger.extend((circuit, shots) for circuit in circuits)
         grouped: list[list[Any]] = [[] for _ in experiments]
         for owner, outcome in zip(owners, outcomes, strict=True):
             grouped[owner].append(outcome)

@@ -8,6 +8,7 @@ from qharbor.client.qiskit.options import (
     EstimatorOptions,
     SamplerOptions,
     coerce,
+    job_options,
     seed_of,
     tags_of,
     unsupported,
@@ -68,11 +69,24 @@ def test_seed_and_tags_are_taken_in_order() -> None:
     assert seed_of(options) == 1 and tags_of(options) == ["x", "y"]
 
 
-def test_mitigation_is_refused_only_where_there_is_noise() -> None:
-    options = EstimatorOptions(resilience_level=1, twirling={"enable_measure": True})
-    assert unsupported(options, noisy=False) == []
-    problems = unsupported(options, noisy=True)
-    assert len(problems) == 2 and "resilience_level=1" in problems[1]
+def test_mitigation_is_sent_to_the_centre_and_only_what_it_cannot_do_is_refused() -> None:
+    options = EstimatorOptions(resilience_level=2, twirling={"num_randomizations": 8})
+    options.resilience.zne = {"noise_factors": [1, 3], "extrapolator": "linear"}
+    options.dynamical_decoupling.enable = True
+    assert unsupported(options, noisy=True) == []
+    assert job_options(options) == {
+        "resilience_level": 2,
+        "resilience": {"zne": {"noise_factors": [1, 3], "extrapolator": "linear"}},
+        "twirling": {"num_randomizations": 8},
+        "dynamical_decoupling": {"enable": True, "sequence_type": "XX"},
+    }
+    # Unset switches are left to the level, as IBM's Unset is.
+    assert job_options(EstimatorOptions()) == {}
+    options.resilience.pec_mitigation = True
+    assert "PEC is not offered" in unsupported(options, noisy=True)[0]
+    twirled = SamplerOptions(twirling={"enable_gates": True})
+    assert "twirling" in unsupported(twirled, noisy=True)[0]
+    assert job_options(SamplerOptions(measure_mitigation=True)) == {"mitigate_readout": True}
     assert len(unsupported(SamplerOptions(simulator={"coupling_map": [[0, 1]]}), noisy=False)) == 1
 
 

@@ -105,6 +105,79 @@ class PubIn(RequestBody):
     )
 
 
+Extrapolator = Literal[
+    "linear",
+    "exponential",
+    "double_exponential",
+    "polynomial_degree_1",
+    "polynomial_degree_2",
+    "polynomial_degree_3",
+    "polynomial_degree_4",
+    "polynomial_degree_5",
+    "polynomial_degree_6",
+    "polynomial_degree_7",
+]
+
+
+class ZneIn(RequestBody):
+    """``resilience.zne``: zero-noise extrapolation's settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    noise_factors: list[float] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=16,
+        description="Factors the two-qubit gate noise is amplified by (1 to 9); default [1, 3, 5].",
+    )
+    extrapolator: Extrapolator | list[Extrapolator] | None = Field(
+        default=None,
+        description="Fitted to the values per factor; a list is tried in order. "
+        "Default ['exponential', 'linear'].",
+    )
+
+
+class ResilienceIn(RequestBody):
+    """``resilience``: switches that override the level (null: the level decides)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    measure_mitigation: bool | None = Field(
+        default=None, description="TREX: twirled readout error extinction (level >= 1)."
+    )
+    zne_mitigation: bool | None = Field(
+        default=None, description="Zero-noise extrapolation (level 2)."
+    )
+    pec_mitigation: bool = Field(
+        default=False, description="Not offered: true is refused (422 MITIGATION_INVALID)."
+    )
+    zne: ZneIn = Field(default_factory=ZneIn)
+
+
+class TwirlingIn(RequestBody):
+    """``twirling``: Pauli twirling of two-qubit gates and of measurements."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enable_gates: bool | None = Field(default=None, description="Twirl two-qubit gates (level 2).")
+    enable_measure: bool | None = Field(
+        default=None, description="Twirl measurements (with measure mitigation)."
+    )
+    num_randomizations: Annotated[int, Field(ge=1, le=1024)] | Literal["auto"] = "auto"
+    shots_per_randomization: Annotated[int, Field(ge=1, le=bounds.INT32_MAX)] | Literal["auto"] = (
+        "auto"
+    )
+
+
+class DynamicalDecouplingIn(RequestBody):
+    """``dynamical_decoupling``: pulse sequences in idle periods (device twins)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enable: bool = False
+    sequence_type: Literal["XX", "XpXm", "XY4"] = "XX"
+
+
 class JobOptionsIn(RequestBody):
     """How the job is compiled, run and post-processed."""
 
@@ -136,9 +209,19 @@ class JobOptionsIn(RequestBody):
         description="'double' runs only double-precision engines; 'single' also allows "
         "single-precision ones (else 422 PRECISION_INVALID).",
     )
+    resilience_level: int = Field(
+        default=0,
+        ge=0,
+        le=2,
+        description="Estimator error mitigation: 0 none, 1 TREX, 2 TREX + ZNE + gate "
+        "twirling (docs/mitigation.md).",
+    )
+    resilience: ResilienceIn = Field(default_factory=ResilienceIn)
+    twirling: TwirlingIn = Field(default_factory=TwirlingIn)
+    dynamical_decoupling: DynamicalDecouplingIn = Field(default_factory=DynamicalDecouplingIn)
 
     def to_options(self) -> JobOptions:
-        return JobOptions(**self.model_dump())
+        return JobOptions.from_json(self.model_dump())
 
 
 class SealedIn(RequestBody):

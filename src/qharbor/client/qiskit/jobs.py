@@ -236,6 +236,7 @@ def _sampler_result(pub: dict[str, Any], circuit: QuantumCircuit | None) -> Samp
         fields[name] = BitArray(stacked.reshape(*shape, shots, stacked.shape[-1]), size)
     metadata = {"shots": shots, "circuit_metadata": circuit.metadata if circuit else {}}
     metadata.update(_simulated(pub))
+    metadata.update(_mitigation(pub))
     return SamplerPubResult(DataBin(**fields, shape=shape), metadata=metadata)
 
 
@@ -252,8 +253,20 @@ def _estimator_result(pub: dict[str, Any], circuit: QuantumCircuit | None) -> Pu
         "exact": exact,
         "circuit_metadata": circuit.metadata if circuit else {},
         **_simulated(pub),
+        **_mitigation(pub),
     }
     return PubResult(DataBin(evs=evs, stds=stds, shape=shape), metadata=metadata)
+
+
+def _mitigation(pub: dict[str, Any]) -> dict[str, Any]:
+    """What the centre's error mitigation did (``resilience``, as IBM's metadata names
+    it) and, for a sampler with readout mitigation, its ``quasi_dists``."""
+    out: dict[str, Any] = {}
+    if "mitigation" in pub:
+        out["resilience"] = pub["mitigation"]
+    if "quasi_dists" in pub:
+        out["quasi_dists"] = pub["quasi_dists"]
+    return out
 
 
 def _simulated(pub: dict[str, Any]) -> dict[str, int]:

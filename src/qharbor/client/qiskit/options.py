@@ -28,6 +28,30 @@ def _bool(name: str, value: Any) -> bool:
     return value
 
 
+def _optional_bool(name: str, value: Any) -> bool | None:
+    """True, False, or None: left to ``resilience_level``, as IBM's ``Unset``."""
+    return None if value is None else _bool(name, value)
+
+
+#: ``resilience.zne`` keys, as in qiskit-ibm-runtime's ``ZneOptions``.
+_ZNE_KEYS = ("noise_factors", "extrapolator", "amplifier")
+
+
+def _zne(name: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"option {name!r} must be a dict, not {value!r}")
+    unknown = sorted(set(value) - set(_ZNE_KEYS))
+    if unknown:
+        raise ValueError(f"option {name!r} has no {unknown}; its options are {list(_ZNE_KEYS)}")
+    factors = value.get("noise_factors")
+    if factors is not None and (
+        not isinstance(factors, list | tuple)
+        or not all(isinstance(f, int | float) and not isinstance(f, bool) for f in factors)
+    ):
+        raise ValueError(f"option {name}.noise_factors must be a list of numbers >= 1")
+    return dict(value)
+
+
 def _int(low: int, *, optional: bool = False, auto: bool = False) -> Check:
     def check(name: str, value: Any) -> Any:
         if (value is None and optional) or (value == "auto" and auto):
@@ -170,7 +194,8 @@ class ExecutionOptions(_Group):
 
 @dataclass(repr=True)
 class DynamicalDecouplingOptions(_Group):
-    """``dynamical_decoupling``: honoured on noiseless devices, where it changes nothing."""
+    """``dynamical_decoupling``: pulse sequences in idle periods, on device twins
+    (noiseless devices have nothing to decouple)."""
 
     enable: bool = False
     sequence_type: str = "XX"
@@ -189,17 +214,18 @@ class DynamicalDecouplingOptions(_Group):
 
 @dataclass(repr=True)
 class TwirlingOptions(_Group):
-    """``twirling``: honoured on noiseless devices, where it changes no distribution."""
+    """``twirling`` (estimator): Pauli twirling of two-qubit gates and measurements;
+    None leaves them to ``resilience_level``, as in qiskit-ibm-runtime."""
 
-    enable_gates: bool = False
-    enable_measure: bool = False
+    enable_gates: bool | None = None
+    enable_measure: bool | None = None
     num_randomizations: int | str = "auto"
     shots_per_randomization: int | str = "auto"
     strategy: str = "active-accum"
 
     _checks: ClassVar[dict[str, Check]] = {
-        "enable_gates": _bool,
-        "enable_measure": _bool,
+        "enable_gates": _optional_bool,
+        "enable_measure": _optional_bool,
         "num_randomizations": _int(1, auto=True),
         "shots_per_randomization": _int(1, auto=True),
         "strategy": _choice("active", "active-accum", "active-circuit", "all"),
@@ -226,11 +252,13 @@ class EnvironmentOptions(_Group):
 
 @dataclass(repr=True)
 class ResilienceOptions(_Group):
-    """``resilience`` (estimator): error mitigation, which noiseless devices need none of."""
+    """``resilience`` (estimator): TREX (``measure_mitigation``) and zero-noise
+    extrapolation (``zne_mitigation``, ``zne``), applied by the centre on device
+    twins; None leaves a switch to ``resilience_level``, as IBM's ``Unset``."""
 
-    measure_mitigation: bool = False
+    measure_mitigation: bool | None = None
     measure_noise_learning: dict[str, Any] = field(default_factory=dict)
-    zne_mitigation: bool = False
+    zne_mitigation: bool | None = None
     zne: dict[str, Any] = field(default_factory=dict)
     pec_mitigation: bool = False
     pec: dict[str, Any] = field(default_factory=dict)
@@ -238,9 +266,10 @@ class ResilienceOptions(_Group):
     layer_noise_model: Any = None
 
     _checks: ClassVar[dict[str, Check]] = {
-        "measure_mitigation": _bool,
-        "zne_mitigation": _bool,
+        "measure_mitigation": _optional_bool,
+        "zne_mitigation": _optional_bool,
         "pec_mitigation": _bool,
+        "zne": _zne,
     }
 
 
@@ -277,14 +306,22 @@ class SamplerOptions(_Common):
         max_execution_time: accepted for compatibility; a centre does not stop
             jobs by it.
         experimental: must stay empty: no experimental option is honoured.
+        measure_mitigation: a qharbor addition: on device twins, M3
+            readout-mitigated quasi-probabilities with their uncertainty, per
+            binding, in each PUB result's ``metadata["quasi_dists"]``.
         dynamical_decoupling, execution, twirling, environment, simulator: the
             groups of qiskit-ibm-runtime; see :func:`unsupported` for which
             values a device can honour.
     """
 
     default_shots: int = 1024
+    measure_mitigation: bool = False
 
-    _checks: ClassVar[dict[str, Check]] = {**_COMMON_CHECKS, "default_shots": _int(1)}
+    _checks: ClassVar[dict[str, Check]] = {
+        **_COMMON_CHECKS,
+        "default_shots": _int(1),
+        "measure_mitigation": _bool,
+    }
 
 
 @dataclass(repr=True)
@@ -298,9 +335,10 @@ class EstimatorOptions(_Common):
         default_shots: when set, shots per measurement basis on sampled devices
             (it overrides ``default_precision``, as in qiskit-ibm-runtime).
         seed_estimator: seed for sampling or for the noise added at a precision.
-        resilience_level: 0 (none), 1 or 2; mitigation is honoured only where
-            there is no noise to mitigate.
-        resilience: the detailed mitigation switches, under the same rule.
+        resilience_level: 0 (none, the default here; IBM's is 1), 1 (TREX) or 2
+            (TREX, ZNE and gate twirling), applied by the centre on device twins;
+            noiseless devices compute values with nothing to mitigate.
+        resilience: the detailed mitigation switches (docs/mitigation.md).
         seed, tags: as for the sampler.
     """
 
@@ -336,10 +374,11 @@ def tags_of(options: SamplerOptions | EstimatorOptions) -> list[str]:
 def unsupported(options: SamplerOptions | EstimatorOptions, *, noisy: bool) -> list[str]:
     """The options set to values this device cannot honour, each with what to do.
 
-    On a noiseless device error mitigation, twirling and dynamical decoupling
-    change no result, so they are honoured by doing nothing; on a noisy one a
-    centre does not apply them, and asking for them is refused.
+    Error mitigation, twirling and dynamical decoupling are applied by the
+    centre on device twins; on a noiseless device they change no result, so
+    they are honoured by doing nothing. ``noisy`` is kept for callers that pass it.
     """
+    del noisy
     problems: list[str] = []
     sim = options.simulator
     for name in ("noise_model", "coupling_map", "basis_gates"):
@@ -357,25 +396,83 @@ def unsupported(options: SamplerOptions | EstimatorOptions, *, noisy: bool) -> l
         )
     if options.experimental:
         problems.append(f"experimental={options.experimental!r}: no experimental option exists")
-    if noisy:
-        mitigation = []
-        if options.dynamical_decoupling.enable:
-            mitigation.append("dynamical_decoupling.enable=True")
-        if options.twirling.enable_gates or options.twirling.enable_measure:
-            mitigation.append("twirling.enable_gates/enable_measure=True")
-        if isinstance(options, EstimatorOptions):
-            if options.resilience_level:
-                mitigation.append(f"resilience_level={options.resilience_level}")
-            res = options.resilience
-            for name in ("measure_mitigation", "zne_mitigation", "pec_mitigation"):
-                if getattr(res, name):
-                    mitigation.append(f"resilience.{name}=True")
-        problems.extend(
-            f"{item}: this noisy device returns unmitigated results; set it off (0/False), "
-            "or use a noiseless device"
-            for item in mitigation
+    res = getattr(options, "resilience", None)
+    if res is not None:
+        if res.pec_mitigation:
+            problems.append(
+                "resilience.pec_mitigation=True: PEC is not offered; use zero-noise "
+                "extrapolation (resilience_level=2)"
+            )
+        if res.measure_noise_learning or res.layer_noise_learning or res.pec:
+            problems.append(
+                "resilience.measure_noise_learning/layer_noise_learning/pec: the centre "
+                "learns readout noise itself and offers no PEC; leave them empty"
+            )
+        if res.layer_noise_model is not None:
+            problems.append("resilience.layer_noise_model: not offered; leave it None")
+        amplifier = res.zne.get("amplifier", "gate_folding")
+        if amplifier != "gate_folding":
+            problems.append(
+                f"resilience.zne.amplifier={amplifier!r}: only 'gate_folding' is offered"
+            )
+    dd = options.dynamical_decoupling
+    if dd.enable and (dd.extra_slack_distribution != "middle" or dd.scheduling_method != "alap"):
+        problems.append(
+            "dynamical_decoupling: sequences are placed as late as possible with the slack "
+            "spread evenly; leave extra_slack_distribution='middle', scheduling_method='alap'"
+        )
+    twirling = options.twirling
+    if twirling.strategy != "active-accum":
+        problems.append(
+            f"twirling.strategy={twirling.strategy!r}: every two-qubit gate is twirled, as "
+            "'active-accum' does here; leave the default"
+        )
+    if isinstance(options, SamplerOptions) and (twirling.enable_gates or twirling.enable_measure):
+        problems.append(
+            "twirling.enable_gates/enable_measure on a sampler: twirled counts are not "
+            "corrected; set measure_mitigation=True for M3 quasi-probabilities, or use "
+            "the estimator"
         )
     return problems
+
+
+def job_options(options: SamplerOptions | EstimatorOptions) -> dict[str, Any]:
+    """The ``options`` of the job request: the mitigation options that are set."""
+    body: dict[str, Any] = {}
+    dd = options.dynamical_decoupling
+    if dd.enable:
+        body["dynamical_decoupling"] = {"enable": True, "sequence_type": dd.sequence_type}
+    if isinstance(options, SamplerOptions):
+        if options.measure_mitigation:
+            body["mitigate_readout"] = True
+        return body
+    if options.resilience_level:
+        body["resilience_level"] = options.resilience_level
+    res = options.resilience
+    resilience: dict[str, Any] = {
+        name: getattr(res, name)
+        for name in ("measure_mitigation", "zne_mitigation")
+        if getattr(res, name) is not None
+    }
+    zne = {k: v for k, v in res.zne.items() if k in ("noise_factors", "extrapolator")}
+    if zne:
+        resilience["zne"] = {
+            k: list(v) if isinstance(v, tuple) else v for k, v in zne.items() if v is not None
+        }
+    if resilience:
+        body["resilience"] = resilience
+    twirling = options.twirling
+    twirl = {
+        name: getattr(twirling, name)
+        for name in ("enable_gates", "enable_measure")
+        if getattr(twirling, name) is not None
+    }
+    for name in ("num_randomizations", "shots_per_randomization"):
+        if getattr(twirling, name) != "auto":
+            twirl[name] = getattr(twirling, name)
+    if twirl:
+        body["twirling"] = twirl
+    return body
 
 
 def coerce(

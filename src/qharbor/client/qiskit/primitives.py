@@ -23,6 +23,7 @@ from qharbor.client.qiskit.options import (
     EstimatorOptions,
     SamplerOptions,
     coerce,
+    job_options,
     seed_of,
     tags_of,
     unsupported,
@@ -85,6 +86,9 @@ class _Primitive:
         tags = tags_of(options)
         if tags:
             body["tags"] = tags
+        mitigation = job_options(options)
+        if mitigation:
+            body["options"] = mitigation
         if self._session is not None:
             body["session_id"] = self._session.session_id
         return self._backend.service.submit(body)

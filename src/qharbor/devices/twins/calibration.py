@@ -41,6 +41,16 @@ class QubitCalibration:
     frequency_ghz: float
     readout_p01: float
     readout_p10: float
+    #: Quasi-static detuning from the drive frame, in kHz: a Z rotation while idle.
+    detuning_khz: float = 0.0
+
+
+@dataclass(frozen=True)
+class CouplerCalibration:
+    """ZZ crosstalk of one coupled pair while both qubits idle, in kHz."""
+
+    qubits: tuple[int, int]
+    zz_khz: float
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,7 @@ class Calibration:
     qubits: tuple[QubitCalibration, ...]
     gates: tuple[GateCalibration, ...]
     reason: str = "scheduled"
+    couplers: tuple[CouplerCalibration, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -92,9 +103,11 @@ class Calibration:
                     "frequency_ghz": q.frequency_ghz,
                     "readout_p01": q.readout_p01,
                     "readout_p10": q.readout_p10,
+                    "detuning_khz": q.detuning_khz,
                 }
                 for q in self.qubits
             ],
+            "couplers": [{"qubits": list(c.qubits), "zz_khz": c.zz_khz} for c in self.couplers],
             "gates": [
                 {
                     "gate": g.gate,
@@ -120,6 +133,10 @@ class Calibration:
             gates=tuple(
                 GateCalibration(g["gate"], tuple(g["qubits"]), g["error"], g["duration_ns"])
                 for g in data["gates"]
+            ),
+            couplers=tuple(
+                CouplerCalibration((int(c["qubits"][0]), int(c["qubits"][1])), float(c["zz_khz"]))
+                for c in data.get("couplers", ())
             ),
         )
 
@@ -224,7 +241,7 @@ def recalibrate(
     rng = np.random.default_rng([spec.seed, version, 0])
     draws = rng.uniform(-1.0, 1.0, size=len(keys))
     values = np.array([v.mean + v.spread * d for (_, v), d in zip(keys, draws, strict=True)])
-    return _assemble(spec, values, version, 0, taken_at, taken_at, reason)
+    return _with_idle(spec, _assemble(spec, values, version, 0, taken_at, taken_at, reason), 0)
 
 
 def scaled(
@@ -239,6 +256,7 @@ def scaled(
             frequency_ghz=q.frequency_ghz,
             readout_p01=_bounded("readout_p01", q.readout_p01 * factor),
             readout_p10=_bounded("readout_p10", q.readout_p10 * factor),
+            detuning_khz=q.detuning_khz,
         )
         for q in base.qubits
     )
@@ -279,6 +297,36 @@ def drifted(
     bound = np.array([v.spread / 2 for _, v in keys])
     walk = np.clip(steps.sum(axis=0) * drift, -bound, bound)
     valid_at = at or base.taken_at + dt.timedelta(seconds=step * spec.drift_step_s)
-    return _assemble(
+    drifted = _assemble(
         spec, _values(base, spec) + walk, base.version, step, base.taken_at, valid_at, base.reason
     )
+    return _with_idle(spec, drifted, step)
+
+
+def _with_idle(spec: TwinSpec, calibration: Calibration, step: int) -> Calibration:
+    """The calibration with its idle-period noise: each qubit's detuning, each
+    coupler's ZZ crosstalk.
+
+    They are drawn and walk like the other values, from their own random
+    streams, so that adding them left every other value of a snapshot as it was.
+    """
+    detuning = spec.qubits.get("detuning_khz", Varying(0.0))
+    series = [detuning] * spec.num_qubits + [spec.zz_khz] * len(spec.edges)
+    rng = np.random.default_rng([spec.seed, calibration.version, 2])
+    draws = rng.uniform(-1.0, 1.0, size=len(series))
+    values = np.array([v.mean + v.spread * d for v, d in zip(series, draws, strict=True)])
+    if step > 0:
+        walk_rng = np.random.default_rng([spec.seed, calibration.version, 3])
+        steps = walk_rng.uniform(-1.0, 1.0, size=(min(step, MAX_STEPS), len(series)))
+        drift = np.array([v.drift for v in series])
+        bound = np.array([v.spread / 2 for v in series])
+        values = values + np.clip(steps.sum(axis=0) * drift, -bound, bound)
+    n = spec.num_qubits
+    qubits = tuple(
+        replace(q, detuning_khz=float(values[i])) for i, q in enumerate(calibration.qubits)
+    )
+    couplers = tuple(
+        CouplerCalibration((int(a), int(b)), float(max(values[n + i], 0.0)))
+        for i, (a, b) in enumerate(spec.edges)
+    )
+    return replace(calibration, qubits=qubits, couplers=couplers)

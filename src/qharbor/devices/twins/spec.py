@@ -24,6 +24,10 @@ BUILTIN_DIR = Path(__file__).parent
 
 QUBIT_PARAMETERS = ("t1_us", "t2_us", "frequency_ghz", "readout_p01", "readout_p10")
 
+#: Per-qubit noise of idle periods that files may leave out (then 0): the
+#: quasi-static detuning of the qubit from its drive frame, in kHz.
+IDLE_PARAMETERS = ("detuning_khz",)
+
 DeviceFileError = errors.DeviceFileError
 
 
@@ -137,6 +141,8 @@ class TwinSpec:
     engine: str = "aer"
     #: Longest predicted simulation of one circuit admitted (seconds).
     max_run_s: float = 120.0
+    #: ZZ crosstalk between coupled qubits while both idle, in kHz (``[couplers]``).
+    zz_khz: Varying = Varying(0.0)
 
     def gate(self, name: str) -> GateSpec:
         return next(g for g in self.gates if g.name == name)
@@ -160,6 +166,7 @@ class TwinSpec:
                 for g in self.gates
             },
             "qubits": {k: v.to_json() for k, v in self.qubits.items()},
+            "couplers": {"zz_khz": self.zz_khz.to_json()},
             "measure_duration_ns": self.measure_duration_ns,
             "max_run_s": self.max_run_s,
             "timing": {
@@ -219,10 +226,10 @@ class _Reader:
             raise self.fail(field, f"must be at least {minimum}, got {value}")
         return value
 
-    def varying(self, field: str) -> Varying:
+    def varying(self, field: str, signed: bool = False) -> Varying:
         table = self.sub(field)
         return Varying(
-            mean=table.number("mean"),
+            mean=table.number("mean", minimum=-float("inf") if signed else 0.0),
             spread=table.number("spread", 0.0),
             drift=table.number("drift", 0.0),
         )
@@ -288,6 +295,10 @@ def parse(data: Mapping[str, Any], source: str) -> TwinSpec:
         gates.append(GateSpec(gate, width, entry.varying("error"), entry.number("duration_ns")))
     qubits_table = top.sub("qubits")
     qubits = {p: qubits_table.varying(p) for p in QUBIT_PARAMETERS}
+    for p in IDLE_PARAMETERS:
+        qubits[p] = qubits_table.varying(p, signed=True) if p in qubits_table.data else Varying(0.0)
+    couplers = top.sub("couplers", required=False)
+    zz = couplers.varying("zz_khz") if "zz_khz" in couplers.data else Varying(0.0)
     timing = top.sub("timing")
     calibration = top.sub("calibration")
     windows = []
@@ -348,6 +359,7 @@ def parse(data: Mapping[str, Any], source: str) -> TwinSpec:
         ),
         source=source,
         engine=top.get("engine", str, "aer"),
+        zz_khz=zz,
     )
 
 

@@ -1,0 +1,111 @@
+"""Error mitigation through real HTTP: a Qiskit script that sets
+``estimator.options.resilience_level = 2`` runs unchanged against the ``sc25``
+twin, and options that cannot be honoured are refused before anything queues.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from qiskit import QuantumCircuit
+from qiskit.quantum_info import SparsePauliOp
+from qiskit.transpiler.preset_passmanagers import generate_preset_pass_manager
+
+from qharbor.qiskit import EstimatorV2, QHarborProvider, SamplerV2
+from tests.integration.conftest import RunningCentre
+
+
+@pytest.fixture(scope="module")
+def provider(running: RunningCentre) -> Iterator[QHarborProvider]:
+    provider = QHarborProvider(running.url, running.token)
+    yield provider
+    provider.service.close()
+
+
+def test_a_qiskit_script_at_resilience_level_2_runs_unchanged_on_sc25(
+    provider: QHarborProvider,
+) -> None:
+    # As written for IBM's runtime: transpile for the backend, set the level, run.
+    backend = provider.backend("sc25")
+    bell = QuantumCircuit(2)
+    bell.h(0)
+    bell.cx(0, 1)
+    isa = generate_preset_pass_manager(backend=backend, optimization_level=1).run(bell)
+    observable = SparsePauliOp("ZZ").apply_layout(isa.layout)
+    estimator = EstimatorV2(mode=backend)
+    estimator.options.resilience_level = 2
+    estimator.options.default_shots = 4  # few randomizations: this test checks the path
+    estimator.options.seed_estimator = 3
+    result = estimator.run([(isa, observable)]).result()
+    pub = result[0]
+    assert pub.data.evs.shape == ()
+    record = pub.metadata["resilience"]
+    assert record["applied"] == ["gate_twirling", "zne", "measure_twirling", "trex"]
+    assert record["noise_factors"] == [1.0, 3.0, 5.0]
+    assert record["randomizations"] == 4 and record["shots_per_randomization"] == 1
+    assert record["calibration_snapshot_id"].startswith("sc25-v")
+
+
+def _invalid(running: RunningCentre, options: dict[str, Any], kind: str = "estimator") -> Any:
+    body: dict[str, Any] = {
+        "device": "sc25",
+        "kind": kind,
+        "pubs": [
+            {
+                "circuit": 'OPENQASM 3.0; include "stdgates.inc"; qubit[1] q; h q[0];',
+                "observables": [{"Z": 1.0}] if kind == "estimator" else None,
+            }
+        ],
+        "options": options,
+    }
+    if kind != "estimator":
+        body["pubs"][0].pop("observables")
+    return running.http.post("/v1/jobs", json=body)
+
+
+@pytest.mark.parametrize(
+    ("options", "code", "says"),
+    [
+        ({"resilience": {"pec_mitigation": True}}, "MITIGATION_INVALID", "probabilistic"),
+        (
+            {"resilience_level": 2, "resilience": {"zne": {"noise_factors": [1]}}},
+            "MITIGATION_INVALID",
+            "at least 2 noise factors",
+        ),
+        ({"resilience": {"zne": {"extrapolator": "cubic"}}}, "INVALID_REQUEST", ""),
+        ({"twirling": {"enable_measure": True, "colour": 1}}, "INVALID_REQUEST", ""),
+        ({"dynamical_decoupling": {"enable": True, "sequence_type": "UR8"}}, "INVALID_REQUEST", ""),
+    ],
+)
+def test_options_that_cannot_be_honoured_are_refused_with_a_stable_code(
+    running: RunningCentre, options: dict[str, Any], code: str, says: str
+) -> None:
+    response = _invalid(running, options)
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert says in error["message"]
+
+
+def test_a_sampler_asking_for_trex_is_told_to_use_m3(running: RunningCentre) -> None:
+    response = _invalid(running, {"resilience_level": 1}, kind="sampler")
+    assert response.status_code == 422
+    assert "mitigate_readout" in response.json()["error"]["message"]
+
+
+def test_the_sampler_returns_m3_quasi_probabilities_through_qiskit(
+    provider: QHarborProvider,
+) -> None:
+    backend = provider.backend("sc25")
+    circuit = QuantumCircuit(2)
+    circuit.x(0)
+    circuit.measure_all()
+    isa = generate_preset_pass_manager(backend=backend, optimization_level=1).run(circuit)
+    sampler = SamplerV2(mode=backend, options={"measure_mitigation": True, "seed": 4})
+    pub = sampler.run([isa], shots=500).result()[0]
+    (quasi,) = pub.metadata["quasi_dists"]
+    assert abs(sum(quasi["quasi_dist"].values()) - 1) < 1e-4
+    assert quasi["stddev_upper_bound"] > 0
+    assert max(quasi["quasi_dist"], key=quasi["quasi_dist"].get) == "01"
