@@ -40,6 +40,7 @@ from qharbor.devices.twins import timing
 from qharbor.devices.twins.document import TwinDocument
 from qharbor.engines import get_engine
 from qharbor.engines.selection import Picker
+from qharbor.jobs.checks import parse_pub
 from qharbor.jobs.options import JobOptions
 from qharbor.primitives import observables as obs
 from qharbor.primitives import prepare_pubs
@@ -162,6 +163,7 @@ def estimate(
         precision=None,
         max_program_bytes=1 << 20,
         max_experiments=1000,
+        parse=parse_pub,
     ).payload["pubs"]
     runner = twins.TwinRunner(get_engine("aer"), twin)
     picker = Picker(fixed=runner, reason="benchmark")

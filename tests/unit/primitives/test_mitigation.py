@@ -21,6 +21,7 @@ from qharbor.devices.twins.target import target
 from qharbor.engines import get_engine
 from qharbor.engines import twin as twins_engine
 from qharbor.engines.selection import Picker
+from qharbor.jobs.checks import parse_pub
 from qharbor.jobs.options import JobOptions
 from qharbor.primitives import prepare_pubs
 from qharbor.primitives.estimator import run_estimator
@@ -160,6 +161,7 @@ def _run(
         precision=None,
         max_program_bytes=1 << 20,
         max_experiments=100,
+        parse=parse_pub,
     ).payload["pubs"]
     runner = twins.TwinRunner(get_engine("aer"), twin)
     picker = Picker(fixed=runner, reason="test")
