@@ -40,7 +40,12 @@ class LocalCluster:
         self.groups: dict[str, int] = {}  # node label -> process group
 
     def _start(
-        self, label: str, args: list[str], resources: dict[str, float], memory_bytes: int
+        self,
+        label: str,
+        args: list[str],
+        resources: dict[str, float],
+        memory_bytes: int,
+        cpus: int = 1,
     ) -> None:
         temp = self.root / label
         temp.mkdir(parents=True, exist_ok=True)
@@ -48,7 +53,7 @@ class LocalCluster:
             RAY,
             "start",
             "--num-cpus",
-            "1",
+            str(cpus),
             "--object-store-memory",
             str(100 * 1024 * 1024),
             "--temp-dir",
@@ -102,11 +107,15 @@ class LocalCluster:
         )
 
     def add_node(
-        self, label: str, resources: dict[str, float] | None = None, memory_bytes: int = 1 << 30
+        self,
+        label: str,
+        resources: dict[str, float] | None = None,
+        memory_bytes: int = 1 << 30,
+        cpus: int = 1,
     ) -> None:
-        """Start a worker node (1 CPU, ``memory_bytes`` for tasks) that joins the head."""
+        """Start a worker node (``cpus`` CPUs, ``memory_bytes`` for tasks) that joins the head."""
         assert self.address is not None
-        self._start(label, ["--address", self.address], resources or {}, memory_bytes)
+        self._start(label, ["--address", self.address], resources or {}, memory_bytes, cpus)
 
     def kill(self, label: str) -> None:
         """kill -9 every process of one node."""

@@ -163,7 +163,7 @@ def twin_device(
     """
     return Device(
         name=spec.name,
-        kind="twin",
+        kind=spec.kind,
         engine=spec.engine,
         method="twin",
         description=spec.description,

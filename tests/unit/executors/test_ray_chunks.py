@@ -128,3 +128,11 @@ def test_a_wide_aer_sweep_split_in_chunks_gives_the_rows_one_worker_gives() -> N
     assert count == 3
     assert rows(gathered) == rows(whole)
     assert [e.seed for e in whole.experiments] == [task.seed + k for k in range(200)]
+
+
+def test_chunks_share_the_slots_evenly() -> None:
+    task = claim(spec(SWEEP, [{"theta": 0.01 * i} for i in range(200)]))
+    # 3 chunks on 2 slots would take two rounds; 2 take one.
+    assert [c.runs for c in ray_chunks.plan(task, 64, 4, slots=2)] == [100, 100]
+    assert [c.runs for c in ray_chunks.plan(task, 64, 4, slots=1)] == [67, 67, 66]
+    assert len(ray_chunks.plan(task, 64, 8, slots=3)) == 3
