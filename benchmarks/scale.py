@@ -182,7 +182,7 @@ class Model:
 
     @classmethod
     def fit(cls, wall_s: float, chunk_s: list[float], chunk_runs: list[int]) -> Model:
-        """From one node's run: its wall time and each chunk's cost and runs (run one after another)."""
+        """From one node's run: its wall time, and each chunk's cost and runs (one after another)."""
         runs = sum(chunk_runs)
         if len(chunk_s) >= 2 and len(set(chunk_runs)) > 1:
             slope, intercept = statistics.linear_regression(chunk_runs, chunk_s)
@@ -251,7 +251,8 @@ def main() -> None:
     large_one, _ = model.predict(LARGE_SWEEP, 1)
     large_64, large_chunks = model.predict(LARGE_SWEEP, 64)
 
-    table = Table(title=f"Ray executor on this host ({args.points}-point {args.qubits}-qubit sweep)")
+    title = f"Ray executor on this host ({args.points}-point {args.qubits}-qubit sweep)"
+    table = Table(title=title)
     for column in ("figure", "local / 1 node", "Ray / 2 nodes", "ratio", "target", "verdict"):
         table.add_column(column)
     ratio = one["tiny_p50_s"] / local["tiny_p50_s"]

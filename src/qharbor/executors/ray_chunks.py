@@ -152,7 +152,8 @@ def gather(claim: Claim, chunks: list[Chunk], parts: list[Result]) -> Result | S
 
     Rows keep the job's order and program numbers; timings add up (the device
     time the job used); the record is the first chunk's, with the job's seed, how
-    many chunks ran, and each chunk's runs and seconds. A result for a registered key is sealed here.
+    many chunks ran, and each chunk's runs and seconds. A result for a registered
+    key is sealed here.
     """
     rows = []
     for chunk, part in zip(chunks, parts, strict=True):
