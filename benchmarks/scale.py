@@ -182,7 +182,7 @@ class Model:
 
     @classmethod
     def fit(cls, wall_s: float, chunk_s: list[float], chunk_runs: list[int]) -> Model:
-        """From one node's run: its wall time, and each chunk's cost and runs (one after another)."""
+        """Fit to one node's run: its wall time, and each chunk's cost and runs."""
         runs = sum(chunk_runs)
         if len(chunk_s) >= 2 and len(set(chunk_runs)) > 1:
             slope, intercept = statistics.linear_regression(chunk_runs, chunk_s)

@@ -161,9 +161,7 @@ class Driver:
 
     def _submit(self, claim: Claim, placement: Placement) -> None:
         options = self._options(claim, placement)
-        chunks = ray_chunks.plan(
-            claim, placement.chunk_runs, placement.max_chunks, placement.slots
-        )
+        chunks = ray_chunks.plan(claim, placement.chunk_runs, placement.max_chunks, placement.slots)
         job = _Job(claim, total=sum(c.runs for c in chunks))
         if len(chunks) == 1:
             job.final = self._run_task.options(**options).remote(claim, None)
