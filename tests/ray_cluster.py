@@ -11,9 +11,11 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,7 +37,10 @@ class LocalCluster:
     """
 
     def __init__(self, root: Path) -> None:
-        self.root = root
+        # Ray's sockets live under each node's temp dir, and a Unix socket path
+        # holds at most 107 bytes: pytest's folders grow too long for them.
+        self.root = root if len(str(root)) <= 24 else Path(tempfile.mkdtemp(prefix="qh-ray-"))
+        self._made = self.root != root
         self.address: str | None = None
         self.groups: dict[str, int] = {}  # node label -> process group
 
@@ -128,6 +133,8 @@ class LocalCluster:
             self.kill(label)
         if "head" not in self.groups:
             self.address = None
+        if self._made:
+            shutil.rmtree(self.root, ignore_errors=True)
 
     def wait_nodes(self, count: int, timeout: float = 60) -> None:
         """Wait until ``count`` nodes are alive (asked with ``ray status``)."""

@@ -33,7 +33,7 @@ from qharbor.store import tables
 from qharbor.workers.execution import execute
 from tests.acceptance.test_restart import ServeProcess
 from tests.conftest import PostgresSchema, need_postgres
-from tests.programs import BELL
+from tests.programs import BELL, stored
 from tests.ray_cluster import LocalCluster
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(240)]
@@ -158,10 +158,7 @@ def reference(
 ) -> Result:
     """The result one worker on this host gives for the same programs and seed."""
     device = default_catalogue().get(job["device"])
-    specs = [
-        {"source": p["source"], "format": "auto", "name": None, "bindings": p.get("parameters", [])}
-        for p in programs
-    ]
+    specs = [stored(p["source"], p.get("parameters", [])) for p in programs]
     result = execute(
         Claim(
             job["id"],
@@ -229,6 +226,26 @@ QPU_CIRCUIT = (
 )
 
 
+def ray_tasks() -> list[psutil.Process]:
+    """This machine's Ray workers running a qharbor task now (Ray titles them by task name)."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        with contextlib.suppress(psutil.Error):
+            if any(part.startswith("ray::qharbor:") for part in process.info["cmdline"] or ()):
+                found.append(process)
+    return found
+
+
+def wait_task(title: str, timeout: float = 60) -> None:
+    """Wait until a Ray worker runs the task of this title."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(title in p.info["cmdline"] for p in ray_tasks()):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no Ray worker runs {title}")
+
+
 def test_a_killed_node_leaves_simulator_jobs_to_finish_and_fails_real_device_jobs(
     centres: Centres,
 ) -> None:
@@ -236,13 +253,13 @@ def test_a_killed_node_leaves_simulator_jobs_to_finish_and_fails_real_device_job
     qpu = centres.submit(
         centres.b, device="fakeqpu", programs=[QPU_CIRCUIT] * 300, shots=100_000, seed=2
     )
-    wait_status(centres.a, qpu["id"], "RUNNING")
+    wait_task(f"ray::qharbor:{qpu['id']}:1")
     programs = [sweep(6, 1200)]
     # Pinned: the reference below runs the whole sweep on one engine too.
     job = centres.submit(centres.a, programs=programs, shots=100, seed=3, options={"engine": "aer"})
-    wait_status(centres.a, job["id"], "RUNNING")
+    wait_task(f"ray::qharbor:{job['id']}:1")
     assert centres.a.get(f"/v1/jobs/{qpu['id']}").json()["status"] == "RUNNING"
-    centres.cluster.kill("w1")  # the sweep's chunks were handed to both nodes at once
+    centres.cluster.kill("w1")  # with the run on the processor and a chunk of the sweep
     lost = centres.wait(centres.a, qpu["id"])
     assert (lost["status"], lost["error"]["code"]) == ("FAILED", "WORKER_LOST"), lost
     assert lost["attempt"] == 1  # never run again behind its owner's back
@@ -251,16 +268,6 @@ def test_a_killed_node_leaves_simulator_jobs_to_finish_and_fails_real_device_job
     result = centres.b.get(f"/v1/jobs/{job['id']}/result").json()
     # Chunks run again elsewhere sample from their own seeds: the counts are one worker's.
     check_rows(result, reference(done, programs, {"engine": "aer"}))
-
-
-def ray_tasks() -> list[psutil.Process]:
-    """This machine's Ray worker processes that run a qharbor task now."""
-    found = []
-    for process in psutil.process_iter(["cmdline"]):
-        with contextlib.suppress(psutil.Error):
-            if any(part.startswith("ray::_run") for part in process.info["cmdline"] or ()):
-                found.append(process)
-    return found
 
 
 def test_a_killed_centre_leaves_no_ray_work_and_its_jobs_end_once_after_restart(

@@ -71,6 +71,7 @@ class _Job:
     chunk_runs: dict[Any, int] = field(default_factory=dict)  # pending chunk ref -> runs
     done: int = 0
     final: Any = None  # the ref whose value is the job's result
+    options: dict[str, Any] = field(default_factory=dict)  # what each of its tasks asks for
 
 
 class Driver:
@@ -125,7 +126,9 @@ class Driver:
             self._drain()
             self._collect()
             if time.monotonic() - last_cluster >= CLUSTER_EVERY_S:
-                self._send("cluster", self.cluster())
+                cluster = self.cluster()
+                self._send("cluster", cluster)
+                self._give_up_unplaceable(cluster)
                 last_cluster = time.monotonic()
 
     def _drain(self) -> None:
@@ -162,7 +165,7 @@ class Driver:
     def _submit(self, claim: Claim, placement: Placement) -> None:
         options = self._options(claim, placement)
         chunks = ray_chunks.plan(claim, placement.chunk_runs, placement.max_chunks, placement.slots)
-        job = _Job(claim, total=sum(c.runs for c in chunks))
+        job = _Job(claim, total=sum(c.runs for c in chunks), options=options)
         if len(chunks) == 1:
             job.final = self._run_task.options(**options).remote(claim, None)
         else:
@@ -173,6 +176,23 @@ class Driver:
             ).remote(claim, chunks, *refs)
             self._send("progress", claim.job_id, claim.attempt, 0, job.total)
         self._jobs[claim.job_id] = job
+
+    def _give_up_unplaceable(self, cluster: Cluster) -> None:
+        """Report lost the jobs no live node can hold any more.
+
+        Ray keeps a task that no node can place waiting, silently and for ever: a
+        processor's run whose only node died, or a job whose memory no node hosting
+        its device has. Its job is lost instead (a real device's job fails).
+        """
+        for job_id, job in list(self._jobs.items()):
+            why = unplaceable(job.options, cluster.alive)
+            if why is None:
+                continue
+            del self._jobs[job_id]
+            for ref in [*job.chunk_runs, job.final]:
+                with contextlib.suppress(Exception):
+                    self._ray.cancel(ref, force=True)
+            self._send("lost", job_id, job.claim.attempt, why)
 
     def _cancel(self, job_id: str) -> None:
         job = self._jobs.pop(job_id, None)
@@ -221,6 +241,24 @@ class Driver:
             self._send("failed", claim.job_id, claim.attempt, value[1], value[2])
         else:
             self._send("done", claim.job_id, claim.attempt, value)
+
+
+def unplaceable(options: dict[str, Any], nodes: list[Node]) -> str | None:
+    """Why no live node can run a task with these options; None when one can."""
+    wanted = {name: amount for name, amount in options.get("resources", {}).items()}
+    if options.get("num_cpus"):
+        wanted["CPU"] = options["num_cpus"]
+    if options.get("num_gpus"):
+        wanted["GPU"] = options["num_gpus"]
+    memory = options.get("memory") or 0
+    for node in nodes:
+        if node.memory_bytes >= memory and all(
+            node.resources.get(name, 0) >= amount for name, amount in wanted.items()
+        ):
+            return None
+    asked = ", ".join(f"{name}={amount:g}" for name, amount in sorted(wanted.items()))
+    memory_text = f"{memory / 2**30:.1f} GiB of memory" if memory else "no memory"
+    return f"no live node of the cluster has {memory_text} and {asked or 'a CPU'}"
 
 
 def driver_main(fd: int, parent_pid: int, address: str) -> None:
