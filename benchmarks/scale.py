@@ -93,6 +93,8 @@ def centre(**settings: Any) -> Iterator[httpx.Client]:
             log_level="warning",
             rate_limit_per_second=0,
             write_account_file=False,
+            # One cost table for both executors: no engine benchmark running beside them.
+            engine_benchmark="off",
             **settings,
         )
         with CentreServer(config) as server:

@@ -206,6 +206,18 @@ def test_a_job_no_node_can_hold_is_refused_naming_the_largest_node(centres: Cent
     assert error["code"] == "DEVICE_LIMIT"
     assert "largest node" in error["message"]
     assert error["detail"]["node"] in error["message"]
+    # A node large enough joins: the same job is admitted; once it leaves, refused again.
+    dry_run = {"device": "statevector", "programs": [wide]}
+    centres.cluster.add_node("big", {}, memory_bytes=64 << 30)
+    deadline = time.monotonic() + 60
+    while centres.b.post("/v1/jobs:dry-run", json=dry_run).status_code != 200:
+        assert time.monotonic() < deadline, "the large node was never taken into account"
+        time.sleep(0.2)
+    centres.cluster.kill("big")
+    while (response := centres.b.post("/v1/jobs:dry-run", json=dry_run)).status_code == 200:
+        assert time.monotonic() < deadline + 30, "the large node was never seen to leave"
+        time.sleep(0.2)
+    assert response.json()["error"]["detail"]["node"] == error["detail"]["node"]
 
 
 def wait_status(client: httpx.Client, job_id: str, status: str, timeout: float = 60) -> None:
