@@ -28,6 +28,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from qharbor import errors
+from qharbor.engines import costs
 from qharbor.executors import ray_chunks
 from qharbor.executors.local import _die_with_parent
 from qharbor.executors.ray_cluster import Cluster, Node, Placement
@@ -261,6 +262,19 @@ def unplaceable(options: dict[str, Any], nodes: list[Node]) -> str | None:
     return f"no live node of the cluster has {memory_text} and {asked or 'a CPU'}"
 
 
+def task_environment() -> dict[str, str]:
+    """Variables the Ray workers that run this centre's tasks get, on every node.
+
+    Ray starts its workers with the environment of ``ray start``, not the
+    driver's: without ``OMP_WAIT_POLICY=PASSIVE`` (see
+    :func:`qharbor.executors.local.worker_environment`) an idle worker's OpenMP
+    threads spin and take the CPU a busy worker on the same host needs (measured
+    here: a chunk on the second of two 1-CPU nodes took 4 to 5 times as long).
+    """
+    names = ("OMP_WAIT_POLICY", costs.PATH_ENV)
+    return {name: os.environ[name] for name in names if name in os.environ}
+
+
 def driver_main(fd: int, parent_pid: int, address: str) -> None:
     """The driver process: connect to the cluster at ``address``, then serve the centre."""
     _die_with_parent(parent_pid)
@@ -274,6 +288,7 @@ def driver_main(fd: int, parent_pid: int, address: str) -> None:
         ray.init(
             address=address,
             namespace="qharbor",
+            runtime_env={"env_vars": task_environment()},
             logging_level=logging.WARNING,
             log_to_driver=False,
             configure_logging=False,
