@@ -9,8 +9,8 @@ have produced. Engine choice sees at most 64 circuits of a batch at once
 (:mod:`qharbor.engines.selection`), so chunks of at least that many runs choose
 as the whole batch would.
 
-This module is plain Python: the Ray executor runs :func:`run_chunk` and
-:func:`gather` as Ray tasks, and the tests call them directly.
+This module is plain Python: the Ray executor runs :func:`run_chunk` as Ray tasks
+and :func:`gather` in its driver, and the tests call them directly.
 """
 
 from __future__ import annotations
