@@ -217,9 +217,10 @@ class Driver:
             ready, _ = self._ray.wait(pending, num_returns=len(pending), timeout=0)
         for ref in ready:
             job_id, final = owners[ref]
-            job = self._jobs.get(job_id)
-            if job is None:
+            found = self._jobs.get(job_id)
+            if found is None:
                 continue
+            job = found
             if not final:
                 job.done += job.chunk_runs.pop(ref)
                 self._send("progress", job_id, job.claim.attempt, job.done, job.total)
