@@ -11,9 +11,11 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,12 +37,20 @@ class LocalCluster:
     """
 
     def __init__(self, root: Path) -> None:
-        self.root = root
+        # Ray's sockets live under each node's temp dir, and a Unix socket path
+        # holds at most 107 bytes: pytest's folders grow too long for them.
+        self.root = root if len(str(root)) <= 24 else Path(tempfile.mkdtemp(prefix="qh-ray-"))
+        self._made = self.root != root
         self.address: str | None = None
         self.groups: dict[str, int] = {}  # node label -> process group
 
     def _start(
-        self, label: str, args: list[str], resources: dict[str, float], memory_bytes: int
+        self,
+        label: str,
+        args: list[str],
+        resources: dict[str, float],
+        memory_bytes: int,
+        cpus: int = 1,
     ) -> None:
         temp = self.root / label
         temp.mkdir(parents=True, exist_ok=True)
@@ -48,7 +58,7 @@ class LocalCluster:
             RAY,
             "start",
             "--num-cpus",
-            "1",
+            str(cpus),
             "--object-store-memory",
             str(100 * 1024 * 1024),
             "--temp-dir",
@@ -102,11 +112,15 @@ class LocalCluster:
         )
 
     def add_node(
-        self, label: str, resources: dict[str, float] | None = None, memory_bytes: int = 1 << 30
+        self,
+        label: str,
+        resources: dict[str, float] | None = None,
+        memory_bytes: int = 1 << 30,
+        cpus: int = 1,
     ) -> None:
-        """Start a worker node (1 CPU, ``memory_bytes`` for tasks) that joins the head."""
+        """Start a worker node (``cpus`` CPUs, ``memory_bytes`` for tasks) that joins the head."""
         assert self.address is not None
-        self._start(label, ["--address", self.address], resources or {}, memory_bytes)
+        self._start(label, ["--address", self.address], resources or {}, memory_bytes, cpus)
 
     def kill(self, label: str) -> None:
         """kill -9 every process of one node."""
@@ -119,6 +133,8 @@ class LocalCluster:
             self.kill(label)
         if "head" not in self.groups:
             self.address = None
+        if self._made:
+            shutil.rmtree(self.root, ignore_errors=True)
 
     def wait_nodes(self, count: int, timeout: float = 60) -> None:
         """Wait until ``count`` nodes are alive (asked with ``ray status``)."""

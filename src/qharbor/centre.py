@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -40,6 +41,9 @@ from qharbor.security.usage import UsageLedger
 from qharbor.settings import Settings
 from qharbor.store import Database
 from qharbor.store.notices import Notices
+
+if TYPE_CHECKING:
+    from qharbor.executors import ray_cluster
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +130,9 @@ class Centre:
             self.catalogue = Catalogue(
                 [dataclasses.replace(d, memory_where=memory_where) for d in self.catalogue]
             )
+        if hasattr(self._executor, "on_largest_node"):
+            # Nodes join and leave: the refusal at submission follows the largest.
+            self._executor.on_largest_node = self._follow_largest_node  # type: ignore[union-attr]
         self.fleet = Fleet(
             self.catalogue, DeviceRecords(self.db), tick_s=settings.fleet_tick_seconds
         )
@@ -219,6 +226,9 @@ class Centre:
         """Wake what waits on a job here: long-polls, event streams and program runs."""
         self.events.publish(job_id)
         self.programs.job_changed(job_id)
+
+    def _follow_largest_node(self, node: ray_cluster.Node) -> None:
+        self.catalogue.set_memory(node.memory_bytes, f"of the cluster's largest node, {node.name}")
 
     def start(self) -> None:
         """Migrate the database, make the first admin and the keys if needed, start the

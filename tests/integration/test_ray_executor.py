@@ -1,13 +1,18 @@
 """Two centre processes on one PostgreSQL database, in front of one real Ray cluster.
 
-The cluster is a head and a second node on this machine, each its own
-``ray start`` with 1 CPU; the centres are two ``qharbor serve`` processes with
+The cluster is a head (1 CPU) and a second node (2 CPUs) on this machine, each its
+own ``ray start``; the centres are two ``qharbor serve`` processes with
 ``--executor ray``. Every accepted job must end exactly once, with the result a
-single worker would have produced.
+single worker would have produced: the module ends by counting the result and
+usage rows in the database.
+
+``fakeqpu`` stands in for a real processor: a device file of kind ``qpu`` whose
+driver is the twin engine, hosted only by the second node.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -15,12 +20,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import psutil
 import pytest
+import sqlalchemy as sa
 
 from qharbor.devices import default_catalogue
+from qharbor.devices.twins import spec as twin_specs
 from qharbor.jobs.claims import Claim
 from qharbor.jobs.options import JobOptions
 from qharbor.jobs.result import Result
+from qharbor.store import tables
 from qharbor.workers.execution import execute
 from tests.acceptance.test_restart import ServeProcess
 from tests.conftest import PostgresSchema, need_postgres
@@ -51,12 +60,29 @@ def sweep(n: int, points: int) -> dict[str, Any]:
 
 
 class Centres:
-    def __init__(self, cluster: LocalCluster, a: ServeProcess, b: ServeProcess, token: str):
+    def __init__(
+        self,
+        cluster: LocalCluster,
+        processes: list[ServeProcess],
+        token: str,
+        database_url: str,
+        start: Any,
+    ):
         self.cluster = cluster
+        a, b = processes
         self.a = httpx.Client(base_url=a.url, headers={"Authorization": f"Bearer {token}"})
         self.b = httpx.Client(base_url=b.url, headers={"Authorization": f"Bearer {token}"})
-        self.processes = (a, b)
+        self.processes = processes
+        self.database_url = database_url
+        self.start = start  # port -> a new ServeProcess on it
         self.accepted: list[str] = []
+
+    def restart(self) -> None:
+        """kill -9 both centre processes, then start them again on their ports."""
+        ports = [process.port for process in self.processes]
+        for process in self.processes:
+            process.kill()
+        self.processes[:] = [self.start(port) for port in ports]
 
     def submit(self, client: httpx.Client, **body: Any) -> dict[str, Any]:
         body.setdefault("device", "statevector")
@@ -83,9 +109,18 @@ def centres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Centres]:
     cluster = LocalCluster(root / "nodes")
     schema = PostgresSchema()
     processes: list[ServeProcess] = []
+    devices = root / "devices"
+    devices.mkdir()
+    nmr3 = (twin_specs.BUILTIN_DIR / "nmr3.toml").read_text()
+    (devices / "fakeqpu.toml").write_text(
+        nmr3.replace('name = "nmr3"', 'name = "fakeqpu"\nkind = "qpu"').replace(
+            "max_shots = 2000", "max_shots = 100000"
+        )
+    )
     try:
         address = cluster.start_head({"device:statevector": 4})
-        cluster.add_node("w1", {"device:statevector": 4})
+        # Two CPUs: the processor's run and a chunk of a sweep fit side by side.
+        cluster.add_node("w1", {"device:statevector": 4, "device:fakeqpu": 1}, cpus=2)
         env = {
             **os.environ,
             "QHARBOR_DATABASE_URL": schema.url,
@@ -98,12 +133,15 @@ def centres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Centres]:
             "QHARBOR_WARM_ENGINES": "0",
             "QHARBOR_ENGINE_BENCHMARK": "off",
             "QHARBOR_PARSER_PROCESSES": "1",
+            "QHARBOR_DEVICES_DIR": str(devices),
         }
         data = root / "data"  # shared: one key-encryption key for both processes
         processes.append(ServeProcess(data, env))
         token = json.loads((root / "accounts.json").read_text())["accounts"]["local"]["token"]
         processes.append(ServeProcess(data, env))
-        made = Centres(cluster, processes[0], processes[1], token)
+        made = Centres(
+            cluster, processes, token, schema.url, lambda port: ServeProcess(data, env, port)
+        )
         yield made
     finally:
         if len(processes) == 2 and "made" in locals():
@@ -120,7 +158,7 @@ def reference(
 ) -> Result:
     """The result one worker on this host gives for the same programs and seed."""
     device = default_catalogue().get(job["device"])
-    specs = [stored(p["source"], p.get("parameters")) for p in programs]
+    specs = [stored(p["source"], p.get("parameters", [])) for p in programs]
     result = execute(
         Claim(
             job["id"],
@@ -188,34 +226,108 @@ def test_a_job_no_node_can_hold_is_refused_naming_the_largest_node(centres: Cent
     assert error["code"] == "DEVICE_LIMIT"
     assert "largest node" in error["message"]
     assert error["detail"]["node"] in error["message"]
+    # A node large enough joins: the same job is admitted; once it leaves, refused again.
+    dry_run = {"device": "statevector", "programs": [wide]}
+    centres.cluster.add_node("big", {}, memory_bytes=64 << 30)
+    deadline = time.monotonic() + 60
+    while centres.b.post("/v1/jobs:dry-run", json=dry_run).status_code != 200:
+        assert time.monotonic() < deadline, "the large node was never taken into account"
+        time.sleep(0.2)
+    centres.cluster.kill("big")
+    while (response := centres.b.post("/v1/jobs:dry-run", json=dry_run)).status_code == 200:
+        assert time.monotonic() < deadline + 30, "the large node was never seen to leave"
+        time.sleep(0.2)
+    assert response.json()["error"]["detail"]["node"] == error["detail"]["node"]
 
 
-def test_a_killed_node_leaves_simulator_jobs_to_finish_on_the_other(centres: Centres) -> None:
+def wait_status(client: httpx.Client, job_id: str, status: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = client.get(f"/v1/jobs/{job_id}").json()
+        if now["status"] == status:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} is {now['status']}, not {status}")
+
+
+#: A 3-qubit circuit in the fake processor's native gates, with a few layers.
+QPU_CIRCUIT = (
+    'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[3];\ncreg c[3];\n'
+    + "rx(0.3) q[0];\nry(0.2) q[1];\ncz q[0],q[1];\ncz q[1],q[2];\n" * 4
+    + "measure q -> c;\n"
+)
+
+
+def ray_tasks() -> list[psutil.Process]:
+    """This machine's Ray workers running a qharbor task now (Ray titles them by task name)."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        with contextlib.suppress(psutil.Error):
+            if any(part.startswith("ray::qharbor:") for part in process.info["cmdline"] or ()):
+                found.append(process)
+    return found
+
+
+def wait_task(title: str, timeout: float = 60) -> None:
+    """Wait until a Ray worker runs the task of this title."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(title in p.info["cmdline"] for p in ray_tasks()):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no Ray worker runs {title}")
+
+
+def test_a_killed_node_leaves_simulator_jobs_to_finish_and_fails_real_device_jobs(
+    centres: Centres,
+) -> None:
+    # Only the second node hosts the processor, so its run is there.
+    qpu = centres.submit(
+        centres.b, device="fakeqpu", programs=[QPU_CIRCUIT] * 300, shots=100_000, seed=2
+    )
+    wait_task(f"ray::qharbor:{qpu['id']}:1")
     programs = [sweep(6, 1200)]
     # Pinned: the reference below runs the whole sweep on one engine too.
     job = centres.submit(centres.a, programs=programs, shots=100, seed=3, options={"engine": "aer"})
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        now = centres.a.get(f"/v1/jobs/{job['id']}").json()
-        if now["status"] == "RUNNING":
-            break
-        time.sleep(0.05)
-    assert now["status"] == "RUNNING", now
-    centres.cluster.kill("w1")  # its chunks were handed to both nodes at once
+    wait_task(f"ray::qharbor:{job['id']}:1")
+    assert centres.a.get(f"/v1/jobs/{qpu['id']}").json()["status"] == "RUNNING"
+    centres.cluster.kill("w1")  # with the run on the processor and a chunk of the sweep
+    lost = centres.wait(centres.a, qpu["id"])
+    assert (lost["status"], lost["error"]["code"]) == ("FAILED", "WORKER_LOST"), lost
+    assert lost["attempt"] == 1  # never run again behind its owner's back
     done = centres.wait(centres.b, job["id"])
     assert done["status"] == "DONE", done
     result = centres.b.get(f"/v1/jobs/{job['id']}/result").json()
-    # Aer chooses its own seeds past the first bindings of a long sweep (see
-    # tests/unit/executors/test_ray_chunks.py), so the rows' layout is compared.
-    expected = reference(done, programs, {"engine": "aer"})
-    layout = [
-        (e["program"], e["parameters"], e["num_clbits"], sum(e["counts"].values()))
-        for e in result["experiments"]
-    ]
-    assert layout == [
-        (e.program, e.parameters, e.num_clbits, sum(e.counts.values()))
-        for e in expected.experiments
-    ]
+    # Chunks run again elsewhere sample from their own seeds: the counts are one worker's.
+    check_rows(result, reference(done, programs, {"engine": "aer"}))
+
+
+def test_a_killed_centre_leaves_no_ray_work_and_its_jobs_end_once_after_restart(
+    centres: Centres,
+) -> None:
+    programs = [sweep(6, 1200)]
+    running = centres.submit(
+        centres.a, programs=programs, shots=100, seed=5, options={"engine": "aer"}
+    )
+    wait_status(centres.a, running["id"], "RUNNING")
+    queued = [centres.submit(centres.b, programs=[BELL], shots=10, seed=s) for s in range(3)]
+    deadline = time.monotonic() + 30
+    while not ray_tasks() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ray_tasks(), "the sweep never started on the cluster"
+    centres.restart()
+    # The drivers died with the centres, and Ray ended the tasks they owned.
+    deadline = time.monotonic() + 30
+    while ray_tasks() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert ray_tasks() == []
+    done = centres.wait(centres.b, running["id"])
+    assert done["status"] == "DONE", done
+    assert done["attempt"] == 2  # the dead centre's attempt was fenced out
+    result = centres.b.get(f"/v1/jobs/{running['id']}/result").json()
+    check_rows(result, reference(done, programs, {"engine": "aer"}))
+    for job in queued:
+        assert centres.wait(centres.a, job["id"])["status"] == "DONE"
 
 
 def test_a_lost_head_holds_jobs_queued_until_it_returns(centres: Centres) -> None:
@@ -235,6 +347,21 @@ def test_a_lost_head_holds_jobs_queued_until_it_returns(centres: Centres) -> Non
     done = centres.wait(centres.a, held["id"])
     assert done["status"] == "DONE", done
     assert centres.a.get("/v1/health").status_code == 200
-    # Every job this module accepted ended exactly once.
-    for job_id in centres.accepted:
-        assert centres.a.get(f"/v1/jobs/{job_id}").json()["status"] == "DONE"
+    # Every job this module accepted ended exactly once: one status, one result
+    # row of the attempt that ended it, one usage charge.
+    statuses = {job_id: centres.a.get(f"/v1/jobs/{job_id}").json() for job_id in centres.accepted}
+    failed = {job_id for job_id, job in statuses.items() if job["status"] == "FAILED"}
+    assert all(job["status"] in ("DONE", "FAILED") for job in statuses.values()), statuses
+    assert [statuses[j]["device"] for j in failed] == ["fakeqpu"]
+    engine = sa.create_engine(centres.database_url)
+    try:
+        with engine.connect() as conn:
+            stored = conn.execute(sa.select(tables.results.c.job_id, tables.results.c.attempt))
+            results = [tuple(row) for row in stored]
+            charged = [row[0] for row in conn.execute(sa.select(tables.usage.c.job_id))]
+    finally:
+        engine.dispose()
+    done = set(centres.accepted) - failed
+    assert sorted(j for j, _ in results) == sorted(done)
+    assert all(attempt == statuses[j]["attempt"] for j, attempt in results)
+    assert sorted(j for j in charged if j in done) == sorted(done)

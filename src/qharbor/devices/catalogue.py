@@ -153,6 +153,20 @@ class Catalogue:
     def names(self) -> list[str]:
         return list(self._devices)
 
+    def set_memory(self, memory_bytes: int, memory_where: str) -> None:
+        """Every device's jobs may now use ``memory_bytes`` together (a cluster's largest node).
+
+        A simulator's qubit limit follows the memory. The devices are replaced, not
+        changed: a reader holds the old one or the new one.
+        """
+        limits = {d.name: d.max_qubits for d in simulator_devices(memory_bytes=memory_bytes)}
+        changed = {}
+        for name, device in self._devices.items():
+            if device.kind == "simulator" and name in limits:
+                device = replace(device, max_qubits=limits[name])
+            changed[name] = replace(device, memory_bytes=memory_bytes, memory_where=memory_where)
+        self._devices = changed
+
 
 def twin_device(
     spec: specs.TwinSpec, max_shots: int = 1_000_000, memory_bytes: int | None = None
@@ -163,7 +177,7 @@ def twin_device(
     """
     return Device(
         name=spec.name,
-        kind="twin",
+        kind=spec.kind,
         engine=spec.engine,
         method="twin",
         description=spec.description,

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -89,6 +90,9 @@ class RayExecutor:
         self._handed_at: dict[str, float] = {}
         self._progress: dict[str, Progress] = {}
         self._reported: dict[str, Progress] = {}
+        #: Called with the largest live node when it changes (a node joined or left).
+        self.on_largest_node: Callable[[ray_cluster.Node], None] | None = None
+        self._largest: tuple[str, int] | None = None
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._closed = False
@@ -284,6 +288,7 @@ class RayExecutor:
             self._cluster_at = time.monotonic()
             self._problem = None
             self._connected.set()
+            self._note_largest(message[1])
             return None
         if kind == "unavailable":
             self._problem = message[1]
@@ -305,6 +310,16 @@ class RayExecutor:
             return Outcome(OutcomeKind.FAILED, job_id, attempt, code=message[3], message=message[4])
         log.warning("job %s (attempt %s) lost its Ray task: %s", job_id, attempt, message[3])
         return self._lost(claim, message[3])
+
+    def _note_largest(self, cluster: ray_cluster.Cluster) -> None:
+        largest = cluster.largest()
+        if largest is None:
+            return
+        key = (largest.node_id, largest.memory_bytes)
+        if key != self._largest:
+            self._largest = key
+            if self.on_largest_node is not None:
+                self.on_largest_node(largest)
 
     def cancel(self, job_id: str) -> Outcome | None:
         claim = self._running.pop(job_id, None)

@@ -9,8 +9,8 @@ have produced. Engine choice sees at most 64 circuits of a batch at once
 (:mod:`qharbor.engines.selection`), so chunks of at least that many runs choose
 as the whole batch would.
 
-This module is plain Python: the Ray executor runs :func:`run_chunk` and
-:func:`gather` as Ray tasks, and the tests call them directly.
+This module is plain Python: the Ray executor runs :func:`run_chunk` as Ray tasks
+and :func:`gather` in its driver, and the tests call them directly.
 """
 
 from __future__ import annotations
@@ -71,8 +71,13 @@ def can_fan_out(claim: Claim) -> bool:
     )
 
 
-def plan(claim: Claim, chunk_runs: int, max_chunks: int) -> list[Chunk]:
+def plan(claim: Claim, chunk_runs: int, max_chunks: int, slots: int = 1) -> list[Chunk]:
     """Split a claim's runs into at most ``max_chunks`` chunks of at least ``chunk_runs`` runs.
+
+    Where there are more chunks than ``slots`` (tasks the cluster runs at once),
+    their number is a multiple of ``slots``, so every slot has the same share:
+    3 chunks on 2 slots would take two rounds of a third each, 2 chunks one
+    round of a half.
 
     Returns:
         The chunks in order; one chunk (the whole job) when it is too small to split
@@ -81,6 +86,8 @@ def plan(claim: Claim, chunk_runs: int, max_chunks: int) -> list[Chunk]:
     total = total_runs(claim)
     chunk_runs = max(chunk_runs, MIN_CHUNK_RUNS)
     count = min(max_chunks, total // chunk_runs) if can_fan_out(claim) else 1
+    if slots > 1 and count > slots:
+        count -= count % slots
     if count <= 1:
         whole = tuple(claim.programs)
         return [Chunk(0, whole, tuple(range(len(whole))), claim.seed, total)]
@@ -144,8 +151,9 @@ def gather(claim: Claim, chunks: list[Chunk], parts: list[Result]) -> Result | S
     """One result from the chunks' results, as one worker would have built it.
 
     Rows keep the job's order and program numbers; timings add up (the device
-    time the job used); the record is the first chunk's, with the job's seed and
-    how many chunks ran. A result for a registered key is sealed here.
+    time the job used); the record is the first chunk's, with the job's seed, how
+    many chunks ran, and each chunk's runs and seconds. A result for a registered
+    key is sealed here.
     """
     rows = []
     for chunk, part in zip(chunks, parts, strict=True):
@@ -154,7 +162,13 @@ def gather(claim: Claim, chunks: list[Chunk], parts: list[Result]) -> Result | S
     first = parts[0]
     engines = sorted({name for p in parts for name in p.metadata.extra.get("engines") or ()})
     metadata = dataclasses.replace(first.metadata, seed=claim.seed)
-    extra: dict[str, Any] = {"chunks": len(parts)}
+    extra: dict[str, Any] = {
+        "chunks": len(parts),
+        # What each chunk cost its worker (seconds) and how many runs it held:
+        # the figures a model of larger clusters starts from.
+        "chunk_s": [round(p.timings.compile_s + p.timings.run_s, 4) for p in parts],
+        "chunk_runs": [c.runs for c in chunks],
+    }
     if len(engines) > 1:
         extra["engines"] = engines
     if "selection_s" in first.metadata.extra:

@@ -98,6 +98,7 @@ class Placement:
         max_retries: how often Ray runs a task again after its node died.
         chunk_runs: the fewest runs a fanned-out chunk holds.
         max_chunks: the most chunks one job is split into.
+        slots: tasks the cluster runs at once (its live CPUs).
     """
 
     num_cpus: float = 1.0
@@ -107,6 +108,7 @@ class Placement:
     max_retries: int = 3
     chunk_runs: int = 64
     max_chunks: int = 1
+    slots: int = 1
 
 
 def is_real_device(claim: Claim) -> bool:
@@ -134,4 +136,5 @@ def placement(claim: Claim, cluster: Cluster, *, chunk_runs: int, max_retries: i
         chunk_runs=chunk_runs,
         # Chunks for every CPU: a node that finishes early takes the next chunk.
         max_chunks=1 if real else max(1, 2 * cluster.cpus),
+        slots=max(1, cluster.cpus),
     )

@@ -28,6 +28,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from qharbor import errors
+from qharbor.engines import costs
 from qharbor.executors import ray_chunks
 from qharbor.executors.local import _die_with_parent
 from qharbor.executors.ray_cluster import Cluster, Node, Placement
@@ -39,8 +40,14 @@ log = logging.getLogger(__name__)
 CLUSTER_EVERY_S = 1.0
 
 
-def _run(claim: Claim, chunk: ray_chunks.Chunk | None) -> Any:
-    """A Ray task: one chunk of a claim, or the whole claim; errors as values."""
+def _run(claim: Claim, chunk: ray_chunks.Chunk | None, env: dict[str, str]) -> Any:
+    """A Ray task: one chunk of a claim, or the whole claim; errors as values.
+
+    ``env`` (:func:`task_environment`) is set before the engines are first
+    imported in this worker, which is when OpenMP reads it.
+    """
+    for name, value in env.items():
+        os.environ.setdefault(name, value)
     try:
         if chunk is None:
             from qharbor.workers.execution import execute
@@ -53,24 +60,16 @@ def _run(claim: Claim, chunk: ray_chunks.Chunk | None) -> Any:
         return ("failed", "ENGINE_ERROR", repr(exc))
 
 
-def _gather(claim: Claim, chunks: list[ray_chunks.Chunk], *parts: Any) -> Any:
-    """A Ray task: the chunks' results as one (Ray resolves ``parts`` before it runs)."""
-    for part in parts:
-        if isinstance(part, tuple):
-            return part
-    try:
-        return ray_chunks.gather(claim, chunks, list(parts))
-    except errors.QHarborError as exc:
-        return ("failed", exc.code, exc.message)
-
-
 @dataclass
 class _Job:
     claim: Claim
     total: int
     chunk_runs: dict[Any, int] = field(default_factory=dict)  # pending chunk ref -> runs
     done: int = 0
-    final: Any = None  # the ref whose value is the job's result
+    final: Any = None  # the ref whose value is the job's result (a job run whole)
+    chunks: list[ray_chunks.Chunk] = field(default_factory=list)
+    refs: list[Any] = field(default_factory=list)  # the chunks' refs, in order
+    options: dict[str, Any] = field(default_factory=dict)  # what each of its tasks asks for
 
 
 class Driver:
@@ -83,7 +82,7 @@ class Driver:
         self._jobs: dict[str, _Job] = {}
         self._closed = threading.Event()
         self._run_task = ray.remote(_run)
-        self._gather_task = ray.remote(_gather)
+        self._env = task_environment()
         self._advertised: set[str] = set()
 
     def _read(self) -> None:
@@ -125,7 +124,9 @@ class Driver:
             self._drain()
             self._collect()
             if time.monotonic() - last_cluster >= CLUSTER_EVERY_S:
-                self._send("cluster", self.cluster())
+                cluster = self.cluster()
+                self._send("cluster", cluster)
+                self._give_up_unplaceable(cluster)
                 last_cluster = time.monotonic()
 
     def _drain(self) -> None:
@@ -161,31 +162,51 @@ class Driver:
 
     def _submit(self, claim: Claim, placement: Placement) -> None:
         options = self._options(claim, placement)
-        chunks = ray_chunks.plan(claim, placement.chunk_runs, placement.max_chunks)
-        job = _Job(claim, total=sum(c.runs for c in chunks))
+        chunks = ray_chunks.plan(claim, placement.chunk_runs, placement.max_chunks, placement.slots)
+        job = _Job(claim, total=sum(c.runs for c in chunks), options=options)
         if len(chunks) == 1:
-            job.final = self._run_task.options(**options).remote(claim, None)
+            job.final = self._run_task.options(**options).remote(claim, None, self._env)
         else:
-            refs = [self._run_task.options(**options).remote(claim, c) for c in chunks]
-            job.chunk_runs = {ref: c.runs for ref, c in zip(refs, chunks, strict=True)}
-            job.final = self._gather_task.options(
-                num_cpus=0, max_retries=placement.max_retries, name=options["name"]
-            ).remote(claim, chunks, *refs)
+            # Gathered here once every chunk is in, not in a task of its own: a
+            # gathering task would wait for a worker process of its own.
+            job.chunks = chunks
+            job.refs = [
+                self._run_task.options(**options).remote(claim, c, self._env) for c in chunks
+            ]
+            job.chunk_runs = {ref: c.runs for ref, c in zip(job.refs, chunks, strict=True)}
             self._send("progress", claim.job_id, claim.attempt, 0, job.total)
         self._jobs[claim.job_id] = job
 
+    def _give_up_unplaceable(self, cluster: Cluster) -> None:
+        """Report lost the jobs no live node can hold any more.
+
+        Ray keeps a task that no node can place waiting, silently and for ever: a
+        processor's run whose only node died, or a job whose memory no node hosting
+        its device has. Its job is lost instead (a real device's job fails).
+        """
+        for job_id, job in list(self._jobs.items()):
+            why = unplaceable(job.options, cluster.alive)
+            if why is None:
+                continue
+            del self._jobs[job_id]
+            self._cancel_refs(job)
+            self._send("lost", job_id, job.claim.attempt, why)
+
     def _cancel(self, job_id: str) -> None:
         job = self._jobs.pop(job_id, None)
-        if job is None:
-            return
-        for ref in [*job.chunk_runs, job.final]:
+        if job is not None:
+            self._cancel_refs(job)
+
+    def _cancel_refs(self, job: _Job) -> None:
+        for ref in [*job.chunk_runs, *([job.final] if job.final is not None else [])]:
             with contextlib.suppress(Exception):
                 self._ray.cancel(ref, force=True)
 
     def _collect(self) -> None:
         owners: dict[Any, tuple[str, bool]] = {}
         for job_id, job in self._jobs.items():
-            owners[job.final] = (job_id, True)
+            if job.final is not None:
+                owners[job.final] = (job_id, True)
             for ref in job.chunk_runs:
                 owners[ref] = (job_id, False)
         if not owners:
@@ -196,31 +217,76 @@ class Driver:
             ready, _ = self._ray.wait(pending, num_returns=len(pending), timeout=0)
         for ref in ready:
             job_id, final = owners[ref]
-            job = self._jobs.get(job_id)
-            if job is None:
+            found = self._jobs.get(job_id)
+            if found is None:
                 continue
+            job = found
             if not final:
                 job.done += job.chunk_runs.pop(ref)
                 self._send("progress", job_id, job.claim.attempt, job.done, job.total)
-                continue
+                if job.chunk_runs:
+                    continue
             del self._jobs[job_id]
-            self._finish(job, ref)
+            self._finish(job, [ref] if final else job.refs)
 
-    def _finish(self, job: _Job, ref: Any) -> None:
+    def _finish(self, job: _Job, refs: list[Any]) -> None:
+        """Report a job whose task, or every chunk, has ended."""
         ray = self._ray
         claim = job.claim
         try:
-            value = ray.get(ref)
+            values = ray.get(refs)
         except ray.exceptions.TaskCancelledError:
             return
         except ray.exceptions.RayError as exc:
             why = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             self._send("lost", claim.job_id, claim.attempt, why)
             return
-        if isinstance(value, tuple):
-            self._send("failed", claim.job_id, claim.attempt, value[1], value[2])
-        else:
-            self._send("done", claim.job_id, claim.attempt, value)
+        failed = next((v for v in values if isinstance(v, tuple)), None)
+        if failed is not None:
+            self._send("failed", claim.job_id, claim.attempt, failed[1], failed[2])
+            return
+        if not job.chunks:
+            self._send("done", claim.job_id, claim.attempt, values[0])
+            return
+        try:
+            result = ray_chunks.gather(claim, job.chunks, values)
+        except errors.QHarborError as exc:
+            self._send("failed", claim.job_id, claim.attempt, exc.code, exc.message)
+            return
+        self._send("done", claim.job_id, claim.attempt, result)
+
+
+def unplaceable(options: dict[str, Any], nodes: list[Node]) -> str | None:
+    """Why no live node can run a task with these options; None when one can."""
+    wanted = {name: amount for name, amount in options.get("resources", {}).items()}
+    if options.get("num_cpus"):
+        wanted["CPU"] = options["num_cpus"]
+    if options.get("num_gpus"):
+        wanted["GPU"] = options["num_gpus"]
+    memory = options.get("memory") or 0
+    for node in nodes:
+        if node.memory_bytes >= memory and all(
+            node.resources.get(name, 0) >= amount for name, amount in wanted.items()
+        ):
+            return None
+    asked = ", ".join(f"{name}={amount:g}" for name, amount in sorted(wanted.items()))
+    memory_text = f"{memory / 2**30:.1f} GiB of memory" if memory else "no memory"
+    return f"no live node of the cluster has {memory_text} and {asked or 'a CPU'}"
+
+
+def task_environment() -> dict[str, str]:
+    """Variables the Ray workers that run this centre's tasks get, on every node.
+
+    Ray starts its workers with the environment of ``ray start``, not the
+    driver's, so each task sets these before it imports an engine (a
+    ``runtime_env`` would do it too, but only in workers Ray starts for it, not
+    in the ones each node keeps ready). Without ``OMP_WAIT_POLICY=PASSIVE`` (see
+    :func:`qharbor.executors.local.worker_environment`) an idle worker's OpenMP
+    threads spin and take the CPU a busy worker on the same host needs (measured
+    here: a chunk on the second of two 1-CPU nodes took 4 to 5 times as long).
+    """
+    names = ("OMP_WAIT_POLICY", costs.PATH_ENV)
+    return {name: os.environ[name] for name in names if name in os.environ}
 
 
 def driver_main(fd: int, parent_pid: int, address: str) -> None:

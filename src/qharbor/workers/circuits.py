@@ -63,6 +63,9 @@ def execute_circuits(claim: Claim, programs: list[ParsedProgram]) -> Result:
                 finals[index] = states
                 simulated[index] = (time.perf_counter() - began) / len(states)
     rest = [i for i in range(batch) if i not in finals]
+    # The k-th run of the job samples with seed + k, whichever engine runs it, so a
+    # chunk of the job that starts at run k samples as the whole job does.
+    first_runs = run_offsets(experiments)
     outcomes: list[list[Any]] = [[] for _ in experiments]
     grouped = run_grouped(
         picker,
@@ -70,13 +73,17 @@ def execute_circuits(claim: Claim, programs: list[ParsedProgram]) -> Result:
         [choices[i] for i in rest],
         device.method,
         claim.shots,
-        claim.seed,
+        [claim.seed + first_runs[i] for i in rest],
     )
     for index, runs in zip(rest, grouped, strict=True):
         outcomes[index] = runs
     for index, states in finals.items():
         outcomes[index] = sampling.sample_states(
-            experiments[index].circuit, states, claim.shots, claim.seed, simulated[index]
+            experiments[index].circuit,
+            states,
+            claim.shots,
+            claim.seed + first_runs[index],
+            simulated[index],
         )
     finished = time.perf_counter()
 
@@ -130,37 +137,55 @@ def execute_circuits(claim: Claim, programs: list[ParsedProgram]) -> Result:
     )
 
 
+def run_offsets(experiments: list[Experiment]) -> list[int]:
+    """Each experiment's first run as an index among all the job's runs, in order."""
+    offsets, total = [], 0
+    for experiment in experiments:
+        offsets.append(total)
+        total += len(experiment.bindings) or 1
+    return offsets
+
+
 def run_grouped(
     picker: Picker,
     experiments: list[Experiment],
     choices: list[Choice],
     method: str,
     shots: int,
-    seed: int,
+    seeds: list[int],
 ) -> list[list[Any]]:
-    """Run the experiments with one ``run`` call per chosen engine, in the original order.
+    """Run the experiments, one ``run`` call per stretch of neighbours on one engine.
 
-    The first group starts at ``seed``, so a job whose circuits all go to one
-    engine samples exactly as that engine alone would; each later group starts
-    after the seeds the earlier ones used.
+    ``seeds[i]`` is the seed of experiment i's first run. An engine numbers the
+    runs of one call consecutively from the seed it is given, so a call holds
+    neighbours whose seeds follow on; a job whose circuits all go to one engine
+    is one call, and samples exactly as that engine alone would.
     """
-    groups: dict[tuple[str, str], list[int]] = {}
-    for index, choice in enumerate(choices):
-        groups.setdefault((choice.engine, choice.precision), []).append(index)
     outcomes: list[list[Any]] = [[] for _ in experiments]
-    next_seed = seed
-    for (name, precision), members in groups.items():
-        engine = picker.engine(name)
+    stretches: list[list[int]] = []
+    for index, choice in enumerate(choices):
+        previous = stretches[-1][-1] if stretches else None
+        if (
+            previous is not None
+            and (choices[previous].engine, choices[previous].precision)
+            == (choice.engine, choice.precision)
+            and seeds[index] == seeds[previous] + (len(experiments[previous].bindings) or 1)
+        ):
+            stretches[-1].append(index)
+        else:
+            stretches.append([index])
+    for members in stretches:
+        choice = choices[members[0]]
+        engine = picker.engine(choice.engine)
         done = engine.run(
             [experiments[i] for i in members],
             method=method,
             shots=shots,
-            seed=next_seed,
-            precision=precision,
+            seed=seeds[members[0]],
+            precision=choice.precision,
         )
         for index, runs in zip(members, done, strict=True):
             outcomes[index] = runs
-        next_seed += sum(len(experiments[i].bindings) or 1 for i in members)
     return outcomes
 
 

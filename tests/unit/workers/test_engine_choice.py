@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,7 +82,28 @@ def test_circuits_go_to_different_engines_and_keep_their_order(stim: FakeEngine)
     assert meta["engine"] == "aer"  # the engine that ran most experiments
     assert "2 on aer, 1 on stim" in meta["engine_reason"]
     assert "stim-lib" in meta["versions"] and "qiskit-aer" in meta["versions"]
-    assert stim.calls == [{"count": 1, "seed": 5, "precision": "double", "method": "statevector"}]
+    # Each run samples with the seed of its place in the job, whichever engine runs it.
+    assert stim.calls == [{"count": 1, "seed": 4, "precision": "double", "method": "statevector"}]
+    assert [r["seed"] for r in rows] == [3, 4, 5]
+
+
+def test_a_chunk_of_a_job_on_several_engines_samples_as_the_whole_job(stim: FakeEngine) -> None:
+    from qharbor.executors import ray_chunks
+
+    rng = random.Random(4)
+    programs = [
+        spec(BELL) if rng.random() < 0.4 else spec(ROTATION, [{"theta": rng.uniform(0, 3)}] * 2)
+        for _ in range(90)
+    ]
+    whole = execute(task(*programs))
+    assert {r.extra.get("engine") for r in whole.experiments} == {"aer", "stim"}
+    chunks = ray_chunks.plan(task(*programs), 64, 2)
+    assert len(chunks) == 2
+    parts = [ray_chunks.run_chunk(task(*programs), chunk) for chunk in chunks]
+    gathered = ray_chunks.gather(task(*programs), chunks, parts)
+    assert [(r.program, r.counts, r.seed) for r in gathered.experiments] == [
+        (r.program, r.counts, r.seed) for r in whole.experiments
+    ]
 
 
 def test_one_engine_for_all_circuits_runs_them_in_one_call(stim: FakeEngine) -> None:

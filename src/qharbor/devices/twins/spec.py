@@ -143,6 +143,9 @@ class TwinSpec:
     max_run_s: float = 120.0
     #: ZZ crosstalk between coupled qubits while both idle, in kHz (``[couplers]``).
     zz_khz: Varying = Varying(0.0)
+    #: ``twin``, or ``qpu`` for a processor driven through the twin engine: its
+    #: runs are real, so a run lost with its worker is failed, never repeated.
+    kind: str = "twin"
 
     def gate(self, name: str) -> GateSpec:
         return next(g for g in self.gates if g.name == name)
@@ -341,6 +344,7 @@ def parse(data: Mapping[str, Any], source: str) -> TwinSpec:
         max_shots=int(top.number("max_shots", 100_000, minimum=1)),
         concurrency=int(top.number("concurrency", 1, minimum=1)),
         max_run_s=float(top.number("max_run_s", 120.0, minimum=0.001)),
+        kind=_kind(top),
         shot_overhead_us=timing.number("shot_overhead_us"),
         job_overhead_s=timing.number("job_overhead_s"),
         jitter=timing.number("jitter", 0.0),
@@ -373,6 +377,17 @@ def _utc(reader: _Reader, field: str) -> dt.datetime:
     if value.tzinfo is None:
         raise reader.fail(field, "give a time zone, e.g. 2027-01-05T06:00:00Z")
     return value.astimezone(dt.UTC)
+
+
+#: The kinds a device file may declare.
+KINDS = ("twin", "qpu")
+
+
+def _kind(top: _Reader) -> str:
+    kind: str = top.get("kind", str, "twin")
+    if kind not in KINDS:
+        raise top.fail("kind", f"must be one of {', '.join(KINDS)}, not {kind!r}")
+    return kind
 
 
 def load(path: Path) -> TwinSpec:
