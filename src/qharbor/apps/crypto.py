@@ -151,7 +151,8 @@ def factor(
     """
     if number < 15 or number % 2 == 0 or number.bit_length() > 6:
         raise ValueError(
-            "factor odd composites from 15 to 63; larger ones need more qubits than a simulator holds here"
+            "factor odd composites from 15 to 63; larger ones need more qubits "
+            "than a simulator holds"
         )
     reference = trial_division(number)
     if len(reference) == 1:

@@ -54,7 +54,10 @@ class UnitCommitment:
         return int(np.dot(self.capacities, committed)) >= self.demand
 
     def qubo(self, penalty: float | None = None) -> QUBO:
-        """``Σ costᵢ xᵢ + penalty · (Σ cᵢxᵢ − Σ 2ᵏ sₖ − demand)²`` over generators then slack bits."""
+        """``Σ costᵢ xᵢ + penalty · (Σ cᵢxᵢ − Σ 2ᵏ sₖ − demand)²``.
+
+        Variables: the generators, then the slack bits.
+        """
         penalty = penalty if penalty is not None else 2 * sum(self.costs) + 1
         weights = np.array(
             [*self.capacities, *(-(2**k) for k in range(self.slack_bits))], dtype=float
@@ -114,9 +117,7 @@ def plot_schedule(problem: UnitCommitment, outcome: dict[str, Any], path: str) -
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(6, 3.5))
-    for column, (label, key) in enumerate(
-        [("QAOA", "committed"), ("exact", "reference_committed")]
-    ):
+    for column, key in enumerate(["committed", "reference_committed"]):
         bottom = 0
         for i, (capacity, on) in enumerate(zip(problem.capacities, outcome[key], strict=True)):
             if on:
