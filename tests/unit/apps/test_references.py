@@ -92,7 +92,9 @@ def test_the_jordan_wigner_hamiltonian_has_pyscfs_fci_energy(molecule: str) -> N
     lowest = np.linalg.eigvalsh(matrix[np.ix_(sector, sector)]).min()
     assert lowest == pytest.approx(fci, abs=1e-8)
     if molecule == "H2":
-        assert fci == pytest.approx(chemistry.exact_ground_energy(chemistry.h2_hamiltonian()), abs=1e-6)
+        assert fci == pytest.approx(
+            chemistry.exact_ground_energy(chemistry.h2_hamiltonian()), abs=1e-6
+        )
 
 
 def test_the_two_orbital_ansatz_starts_at_hartree_fock() -> None:
