@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from qharbor.runtime.program import Quantum
 
 _BASIS = ["cx", "u"]
+#: Experiments in one random-number job (a centre takes up to 1000 programs a job).
+_EXPERIMENTS_PER_JOB = 500
 
 #: The PRESENT block cipher's 4-bit S-box.
 PRESENT_SBOX = (0xC, 0x5, 0x6, 0xB, 0x9, 0x0, 0xA, 0xD, 0x3, 0xE, 0xF, 0x8, 0x4, 0x7, 0x1, 0x2)
@@ -298,9 +300,11 @@ def random_bits(quantum: Quantum, count: int, *, width: int = 16) -> list[int]:
     circuit.measure_all()
     experiments = math.ceil(count / width)
     bits: list[int] = []
-    for counts in quantum.sample([circuit] * experiments, 1):
-        (reading,) = counts
-        bits.extend(int(c) for c in reversed(reading.replace(" ", "")))
+    for start in range(0, experiments, _EXPERIMENTS_PER_JOB):
+        chunk = min(_EXPERIMENTS_PER_JOB, experiments - start)
+        for counts in quantum.sample([circuit] * chunk, 1):
+            (reading,) = counts
+            bits.extend(int(c) for c in reversed(reading.replace(" ", "")))
     return bits[:count]
 
 
