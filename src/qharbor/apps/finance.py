@@ -134,8 +134,12 @@ def plot_frontier(portfolio: Portfolio, selection: Any, path: str) -> str:
             top = ret
     x = np.asarray(selection, dtype=float)
     figure, axes = plt.subplots(figsize=(6, 4))
-    axes.scatter(*zip(*points, strict=True), s=12, color="0.6", label="selections")
-    axes.plot(*zip(*frontier, strict=True), color="k", label="efficient frontier")
+    axes.scatter(
+        [p[0] for p in points], [p[1] for p in points], s=12, color="0.6", label="selections"
+    )
+    axes.plot(
+        [p[0] for p in frontier], [p[1] for p in frontier], color="k", label="efficient frontier"
+    )
     axes.scatter(
         [x @ portfolio.sigma @ x], [portfolio.mu @ x], s=90, marker="*", color="C3", label="QAOA"
     )
