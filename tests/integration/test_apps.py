@@ -90,6 +90,14 @@ def test_shor_factors_15_as_a_program_and_21_from_the_client(
     assert outcome["success_probability"] > 0.3
 
 
+def test_a_prime_to_factor_is_refused_before_anything_runs(running: RunningCentre) -> None:
+    response = running.http.post(
+        "/v1/programs/factor/runs", json={"device": "statevector", "inputs": {"number": 23}}
+    )
+    assert response.status_code == 422, response.text
+    assert "odd composite" in response.json()["error"]["message"] + response.text
+
+
 def test_grover_finds_the_key_of_a_known_pair(quantum: ServiceQuantum) -> None:
     key, plaintext = 0b1011, 0b0110
     ciphertext = crypto.encrypt(key, plaintext, 4)
@@ -100,7 +108,9 @@ def test_grover_finds_the_key_of_a_known_pair(quantum: ServiceQuantum) -> None:
 
 def test_device_random_numbers_pass_the_statistical_suite(quantum: ServiceQuantum) -> None:
     outcome = crypto.random_numbers(quantum, 4096)
-    assert outcome["passed"], outcome["p_values"]
+    # Good bits fail one of the four tests at the standard's 0.01 about 5 % of the time;
+    # at 10⁻⁴ almost never, while bits with any pattern score far below it.
+    assert min(outcome["p_values"].values()) > 1e-4, outcome["p_values"]
     assert outcome["count"] == 4096 and len(bin(int(outcome["bits"], 16))) <= 4096 + 2
 
 

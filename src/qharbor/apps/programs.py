@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -82,6 +83,14 @@ class FactorInputs(Inputs):
     number: int = Field(default=15, ge=15, le=63, description="An odd composite, 15 to 63.")
     base: int | None = Field(default=None, ge=2, description="The base a; chosen if omitted.")
     shots: int = Field(default=256, ge=16, le=100_000, description="Shots of the one job.")
+
+    @model_validator(mode="after")
+    def _composite(self) -> FactorInputs:
+        if self.number % 2 == 0 or len(crypto.trial_division(self.number)) == 1:
+            raise ValueError(f"number must be an odd composite; {self.number} is not")
+        if self.base is not None and math.gcd(self.base, self.number) != 1:
+            raise ValueError(f"base must share no factor with {self.number}")
+        return self
 
 
 class FactorProgram(Program):
