@@ -22,6 +22,8 @@ GROUP = "qharbor.centre_programs"
 #: The programs the centre ships: name -> ``module:attribute`` of a Program subclass.
 SHIPPED: dict[str, str] = {
     "vqe": "qharbor.apps.programs:VQEProgram",
+    "portfolio": "qharbor.apps.programs:PortfolioProgram",
+    "factor": "qharbor.apps.programs:FactorProgram",
 }
 
 

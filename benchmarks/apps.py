@@ -1,0 +1,109 @@
+"""Each app on a device, against its classical reference: the error it reaches.
+
+Run: python -m benchmarks.apps [--devices statevector sc25]
+
+One centre, the apps driven from the client (:class:`qharbor.apps.quantum.ServiceQuantum`)
+on each device in turn. Prints, per app and device, the error against the
+reference (the measure each app is judged by), whether the target is met on
+``statevector`` (chemical accuracy; the optimal portfolio and schedule; the
+Black–Scholes price within 1 %; the right factors and key), and the seconds taken.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+from qharbor.api.server import CentreServer
+from qharbor.apps import chemistry, crypto, energy, finance
+from qharbor.apps.quantum import ServiceQuantum
+from qharbor.client.service import HarborService
+from qharbor.settings import Settings
+
+#: name -> (run it, its error in words, whether the target is met).
+Case = tuple[
+    Callable[[ServiceQuantum], dict[str, Any]],
+    Callable[[dict[str, Any]], str],
+    Callable[[dict[str, Any]], bool],
+]
+
+CASES: dict[str, Case] = {
+    "H2 VQE": (
+        lambda q: chemistry.ground_state(q, iterations=20),
+        lambda o: f"{o['gap_ha'] * 1000:.3f} mHa",
+        lambda o: o["chemically_accurate"],
+    ),
+    "LiH VQE (2e,2o)": (
+        lambda q: chemistry.molecule_ground_state(q, "LiH", iterations=20),
+        lambda o: f"{o['gap_ha'] * 1000:.3f} mHa",
+        lambda o: o["chemically_accurate"],
+    ),
+    "portfolio 6 of 3": (
+        lambda q: finance.optimise_portfolio(q, finance.Portfolio.random(6, 3, seed=3)),
+        lambda o: f"gap {o['gap']:.4f}, P(opt) {o['probability_optimal']:.3f}",
+        lambda o: o["optimal"],
+    ),
+    "unit commitment 4+3": (
+        lambda q: energy.commit_units(
+            q, energy.UnitCommitment((1, 2, 3, 2), (3.0, 5.0, 7.5, 4.0), 4)
+        ),
+        lambda o: f"gap {o['gap']:.2f}, P(opt) {o['probability_optimal']:.3f}",
+        lambda o: o["optimal"],
+    ),
+    "call option (IAE)": (
+        lambda q: finance.price_option(q),
+        lambda o: f"{o['relative_gap'] * 100:.3f} %",
+        lambda o: o["relative_gap"] < 0.01,
+    ),
+    "Shor 15": (
+        lambda q: crypto.factor(q, 15),
+        lambda o: f"{o['factors']}, P(order) {o['success_probability']:.2f}",
+        lambda o: o["agree"],
+    ),
+    "Grover 4-bit key": (
+        lambda q: crypto.search_key(q, 0b0110, crypto.encrypt(0b1011, 0b0110, 4)),
+        lambda o: f"P(key) {o['success_probability']:.2f}",
+        lambda o: o["agree"],
+    ),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--devices", nargs="+", default=["statevector", "sc25"])
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as data:
+        settings = Settings(
+            port=0,
+            data_dir=data,
+            workers=args.workers,
+            log_level="warning",
+            rate_limit_per_second=0,
+            engine_benchmark="off",
+        )
+        with (
+            CentreServer(settings) as server,
+            HarborService(server.url, server.bootstrap_token) as service,
+        ):
+            for device in args.devices:
+                quantum = ServiceQuantum(service, device)
+                for name, (run, error, met) in CASES.items():
+                    start = time.perf_counter()
+                    try:
+                        outcome = run(quantum)
+                        rows.append((name, device, error(outcome), met(outcome)))
+                    except Exception as exc:  # a device that cannot run it says why
+                        rows.append((name, device, f"{type(exc).__name__}: {exc}"[:60], False))
+                    rows[-1] += (time.perf_counter() - start,)
+    print(f"{'app':<22}{'device':<13}{'error against the reference':<40}{'target':<8}{'s':>7}")
+    for name, device, error_text, ok, seconds in rows:
+        print(f"{name:<22}{device:<13}{error_text:<40}{'met' if ok else '-':<8}{seconds:>7.1f}")
+
+
+if __name__ == "__main__":
+    main()
