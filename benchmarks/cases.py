@@ -23,6 +23,7 @@ from benchmarks.circuits import (
     hardware_efficient_ansatz,
     qft_of_basis_state,
     random_layers,
+    random_u3_cz,
     to_qiskit,
 )
 
@@ -98,8 +99,9 @@ def _state(size: dict[str, int]) -> Work:
 
 
 def _batch(size: dict[str, int]) -> Work:
+    layers = random_u3_cz if size.get("u3") else random_layers
     circuits = tuple(
-        random_layers(size["n"], size["depth"], seed=size["seed"] + i) for i in range(size["count"])
+        layers(size["n"], size["depth"], seed=size["seed"] + i) for i in range(size["count"])
     )
     return Work("batch", circuits, shots=size["shots"], seed=size["seed"])
 
@@ -150,6 +152,13 @@ CASES: dict[str, Case] = {
             "batch",
             {"n": 5, "depth": 6, "count": 1000, "shots": 100, "seed": 5000},
             {"n": 5, "depth": 6, "count": 50, "shots": 100, "seed": 5000},
+        ),
+        Case(
+            "batch5u3",
+            "1000 random 5-qubit circuits, u3 + cz, depth 10, 100 shots, one batch",
+            "batch",
+            {"n": 5, "depth": 10, "count": 1000, "shots": 100, "seed": 7000, "u3": 1},
+            {"n": 5, "depth": 10, "count": 50, "shots": 100, "seed": 7000, "u3": 1},
         ),
         Case(
             "ansatz12",

@@ -96,6 +96,26 @@ def random_layers(n: int, depth: int, seed: int, measure: bool = True) -> Circui
     return Circuit(n, tuple(gates), measure=measure)
 
 
+def random_u3_cz(n: int, depth: int, seed: int, measure: bool = True) -> Circuit:
+    """``depth`` layers of a random u3 on every qubit, then a CZ brickwork.
+
+    Each ``u3(θ, φ, λ)`` is written as ``rz(λ)``, ``ry(θ)``, ``rz(φ)``: the same
+    operator up to a global phase, which no sample sees, in gates every system's
+    converter reads. The brickwork's pairs start at qubit 0 on even layers and at
+    qubit 1 on odd ones. Angles are uniform in [0, 2π) from
+    ``numpy.random.default_rng(seed)``.
+    """
+    rng = np.random.default_rng(seed)
+    gates: list[Gate] = []
+    for layer in range(depth):
+        angles = rng.uniform(0.0, 2 * math.pi, size=(n, 3))
+        for q in range(n):
+            theta, phi, lam = (float(a) for a in angles[q])
+            gates += [Gate("rz", (q,), lam), Gate("ry", (q,), theta), Gate("rz", (q,), phi)]
+        gates.extend(Gate("cz", (q, q + 1)) for q in range(layer % 2, n - 1, 2))
+    return Circuit(n, tuple(gates), measure=measure)
+
+
 def hardware_efficient_ansatz(n: int, reps: int) -> Circuit:
     """``reps`` blocks of a ry layer and a CX chain, then a last ry layer.
 

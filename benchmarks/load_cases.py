@@ -4,7 +4,10 @@
   waits for its result, a few hundred times in a row; p50 and p99 in ms.
 - ``throughput8``: 8 client processes each do the same in a closed loop (one
   job in flight per client), all released at once; jobs per second over the
-  time from release to the last result.
+  time from release to the last result. The clients run on the centre's host
+  and share its cores (``client_cores``).
+- ``memory29``: the peak resident memory of a worker running one 29-qubit
+  double-precision job, over the state's size.
 
 Both use a local centre started outside the clock, as for the timed cases.
 Each job is submitted with ``wait``, so one request carries the job and its
@@ -16,6 +19,7 @@ breakdown.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import statistics
 import sys
 import time
@@ -54,7 +58,51 @@ def _client(url: str, token: str, jobs: int, ready: Any, go: Any, done: Any) -> 
         done.put((time.perf_counter(), ok))
 
 
+#: The memory case: (full, quick) widths of its double-precision state vector.
+MEMORY_QUBITS = (29, 20)
+#: Memory the host must have available, as a multiple of the state, to run it.
+MEMORY_HEADROOM = 1.6
+
+
+def memory(quick: bool) -> dict[str, Any]:
+    """Peak resident memory of a worker running one wide double-precision job.
+
+    The job goes through the worker's own ``execute`` in a fresh interpreter
+    (``benchmarks.memory``): a three-layer entangling circuit, measured, 1000
+    shots, on qulacs. The figure is the worker's whole peak resident memory
+    (imports included) over the state vector's 16 bytes per amplitude.
+    """
+    import psutil
+
+    from benchmarks.memory import in_subprocess
+
+    qubits = MEMORY_QUBITS[quick]
+    state = 16 << qubits
+    available = psutil.virtual_memory().available
+    out: dict[str, Any] = {"system": "qharbor", "case": "memory29", "qubits": qubits}
+    out.update({"state_bytes": state, "available_bytes": available, "error": None})
+    if available < MEMORY_HEADROOM * state:
+        out["error"] = (
+            f"not run: the host has {available / 2**30:.1f} GiB available, and a "
+            f"{qubits}-qubit state needs {state / 2**30:.0f} GiB plus headroom"
+        )
+        out["ok"] = False
+        return out
+    started = time.perf_counter()
+    row = in_subprocess([("qulacs", "double", "sample", qubits)])[0]
+    out.update(
+        seconds=time.perf_counter() - started,
+        peak_bytes=row["peak_bytes"],
+        job_bytes=row["job_bytes"],
+        peak_over_state=row["peak_bytes"] / state,
+        ok=True,
+    )
+    return out
+
+
 def measure(case: str, runs: int, quick: bool) -> dict[str, Any]:
+    if case == "memory29":
+        return memory(quick)
     from benchmarks.centre import LocalCentre
     from qharbor import HarborService
 
@@ -124,6 +172,8 @@ def _throughput(url: str, token: str, jobs: int) -> dict[str, Any]:
     return {
         "jobs": total,
         "clients": CLIENTS,
+        # The clients share this host, and its cores, with the centre.
+        "client_cores": os.cpu_count(),
         "seconds": elapsed,
         "jobs_per_s": total / elapsed,
         "ok": all(ok for _, ok in ends),

@@ -101,7 +101,7 @@ def instrument() -> None:
 
     manager.JobManager.claim = claim
     _timed(manager.JobManager, "cancel_requests", "sched: cancel check")
-    _timed(scheduler.Scheduler, "_task", "sched: build task")
+    _timed(scheduler.Scheduler, "_prepare", "sched: build task")
     _timed(local.LocalExecutor, "submit", "sched: send task to worker")
     _timed(manager.JobManager, "complete", "complete: total")
     _timed(signing.Signer, "sign", "complete: ML-DSA sign")

@@ -17,8 +17,13 @@ COLUMNS = (*DOUBLE_PEERS, *SINGLE_PEERS, "qharbor", "qharbor-single", "qharbor-j
 SLOW_CASE_S = 0.3
 #: Round trip and throughput targets, and the batch target against qulacs.
 P50_TARGET_MS = 5.0
+P99_TARGET_MS = 20.0
 THROUGHPUT_TARGET = 500.0
 BATCH_TARGET = 1.5
+#: The batch cases, each held to BATCH_TARGET against qulacs in-process.
+BATCH_CASES = ("batch5u3", "jobs5x1000")
+#: Peak resident memory of a worker over its double-precision state (memory29).
+MEMORY_TARGET = 1.25
 
 
 def _median(result: dict[str, Any] | None) -> float | None:
@@ -54,13 +59,107 @@ def ratios(case: str, results: dict[str, Any]) -> dict[str, Any]:
         "double": ratio(results, "qharbor", DOUBLE_PEERS),
         "single": ratio(results, "qharbor-single", SINGLE_PEERS),
     }
-    if case == "jobs5x1000":
+    if case in BATCH_CASES:
         batch = ratio(results, "qharbor", ("qulacs",))
         if batch is not None:
             batch["target"] = BATCH_TARGET
             batch["met"] = batch["value"] is not None and batch["value"] <= BATCH_TARGET
         out["batch_vs_qulacs"] = batch
     return out
+
+
+def targets(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The performance targets, one row each: what, the figure, the target, met or not.
+
+    ``met`` is None for a row whose case did not run (or failed) in this run.
+    """
+    found = document.get("cases", {})
+    load = document.get("load", {})
+    rows: list[dict[str, Any]] = []
+
+    def add(what: str, figure: str | None, target: str, met: bool | None) -> None:
+        rows.append({"what": what, "figure": figure or "not run", "target": target, "met": met})
+
+    for name in BATCH_CASES:
+        entry = found.get(name, {}).get("ratios", {}).get("batch_vs_qulacs")
+        title = found.get(name, {}).get("title", name)
+        if entry is None or entry["value"] is None:
+            add(f"{name}: {title}", None, f"≤ {BATCH_TARGET:g}× qulacs", None)
+            continue
+        ours = _median(found[name]["results"].get("qharbor"))
+        add(
+            f"{name}: {title}; ÷ qulacs in-process",
+            f"{seconds(ours)} s against {seconds(entry['fastest_peer_s'])} s: "
+            f"{entry['value']:.2f}×",
+            f"≤ {BATCH_TARGET:g}×",
+            bool(entry["met"]),
+        )
+    trip = load.get("roundtrip") or {}
+    ok = bool(trip.get("ok"))
+    for key, label, limit in (
+        ("p50_ms", "p50", P50_TARGET_MS),
+        ("p99_ms", "p99", P99_TARGET_MS),
+    ):
+        value = trip.get(key)
+        add(
+            f"tiny job round trip, one client, {label}",
+            None if value is None else f"{value:.1f} ms",
+            f"≤ {limit:g} ms",
+            None if value is None else ok and value <= limit,
+        )
+    rate = load.get("throughput8") or {}
+    value = rate.get("jobs_per_s")
+    cores = (rate.get("runs") or [{}])[-1].get("client_cores")
+    where = f", clients on the centre's {cores} cores" if cores else ""
+    add(
+        f"tiny jobs from 8 client processes{where}",
+        None if value is None else f"{value:.0f} jobs/s",
+        f"≥ {THROUGHPUT_TARGET:g} jobs/s",
+        None if value is None else bool(rate.get("ok")) and value >= THROUGHPUT_TARGET,
+    )
+    for name, label in (
+        ("qft26", "QFT-26 state"),
+        ("qft22", "QFT-22 state"),
+        ("random20", "random-20, 1000 shots"),
+        ("ansatz12", "ansatz-12, 200 sets"),
+    ):
+        entry = found.get(name, {}).get("ratios", {}).get("double")
+        if entry is None or entry["value"] is None:
+            add(f"{label}, double, against the fastest double peer", None, "", None)
+            continue
+        add(
+            f"{label}, double, against the fastest double peer",
+            f"{entry['value']:.2f}× ({entry['fastest_peer']})",
+            f"≤ {entry['target']:g}×",
+            bool(entry["met"]),
+        )
+    memory = load.get("memory29") or {}
+    value = memory.get("peak_over_state")
+    qubits = memory.get("qubits", 29)
+    figure = None
+    if value is not None:
+        figure = f"peak RSS {memory['peak_bytes'] / 2**30:.2f} GiB: {value:.2f}× the state"
+    elif memory.get("error"):
+        figure = memory["error"]
+    add(
+        f"{qubits}-qubit state vector, double ({(16 << qubits) / 2**30:g} GiB): worker peak RSS",
+        figure,
+        f"≤ {MEMORY_TARGET:g}× the state",
+        None if value is None else value <= MEMORY_TARGET,
+    )
+    return rows
+
+
+def targets_table(document: dict[str, Any]) -> Table:
+    grid = Table(title="Targets", title_justify="left")
+    grid.add_column("what")
+    grid.add_column("figure", justify="right")
+    grid.add_column("target")
+    grid.add_column("")
+    for row in targets(document):
+        mark = {True: "[green]met[/]", False: "[red]missed[/]", None: "[dim]—[/]"}[row["met"]]
+        grid.add_row(row["what"], row["figure"], row["target"], mark)
+    return grid
 
 
 def seconds(value: float | None) -> str:
@@ -151,13 +250,7 @@ def show(document: dict[str, Any], console: Console | None = None) -> None:
         console.print(table(document))
     if document["load"]:
         console.print(load_table(document["load"]))
-    batch = document["cases"].get("jobs5x1000", {}).get("ratios", {}).get("batch_vs_qulacs")
-    if batch and batch["value"] is not None:
-        mark = "met" if batch["met"] else "missed"
-        console.print(
-            f"1000 circuits as one qharbor job: {batch['value']:.2f}× qulacs in-process "
-            f"(target ≤ {BATCH_TARGET:g}×, {mark})"
-        )
+    console.print(targets_table(document))
     for note in document.get("notes", []):
         console.print(f"[yellow]note:[/] {note}")
 
@@ -207,6 +300,10 @@ def markdown(document: dict[str, Any]) -> str:
                 f"| 8 client processes | {rate['jobs_per_s']:.0f} jobs/s "
                 f"| ≥ {THROUGHPUT_TARGET:g} jobs/s |"
             )
+    lines += ["", "| what | figure | target | |", "|---|---|---|---|"]
+    for row in targets(document):
+        mark = {True: "met", False: "**missed**", None: "—"}[row["met"]]
+        lines.append(f"| {row['what']} | {row['figure']} | {row['target']} | {mark} |")
     return "\n".join(lines) + "\n"
 
 

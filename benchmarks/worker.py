@@ -96,7 +96,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--reference", default=None)
     args = parser.parse_args()
-    if args.case in ("roundtrip", "throughput8"):
+    if args.case in ("roundtrip", "throughput8", "memory29"):
         from benchmarks import load_cases as load
 
         result = load.measure(args.case, args.runs, args.quick)

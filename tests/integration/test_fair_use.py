@@ -14,7 +14,7 @@ import pytest
 
 from qharbor import errors
 from qharbor.client import HarborService
-from qharbor.client.rest import RetryPolicy
+from qharbor.client.rest import RestSession, RetryPolicy
 from tests.integration.conftest import RunningCentre, start_centre
 from tests.integration.test_tenancy import admin_post, new_member, unique
 from tests.programs import BELL
@@ -198,4 +198,27 @@ def test_without_retries_the_sdk_raises_rate_limited(limited: RunningCentre) -> 
     with service, pytest.raises(errors.RateLimited) as caught:
         for _ in range(20):
             service.me()
-    assert caught.value.detail["retry_after_s"] >= 1
+    assert caught.value.detail["retry_after_s"] > 0
+
+
+def test_a_throttled_client_waits_as_long_as_the_limit_says(limited: RunningCentre) -> None:
+    """At 2 requests a second a request is allowed again within half a second; the
+    SDK waits what the error's ``retry_after_s`` says, not the whole second that
+    ``Retry-After`` rounds it up to."""
+    _user, token = limited.centre.identity.create_user(unique("exact"), unique("lab"))
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        time.sleep(seconds)
+
+    with RestSession(limited.url, token, retry=RetryPolicy(retries=20), sleep=sleep) as session:
+        for _ in range(6):  # a burst of 4, then 2 per second
+            session.get("/v1/me")
+    assert sleeps, "the limit was never reached"
+    assert all(0 < seconds <= 0.5 for seconds in sleeps), sleeps
+    refused = limited.client_for(token)
+    while (response := refused.get("/v1/me")).status_code != 429:
+        pass
+    assert response.headers["Retry-After"] == "1"  # whole seconds, for other clients
+    assert 0 < response.json()["error"]["detail"]["retry_after_s"] <= 0.5

@@ -354,3 +354,66 @@ def test_another_projects_job_is_not_found(running: RunningCentre) -> None:
         assert response.json()["error"]["code"] == "JOB_NOT_FOUND"
     listed = stranger.get("/v1/jobs").json()["jobs"]
     assert job["id"] not in {j["id"] for j in listed}
+
+
+# --- wake-ups: no answer waits for the database recheck timer --------------------------------
+
+#: A recheck no test may wait for: a missed wake-up waits this long, past the
+#: client's timeout, so it fails the test instead of costing a second.
+NEVER_S = 600.0
+CLIENT_TIMEOUT_S = 20.0
+
+
+def test_a_job_that_ends_before_its_submitter_watches_is_answered_at_once(
+    running: RunningCentre, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race, made certain: the job is cancelled (an ending no result memory
+    holds) after it is stored and before the waiting submission watches it."""
+    centre = running.centre
+    monkeypatch.setattr(centre.events, "recheck_s", NEVER_S)
+    store = centre.submission.submit
+
+    def submit_then_end(*args: Any, **kwargs: Any) -> Any:
+        job, replayed = store(*args, **kwargs)
+        centre.jobs.cancel(job.project_id, job.id)
+        return job, replayed
+
+    monkeypatch.setattr(centre.submission, "wake", lambda: None)  # the scheduler keeps off it
+    monkeypatch.setattr(centre.submission, "submit", submit_then_end)
+    response = running.http.post(
+        "/v1/jobs",
+        params={"wait": 300},
+        json={"device": "statevector", "programs": [BELL], "shots": 10},
+        timeout=CLIENT_TIMEOUT_S,
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["status"] == "CANCELLED"
+
+
+def test_the_event_stream_sees_a_change_made_before_it_subscribed(
+    running: RunningCentre, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stream reads the job again once it has subscribed, so a job cancelled
+    between the stream's first read and its subscription ends the stream at once."""
+    centre = running.centre
+    monkeypatch.setattr(centre.events, "recheck_s", NEVER_S)
+    monkeypatch.setattr(centre.submission, "wake", lambda: None)
+    job = running.submit(programs=[BELL], shots=10)
+    read = centre.jobs.get
+    reads = 0
+
+    def read_then_end(project_id: str, job_id: str) -> Any:
+        nonlocal reads
+        reads += 1
+        found = read(project_id, job_id)
+        if reads == 1:  # the stream's first read, before it subscribes
+            centre.jobs.cancel(project_id, job_id)
+        return found
+
+    monkeypatch.setattr(centre.jobs, "get", read_then_end)
+    with running.http.stream(
+        "GET", f"/v1/jobs/{job['id']}/events", timeout=CLIENT_TIMEOUT_S
+    ) as stream:
+        text = "".join(stream.iter_text())
+    assert '"status": "QUEUED"' in text
+    assert '"status": "CANCELLED"' in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 from typing import Any
 
@@ -152,7 +153,8 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, errors.Unauthenticated):
             headers = {"WWW-Authenticate": "Bearer"}
         elif isinstance(exc, errors.RateLimited):
-            headers = {"Retry-After": str(int(exc.detail.get("retry_after_s", 1)))}
+            # The header takes whole seconds; the body's retry_after_s is exact.
+            headers = {"Retry-After": str(math.ceil(exc.detail.get("retry_after_s", 1)))}
         return error_response(exc, headers)
 
     @app.exception_handler(RequestValidationError)

@@ -114,6 +114,21 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+def _exact_retry_after(response: httpx.Response) -> float | None:
+    """The seconds a qharbor 429 names in its body (``detail.retry_after_s``), which
+    ``Retry-After`` rounds up to whole seconds; None for any other answer."""
+    if response.status_code != 429:
+        return None
+    try:
+        response.read()
+        value = response.json()["error"]["detail"]["retry_after_s"]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return max(0.0, float(value))
+
+
 class RestSession:
     """An authenticated, retrying JSON session with one centre.
 
@@ -292,7 +307,9 @@ class RestSession:
                 continue
             retryable = idempotent or response.status_code == 429
             if response.status_code in RETRY_STATUSES and retryable and retry < self.retry.retries:
-                wait = parse_retry_after(response.headers.get("Retry-After"))
+                wait = _exact_retry_after(response)
+                if wait is None:
+                    wait = parse_retry_after(response.headers.get("Retry-After"))
                 response.close()
                 self.pause(retry, wait)
                 retry += 1

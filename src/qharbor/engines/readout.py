@@ -27,7 +27,11 @@ def one_register(circuit: QuantumCircuit) -> tuple[QuantumCircuit, list[list[int
     repeat bits, so it runs with one register over all its bits, and its keys
     are the whole classical state, clbit 0 rightmost.
     """
-    bits = [[circuit.find_bit(bit).index for bit in register] for register in circuit.cregs]
+    cregs = circuit.cregs
+    if len(cregs) == 1 and circuit.num_clbits and list(cregs[0]) == circuit.clbits:
+        # The common case (one register over every bit), without looking each bit up.
+        return circuit, [list(range(circuit.num_clbits))]
+    bits = [[circuit.find_bit(bit).index for bit in register] for register in cregs]
     if [i for register in bits for i in register] == list(range(circuit.num_clbits)) and all(bits):
         return circuit, bits
     flat = QuantumCircuit(

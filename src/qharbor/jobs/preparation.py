@@ -14,6 +14,7 @@ from qharbor.jobs.checks import PUBS_TIMEOUT_SECONDS, check_on_device, prepare_p
 from qharbor.jobs.options import JobOptions
 from qharbor.jobs.parsed import ParsedProgram, pack_circuit
 from qharbor.jobs.request import JobRequest, PreparedJob
+from qharbor.programs.batches import Item, admit_programs
 from qharbor.programs.intake import admit_program
 
 
@@ -90,15 +91,15 @@ def prepare(
     stored: list[ParsedProgram] = []
     workloads: list[Workload] = []
     experiments = 0
-    for index, spec in enumerate(request.programs):
-        skip_isa = request.options.skip_compilation
-        try:
-            program = admit_program(
+    skip_isa = request.options.skip_compilation
+    # Parsed together (a batch's chunks on every parser at once), then taken in
+    # order, so the first refusal reported is the first program's, as before.
+    admitted = admit_programs(
+        [
+            Item(
                 spec.source,
                 spec.format,
                 spec.parameters,
-                max_bytes=max_program_bytes,
-                sandbox=sandbox,
                 check=functools.partial(
                     check_on_device,
                     device,
@@ -109,8 +110,16 @@ def prepare(
                     shots=request.shots,
                 ),
             )
-        except errors.ProgramError as exc:
-            raise _in_program(exc, index) from None
+            for index, spec in enumerate(request.programs)
+        ],
+        sandbox=sandbox,
+        max_bytes=max_program_bytes,
+    )
+    for index, (spec, program) in enumerate(zip(request.programs, admitted, strict=True)):
+        if isinstance(program, errors.ProgramError):
+            raise _in_program(program, index)
+        if isinstance(program, errors.QHarborError):
+            raise program
         # A program with result types keeps one final state per binding until the end.
         states = (len(program.bindings) or 1) if program.extras.get("result_types") else 0
         workloads.append(Workload(program.checked.num_qubits, states))

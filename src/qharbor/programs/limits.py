@@ -513,8 +513,16 @@ class _OperationCounter:
                 max_definition_depth=self.limits.max_definition_depth,
             )
         total = 0
+        # A standard gate has no definition to expand and at most 3 controls: only
+        # its angles need a look, read without building the gate's Python object
+        # (which for a small circuit costs more than parsing it).
+        plain = self.limits.max_controls >= _STANDARD_MAX_CONTROLS
         for instruction in circuit.data:
-            total += self._one(instruction.operation, depth)
+            if plain and instruction.is_standard_gate():
+                _check_values(instruction.name, instruction.params)
+                total += 1
+            else:
+                total += self._one(instruction.operation, depth)
             if total > self.limits.max_operations:
                 raise _too_many(total, self.limits)
         return total
@@ -558,8 +566,16 @@ def _is_standard(op: Gate) -> bool:
     return op.name in _STANDARD and getattr(op, "_standard_gate", None) is not None
 
 
+#: The most control qubits of any of Qiskit's standard gates (``mcx``'s C3X, ``c3sx``).
+_STANDARD_MAX_CONTROLS = 3
+
+
 def _check_params(op: Any) -> None:
-    for param in getattr(op, "params", ()):
+    _check_values(op.name, getattr(op, "params", ()))
+
+
+def _check_values(name: str, params: Any) -> None:
+    for param in params:
         value: Any = param
         if isinstance(param, ParameterExpression):
             if param.parameters:
@@ -567,8 +583,8 @@ def _check_params(op: Any) -> None:
             value = complex(param)
         if isinstance(value, int | float | complex) and not _finite(value):
             raise errors.ProgramParameters(
-                f"operation {op.name!r} has the angle {value}; angles must be finite numbers",
-                operation=op.name,
+                f"operation {name!r} has the angle {value}; angles must be finite numbers",
+                operation=name,
             )
 
 

@@ -343,14 +343,19 @@ def _cpu_budget(seconds: int) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (total, hard))
 
 
+def error_answer(exc: errors.QHarborError) -> tuple[str, str, str, dict[str, Any]]:
+    """A refusal as a parser sends it back: ("error", code, message, detail)."""
+    # A message may quote the program (a 1 MB identifier); the answer stays small.
+    message = exc.message if len(exc.message) <= MESSAGE_CHARS else _shorten(exc.message)
+    detail = {k: v for k, v in exc.detail.items() if len(repr(v)) <= MESSAGE_CHARS}
+    return ("error", exc.code, message, detail)
+
+
 def _answer(function: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, ...]:
     try:
         return ("ok", function(*args))
     except errors.QHarborError as exc:
-        # A message may quote the program (a 1 MB identifier); the answer stays small.
-        message = exc.message if len(exc.message) <= MESSAGE_CHARS else _shorten(exc.message)
-        detail = {k: v for k, v in exc.detail.items() if len(repr(v)) <= MESSAGE_CHARS}
-        return ("error", exc.code, message, detail)
+        return error_answer(exc)
     except (MemoryError, RecursionError):
         return (
             "error",
@@ -378,7 +383,8 @@ def parser_main(conn: Connection) -> None:
     try:
         # What the API asks of a parser is imported before the memory cap, so
         # the allowance is all the program's.
-        import qharbor.jobs.checks  # noqa: F401
+        import qharbor.jobs.checks
+        import qharbor.programs.batches  # noqa: F401
         from qharbor.programs import intake
 
         intake.warm_up()

@@ -43,8 +43,11 @@ class RateLimiter:
         """Spend one request from the key's bucket.
 
         Returns:
-            None when the request may go ahead; otherwise the whole seconds to
-            wait before the next request will be allowed (for ``Retry-After``).
+            None when the request may go ahead; otherwise the seconds until the
+            bucket holds one request again (to the millisecond, at least 1 ms).
+            Not rounded up to whole seconds: at 20 requests per second a token is
+            back in 50 ms, and a client told to wait a whole second would get
+            less than the rate it is allowed. ``Retry-After`` rounds it up.
         """
         if not self.enabled:
             return None
@@ -58,7 +61,8 @@ class RateLimiter:
                     self._forget_full(now)
                 return None
             self._buckets[key] = (tokens, now)
-            return float(max(1, math.ceil((1.0 - tokens) / self.rate)))
+            milliseconds = round((1.0 - tokens) / self.rate * 1000, 6)  # no float dust
+            return max(0.001, math.ceil(milliseconds) / 1000)
 
     def _forget_full(self, now: float) -> None:
         """Drop buckets that have refilled: they behave exactly like new ones."""
@@ -98,7 +102,7 @@ class RateLimits:
             if wait is not None:
                 raise errors.RateLimited(
                     f"too many requests {whose}, whichever tokens are used; retry after "
-                    f"{wait:.0f} s (the limit is {limiter.rate:g} per second, "
+                    f"{wait:g} s (the limit is {limiter.rate:g} per second, "
                     f"{limiter.burst} at once)",
                     retry_after_s=wait,
                     per=per,

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from qiskit import QuantumCircuit, transpile
-from qiskit.circuit import ControlFlowOp
+from qiskit.circuit import CONTROL_FLOW_OP_NAMES, ControlFlowOp
 from qiskit.circuit.library import get_standard_gate_name_mapping
 from qiskit.quantum_info import Clifford
 
@@ -24,7 +24,11 @@ _targets: OrderedDict[tuple[str, int], Any] = OrderedDict()
 
 def operation_names(circuit: QuantumCircuit) -> set[str]:
     """Every operation name in the circuit, inside control flow too."""
-    names: set[str] = set()
+    # Counted in Qiskit's compiled core: walking ``circuit.data`` builds a Python
+    # gate object per instruction, which for small circuits costs more than the run.
+    names = set(circuit.count_ops())
+    if not names & CONTROL_FLOW_OP_NAMES:
+        return names
     for instruction in circuit.data:
         op = instruction.operation
         names.add(op.name)

@@ -134,6 +134,32 @@ def test_429_waits_as_long_as_retry_after_says() -> None:
     assert centre.sleeps == [7.0]
 
 
+def test_429_waits_the_exact_seconds_its_body_names_over_the_rounded_header() -> None:
+    centre = ScriptedCentre(
+        _rate_limited(retry_after_s=0.05, header="1"), httpx.Response(200, json={})
+    )
+
+    centre.session().get("/v1/jobs")
+
+    assert centre.sleeps == [0.05]
+
+
+def test_429_without_an_exact_figure_waits_for_the_header() -> None:
+    centre = ScriptedCentre(
+        _rate_limited(retry_after_s="soon", header="2"), httpx.Response(200, json={})
+    )
+
+    centre.session().get("/v1/jobs")
+
+    assert centre.sleeps == [2.0]
+
+
+def _rate_limited(retry_after_s: object, header: str) -> httpx.Response:
+    response = error(429, "RATE_LIMITED", retry_after_s=retry_after_s)
+    response.headers["Retry-After"] = header
+    return response
+
+
 def test_retry_after_is_capped_by_the_policy() -> None:
     policy = RetryPolicy(max_retry_after_s=10.0)
 

@@ -20,7 +20,7 @@ def test_a_token_may_make_a_burst_then_waits() -> None:
     ticks = Ticks()
     limiter = RateLimiter(rate=2.0, burst=3, clock=ticks)
     assert [limiter.take("t") for _ in range(3)] == [None, None, None]
-    assert limiter.take("t") == 1.0
+    assert limiter.take("t") == 0.5
 
 
 def test_the_bucket_refills_at_the_rate() -> None:
@@ -32,11 +32,24 @@ def test_the_bucket_refills_at_the_rate() -> None:
     assert limiter.take("t") is None
 
 
-def test_retry_after_is_whole_seconds_until_one_request_is_allowed() -> None:
+def test_retry_after_is_the_seconds_until_one_request_is_allowed() -> None:
     ticks = Ticks()
     limiter = RateLimiter(rate=0.25, burst=1, clock=ticks)
     assert limiter.take("t") is None
     assert limiter.take("t") == 4.0
+
+
+def test_retry_after_is_not_rounded_up_to_a_whole_second() -> None:
+    """At 20 per second a request is allowed again 50 ms later; a whole second would
+    hold a client that honours it to fewer requests than the limit allows."""
+    ticks = Ticks()
+    limiter = RateLimiter(rate=20.0, burst=1, clock=ticks)
+    assert limiter.take("t") is None
+    assert limiter.take("t") == 0.05
+    ticks.now += 0.03
+    assert limiter.take("t") == 0.02
+    ticks.now += 0.021
+    assert limiter.take("t") is None
 
 
 def test_tokens_have_separate_buckets() -> None:

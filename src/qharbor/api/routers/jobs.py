@@ -232,18 +232,22 @@ async def _wait_for(
 ) -> T:
     """Call ``read`` until its job is final or ``wait`` seconds pass.
 
-    With ``quick`` (a check of memory only, for a job stored a moment ago), the
-    first database read waits for the job's first change or the timer. Once a
-    change was seen, ``after_change`` (if given) reads instead of ``read``: it may
-    answer from what this process just stored.
+    With ``quick`` (a check of memory only, for a job this process stored a moment
+    ago), the first database read waits for the job's first change after it was
+    stored; a change published before the watch began counts (``after=1``: the
+    store itself was the one change seen), so a job that ended in between is read
+    at once instead of after the timer. Once a change was seen, ``after_change``
+    (if given) reads instead of ``read``: it may answer from what this process
+    just stored.
     """
     deadline = time.monotonic() + min(wait, centre.settings.max_wait_seconds)
-    with centre.events.watch(job_id) as watch:
+    recheck_s = centre.events.recheck_s
+    with centre.events.watch(job_id, after=1 if quick is not None else None) as watch:
         if quick is not None:
             known = quick()
             if known is not None:
                 return known
-            await watch.changed(min(wait, 1.0))
+            await watch.changed(min(wait, recheck_s))
             read = after_change or read
         while True:
             try:
@@ -257,7 +261,7 @@ async def _wait_for(
             if remaining <= 0:
                 return await run_in_threadpool(read)
             # The timer covers changes made by another centre sharing the database.
-            if await watch.changed(min(remaining, 1.0)) and after_change is not None:
+            if await watch.changed(min(remaining, recheck_s)) and after_change is not None:
                 read = after_change
 
 
@@ -343,8 +347,12 @@ async def _status_events(centre: Centre, principal: Principal, first: Job) -> As
     """A ``status`` event with the job at each change, until it is final; a comment
     every 15 s of quiet keeps the connection open."""
     job_id = first.id
+    recheck_s = centre.events.recheck_s
     with centre.events.watch(job_id) as watch:
         job, last = first, None
+        # ``first`` was read before the watch began: a change made in between
+        # published to no one, so the job is read once more before any wait.
+        watched = False
         idle = 0.0
         while True:
             state = (job.status, job.attempt, job.cancel_requested, job.progress)
@@ -353,11 +361,12 @@ async def _status_events(centre: Centre, principal: Principal, first: Job) -> As
                 last, idle = state, 0.0
             if job.is_final:
                 return
-            if not await watch.changed(1.0):
-                idle += 1.0
+            if watched and not await watch.changed(recheck_s):
+                idle += recheck_s
                 if idle >= 15.0:
                     yield ": keep-alive\n\n"
                     idle = 0.0
+            watched = True
             try:
                 job = await run_in_threadpool(centre.jobs.get, principal.project_id, job_id)
             except asyncio.CancelledError:
