@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from typing import Any
@@ -222,6 +223,10 @@ def operations_with_ids(running: RunningCentre) -> list[tuple[str, str, list[str
 SHARED = {"name"}
 
 
+#: Routes outside /v1/admin/ that only a centre admin may call, whatever the id.
+ADMIN_DECISIONS = ("/approve", "/preempt")
+
+
 def test_every_route_with_an_id_hides_another_projects_objects(running: RunningCentre) -> None:
     """A user of another project gets 404 for every object of this project, on every route.
 
@@ -233,6 +238,17 @@ def test_every_route_with_an_id_hides_another_projects_objects(running: RunningC
     owner = running.client_for(victim_token["token"])
     job = running.submit(owner, programs=[BELL], shots=10)
     running.wait(job["id"], owner)
+    # Far ahead, so no other test's window on the device overlaps it.
+    start = dt.datetime.now(dt.UTC) + dt.timedelta(days=300 + uuid.uuid4().int % 30)
+    booked = owner.post(
+        "/v1/reservations",
+        json={
+            "device": "statevector",
+            "start": start.isoformat(),
+            "end": (start + dt.timedelta(hours=1)).isoformat(),
+        },
+    )
+    assert booked.status_code == 201, booked.text
     stranger_project = admin_post(running, "/v1/admin/projects", {"name": unique("stranger")})
     _stranger, stranger_token = new_member(running, stranger_project["name"], role="project-admin")
     stranger = running.client_for(stranger_token["token"])
@@ -241,6 +257,7 @@ def test_every_route_with_an_id_hides_another_projects_objects(running: RunningC
         "token_id": victim_token["id"],
         "user_id": victim["id"],
         "project_id": victim_project["id"],
+        "reservation_id": booked.json()["id"],
     }
     checked = 0
     for method, path, params in operations_with_ids(running):
@@ -251,7 +268,7 @@ def test_every_route_with_an_id_hides_another_projects_objects(running: RunningC
             concrete = concrete.replace(f"{{{param}}}", ids.get(param, job["id"]))
         body = {"role": "member"} if method == "PUT" else None
         response = stranger.request(method, concrete, json=body)
-        if path.startswith("/v1/admin/"):
+        if path.startswith("/v1/admin/") or path.endswith(ADMIN_DECISIONS):
             # The whole route is closed to non-admins, whatever the id.
             assert response.status_code == 403, (method, path, response.text)
         else:

@@ -376,7 +376,10 @@ def unsupported(options: SamplerOptions | EstimatorOptions, *, noisy: bool) -> l
 
     Error mitigation, twirling and dynamical decoupling are applied by the
     centre on device twins; on a noiseless device they change no result, so
-    they are honoured by doing nothing. ``noisy`` is kept for callers that pass it.
+    they are honoured by doing nothing, as Qiskit's local mode does. A sampler's
+    twirling settings are accepted and its counts are the device's own: the
+    centre twirls estimator jobs, where the twirls are averaged out again.
+    ``noisy`` is kept for callers that pass it.
     """
     del noisy
     problems: list[str] = []
@@ -426,12 +429,6 @@ def unsupported(options: SamplerOptions | EstimatorOptions, *, noisy: bool) -> l
         problems.append(
             f"twirling.strategy={twirling.strategy!r}: every two-qubit gate is twirled, as "
             "'active-accum' does here; leave the default"
-        )
-    if isinstance(options, SamplerOptions) and (twirling.enable_gates or twirling.enable_measure):
-        problems.append(
-            "twirling.enable_gates/enable_measure on a sampler: twirled counts are not "
-            "corrected; set measure_mitigation=True for M3 quasi-probabilities, or use "
-            "the estimator"
         )
     return problems
 
