@@ -383,6 +383,7 @@ def parser_main(conn: Connection) -> None:
     try:
         # What the API asks of a parser is imported before the memory cap, so
         # the allowance is all the program's.
+        import qharbor.engines.twin_methods  # a twin's device check estimates run time
         import qharbor.jobs.checks
         import qharbor.programs.batches  # noqa: F401
         from qharbor.programs import intake
