@@ -61,6 +61,19 @@ def gate_error(error: float, relaxation: QuantumError | None, num_qubits: int) -
     return channel if relaxation is None else relaxation.compose(channel)
 
 
+def relaxation_during(qubits: Sequence[QubitCalibration], duration: float) -> QuantumError:
+    """Each qubit's thermal relaxation over a gate's duration (seconds), qubit i on wire i.
+
+    Qiskit orders tensor products little-endian: in ``a.tensor(b)``, ``b`` acts on
+    wire 0. Each qubit's channel is therefore added on the left of the ones before.
+    """
+    parts = [_relaxation(qubit, duration) for qubit in qubits]
+    relaxation = parts[0]
+    for part in parts[1:]:
+        relaxation = part.tensor(relaxation)
+    return relaxation
+
+
 def noise_model(document: documents.DocumentLike, qubits: Sequence[int]) -> NoiseModel:
     """The Aer noise model of the calibration, for the given physical qubits.
 
@@ -79,12 +92,9 @@ def noise_model(document: documents.DocumentLike, qubits: Sequence[int]) -> Nois
                 continue
             if error <= 0 and duration <= 0:
                 continue  # a virtual gate (rz): exact and instantaneous
-            relaxation: QuantumError | None = None
+            relaxation = None
             if duration > 0:
-                parts = [_relaxation(calibration[p], duration) for p in physical]
-                relaxation = parts[0]
-                for part in parts[1:]:
-                    relaxation = part.expand(relaxation)
+                relaxation = relaxation_during([calibration[p] for p in physical], duration)
             model.add_quantum_error(
                 gate_error(error, relaxation, len(physical)),
                 name,

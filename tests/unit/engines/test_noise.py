@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
-from qiskit.quantum_info import average_gate_fidelity
+from qiskit.quantum_info import DensityMatrix, SuperOp, average_gate_fidelity
 from qiskit_aer.noise import thermal_relaxation_error
 
+from qharbor.devices.twins.calibration import QubitCalibration
 from qharbor.engines import noise
 from tests.unit.devices.twins.documents import document
 
@@ -24,3 +27,15 @@ def test_the_model_covers_only_the_simulated_qubits_with_their_readout_errors() 
     assert readout.probabilities[0][1] == pytest.approx(q3.readout_p01)
     assert readout.probabilities[1][0] == pytest.approx(q3.readout_p10)
     assert set(model.noise_qubits) == {0, 1}
+
+
+def test_each_qubit_of_a_two_qubit_gate_relaxes_with_its_own_t1() -> None:
+    # Qubit 0 relaxes in 0.1 µs, qubit 1 in 100 µs; over 1 µs an excited qubit 0
+    # must decay (to exp(-10)) and an excited qubit 1 must barely change.
+    fast = QubitCalibration(t1_us=0.1, t2_us=0.1, frequency_ghz=5.0, readout_p01=0, readout_p10=0)
+    slow = QubitCalibration(t1_us=100, t2_us=100, frequency_ghz=5.0, readout_p01=0, readout_p10=0)
+    channel = SuperOp(noise.relaxation_during([fast, slow], 1e-6))
+    qubit0_excited = DensityMatrix.from_label("01").evolve(channel)
+    qubit1_excited = DensityMatrix.from_label("10").evolve(channel)
+    assert qubit0_excited.probabilities([0])[1] == pytest.approx(math.exp(-10), rel=1e-6)
+    assert qubit1_excited.probabilities([1])[1] == pytest.approx(math.exp(-0.01), rel=1e-6)
