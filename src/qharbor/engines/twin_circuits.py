@@ -150,8 +150,8 @@ class NoisyCircuits:
             if duration <= 0:
                 relaxations = []
             combined = None
-            for part in relaxations:
-                combined = part if combined is None else part.expand(combined)
+            if relaxations:
+                combined = noise.relaxation_during([calibration[p] for p in physical], duration)
             if self.pauli:
                 twirled = twirled_error([calibration[p] for p in physical], duration, error)
                 parts.append((twirled, tuple(range(len(physical)))))
