@@ -267,11 +267,16 @@ def save_fit(fit: HostFit, path: Path | None = None) -> Path:
     if earlier:  # a partial benchmark keeps the other engines' models
         entry["models"] = {**earlier.get("models", {}), **entry["models"]}
     data["hosts"][fit.fingerprint] = entry
+    write_file(target, data)
+    _CURRENT.clear()
+    return target
+
+
+def write_file(target: Path, data: dict[str, Any]) -> None:
+    """Write a fits file atomically, so a reader never sees half of it."""
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     temporary.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(temporary, target)
-    _CURRENT.clear()
-    return target
 
 
 def defaults() -> HostFit | None:

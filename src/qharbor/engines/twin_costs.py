@@ -10,8 +10,6 @@ has a fit, the coefficients shipped in ``default_twin_costs.json`` apply.
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 import time
 from collections.abc import Mapping
@@ -21,9 +19,8 @@ from typing import Any
 
 from qharbor.engines import costs, twin_methods
 
-#: Version of the file format; a file of another version is ignored.
-FORMAT = 1
-#: The file's name, beside the engines' cost fits.
+#: The file's name, beside the engines' cost fits; it has their format
+#: (:func:`qharbor.engines.costs.read_file`).
 FILE_NAME = "twin-costs.json"
 #: How often (seconds) a process looks whether the stored fit changed.
 _RELOAD_S = 2.0
@@ -131,40 +128,26 @@ def fingerprint() -> str:
     return str(_CURRENT["fingerprint"])
 
 
-def read_file(path: Path) -> dict[str, Any]:
-    """The stored fits, ``{"format": 1, "hosts": {fingerprint: fit}}``; empty if unreadable."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {"format": FORMAT, "hosts": {}}
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        return {"format": FORMAT, "hosts": {}}
-    data.setdefault("hosts", {})
-    return data
-
-
 def save(fit: TwinFit, path: Path | None = None) -> Path:
     """Store a host's fit in the file, next to other hosts' fits, atomically."""
     target = path or default_path()
     target.parent.mkdir(parents=True, exist_ok=True)
-    data = read_file(target)
+    data = costs.read_file(target)
     data["hosts"][fit.fingerprint] = fit.to_json()
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(temporary, target)
+    costs.write_file(target, data)
     _CURRENT.pop("table", None)
     return target
 
 
 def stored(path: Path | None = None) -> TwinFit | None:
     """This host's stored fit, if it has one."""
-    found = read_file(path or default_path())["hosts"].get(fingerprint())
+    found = costs.read_file(path or default_path())["hosts"].get(fingerprint())
     return TwinFit.from_json(found) if found else None
 
 
 def host_fit_exists(path: Path | None = None) -> bool:
     """Whether the file holds a fit for this host."""
-    return fingerprint() in read_file(path or default_path())["hosts"]
+    return fingerprint() in costs.read_file(path or default_path())["hosts"]
 
 
 _CURRENT: dict[str, Any] = {}
