@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Sequence
 from typing import Any
 
 from qharbor.client.service import HarborService
-
-
-def qpy_text(circuit: Any) -> str:
-    """The circuit as base64 QPY, as ``POST /v1/jobs`` takes it."""
-    from qiskit import qpy
-
-    buffer = io.BytesIO()
-    qpy.dump(circuit, buffer)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+from qharbor.runtime.pubs import estimator_pub, qpy_text
 
 
 class ServiceQuantum:
@@ -49,17 +39,7 @@ class ServiceQuantum:
         parameter_sets: Sequence[Sequence[float]] | None = None,
         precision: float | None = None,
     ) -> list[float]:
-        sets = [list(map(float, values)) for values in parameter_sets or []]
-        pub: dict[str, Any] = {
-            "circuit": qpy_text(circuit),
-            "format": "qpy",
-            "parameter_values": [v for values in sets for v in values],
-            "shape": [len(sets)] if circuit.num_parameters else [],
-            "observables": [
-                {str(label): float(coeff.real) for label, coeff in observable.to_list()}
-            ],
-            "observables_shape": [],
-        }
+        pub = estimator_pub(circuit, observable, parameter_sets)
         body: dict[str, Any] = {"device": self._device, "kind": "estimator", "pubs": [pub]}
         if precision is not None:
             body["precision"] = float(precision)

@@ -10,9 +10,7 @@ limited like any other job's.
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import io
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -22,6 +20,7 @@ from qharbor import errors
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.request import JobRequest, ProgramSpec
 from qharbor.jobs.submission import JobSubmission, Submission
+from qharbor.runtime.pubs import estimator_pub, qpy_text
 from qharbor.security.identity import Principal
 
 #: Seconds between looks at the store while a job runs, besides the wake-ups.
@@ -52,15 +51,6 @@ class JobWaiters:
     def forget(self, job_id: str) -> None:
         with self._lock:
             self._events.pop(job_id, None)
-
-
-def qpy_text(circuit: Any) -> str:
-    """The circuit as base64 QPY, as ``POST /v1/jobs`` takes it."""
-    from qiskit import qpy
-
-    buffer = io.BytesIO()
-    qpy.dump(circuit, buffer)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 class RunContext:
@@ -114,17 +104,7 @@ class RunContext:
         parameter_sets: Sequence[Sequence[float]] | None = None,
         precision: float | None = None,
     ) -> list[float]:
-        sets = [list(map(float, values)) for values in parameter_sets or []]
-        pub: dict[str, Any] = {
-            "circuit": qpy_text(circuit),
-            "format": "qpy",
-            "parameter_values": [v for values in sets for v in values],
-            "shape": [len(sets)] if circuit.num_parameters else [],
-            "observables": [
-                {str(label): float(coeff.real) for label, coeff in observable.to_list()}
-            ],
-            "observables_shape": [],
-        }
+        pub = estimator_pub(circuit, observable, parameter_sets)
         if precision is not None:
             pub["precision"] = float(precision)
         request = JobRequest(

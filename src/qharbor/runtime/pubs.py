@@ -1,0 +1,36 @@
+"""What a program's quantum calls send, built the same way in the centre and on a client.
+
+Only the standard library here (Qiskit is imported when a circuit is written), so
+``qharbor.apps`` can drive a centre over HTTP without the server's dependencies.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Sequence
+from typing import Any
+
+
+def qpy_text(circuit: Any) -> str:
+    """The circuit as base64 QPY, as ``POST /v1/jobs`` takes it."""
+    from qiskit import qpy
+
+    buffer = io.BytesIO()
+    qpy.dump(circuit, buffer)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def estimator_pub(
+    circuit: Any, observable: Any, parameter_sets: Sequence[Sequence[float]] | None
+) -> dict[str, Any]:
+    """One estimator PUB: the circuit, its parameter sets and one ``SparsePauliOp``."""
+    sets = [list(map(float, values)) for values in parameter_sets or []]
+    return {
+        "circuit": qpy_text(circuit),
+        "format": "qpy",
+        "parameter_values": [v for values in sets for v in values],
+        "shape": [len(sets)] if circuit.num_parameters else [],
+        "observables": [{str(label): float(coeff.real) for label, coeff in observable.to_list()}],
+        "observables_shape": [],
+    }
