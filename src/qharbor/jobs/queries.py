@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import builtins
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -245,7 +245,7 @@ class JobQueries:
             for row in rows
         ]
 
-    def queued_unparsed(self, after: str = "", limit: int = 200) -> builtins.list[Any]:
+    def queued_unparsed(self, after: str = "", limit: int = 200) -> Sequence[sa.Row[Any]]:
         """Queued jobs an older release stored without parsed circuits, by id after ``after``.
 
         A job stored since keeps ``circuit_qpy`` in each program and PUB, or marks its
