@@ -15,7 +15,7 @@ gives, and errors are Qiskit's, raised by the same compiled parser.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from qiskit import QuantumCircuit, qasm2
@@ -74,22 +74,31 @@ _NATIVE_CUSTOM = _native_custom()
 _STANDARD_CLASSES = frozenset(g.base_class for g in get_standard_gate_name_mapping().values())
 
 
-def _gate_table() -> list[Any]:
-    """The parser's gate numbering before any include, as Qiskit's builder starts it."""
-    table = [c.constructor for c in _CUSTOM]
-    names = {c.name for c in _CUSTOM}
-    if "U" not in names:
-        table.append(_qiskit_builder.lib.UGate)
-    if "CX" not in names:
-        table.append(_qiskit_builder.lib.CXGate)
-    return table
-
-
 def _standard_of(constructor: Any) -> Any:
     """The standard-gate tag of a constructor that is exactly a standard gate class, or None."""
     if constructor in _STANDARD_CLASSES:
         return getattr(constructor, "_standard_gate", None)
     return None
+
+
+def _gate_table() -> list[tuple[Any, Any]]:
+    """The parser's gate numbering before any include, as Qiskit's builder starts it:
+    each gate's constructor and its standard-gate tag (None for other gates)."""
+    constructors = [c.constructor for c in _CUSTOM]
+    names = {c.name for c in _CUSTOM}
+    if "U" not in names:
+        constructors.append(_qiskit_builder.lib.UGate)
+    if "CX" not in names:
+        constructors.append(_qiskit_builder.lib.CXGate)
+    return [(c, _standard_of(c)) for c in constructors]
+
+
+#: Made once: each parse copies it and adds what its include brings.
+_GATES = _gate_table() if _qiskit_builder is not None else []
+#: ``qelib1.inc``'s gates by the index the parser's include operation gives.
+_QELIB1 = (
+    [(c, _standard_of(c)) for c in _qiskit_builder.QELIB1] if _qiskit_builder is not None else []
+)
 
 
 def _build(operations: Sequence[Any]) -> QuantumCircuit:
@@ -111,18 +120,17 @@ def _build(operations: Sequence[Any]) -> QuantumCircuit:
     append = circuit._data.append
     qubits: list[Any] = []
     clbits: list[Any] = []
-    constructors = _gate_table()
-    standard = [_standard_of(c) for c in constructors]
+    gates = list(_GATES)
     for op in operations:
         opcode = op.opcode
         if opcode == codes.Gate:
             gate_id, parameters, op_qubits = op.operands
             targets = tuple(qubits[q] for q in op_qubits)
-            tag = standard[gate_id]
+            constructor, tag = gates[gate_id]
             if tag is not None:
                 append(CircuitInstruction.from_standard(tag, targets, list(parameters)))
             else:
-                circuit._append(CircuitInstruction(constructors[gate_id](*parameters), targets))
+                circuit._append(CircuitInstruction(constructor(*parameters), targets))
         elif opcode == codes.Measure:
             qubit, clbit = op.operands
             append(CircuitInstruction(Measure(), (qubits[qubit],), (clbits[clbit],)))
@@ -142,15 +150,8 @@ def _build(operations: Sequence[Any]) -> QuantumCircuit:
             clbits += register[:]
             circuit.add_register(register)
         else:  # SpecialInclude: qelib1's gates, numbered after those known so far
-            _include(op.operands[0], constructors, standard)
+            gates += [_QELIB1[index] for index in op.operands[0]]
     return circuit
-
-
-def _include(indices: Iterable[int], constructors: list[Any], standard: list[Any]) -> None:
-    for index in indices:
-        constructor = _qiskit_builder.QELIB1[index]
-        constructors.append(constructor)
-        standard.append(_standard_of(constructor))
 
 
 def _syntax_error(text: str) -> errors.ProgramSyntax:
