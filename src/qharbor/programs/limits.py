@@ -596,6 +596,8 @@ def _check_params(op: Any) -> None:
 
 def _check_values(name: str, params: Any) -> None:
     for param in params:
+        if type(param) is float and math.isfinite(param):
+            continue  # nearly every angle: a finite float needs no other look
         value: Any = param
         if isinstance(param, ParameterExpression):
             if param.parameters:
