@@ -309,7 +309,9 @@ class _Unroller:
 
         ``outer`` is the product of the iterations of the loops around this block.
         """
-        if not any(isinstance(i.operation, ControlFlowOp) for i in circuit.data):
+        # Asked of the circuit's compiled core: walking ``circuit.data`` would build
+        # a Python gate object per instruction, for nothing in most programs.
+        if not circuit.has_control_flow_op():
             return circuit, 0
         limits = self.limits
         out = circuit.copy_empty_like()

@@ -81,12 +81,16 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 _QASM2 = re.compile(r"^(?:\s|//[^\n]*\n)*OPENQASM\s+2\b")
-_INCLUDE = re.compile(r'\binclude\s+"([^"\n]*)"')
-_QREG = re.compile(r"\bqreg\s+\w+\s*\[\s*(\d+)\s*\]")
-_QUBIT = re.compile(r"\bqubit\s*\[\s*(\d+)\s*\]")
+# These start with their word, not ``\\b``: a leading ``\\b`` stops the regular
+# expression engine from scanning for the literal word, and a search over a
+# 6 kB program then takes 0.2 ms instead of 3 µs. ``_at_word_start`` filters.
+_INCLUDE = re.compile(r'include\s+"([^"\n]*)"')
+_QREG = re.compile(r"qreg\s+\w+\s*\[\s*(\d+)\s*\]")
+_QUBIT = re.compile(r"qubit\s*\[\s*(\d+)\s*\]")
 _QINIT = re.compile(r"^\s*QINIT\s+(\d+)", re.MULTILINE)
-_CREG = re.compile(r"\bcreg\s+\w+\s*\[\s*(\d+)\s*\]")
-_BIT = re.compile(r"\bbit\s*\[\s*(\d+)\s*\]")
+_CREG = re.compile(r"creg\s+\w+\s*\[\s*(\d+)\s*\]")
+_BIT = re.compile(r"bit\s*\[\s*(\d+)\s*\]")
+_WORD_CHARACTER = re.compile(r"\w")
 _CREG_ORIGINIR = re.compile(r"^\s*CREG\s+(\d+)", re.MULTILINE)
 # Statements that open a control-flow block, in each format; the words first, as
 # a cheap upper bound that spares most programs the patterns.
@@ -171,7 +175,7 @@ def check_text(source: str, limits: Limits = DEFAULT_LIMITS) -> None:
     check_size(source, limits)
     _check_nesting(source, limits)
     _check_blocks(source, limits)
-    for match in _INCLUDE.finditer(source) if "include" in source else ():
+    for match in _at_word_start(_INCLUDE, source) if "include" in source else ():
         name = match[1]
         if name not in STANDARD_INCLUDES:
             line = line_of(source, match.start())
@@ -209,6 +213,22 @@ def check_text(source: str, limits: Limits = DEFAULT_LIMITS) -> None:
         _check_for_ranges(source, limits)
     if "gate" in source:
         _check_gate_definitions(source, limits)
+
+
+def _at_word_start(pattern: re.Pattern[str], source: str) -> Iterator[re.Match[str]]:
+    """The matches ``\\b`` before ``pattern`` would give: those that start a word.
+
+    A match that does not start a word is skipped by one character only, so it
+    cannot hide a match that starts inside it.
+    """
+    position = 0
+    while (match := pattern.search(source, position)) is not None:
+        start = match.start()
+        if start == 0 or not _WORD_CHARACTER.match(source, start - 1):
+            yield match
+            position = match.end()
+        else:
+            position = start + 1
 
 
 def _check_blocks(source: str, limits: Limits) -> None:
@@ -262,7 +282,7 @@ def _check_declared(
     for word, pattern in patterns:
         if word not in source:
             continue
-        for match in pattern.finditer(source):
+        for match in _at_word_start(pattern, source):
             count = int(match[1][:12])
             total += count
             if total > limit:
@@ -576,6 +596,8 @@ def _check_params(op: Any) -> None:
 
 def _check_values(name: str, params: Any) -> None:
     for param in params:
+        if type(param) is float and math.isfinite(param):
+            continue  # nearly every angle: a finite float needs no other look
         value: Any = param
         if isinstance(param, ParameterExpression):
             if param.parameters:

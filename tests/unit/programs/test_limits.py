@@ -268,3 +268,22 @@ def test_the_parse_cache_is_bounded_in_bytes() -> None:
         kept.put((source, "qasm2", DEFAULT_LIMITS), (parsed.format, parsed.qpy, {}))
     assert 0 < kept.bytes <= kept.max_bytes
     assert len(kept._items) < 200
+
+
+@pytest.mark.parametrize(
+    ("source", "counted"),
+    [
+        ("xqreg q[9999];\nqreg q[2000];\n", 2000),  # a word inside another is not counted
+        ("qreg a[600];\nqreg_c[1];\nxqreg b[5];\n qreg d[600];\n", 1200),
+    ],
+)
+def test_declared_qubits_count_whole_words_only(source: str, counted: int) -> None:
+    with pytest.raises(errors.ProgramLimit) as caught:
+        check_text(source)
+    assert caught.value.detail["qubits"] == counted
+
+
+def test_a_word_inside_another_does_not_hide_an_include() -> None:
+    with pytest.raises(errors.QHarborError) as caught:
+        check_text('OPENQASM 3.0;\nxinclude "include "evil.inc";\n')
+    assert caught.value.detail["include"] == "evil.inc"
