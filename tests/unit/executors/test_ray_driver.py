@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from qharbor.executors.ray_cluster import Node
-from qharbor.executors.ray_driver import unplaceable
+from qharbor.executors.ray_cluster import Node, Placement
+from qharbor.executors.ray_driver import task_threads, unplaceable
 
 
 def test_a_task_no_live_node_can_hold_is_named_unplaceable() -> None:
@@ -15,3 +15,9 @@ def test_a_task_no_live_node_can_hold_is_named_unplaceable() -> None:
     assert why is not None and "device:q=0.001" in why
     assert unplaceable({**task, "memory": 3 << 30}, [head, qpu_node]) is not None
     assert unplaceable({**task, "resources": {}}, [head]) is None
+
+
+def test_a_task_runs_its_engine_on_the_cpus_it_asked_for() -> None:
+    assert task_threads(Placement(num_cpus=1.0)) == 1
+    assert task_threads(Placement(num_cpus=4.0)) == 4
+    assert task_threads(Placement(num_cpus=0.5)) == 1
