@@ -60,6 +60,7 @@ def owner_process(owner: str | None) -> tuple[str, int] | None:
         return None
     return parts[0], int(parts[1])
 
+
 #: The PostgreSQL advisory lock key that serialises claims ("qharbor" in ASCII).
 _CLAIM_LOCK = 0x71686172626F72
 

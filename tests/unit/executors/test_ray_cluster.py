@@ -13,7 +13,7 @@ def node(name: str, cpus: float, alive: bool = True, **resources: float) -> Node
 
 
 def chunks_for(cluster: Cluster) -> tuple[int, int]:
-    asked = placement(claim(spec(SWEEP)), cluster, chunk_runs=64, max_retries=3)
+    asked = placement(claim(spec(SWEEP, [{"theta": 0.1}])), cluster, chunk_runs=64, max_retries=3)
     return asked.max_chunks, asked.slots
 
 
