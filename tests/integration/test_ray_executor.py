@@ -201,7 +201,8 @@ def test_either_process_accepts_one_runs_and_both_read_the_result(centres: Centr
 
 
 def test_operators_see_the_cluster_nodes_and_the_running_tasks(centres: Centres) -> None:
-    job = centres.submit(centres.a, programs=[sweep(6, 1200)], shots=100, seed=5)
+    # Wide enough to run for seconds: the report is read while it runs.
+    job = centres.submit(centres.a, programs=[sweep(16, 1200)], shots=100, seed=5)
     running: list[dict[str, Any]] = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not running:
@@ -319,7 +320,7 @@ def lease_owner(database_url: str, job_id: str) -> str | None:
 def test_one_killed_centre_leaves_its_job_to_the_other_which_runs_it_once(
     centres: Centres,
 ) -> None:
-    programs = [sweep(6, 1200)]
+    programs = [sweep(12, 2400)]  # still running when its centre is killed
     job = centres.submit(centres.b, programs=programs, shots=100, seed=8, options={"engine": "aer"})
     title = f"ray::qharbor:{job['id']}:1"
     wait_task(title)
