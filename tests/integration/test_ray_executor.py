@@ -317,6 +317,22 @@ def lease_owner(database_url: str, job_id: str) -> str | None:
         engine.dispose()
 
 
+def stored_rows(database_url: str, job_id: str) -> tuple[list[int], int]:
+    """A job's result rows (their attempts) and how many usage charges it has."""
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            attempts = conn.execute(
+                sa.select(tables.results.c.attempt).where(tables.results.c.job_id == job_id)
+            ).scalars()
+            charges = conn.execute(
+                sa.select(sa.func.count()).where(tables.usage.c.job_id == job_id)
+            ).scalar_one()
+            return list(attempts), charges
+    finally:
+        engine.dispose()
+
+
 def test_one_killed_centre_leaves_its_job_to_the_other_which_runs_it_once(
     centres: Centres,
 ) -> None:
@@ -344,6 +360,7 @@ def test_one_killed_centre_leaves_its_job_to_the_other_which_runs_it_once(
         survivor.get(f"/v1/jobs/{job['id']}/result").json(),
         reference(done, programs, {"engine": "aer"}),
     )
+    assert stored_rows(centres.database_url, job["id"]) == ([2], 1)  # one result, one charge
     # The killed centre comes back for the tests after this one.
     centres.processes[holder] = centres.start(port)
 
