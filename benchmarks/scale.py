@@ -6,14 +6,16 @@ Run: python -m benchmarks.scale [--quick] [--tiny 40] [--batch 1000] [--points 2
 Everything runs on this host, through a real centre (SQLite, temporary data
 folder) in this process and a real Ray cluster of ``ray start`` nodes:
 
-1. **Overhead.** The same jobs on the local executor (one worker process) and on
+1. **Overhead.** The same jobs on the local executor (one worker process of one
+   thread: ``OMP_NUM_THREADS=1``, as every 1-CPU Ray task has) and on
    a Ray cluster of one node with 1 CPU: tiny Bell jobs one after another (p50
    of submit-and-wait, ``POST /v1/jobs?wait=``), one batch of 1000 small
    circuits, and one sweep of a 20-qubit circuit over 200 parameter values.
    Target: Ray at most 1.2x the local executor for the batch and the sweep.
 2. **Fan-out.** A second node of 1 CPU joins, and the sweep runs again. Target:
    at least 1.6x faster than on the one node. The rows must equal the one-node
-   rows (counts and seeds), or the run is marked wrong.
+   rows (counts and seeds), or the run is marked wrong. Each chunk's node and
+   its start and end are printed and written: they show whether the nodes ran at once.
 3. **A model of larger clusters.** From the one-node sweep: each chunk's cost in
    its worker (the result's ``chunk_s`` and ``chunk_runs``) gives a cost per run
    ``b`` and per chunk ``a``; the rest of the wall time is the job's fixed cost
@@ -58,6 +60,8 @@ MODEL_TOLERANCE = 0.25
 LARGE_SWEEP = 10_000
 
 console = Console(stderr=True)
+#: What a fanned-out result says of its chunks: cost, runs, node, and start and end.
+CHUNK_FIGURES = ("chunks", "chunk_s", "chunk_runs", "chunk_nodes", "chunk_window")
 
 
 def sweep_source(qubits: int) -> str:
@@ -161,14 +165,66 @@ def measure(http: httpx.Client, jobs: Jobs, label: str) -> dict[str, Any]:
     figures["batch_s"], batch = run_job(http, jobs.batch)
     console.print(f"[bold]{label}[/]: sweep")
     figures["sweep_s"], sweep = run_job(http, jobs.sweep)
-    figures["sweep_meta"] = {
-        k: sweep["metadata"].get(k) for k in ("chunks", "chunk_s", "chunk_runs", "engine")
-    }
+    figures["sweep_meta"] = {k: sweep["metadata"].get(k) for k in (*CHUNK_FIGURES, "engine")}
     figures["batch_rows"] = rows(batch)
     figures["sweep_rows"] = rows(sweep)
     for key in ("tiny_p50_s", "batch_s", "sweep_s"):
         console.print(f"  {key} = {figures[key]:.3f}")
     return figures
+
+
+def print_chunks(metadata: dict[str, Any]) -> None:
+    """Each chunk's runs, cost, node and window: whether the nodes really ran at once."""
+    windows = metadata.get("chunk_window") or []
+    nodes = metadata.get("chunk_nodes") or [""] * len(windows)
+    for runs, cost, node, window in zip(
+        metadata.get("chunk_runs") or [],
+        metadata.get("chunk_s") or [],
+        nodes,
+        windows,
+        strict=False,
+    ):
+        console.print(
+            f"    chunk of {runs} runs on node {node}: {cost:.2f} s in the engine, "
+            f"ran {window[0]:.2f} to {window[1]:.2f} s"
+        )
+
+
+@contextlib.contextmanager
+def thread_budget(threads: int) -> Iterator[None]:
+    """Workers started in the block run their engines on ``threads`` threads.
+
+    The local executor's worker would otherwise use every core of the host for a
+    20-qubit state, against one CPU for each Ray task: not the same job.
+    """
+    from qharbor.engines.threads import BUDGET_ENV
+
+    before = os.environ.get(BUDGET_ENV)
+    os.environ[BUDGET_ENV] = str(threads)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(BUDGET_ENV, None)
+        else:
+            os.environ[BUDGET_ENV] = before
+
+
+def warm_up_nodes(http: httpx.Client, jobs: Jobs, nodes: int, tries: int = 5) -> None:
+    """Run a small sweep until its chunks have run on ``nodes`` different nodes.
+
+    A node's first worker imports the engines (about 1.5 s here): not what is
+    measured. A sweep too short for its chunks to overlap may run both on the
+    first node, so the chunks' nodes are checked, not assumed.
+    """
+    warm = {**jobs.sweep, "programs": [{**jobs.sweep["programs"][0]}]}
+    warm["programs"][0]["source"] = sweep_source(16)
+    warm["programs"][0]["parameters"] = jobs.sweep["programs"][0]["parameters"][:128]
+    for _ in range(tries):
+        _, result = run_job(http, warm)
+        if len(set(result["metadata"].get("chunk_nodes") or ())) >= nodes:
+            return
+    console.print(f"[yellow]warm-up chunks never ran on {nodes} nodes[/]")
 
 
 def rows(result: dict[str, Any]) -> list[Any]:
@@ -230,29 +286,23 @@ def main() -> None:
     from tests.ray_cluster import LocalCluster
 
     local = None
-    with centre(workers=1) as http:
-        local = measure(http, jobs, "local executor, 1 worker")
+    with thread_budget(1), centre(workers=1) as http:
+        local = measure(http, jobs, "local executor, 1 worker of 1 thread")
     with tempfile.TemporaryDirectory() as root:
         cluster = LocalCluster(Path(root))
         try:
             address = cluster.start_head({"device:statevector": 4})
             with centre(executor="ray", ray_address=address) as http:
                 one = measure(http, jobs, "Ray, 1 node of 1 CPU")
+                print_chunks(one["sweep_meta"])
                 console.print("[bold]Ray[/]: a second node of 1 CPU joins")
                 cluster.add_node("w1", {"device:statevector": 4})
                 cluster.wait_nodes(2)
                 time.sleep(3)  # the centre sees the cluster every second
-                # The new node's first worker imports the engines: not what is measured.
-                warm = {**jobs.sweep, "programs": [{**jobs.sweep["programs"][0]}]}
-                warm["programs"][0]["source"] = sweep_source(4)
-                warm["programs"][0]["parameters"] = jobs.sweep["programs"][0]["parameters"][:128]
-                run_job(http, warm)
+                warm_up_nodes(http, jobs, nodes=2)
                 two_s, two = run_job(http, jobs.sweep)
-                console.print(
-                    f"  sweep on 2 nodes = {two_s:.3f} "
-                    f"(chunks {two['metadata'].get('chunk_runs')} runs, "
-                    f"{two['metadata'].get('chunk_s')} s)"
-                )
+                console.print(f"  sweep on 2 nodes = {two_s:.3f}")
+                print_chunks(two["metadata"])
         finally:
             cluster.stop()
 
@@ -351,9 +401,7 @@ def main() -> None:
                 "ray_one_node": {k: v for k, v in one.items() if k not in drop},
                 "ray_two_nodes": {
                     "sweep_s": two_s,
-                    "sweep_meta": {
-                        k: two["metadata"].get(k) for k in ("chunks", "chunk_s", "chunk_runs")
-                    },
+                    "sweep_meta": {k: two["metadata"].get(k) for k in CHUNK_FIGURES},
                 },
                 "load_average": {"start": load_at_start, "end": os.getloadavg()},
                 "model": {

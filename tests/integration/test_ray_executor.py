@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -26,6 +27,7 @@ import sqlalchemy as sa
 
 from qharbor.devices import default_catalogue
 from qharbor.devices.twins import spec as twin_specs
+from qharbor.jobs import leases
 from qharbor.jobs.claims import Claim
 from qharbor.jobs.options import JobOptions
 from qharbor.jobs.result import Result
@@ -199,7 +201,8 @@ def test_either_process_accepts_one_runs_and_both_read_the_result(centres: Centr
 
 
 def test_operators_see_the_cluster_nodes_and_the_running_tasks(centres: Centres) -> None:
-    job = centres.submit(centres.a, programs=[sweep(6, 1200)], shots=100, seed=5)
+    # Wide enough to run for seconds: the report is read while it runs.
+    job = centres.submit(centres.a, programs=[sweep(16, 1200)], shots=100, seed=5)
     running: list[dict[str, Any]] = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not running:
@@ -300,6 +303,66 @@ def test_a_killed_node_leaves_simulator_jobs_to_finish_and_fails_real_device_job
     result = centres.b.get(f"/v1/jobs/{job['id']}/result").json()
     # Chunks run again elsewhere sample from their own seeds: the counts are one worker's.
     check_rows(result, reference(done, programs, {"engine": "aer"}))
+
+
+def lease_owner(database_url: str, job_id: str) -> str | None:
+    """The centre that holds a running job's lease, as its row names it."""
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(
+                sa.select(tables.jobs.c.lease_owner).where(tables.jobs.c.id == job_id)
+            ).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def stored_rows(database_url: str, job_id: str) -> tuple[list[int], int]:
+    """A job's result rows (their attempts) and how many usage charges it has."""
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            attempts = conn.execute(
+                sa.select(tables.results.c.attempt).where(tables.results.c.job_id == job_id)
+            ).scalars()
+            charges = conn.execute(
+                sa.select(sa.func.count()).where(tables.usage.c.job_id == job_id)
+            ).scalar_one()
+            return list(attempts), charges
+    finally:
+        engine.dispose()
+
+
+def test_one_killed_centre_leaves_its_job_to_the_other_which_runs_it_once(
+    centres: Centres,
+) -> None:
+    programs = [sweep(12, 2400)]  # still running when its centre is killed
+    job = centres.submit(centres.b, programs=programs, shots=100, seed=8, options={"engine": "aer"})
+    title = f"ray::qharbor:{job['id']}:1"
+    wait_task(title)
+    found = leases.owner_process(lease_owner(centres.database_url, job["id"]))
+    assert found is not None and found[0] == socket.gethostname()[:32]
+    pids = [process.process.pid for process in centres.processes]
+    assert found[1] in pids, (found, pids)
+    holder = pids.index(found[1])
+    survivor = (centres.a, centres.b)[1 - holder]
+    port = centres.processes[holder].port
+    centres.processes[holder].kill()  # kill -9: no goodbye, its lease just stops being renewed
+    # Its driver died with it, and Ray ended the attempt's tasks.
+    deadline = time.monotonic() + 30
+    while ours := [p for p in ray_tasks() if title in p.info["cmdline"]]:
+        assert time.monotonic() < deadline, ours
+        time.sleep(0.2)
+    done = centres.wait(survivor, job["id"])
+    assert done["status"] == "DONE", done
+    assert done["attempt"] == 2  # the survivor's attempt; the dead one's is fenced out
+    check_rows(
+        survivor.get(f"/v1/jobs/{job['id']}/result").json(),
+        reference(done, programs, {"engine": "aer"}),
+    )
+    assert stored_rows(centres.database_url, job["id"]) == ([2], 1)  # one result, one charge
+    # The killed centre comes back for the tests after this one.
+    centres.processes[holder] = centres.start(port)
 
 
 def test_a_killed_centre_leaves_no_ray_work_and_its_jobs_end_once_after_restart(

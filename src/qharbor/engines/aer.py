@@ -314,13 +314,15 @@ def _without_unused_loop_parameters(circuit: QuantumCircuit) -> QuantumCircuit:
 
 
 def _thread_options(circuits: Sequence[QuantumCircuit]) -> dict[str, Any]:
-    """One thread for batches of narrow circuits (see :mod:`qharbor.engines.threads`).
+    """One thread for batches of narrow circuits, the process's budget for wide ones.
 
     1000 five-qubit circuits with 100 shots took 1.0 s on one thread and 2.7 to
-    4.8 s with Aer's default (every core) on our loaded 2-core host.
+    4.8 s with Aer's default (every core of the host) on our loaded 2-core host.
+    Wide circuits get :func:`qharbor.engines.threads.threads_for` too, never
+    Aer's default: a 1-CPU Ray task on a 2-core host must not run two threads.
     """
     width = max((c.num_qubits for c in circuits), default=0)
-    return {"max_parallel_threads": 1} if threads.threads_for(width) == 1 else {}
+    return {"max_parallel_threads": threads.threads_for(width)}
 
 
 def _fusion_options(circuits: Sequence[QuantumCircuit]) -> dict[str, Any]:

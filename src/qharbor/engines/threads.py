@@ -4,7 +4,11 @@ qulacs and qsim parallelise with OpenMP. On a small state a parallel region
 costs more than it saves, and on a shared host the spinning worker threads
 compete with other jobs: a 12-qubit parameter sweep on qulacs ran 30 times
 slower with two OpenMP threads than with one on our loaded 2-core host. So
-narrow circuits run on one thread and wide ones on every core.
+narrow circuits run on one thread and wide ones on every core this process
+is given: the cores it may run on, or fewer where ``OMP_NUM_THREADS`` says so.
+A Ray task of one CPU sets it to 1 (:mod:`qharbor.executors.ray_driver`): two
+1-CPU tasks of 20 qubits on a 2-core host otherwise ran two threads each, and
+each ran at half speed.
 """
 
 from __future__ import annotations
@@ -19,12 +23,24 @@ from pathlib import Path
 PARALLEL_QUBITS = 16
 
 
+#: The variable that caps the threads of one process (OpenMP's own).
+BUDGET_ENV = "OMP_NUM_THREADS"
+
+
 def host_threads() -> int:
-    """The CPU cores this process may use."""
+    """The CPU cores this process may use: its affinity, capped by ``OMP_NUM_THREADS``.
+
+    Read on every call, not once: a Ray worker process runs tasks that ask for
+    different numbers of CPUs, and each task sets the budget before it runs.
+    """
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+        cores = max(1, os.cpu_count() or 1)
+    budget = os.environ.get(BUDGET_ENV, "").strip()
+    if budget.isdigit() and int(budget) > 0:
+        return min(cores, int(budget))
+    return cores
 
 
 def threads_for(num_qubits: int) -> int:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,13 +139,41 @@ def chunk_claim(claim: Claim, chunk: Chunk) -> Claim:
     )
 
 
-def run_chunk(claim: Claim, chunk: Chunk) -> Result:
-    """Run one chunk of a claim (in a worker)."""
+#: Where and when each chunk ran: kept per chunk by :func:`gather`, not as the job's own.
+CHUNK_STAMP = ("chunk_node", "chunk_start", "chunk_end")
+
+
+def run_chunk(claim: Claim, chunk: Chunk, node: str = "") -> Result:
+    """Run one chunk of a claim (in a worker on ``node``), stamped with where and when."""
     from qharbor.workers.execution import execute
 
+    started = time.time()
     result = execute(chunk_claim(claim, chunk))
     assert isinstance(result, Result)
-    return result
+    stamp = dict(zip(CHUNK_STAMP, (node, started, time.time()), strict=True))
+    return dataclasses.replace(result, metadata=result.metadata.adding(**stamp))
+
+
+def chunk_timeline(parts: list[Result]) -> dict[str, list[Any]]:
+    """Each chunk's node and its start and end (seconds after the first chunk started).
+
+    Two chunks on two nodes that overlap ran at once; ``chunk_s`` against the
+    window's length shows a chunk that waited for its worker.
+    """
+    starts = [p.metadata.extra.get("chunk_start") for p in parts]
+    if any(s is None for s in starts):
+        return {}
+    first = min(starts)
+    return {
+        "chunk_nodes": [str(p.metadata.extra.get("chunk_node", ""))[:8] for p in parts],
+        "chunk_window": [
+            [
+                round(p.metadata.extra["chunk_start"] - first, 3),
+                round(p.metadata.extra["chunk_end"] - first, 3),
+            ]
+            for p in parts
+        ],
+    }
 
 
 def gather(claim: Claim, chunks: list[Chunk], parts: list[Result]) -> Result | SealedResult:
@@ -161,13 +190,15 @@ def gather(claim: Claim, chunks: list[Chunk], parts: list[Result]) -> Result | S
             rows.append(dataclasses.replace(row, program=chunk.origin[row.program]))
     first = parts[0]
     engines = sorted({name for p in parts for name in p.metadata.extra.get("engines") or ()})
-    metadata = dataclasses.replace(first.metadata, seed=claim.seed)
+    own = {k: v for k, v in first.metadata.extra.items() if k not in CHUNK_STAMP}
+    metadata = dataclasses.replace(first.metadata, seed=claim.seed, extra=own)
     extra: dict[str, Any] = {
         "chunks": len(parts),
         # What each chunk cost its worker (seconds) and how many runs it held:
         # the figures a model of larger clusters starts from.
         "chunk_s": [round(p.timings.compile_s + p.timings.run_s, 4) for p in parts],
         "chunk_runs": [c.runs for c in chunks],
+        **chunk_timeline(parts),
     }
     if len(engines) > 1:
         extra["engines"] = engines

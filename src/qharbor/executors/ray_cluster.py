@@ -74,6 +74,15 @@ class Cluster:
         """CPUs of the live nodes together."""
         return int(sum(n.cpus for n in self.alive))
 
+    def cpus_for(self, resource: str) -> int:
+        """CPUs of the live nodes a task asking for ``resource`` can run on.
+
+        Only the nodes that advertise it; every live node when none does (the
+        driver then does not ask for it: a resource no node has never schedules).
+        """
+        hosts = [n for n in self.alive if n.resources.get(resource, 0) > 0]
+        return int(sum(n.cpus for n in hosts)) if hosts else self.cpus
+
     def largest(self) -> Node | None:
         """The live node with the most memory."""
         return max(self.alive, key=lambda n: n.memory_bytes, default=None)
@@ -127,14 +136,17 @@ def uses_gpu(claim: Claim) -> bool:
 def placement(claim: Claim, cluster: Cluster, *, chunk_runs: int, max_retries: int) -> Placement:
     """What a claim asks of the cluster: memory, a GPU, its device's resource, chunks."""
     real = is_real_device(claim)
+    device = DEVICE_RESOURCE.format(claim.device)
+    # Only the CPUs of nodes that host the device can take its chunks.
+    cpus = cluster.cpus_for(device)
     return Placement(
         num_cpus=1.0,
         num_gpus=1.0 if uses_gpu(claim) else 0.0,
         memory_bytes=claim.memory_bytes,
-        resources={DEVICE_RESOURCE.format(claim.device): DEVICE_SHARE},
+        resources={device: DEVICE_SHARE},
         max_retries=0 if real else max_retries,
         chunk_runs=chunk_runs,
         # Chunks for every CPU: a node that finishes early takes the next chunk.
-        max_chunks=1 if real else max(1, 2 * cluster.cpus),
-        slots=max(1, cluster.cpus),
+        max_chunks=1 if real else max(1, 2 * cpus),
+        slots=max(1, cpus),
     )

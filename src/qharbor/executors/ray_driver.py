@@ -28,7 +28,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from qharbor import errors
-from qharbor.engines import costs
+from qharbor.engines import costs, threads
 from qharbor.executors import ray_chunks
 from qharbor.executors.local import _die_with_parent
 from qharbor.executors.ray_cluster import Cluster, Node, Placement
@@ -44,16 +44,23 @@ def _run(claim: Claim, chunk: ray_chunks.Chunk | None, env: dict[str, str]) -> A
     """A Ray task: one chunk of a claim, or the whole claim; errors as values.
 
     ``env`` (:func:`task_environment`) is set before the engines are first
-    imported in this worker, which is when OpenMP reads it.
+    imported in this worker, which is when OpenMP reads it. The thread budget
+    (:data:`qharbor.engines.threads.BUDGET_ENV`) is set for every task: the
+    engines read it before each run, and one worker may run tasks of different sizes.
     """
     for name, value in env.items():
-        os.environ.setdefault(name, value)
+        if name == threads.BUDGET_ENV:
+            os.environ[name] = value
+        else:
+            os.environ.setdefault(name, value)
     try:
         if chunk is None:
             from qharbor.workers.execution import execute
 
             return execute(claim)
-        return ray_chunks.run_chunk(claim, chunk)
+        import ray
+
+        return ray_chunks.run_chunk(claim, chunk, ray.get_runtime_context().get_node_id())
     except errors.QHarborError as exc:
         return ("failed", exc.code, exc.message)
     except Exception as exc:  # an engine bug must fail the job, not the task
@@ -162,17 +169,16 @@ class Driver:
 
     def _submit(self, claim: Claim, placement: Placement) -> None:
         options = self._options(claim, placement)
+        env = {**self._env, threads.BUDGET_ENV: str(task_threads(placement))}
         chunks = ray_chunks.plan(claim, placement.chunk_runs, placement.max_chunks, placement.slots)
         job = _Job(claim, total=sum(c.runs for c in chunks), options=options)
         if len(chunks) == 1:
-            job.final = self._run_task.options(**options).remote(claim, None, self._env)
+            job.final = self._run_task.options(**options).remote(claim, None, env)
         else:
             # Gathered here once every chunk is in, not in a task of its own: a
             # gathering task would wait for a worker process of its own.
             job.chunks = chunks
-            job.refs = [
-                self._run_task.options(**options).remote(claim, c, self._env) for c in chunks
-            ]
+            job.refs = [self._run_task.options(**options).remote(claim, c, env) for c in chunks]
             job.chunk_runs = {ref: c.runs for ref, c in zip(job.refs, chunks, strict=True)}
             self._send("progress", claim.job_id, claim.attempt, 0, job.total)
         self._jobs[claim.job_id] = job
@@ -287,6 +293,16 @@ def task_environment() -> dict[str, str]:
     """
     names = ("OMP_WAIT_POLICY", costs.PATH_ENV)
     return {name: os.environ[name] for name in names if name in os.environ}
+
+
+def task_threads(placement: Placement) -> int:
+    """The threads one task's engine may run: the CPUs it asked Ray for, at least one.
+
+    Ray counts a task's CPUs but does not stop it using more: an engine left to
+    its default takes every core of the host, and two 1-CPU chunks on a 2-core
+    host each ran at half speed.
+    """
+    return max(1, int(placement.num_cpus))
 
 
 def driver_main(fd: int, parent_pid: int, address: str) -> None:

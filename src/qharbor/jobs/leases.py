@@ -13,6 +13,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -32,6 +35,31 @@ from qharbor.store import Database
 from qharbor.store.tables import jobs, projects, results
 
 log = logging.getLogger(__name__)
+
+#: The longest lease owner the jobs table holds (``lease_owner``).
+_OWNER_CHARS = 64
+
+
+def centre_owner() -> str:
+    """A new lease owner for a centre process: ``<host>:<pid>:<instance>``.
+
+    Every lease a centre's scheduler takes names it, so an operator (or a test)
+    reading a running job's row knows which process holds it, and a centre that
+    is started again in the same process id is still a new owner: the instance
+    part is new each time. Leases of a dead owner are re-queued by any other
+    centre once they expire, and the attempt number fences the dead one's work.
+    """
+    host = socket.gethostname()[:32] or "host"
+    return f"{host}:{os.getpid()}:{uuid.uuid4().hex[:12]}"[:_OWNER_CHARS]
+
+
+def owner_process(owner: str | None) -> tuple[str, int] | None:
+    """The host and process id a lease owner names; None for an owner of another form."""
+    parts = (owner or "").rsplit(":", 2)
+    if len(parts) != 3 or not parts[1].isdigit():
+        return None
+    return parts[0], int(parts[1])
+
 
 #: The PostgreSQL advisory lock key that serialises claims ("qharbor" in ASCII).
 _CLAIM_LOCK = 0x71686172626F72

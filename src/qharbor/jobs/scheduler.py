@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
@@ -25,7 +24,7 @@ from qharbor import errors
 from qharbor.devices import Catalogue, DeviceStatus
 from qharbor.devices.fleet import Fleet
 from qharbor.executors.base import Executor, Outcome, OutcomeKind
-from qharbor.jobs import policy
+from qharbor.jobs import leases, policy
 from qharbor.jobs.claims import Claim
 from qharbor.jobs.job import JobStatus
 from qharbor.jobs.manager import JobManager
@@ -89,7 +88,7 @@ class Scheduler:
         shares_refresh_s: float = 5.0,
         reservations: Bookings | None = None,
     ) -> None:
-        self.owner = uuid.uuid4().hex
+        self.owner = leases.centre_owner()
         self._manager = manager
         self._catalogue = catalogue
         self._executor = executor

@@ -136,3 +136,16 @@ def test_chunks_share_the_slots_evenly() -> None:
     assert [c.runs for c in ray_chunks.plan(task, 64, 4, slots=2)] == [100, 100]
     assert [c.runs for c in ray_chunks.plan(task, 64, 4, slots=1)] == [67, 67, 66]
     assert len(ray_chunks.plan(task, 64, 8, slots=3)) == 3
+
+
+def test_gathered_chunks_say_where_and_when_each_ran() -> None:
+    task = claim(spec(SWEEP, [{"theta": 0.01 * i} for i in range(128)]))
+    chunks = ray_chunks.plan(task, 64, 2)
+    parts = [ray_chunks.run_chunk(task, c, node=f"node-{c.index}abcdef") for c in chunks]
+    gathered = ray_chunks.gather(task, chunks, parts)
+    extra = gathered.metadata.extra
+    assert extra["chunk_nodes"] == ["node-0ab", "node-1ab"]
+    (start0, end0), (start1, end1) = extra["chunk_window"]
+    assert start0 == 0.0 and start0 <= end0 <= start1 <= end1
+    # The stamps are the chunks' own, not the job's.
+    assert not set(ray_chunks.CHUNK_STAMP) & set(extra)

@@ -1,9 +1,17 @@
-"""The Ray driver gives up on a task no live node can hold, rather than wait for ever."""
+"""The Ray driver: tasks no live node can hold, and the threads each task may run."""
 
 from __future__ import annotations
 
-from qharbor.executors.ray_cluster import Node
-from qharbor.executors.ray_driver import unplaceable
+import os
+
+import pytest
+
+from qharbor.engines import threads
+from qharbor.executors.ray_cluster import Node, Placement
+from qharbor.executors.ray_driver import _run, task_threads, unplaceable
+from qharbor.jobs.result import Result
+from tests.programs import BELL
+from tests.unit.executors.test_ray_chunks import claim, spec
 
 
 def test_a_task_no_live_node_can_hold_is_named_unplaceable() -> None:
@@ -15,3 +23,22 @@ def test_a_task_no_live_node_can_hold_is_named_unplaceable() -> None:
     assert why is not None and "device:q=0.001" in why
     assert unplaceable({**task, "memory": 3 << 30}, [head, qpu_node]) is not None
     assert unplaceable({**task, "resources": {}}, [head]) is None
+
+
+def test_a_task_runs_its_engine_on_the_cpus_it_asked_for() -> None:
+    assert task_threads(Placement(num_cpus=1.0)) == 1
+    assert task_threads(Placement(num_cpus=4.0)) == 4
+    assert task_threads(Placement(num_cpus=0.5)) == 1
+
+
+def test_a_task_sets_its_thread_budget_over_the_workers_and_keeps_the_nodes_other_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A worker that last ran a task of 2 CPUs, on a node started with its own OpenMP policy.
+    monkeypatch.setenv(threads.BUDGET_ENV, "2")
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    task = claim(spec(BELL))
+    result = _run(task, None, {threads.BUDGET_ENV: "1", "OMP_WAIT_POLICY": "PASSIVE"})
+    assert isinstance(result, Result), result
+    assert os.environ[threads.BUDGET_ENV] == "1"
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"

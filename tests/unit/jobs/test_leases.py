@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import socket
 import threading
 from collections.abc import Sequence
 
@@ -14,7 +16,7 @@ from qiskit.quantum_info import Operator
 from qharbor import errors
 from qharbor.devices import catalogue
 from qharbor.engines.memory import Workload
-from qharbor.jobs import policy
+from qharbor.jobs import leases, policy
 from qharbor.jobs.job import JobStatus
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.parsed import ParsedProgram
@@ -448,3 +450,36 @@ def test_recover_all_but_owner_takes_over_other_owners_jobs(
     assert manager.recover(max_attempts=3, all_but_owner="me") == 1
     assert manager.get(alice.project_id, mine.id).status is JobStatus.RUNNING
     assert manager.get(alice.project_id, theirs.id).status is JobStatus.QUEUED
+
+
+def test_a_lease_names_the_centre_process_that_holds_it(manager: JobManager, alice: Member) -> None:
+    job = submit(manager, alice)
+    owner = leases.centre_owner()
+    claim(manager, owner=owner)
+    stored = row(manager.db, job.id).lease_owner
+    assert stored == owner
+    assert leases.owner_process(stored) == (socket.gethostname()[:32], os.getpid())
+    # A centre started again in the same process is a new owner all the same.
+    assert leases.centre_owner() != owner
+    assert leases.owner_process("0123abcd") is None
+
+
+def test_a_dead_centres_claims_go_to_the_survivor_and_its_late_answer_is_fenced(
+    manager: JobManager, alice: Member, clock: Clock
+) -> None:
+    dead, survivor = leases.centre_owner(), leases.centre_owner()
+    job = submit(manager, alice)
+    [lost] = claim(manager, owner=dead)
+    clock.advance(LEASE_S - 1)
+    manager.heartbeat(survivor, LEASE_S)  # the survivor lives on; the dead one is silent
+    assert manager.recover(max_attempts=3) == 0
+    clock.advance(2)
+    assert manager.recover(max_attempts=3) == 1
+    [taken] = claim(manager, owner=survivor)
+    assert (taken.job_id, taken.attempt) == (job.id, 2)
+    assert row(manager.db, job.id).lease_owner == survivor
+    # The dead centre's work, if any of it still answers, stores nothing.
+    assert not manager.complete(lost.job_id, lost.attempt, a_result(job.id))
+    assert not manager.record_progress(lost.job_id, lost.attempt, 1, 1)
+    assert manager.complete(taken.job_id, taken.attempt, a_result(job.id))
+    assert [r.attempt for r in result_rows(manager.db, job.id)] == [2]
