@@ -203,13 +203,19 @@ class LocalTwin:
     ) -> dict[str, int]:
         """State vector or stabilizer: noise in the circuit, readout flipped per shot.
 
+        The circuit carries the noise of its idle periods
+        (:func:`qharbor.engines.noise.with_idle_noise`; twirled to Pauli errors for
+        the stabilizer) and, after each gate, the gate's error.
+
         The state vector branches shots that share their noise so far (Aer's shot
         branching); the stabilizer circuit, whose noise is Pauli, is sampled by
         stim (:mod:`qharbor.engines.twin_stabilizer`). Readout errors are then
         drawn here, shot by shot (:mod:`qharbor.engines.twin_sampling` says why).
         """
-        runnable = self._writer(method == "stabilizer").write(circuit, qubits)
-        if method == "stabilizer":
+        pauli = method == "stabilizer"
+        idle = noise.with_idle_noise(self.document, circuit, qubits, pauli=pauli)
+        runnable = self._writer(pauli).write(idle, qubits)
+        if pauli:
             program, record_of = self._stim.translate(runnable)
             bits = twin_stabilizer.sample(program, record_of, shots, seed)
             return _flipped(self.document, circuit, qubits, bits, seed)
@@ -232,7 +238,9 @@ class LocalTwin:
         are drawn from it (:func:`qharbor.engines.twin_sampling.sample_mps`).
         """
         order = twin_methods.line_order(circuit)
-        lined, physical = _reordered(circuit, order), [qubits[i] for i in order]
+        # Idle noise is scheduled on the circuit as compiled, then laid on the line.
+        idle = noise.with_idle_noise(self.document, circuit, qubits)
+        lined, physical = _reordered(idle, order), [qubits[i] for i in order]
         runnable = self._writer(False).write(lined, physical)
         if per <= 1:
             key = tuple(physical)

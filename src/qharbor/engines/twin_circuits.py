@@ -36,21 +36,17 @@ from collections.abc import Sequence
 import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.circuit import ControlFlowOp
-from qiskit.quantum_info import Chi, Kraus, average_gate_fidelity, pauli_basis
+from qiskit.quantum_info import Chi, Kraus, average_gate_fidelity
 from qiskit_aer.noise import (
     NoiseModel,
     QuantumError,
     ReadoutError,
     depolarizing_error,
-    pauli_error,
 )
 
 from qharbor.devices.twins import document as documents
 from qharbor.devices.twins.calibration import QubitCalibration
 from qharbor.engines import noise
-
-#: Pauli probabilities below this are dropped from a twirled error.
-_NEGLIGIBLE = 1e-12
 
 
 def pauli_twirl(error: QuantumError) -> QuantumError:
@@ -59,17 +55,7 @@ def pauli_twirl(error: QuantumError) -> QuantumError:
     Its probabilities are the diagonal of the error's process (chi) matrix in
     the Pauli basis, so the twirl keeps the process fidelity exactly.
     """
-    chi = np.real(np.diag(Chi(error.to_quantumchannel()).data))
-    weights = np.clip(chi, 0.0, None)
-    weights = weights / weights.sum()
-    labels = pauli_basis(error.num_qubits).to_labels()
-    terms = [(label, float(p)) for label, p in zip(labels, weights, strict=True) if p > _NEGLIGIBLE]
-    return pauli_error(terms)
-
-
-#: Signs of the single-qubit Pauli (rows I, X, Y, Z) against each Pauli
-#: (columns): +1 where they commute.
-_SIGNS = np.array([[1, 1, 1, 1], [1, 1, -1, -1], [1, -1, 1, -1], [1, -1, -1, 1]], dtype=float)
+    return noise.pauli_mixture(np.real(np.diag(Chi(error.to_quantumchannel()).data)))
 
 
 def twirled_error(
@@ -104,16 +90,7 @@ def twirled_error(
     depolarizing = max(0.0, error - relaxed) * dim / (dim - 1)
     depolarizing = min(depolarizing, dim**2 / (dim**2 - 1))
     fidelities[1:] *= 1 - depolarizing
-    signs = np.ones((1, 1))
-    for _ in range(n):
-        signs = np.kron(signs, _SIGNS)
-    probabilities = np.clip(signs @ fidelities / dim**2, 0.0, None)
-    probabilities /= probabilities.sum()
-    labels = pauli_basis(n).to_labels()
-    terms = [
-        (label, float(p)) for label, p in zip(labels, probabilities, strict=True) if p > _NEGLIGIBLE
-    ]
-    return pauli_error(terms)
+    return noise.pauli_channel(fidelities)
 
 
 def has_control_flow(circuit: QuantumCircuit) -> bool:
