@@ -122,23 +122,21 @@ class NoisyCircuits:
         error, duration = self._table.get(name, {}).get(physical, (0.0, 0.0))
         parts: list[tuple[object, tuple[int, ...]]] = []
         if error > 0 or duration > 0:
-            calibration = self.document.calibration.qubits
-            relaxations = [noise._relaxation(calibration[p], duration) for p in physical]
-            if duration <= 0:
-                relaxations = []
-            combined = None
-            if relaxations:
-                combined = noise.relaxation_during([calibration[p] for p in physical], duration)
+            calibration = [self.document.calibration.qubits[p] for p in physical]
+            everywhere = tuple(range(len(physical)))
             if self.pauli:
-                twirled = twirled_error([calibration[p] for p in physical], duration, error)
-                parts.append((twirled, tuple(range(len(physical)))))
+                parts.append((twirled_error(calibration, duration, error), everywhere))
             else:
                 # Relaxation qubit by qubit, as given matrices; then the depolarizing rest.
-                for position, part in enumerate(relaxations):
-                    parts.append((_as_instruction(part), (position,)))
+                combined = None
+                if duration > 0:
+                    for position, qubit in enumerate(calibration):
+                        relaxation = noise._relaxation(qubit, duration)
+                        parts.append((_as_instruction(relaxation), (position,)))
+                    combined = noise.relaxation_during(calibration, duration)
                 depolarizing = _depolarizing(error, combined, len(physical))
                 if depolarizing.probabilities[0] < 1.0:
-                    parts.append((depolarizing, tuple(range(len(physical)))))
+                    parts.append((depolarizing, everywhere))
         self._errors[key] = parts
         return parts
 

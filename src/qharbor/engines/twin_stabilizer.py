@@ -119,18 +119,24 @@ def pauli_channel(error: QuantumError) -> tuple[str, list[float]]:
         raise ValueError(f"a Pauli channel on {n} qubits has no stim form here")
     probabilities = np.zeros(4**n)
     for term, p in zip(error.circuits, error.probabilities, strict=True):
-        try:
-            pauli = Pauli(term)
-        except Exception as exc:
-            raise ValueError("the stabilizer twin runs Pauli noise only") from exc
-        # Codes I=0, X=1, Y=2, Z=3 per qubit; qubit k weighs 4**k (Qiskit's index).
-        codes = pauli.x.astype(int) + 2 * pauli.z.astype(int)
-        codes = np.where(codes == 3, 2, np.where(codes == 2, 3, codes))
-        probabilities[int(sum(int(c) * 4**k for k, c in enumerate(codes)))] += float(p)
+        label = _label_of(term)
+        # Codes I=0, X=1, Y=2, Z=3 per qubit; qubit k (label[-1 - k]) weighs 4**k.
+        probabilities[sum("IXYZ".index(c) * 4**k for k, c in enumerate(reversed(label)))] += p
     if n == 1:
         return "PAULI_CHANNEL_1", probabilities[1:].tolist()
     # Qiskit's index is 4·code(qubit 1) + code(qubit 0); stim's is 4·code(first) + code(second).
     return "PAULI_CHANNEL_2", probabilities.reshape(4, 4).T.ravel()[1:].tolist()
+
+
+def _label_of(term: QuantumCircuit) -> str:
+    """The Pauli one term of a Pauli error applies, as a label without phase (qubit 0 last)."""
+    if len(term.data) == 1 and term.data[0].operation.name == "pauli":
+        # How pauli_error writes its terms: read the label, not the circuit.
+        return str(term.data[0].operation.params[0])
+    try:
+        return Pauli(term).to_label().lstrip("-i")
+    except Exception as exc:
+        raise ValueError("the stabilizer twin runs Pauli noise only") from exc
 
 
 def sample(program: stim.Circuit, record_of: Sequence[int], shots: int, seed: int) -> np.ndarray:
