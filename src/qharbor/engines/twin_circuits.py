@@ -74,7 +74,7 @@ def twirled_error(
         duration_s: the gate's duration (seconds).
         error: its calibrated average gate infidelity.
     """
-    fidelities = np.ones(1)
+    fidelities: np.ndarray = np.ones(1)
     for qubit in reversed(qubits):  # Qiskit's labels put qubit 0 rightmost
         one = np.ones(4)
         if duration_s > 0:
@@ -156,7 +156,7 @@ class NoisyCircuits:
             where = [circuit.find_bit(q).index for q in instruction.qubits]
             physical = tuple(qubits[i] for i in where)
             for channel, positions in self._channel(op.name, physical):
-                out.append(channel, [instruction.qubits[p] for p in positions])  # type: ignore[arg-type]
+                out.append(channel, [instruction.qubits[p] for p in positions])
         return out
 
 
