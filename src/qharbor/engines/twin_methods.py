@@ -1,4 +1,4 @@
-"""Which Aer method runs one twin circuit, by predicted time.
+"""Which simulation method runs one twin circuit, by predicted time.
 
 A twin's circuit is simulated on its active qubits with the device's noise. No
 one method is fastest at every width, so each circuit gets the fastest faithful
