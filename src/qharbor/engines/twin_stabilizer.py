@@ -4,11 +4,11 @@ The stabilizer method runs a Clifford circuit whose noise is written into it
 as Pauli channels (:class:`qharbor.engines.twin_circuits.NoisyCircuits` with
 ``pauli=True``, and the twirled idle noise of
 :func:`qharbor.engines.noise.with_idle_noise`). Aer's stabilizer method
-simulates such a circuit shot by shot, drawing every channel anew in Python-free
-but per-shot C++ loops: GHZ-72 with 4000 shots took 2 s on an idle two-core
-host and 11 to 16 s on a busy one. stim compiles the circuit once and samples
-every shot of it together (64 shots per machine word, noise drawn in bulk), in
-tens of milliseconds; its Pauli channels draw exactly the errors Aer's would.
+simulates such a circuit one shot at a time, a tableau per shot: GHZ-72 with
+4000 shots took 2 s on an idle two-core host and 11 to 16 s on a busy one.
+stim compiles the circuit once and samples every shot together (a Pauli frame
+per shot, 64 shots to a machine word, noise drawn in bulk) in milliseconds; its
+Pauli channels draw the same errors, with the same probabilities, as Aer's.
 
 Readout errors are not in the stim circuit: like the other trajectory methods,
 the twin flips each shot's bits afterwards
