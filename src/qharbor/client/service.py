@@ -159,7 +159,7 @@ class HarborService:
     def local_twin(self, name: str, snapshot: str | None = None) -> Any:
         """A local emulator of a device twin, with the noise of its calibration.
 
-        Needs ``qiskit`` and ``qiskit-aer`` (``pip install 'qharbor[twin]'``). The
+        Needs ``qiskit``, ``qiskit-aer`` and ``stim`` (``pip install 'qharbor[twin]'``). The
         same compiled circuit and seed give the same counts as the centre::
 
             twin = service.local_twin("sc25", snapshot=result.metadata["calibration"]["snapshot"])
@@ -174,14 +174,14 @@ class HarborService:
             A ``qharbor.engines.twin.LocalTwin``.
 
         Raises:
-            errors.NotConfigured: qiskit-aer is not installed.
+            errors.NotConfigured: qiskit-aer or stim is not installed.
             errors.DeviceNotTwin: the device is a plain simulator.
         """
         try:
             from qharbor.engines import twin
         except ImportError as exc:
             raise errors.NotConfigured(
-                f"local twins need qiskit and qiskit-aer ({exc.name} is missing); "
+                f"local twins need qiskit, qiskit-aer and stim ({exc.name} is missing); "
                 "install them with: pip install 'qharbor[twin]'"
             ) from None
         return twin.LocalTwin(self._client.device_twin(name, snapshot))

@@ -9,7 +9,10 @@ scheduled with the twin's durations, and each period a qubit waits between two
 of its operations gets thermal relaxation (T1, T2) and the coherent Z rotation of
 its quasi-static detuning; each coupled pair waiting together gets the coherent
 ZZ rotation of its crosstalk. The coherent parts are what dynamical decoupling
-removes; relaxation stays.
+removes; relaxation stays. For the stabilizer method the same periods get the
+Pauli twirl of that noise (:func:`pauli_channel`): dephasing and the detuning's
+rotation become Z errors, amplitude damping symmetric X, Y and Z errors, and a
+ZZ rotation by θ a ZZ error with probability sin²(θ/2).
 """
 
 from __future__ import annotations
@@ -18,16 +21,18 @@ import functools
 import math
 from collections.abc import Sequence
 
+import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.circuit import Instruction
 from qiskit.circuit.library import RZGate, RZZGate
-from qiskit.quantum_info import Kraus, average_gate_fidelity
+from qiskit.quantum_info import Kraus, average_gate_fidelity, pauli_basis
 from qiskit_aer import AerSimulator
 from qiskit_aer.noise import (
     NoiseModel,
     QuantumError,
     ReadoutError,
     depolarizing_error,
+    pauli_error,
     thermal_relaxation_error,
 )
 
@@ -37,6 +42,11 @@ from qharbor.devices.twins.calibration import QubitCalibration
 
 #: Idle periods shorter than this (seconds) are left noiseless.
 _MIN_IDLE_S = 1e-10
+#: Pauli probabilities below this are dropped from a twirled error.
+_NEGLIGIBLE = 1e-12
+#: Signs of the single-qubit Pauli (rows I, X, Y, Z) against each Pauli
+#: (columns): +1 where they commute.
+_SIGNS = np.array([[1, 1, 1, 1], [1, 1, -1, -1], [1, -1, 1, -1], [1, -1, -1, 1]], dtype=float)
 
 
 def _relaxation(qubit: QubitCalibration, duration_s: float) -> QuantumError:
@@ -115,7 +125,11 @@ def simulator(document: documents.DocumentLike, qubits: Sequence[int]) -> AerSim
 
 
 def with_idle_noise(
-    document: documents.DocumentLike, circuit: QuantumCircuit, qubits: Sequence[int]
+    document: documents.DocumentLike,
+    circuit: QuantumCircuit,
+    qubits: Sequence[int],
+    *,
+    pauli: bool = False,
 ) -> QuantumCircuit:
     """The circuit with the noise of its idle periods as explicit channels.
 
@@ -130,6 +144,8 @@ def with_idle_noise(
         document: the twin document.
         circuit: a narrowed circuit (:meth:`LocalTwin.prepare`).
         qubits: for each of its qubits, the physical qubit it stands for.
+        pauli: write the Pauli twirl of each period's noise instead (for the
+            stabilizer method): same Pauli error rates, no coherent part.
     """
     twin = documents.read(document)
     calibration = twin.calibration
@@ -145,7 +161,8 @@ def with_idle_noise(
         for start, end in gaps:
             if end - start < _MIN_IDLE_S:
                 continue
-            events.append((start, 0, order, _idle_error(q, end - start), [local]))
+            idle = _idle_pauli(q, end - start) if pauli else _idle_error(q, end - start)
+            events.append((start, 0, order, idle, [local]))
             order += 1
     where = {physical: local for local, physical in enumerate(qubits)}
     for coupler in calibration.couplers:
@@ -154,7 +171,8 @@ def with_idle_noise(
             continue
         for start, end in _overlaps(windows[a], windows[b]):
             theta = math.pi * coupler.zz_khz * 1e3 * (end - start)
-            events.append((start, 0, order, RZZGate(theta), [a, b]))
+            crosstalk = _zz_pauli(round(theta, 13)) if pauli else RZZGate(theta)
+            events.append((start, 0, order, crosstalk, [a, b]))
             order += 1
     for slot in slots:
         instruction = circuit.data[slot.index]
@@ -196,6 +214,62 @@ def _idle_kraus(t1_us: float, t2_us: float, detuning_khz: float, duration_s: flo
     if theta:
         error = error.compose(QuantumError(RZGate(theta)))
     return tuple(Kraus(error.to_quantumchannel()).data)
+
+
+def _idle_pauli(qubit: QubitCalibration, duration_s: float) -> QuantumError:
+    """The Pauli twirl of one idle period's relaxation and detuning rotation."""
+    return _idle_pauli_cached(
+        float(qubit.t1_us), float(qubit.t2_us), float(qubit.detuning_khz), round(duration_s, 13)
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _idle_pauli_cached(
+    t1_us: float, t2_us: float, detuning_khz: float, duration_s: float
+) -> QuantumError:
+    """Relaxation's Pauli-transfer diagonal (1, e^(-t/T2), e^(-t/T2), e^(-t/T1)), with
+    the X and Y entries turned by the detuning's rotation (times cos θ)."""
+    t1 = t1_us * 1e-6
+    t2 = min(t2_us * 1e-6, 2 * t1)
+    theta = 2 * math.pi * detuning_khz * 1e3 * duration_s
+    transverse = math.exp(-duration_s / t2) * math.cos(theta)
+    return pauli_channel(np.array([1.0, transverse, transverse, math.exp(-duration_s / t1)]))
+
+
+@functools.lru_cache(maxsize=4096)
+def _zz_pauli(theta: float) -> QuantumError:
+    """The Pauli twirl of a ZZ rotation by ``theta``: a ZZ error with probability sin²(θ/2)."""
+    flip = math.sin(theta / 2) ** 2
+    return pauli_error([("ZZ", flip), ("II", 1 - flip)])
+
+
+def pauli_channel(fidelities: np.ndarray) -> QuantumError:
+    """The Pauli channel with the given Pauli-transfer diagonal.
+
+    Args:
+        fidelities: the diagonal, one entry per Pauli in the order of
+            :func:`~qiskit.quantum_info.pauli_basis` (Qiskit's labels, qubit 0
+            rightmost), the identity's entry first and equal to 1.
+    """
+    dim_squared = len(fidelities)
+    n = round(math.log(dim_squared, 4))
+    signs = np.ones((1, 1))
+    for _ in range(n):
+        signs = np.kron(signs, _SIGNS)
+    return pauli_mixture(signs @ fidelities / dim_squared)
+
+
+def pauli_mixture(probabilities: np.ndarray) -> QuantumError:
+    """A mixture of Paulis, one probability per Pauli in :func:`~qiskit.quantum_info.pauli_basis`
+    order; negative rounding errors are clipped, the rest renormalised, negligible terms dropped.
+    """
+    n = round(math.log(len(probabilities), 4))
+    weights = np.clip(np.asarray(probabilities, dtype=float), 0.0, None)
+    weights /= weights.sum()
+    labels = pauli_basis(n).to_labels()
+    return pauli_error(
+        [(label, float(p)) for label, p in zip(labels, weights, strict=True) if p > _NEGLIGIBLE]
+    )
 
 
 def _overlaps(

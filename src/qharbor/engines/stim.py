@@ -129,11 +129,12 @@ def translate(circuit: QuantumCircuit) -> tuple[stim.Circuit, Readout]:
         elif instruction.is_control_flow() or instruction.clbits:
             raise errors.ExecutionError(f"stim here runs no classical control ({name!r})")
         else:
-            _append_gate(out, name, qubits, instruction.operation)
+            append_gate(out, name, qubits, instruction.operation)
     return out, Readout.of(circuit, pairs)
 
 
-def _append_gate(out: stim.Circuit, name: str, qubits: list[int], op: Any) -> None:
+def append_gate(out: stim.Circuit, name: str, qubits: list[int], op: Any) -> None:
+    """Append one Clifford gate to ``out``: by name, or synthesised into H, S and CX."""
     stim_name = _GATES.get(name)
     if stim_name is not None:
         out.append(stim_name, qubits)
@@ -150,4 +151,4 @@ def _append_gate(out: stim.Circuit, name: str, qubits: list[int], op: Any) -> No
         ) from None
     for inner in synthesis.data:
         local = [synthesis.find_bit(q).index for q in inner.qubits]
-        _append_gate(out, inner.name, [qubits[i] for i in local], inner.operation)
+        append_gate(out, inner.name, [qubits[i] for i in local], inner.operation)

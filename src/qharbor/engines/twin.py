@@ -1,9 +1,9 @@
 """A device twin as a local Aer simulator: target, noise, timing and mitigation.
 
 The centre's twin engine and the client's ``HarborService.local_twin`` both run
-twins through :class:`LocalTwin`. It depends only on Qiskit and Qiskit Aer (and
-the twin modules under :mod:`qharbor.devices.twins`), so a client can emulate a
-device exactly as the centre does, without any server code.
+twins through :class:`LocalTwin`. It depends only on Qiskit, Qiskit Aer and stim
+(the ``twin`` extra) and the twin modules under :mod:`qharbor.devices.twins`, so
+a client can emulate a device exactly as the centre does, without any server code.
 
 Everything here reads a twin document
 (:class:`~qharbor.devices.twins.document.TwinDocument`, or the JSON that
@@ -32,7 +32,7 @@ from qiskit_aer.noise import NoiseModel
 
 from qharbor.devices.twins import document as documents
 from qharbor.devices.twins import target as targets
-from qharbor.engines import noise, twin_circuits, twin_methods, twin_sampling
+from qharbor.engines import noise, twin_circuits, twin_methods, twin_sampling, twin_stabilizer
 
 #: Trajectories whose final states are held in memory at once (grouped shots).
 _TRAJECTORY_BATCH = 32
@@ -87,6 +87,7 @@ class LocalTwin:
         self._simulators: dict[tuple[int, ...], AerSimulator] = {}
         self._readout: dict[tuple[int, ...], NoiseModel] = {}
         self._writers: dict[bool, twin_circuits.NoisyCircuits] = {}
+        self._stim = twin_stabilizer.StimTranslator()
 
     def target(self) -> Target:
         """The device's Qiskit target, to transpile for it."""
@@ -200,19 +201,33 @@ class LocalTwin:
     def _trajectories(
         self, circuit: QuantumCircuit, qubits: Sequence[int], shots: int, seed: int, method: str
     ) -> dict[str, int]:
-        """State vector or stabilizer: gate noise in the circuit, readout flipped per shot.
+        """State vector or stabilizer: noise in the circuit, readout flipped per shot.
+
+        The circuit carries the noise of its idle periods
+        (:func:`qharbor.engines.noise.with_idle_noise`; twirled to Pauli errors for
+        the stabilizer) and, after each gate, the gate's error.
 
         The state vector branches shots that share their noise so far (Aer's shot
-        branching); readout errors are then drawn here, shot by shot
-        (:mod:`qharbor.engines.twin_sampling` says why).
+        branching); the stabilizer circuit, whose noise is Pauli, is sampled by
+        stim (:mod:`qharbor.engines.twin_stabilizer`). Readout errors are then
+        drawn here, shot by shot (:mod:`qharbor.engines.twin_sampling` says why).
         """
-        runnable = self._writer(method == "stabilizer").write(circuit, qubits)
-        options = {}
-        if method == "statevector":
-            options = {"shot_branching_enable": True, "shot_branching_sampling_enable": True}
-        simulator = AerSimulator(method=method, **options)
+        pauli = method == "stabilizer"
+        idle = noise.with_idle_noise(self.document, circuit, qubits, pauli=pauli)
+        runnable = self._writer(pauli).write(idle, qubits)
+        if pauli:
+            program, record_of = self._stim.translate(runnable)
+            bits = twin_stabilizer.sample(program, record_of, shots, seed)
+            return _flipped(self.document, circuit, qubits, bits, seed)
+        simulator = AerSimulator(
+            method=method, shot_branching_enable=True, shot_branching_sampling_enable=True
+        )
         ideal = _counts(simulator, runnable, shots, seed, method)
-        return _with_readout(self.document, circuit, qubits, ideal, seed)
+        if not ideal:
+            return ideal
+        return _flipped(
+            self.document, circuit, qubits, twin_sampling.bits_of(ideal, circuit.num_clbits), seed
+        )
 
     def _mps(
         self, circuit: QuantumCircuit, qubits: Sequence[int], shots: int, seed: int, per: int
@@ -223,7 +238,9 @@ class LocalTwin:
         are drawn from it (:func:`qharbor.engines.twin_sampling.sample_mps`).
         """
         order = twin_methods.line_order(circuit)
-        lined, physical = _reordered(circuit, order), [qubits[i] for i in order]
+        # Idle noise is scheduled on the circuit as compiled, then laid on the line.
+        idle = noise.with_idle_noise(self.document, circuit, qubits)
+        lined, physical = _reordered(idle, order), [qubits[i] for i in order]
         runnable = self._writer(False).write(lined, physical)
         if per <= 1:
             key = tuple(physical)
@@ -269,19 +286,16 @@ def _counts(
     return {str(k): int(v) for k, v in result.get_counts(0).items()}
 
 
-def _with_readout(
+def _flipped(
     document: documents.TwinDocument,
     circuit: QuantumCircuit,
     qubits: Sequence[int],
-    counts: dict[str, int],
+    bits: np.ndarray,
     seed: int,
 ) -> dict[str, int]:
-    """Counts with each shot's readout errors drawn independently."""
-    if not counts:
-        return counts
+    """Counts of measured bits (one row per shot), with readout errors drawn per shot."""
     by_clbit = twin_sampling.measured_by(circuit)
     p01, p10 = twin_sampling.readout_errors(document, qubits)
-    bits = twin_sampling.bits_of(counts, circuit.num_clbits)
     rng = np.random.default_rng(seed)
     return twin_sampling.counts_of(twin_sampling.flip_readout(bits, by_clbit, p01, p10, rng))
 

@@ -65,6 +65,9 @@ PROBES = (
     Probe("statevector", "sc25", 12, 4, 200),
     Probe("statevector", "sc25", 14, 4, 100),
     Probe("statevector", "sc25", 16, 3, 40),
+    # Shot branching merges shots, so the small probes above all cost about one
+    # call; this one's 2^18 amplitudes make the per-amplitude term measurable.
+    Probe("statevector", "sc25", 18, 3, 40),
     Probe("matrix_product_state", "sc25", 8, 4, 200),
     Probe("matrix_product_state", "sc25", 16, 1, 2000),
     Probe("matrix_product_state", "sc25", 12, 6, 100),

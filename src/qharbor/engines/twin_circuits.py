@@ -36,21 +36,17 @@ from collections.abc import Sequence
 import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.circuit import ControlFlowOp
-from qiskit.quantum_info import Chi, Kraus, average_gate_fidelity, pauli_basis
+from qiskit.quantum_info import Chi, Kraus, average_gate_fidelity
 from qiskit_aer.noise import (
     NoiseModel,
     QuantumError,
     ReadoutError,
     depolarizing_error,
-    pauli_error,
 )
 
 from qharbor.devices.twins import document as documents
 from qharbor.devices.twins.calibration import QubitCalibration
 from qharbor.engines import noise
-
-#: Pauli probabilities below this are dropped from a twirled error.
-_NEGLIGIBLE = 1e-12
 
 
 def pauli_twirl(error: QuantumError) -> QuantumError:
@@ -59,17 +55,7 @@ def pauli_twirl(error: QuantumError) -> QuantumError:
     Its probabilities are the diagonal of the error's process (chi) matrix in
     the Pauli basis, so the twirl keeps the process fidelity exactly.
     """
-    chi = np.real(np.diag(Chi(error.to_quantumchannel()).data))
-    weights = np.clip(chi, 0.0, None)
-    weights = weights / weights.sum()
-    labels = pauli_basis(error.num_qubits).to_labels()
-    terms = [(label, float(p)) for label, p in zip(labels, weights, strict=True) if p > _NEGLIGIBLE]
-    return pauli_error(terms)
-
-
-#: Signs of the single-qubit Pauli (rows I, X, Y, Z) against each Pauli
-#: (columns): +1 where they commute.
-_SIGNS = np.array([[1, 1, 1, 1], [1, 1, -1, -1], [1, -1, 1, -1], [1, -1, -1, 1]], dtype=float)
+    return noise.pauli_mixture(np.real(np.diag(Chi(error.to_quantumchannel()).data)))
 
 
 def twirled_error(
@@ -88,7 +74,7 @@ def twirled_error(
         duration_s: the gate's duration (seconds).
         error: its calibrated average gate infidelity.
     """
-    fidelities = np.ones(1)
+    fidelities: np.ndarray = np.ones(1)
     for qubit in reversed(qubits):  # Qiskit's labels put qubit 0 rightmost
         one = np.ones(4)
         if duration_s > 0:
@@ -104,16 +90,7 @@ def twirled_error(
     depolarizing = max(0.0, error - relaxed) * dim / (dim - 1)
     depolarizing = min(depolarizing, dim**2 / (dim**2 - 1))
     fidelities[1:] *= 1 - depolarizing
-    signs = np.ones((1, 1))
-    for _ in range(n):
-        signs = np.kron(signs, _SIGNS)
-    probabilities = np.clip(signs @ fidelities / dim**2, 0.0, None)
-    probabilities /= probabilities.sum()
-    labels = pauli_basis(n).to_labels()
-    terms = [
-        (label, float(p)) for label, p in zip(labels, probabilities, strict=True) if p > _NEGLIGIBLE
-    ]
-    return pauli_error(terms)
+    return noise.pauli_channel(fidelities)
 
 
 def has_control_flow(circuit: QuantumCircuit) -> bool:
@@ -145,23 +122,21 @@ class NoisyCircuits:
         error, duration = self._table.get(name, {}).get(physical, (0.0, 0.0))
         parts: list[tuple[object, tuple[int, ...]]] = []
         if error > 0 or duration > 0:
-            calibration = self.document.calibration.qubits
-            relaxations = [noise._relaxation(calibration[p], duration) for p in physical]
-            if duration <= 0:
-                relaxations = []
-            combined = None
-            if relaxations:
-                combined = noise.relaxation_during([calibration[p] for p in physical], duration)
+            calibration = [self.document.calibration.qubits[p] for p in physical]
+            everywhere = tuple(range(len(physical)))
             if self.pauli:
-                twirled = twirled_error([calibration[p] for p in physical], duration, error)
-                parts.append((twirled, tuple(range(len(physical)))))
+                parts.append((twirled_error(calibration, duration, error), everywhere))
             else:
                 # Relaxation qubit by qubit, as given matrices; then the depolarizing rest.
-                for position, part in enumerate(relaxations):
-                    parts.append((_as_instruction(part), (position,)))
+                combined = None
+                if duration > 0:
+                    for position, qubit in enumerate(calibration):
+                        relaxation = noise._relaxation(qubit, duration)
+                        parts.append((_as_instruction(relaxation), (position,)))
+                    combined = noise.relaxation_during(calibration, duration)
                 depolarizing = _depolarizing(error, combined, len(physical))
                 if depolarizing.probabilities[0] < 1.0:
-                    parts.append((depolarizing, tuple(range(len(physical)))))
+                    parts.append((depolarizing, everywhere))
         self._errors[key] = parts
         return parts
 
@@ -181,7 +156,7 @@ class NoisyCircuits:
             where = [circuit.find_bit(q).index for q in instruction.qubits]
             physical = tuple(qubits[i] for i in where)
             for channel, positions in self._channel(op.name, physical):
-                out.append(channel, [instruction.qubits[p] for p in positions])  # type: ignore[arg-type]
+                out.append(channel, [instruction.qubits[p] for p in positions])
         return out
 
 

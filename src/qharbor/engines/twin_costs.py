@@ -117,8 +117,9 @@ def default_path() -> Path:
 
 
 def host() -> dict[str, Any]:
-    """What identifies this host for the twins' timing: CPU, cores and Aer's version."""
-    return costs.host_info(costs.engine_versions(["aer"]))
+    """What identifies this host for the twins' timing: CPU, cores, and the versions of
+    Aer and of stim (which samples the stabilizer method)."""
+    return costs.host_info(costs.engine_versions(["aer", "stim"]))
 
 
 def fingerprint() -> str:

@@ -57,24 +57,34 @@ def final_measures_only(circuit: QuantumCircuit) -> bool:
 
 
 def bits_of(counts: Mapping[str, int], num_clbits: int) -> np.ndarray:
-    """One row of bits per shot (column ``c`` is classical bit ``c``), from counts."""
-    rows = [np.repeat(_bits(key, num_clbits)[None, :], n, axis=0) for key, n in counts.items()]
-    if not rows:
-        return np.zeros((0, num_clbits), dtype=np.uint8)
-    return np.concatenate(rows)
+    """One row of bits per shot (column ``c`` is classical bit ``c``), from counts.
 
-
-def _bits(key: str, num_clbits: int) -> np.ndarray:
-    text = key.replace(" ", "")[::-1]  # Qiskit writes bit 0 rightmost
-    return np.array([int(text[i]) if i < len(text) else 0 for i in range(num_clbits)], np.uint8)
+    All keys are read at once as one byte buffer: a noisy wide circuit has
+    nearly as many distinct keys as shots.
+    """
+    if not counts or num_clbits == 0:
+        return np.zeros((sum(counts.values()), num_clbits), dtype=np.uint8)
+    # Qiskit writes bit 0 rightmost; a short key lacks its highest (leftmost) bits.
+    text = "".join(key.replace(" ", "").zfill(num_clbits) for key in counts)
+    chars = np.frombuffer(text.encode("ascii"), dtype=np.uint8).reshape(-1, num_clbits)
+    rows = (chars[:, ::-1] - ord("0")).astype(np.uint8)
+    return np.repeat(rows, np.fromiter(counts.values(), dtype=np.int64, count=len(counts)), axis=0)
 
 
 def counts_of(bits: np.ndarray) -> dict[str, int]:
-    """Counts of one row of bits per shot, keyed as Qiskit writes them (bit 0 rightmost)."""
-    if bits.shape[0] == 0:
+    """Counts of one row of bits per shot, keyed as Qiskit writes them (bit 0 rightmost).
+
+    Each row becomes its key's ASCII bytes in one array operation, and the keys
+    are tallied by :func:`numpy.unique`: no Python work per shot.
+    """
+    shots, width = bits.shape
+    if shots == 0:
         return {}
-    rows, counts = np.unique(bits[:, ::-1], axis=0, return_counts=True)
-    return {"".join(map(str, row)): int(n) for row, n in zip(rows, counts, strict=True)}
+    if width == 0:
+        return {"": shots}
+    chars = np.ascontiguousarray(bits[:, ::-1].astype(np.uint8) + ord("0"))
+    keys, counts = np.unique(chars.view(f"S{width}").ravel(), return_counts=True)
+    return {key.decode("ascii"): int(n) for key, n in zip(keys, counts.tolist(), strict=True)}
 
 
 def readout_errors(
@@ -105,10 +115,13 @@ def flip_readout(
     """
     out = bits.copy()
     draws = rng.random(bits.shape)
-    for clbit, qubit in qubit_of_clbit.items():
-        column = bits[:, clbit]
-        chance = np.where(column == 1, p10[qubit], p01[qubit])
-        out[:, clbit] = column ^ (draws[:, clbit] < chance)
+    if not qubit_of_clbit:
+        return out
+    clbits = np.fromiter(qubit_of_clbit.keys(), dtype=np.int64, count=len(qubit_of_clbit))
+    qubits = np.fromiter(qubit_of_clbit.values(), dtype=np.int64, count=len(qubit_of_clbit))
+    columns = bits[:, clbits]
+    chance = np.where(columns == 1, p10[qubits][None, :], p01[qubits][None, :])
+    out[:, clbits] = columns ^ (draws[:, clbits] < chance)
     return out
 
 

@@ -144,6 +144,24 @@ def test_an_exact_run_over_the_limit_shares_trajectories_among_shots() -> None:
     assert "noise trajectories of" in choice.reason
 
 
+def test_sharing_that_fits_the_limit_but_not_its_margin_still_runs() -> None:
+    """The most sharing allowed, predicted between the aimed share and the limit, is taken."""
+    most = 1000 // twin_methods.MIN_TRAJECTORIES
+    most = 2 ** (most.bit_length() - 1)  # shots per trajectory double from 2
+    seconds = twin_methods.predict(
+        "matrix_product_state",
+        _WIDE,
+        1000,
+        twin_methods.DEFAULT_COEFFICIENTS,
+        shots_per_trajectory=most,
+    )
+    limit = seconds / (1 + twin_methods.GROUPED_SHARE_OF_LIMIT) * 2  # seconds sits between
+    assert twin_methods.GROUPED_SHARE_OF_LIMIT * limit < seconds <= limit
+    choice = twin_methods.choose(_WIDE, 1000, limit_s=limit)
+    assert choice.method == "matrix_product_state" and choice.shots_per_trajectory == most
+    assert choice.predicted_s <= limit
+
+
 def test_no_sharing_when_too_few_trajectories_would_remain() -> None:
     exact = twin_methods.choose(_WIDE, 1000)
     assert twin_methods.choose(_WIDE, 1000, limit_s=exact.predicted_s / 1e4) == exact
