@@ -12,6 +12,7 @@ the compile cache's key; the circuit is the program's meaning.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import io
 import zlib
@@ -31,12 +32,20 @@ def pack_circuit(qpy_bytes: bytes) -> str:
 
 
 def load_circuit(packed: str) -> Any:
-    """The circuit a :func:`pack_circuit` string holds.
+    """The circuit a :func:`pack_circuit` string holds (a copy of its own).
+
+    The last few circuits read are kept: a loop's jobs (a program's, a sweep's
+    chunks) run the same circuit with new parameters.
 
     Raises:
         errors.ExecutionError: the stored form cannot be read (a job stored by a
             release that kept no parsed circuit, or a damaged row).
     """
+    return _load_kept(packed).copy()
+
+
+@functools.lru_cache(maxsize=8)
+def _load_kept(packed: str) -> Any:
     from qiskit import qpy
 
     try:

@@ -26,6 +26,7 @@ from qharbor.jobs.manager import JobManager
 from qharbor.jobs.sessions import SessionManager, SessionMode
 from qharbor.jobs.submission import Submission
 from qharbor.runtime.context import JobWaiters, RunCancelled, RunContext
+from qharbor.runtime.fastlane import FastLane
 from qharbor.runtime.registry import Registry
 from qharbor.runtime.runs import ProgramRun, RunStatus, RunStore, run_tag
 from qharbor.security.directory import Role
@@ -57,6 +58,8 @@ class ProgramRuntime:
         signer: gives the centre's signing key, once the keys are loaded.
         workers: runs whose loops run at once.
         checkpoint_s: a program's state is saved at most this often (seconds).
+        fast_lane: run the programs' jobs in their loops' threads
+            (:mod:`qharbor.runtime.fastlane`) rather than through the queue.
     """
 
     def __init__(
@@ -71,6 +74,7 @@ class ProgramRuntime:
         *,
         workers: int = 4,
         checkpoint_s: float = 1.0,
+        fast_lane: bool = True,
     ) -> None:
         self.registry = registry
         self.store = store
@@ -81,6 +85,7 @@ class ProgramRuntime:
         self._signer = signer
         self._workers = workers
         self._checkpoint_s = checkpoint_s
+        self._fast_lane = fast_lane
         #: Wakes those following a run (server-sent events) when it changes.
         self.events = JobEvents()
         self.waiters = JobWaiters()
@@ -224,8 +229,12 @@ class ProgramRuntime:
                 cancelled=live.cancelled,
                 checkpoint_s=self._checkpoint_s,
                 tag=run_tag(run.id),
+                lane=self._lane(run),
             )
-            output = _plain(program.run(inputs, context))
+            try:
+                output = _plain(program.run(inputs, context))
+            finally:
+                context.flush()  # the jobs it ran are stored however it ended
             self._finish_done(run, attempt, output, live)
         except RunCancelled:
             if live.stopping:
@@ -253,6 +262,11 @@ class ProgramRuntime:
             with self._lock:
                 self._live.pop(run.id, None)
             self.events.publish(run.id)
+
+    def _lane(self, run: ProgramRun) -> FastLane | None:
+        if not self._fast_lane:
+            return None
+        return FastLane(self.submission, _principal(run), self.store.project_name(run.project_id))
 
     def _progress(self, run_id: str, live: _Live, progress: dict[str, Any]) -> None:
         live.progress = progress
