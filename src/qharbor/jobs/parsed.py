@@ -12,7 +12,6 @@ the compile cache's key; the circuit is the program's meaning.
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import io
 import zlib
@@ -32,20 +31,12 @@ def pack_circuit(qpy_bytes: bytes) -> str:
 
 
 def load_circuit(packed: str) -> Any:
-    """The circuit a :func:`pack_circuit` string holds (a copy of its own).
-
-    The last few circuits read are kept: a loop's jobs (a program's, a sweep's
-    chunks) run the same circuit with new parameters.
+    """The circuit a :func:`pack_circuit` string holds.
 
     Raises:
         errors.ExecutionError: the stored form cannot be read (a job stored by a
             release that kept no parsed circuit, or a damaged row).
     """
-    return _load_kept(packed).copy()
-
-
-@functools.lru_cache(maxsize=8)
-def _load_kept(packed: str) -> Any:
     from qiskit import qpy
 
     try:

@@ -210,6 +210,10 @@ class RunContext:
             self.flush()
             self._on_save(state, self.progress)
 
+    def timing(self) -> dict[str, Any] | None:
+        """Where this attempt's fast-lane calls spent their time, per call; None without one."""
+        return self._lane.timing.to_json() if self._lane is not None else None
+
     def flush(self) -> None:
         """Store the jobs the fast lane ran and has not stored yet."""
         if self._lane is not None:
