@@ -196,3 +196,45 @@ def test_a_run_resumes_from_its_checkpoint_after_the_centre_restarts(kind: str) 
             second.stop()
             if schema is not None:
                 schema.drop()
+
+
+# --- the fast lane ---------------------------------------------------------------------
+
+
+def test_each_job_of_a_run_is_stored_done_with_a_signed_result_and_charged(
+    running: RunningCentre, service: HarborService
+) -> None:
+    charged_before = _jobs_charged(running, "statevector")
+    run = service.programs.run("vqe", "statevector", {"iterations": 3})
+    result = run.result(timeout=120)
+    assert result["timing"]["calls"] == 3
+    for job_id in result["jobs"]:
+        job = running.http.get(f"/v1/jobs/{job_id}").json()
+        assert job["status"] == "DONE" and job["kind"] == "estimator"
+        verified = service.verify(job_id)
+        assert verified.job_id == job_id and verified.device == "statevector"
+    assert _jobs_charged(running, "statevector") == charged_before + 3
+
+
+def _jobs_charged(running: RunningCentre, device: str) -> int:
+    usage = running.http.get("/v1/usage", params={"device": device}).json()["usage"]
+    return sum(row["jobs"] for row in usage)
+
+
+def test_a_run_whose_project_cannot_pay_fails_with_the_quota_error(
+    running: RunningCentre, service: HarborService
+) -> None:
+    project = running.http.get("/v1/me").json()["project"]
+    path = f"/v1/admin/projects/{project}/quota"
+    before = running.http.get(path).json()
+    response = running.http.put(path, json={"simulator": {"budget_s": 1e-9}})
+    assert response.status_code == 200, response.text
+    try:
+        run = service.programs.run("vqe", "statevector", {"iterations": 3})
+        wait_for(lambda: run.refresh().status in ("DONE", "FAILED", "CANCELLED"))
+        assert run.status == "FAILED"
+        assert run.data["error"]["code"] == "QUOTA_EXCEEDED"
+        assert "budget" in run.data["error"]["message"]
+    finally:
+        restore = {k: before[k] for k in ("simulator", "qpu") if k in before}
+        running.http.put(path, json=restore)
