@@ -144,6 +144,7 @@ class JobManager(Leases):
         ran: list[RanJob],
         *,
         admit: Callable[[sa.Connection, float], None] | None = None,
+        also: Callable[[sa.Connection], None] | None = None,
     ) -> None:
         """Store jobs that already ran in this process, with their signed results, at once.
 
@@ -160,6 +161,8 @@ class JobManager(Leases):
             ran: the jobs, in the order they ran.
             admit: the quota check, given the device-seconds of them all; called
                 inside the transaction before anything is inserted.
+            also: called inside the transaction after the jobs are inserted (the
+                caller's own record of them, such as a run's checkpoint).
 
         Raises:
             errors.QuotaExceeded: ``admit`` refused; nothing is stored.
@@ -242,6 +245,8 @@ class JobManager(Leases):
                     started_at=job.started_at,
                 )
                 charge_usage(conn, charged, job.result.job_id, float(measured or 0.0), now)
+            if also is not None:
+                also(conn)
         for ending in endings:
             self._ended(ending)
             self._on_change(ending.job_id)

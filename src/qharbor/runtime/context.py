@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import sqlalchemy as sa
+
 from qharbor import errors
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.request import JobRequest, ProgramSpec
@@ -23,6 +25,9 @@ from qharbor.jobs.submission import JobSubmission, Submission
 from qharbor.runtime.fastlane import FastLane
 from qharbor.runtime.pubs import estimator_pub, qpy_text
 from qharbor.security.identity import Principal
+
+#: Stores a run's state and progress, in the given transaction or in one of its own.
+SaveState = Callable[[dict[str, Any], dict[str, Any] | None, sa.Connection | None], None]
 
 #: Seconds between looks at the store while a job runs, besides the wake-ups.
 _RECHECK_S = 0.5
@@ -69,7 +74,7 @@ class RunContext:
         waiters: JobWaiters,
         restored: dict[str, Any] | None,
         on_progress: Callable[[dict[str, Any]], None],
-        on_save: Callable[[dict[str, Any], dict[str, Any] | None], None],
+        on_save: SaveState,
         cancelled: threading.Event,
         checkpoint_s: float,
         tag: str,
@@ -207,8 +212,12 @@ class RunContext:
         now = time.monotonic()
         if force or now - self._last_save >= self._checkpoint_s:
             self._last_save = now
-            self.flush()
-            self._on_save(state, self.progress)
+            progress = self.progress
+            if self._lane is not None:
+                # The jobs run since the last save commit with the state that counts them.
+                self._lane.flush(also=lambda conn: self._on_save(state, progress, conn))
+            else:
+                self._on_save(state, progress, None)
 
     def timing(self) -> dict[str, Any] | None:
         """Where this attempt's fast-lane calls spent their time, per call; None without one."""

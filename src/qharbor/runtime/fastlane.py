@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -131,11 +132,12 @@ class FastLane:
         self.timing = self.timing.adding(begun - started, ran - begun, time.perf_counter() - ran)
         return result.to_json()
 
-    def flush(self) -> None:
+    def flush(self, also: Callable[[sa.Connection], None] | None = None) -> None:
         """Store the jobs run since the last flush, in one transaction.
 
-        Called every few jobs, before each checkpoint (so a saved state never
-        counts a job the store has not recorded) and as the run's loop ends.
+        Called every few jobs, with each checkpoint (``also`` writes it in the same
+        transaction, so a saved state counts exactly the jobs the store holds) and
+        as the run's loop ends.
 
         Raises:
             errors.QuotaExceeded: the project's budget cannot pay for them.
@@ -143,6 +145,9 @@ class FastLane:
         pending, self._pending = self._pending, []
         self._flushed_at = time.perf_counter()
         if not pending:
+            if also is not None:
+                with self._submission.jobs.db.write() as conn:
+                    also(conn)
             return
         project_id = self._principal.project_id
         device = self._submission.catalogue.get(pending[0].prepared.request.device)
@@ -151,7 +156,7 @@ class FastLane:
             self._submission.quotas.admit(conn, project_id, device, cost_s)
 
         self._submission.jobs.record_ran(
-            project_id, self._principal.user_id, self._project_name, pending, admit=admit
+            project_id, self._principal.user_id, self._project_name, pending, admit=admit, also=also
         )
 
     def _admit(self, request: JobRequest) -> tuple[PreparedJob, float]:

@@ -275,8 +275,10 @@ class RunStore:
         attempt: int,
         checkpoint: dict[str, Any] | None,
         progress: dict[str, Any] | None,
+        conn: sa.Connection | None = None,
     ) -> None:
-        """Store the attempt's progress and, if given, its state.
+        """Store the attempt's progress and, if given, its state; in ``conn``'s
+        transaction when given (the one that stores the jobs the state counts).
 
         Raises:
             RunLost: the attempt no longer holds the run.
@@ -284,19 +286,29 @@ class RunStore:
         values: dict[str, Any] = {"progress": progress}
         if checkpoint is not None:
             values["checkpoint"] = checkpoint
-        self._fenced(run_id, attempt, values)
+        self._fenced(run_id, attempt, values, conn)
 
-    def _fenced(self, run_id: str, attempt: int, values: dict[str, Any]) -> None:
-        with self.db.write() as conn:
-            updated = conn.execute(
-                program_runs.update()
-                .where(
-                    program_runs.c.id == run_id,
-                    program_runs.c.attempt == attempt,
-                    program_runs.c.status == str(RunStatus.RUNNING),
-                )
-                .values(**values)
-            ).rowcount
+    def _fenced(
+        self,
+        run_id: str,
+        attempt: int,
+        values: dict[str, Any],
+        conn: sa.Connection | None = None,
+    ) -> None:
+        update = (
+            program_runs.update()
+            .where(
+                program_runs.c.id == run_id,
+                program_runs.c.attempt == attempt,
+                program_runs.c.status == str(RunStatus.RUNNING),
+            )
+            .values(**values)
+        )
+        if conn is not None:
+            updated = conn.execute(update).rowcount
+        else:
+            with self.db.write() as own:
+                updated = own.execute(update).rowcount
         if not updated:
             raise RunLost(run_id)
 

@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pydantic
+import sqlalchemy as sa
 
 from qharbor import errors
 from qharbor.devices import Catalogue
@@ -294,7 +295,9 @@ class ProgramRuntime:
                 waiters=self.waiters,
                 restored=restored,
                 on_progress=lambda progress: self._progress(run.id, live, progress),
-                on_save=lambda state, progress: self._save(run.id, attempt, state, progress, live),
+                on_save=lambda state, progress, conn: self._save(
+                    run.id, attempt, state, progress, conn, live
+                ),
                 cancelled=live.cancelled,
                 checkpoint_s=self._checkpoint_s,
                 tag=run_tag(run.id),
@@ -362,11 +365,12 @@ class ProgramRuntime:
         attempt: int,
         state: dict[str, Any],
         progress: dict[str, Any] | None,
+        conn: sa.Connection | None,
         live: _Live,
     ) -> None:
         """Store the attempt's checkpoint; an attempt that lost its lease stops here."""
         try:
-            self.store.save(run_id, attempt, state, progress)
+            self.store.save(run_id, attempt, state, progress, conn)
         except RunLost:
             live.lost = True
             live.cancelled.set()
