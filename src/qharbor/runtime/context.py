@@ -1,9 +1,9 @@
 """What a running program sees: its jobs in the run's session, progress, checkpoints.
 
 Every quantum call is one job of the run's user, in the run's session, tagged
-with the run's id (so the result can list every job the run ran). By default it
-takes the fast lane (:mod:`qharbor.runtime.fastlane`): admitted, run and recorded
-in this thread. Without one, it is submitted through
+with the run's id (so the result can list every job the run ran). On a simulator
+it takes the fast lane (:mod:`qharbor.runtime.fastlane`): admitted, run and
+recorded in this thread. Otherwise, it is submitted through
 :class:`qharbor.jobs.submission.Submission` and queued like any other job (ahead
 of ordinary work on the device, as a session's), and this thread waits for it.
 """
@@ -146,7 +146,7 @@ class RunContext:
     def _run(self, request: JobRequest) -> dict[str, Any]:
         """Run one job and give its result: in the fast lane, or queued and waited for."""
         self.check()
-        if self._lane is not None:
+        if self._lane is not None and self._lane.takes(request.device):
             return self._lane.run(request)
         return self._queued(request)
 

@@ -13,9 +13,11 @@ jobs since the last group, but also the checkpoint that counted them, so the
 resumed run runs them again and the store holds every job whose answer the run
 used. A circuit is parsed once per run; later calls bind new parameters to it.
 
-What it skips is what only the queue gives: a program's jobs do not wait for a
-device's concurrency slot, and they are not leased to a worker process, so a
-worker's crash is the run's (which resumes from its checkpoint).
+What it skips is what only the queue gives: a device's concurrency slot, and a
+worker process of its own (its memory reservation, its crash contained). So only
+jobs for simulators take it (:meth:`FastLane.takes`); a device twin's or a QPU's
+jobs, which stand for a device one job at a time and may run for minutes, go
+through the queue like any other.
 """
 
 from __future__ import annotations
@@ -97,6 +99,10 @@ class FastLane:
         self._pending: list[RanJob] = []
         self._flushed_at = time.perf_counter()
         self._admitted_at: float | None = None  # when the session and quota were last read
+
+    def takes(self, device: str) -> bool:
+        """Whether jobs for the device run here: only a simulator's do."""
+        return self._submission.catalogue.get(device).kind == "simulator"
 
     def source(self, circuit: Any) -> str:
         """The circuit's QPY text, written once per circuit object."""
