@@ -49,6 +49,16 @@ _GROUP_S = 0.5
 #: Seconds between reads of the session and the budget before the engine runs.
 _RECHECK_S = 1.0
 
+#: The most circuits a run keeps written and parsed (a loop reuses a few).
+_KEPT_CIRCUITS = 16
+
+
+def _keep(kept: dict[Any, Any], key: Any, value: Any) -> None:
+    """Keep ``value`` under ``key``, forgetting the oldest beyond ``_KEPT_CIRCUITS``."""
+    kept[key] = value
+    while len(kept) > _KEPT_CIRCUITS:
+        kept.pop(next(iter(kept)))
+
 
 @dataclasses.dataclass(frozen=True)
 class Timing:
@@ -105,11 +115,15 @@ class FastLane:
         return self._submission.catalogue.get(device).kind == "simulator"
 
     def source(self, circuit: Any) -> str:
-        """The circuit's QPY text, written once per circuit object."""
+        """The circuit's QPY text, written once per circuit object.
+
+        A program passes the same circuit with new parameter values; one that
+        changed a circuit after passing it must pass a new circuit instead.
+        """
         known = self._texts.get(id(circuit))
         if known is None or known[0] is not circuit:
             known = (circuit, qpy_text(circuit))
-            self._texts[id(circuit)] = known
+            _keep(self._texts, id(circuit), known)
         return known[1]
 
     def run(self, request: JobRequest) -> dict[str, Any]:
@@ -202,7 +216,7 @@ class FastLane:
         parsed = self._parsed.get(source)
         if parsed is None:
             parsed = parse_with_qpy(source, fmt, max_bytes=max_bytes)
-            self._parsed[source] = parsed
+            _keep(self._parsed, source, parsed)
         return parsed
 
     def _claim(self, prepared: PreparedJob) -> Claim:
