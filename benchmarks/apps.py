@@ -128,10 +128,10 @@ def _run_levels(
         start = time.perf_counter()
         try:
             outcome = run(quantum)
-            rows.append((name, device, level, error(outcome), met(outcome)))
+            text, ok = error(outcome), met(outcome)
         except Exception as exc:  # a device that cannot run it says why
-            rows.append((name, device, level, f"{type(exc).__name__}: {exc}"[:60], False))
-        rows[-1] += (time.perf_counter() - start,)
+            text, ok = f"{type(exc).__name__}: {exc}"[:60], False
+        rows.append((name, device, level, text, ok, time.perf_counter() - start))
         if quantum.estimator_jobs == 0:
             break  # only sampled circuits: nothing for the levels to change
     return rows
