@@ -127,7 +127,8 @@ class FastLane:
         return known[1]
 
     def run(self, request: JobRequest) -> dict[str, Any]:
-        """Admit, run and record one job; its result as ``GET /v1/jobs/{id}/result`` gives it.
+        """Admit, run and record one job; its ``pubs`` and ``experiments`` as
+        ``GET /v1/jobs/{id}/result`` gives them.
 
         Raises:
             errors.QHarborError: what submitting the job would raise, or the engine's error.
@@ -150,7 +151,11 @@ class FastLane:
         if len(self._pending) >= _GROUP_JOBS or ran - self._flushed_at >= _GROUP_S:
             self.flush()
         self.timing = self.timing.adding(begun - started, ran - begun, time.perf_counter() - ran)
-        return result.to_json()
+        # What the program reads of it (the record is written as the jobs are stored).
+        return {
+            "pubs": list(result.pubs or ()),
+            "experiments": [experiment.to_json() for experiment in result.experiments],
+        }
 
     def flush(self, also: Callable[[sa.Connection], None] | None = None) -> None:
         """Store the jobs run since the last flush, in one transaction.
