@@ -204,6 +204,7 @@ class Centre:
             signer=lambda: self.keys.signer,
             workers=settings.program_workers,
             checkpoint_s=settings.program_checkpoint_seconds,
+            lease_s=settings.lease_seconds,
         )
 
     @property

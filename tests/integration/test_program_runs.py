@@ -155,7 +155,7 @@ def test_a_run_resumes_from_its_checkpoint_after_the_centre_restarts(kind: str) 
     if kind == "postgresql":
         need_postgres()
         schema = PostgresSchema()
-    iterations = 60
+    iterations = 300
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         first = _server(data, schema.url if schema else None)
@@ -166,25 +166,27 @@ def test_a_run_resumes_from_its_checkpoint_after_the_centre_restarts(kind: str) 
             with HarborService(first.url, token) as service:
                 run = service.programs.run("vqe", "statevector", {"iterations": iterations})
                 wait_for(lambda: (run.refresh().progress or {}).get("iteration", 0) >= 5)
+                first_session = run.data["session_id"]
         finally:
             first.stop()
         second = _server(data, schema.url if schema else None)
         try:
             with httpx.Client(base_url=second.url, headers=headers, timeout=60) as http:
-                stored = http.get(f"/v1/programs/vqe/runs/{run.id}").json()
-                saved_at = stored["progress"]["iteration"]
-                assert 5 <= saved_at < iterations
                 with HarborService(second.url, token) as service:
                     resumed = service.programs.run_of("vqe", run.id)
                     result = resumed.result(timeout=120)
                 assert resumed.data["attempt"] == 2
-                # The second attempt ran only the iterations after the checkpoint.
                 tagged = http.get(
                     "/v1/jobs", params={"tag": f"program-run:{run.id}", "limit": 500}
                 ).json()["jobs"]
+                # The first attempt saved its state after each iteration's job; the
+                # second ran only the iterations after that checkpoint.
+                first_attempt = [j for j in tagged if j["session_id"] == first_session]
                 second_attempt = [
                     j for j in tagged if j["session_id"] == resumed.data["session_id"]
                 ]
+                saved_at = len(first_attempt)
+                assert 5 <= saved_at < iterations
                 assert len(second_attempt) == iterations - saved_at
                 assert len(result["output"]["history"]) == iterations
                 assert result["attempts"] == 2
@@ -194,3 +196,45 @@ def test_a_run_resumes_from_its_checkpoint_after_the_centre_restarts(kind: str) 
             second.stop()
             if schema is not None:
                 schema.drop()
+
+
+# --- the fast lane ---------------------------------------------------------------------
+
+
+def test_each_job_of_a_run_is_stored_done_with_a_signed_result_and_charged(
+    running: RunningCentre, service: HarborService
+) -> None:
+    charged_before = _jobs_charged(running, "statevector")
+    run = service.programs.run("vqe", "statevector", {"iterations": 3})
+    result = run.result(timeout=120)
+    assert result["timing"]["calls"] == 3
+    for job_id in result["jobs"]:
+        job = running.http.get(f"/v1/jobs/{job_id}").json()
+        assert job["status"] == "DONE" and job["kind"] == "estimator"
+        verified = service.verify(job_id)
+        assert verified.job_id == job_id and verified.device == "statevector"
+    assert _jobs_charged(running, "statevector") == charged_before + 3
+
+
+def _jobs_charged(running: RunningCentre, device: str) -> int:
+    usage = running.http.get("/v1/usage", params={"device": device}).json()["usage"]
+    return sum(row["jobs"] for row in usage)
+
+
+def test_a_run_whose_project_cannot_pay_fails_with_the_quota_error(
+    running: RunningCentre, service: HarborService
+) -> None:
+    project = running.http.get("/v1/me").json()["project"]
+    path = f"/v1/admin/projects/{project}/quota"
+    before = running.http.get(path).json()
+    response = running.http.put(path, json={"simulator": {"budget_s": 1e-9}})
+    assert response.status_code == 200, response.text
+    try:
+        run = service.programs.run("vqe", "statevector", {"iterations": 3})
+        wait_for(lambda: run.refresh().status in ("DONE", "FAILED", "CANCELLED"))
+        assert run.status == "FAILED"
+        assert run.data["error"]["code"] == "QUOTA_EXCEEDED"
+        assert "budget" in run.data["error"]["message"]
+    finally:
+        restore = {k: before[k] for k in ("simulator", "qpu") if k in before}
+        running.http.put(path, json=restore)

@@ -20,13 +20,24 @@ class ServiceQuantum:
         service: a connected :class:`~qharbor.client.service.HarborService`.
         device: the device's name.
         session: an open session's id, so the jobs go ahead of ordinary work.
+        options: the estimator jobs' options, as ``POST /v1/jobs`` takes them: error
+            mitigation on a noisy device twin, e.g. ``{"resilience_level": 1}``.
     """
 
-    def __init__(self, service: HarborService, device: str, session: str | None = None) -> None:
+    def __init__(
+        self,
+        service: HarborService,
+        device: str,
+        session: str | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> None:
         self.service = service
         self._device = device
         self.session = session
+        self.options = dict(options or {})
         self.jobs: list[str] = []
+        #: How many estimator jobs it ran (the ones its options apply to).
+        self.estimator_jobs = 0
 
     @property
     def device(self) -> str:
@@ -43,6 +54,9 @@ class ServiceQuantum:
         body: dict[str, Any] = {"device": self._device, "kind": "estimator", "pubs": [pub]}
         if precision is not None:
             body["precision"] = float(precision)
+        if self.options:
+            body["options"] = self.options
+        self.estimator_jobs += 1
         evs = self._run(body).extra["pubs"][0]["evs"]
         return [float(v) for v in (evs if isinstance(evs, list) else [evs])]
 

@@ -16,6 +16,7 @@ from qharbor.engines.memory import Workload
 from qharbor.engines.quick_features import quick_features
 from qharbor.jobs.parsed import load_circuit
 from qharbor.primitives import prepare_pubs
+from qharbor.primitives.pubs import ParseCircuit
 from qharbor.programs.intake import parse_with_qpy
 
 #: Wall-clock seconds the sandbox may take over one primitive job's PUBs.
@@ -30,8 +31,13 @@ def prepare_pubs_here(
     precision: float | None,
     max_program_bytes: int,
     max_experiments: int,
+    parse: ParseCircuit | None = None,
 ) -> Any:
-    """:func:`~qharbor.primitives.prepare_pubs` with positional arguments, for the sandbox."""
+    """:func:`~qharbor.primitives.prepare_pubs` with positional arguments, for the sandbox.
+
+    ``parse`` replaces the program intake's parser (see
+    :func:`~qharbor.jobs.preparation.prepare`).
+    """
     return prepare_pubs(
         kind,
         pubs,
@@ -40,7 +46,7 @@ def prepare_pubs_here(
         precision=precision,
         max_program_bytes=max_program_bytes,
         max_experiments=max_experiments,
-        parse=parse_pub,
+        parse=parse or parse_pub,
     )
 
 

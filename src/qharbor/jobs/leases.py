@@ -96,7 +96,9 @@ _MARK_RUNNING = (
 _DELETE_RESULT = results.delete().where(results.c.job_id == sa.bindparam("job_id"))
 
 
-def _charge(conn: sa.Connection, row: Any, job_id: str, device_s: float, at: dt.datetime) -> None:
+def charge_usage(
+    conn: sa.Connection, row: Any, job_id: str, device_s: float, at: dt.datetime
+) -> None:
     """Charge an ending job's device time (seconds), less what its reserved window pays."""
     charged, window = reservations.job_charge(
         conn,
@@ -345,7 +347,7 @@ class Leases(JobQueries):
             measured = result.timings.qpu_s
             if measured is None:
                 measured = result.timings.run_s
-            _charge(
+            charge_usage(
                 conn,
                 row,
                 job_id,
@@ -409,7 +411,7 @@ class Leases(JobQueries):
             ).rowcount
             if updated and row is not None and row.started_at is not None:
                 # It held a device from its start until now: that time is charged.
-                _charge(conn, row, job_id, (now - row.started_at).total_seconds(), now)
+                charge_usage(conn, row, job_id, (now - row.started_at).total_seconds(), now)
         if updated:
             if row is not None:
                 self._ended(

@@ -11,9 +11,12 @@ and the reads both build on are in :mod:`qharbor.jobs.queries`.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,15 +25,30 @@ from sqlalchemy.exc import IntegrityError
 from qharbor import errors, wire
 from qharbor.jobs.endings import JobEnding
 from qharbor.jobs.job import Job, JobStatus
-from qharbor.jobs.leases import Leases
+from qharbor.jobs.leases import Leases, charge_usage
 from qharbor.jobs.request import PreparedJob
+from qharbor.jobs.result import Result, signature_context
 from qharbor.security.signing import Signer
 from qharbor.store import Database
 from qharbor.store.tables import job_tags, jobs, projects, results
 
 _INSERT_JOB = jobs.insert()
+_INSERT_RESULT = results.insert()
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RanJob:
+    """A job that ran outside the queue, to be stored by :meth:`JobManager.record_ran`."""
+
+    prepared: PreparedJob
+    #: What the engine returned (never sealed), without queue times.
+    result: Result
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    #: The device-seconds its quota check counts.
+    estimated_s: float | None = None
 
 
 class JobManager(Leases):
@@ -98,40 +116,9 @@ class JobManager(Leases):
                 # Parameters apart from the statement: it is compiled once and cached.
                 conn.execute(
                     _INSERT_JOB,
-                    dict(
-                        id=job_id,
-                        project_id=project_id,
-                        user_id=user_id,
-                        device=request.device,
-                        status=JobStatus.QUEUED.value,
-                        shots=request.shots,
-                        seed=prepared.seed,
-                        seed_given=request.seed is not None,
-                        tags=list(request.tags),
-                        programs=prepared.stored_programs(),
-                        num_programs=prepared.sealed_count or len(prepared.programs),
-                        num_experiments=prepared.num_experiments,
-                        idempotency_key=key,
-                        request_hash=fingerprint,
-                        attempt=0,
-                        cancel_requested=False,
-                        created_at=now,
-                        kind=request.kind,
-                        primitive=prepared.primitive,
-                        session_id=request.session_id,
-                        priority=prepared.priority,
-                        options=request.options.to_json(),
-                        sealed=prepared.sealed,
-                        result_key_id=prepared.result_key_id,
-                        estimated_s=estimated_s,
-                        memory_bytes=prepared.memory_bytes,
-                    ),
+                    _row(job_id, project_id, user_id, prepared, now, fingerprint, estimated_s),
                 )
-                if request.tags:
-                    conn.execute(
-                        job_tags.insert(),
-                        [{"job_id": job_id, "tag": tag} for tag in dict.fromkeys(request.tags)],
-                    )
+                _insert_tags(conn, job_id, request.tags)
                 # Read back in the same transaction: no second connection and BEGIN.
                 job = self._load(conn, job_id, project_id)
         except IntegrityError:
@@ -148,6 +135,121 @@ class JobManager(Leases):
             extra={"job_id": job_id, "project": job.project, "device": request.device},
         )
         return job, False
+
+    def record_ran(
+        self,
+        project_id: str,
+        user_id: str,
+        project_name: str,
+        ran: list[RanJob],
+        *,
+        admit: Callable[[sa.Connection, float], None] | None = None,
+        also: Callable[[sa.Connection], None] | None = None,
+    ) -> None:
+        """Store jobs that already ran in this process, with their signed results, at once.
+
+        A trusted caller (a centre program's fast lane) runs its jobs' engine itself;
+        this records them as any job ends: each job's row (``DONE``, attempt 1), its
+        tags, its result and signature and the usage charged, all in one transaction
+        (a group commit), so the audit trail holds every job whether it went through
+        the queue or not.
+
+        Args:
+            project_id: the jobs' project.
+            user_id: their submitter.
+            project_name: the project's name, which each signature binds.
+            ran: the jobs, in the order they ran.
+            admit: the quota check, given the device-seconds of them all; called
+                inside the transaction before anything is inserted.
+            also: called inside the transaction after the jobs are inserted (the
+                caller's own record of them, such as a run's checkpoint).
+
+        Raises:
+            errors.QuotaExceeded: ``admit`` refused; nothing is stored.
+        """
+        if not ran:
+            return
+        now = self._clock()
+        job_rows: list[dict[str, Any]] = []
+        tag_rows: list[dict[str, Any]] = []
+        result_rows: list[dict[str, Any]] = []
+        endings: list[JobEnding] = []
+        for job in ran:
+            request = job.prepared.request
+            job_id = job.result.job_id
+            result = job.result.with_queue_times(
+                queued_s=0.0, total_s=(job.finished_at - job.started_at).total_seconds()
+            )
+            data = result.to_json()
+            fingerprint = job.prepared.fingerprint or request.fingerprint()
+            bound = SimpleNamespace(
+                id=job_id,
+                project_name=project_name,
+                device=request.device,
+                request_hash=fingerprint,
+            )
+            signature = (
+                self.signer.sign(data, signature_context(bound, data)) if self.signer else None
+            )
+            values = _row(
+                job_id,
+                project_id,
+                user_id,
+                job.prepared,
+                job.started_at,
+                fingerprint,
+                job.estimated_s,
+            )
+            values.update(status=JobStatus.DONE.value, attempt=1, finished_at=job.finished_at)
+            values.update(started_at=job.started_at)
+            job_rows.append(values)
+            tag_rows += [{"job_id": job_id, "tag": tag} for tag in dict.fromkeys(request.tags)]
+            result_rows.append(
+                {
+                    "job_id": job_id,
+                    "attempt": 1,
+                    "data": data,
+                    "signature": signature,
+                    "created_at": now,
+                }
+            )
+            endings.append(
+                JobEnding.of(
+                    job_id=job_id,
+                    project=project_name,
+                    device=request.device,
+                    status=JobStatus.DONE,
+                    error_code=None,
+                    created_at=job.started_at,
+                    started_at=job.started_at,
+                    finished_at=job.finished_at,
+                    compile_s=result.timings.compile_s,
+                    run_s=result.timings.run_s,
+                )
+            )
+        with self.db.write() as conn:
+            if admit is not None:
+                admit(conn, sum(job.estimated_s or 0.0 for job in ran))
+            conn.execute(_INSERT_JOB, job_rows)
+            if tag_rows:
+                conn.execute(job_tags.insert(), tag_rows)
+            conn.execute(_INSERT_RESULT, result_rows)
+            for job in ran:
+                # A twin reports the device time its timing model stands for (qpu_s);
+                # a simulator, the run time it measured.
+                timings = job.result.timings
+                measured = timings.qpu_s if timings.qpu_s is not None else timings.run_s
+                charged = SimpleNamespace(
+                    project_id=project_id,
+                    device=job.prepared.request.device,
+                    started_at=job.started_at,
+                )
+                charge_usage(conn, charged, job.result.job_id, float(measured or 0.0), now)
+            if also is not None:
+                also(conn)
+        for ending in endings:
+            self._ended(ending)
+            self._on_change(ending.job_id)
 
     def replace_programs(
         self, job_id: str, programs: list[dict[str, Any]], primitive: dict[str, Any] | None
@@ -291,3 +393,51 @@ class JobManager(Leases):
             )
             self._on_change(row.id)
         return len(ids)
+
+
+def _row(
+    job_id: str,
+    project_id: str,
+    user_id: str,
+    prepared: PreparedJob,
+    created_at: dt.datetime,
+    fingerprint: str,
+    estimated_s: float | None,
+) -> dict[str, Any]:
+    """A new job's row, queued."""
+    request = prepared.request
+    return dict(
+        id=job_id,
+        project_id=project_id,
+        user_id=user_id,
+        device=request.device,
+        status=JobStatus.QUEUED.value,
+        shots=request.shots,
+        seed=prepared.seed,
+        seed_given=request.seed is not None,
+        tags=list(request.tags),
+        programs=prepared.stored_programs(),
+        num_programs=prepared.sealed_count or len(prepared.programs),
+        num_experiments=prepared.num_experiments,
+        idempotency_key=request.idempotency_key,
+        request_hash=fingerprint,
+        attempt=0,
+        cancel_requested=False,
+        created_at=created_at,
+        kind=request.kind,
+        primitive=prepared.primitive,
+        session_id=request.session_id,
+        priority=prepared.priority,
+        options=request.options.to_json(),
+        sealed=prepared.sealed,
+        result_key_id=prepared.result_key_id,
+        estimated_s=estimated_s,
+        memory_bytes=prepared.memory_bytes,
+    )
+
+
+def _insert_tags(conn: sa.Connection, job_id: str, tags: tuple[str, ...]) -> None:
+    if tags:
+        conn.execute(
+            job_tags.insert(), [{"job_id": job_id, "tag": tag} for tag in dict.fromkeys(tags)]
+        )

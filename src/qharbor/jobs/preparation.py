@@ -14,6 +14,7 @@ from qharbor.jobs.checks import PUBS_TIMEOUT_SECONDS, check_on_device, prepare_p
 from qharbor.jobs.options import JobOptions
 from qharbor.jobs.parsed import ParsedProgram, pack_circuit
 from qharbor.jobs.request import JobRequest, PreparedJob
+from qharbor.primitives.pubs import ParseCircuit
 from qharbor.programs.batches import Item, admit_programs
 from qharbor.programs.intake import admit_program
 
@@ -25,6 +26,7 @@ def prepare(
     max_program_bytes: int,
     max_experiments: int,
     sandbox: Any = None,
+    parse_pub: ParseCircuit | None = None,
 ) -> PreparedJob:
     """Parse every program and check it against the device.
 
@@ -67,11 +69,12 @@ def prepare(
             max_experiments,
         )
         # PUB circuits are untrusted text too: parsed in the sandbox, like programs.
-        pubs = (
-            prepare_pubs_here(*args)
-            if sandbox is None
-            else sandbox.call(prepare_pubs_here, *args, timeout_s=PUBS_TIMEOUT_SECONDS)
-        )
+        if parse_pub is not None:
+            pubs = prepare_pubs_here(*args, parse=parse_pub)
+        elif sandbox is None:
+            pubs = prepare_pubs_here(*args)
+        else:
+            pubs = sandbox.call(prepare_pubs_here, *args, timeout_s=PUBS_TIMEOUT_SECONDS)
         # The exact estimator holds a final state (and its expectation's scratch).
         states = 2 if request.kind == "estimator" else 0
         need = _memory_need(device, options, [Workload(w, states) for w in pubs.widths])

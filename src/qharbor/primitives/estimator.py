@@ -11,6 +11,7 @@ measured in one basis, and the standard error comes from the per-shot variance.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -174,9 +175,15 @@ def _mixture(
 
 def _base_circuit(pub: dict[str, Any]) -> QuantumCircuit:
     """The PUB's circuit without final measurements, as wide as its observables."""
-    circuit = load_circuit(pub["circuit_qpy"])
-    circuit = circuit.remove_final_measurements(inplace=False) or circuit
     width = max(len(next(iter(o))) for o in pub["observables"])
+    return _base_kept(pub["circuit_qpy"], width).copy()
+
+
+@functools.lru_cache(maxsize=4)
+def _base_kept(packed: str, width: int) -> QuantumCircuit:
+    """:func:`_base_circuit`, kept for the next job of a loop that runs the same circuit."""
+    circuit = load_circuit(packed)
+    circuit = circuit.remove_final_measurements(inplace=False) or circuit
     if width > circuit.num_qubits:
         wider = QuantumCircuit(width)
         wider.compose(circuit, range(circuit.num_qubits), inplace=True)

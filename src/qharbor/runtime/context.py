@@ -1,11 +1,11 @@
 """What a running program sees: its jobs in the run's session, progress, checkpoints.
 
-Every quantum call is one ordinary job, admitted through
-:class:`qharbor.jobs.submission.Submission` as the run's user, in the run's
-session (so it goes ahead of ordinary queued work on the device) and tagged with
-the run's id (so the result can list every job the run ran). The circuits are
-built by the program in this process and sent as QPY, so they are parsed and
-limited like any other job's.
+Every quantum call is one job of the run's user, in the run's session, tagged
+with the run's id (so the result can list every job the run ran). On a simulator
+it takes the fast lane (:mod:`qharbor.runtime.fastlane`): admitted, run and
+recorded in this thread. Otherwise, it is submitted through
+:class:`qharbor.jobs.submission.Submission` and queued like any other job (ahead
+of ordinary work on the device, as a session's), and this thread waits for it.
 """
 
 from __future__ import annotations
@@ -16,12 +16,18 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import sqlalchemy as sa
+
 from qharbor import errors
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.request import JobRequest, ProgramSpec
 from qharbor.jobs.submission import JobSubmission, Submission
+from qharbor.runtime.fastlane import FastLane
 from qharbor.runtime.pubs import estimator_pub, qpy_text
 from qharbor.security.identity import Principal
+
+#: Stores a run's state and progress, in the given transaction or in one of its own.
+SaveState = Callable[[dict[str, Any], dict[str, Any] | None, sa.Connection | None], None]
 
 #: Seconds between looks at the store while a job runs, besides the wake-ups.
 _RECHECK_S = 0.5
@@ -68,10 +74,11 @@ class RunContext:
         waiters: JobWaiters,
         restored: dict[str, Any] | None,
         on_progress: Callable[[dict[str, Any]], None],
-        on_save: Callable[[dict[str, Any], dict[str, Any] | None], None],
+        on_save: SaveState,
         cancelled: threading.Event,
         checkpoint_s: float,
         tag: str,
+        lane: FastLane | None = None,
     ) -> None:
         self.run_id = run_id
         self._device = device
@@ -86,6 +93,7 @@ class RunContext:
         self._cancelled = cancelled
         self._checkpoint_s = checkpoint_s
         self._tag = tag
+        self._lane = lane
         self._last_save = 0.0
         self.progress: dict[str, Any] | None = None
         self._running: set[str] = set()
@@ -104,7 +112,8 @@ class RunContext:
         parameter_sets: Sequence[Sequence[float]] | None = None,
         precision: float | None = None,
     ) -> list[float]:
-        pub = estimator_pub(circuit, observable, parameter_sets)
+        text = self._lane.source(circuit) if self._lane is not None else None
+        pub = estimator_pub(circuit, observable, parameter_sets, text)
         if precision is not None:
             pub["precision"] = float(precision)
         request = JobRequest(
@@ -123,7 +132,7 @@ class RunContext:
     def sample(self, circuits: Sequence[Any], shots: int) -> list[dict[str, int]]:
         request = JobRequest(
             device=self._device,
-            programs=tuple(ProgramSpec(qpy_text(c), "qpy") for c in circuits),
+            programs=tuple(ProgramSpec(self._text(c), "qpy") for c in circuits),
             shots=int(shots),
             session_id=self._session_id,
             tags=(self._tag,),
@@ -131,9 +140,18 @@ class RunContext:
         data = self._run(request)
         return [dict(experiment["counts"]) for experiment in data["experiments"]]
 
+    def _text(self, circuit: Any) -> str:
+        return self._lane.source(circuit) if self._lane is not None else qpy_text(circuit)
+
     def _run(self, request: JobRequest) -> dict[str, Any]:
-        """Submit one job, wait for it, and give its result; cancelling cancels the job."""
+        """Run one job and give its result: in the fast lane, or queued and waited for."""
         self.check()
+        if self._lane is not None and self._lane.takes(request.device):
+            return self._lane.run(request)
+        return self._queued(request)
+
+    def _queued(self, request: JobRequest) -> dict[str, Any]:
+        """Submit one job, wait for it, and give its result; cancelling cancels the job."""
         job, _ = self._submission.submit(JobSubmission(request), self._principal)
         project_id = self._principal.project_id
         event = self._waiters.event(job.id)
@@ -194,7 +212,21 @@ class RunContext:
         now = time.monotonic()
         if force or now - self._last_save >= self._checkpoint_s:
             self._last_save = now
-            self._on_save(state, self.progress)
+            progress = self.progress
+            if self._lane is not None:
+                # The jobs run since the last save commit with the state that counts them.
+                self._lane.flush(also=lambda conn: self._on_save(state, progress, conn))
+            else:
+                self._on_save(state, progress, None)
+
+    def timing(self) -> dict[str, Any] | None:
+        """Where this attempt's fast-lane calls spent their time, per call; None without one."""
+        return self._lane.timing.to_json() if self._lane is not None else None
+
+    def flush(self) -> None:
+        """Store the jobs the fast lane ran and has not stored yet."""
+        if self._lane is not None:
+            self._lane.flush()
 
     def check(self) -> None:
         if self._cancelled.is_set():

@@ -22,12 +22,18 @@ def qpy_text(circuit: Any) -> str:
 
 
 def estimator_pub(
-    circuit: Any, observable: Any, parameter_sets: Sequence[Sequence[float]] | None
+    circuit: Any,
+    observable: Any,
+    parameter_sets: Sequence[Sequence[float]] | None,
+    text: str | None = None,
 ) -> dict[str, Any]:
-    """One estimator PUB: the circuit, its parameter sets and one ``SparsePauliOp``."""
+    """One estimator PUB: the circuit, its parameter sets and one ``SparsePauliOp``.
+
+    ``text`` is the circuit's QPY text when the caller already wrote it.
+    """
     sets = [list(map(float, values)) for values in parameter_sets or []]
     return {
-        "circuit": qpy_text(circuit),
+        "circuit": text if text is not None else qpy_text(circuit),
         "format": "qpy",
         "parameter_values": [v for values in sets for v in values],
         "shape": [len(sets)] if circuit.num_parameters else [],

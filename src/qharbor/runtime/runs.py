@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import builtins
+import contextlib
+import datetime as dt
 import enum
 import hashlib
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,7 +108,16 @@ class ProgramRun:
         }
 
 
-_COLUMNS = [c for c in program_runs.c if c.name not in ("checkpoint", "result", "signature")]
+_COLUMNS = [
+    c
+    for c in program_runs.c
+    if c.name not in ("checkpoint", "result", "signature", "lease_owner", "lease_expires_at")
+]
+_UNFINISHED = program_runs.c.status.in_([str(RunStatus.QUEUED), str(RunStatus.RUNNING)])
+
+
+class RunLost(Exception):
+    """The run's lease passed to another process: this attempt must stop, writing nothing."""
 
 
 class RunStore:
@@ -169,45 +181,136 @@ class RunStore:
         with self.db.read() as conn:
             return [ProgramRun.from_row(row) for row in conn.execute(query)]
 
-    def unfinished(self) -> builtins.list[ProgramRun]:
-        """Runs not yet final, oldest first: those a starting centre resumes."""
+    def claimable(self) -> builtins.list[ProgramRun]:
+        """Unfinished runs no live process holds, oldest first: those a centre may take."""
+        now = self._clock()
         query = (
             sa.select(*_COLUMNS)
-            .where(program_runs.c.status.in_([str(RunStatus.QUEUED), str(RunStatus.RUNNING)]))
+            .where(
+                _UNFINISHED,
+                sa.or_(program_runs.c.lease_owner.is_(None), program_runs.c.lease_expires_at < now),
+            )
             .order_by(program_runs.c.created_at)
         )
         with self.db.read() as conn:
             return [ProgramRun.from_row(row) for row in conn.execute(query)]
 
-    def start(self, run_id: str, session_id: str | None) -> tuple[int, dict[str, Any] | None]:
-        """Mark the run RUNNING in a new attempt; its attempt number and saved state."""
+    def claim(
+        self, run_id: str, owner: str, lease_s: float
+    ) -> tuple[int, dict[str, Any] | None] | None:
+        """Lease the run to ``owner`` as a new attempt, if no live process holds it.
+
+        Returns:
+            The attempt's number and the state the run last saved; None when the run
+            is final or another process's lease on it has not expired.
+        """
+        now = self._clock()
         with self.db.write() as conn:
             row = conn.execute(
                 sa.select(program_runs.c.attempt, program_runs.c.checkpoint).where(
                     program_runs.c.id == run_id
                 )
-            ).one()
+            ).first()
+            if row is None:
+                return None
             attempt = row.attempt + 1
-            conn.execute(
+            claimed = conn.execute(
                 program_runs.update()
-                .where(program_runs.c.id == run_id)
+                .where(
+                    program_runs.c.id == run_id,
+                    program_runs.c.attempt == row.attempt,
+                    _UNFINISHED,
+                    sa.or_(
+                        program_runs.c.lease_owner.is_(None),
+                        program_runs.c.lease_expires_at < now,
+                    ),
+                )
                 .values(
                     status=str(RunStatus.RUNNING),
                     attempt=attempt,
-                    session_id=session_id,
-                    started_at=self._clock(),
+                    lease_owner=owner,
+                    lease_expires_at=now + dt.timedelta(seconds=lease_s),
+                    started_at=now,
                 )
+            ).rowcount
+        return (attempt, row.checkpoint) if claimed else None
+
+    def set_session(self, run_id: str, attempt: int, session_id: str) -> None:
+        """Record the session the attempt's jobs join.
+
+        Raises:
+            RunLost: the attempt no longer holds the run.
+        """
+        self._fenced(run_id, attempt, {"session_id": session_id})
+
+    def renew(self, owner: str, run_ids: Iterable[str], lease_s: float) -> set[str]:
+        """Extend the owner's leases on these runs; which of them were asked to cancel."""
+        ids = list(run_ids)
+        if not ids:
+            return set()
+        held = sa.and_(
+            program_runs.c.id.in_(ids),
+            program_runs.c.lease_owner == owner,
+            program_runs.c.status == str(RunStatus.RUNNING),
+        )
+        with self.db.write() as conn:
+            conn.execute(
+                program_runs.update()
+                .where(held)
+                .values(lease_expires_at=self._clock() + dt.timedelta(seconds=lease_s))
             )
-        return attempt, row.checkpoint
+            cancelled = conn.execute(
+                sa.select(program_runs.c.id).where(held, program_runs.c.cancel_requested.is_(True))
+            ).scalars()
+            return set(cancelled)
+
+    def release(self, run_id: str, attempt: int) -> None:
+        """Give the run up, still RUNNING, for the next centre to take at once."""
+        with contextlib.suppress(RunLost):
+            self._fenced(run_id, attempt, {"lease_owner": None, "lease_expires_at": None})
 
     def save(
-        self, run_id: str, checkpoint: dict[str, Any] | None, progress: dict[str, Any] | None
+        self,
+        run_id: str,
+        attempt: int,
+        checkpoint: dict[str, Any] | None,
+        progress: dict[str, Any] | None,
+        conn: sa.Connection | None = None,
     ) -> None:
+        """Store the attempt's progress and, if given, its state; in ``conn``'s
+        transaction when given (the one that stores the jobs the state counts).
+
+        Raises:
+            RunLost: the attempt no longer holds the run.
+        """
         values: dict[str, Any] = {"progress": progress}
         if checkpoint is not None:
             values["checkpoint"] = checkpoint
-        with self.db.write() as conn:
-            conn.execute(program_runs.update().where(program_runs.c.id == run_id).values(**values))
+        self._fenced(run_id, attempt, values, conn)
+
+    def _fenced(
+        self,
+        run_id: str,
+        attempt: int,
+        values: dict[str, Any],
+        conn: sa.Connection | None = None,
+    ) -> None:
+        update = (
+            program_runs.update()
+            .where(
+                program_runs.c.id == run_id,
+                program_runs.c.attempt == attempt,
+                program_runs.c.status == str(RunStatus.RUNNING),
+            )
+            .values(**values)
+        )
+        if conn is not None:
+            updated = conn.execute(update).rowcount
+        else:
+            with self.db.write() as own:
+                updated = own.execute(update).rowcount
+        if not updated:
+            raise RunLost(run_id)
 
     def request_cancel(self, project_id: str, run_id: str) -> ProgramRun:
         """Raises: errors.ProgramRunNotFound, errors.ProgramRunFinal."""
@@ -238,26 +341,39 @@ class RunStore:
     def finish(
         self,
         run_id: str,
+        attempt: int | None,
         status: RunStatus,
         *,
         progress: dict[str, Any] | None = None,
         result: dict[str, Any] | None = None,
         signature: dict[str, Any] | None = None,
         error: errors.QHarborError | None = None,
-    ) -> None:
+    ) -> bool:
+        """End the run; with ``attempt``, only if that attempt still holds it.
+
+        Returns:
+            False when the attempt no longer holds the run; nothing is written then.
+        """
+        fence = [program_runs.c.id == run_id, _UNFINISHED]
+        if attempt is not None:
+            fence.append(program_runs.c.attempt == attempt)
         with self.db.write() as conn:
-            conn.execute(
-                program_runs.update()
-                .where(program_runs.c.id == run_id)
-                .values(
-                    status=str(status),
-                    progress=progress,
-                    result=result,
-                    signature=signature,
-                    error_code=error.code if error else None,
-                    error_message=error.message if error else None,
-                    finished_at=self._clock(),
-                )
+            return bool(
+                conn.execute(
+                    program_runs.update()
+                    .where(*fence)
+                    .values(
+                        lease_owner=None,
+                        lease_expires_at=None,
+                        status=str(status),
+                        progress=progress,
+                        result=result,
+                        signature=signature,
+                        error_code=error.code if error else None,
+                        error_message=error.message if error else None,
+                        finished_at=self._clock(),
+                    )
+                ).rowcount
             )
 
     def result(self, project_id: str, run_id: str) -> dict[str, Any]:

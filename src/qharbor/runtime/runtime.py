@@ -1,10 +1,17 @@
 """The program runtime: runs programs' classical loops next to the centre's devices.
 
-Each run's loop runs on one of ``program_workers`` threads of the centre process,
-beside the scheduler it feeds; its quantum jobs go through the queue like any
-other, in a session of the run's own, so they are claimed before ordinary work.
-A run checkpoints what its program saves; when the centre stops, its runs stay
-RUNNING and a starting centre resumes them from their last checkpoint.
+Each run's loop runs on one of ``program_workers`` threads of a centre process,
+which holds the run on a lease, renewed while the loop runs, as the scheduler
+holds a job. Every attempt is numbered, and what it writes (checkpoints, the end)
+is fenced by its number, so a process that lost a run's lease can never overwrite
+the attempt that took it over. Its quantum jobs take the fast lane
+(:mod:`qharbor.runtime.fastlane`), in a session of the run's own.
+
+A run checkpoints what its program saves. When the centre stops, its runs stay
+RUNNING and their leases are given up, so the next start resumes them from
+their last checkpoint at once; when a centre process dies, its runs' leases
+expire and the next process to look (a restarted centre, or another one on the
+same database) takes them over, again from their checkpoint.
 """
 
 from __future__ import annotations
@@ -12,12 +19,17 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
+import socket
 import threading
+import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pydantic
+import sqlalchemy as sa
 
 from qharbor import errors
 from qharbor.devices import Catalogue
@@ -26,13 +38,17 @@ from qharbor.jobs.manager import JobManager
 from qharbor.jobs.sessions import SessionManager, SessionMode
 from qharbor.jobs.submission import Submission
 from qharbor.runtime.context import JobWaiters, RunCancelled, RunContext
+from qharbor.runtime.fastlane import FastLane
 from qharbor.runtime.registry import Registry
-from qharbor.runtime.runs import ProgramRun, RunStatus, RunStore, run_tag
+from qharbor.runtime.runs import ProgramRun, RunLost, RunStatus, RunStore, run_tag
 from qharbor.security.directory import Role
 from qharbor.security.identity import Principal
 from qharbor.security.signing import Signer
 
 log = logging.getLogger(__name__)
+
+#: The shortest time between two progress events of one run (seconds).
+_PUBLISH_EVERY_S = 0.1
 
 
 class _Live:
@@ -41,7 +57,9 @@ class _Live:
     def __init__(self) -> None:
         self.cancelled = threading.Event()  # the user asked to cancel it
         self.stopping = False  # the centre stops: leave it RUNNING, to resume
+        self.lost = False  # another process took its lease over: stop, writing nothing
         self.progress: dict[str, Any] | None = None
+        self.published_at = 0.0  # when followers were last told of new progress (monotonic)
 
 
 class ProgramRuntime:
@@ -57,6 +75,9 @@ class ProgramRuntime:
         signer: gives the centre's signing key, once the keys are loaded.
         workers: runs whose loops run at once.
         checkpoint_s: a program's state is saved at most this often (seconds).
+        lease_s: how long a run stays leased to this process without a renewal.
+        fast_lane: run the programs' jobs in their loops' threads
+            (:mod:`qharbor.runtime.fastlane`) rather than through the queue.
     """
 
     def __init__(
@@ -71,6 +92,8 @@ class ProgramRuntime:
         *,
         workers: int = 4,
         checkpoint_s: float = 1.0,
+        lease_s: float = 20.0,
+        fast_lane: bool = True,
     ) -> None:
         self.registry = registry
         self.store = store
@@ -81,6 +104,12 @@ class ProgramRuntime:
         self._signer = signer
         self._workers = workers
         self._checkpoint_s = checkpoint_s
+        self._fast_lane = fast_lane
+        self._lease_s = lease_s
+        #: This process's name on the leases it holds.
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._keeper: threading.Thread | None = None
+        self._stopped = threading.Event()
         #: Wakes those following a run (server-sent events) when it changes.
         self.events = JobEvents()
         self.waiters = JobWaiters()
@@ -91,21 +120,53 @@ class ProgramRuntime:
     # --- the centre's side -------------------------------------------------------------
 
     def start(self) -> int:
-        """Start the thread pool and resume every unfinished run; how many were resumed."""
+        """Start the loops' threads and resume every run no live process holds.
+
+        Returns:
+            How many runs it resumed now; a run whose dead process's lease has not
+            expired yet is taken as it expires.
+        """
         self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="qharbor-program")
-        resumed = self.store.unfinished()
-        for run in resumed:
-            self._launch(run)
-        return len(resumed)
+        self._stopped.clear()
+        resumed = self._take_over()
+        self._keeper = threading.Thread(
+            target=self._keep, name="qharbor-program-leases", daemon=True
+        )
+        self._keeper.start()
+        return resumed
 
     def stop(self) -> None:
         """Stop the loops, leaving their runs RUNNING so the next start resumes them."""
+        self._stopped.set()
+        if self._keeper is not None:
+            self._keeper.join(timeout=10)
         with self._lock:
             for live in self._live.values():
                 live.stopping = True
                 live.cancelled.set()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _take_over(self) -> int:
+        """Launch every run no live process holds; how many."""
+        runs = [run for run in self.store.claimable() if run.id not in self._live]
+        for run in runs:
+            self._launch(run)
+        return len(runs)
+
+    def _keep(self) -> None:
+        """Renew this process's leases, pass on cancellations asked of other processes,
+        and take over the runs of processes that died."""
+        every = max(self._lease_s / 3, 0.05)
+        while not self._stopped.wait(every):
+            try:
+                with self._lock:
+                    live = dict(self._live)
+                for run_id in self.store.renew(self.owner, live, self._lease_s):
+                    live[run_id].cancelled.set()
+                self._take_over()
+            except Exception:  # a database hiccup: try again at the next tick
+                log.exception("renewing the program runs' leases failed")
 
     def job_changed(self, job_id: str) -> None:
         """Called by the job store after each change; wakes a run waiting on the job."""
@@ -193,14 +254,28 @@ class ProgramRuntime:
             raise RuntimeError("the program runtime has not started")
         live = _Live()
         with self._lock:
+            if run.id in self._live:
+                return
             self._live[run.id] = live
         self._pool.submit(self._execute, run, live)
 
     def _execute(self, run: ProgramRun, live: _Live) -> None:
+        claimed = self.store.claim(run.id, self.owner, self._lease_s)
+        if claimed is None:  # final, or another process holds it
+            with self._lock:
+                self._live.pop(run.id, None)
+            return
+        attempt, restored = claimed
+        self._attempt(run, attempt, restored, live)
+
+    def _attempt(
+        self, run: ProgramRun, attempt: int, restored: dict[str, Any] | None, live: _Live
+    ) -> None:
+        """Run one leased attempt of the run to its end, or until the centre stops."""
         session_id: str | None = None
         try:
             if live.cancelled.is_set() or self.store.cancel_requested(run.id):
-                self._finish_cancelled(run, live)
+                self._finish_cancelled(run, attempt, live)
                 return
             program = self.registry.get(run.program)
             inputs = program.inputs.model_validate(run.inputs)
@@ -208,7 +283,7 @@ class ProgramRuntime:
                 run.project_id, run.user_id, run.device, SessionMode.SESSION
             )
             session_id = session.id
-            attempt, restored = self.store.start(run.id, session_id)
+            self.store.set_session(run.id, attempt, session_id)
             self.events.publish(run.id)
             context = RunContext(
                 run_id=run.id,
@@ -220,28 +295,41 @@ class ProgramRuntime:
                 waiters=self.waiters,
                 restored=restored,
                 on_progress=lambda progress: self._progress(run.id, live, progress),
-                on_save=lambda state, progress: self.store.save(run.id, state, progress),
+                on_save=lambda state, progress, conn: self._save(
+                    run.id, attempt, state, progress, conn, live
+                ),
                 cancelled=live.cancelled,
                 checkpoint_s=self._checkpoint_s,
                 tag=run_tag(run.id),
+                lane=self._lane(run),
             )
-            output = _plain(program.run(inputs, context))
-            self._finish_done(run, attempt, output, live)
+            try:
+                output = _plain(program.run(inputs, context))
+            finally:
+                context.flush()  # the jobs it ran are stored however it ended
+            self._finish_done(run, attempt, output, live, context.timing())
+        except RunLost:
+            log.warning("program run %s was taken over by another process", run.id)
         except RunCancelled:
-            if live.stopping:
+            if live.lost:
+                log.warning("program run %s was taken over by another process", run.id)
+            elif live.stopping:
+                self.store.release(run.id, attempt)
                 log.info(
                     "program run %s stops with the centre; it resumes at the next start", run.id
                 )
             else:
-                self._finish_cancelled(run, live)
+                self._finish_cancelled(run, attempt, live)
         except errors.QHarborError as exc:
-            if live.stopping:
+            if live.stopping or live.lost:
+                self.store.release(run.id, attempt)
                 return
-            self.store.finish(run.id, RunStatus.FAILED, progress=live.progress, error=exc)
+            self.store.finish(run.id, attempt, RunStatus.FAILED, progress=live.progress, error=exc)
         except Exception as exc:  # a program's bug fails its run, not the runtime
             log.exception("program run %s failed", run.id)
             self.store.finish(
                 run.id,
+                attempt,
                 RunStatus.FAILED,
                 progress=live.progress,
                 error=errors.ProgramRunError(f"{type(exc).__name__}: {exc}"),
@@ -254,15 +342,50 @@ class ProgramRuntime:
                 self._live.pop(run.id, None)
             self.events.publish(run.id)
 
-    def _progress(self, run_id: str, live: _Live, progress: dict[str, Any]) -> None:
-        live.progress = progress
-        self.events.publish(run_id)
+    def _lane(self, run: ProgramRun) -> FastLane | None:
+        if not self._fast_lane:
+            return None
+        return FastLane(self.submission, _principal(run), self.store.project_name(run.project_id))
 
-    def _finish_cancelled(self, run: ProgramRun, live: _Live) -> None:
-        self.store.finish(run.id, RunStatus.CANCELLED, progress=live.progress)
+    def _progress(self, run_id: str, live: _Live, progress: dict[str, Any]) -> None:
+        """Keep the newest progress; tell followers at most every ``_PUBLISH_EVERY_S``.
+
+        A fast loop reports hundreds of iterations a second; each told follower reads
+        the run again. The run's end tells them at once, with its last progress.
+        """
+        live.progress = progress
+        now = time.monotonic()
+        if now - live.published_at >= _PUBLISH_EVERY_S:
+            live.published_at = now
+            self.events.publish(run_id)
+
+    def _save(
+        self,
+        run_id: str,
+        attempt: int,
+        state: dict[str, Any],
+        progress: dict[str, Any] | None,
+        conn: sa.Connection | None,
+        live: _Live,
+    ) -> None:
+        """Store the attempt's checkpoint; an attempt that lost its lease stops here."""
+        try:
+            self.store.save(run_id, attempt, state, progress, conn)
+        except RunLost:
+            live.lost = True
+            live.cancelled.set()
+            raise RunCancelled() from None
+
+    def _finish_cancelled(self, run: ProgramRun, attempt: int, live: _Live) -> None:
+        self.store.finish(run.id, attempt, RunStatus.CANCELLED, progress=live.progress)
 
     def _finish_done(
-        self, run: ProgramRun, attempt: int, output: dict[str, Any], live: _Live
+        self,
+        run: ProgramRun,
+        attempt: int,
+        output: dict[str, Any],
+        live: _Live,
+        timing: dict[str, Any] | None,
     ) -> None:
         """Sign the result, with every job the run ran in any attempt, and store it."""
         document = {
@@ -276,6 +399,8 @@ class ProgramRuntime:
             "attempts": attempt,
             "progress": live.progress,
         }
+        if timing is not None:
+            document["timing"] = timing
         context = {
             "job_id": run.id,
             "project": self.store.project_name(run.project_id),
@@ -286,6 +411,7 @@ class ProgramRuntime:
         signature = self._signer().sign(document, context)
         self.store.finish(
             run.id,
+            attempt,
             RunStatus.DONE,
             progress=live.progress,
             result=document,

@@ -405,6 +405,10 @@ program_runs = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("started_at", UTCDateTime, nullable=True),
     sa.Column("finished_at", UTCDateTime, nullable=True),
+    # The centre process whose loop runs it, until when; renewed while it runs. A run
+    # whose lease expired (its process died) is taken by the next process to look.
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_expires_at", UTCDateTime, nullable=True),
     sa.Index("ix_program_runs_project_created", "project_id", "created_at"),
     sa.Index("ix_program_runs_status", "status"),
 )
