@@ -9,12 +9,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from qiskit import QuantumCircuit
+from qiskit import QuantumCircuit, qasm3
 from qiskit.quantum_info import SparsePauliOp
 from qiskit.transpiler.preset_passmanagers import generate_preset_pass_manager
 
 from qharbor.qiskit import EstimatorV2, QHarborProvider, SamplerV2
+from qharbor.security import quotas
 from tests.integration.conftest import RunningCentre
+from tests.integration.test_fair_use import member_of_new_project
+
+BELL_QASM = 'OPENQASM 3.0; include "stdgates.inc"; qubit[2] q; h q[0]; cx q[0], q[1];'
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +113,58 @@ def test_the_sampler_returns_m3_quasi_probabilities_through_qiskit(
     assert abs(sum(quasi["quasi_dist"].values()) - 1) < 1e-4
     assert quasi["stddev_upper_bound"] > 0
     assert max(quasi["quasi_dist"], key=quasi["quasi_dist"].get) == "01"
+
+
+def test_the_admission_estimate_counts_the_shots_mitigation_adds(running: RunningCentre) -> None:
+    project, client = member_of_new_project(running)
+    quota = running.http.put(
+        f"/v1/admin/projects/{project['id']}/quota",
+        json={"qpu": {"budget_s": 0.5, "period": "day"}},
+    )
+    assert quota.status_code == 200, quota.text
+
+    def estimate_s(level: int) -> float:
+        response = client.post(
+            "/v1/jobs",
+            json={
+                "device": "sc25",
+                "kind": "estimator",
+                "pubs": [{"circuit": BELL_QASM, "observables": [{"ZZ": 1.0}], "shots": 64}],
+                "options": {"resilience_level": level},
+            },
+        )
+        assert response.status_code == 403, response.text
+        error = response.json()["error"]
+        assert error["code"] == "QUOTA_EXCEEDED"
+        return float(error["detail"]["estimate_s"])
+
+    # Level 2: 32 randomizations of 2 shots, for 3 noise factors and TREX's calibration.
+    extra_shots = 32 * 2 * (3 + 1) - 64
+    per_shot_s = quotas.COST_MODELS[quotas.DeviceClass.QPU].per_shot_s
+    assert estimate_s(2) - estimate_s(0) == pytest.approx(extra_shots * per_shot_s)
+
+
+def test_a_pub_mitigation_makes_too_long_for_the_twin_is_refused_saying_why(
+    running: RunningCentre,
+) -> None:
+    wide = QuantumCircuit(14)
+    for layer in range(10):
+        for q in range(14):
+            wide.rx(0.3 + 0.1 * q, q)
+        for q in range(layer % 2, 13, 2):
+            wide.cx(q, q + 1)
+
+    def submit(options: dict[str, Any]) -> Any:
+        pub = {"circuit": qasm3.dumps(wide), "observables": [{"Z" * 14: 1.0}]}
+        body = {"device": "sc25", "kind": "estimator", "pubs": [pub], "options": options}
+        return running.http.post("/v1/jobs:dry-run", json=body)
+
+    fits = submit({"resilience_level": 0})
+    assert fits.status_code == 200, fits.text
+    one_long_randomization = {"num_randomizations": 1, "shots_per_randomization": 4096}
+    refused = submit({"resilience_level": 2, "twirling": one_long_randomization})
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "DEVICE_LIMIT"
+    assert "error mitigation makes it that long" in error["message"]
+    assert "noise factor" in error["message"]

@@ -30,6 +30,7 @@ def prepare_pubs_here(
     precision: float | None,
     max_program_bytes: int,
     max_experiments: int,
+    plan: Any = None,
 ) -> Any:
     """:func:`~qharbor.primitives.prepare_pubs` with positional arguments, for the sandbox."""
     return prepare_pubs(
@@ -41,6 +42,7 @@ def prepare_pubs_here(
         max_program_bytes=max_program_bytes,
         max_experiments=max_experiments,
         parse=parse_pub,
+        plan=plan,
     )
 
 
