@@ -168,3 +168,37 @@ def test_a_pub_mitigation_makes_too_long_for_the_twin_is_refused_saying_why(
     assert error["code"] == "DEVICE_LIMIT"
     assert "error mitigation makes it that long" in error["message"]
     assert "noise factor" in error["message"]
+
+
+def test_a_qiskit_sampler_with_twirling_gets_every_shot_in_one_result(
+    provider: QHarborProvider,
+) -> None:
+    backend = provider.backend("sc25")
+    circuit = QuantumCircuit(2)
+    circuit.h(0)
+    circuit.cx(0, 1)
+    circuit.measure_all()
+    isa = generate_preset_pass_manager(backend=backend, optimization_level=1).run(circuit)
+    twirling = {
+        "enable_gates": True,
+        "enable_measure": True,
+        "num_randomizations": 4,
+        "shots_per_randomization": 25,
+    }
+    sampler = SamplerV2(mode=backend, options={"twirling": twirling, "seed": 2})
+    pub = sampler.run([isa], shots=100).result()[0]
+    assert pub.data.meas.num_shots == 100
+    counts = pub.data.meas.get_counts()
+    assert counts.get("00", 0) + counts.get("11", 0) > 80  # a Bell state, with some noise
+    record = pub.metadata["resilience"]
+    assert record["applied"] == ["gate_twirling", "measure_twirling"]
+    assert record["randomizations"] == 4 and record["shots_per_randomization"] == 25
+
+
+def test_a_sampler_twirling_its_measurements_under_m3_is_refused(running: RunningCentre) -> None:
+    options = {"mitigate_readout": True, "twirling": {"enable_measure": True}}
+    response = _invalid(running, options, kind="sampler")
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "MITIGATION_INVALID"
+    assert "enable_measure" in error["message"]
