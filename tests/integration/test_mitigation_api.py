@@ -202,3 +202,27 @@ def test_a_sampler_twirling_its_measurements_under_m3_is_refused(running: Runnin
     error = response.json()["error"]
     assert error["code"] == "MITIGATION_INVALID"
     assert "enable_measure" in error["message"]
+
+
+def test_the_dry_run_estimate_of_a_mitigated_job_is_within_20_percent_of_its_charge(
+    running: RunningCentre,
+) -> None:
+    observables = [{"ZZ": 1.0}, {"XX": 1.0}]  # two bases
+    pub = {"circuit": BELL_QASM, "observables": observables, "shots": 2048}
+    overhead_s = running.http.get("/v1/devices/sc25/twin").json()["timing"]["job_overhead_s"]
+    estimates = {}
+    for level in (0, 2):
+        options: dict[str, Any] = {"resilience_level": level}
+        if level:
+            options["twirling"] = {"num_randomizations": 4}
+        body = {"device": "sc25", "kind": "estimator", "pubs": [pub], "seed": 3, "options": options}
+        dry = running.http.post("/v1/jobs:dry-run", json=body)
+        assert dry.status_code == 200, dry.text
+        estimates[level] = dry.json()["estimated_qpu_s"]
+        job = running.submit(**body)
+        assert running.wait(job["id"])["status"] == "DONE"
+        recorded = running.result(job["id"])["timings"]["qpu_s"]
+        assert abs(estimates[level] - recorded) <= 0.2 * recorded, (level, estimates, recorded)
+    # Level 2 runs 4x the shots (3 noise factors and TREX's calibration).
+    ratio = (estimates[2] - overhead_s) / (estimates[0] - overhead_s)
+    assert 3.9 < ratio < 4.5, estimates

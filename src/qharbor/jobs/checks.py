@@ -93,15 +93,21 @@ def summarise(
     optimization_level: int,
     skip_compilation: bool,
     index: int,
+    measure_all: bool = False,
 ) -> dict[str, Any]:
     """One program's dry-run row: compiled for the twin (when there is one) and measured.
 
     What a sandboxed parser runs, so the transpiler's work is bounded too.
+    ``measure_all`` first replaces the circuit's final measurements by one of
+    every qubit (an estimator PUB's circuit, as its runs are).
     """
     from qharbor.devices.twins import timing
     from qharbor.workers.compiler import compile_for_twin, two_qubit_gates
 
     circuit = load_circuit(packed)
+    if measure_all:
+        circuit = circuit.remove_final_measurements(inplace=False) or circuit
+        circuit.measure_all()
     if document is None:
         return {
             "depth": circuit.depth(),

@@ -240,22 +240,26 @@ def _prepare_one(
         )
     operations.check_circuit(device, circuit, 0)
     # Mitigation runs on device twins only, where there is noise to mitigate.
-    spent = _spend(kind, normal, device, width, plan if device.twin is not None else None)
+    spent = spend_of(kind, normal, device, plan)
     if device.twin is not None:
         _check_twin_time(device, circuit, spent)
     normal["result_shape"] = list(result_shape)
     return normal, max(1, math.prod(shape)), width, spent
 
 
-def _spend(
-    kind: str, normal: dict[str, Any], device: Device, width: int, plan: Plan | None
+def spend_of(
+    kind: str, normal: dict[str, Any], device: Device, plan: Plan | None
 ) -> spending.Spend | None:
-    """The PUB's runs and shots as its worker will make them; None for exact values."""
+    """A normalised PUB's runs and shots as its worker will make them, with the
+    mitigation of ``plan`` on a device twin (elsewhere there is no noise to
+    mitigate, and none is applied); None for exact values."""
+    plan = plan if device.twin is not None else None
     bindings = max(1, math.prod(normal["shape"]))
     if kind == "sampler":
         return spending.spend(plan, normal["shots"], 1, bindings)
     if exact_device(device):
         return None
+    width = max(len(next(iter(o))) for o in normal["observables"])
     labels = [label.rjust(width, "I") for o in normal["observables"] for label in o]
     bases, _ = obs.group_terms(labels)
     return spending.spend(plan, basis_shots(normal, device), len(bases), bindings)

@@ -73,6 +73,14 @@ class Spend:
         return self.shots - self.requested_shots
 
     @property
+    def folded_shots(self) -> float:
+        """The circuit's shots, each weighted by how many times over its fold runs the
+        circuit (an upper bound on its duration: only two-qubit gates are folded);
+        calibration circuits, which only measure, are left out."""
+        per_factor = self.shots_per_randomization * self.randomizations * self.bases
+        return per_factor * self.bindings * sum(self.noise_factors)
+
+    @property
     def max_noise_factor(self) -> float:
         """The deepest fold: the longest circuit run, relative to the circuit as sent."""
         return max(self.noise_factors)
