@@ -38,6 +38,7 @@ from qharbor.engines.readout import one_register
 from qharbor.engines.selection import Picker
 from qharbor.jobs.parsed import load_circuit
 from qharbor.primitives.mitigation import dd, readout, twirling
+from qharbor.primitives.mitigation import spend as spending
 from qharbor.primitives.pubs import measures, parameter_array
 from qharbor.primitives.resilience import Plan
 
@@ -76,9 +77,10 @@ def run_sampler(
             results.append(_pub_result(shape, pub["shots"], circuit, [zeros] * size, "none"))
             continue
         compiled = compile_for(device, runnable, seed)
-        mitigating = twin is not None and plan is not None and plan.active
-        active = plan if mitigating and plan is not None else Plan()
-        count, each = active.randomizations(pub["shots"])
+        active = plan if twin is not None and plan is not None else Plan()
+        # Admission counted the same runs against the job's estimate.
+        spent = spending.spend(active, pub["shots"], 1, size)
+        count, each = spent.randomizations, spent.shots_per_randomization
         instances, masks, pulses = _instances(
             compiled, active, twin, count, np.random.default_rng(next_seed)
         )
@@ -114,7 +116,7 @@ def run_sampler(
         ]
         result = _pub_result(shape, shots, circuit, counts, choice.engine)
         applied: dict[str, Any] = {}
-        if mitigating:
+        if active.active:
             applied = {"applied": active.applied()}
             if active.dd_sequence:
                 applied["dd_pulses"] = pulses
@@ -122,8 +124,8 @@ def run_sampler(
                 applied.update(
                     randomizations=count,
                     shots_per_randomization=each,
-                    shots=shots * size,
-                    extra_shots=(shots - pub["shots"]) * size,
+                    shots=spent.shots,
+                    extra_shots=spent.extra_shots,
                 )
         if twin is not None and mitigate_readout:
             quasi = [readout.quasi_probabilities(twin, measured, c) for c in raw]
