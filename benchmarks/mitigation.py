@@ -2,7 +2,8 @@
 
 Usage::
 
-    python -m benchmarks.mitigation [--quick] [--out benchmarks/results/mitigation.json]
+    python -m benchmarks.mitigation [--cases ising,h2,ghz8] [--levels "level 0,level 2"]
+        [--out benchmarks/results/mitigation.json]
 
 Three cases, each estimated at resilience level 0, 1, 2, and 2 with dynamical
 decoupling (XY4), through the estimator a worker runs (the twin's compiler,

@@ -115,19 +115,35 @@ def used_qubits(circuit: QuantumCircuit, outer: QuantumCircuit | None = None) ->
     return used
 
 
+#: Instructions that are not gates, for the average cost of a gate.
+_NOT_GATES = frozenset({"barrier", "measure", "delay", "reset"})
+
 #: Gates a compiled circuit has per submitted gate (native decompositions and
 #: routing), for predicting a twin's time before compiling.
 COMPILED_GATES_PER_GATE = 3
 
 
 def check_twin_time(
-    spec: TwinSpec, circuit: QuantumCircuit, shots: int, program: int = 0, *, compiled: bool = False
+    spec: TwinSpec,
+    circuit: QuantumCircuit,
+    shots: int,
+    program: int = 0,
+    *,
+    compiled: bool = False,
+    fold: float = 1.0,
+    because: str | None = None,
 ) -> float:
     """Refuse, before queueing, a circuit the twin would take too long to simulate.
 
     The time is predicted on the Aer method the twin would choose
     (:mod:`qharbor.engines.twin_methods`), on the circuit's active qubits, with
     :data:`COMPILED_GATES_PER_GATE` gates per gate unless it is ``compiled``.
+
+    Args:
+        fold: how many times over its two-qubit gates run (zero-noise
+            extrapolation folds them), each costing an average gate.
+        because: what made the circuit this long, said in place of the usual
+            hint (what to reduce) when it is refused.
 
     Returns:
         The predicted seconds.
@@ -140,6 +156,11 @@ def check_twin_time(
 
     narrow, _qubits = twin.compact(circuit)
     shape = twin_methods.shape_of(narrow)
+    if fold > 1.0 and shape.two_qubit:
+        instructions = sum(1 for i in narrow.data if i.operation.name not in _NOT_GATES)
+        per_gate = shape.gates / max(1, instructions)
+        extra = round(shape.two_qubit * (fold - 1.0) * per_gate)
+        shape = dataclasses.replace(shape, gates=shape.gates + extra)
     if not compiled:
         shape = dataclasses.replace(shape, gates=shape.gates * COMPILED_GATES_PER_GATE)
     try:
@@ -164,6 +185,8 @@ def check_twin_time(
     hint = "use fewer qubits, fewer gates or a Clifford circuit"
     if seconds(fitting) <= spec.max_run_s and fitting < shots:
         hint = f"use at most about {fitting} shots, or fewer qubits or gates"
+    if because is not None:
+        hint = because
     raise errors.DeviceLimit(
         f"program {program} acts on {shape.qubits} qubits; the twin {spec.name!r} would "
         f"simulate it on {choice.method} in about {choice.predicted_s:.3g} s, more than "

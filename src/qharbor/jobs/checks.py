@@ -31,6 +31,7 @@ def prepare_pubs_here(
     precision: float | None,
     max_program_bytes: int,
     max_experiments: int,
+    plan: Any = None,
     parse: ParseCircuit | None = None,
 ) -> Any:
     """:func:`~qharbor.primitives.prepare_pubs` with positional arguments, for the sandbox.
@@ -47,6 +48,7 @@ def prepare_pubs_here(
         max_program_bytes=max_program_bytes,
         max_experiments=max_experiments,
         parse=parse or parse_pub,
+        plan=plan,
     )
 
 
@@ -97,15 +99,21 @@ def summarise(
     optimization_level: int,
     skip_compilation: bool,
     index: int,
+    measure_all: bool = False,
 ) -> dict[str, Any]:
     """One program's dry-run row: compiled for the twin (when there is one) and measured.
 
     What a sandboxed parser runs, so the transpiler's work is bounded too.
+    ``measure_all`` first replaces the circuit's final measurements by one of
+    every qubit (an estimator PUB's circuit, as its runs are).
     """
     from qharbor.devices.twins import timing
     from qharbor.workers.compiler import compile_for_twin, two_qubit_gates
 
     circuit = load_circuit(packed)
+    if measure_all:
+        circuit = circuit.remove_final_measurements(inplace=False) or circuit
+        circuit.measure_all()
     if document is None:
         return {
             "depth": circuit.depth(),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from qharbor import errors
 from qharbor.primitives import resilience as res
 
 
@@ -53,9 +54,18 @@ class JobOptions:
         Raises:
             errors.MitigationInvalid: the options cannot be honoured together.
         """
-        return res.check(
+        chosen = res.check(
             kind, self.resilience_level, self.resilience, self.twirling, self.dynamical_decoupling
         )
+        if kind == "sampler" and self.mitigate_readout and chosen.measure_twirling:
+            # M3 inverts each qubit's own assignment matrix; twirled measurements
+            # average it into another one, so the correction would not fit.
+            raise errors.MitigationInvalid(
+                "mitigate_readout corrects the device's own readout errors, which measurement "
+                "twirling changes; set twirling.enable_measure=false or drop mitigate_readout",
+                field="options.twirling.enable_measure",
+            )
+        return chosen
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

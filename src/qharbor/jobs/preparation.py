@@ -51,7 +51,7 @@ def prepare(
             field="options.mitigate_readout",
         )
     options = request.options
-    options.mitigation_plan(request.kind)  # refuses options that cannot go together
+    plan = options.mitigation_plan(request.kind)  # refuses options that cannot go together
     pinned = eligibility.check_pinned(device, options.engine, options.precision)
     seed = request.seed if request.seed is not None else secrets.randbits(31)
     if request.kind != "circuits":
@@ -67,6 +67,7 @@ def prepare(
             request.precision,
             max_program_bytes,
             max_experiments,
+            plan,
         )
         # PUB circuits are untrusted text too: parsed in the sandbox, like programs.
         if parse_pub is not None:
@@ -82,6 +83,7 @@ def prepare(
             request=request,
             seed=seed,
             num_experiments=pubs.num_experiments,
+            shots=pubs.shots,
             primitive=pubs.payload,
             memory_bytes=need,
         )

@@ -60,6 +60,9 @@ class PreparedJob:
     seed: int
     programs: tuple[ParsedProgram, ...] = ()
     num_experiments: int = 0
+    #: Every shot a primitive job will run, its error mitigation's included (None:
+    #: a circuits job, or exact values); its device-time estimate counts them.
+    shots: int | None = None
     primitive: dict[str, Any] | None = None
     #: Claimed before lower priorities on the device (1: a job in an open session).
     priority: int = 0

@@ -133,7 +133,9 @@ class Submission:
         if submission.sealed is not None:
             prepared = self._reseal(submission.sealed, prepared)
         device = self.catalogue.get(request.device)
-        cost_s = estimate_s(device, request.shots, prepared.num_experiments)
+        cost_s = estimate_s(
+            device, request.shots, prepared.num_experiments, total_shots=prepared.shots
+        )
 
         def admit(conn: sa.Connection) -> None:
             self.quotas.admit(conn, principal.project_id, device, cost_s)

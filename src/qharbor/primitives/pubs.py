@@ -23,6 +23,9 @@ import numpy as np
 from qharbor import errors
 from qharbor.devices import Device, operations
 from qharbor.jobs.parsed import pack_circuit
+from qharbor.primitives import observables as obs
+from qharbor.primitives.mitigation import spend as spending
+from qharbor.primitives.resilience import Plan
 
 #: Parses one PUB's circuit text (source, format, longest text accepted) within the
 #: program limits: the circuit, and it as QPY bytes. Admission supplies the intake's.
@@ -45,11 +48,21 @@ class PreparedPubs:
         payload: ``{"pubs": [...]}``, each PUB normalised (shapes, defaults).
         num_experiments: circuit runs the job will make (bindings, summed).
         widths: each PUB's qubits, for its memory need.
+        spends: each PUB's circuit runs and shots, mitigation's included; None for
+            a PUB whose values are exact (no shots).
     """
 
     payload: dict[str, Any]
     num_experiments: int
     widths: tuple[int, ...] = ()
+    spends: tuple[spending.Spend | None, ...] = ()
+
+    @property
+    def shots(self) -> int | None:
+        """Every shot the job will run, or None when some PUB is exact."""
+        if any(s is None for s in self.spends):
+            return None
+        return sum(s.shots for s in self.spends if s is not None)
 
 
 def prepare_pubs(
@@ -62,6 +75,7 @@ def prepare_pubs(
     max_program_bytes: int,
     max_experiments: int,
     parse: ParseCircuit,
+    plan: Plan | None = None,
 ) -> PreparedPubs:
     """Parse each PUB's circuit and check its arrays against it.
 
@@ -77,6 +91,8 @@ def prepare_pubs(
         max_program_bytes: the longest circuit text accepted.
         max_experiments: the most bindings the job may run in all.
         parse: the program intake's parser, within its limits.
+        plan: the job's error mitigation, whose extra runs count against the
+            twin's time limit and in the job's estimate.
 
     Raises:
         errors.QHarborError: the first problem, naming the PUB by index.
@@ -87,11 +103,12 @@ def prepare_pubs(
         raise errors.InvalidRequest(f"a {kind} job needs at least one PUB", field="pubs")
     stored: list[dict[str, Any]] = []
     widths: list[int] = []
+    spends: list[spending.Spend | None] = []
     experiments = 0
     for index, pub in enumerate(pubs):
         try:
-            normal, runs, width = _prepare_one(
-                kind, pub, device, shots, precision, max_program_bytes, parse
+            normal, runs, width, spent = _prepare_one(
+                kind, pub, device, shots, precision, max_program_bytes, parse, plan
             )
         except errors.QHarborError as exc:
             raise type(exc)(f"PUB {index}: {exc.message}", pub=index, **exc.detail) from None
@@ -104,7 +121,13 @@ def prepare_pubs(
             )
         stored.append(normal)
         widths.append(width)
-    return PreparedPubs(payload={"pubs": stored}, num_experiments=experiments, widths=tuple(widths))
+        spends.append(spent)
+    return PreparedPubs(
+        payload={"pubs": stored},
+        num_experiments=experiments,
+        widths=tuple(widths),
+        spends=tuple(spends),
+    )
 
 
 def _prepare_one(
@@ -115,7 +138,8 @@ def _prepare_one(
     precision: float | None,
     max_bytes: int,
     parse: ParseCircuit,
-) -> tuple[dict[str, Any], int, int]:
+    plan: Plan | None = None,
+) -> tuple[dict[str, Any], int, int, spending.Spend | None]:
     source = pub.get("circuit")
     if not isinstance(source, str):
         raise errors.InvalidRequest(
@@ -215,10 +239,59 @@ def _prepare_one(
             device=device.name,
         )
     operations.check_circuit(device, circuit, 0)
+    # Mitigation runs on device twins only, where there is noise to mitigate.
+    spent = spend_of(kind, normal, device, plan)
     if device.twin is not None:
-        operations.check_twin_time(device.twin, circuit, int(normal.get("shots") or 1024), 0)
+        _check_twin_time(device, circuit, spent)
     normal["result_shape"] = list(result_shape)
-    return normal, max(1, math.prod(shape)), width
+    return normal, max(1, math.prod(shape)), width, spent
+
+
+def spend_of(
+    kind: str, normal: dict[str, Any], device: Device, plan: Plan | None
+) -> spending.Spend | None:
+    """A normalised PUB's runs and shots as its worker will make them, with the
+    mitigation of ``plan`` on a device twin (elsewhere there is no noise to
+    mitigate, and none is applied); None for exact values."""
+    plan = plan if device.twin is not None else None
+    bindings = max(1, math.prod(normal["shape"]))
+    if kind == "sampler":
+        return spending.spend(plan, normal["shots"], 1, bindings)
+    if exact_device(device):
+        return None
+    width = max(len(next(iter(o))) for o in normal["observables"])
+    labels = [label.rjust(width, "I") for o in normal["observables"] for label in o]
+    bases, _ = obs.group_terms(labels)
+    return spending.spend(plan, basis_shots(normal, device), len(bases), bindings)
+
+
+def basis_shots(pub: dict[str, Any], device: Device) -> int:
+    """Shots per measurement basis of a normalised estimator PUB on a sampling device:
+    its own ``shots``, else ``ceil(1 / precision**2)`` within the device's limit."""
+    precision = pub.get("precision") or DEFAULT_PRECISION
+    return int(pub.get("shots") or min(device.max_shots, math.ceil(1.0 / precision**2)))
+
+
+def _check_twin_time(device: Device, circuit: Any, spent: spending.Spend | None) -> None:
+    """Refuse a PUB whose longest circuit run the twin would take too long to simulate:
+    the circuit at the shots asked for, then its deepest mitigated instance (folded by
+    ZNE's largest noise factor, at the shots of one randomization), naming the mitigation."""
+    assert device.twin is not None
+    shots = spent.basis_shots if spent is not None else 1024
+    plain_s = operations.check_twin_time(device.twin, circuit, shots, 0)
+    if spent is None or not spent.mitigated:
+        return
+    operations.check_twin_time(
+        device.twin,
+        circuit,
+        spent.shots_per_randomization,
+        0,
+        fold=spent.max_noise_factor,
+        because=(
+            f"error mitigation makes it that long: {spent.describe()}; without it, about "
+            f"{plain_s:.3g} s. Lower the largest noise factor, or use resilience_level 1 or 0"
+        ),
+    )
 
 
 #: Widest circuit whose exact mixture (after a reset) is computed as a density matrix.

@@ -260,7 +260,7 @@ def check(
         errors.MitigationInvalid: a level other than 0, 1 or 2; PEC; options of
             a method that is off; ZNE with noise factors below 1, too few of them
             for the extrapolator, or repeated; mitigation on a ``circuits`` job;
-            a sampler asking for estimator-only methods.
+            a sampler asking for TREX or ZNE (it may twirl and decouple).
     """
     if level not in LEVELS:
         raise errors.MitigationInvalid(
@@ -296,26 +296,28 @@ def check(
             )
         return chosen
     if kind == "sampler":
-        sampled_only = chosen.measure_mitigation or chosen.noise_factors or chosen.twirled
-        if sampled_only:
+        if chosen.measure_mitigation or chosen.noise_factors:
             raise errors.MitigationInvalid(
-                "a sampler returns counts, which TREX, ZNE and twirling do not correct; use "
+                "a sampler returns counts, which TREX and ZNE do not correct; use "
                 "options.mitigate_readout for M3 readout-mitigated quasi-probabilities with "
-                "their standard errors, or an estimator job for mitigated expectation values",
+                "their standard errors, twirling.enable_gates/enable_measure to twirl the "
+                "counts, or an estimator job for mitigated expectation values",
                 field="options.resilience_level",
             )
-        return chosen
-    _check_zne(resilience.zne, chosen)
-    twirl_sizes = twirling.num_randomizations != "auto" or (
-        twirling.shots_per_randomization != "auto"
-    )
-    if twirl_sizes and not chosen.twirled:
+    else:
+        _check_zne(resilience.zne, chosen)
+    _check_twirl_sizes(twirling, chosen)
+    return chosen
+
+
+def _check_twirl_sizes(twirling: TwirlingOptions, chosen: Plan) -> None:
+    sized = twirling.num_randomizations != "auto" or twirling.shots_per_randomization != "auto"
+    if sized and not chosen.twirled:
         raise errors.MitigationInvalid(
             "twirling.num_randomizations/shots_per_randomization are set but nothing is "
             "twirled; set twirling.enable_gates or enable_measure (or resilience_level >= 1)",
             field="options.twirling",
         )
-    return chosen
 
 
 def _check_zne(zne: ZneOptions, chosen: Plan) -> None:

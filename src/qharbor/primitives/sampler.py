@@ -7,9 +7,13 @@ Qiskit prints them), so the client can rebuild each register's bits shot by
 shot with the registers still joined.
 
 On a device twin a sampler job may ask for dynamical decoupling (pulses in the
-compiled circuit's idle periods) and, with ``mitigate_readout``, for M3
-readout-mitigated quasi-probabilities with their uncertainty per binding,
-beside the raw counts (:mod:`qharbor.primitives.mitigation.readout`).
+compiled circuit's idle periods), for Pauli twirling of its two-qubit gates and
+of its measurements, and, with ``mitigate_readout``, for M3 readout-mitigated
+quasi-probabilities with their uncertainty per binding, beside the raw counts
+(:mod:`qharbor.primitives.mitigation.readout`). Twirled, each binding runs
+``num_randomizations`` instances of ``shots_per_randomization`` shots; the bits
+a measurement twirl flipped are flipped back and the instances' counts are
+summed, so the result has the shape it has without twirling, with every shot run.
 
 Registers are read as Qiskit reads them: a register no measurement writes is
 all zeros, a register of no bits is empty, registers may share bits, and a
@@ -23,15 +27,18 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 from qiskit import QuantumCircuit
 
 from qharbor.devices import Device
+from qharbor.devices.twins import target as targets
 from qharbor.engines import Experiment
 from qharbor.engines.idle_qubits import drop_idle_qubits
 from qharbor.engines.readout import one_register
 from qharbor.engines.selection import Picker
 from qharbor.jobs.parsed import load_circuit
-from qharbor.primitives.mitigation import dd, readout
+from qharbor.primitives.mitigation import dd, readout, twirling
+from qharbor.primitives.mitigation import spend as spending
 from qharbor.primitives.pubs import measures, parameter_array
 from qharbor.primitives.resilience import Plan
 
@@ -51,8 +58,9 @@ def run_sampler(
 
     ``engine`` is an engine, or a :class:`~qharbor.engines.selection.Picker` that
     chooses one per PUB; the PUB's result names the engine that ran it. On a
-    device twin (``twin``), ``plan`` may add dynamical decoupling and
-    ``mitigate_readout`` adds ``quasi_dists``, one per binding.
+    device twin (``twin``), ``plan`` may add dynamical decoupling and twirling
+    (recorded in the PUB's ``mitigation``), and ``mitigate_readout`` adds
+    ``quasi_dists``, one per binding.
     """
     picker = Picker.of(engine)
     results = []
@@ -69,52 +77,61 @@ def run_sampler(
             results.append(_pub_result(shape, pub["shots"], circuit, [zeros] * size, "none"))
             continue
         compiled = compile_for(device, runnable, seed)
-        applied: dict[str, Any] = {}
-        if twin is not None and plan is not None and plan.dd_sequence:
-            compiled, pulses = dd.decouple(twin, compiled, plan.dd_sequence)
-            applied = {"applied": [f"dynamical_decoupling:{plan.dd_sequence}"], "dd_pulses": pulses}
-        measured = compiled
+        active = plan if twin is not None and plan is not None else Plan()
+        # Admission counted the same runs against the job's estimate.
+        spent = spending.spend(active, pub["shots"], 1, size)
+        count, each = spent.randomizations, spent.shots_per_randomization
+        instances, masks, pulses = _instances(
+            compiled, active, twin, count, np.random.default_rng(next_seed)
+        )
+        measured = instances[0]
         simulated = compiled.num_qubits
         if device.drops_idle_qubits:
             # Idle qubits stay |0⟩ and are never read: simulate the active ones only.
-            compiled, simulated = drop_idle_qubits(compiled)
+            narrowed = [drop_idle_qubits(instance) for instance in instances]
+            instances = [instance for instance, _ in narrowed]
+            simulated = narrowed[0][1]
         if names:
             values = parameter_array(pub["parameter_values"], shape, len(names))
             rows = values.reshape(-1, len(names))
-            experiments = [
-                Experiment(
-                    compiled,
-                    tuple(dict(zip(names, map(float, row), strict=True)) for row in rows),
-                )
-            ]
+            bindings = tuple(dict(zip(names, map(float, row), strict=True)) for row in rows)
+            experiments = [Experiment(instance, bindings) for instance in instances]
         else:
-            experiments = [Experiment(compiled)] * size
-        runner, choice = picker.pick(compiled, shots=pub["shots"], runs=size, batch=len(pubs))
+            experiments = [Experiment(instance) for instance in instances for _ in range(size)]
+        runner, choice = picker.pick(instances[0], shots=each, runs=size * count, batch=len(pubs))
         runs = runner.run(
             experiments,
             method=device.method,
-            shots=pub["shots"],
+            shots=each,
             seed=next_seed,
             precision=choice.precision,
         )
         next_seed += size
+        # Instance r's outcome for binding b is the (r * size + b)-th, either way.
+        outcomes = [outcome for run in runs for outcome in run]
+        raw = [_merged(outcomes, masks, size, b) for b in range(size)]
+        shots = count * each
         counts = [
-            _by_register(
-                outcome.counts, circuit.num_clbits, bits, pub["shots"], runnable is not circuit
-            )
-            for run in runs
-            for outcome in run
+            _by_register(c, circuit.num_clbits, bits, shots, runnable is not circuit) for c in raw
         ]
-        result = _pub_result(shape, pub["shots"], circuit, counts, choice.engine)
+        result = _pub_result(shape, shots, circuit, counts, choice.engine)
+        applied: dict[str, Any] = {}
+        if active.active:
+            applied = {"applied": active.applied()}
+            if active.dd_sequence:
+                applied["dd_pulses"] = pulses
+            if active.twirled:
+                applied.update(
+                    randomizations=count,
+                    shots_per_randomization=each,
+                    shots=spent.shots,
+                    extra_shots=spent.extra_shots,
+                )
         if twin is not None and mitigate_readout:
-            quasi = [
-                readout.quasi_probabilities(twin, measured, outcome.counts)
-                for run in runs
-                for outcome in run
-            ]
+            quasi = [readout.quasi_probabilities(twin, measured, c) for c in raw]
             for entry in quasi:
                 entry["quasi_dist"] = _by_register(
-                    entry["quasi_dist"], circuit.num_clbits, bits, pub["shots"], True
+                    entry["quasi_dist"], circuit.num_clbits, bits, shots, True
                 )
             result["quasi_dists"] = quasi
             applied = {**applied, "applied": [*applied.get("applied", []), "m3"]}
@@ -125,6 +142,47 @@ def run_sampler(
             result["simulated_qubits"] = simulated
         results.append(result)
     return results
+
+
+def _instances(
+    compiled: QuantumCircuit,
+    plan: Plan,
+    twin: dict[str, Any] | None,
+    count: int,
+    rng: np.random.Generator,
+) -> tuple[list[QuantumCircuit], list[int], int]:
+    """The circuits a PUB runs: ``count`` twirled instances (one untwirled circuit
+    without twirling), each with the clbits its measurement twirl flipped, and the
+    decoupling pulses added to them all.
+
+    As in the estimator, gates are twirled first, then measurements, then idle
+    periods are filled, so the pulses fit each instance's own timing.
+    """
+    if plan.gate_twirling and twin is not None:
+        seed = int(rng.integers(2**32))
+        instances = twirling.twirl_gates(compiled, targets.target(twin), seed, count)
+    else:
+        instances = [compiled] * count
+    masks = [0] * count
+    if plan.measure_twirling:
+        flipped = [twirling.twirl_measures(instance, rng) for instance in instances]
+        instances = [instance for instance, _ in flipped]
+        masks = [mask for _, mask in flipped]
+    pulses = 0
+    if plan.dd_sequence and twin is not None:
+        decoupled = [dd.decouple(twin, instance, plan.dd_sequence) for instance in instances]
+        instances = [instance for instance, _ in decoupled]
+        pulses = sum(added for _, added in decoupled)
+    return instances, masks, pulses
+
+
+def _merged(outcomes: list[Any], masks: list[int], size: int, binding: int) -> dict[str, int]:
+    """One binding's counts over every instance, each with its measurement flips undone."""
+    merged: dict[str, int] = {}
+    for r, mask in enumerate(masks):
+        for key, count in twirling.undo_flips(outcomes[r * size + binding].counts, mask).items():
+            merged[key] = merged.get(key, 0) + count
+    return merged
 
 
 def _pub_result(

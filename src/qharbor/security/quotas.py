@@ -88,10 +88,24 @@ COST_MODELS = {
 MIN_ESTIMATE_S = 0.01
 
 
-def estimate_s(device: Device, shots: int, experiments: int) -> float:
-    """A job's estimated device time in seconds: experiments x (overhead + shots x per-shot)."""
+def estimate_s(
+    device: Device, shots: int, experiments: int, *, total_shots: int | None = None
+) -> float:
+    """A job's estimated device time in seconds: experiments x overhead, plus every
+    shot x per-shot.
+
+    Args:
+        shots: shots per experiment.
+        experiments: experiments the job runs.
+        total_shots: every shot the job runs, where experiments differ in shots or
+            error mitigation adds runs; replaces ``experiments x shots``.
+    """
     model = COST_MODELS[device_class(device)]
-    return max(MIN_ESTIMATE_S, experiments * (model.per_experiment_s + shots * model.per_shot_s))
+    if total_shots is None:
+        total_shots = experiments * shots
+    return max(
+        MIN_ESTIMATE_S, experiments * model.per_experiment_s + total_shots * model.per_shot_s
+    )
 
 
 def _lock_key(project_id: str) -> int:

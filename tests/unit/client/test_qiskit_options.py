@@ -84,11 +84,12 @@ def test_mitigation_is_sent_to_the_centre_and_only_what_it_cannot_do_is_refused(
     assert job_options(EstimatorOptions()) == {}
     options.resilience.pec_mitigation = True
     assert "PEC is not offered" in unsupported(options, noisy=True)[0]
-    # A sampler's twirling is accepted, as Qiskit accepts it, and not sent: the
-    # centre twirls estimator jobs only.
-    twirled = SamplerOptions(twirling={"enable_gates": True})
+    # A sampler's twirling is sent, and the centre twirls its circuits.
+    twirled = SamplerOptions(twirling={"enable_gates": True, "shots_per_randomization": 64})
     assert unsupported(twirled, noisy=True) == []
-    assert "twirling" not in job_options(twirled)
+    assert job_options(twirled) == {
+        "twirling": {"enable_gates": True, "shots_per_randomization": 64}
+    }
     assert job_options(SamplerOptions(measure_mitigation=True)) == {"mitigate_readout": True}
     assert len(unsupported(SamplerOptions(simulator={"coupling_map": [[0, 1]]}), noisy=False)) == 1
 

@@ -91,7 +91,8 @@ def test_randomizations_are_sized_as_ibm_sizes_them(
         ("estimator", {"dynamical_decoupling": {"enable": True, "sequence_type": "XZ"}}, "XY4"),
         ("circuits", {"resilience_level": 1}, "estimator jobs"),
         ("sampler", {"resilience_level": 1}, "mitigate_readout"),
-        ("sampler", {"twirling": {"enable_gates": True}}, "mitigate_readout"),
+        ("sampler", {"resilience": {"zne_mitigation": True}}, "TREX and ZNE"),
+        ("sampler", {"twirling": {"shots_per_randomization": 8}}, "nothing is twirled"),
     ],
 )
 def test_impossible_combinations_are_refused_with_what_to_do(
@@ -103,9 +104,11 @@ def test_impossible_combinations_are_refused_with_what_to_do(
     assert caught.value.detail["field"].startswith("options.")
 
 
-def test_a_sampler_may_ask_for_decoupling() -> None:
+def test_a_sampler_may_ask_for_decoupling_and_twirling() -> None:
     chosen = plan("sampler", dynamical_decoupling={"enable": True})
     assert chosen.dd_sequence == "XX"
+    twirled = plan("sampler", twirling={"enable_gates": True, "enable_measure": True})
+    assert twirled.applied() == ["gate_twirling", "measure_twirling"]
 
 
 def test_options_survive_their_json() -> None:

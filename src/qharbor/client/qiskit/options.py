@@ -214,8 +214,8 @@ class DynamicalDecouplingOptions(_Group):
 
 @dataclass(repr=True)
 class TwirlingOptions(_Group):
-    """``twirling`` (estimator): Pauli twirling of two-qubit gates and measurements;
-    None leaves them to ``resilience_level``, as in qiskit-ibm-runtime."""
+    """``twirling``: Pauli twirling of two-qubit gates and measurements; None leaves
+    them to ``resilience_level`` (off for the sampler), as in qiskit-ibm-runtime."""
 
     enable_gates: bool | None = None
     enable_measure: bool | None = None
@@ -375,11 +375,10 @@ def unsupported(options: SamplerOptions | EstimatorOptions, *, noisy: bool) -> l
     """The options set to values this device cannot honour, each with what to do.
 
     Error mitigation, twirling and dynamical decoupling are applied by the
-    centre on device twins; on a noiseless device they change no result, so
-    they are honoured by doing nothing, as Qiskit's local mode does. A sampler's
-    twirling settings are accepted and its counts are the device's own: the
-    centre twirls estimator jobs, where the twirls are averaged out again.
-    ``noisy`` is kept for callers that pass it.
+    centre on device twins, for the sampler as for the estimator; on a
+    noiseless device they change no result, so they are honoured by doing
+    nothing, as Qiskit's local mode does. ``noisy`` is kept for callers that
+    pass it.
     """
     del noisy
     problems: list[str] = []
@@ -439,6 +438,9 @@ def job_options(options: SamplerOptions | EstimatorOptions) -> dict[str, Any]:
     dd = options.dynamical_decoupling
     if dd.enable:
         body["dynamical_decoupling"] = {"enable": True, "sequence_type": dd.sequence_type}
+    twirl = _twirling(options.twirling)
+    if twirl:
+        body["twirling"] = twirl
     if isinstance(options, SamplerOptions):
         if options.measure_mitigation:
             body["mitigate_readout"] = True
@@ -458,7 +460,11 @@ def job_options(options: SamplerOptions | EstimatorOptions) -> dict[str, Any]:
         }
     if resilience:
         body["resilience"] = resilience
-    twirling = options.twirling
+    return body
+
+
+def _twirling(twirling: TwirlingOptions) -> dict[str, Any]:
+    """The twirling options that are set, as the job request names them."""
     twirl = {
         name: getattr(twirling, name)
         for name in ("enable_gates", "enable_measure")
@@ -467,9 +473,7 @@ def job_options(options: SamplerOptions | EstimatorOptions) -> dict[str, Any]:
     for name in ("num_randomizations", "shots_per_randomization"):
         if getattr(twirling, name) != "auto":
             twirl[name] = getattr(twirling, name)
-    if twirl:
-        body["twirling"] = twirl
-    return body
+    return twirl
 
 
 def coerce(

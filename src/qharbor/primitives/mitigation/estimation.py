@@ -25,6 +25,7 @@ from qharbor.engines import Experiment
 from qharbor.engines.selection import Picker
 from qharbor.primitives import observables as obs
 from qharbor.primitives.mitigation import dd, readout, twirling, zne
+from qharbor.primitives.mitigation import spend as spending
 from qharbor.primitives.resilience import Plan
 
 
@@ -225,16 +226,14 @@ def run_mitigated(
                 total, shots = instance.get((slot, padded), (0.0, 0))
                 randomized[r, position] += coeff * (total / shots if shots else 0.0)
         stds_out[position] = math.sqrt(variance)
-    circuits_per_binding = sum(1 for tag in tags if tag[0] == "circuit")
-    calibrations = len(tags) - circuits_per_binding
-    spent = each * (circuits_per_binding * num_bindings + calibrations)
-    plain = basis_shots * len(bases) * num_bindings
+    # Admission estimated the job's device time from the same count.
+    spent = spending.spend(plan, basis_shots, len(bases), num_bindings)
     record: dict[str, Any] = {
         "applied": plan.applied(),
         "randomizations": count,
         "shots_per_randomization": each,
-        "shots": spent,
-        "extra_shots": spent - plain,
+        "shots": spent.shots,
+        "extra_shots": spent.extra_shots,
         "evs_raw": raw.reshape(out).tolist(),
     }
     if plan.noise_factors:
@@ -254,7 +253,7 @@ def run_mitigated(
     return MitigatedPub(
         evs=evs.reshape(out),
         stds=stds_out.reshape(out),
-        shots=spent,
+        shots=spent.shots,
         choice=choice,
         simulated=simulated,
         record=record,

@@ -29,17 +29,49 @@ def twirl_gates(
 
 
 def twirl_measures(circuit: QuantumCircuit, rng: np.random.Generator) -> tuple[QuantumCircuit, int]:
-    """The circuit with a random subset of its measured qubits flipped before their
-    measurement, and the flipped classical bits as a mask (bit i is clbit i).
+    """The circuit with a random subset of its final measurements flipped, and the
+    flipped classical bits as a mask (bit i is clbit i).
 
-    Only final measurements are flipped; a flipped qubit's bit is flipped back
-    by XOR-ing the counts' keys with the mask.
+    A measurement is final when nothing later acts on its qubit or reads or
+    writes its bit; flipping an earlier one would change what follows it. A
+    flipped qubit's bit is flipped back by XOR-ing the counts' keys with the mask.
     """
+    final = _final_measures(circuit)
     out = circuit.copy_empty_like()
     mask = 0
-    for instruction in circuit.data:
-        if instruction.operation.name == "measure" and rng.random() < 0.5:
+    for index, instruction in enumerate(circuit.data):
+        if index in final and rng.random() < 0.5:
             out.x(instruction.qubits[0])
             mask |= 1 << circuit.find_bit(instruction.clbits[0]).index
         out.append(instruction)
     return out, mask
+
+
+def _final_measures(circuit: QuantumCircuit) -> set[int]:
+    """Indices of the measurements after which nothing touches their qubit or bit."""
+    touched: set[Any] = set()
+    final: set[int] = set()
+    for index in range(len(circuit.data) - 1, -1, -1):
+        instruction = circuit.data[index]
+        if instruction.operation.name == "barrier":
+            continue
+        wires = {*instruction.qubits, *instruction.clbits}
+        if instruction.operation.name == "measure" and not wires & touched:
+            final.add(index)
+        touched |= wires
+    return final
+
+
+def undo_flips(counts: dict[str, int], mask: int) -> dict[str, int]:
+    """Counts with the bits a measurement twirl flipped (``mask``, bit i is clbit i)
+    flipped back; keys keep their register spaces."""
+    if not mask:
+        return dict(counts)
+    out: dict[str, int] = {}
+    for key, count in counts.items():
+        flat = key.replace(" ", "")
+        bits = format(int(flat, 2) ^ mask, f"0{len(flat)}b") if flat else flat
+        letters = iter(bits)
+        restored = "".join(" " if c == " " else next(letters) for c in key)
+        out[restored] = out.get(restored, 0) + count
+    return out
