@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -55,6 +56,22 @@ Clock = Callable[[], dt.datetime]
 
 
 # Canonical JSON ------------------------------------------------------------
+
+
+def plain(value: Any) -> Any:
+    """A dataclass as :func:`dataclasses.asdict` gives it, nested values included.
+
+    Built without ``asdict``'s deep copy of every leaf, which costs more than the
+    rest of admitting a small job: only dicts, lists, tuples and dataclasses are
+    rebuilt, and other values (strings, numbers, None) are shared.
+    """
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {plain(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(plain(v) for v in value)
+    return value
 
 
 def canonical_json(value: Any) -> str:

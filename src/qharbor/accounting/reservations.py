@@ -33,7 +33,7 @@ import hashlib
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -98,6 +98,55 @@ def job_charge(
     until = window.ended_at or window.end_at
     past = max(0.0, (at - until).total_seconds())
     return min(max(0.0, device_s), past), window.id
+
+
+def job_charges(
+    conn: sa.Connection,
+    *,
+    project_id: str,
+    device: str,
+    started: Sequence[tuple[dt.datetime, float]],
+    at: dt.datetime,
+) -> list[tuple[float, str | None]]:
+    """:func:`job_charge` for many jobs of one project on one device, ending at ``at``.
+
+    The windows the jobs may have started in are read once (a centre program
+    stores its jobs in groups, and one read per job cost more than its run).
+
+    Args:
+        started: per job, when it started and its measured device time (seconds).
+
+    Returns:
+        Per job, in order, the seconds to charge and the window's id (or None).
+    """
+    if not started:
+        return []
+    first = min(when for when, _ in started)
+    last = max(when for when, _ in started)
+    windows = conn.execute(
+        sa.select(
+            reservations.c.id,
+            reservations.c.start_at,
+            reservations.c.end_at,
+            reservations.c.ended_at,
+        ).where(
+            reservations.c.project_id == project_id,
+            reservations.c.device == device,
+            reservations.c.approved_at.is_not(None),
+            reservations.c.start_at <= last,
+            sa.func.coalesce(reservations.c.ended_at, reservations.c.end_at) > first,
+        )
+    ).all()
+    bounds = [(w.id, w.start_at, w.ended_at or w.end_at) for w in windows]
+    charges: list[tuple[float, str | None]] = []
+    for when, device_s in started:
+        window = next((b for b in bounds if b[1] <= when < b[2]), None)
+        if window is None:
+            charges.append((device_s, None))
+        else:
+            past = max(0.0, (at - window[2]).total_seconds())
+            charges.append((min(max(0.0, device_s), past), window[0]))
+    return charges
 
 
 class Reservations:

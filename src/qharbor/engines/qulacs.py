@@ -6,6 +6,7 @@ The translation and its conventions (rotation sign, qubit order, phases) live in
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -127,7 +128,7 @@ class QulacsEngine:
         _use_threads(circuit.num_qubits)
         program = translate(circuit)  # final measurements are only recorded
         n = circuit.num_qubits
-        operators = [_operator(o, n) for o in observables]
+        operators = [_OPERATORS.get(o, n) for o in observables]
         diagonals = [_z_diagonal(o) if n <= _DIAGONAL_QUBITS else None for o in observables]
         hermitian = all(isinstance(op, qulacs.Observable) for op in operators)
         rows = []
@@ -182,6 +183,36 @@ def _z_diagonal(observable: SparsePauliOp) -> np.ndarray | None:
     return diagonal
 
 
+class _Operators:
+    """qulacs operators kept per ``SparsePauliOp`` object, the newest few.
+
+    The estimator gives the same operator object for the same observable
+    (:func:`qharbor.primitives.observables.to_sparse`), and a loop sends the same
+    observables with every job: converting them again costs more than running a
+    small circuit. Each entry keeps its ``SparsePauliOp`` alive, so an id names
+    one object for as long as it is kept.
+    """
+
+    _KEPT = 64
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[int, int], tuple[SparsePauliOp, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, observable: SparsePauliOp, n: int) -> Any:
+        key = (id(observable), n)
+        with self._lock:
+            found = self._kept.get(key)
+        if found is not None and found[0] is observable:
+            return found[1]
+        operator = _operator(observable, n)
+        with self._lock:
+            self._kept[key] = (observable, operator)
+            while len(self._kept) > self._KEPT:
+                self._kept.pop(next(iter(self._kept)))
+        return operator
+
+
 def _operator(observable: SparsePauliOp, n: int) -> Any:
     """A qulacs operator for ``observable``.
 
@@ -200,3 +231,6 @@ def _operator(observable: SparsePauliOp, n: int) -> Any:
         value = complex(coefficient)
         operator.add_operator(value.real if hermitian else value, text)
     return operator
+
+
+_OPERATORS = _Operators()

@@ -6,6 +6,7 @@ Labels follow Qiskit: the rightmost letter acts on qubit 0.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -44,9 +45,19 @@ class Basis:
 
 
 def to_sparse(observable: Mapping[str, float], width: int) -> SparsePauliOp:
-    """An observable as a ``SparsePauliOp`` on ``width`` qubits (padded with I on the left)."""
-    labels = [label.rjust(width, "I") for label in observable]
-    return SparsePauliOp(labels, np.asarray(list(observable.values()), dtype=float))
+    """An observable as a ``SparsePauliOp`` on ``width`` qubits (padded with I on the left).
+
+    A loop sends the same observables with every job, and building the operator
+    from its labels costs more than a small circuit's run: equal observables give
+    the same operator object, which callers must not change.
+    """
+    return _sparse(tuple(observable.items()), width)
+
+
+@functools.lru_cache(maxsize=256)
+def _sparse(terms: tuple[tuple[str, float], ...], width: int) -> SparsePauliOp:
+    labels = [label.rjust(width, "I") for label, _ in terms]
+    return SparsePauliOp(labels, np.asarray([coeff for _, coeff in terms], dtype=float))
 
 
 def restrict(observable: Mapping[str, float], width: int, kept: Sequence[int]) -> dict[str, float]:

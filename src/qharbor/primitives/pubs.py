@@ -186,7 +186,7 @@ def _prepare_one(
                 f"observables_shape {list(obs_shape)} does not hold {len(observables)} observables",
                 field="observables_shape",
             )
-        if measures(circuit.remove_final_measurements(inplace=False) or circuit):
+        if _measures_midway(circuit):
             raise errors.ProgramUnsupported(
                 "an estimator circuit may measure only at its end (those measurements are "
                 "ignored); remove mid-circuit measurements, or use the sampler"
@@ -411,6 +411,17 @@ def measures(circuit: Any) -> bool:
         if any(measures(block) for block in getattr(instruction.operation, "blocks", ())):
             return True
     return False
+
+
+def _measures_midway(circuit: Any) -> bool:
+    """Whether the circuit measures other than at its end.
+
+    Most estimator circuits measure nowhere: they are looked at once, without the
+    copy that removing the final measurements makes.
+    """
+    if not measures(circuit):
+        return False
+    return measures(circuit.remove_final_measurements(inplace=False) or circuit)
 
 
 def _shape(value: Any, name: str) -> tuple[int, ...]:
