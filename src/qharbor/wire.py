@@ -58,6 +58,10 @@ Clock = Callable[[], dt.datetime]
 # Canonical JSON ------------------------------------------------------------
 
 
+#: The values :func:`plain` shares as they are (``asdict`` would copy them to no avail).
+_LEAVES = (str, int, float, type(None))
+
+
 def plain(value: Any) -> Any:
     """A dataclass as :func:`dataclasses.asdict` gives it, nested values included.
 
@@ -65,6 +69,8 @@ def plain(value: Any) -> Any:
     rest of admitting a small job: only dicts, lists, tuples and dataclasses are
     rebuilt, and other values (strings, numbers, None) are shared.
     """
+    if isinstance(value, _LEAVES):
+        return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
