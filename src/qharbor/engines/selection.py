@@ -9,12 +9,14 @@ and the cheapest wins. Devices that are noisy, twins, or that list no other
 engines keep their own engine.
 
 Selection runs once per circuit in a worker, so it is kept to a few
-microseconds: engines are looked up once per process and decisions are memoised
-on the handful of numbers they depend on.
+microseconds: engines are looked up once per process and decisions are memoised,
+for the whole process while the cost table stays the same, on the handful of
+numbers they depend on.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +30,10 @@ from qharbor.engines.quick_features import NOT_READ, quick_features
 EXACT_NEEDS = (None, "states", "expectations")
 #: How many decisions one process remembers.
 _MEMO_SIZE = 4096
+
+#: (device, precision, pin) -> (the cost table in force, its decisions); see ``Selector._memo``.
+_SHARED: dict[tuple[Any, ...], tuple[costs.CostTable, dict[tuple[Any, ...], Choice]]] = {}
+_SHARED_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,9 @@ class Selector:
         self.pinned = pinned
         self._table = table
         self._engines = dict(engines) if engines is not None else None
-        self._memo: dict[tuple[Any, ...], Choice] = {}
+        #: Selectors of the table in force (a worker builds one per job) share decisions.
+        self._shares = table is None and engines is None
+        self._own_memo: dict[tuple[Any, ...], Choice] = {}
         self._loaded: list[Any] | None = None
         self._fixed = eligibility.fixed_reason(device) if pinned == "auto" else None
 
@@ -96,6 +104,38 @@ class Selector:
         if self._table is None:
             self._table = costs.current()
         return self._table
+
+    @property
+    def _memo(self) -> dict[tuple[Any, ...], Choice]:
+        """Decisions made for this device, precision and pin with the cost table in force.
+
+        A worker builds a selector per job, and deciding again costs as much as
+        running a small circuit, so selectors of the table in force share their
+        decisions (a new table, fitted or read anew, starts afresh).
+        """
+        if not self._shares:
+            return self._own_memo
+        device = self.device
+        scope = (
+            device.name,
+            device.kind,
+            device.method,
+            device.engine,
+            tuple(device.candidate_engines),
+            device.noisy,
+            device.twin is not None,
+            self.precision,
+            self.pinned,
+        )
+        table = self.table
+        shared = _SHARED.get(scope)
+        if shared is None or shared[0] is not table:
+            shared = (table, {})
+            with _SHARED_LOCK:
+                if len(_SHARED) >= _MEMO_SIZE:
+                    _SHARED.clear()
+                _SHARED[scope] = shared
+        return shared[1]
 
     def engine(self, name: str) -> Any:
         """The engine object registered as ``name``."""
@@ -152,13 +192,14 @@ class Selector:
                 exact,
                 min(batch, 64),
             )
-        found = self._memo.get(key)
+        memo = self._memo
+        found = memo.get(key)
         if found is not None:
             return found
         found = self._decide(features, shots=shots, runs=runs, exact=exact, batch=batch)
-        if len(self._memo) >= _MEMO_SIZE:
-            self._memo.clear()
-        self._memo[key] = found
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        memo[key] = found
         return found
 
     def _decide(

@@ -240,3 +240,13 @@ def test_a_single_job_runs_in_double_where_the_state_has_no_single_form() -> Non
     assert (clifford.engine, clifford.precision) == ("stim", "double")
     dense = selector(DEVICES.get("density-matrix"), precision="single")
     assert dense.choose(features_of(ghz(5)), shots=10).precision == "single"
+
+
+def test_selectors_of_the_table_in_force_share_their_decisions() -> None:
+    # A worker builds a selector per job: the second job's choice is the first's.
+    features = features_of(random_circuit(4, 3))
+    first = Selector(STATEVECTOR).choose(features, shots=0, runs=3, exact="expectations")
+    again = Selector(STATEVECTOR).choose(features, shots=0, runs=3, exact="expectations")
+    assert again is first
+    single = Selector(STATEVECTOR, precision="single")
+    assert single.choose(features, shots=0, runs=3, exact="expectations") is not first
