@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -28,7 +28,15 @@ class LoopState:
     history: list[float] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # Saved every iteration: shallow copies of the lists of floats (``asdict``
+        # deep-copies each float of the growing history, and cost more than a job).
+        return {
+            "iteration": self.iteration,
+            "x": list(self.x),
+            "best": self.best,
+            "best_x": list(self.best_x),
+            "history": list(self.history),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LoopState:

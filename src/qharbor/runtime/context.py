@@ -112,8 +112,10 @@ class RunContext:
         parameter_sets: Sequence[Sequence[float]] | None = None,
         precision: float | None = None,
     ) -> list[float]:
-        text = self._lane.source(circuit) if self._lane is not None else None
-        pub = estimator_pub(circuit, observable, parameter_sets, text)
+        lane = self._lane
+        text = lane.source(circuit) if lane is not None else None
+        terms = lane.terms(observable) if lane is not None else None
+        pub = estimator_pub(circuit, observable, parameter_sets, text, terms)
         if precision is not None:
             pub["precision"] = float(precision)
         request = JobRequest(

@@ -11,7 +11,8 @@ Jobs are stored in groups, one transaction each, every few jobs and always
 before the run checkpoints or ends: a centre that dies loses the record of the
 jobs since the last group, but also the checkpoint that counted them, so the
 resumed run runs them again and the store holds every job whose answer the run
-used. A circuit is parsed once per run; later calls bind new parameters to it.
+used. A circuit is written and parsed, and an observable read, once per run; later
+calls bind new parameters to them.
 
 What it skips is what only the queue gives: a device's concurrency slot, and a
 worker process of its own (its memory reservation, its crash contained). So only
@@ -37,7 +38,7 @@ from qharbor.jobs.preparation import prepare
 from qharbor.jobs.request import JobRequest, PreparedJob
 from qharbor.jobs.submission import Submission
 from qharbor.programs.intake import parse_with_qpy
-from qharbor.runtime.pubs import qpy_text
+from qharbor.runtime.pubs import observable_terms, qpy_text
 from qharbor.security.identity import Principal
 from qharbor.security.quotas import estimate_s
 from qharbor.workers.execution import execute
@@ -108,6 +109,8 @@ class FastLane:
         self._project_name = project_name
         #: id(circuit) -> (the circuit, kept alive so its id stays its own; its QPY text)
         self._texts: dict[int, tuple[Any, str]] = {}
+        #: id(observable) -> (the observable, kept alive; its terms as a PUB holds them)
+        self._terms: dict[int, tuple[Any, dict[str, float]]] = {}
         #: QPY text -> (the circuit parsed from it, its QPY bytes)
         self._parsed: dict[str, tuple[Any, bytes]] = {}
         self.timing = Timing()
@@ -129,6 +132,14 @@ class FastLane:
         if known is None or known[0] is not circuit:
             known = (circuit, qpy_text(circuit))
             _keep(self._texts, id(circuit), known)
+        return known[1]
+
+    def terms(self, observable: Any) -> dict[str, float]:
+        """The observable's terms, read once per observable object (as :meth:`source`)."""
+        known = self._terms.get(id(observable))
+        if known is None or known[0] is not observable:
+            known = (observable, observable_terms(observable))
+            _keep(self._terms, id(observable), known)
         return known[1]
 
     def run(self, request: JobRequest) -> dict[str, Any]:

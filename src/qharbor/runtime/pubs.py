@@ -26,10 +26,12 @@ def estimator_pub(
     observable: Any,
     parameter_sets: Sequence[Sequence[float]] | None,
     text: str | None = None,
+    terms: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """One estimator PUB: the circuit, its parameter sets and one ``SparsePauliOp``.
 
-    ``text`` is the circuit's QPY text when the caller already wrote it.
+    ``text`` is the circuit's QPY text, and ``terms`` the observable's
+    (:func:`observable_terms`), when the caller already wrote them.
     """
     sets = [list(map(float, values)) for values in parameter_sets or []]
     return {
@@ -37,6 +39,11 @@ def estimator_pub(
         "format": "qpy",
         "parameter_values": [v for values in sets for v in values],
         "shape": [len(sets)] if circuit.num_parameters else [],
-        "observables": [{str(label): float(coeff.real) for label, coeff in observable.to_list()}],
+        "observables": [dict(terms) if terms is not None else observable_terms(observable)],
         "observables_shape": [],
     }
+
+
+def observable_terms(observable: Any) -> dict[str, float]:
+    """A ``SparsePauliOp`` as ``{pauli label: real coefficient}``, as a PUB holds it."""
+    return {str(label): float(coeff.real) for label, coeff in observable.to_list()}
