@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from qharbor import errors
+from qharbor.accounting import reservations
 from qharbor.accounting.reservation import Limits, ReservationStatus
 from qharbor.accounting.reservations import Reservations
 from qharbor.jobs.manager import JobManager
@@ -256,3 +257,36 @@ def test_jobs_inside_their_projects_window_are_charged_only_past_its_end(
     report = {r["project"]: r for r in UsageLedger(db).report(None)}
     assert report["physics"]["device_s"] == pytest.approx(3602.0)
     assert (report["physics"]["jobs"], report["physics"]["reservations"]) == (2, 1)
+
+
+def test_a_group_of_jobs_is_charged_as_each_would_be_alone(
+    db: Database, book: Reservations, alice: Member, bob: Member, clock: Clock
+) -> None:
+    start = clock.now + HOUR
+    window = approved(book, alice, start, start + HOUR, device="statevector")
+    approved(book, bob, start + 2 * HOUR, start + 3 * HOUR, device="statevector")
+    started = [
+        (start - MINUTE, 5.0),  # before the window
+        (start, 7.0),  # as it opens
+        (start + 30 * MINUTE, 9.0),  # inside it
+        (start + HOUR, 4.0),  # as it closes
+        (start + 2 * HOUR + MINUTE, 6.0),  # inside another project's window
+    ]
+    at = start + HOUR + 2 * dt.timedelta(seconds=1)
+    with db.read() as conn:
+        together = reservations.job_charges(
+            conn, project_id=alice.project_id, device="statevector", started=started, at=at
+        )
+        alone = [
+            reservations.job_charge(
+                conn,
+                project_id=alice.project_id,
+                device="statevector",
+                started_at=when,
+                device_s=device_s,
+                at=at,
+            )
+            for when, device_s in started
+        ]
+    assert together == alone
+    assert [w for _, w in together] == [None, window.id, window.id, None, None]
