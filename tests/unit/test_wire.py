@@ -78,3 +78,32 @@ def test_importing_wire_loads_no_server_library_nor_cryptography() -> None:
         [sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=60
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_plain_gives_what_asdict_gives_and_a_fingerprint_is_unchanged() -> None:
+    import dataclasses
+
+    from qharbor.jobs.options import JobOptions
+    from qharbor.jobs.request import JobRequest, ProgramSpec
+    from qharbor.primitives import resilience as res
+
+    options = JobOptions(
+        engine="qulacs",
+        resilience_level=2,
+        resilience=res.ResilienceOptions(zne=res.ZneOptions(noise_factors=(1.0, 3.0))),
+    )
+    request = JobRequest(
+        device="statevector",
+        programs=(ProgramSpec("OPENQASM 3.0;", parameters=({"a": 0.5}, [0.1, 0.2])),),
+        tags=("x", "y"),
+        idempotency_key="k",
+        kind="estimator",
+        pubs=({"circuit": "c", "observables": [{"ZZ": 1.0}], "shape": [2]},),
+        options=options,
+    )
+    assert wire.plain(request) == dataclasses.asdict(request)
+    assert options.to_json() == dataclasses.asdict(options)
+    body = dataclasses.asdict(request)
+    body.pop("idempotency_key")
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=list)
+    assert request.fingerprint() == hashlib.sha256(canonical.encode()).hexdigest()

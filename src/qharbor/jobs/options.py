@@ -68,7 +68,7 @@ class JobOptions:
         return chosen
 
     def to_json(self) -> dict[str, Any]:
-        return wire.plain(self)  # type: ignore[no-any-return]
+        return wire.plain(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> JobOptions:

@@ -36,6 +36,7 @@ from qharbor.jobs.claims import Claim
 from qharbor.jobs.manager import RanJob
 from qharbor.jobs.preparation import prepare
 from qharbor.jobs.request import JobRequest, PreparedJob
+from qharbor.jobs.result import Result
 from qharbor.jobs.submission import Submission
 from qharbor.programs.intake import parse_with_qpy
 from qharbor.runtime.pubs import observable_terms, qpy_text
@@ -161,9 +162,9 @@ class FastLane:
                 f"a job of the program failed: {exc.code}: {exc.message}", error_code=exc.code
             ) from exc
         ran = time.perf_counter()
-        self._pending.append(
-            RanJob(prepared, result, started_at, wire.utcnow(), cost_s)  # type: ignore[arg-type]
-        )
+        # Admission refused a user with a sealing key, so nothing here is sealed.
+        assert isinstance(result, Result), "a fast-lane job's result was sealed"
+        self._pending.append(RanJob(prepared, result, started_at, wire.utcnow(), cost_s))
         self.timing = self.timing.adding(begun - started, ran - begun)
         if len(self._pending) >= _GROUP_JOBS or ran - self._flushed_at >= _GROUP_S:
             self.flush()
