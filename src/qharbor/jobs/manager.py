@@ -389,7 +389,8 @@ class JobManager(Leases):
 
 def charge_usages(conn: sa.Connection, project_id: str, ran: list[RanJob], at: dt.datetime) -> None:
     """Charge jobs that ran in this process, as :func:`~qharbor.jobs.leases.charge_usage`
-    charges one, with one read of the reserved windows and two writes per device.
+    charges one, with one read of the reserved windows per device and two
+    statements in all (one each per job cost more than a small job's run).
 
     A twin reports the device time its timing model stands for (``qpu_s``); a
     simulator, the run time it measured.
