@@ -66,6 +66,12 @@ _CLAIM_LOCK = 0x71686172626F72
 
 _INSERT_RESULT = results.insert()
 _ANY_QUEUED = sa.select(jobs.c.seq).where(jobs.c.status == JobStatus.QUEUED.value).limit(1)
+#: How many jobs run on each device now (a claim's first read).
+_RUNNING_PER_DEVICE = (
+    sa.select(jobs.c.device, sa.func.count())
+    .where(jobs.c.status == JobStatus.RUNNING.value)
+    .group_by(jobs.c.device)
+)
 
 # Statements run for every job, built once; their parameters are bound per call.
 #: An attempt that still owns its job (the fence of every worker's answer).
@@ -219,13 +225,7 @@ class Leases(JobQueries):
                 # schedulers could each see a free slot and both fill it. (SQLite's
                 # BEGIN IMMEDIATE already serialises every writer.)
                 conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_CLAIM_LOCK)))
-            running: dict[str, int] = dict(
-                conn.execute(
-                    sa.select(jobs.c.device, sa.func.count())
-                    .where(jobs.c.status == JobStatus.RUNNING.value)
-                    .group_by(jobs.c.device)
-                ).all()
-            )
+            running: dict[str, int] = dict(conn.execute(_RUNNING_PER_DEVICE).all())
             free = {d: limit - running.get(d, 0) for d, limit in concurrency.items()}
             wanted = [d for d, n in free.items() if n > 0]
             if not wanted:

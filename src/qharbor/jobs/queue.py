@@ -34,6 +34,26 @@ _CLAIM_COLUMNS = (
 
 _QUEUED = sa.select(*_CLAIM_COLUMNS).where(jobs.c.status == JobStatus.QUEUED.value)
 
+# Statements every claim runs, built once (building one costs more than running it
+# on a short queue); the devices and the limit are bound per call.
+_WANTED = jobs.c.device.in_(sa.bindparam("wanted", expanding=True))
+_WAITING_PROJECTS = (
+    sa.select(
+        jobs.c.project_id,
+        sa.func.min(jobs.c.seq).label("oldest"),
+        sa.func.max(jobs.c.priority).label("top"),
+    )
+    .where(jobs.c.status == JobStatus.QUEUED.value, _WANTED)
+    .group_by(jobs.c.project_id)
+)
+_OLDEST_FIRST = (jobs.c.priority.desc(), jobs.c.seq)
+_ALL_CANDIDATES = (
+    _QUEUED.where(_WANTED)
+    .order_by(*_OLDEST_FIRST)
+    .limit(sa.bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+
 
 def queues(
     conn: sa.Connection, order: policy.QueuePolicy | None, wanted: list[str]
@@ -48,15 +68,7 @@ def queues(
     """
     if order is None:
         return [_QUEUED]
-    waiting = conn.execute(
-        sa.select(
-            jobs.c.project_id,
-            sa.func.min(jobs.c.seq).label("oldest"),
-            sa.func.max(jobs.c.priority).label("top"),
-        )
-        .where(jobs.c.status == JobStatus.QUEUED.value, jobs.c.device.in_(wanted))
-        .group_by(jobs.c.project_id)
-    ).all()
+    waiting = conn.execute(_WAITING_PROJECTS, {"wanted": wanted}).all()
     turns = order.turns([policy.Waiting(r.project_id, r.oldest, bool(r.top)) for r in waiting])
     return [_served(turn) for turn in turns]
 
@@ -82,12 +94,16 @@ def candidates(
 ) -> list[Any]:
     """The oldest queued rows of ``queued`` on the wanted devices, locked for claiming."""
     limit = max(slots * 4, 16)
-    found = conn.execute(
-        queued.where(jobs.c.device.in_(wanted))
-        .order_by(jobs.c.priority.desc(), jobs.c.seq)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
+    if queued is _QUEUED:
+        statement = _ALL_CANDIDATES
+    else:
+        statement = (
+            queued.where(_WANTED)
+            .order_by(*_OLDEST_FIRST)
+            .limit(sa.bindparam("limit"))
+            .with_for_update(skip_locked=True)
+        )
+    found = conn.execute(statement, {"wanted": wanted, "limit": limit}).all()
     if len(found) < limit:
         return list(found)
     # A long queue on one device may hide another device's jobs from free
@@ -98,7 +114,7 @@ def candidates(
             for device in wanted
             for row in conn.execute(
                 queued.where(jobs.c.device == device)
-                .order_by(jobs.c.priority.desc(), jobs.c.seq)
+                .order_by(*_OLDEST_FIRST)
                 .limit(min(free[device], slots))
                 .with_for_update(skip_locked=True)
             ).all()
