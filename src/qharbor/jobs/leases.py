@@ -183,6 +183,8 @@ class Leases(JobQueries):
         order: policy.QueuePolicy | None = None,
         memory_free: int | None = None,
         memory_capacity: int | None = None,
+        *,
+        expect_queued: bool = False,
     ) -> list[Claim]:
         """Lease up to ``slots`` queued jobs within device concurrency and free memory.
 
@@ -209,14 +211,19 @@ class Leases(JobQueries):
             memory_free: bytes the host's running jobs leave free; None claims
                 without regard to memory.
             memory_capacity: bytes the host's jobs may use together.
+            expect_queued: the caller was just told of a change to the queue (a job
+                stored): it skips the idle look and claims at once.
         """
         if slots <= 0 or not concurrency:
             return []
         # Most looks at an idle queue find nothing: a plain read answers that without
         # taking the write lock (a job stored after it wakes the scheduler again).
-        with self.db.read() as conn:
-            if conn.execute(_ANY_QUEUED).first() is None:
-                return []
+        # After a wake-up the queue most likely holds a job: the read would only
+        # cost one more transaction before the claim's own.
+        if not expect_queued:
+            with self.db.read() as conn:
+                if conn.execute(_ANY_QUEUED).first() is None:
+                    return []
         now = self._clock()
         claimed: list[Claim] = []
         with self.db.write() as conn:

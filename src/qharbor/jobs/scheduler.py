@@ -106,6 +106,8 @@ class Scheduler:
         self._shares_at = float("-inf")
         self._share_cache: Mapping[str, float] = {}
         self._reservations = reservations
+        # Set by wake(): the next claim goes straight to the queue (see _dispatch).
+        self._woken = False
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
@@ -134,6 +136,7 @@ class Scheduler:
 
     def wake(self) -> None:
         """Look at the queue now (after a submission or a cancel request)."""
+        self._woken = True
         self._executor.wake()
 
     def stop(self) -> None:
@@ -190,6 +193,8 @@ class Scheduler:
             for d in self._catalogue
             if self._status(d.name) is DeviceStatus.ONLINE
         }
+        # Cleared before the claim: a wake-up that comes during it is kept for the next.
+        woken, self._woken = self._woken, False
         claims = self._manager.claim(
             self.owner,
             self._lease_s,
@@ -198,6 +203,7 @@ class Scheduler:
             self._policy(),
             memory_free=self._executor.free_memory(),
             memory_capacity=self._executor.memory_capacity(),
+            expect_queued=woken,
         )
         for claim in claims:
             try:
