@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -55,6 +56,24 @@ Clock = Callable[[], dt.datetime]
 
 
 # Canonical JSON ------------------------------------------------------------
+
+
+def plain(value: Any) -> Any:
+    """``dataclasses.asdict`` without its deep copy, for values about to be serialised.
+
+    Dataclasses become dicts and containers are rebuilt as ``asdict`` rebuilds them,
+    but their leaves are shared, not copied: a request's programs are read once for
+    its fingerprint, and copying them cost more than hashing them.
+    """
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a named tuple
+        return type(value)(*(plain(v) for v in value))
+    if isinstance(value, list | tuple):
+        return type(value)(plain(v) for v in value)
+    if isinstance(value, dict):
+        return type(value)((plain(k), plain(v)) for k, v in value.items())
+    return value
 
 
 def canonical_json(value: Any) -> str:

@@ -6,10 +6,10 @@ new option is one new field here and in the request schema.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-from qharbor import errors
+from qharbor import errors, wire
 from qharbor.primitives import resilience as res
 
 
@@ -68,7 +68,7 @@ class JobOptions:
         return chosen
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return wire.plain(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> JobOptions:

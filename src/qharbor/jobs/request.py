@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
+from qharbor import wire
 from qharbor.jobs.options import JobOptions
 from qharbor.jobs.parsed import ParsedProgram
 
@@ -42,7 +43,7 @@ class JobRequest:
 
     def fingerprint(self) -> str:
         """SHA-256 of the request without its idempotency key, for replay checks."""
-        body = asdict(self)
+        body = wire.plain(self)
         body.pop("idempotency_key")
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=list)
         return hashlib.sha256(canonical.encode()).hexdigest()
