@@ -125,6 +125,15 @@ def charge_usage(
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class Leased:
+    """What one claim leased, and whether it left no job queued on any device."""
+
+    claims: list[Claim]
+    #: No job was queued once the claim committed (a claim that did not look: False).
+    queue_empty: bool
+
+
 class Leases(JobQueries):
     """Leases queued jobs to schedulers and stores the answers of their attempts.
 
@@ -186,6 +195,30 @@ class Leases(JobQueries):
         *,
         expect_queued: bool = False,
     ) -> list[Claim]:
+        """Lease up to ``slots`` queued jobs (see :meth:`lease_queued`)."""
+        return self.lease_queued(
+            owner,
+            lease_s,
+            slots,
+            concurrency,
+            order,
+            memory_free,
+            memory_capacity,
+            expect_queued=expect_queued,
+        ).claims
+
+    def lease_queued(
+        self,
+        owner: str,
+        lease_s: float,
+        slots: int,
+        concurrency: dict[str, int],
+        order: policy.QueuePolicy | None = None,
+        memory_free: int | None = None,
+        memory_capacity: int | None = None,
+        *,
+        expect_queued: bool = False,
+    ) -> Leased:
         """Lease up to ``slots`` queued jobs within device concurrency and free memory.
 
         Projects are served in the order ``order`` gives (the scheduler passes
@@ -215,7 +248,7 @@ class Leases(JobQueries):
                 stored): it skips the idle look and claims at once.
         """
         if slots <= 0 or not concurrency:
-            return []
+            return Leased([], queue_empty=False)
         # Most looks at an idle queue find nothing: a plain read answers that without
         # taking the write lock (a job stored after it wakes the scheduler again).
         # After a wake-up the queue most likely holds a job: the read would only
@@ -223,7 +256,7 @@ class Leases(JobQueries):
         if not expect_queued:
             with self.db.read() as conn:
                 if conn.execute(_ANY_QUEUED).first() is None:
-                    return []
+                    return Leased([], queue_empty=True)
         now = self._clock()
         claimed: list[Claim] = []
         with self.db.write() as conn:
@@ -236,7 +269,7 @@ class Leases(JobQueries):
             free = {d: limit - running.get(d, 0) for d, limit in concurrency.items()}
             wanted = [d for d, n in free.items() if n > 0]
             if not wanted:
-                return []
+                return Leased([], queue_empty=False)
             for served in queue.queues(conn, order, wanted):
                 wanted = [d for d, n in free.items() if n > 0]
                 if len(claimed) >= slots or not wanted:
@@ -268,9 +301,12 @@ class Leases(JobQueries):
                     if updated:
                         free[row.device] -= 1
                         claimed.append(Claim.from_row(row, attempt))
+            # Asked in the same transaction, so the scheduler need not look again
+            # when these jobs end (a job stored later wakes it).
+            queue_empty = conn.execute(_ANY_QUEUED).first() is None
         for claim in claimed:
             self._on_change(claim.job_id)
-        return claimed
+        return Leased(claimed, queue_empty=queue_empty)
 
     def heartbeat(self, owner: str, lease_s: float) -> None:
         """Extend every lease this scheduler holds."""
