@@ -63,20 +63,22 @@ _LEAVES = (str, int, float, type(None))
 
 
 def plain(value: Any) -> Any:
-    """A dataclass as :func:`dataclasses.asdict` gives it, nested values included.
+    """``dataclasses.asdict`` without its deep copy, for values about to be serialised.
 
-    Built without ``asdict``'s deep copy of every leaf, which costs more than the
-    rest of admitting a small job: only dicts, lists, tuples and dataclasses are
-    rebuilt, and other values (strings, numbers, None) are shared.
+    Dataclasses become dicts and containers are rebuilt as ``asdict`` rebuilds them,
+    but their leaves are shared, not copied: a request's programs are read once for
+    its fingerprint, and copying them cost more than hashing them.
     """
     if isinstance(value, _LEAVES):
         return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {plain(k): plain(v) for k, v in value.items()}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a named tuple
+        return type(value)(*(plain(v) for v in value))
     if isinstance(value, list | tuple):
         return type(value)(plain(v) for v in value)
+    if isinstance(value, dict):
+        return type(value)((plain(k), plain(v)) for k, v in value.items())
     return value
 
 

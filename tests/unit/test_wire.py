@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -12,6 +13,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import mlkem
 
 from qharbor import errors, wire
+from qharbor.jobs.options import JobOptions
+from qharbor.jobs.request import JobRequest
 
 
 def test_iso_is_utc_with_a_z() -> None:
@@ -107,3 +110,21 @@ def test_plain_gives_what_asdict_gives_and_a_fingerprint_is_unchanged() -> None:
     body.pop("idempotency_key")
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=list)
     assert request.fingerprint() == hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def test_plain_is_asdict_without_the_copy() -> None:
+    program = {"format": "qasm2", "source": "OPENQASM 2.0;", "params": [0.5, 1.5]}
+    request = JobRequest(
+        device="statevector",
+        programs=("OPENQASM 2.0;", program),
+        tags=("a", "b"),
+        pubs=({"observables": [["ZZ", 1.0]]},),
+        options=JobOptions(optimization_level=2, engine="aer"),
+    )
+    plain = wire.plain(request)
+    assert plain == dataclasses.asdict(request)
+    assert type(plain["programs"]) is tuple and type(plain["pubs"][0]) is dict
+    # Containers are new, leaves are shared: nothing the caller holds is mutated.
+    assert plain["programs"][1] is not program
+    assert plain["programs"][1]["params"] is not program["params"]
+    assert plain["programs"][1]["source"] is program["source"]

@@ -54,6 +54,21 @@ _SELECT = sa.select(reservations, projects.c.name.label("project_name")).join(
 )
 
 
+#: The approved window a job that started at ``started`` ran inside, if any.
+_WINDOW_OF_JOB = (
+    sa.select(reservations.c.id, reservations.c.end_at, reservations.c.ended_at)
+    .where(
+        reservations.c.project_id == sa.bindparam("project_id"),
+        reservations.c.device == sa.bindparam("device"),
+        reservations.c.approved_at.is_not(None),
+        reservations.c.start_at <= sa.bindparam("started", type_=reservations.c.start_at.type),
+        sa.func.coalesce(reservations.c.ended_at, reservations.c.end_at)
+        > sa.bindparam("started", type_=reservations.c.start_at.type),
+    )
+    .limit(1)
+)
+
+
 def _device_lock(device: str) -> int:
     """A signed 64-bit advisory lock key for bookings on ``device``."""
     digest = hashlib.sha256(b"qharbor-reservation:" + device.encode()).digest()
@@ -83,15 +98,7 @@ def job_charge(
     if started_at is None:
         return device_s, None
     window = conn.execute(
-        sa.select(reservations.c.id, reservations.c.end_at, reservations.c.ended_at)
-        .where(
-            reservations.c.project_id == project_id,
-            reservations.c.device == device,
-            reservations.c.approved_at.is_not(None),
-            reservations.c.start_at <= started_at,
-            sa.func.coalesce(reservations.c.ended_at, reservations.c.end_at) > started_at,
-        )
-        .limit(1)
+        _WINDOW_OF_JOB, {"project_id": project_id, "device": device, "started": started_at}
     ).first()
     if window is None:
         return device_s, None

@@ -66,6 +66,12 @@ _CLAIM_LOCK = 0x71686172626F72
 
 _INSERT_RESULT = results.insert()
 _ANY_QUEUED = sa.select(jobs.c.seq).where(jobs.c.status == JobStatus.QUEUED.value).limit(1)
+#: How many jobs run on each device now (a claim's first read).
+_RUNNING_PER_DEVICE = (
+    sa.select(jobs.c.device, sa.func.count())
+    .where(jobs.c.status == JobStatus.RUNNING.value)
+    .group_by(jobs.c.device)
+)
 
 # Statements run for every job, built once; their parameters are bound per call.
 #: An attempt that still owns its job (the fence of every worker's answer).
@@ -117,6 +123,15 @@ def charge_usage(
         at=at,
         reservation_id=window,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class Leased:
+    """What one claim leased, and whether it left no job queued on any device."""
+
+    claims: list[Claim]
+    #: No job was queued once the claim committed (a claim that did not look: False).
+    queue_empty: bool
 
 
 class Leases(JobQueries):
@@ -177,7 +192,33 @@ class Leases(JobQueries):
         order: policy.QueuePolicy | None = None,
         memory_free: int | None = None,
         memory_capacity: int | None = None,
+        *,
+        expect_queued: bool = False,
     ) -> list[Claim]:
+        """Lease up to ``slots`` queued jobs (see :meth:`lease_queued`)."""
+        return self.lease_queued(
+            owner,
+            lease_s,
+            slots,
+            concurrency,
+            order,
+            memory_free,
+            memory_capacity,
+            expect_queued=expect_queued,
+        ).claims
+
+    def lease_queued(
+        self,
+        owner: str,
+        lease_s: float,
+        slots: int,
+        concurrency: dict[str, int],
+        order: policy.QueuePolicy | None = None,
+        memory_free: int | None = None,
+        memory_capacity: int | None = None,
+        *,
+        expect_queued: bool = False,
+    ) -> Leased:
         """Lease up to ``slots`` queued jobs within device concurrency and free memory.
 
         Projects are served in the order ``order`` gives (the scheduler passes
@@ -203,14 +244,19 @@ class Leases(JobQueries):
             memory_free: bytes the host's running jobs leave free; None claims
                 without regard to memory.
             memory_capacity: bytes the host's jobs may use together.
+            expect_queued: the caller was just told of a change to the queue (a job
+                stored): it skips the idle look and claims at once.
         """
         if slots <= 0 or not concurrency:
-            return []
+            return Leased([], queue_empty=False)
         # Most looks at an idle queue find nothing: a plain read answers that without
         # taking the write lock (a job stored after it wakes the scheduler again).
-        with self.db.read() as conn:
-            if conn.execute(_ANY_QUEUED).first() is None:
-                return []
+        # After a wake-up the queue most likely holds a job: the read would only
+        # cost one more transaction before the claim's own.
+        if not expect_queued:
+            with self.db.read() as conn:
+                if conn.execute(_ANY_QUEUED).first() is None:
+                    return Leased([], queue_empty=True)
         now = self._clock()
         claimed: list[Claim] = []
         with self.db.write() as conn:
@@ -219,17 +265,11 @@ class Leases(JobQueries):
                 # schedulers could each see a free slot and both fill it. (SQLite's
                 # BEGIN IMMEDIATE already serialises every writer.)
                 conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_CLAIM_LOCK)))
-            running: dict[str, int] = dict(
-                conn.execute(
-                    sa.select(jobs.c.device, sa.func.count())
-                    .where(jobs.c.status == JobStatus.RUNNING.value)
-                    .group_by(jobs.c.device)
-                ).all()
-            )
+            running: dict[str, int] = dict(conn.execute(_RUNNING_PER_DEVICE).all())
             free = {d: limit - running.get(d, 0) for d, limit in concurrency.items()}
             wanted = [d for d, n in free.items() if n > 0]
             if not wanted:
-                return []
+                return Leased([], queue_empty=False)
             for served in queue.queues(conn, order, wanted):
                 wanted = [d for d, n in free.items() if n > 0]
                 if len(claimed) >= slots or not wanted:
@@ -261,9 +301,12 @@ class Leases(JobQueries):
                     if updated:
                         free[row.device] -= 1
                         claimed.append(Claim.from_row(row, attempt))
+            # Asked in the same transaction, so the scheduler need not look again
+            # when these jobs end (a job stored later wakes it).
+            queue_empty = conn.execute(_ANY_QUEUED).first() is None
         for claim in claimed:
             self._on_change(claim.job_id)
-        return claimed
+        return Leased(claimed, queue_empty=queue_empty)
 
     def heartbeat(self, owner: str, lease_s: float) -> None:
         """Extend every lease this scheduler holds."""

@@ -33,6 +33,9 @@ from qharbor.security.keys import KeyStore
 
 log = logging.getLogger(__name__)
 
+#: Seconds after which the scheduler looks at a queue it knows to be empty anyway.
+_LOOK_ANYWAY_S = 1.0
+
 
 class Bookings(Protocol):
     """The reserved windows, as the scheduler needs them (``qharbor.accounting.reservations``)."""
@@ -106,6 +109,11 @@ class Scheduler:
         self._shares_at = float("-inf")
         self._share_cache: Mapping[str, float] = {}
         self._reservations = reservations
+        # Set by wake(): the next claim goes straight to the queue (see _dispatch).
+        self._woken = False
+        # When a claim last found no job queued on any device (monotonic seconds);
+        # None once this scheduler put a job back or has not looked.
+        self._queue_empty_at: float | None = None
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
@@ -134,6 +142,7 @@ class Scheduler:
 
     def wake(self) -> None:
         """Look at the queue now (after a submission or a cancel request)."""
+        self._woken = True
         self._executor.wake()
 
     def stop(self) -> None:
@@ -160,7 +169,8 @@ class Scheduler:
                     self._manager.heartbeat(self.owner, self._lease_s)
                     last_heartbeat = now
                 if now - last_recovery >= self._lease_s / 2:
-                    self._manager.recover(self._max_attempts)
+                    if self._manager.recover(self._max_attempts):
+                        self._queue_empty_at = None
                     last_recovery = now
                 if now - last_sessions >= self._session_check_s:
                     if self._sessions is not None:
@@ -185,12 +195,17 @@ class Scheduler:
         if slots <= 0:
             return
         self._ready.set()
+        if self._queue_still_empty():
+            return
         concurrency = {
             d.name: d.concurrency
             for d in self._catalogue
             if self._status(d.name) is DeviceStatus.ONLINE
         }
-        claims = self._manager.claim(
+        # Cleared before the claim: a wake-up that comes during it is kept for the next.
+        woken, self._woken = self._woken, False
+        looked = time.monotonic()
+        leased = self._manager.lease_queued(
             self.owner,
             self._lease_s,
             slots,
@@ -198,8 +213,10 @@ class Scheduler:
             self._policy(),
             memory_free=self._executor.free_memory(),
             memory_capacity=self._executor.memory_capacity(),
+            expect_queued=woken,
         )
-        for claim in claims:
+        self._queue_empty_at = looked if leased.queue_empty else None
+        for claim in leased.claims:
             try:
                 task = self._prepare(claim)
             except errors.QHarborError as exc:
@@ -209,10 +226,28 @@ class Scheduler:
                 continue
             except Exception:  # e.g. the calibration could not be read: try again later
                 log.exception("could not prepare job %s; requeued", claim.job_id)
-                self._manager.requeue(claim.job_id, claim.attempt)
+                self._requeue(claim.job_id, claim.attempt)
                 continue
             self._devices[claim.job_id] = claim.device
             self._executor.submit(task)
+
+    def _queue_still_empty(self) -> bool:
+        """Whether the last claim left no job queued, and nothing could have queued one.
+
+        Every job stored (here, or by another process sharing the database) wakes
+        the scheduler, and every job it puts back goes through :meth:`_requeue`;
+        so after a job ends, the claim that would look at an empty queue is
+        skipped. A look at least every ``_LOOK_ANYWAY_S`` covers whatever
+        changes the table without a word (an operator's hand, say).
+        """
+        if self._woken or self._queue_empty_at is None:
+            return False
+        return time.monotonic() - self._queue_empty_at < _LOOK_ANYWAY_S
+
+    def _requeue(self, job_id: str, attempt: int) -> None:
+        """Put a job back in the queue, which is then no longer known to be empty."""
+        self._queue_empty_at = None
+        self._manager.requeue(job_id, attempt)
 
     def _status(self, device: str) -> DeviceStatus:
         if self._fleet is None:
@@ -272,7 +307,7 @@ class Scheduler:
             self._devices.pop(job_id, None)
             if outcome is not None:
                 log.warning("device %s went offline; job %s goes back to the queue", device, job_id)
-                self._manager.requeue(job_id, outcome.attempt)
+                self._requeue(job_id, outcome.attempt)
 
     def _record_progress(self) -> None:
         """Store how far fanned-out jobs have come (an executor that reports it)."""
@@ -301,7 +336,7 @@ class Scheduler:
         elif outcome.kind is OutcomeKind.CANCELLED:
             self._manager.finish_without_result(job, attempt, JobStatus.CANCELLED, None, None)
         elif attempt < self._max_attempts:
-            self._manager.requeue(job, attempt)
+            self._requeue(job, attempt)
         else:
             self._manager.finish_without_result(
                 job,

@@ -315,11 +315,7 @@ class KeyStore:
     def user_key(self, user_id: str) -> PublicKey | None:
         """The user's active ML-KEM public key, if they registered one."""
         with self.db.read() as conn:
-            row = conn.execute(
-                sa.select(user_keys).where(
-                    user_keys.c.user_id == user_id, user_keys.c.retired_at.is_(None)
-                )
-            ).first()
+            row = conn.execute(_ACTIVE_USER_KEY, {"user_id": user_id}).first()
         return None if row is None else _user_public(row)
 
     def user_key_by_id(self, key_id: str) -> PublicKey:
@@ -336,6 +332,12 @@ class KeyStore:
                 key_id=key_id,
             )
         return _user_public(row)
+
+
+#: A user's active key: read on every submission, so built once.
+_ACTIVE_USER_KEY = sa.select(user_keys).where(
+    user_keys.c.user_id == sa.bindparam("user_id"), user_keys.c.retired_at.is_(None)
+)
 
 
 def _user_public(row: Any) -> PublicKey:

@@ -237,9 +237,7 @@ class Quotas:
         """
         if conn.dialect.name == "postgresql":
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_lock_key(project_id))))
-        limit = conn.execute(
-            sa.select(projects.c.max_concurrent_jobs).where(projects.c.id == project_id)
-        ).scalar_one_or_none()
+        limit = conn.execute(_CONCURRENT_LIMIT, {"project_id": project_id}).scalar_one_or_none()
         if limit is not None:
             active = self.backlog.count(conn, project_id)
             if active >= limit:
@@ -251,9 +249,7 @@ class Quotas:
                 )
         klass = device_class(device)
         has_budget = conn.execute(
-            sa.select(quotas.c.budget_s).where(
-                quotas.c.project_id == project_id, quotas.c.device_class == klass.value
-            )
+            _BUDGET, {"project_id": project_id, "device_class": klass.value}
         ).first()
         if has_budget is None:
             return
@@ -286,6 +282,16 @@ class Quotas:
         )
         reserved = self.backlog.reserved_s(conn, project_id, names)
         return Standing(klass, period, float(row.budget_s), used, reserved, start)
+
+
+# Read for every submission inside its write transaction: built once.
+_CONCURRENT_LIMIT = sa.select(projects.c.max_concurrent_jobs).where(
+    projects.c.id == sa.bindparam("project_id")
+)
+_BUDGET = sa.select(quotas.c.budget_s).where(
+    quotas.c.project_id == sa.bindparam("project_id"),
+    quotas.c.device_class == sa.bindparam("device_class"),
+)
 
 
 def _sum(conn: sa.Connection, column: Any, where: Iterable[Any]) -> float:

@@ -13,6 +13,7 @@ from qharbor.devices import Catalogue, DeviceStatus, default_catalogue
 from qharbor.devices.catalogue import memory_need
 from qharbor.engines.memory import Workload
 from qharbor.executors.base import Outcome, OutcomeKind
+from qharbor.jobs import scheduler as scheduler_module
 from qharbor.jobs.claims import Claim
 from qharbor.jobs.job import JobStatus
 from qharbor.jobs.manager import JobManager
@@ -172,6 +173,61 @@ def test_queued_jobs_are_run_and_their_results_stored(
         assert wait_for_status(manager, project, job_id, JobStatus.DONE) is JobStatus.DONE
         assert manager.result(project[0], job_id)["metadata"]["attempt"] == 1
     assert [t.job_id for t in executor.submitted] == ids
+
+
+def test_after_a_job_ends_an_empty_queue_is_not_read_again_until_a_wake_up(
+    manager: JobManager, project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scheduler_module, "_LOOK_ANYWAY_S", 600.0)
+    looks: list[int] = []
+    lease_queued = manager.lease_queued
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        leased = lease_queued(*args, **kwargs)
+        looks.append(len(leased.claims))
+        return leased
+
+    monkeypatch.setattr(manager, "lease_queued", counted)
+    first = submit(manager, project)
+    # Started here, with the one wake-up start() gives, so each look is accounted for.
+    scheduler = Scheduler(
+        manager,
+        default_catalogue(),
+        FakeExecutor(done),
+        lease_s=30.0,
+        heartbeat_s=10.0,
+        max_attempts=MAX_ATTEMPTS,
+        recover_all_at_start=False,
+    )
+    scheduler.start()
+    try:
+        assert wait_for_status(manager, project, first, JobStatus.DONE) is JobStatus.DONE
+        time.sleep(0.3)  # the iteration that recorded the end, and a few more
+        assert looks == [1]  # the claim itself saw the queue left empty
+        second = submit(manager, project)
+        scheduler.wake()  # as a submission does
+        assert wait_for_status(manager, project, second, JobStatus.DONE) is JobStatus.DONE
+        assert looks[-1] == 1
+    finally:
+        scheduler.stop()
+
+
+def test_a_job_put_back_in_the_queue_runs_again_without_a_wake_up(
+    manager: JobManager, project, run_scheduler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scheduler_module, "_LOOK_ANYWAY_S", 600.0)
+    attempts: list[int] = []
+
+    def lost_once(task: Claim) -> Outcome:
+        attempts.append(task.attempt)
+        if task.attempt == 1:
+            return Outcome(OutcomeKind.LOST, task.job_id, task.attempt)
+        return done(task)
+
+    job_id = submit(manager, project)
+    run_scheduler(FakeExecutor(lost_once))
+    assert wait_for_status(manager, project, job_id, JobStatus.DONE) is JobStatus.DONE
+    assert attempts == [1, 2]
 
 
 def test_task_carries_the_job_and_its_device(manager: JobManager, project, run_scheduler) -> None:
