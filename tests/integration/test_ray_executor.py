@@ -368,7 +368,7 @@ def test_one_killed_centre_leaves_its_job_to_the_other_which_runs_it_once(
 def test_a_killed_centre_leaves_no_ray_work_and_its_jobs_end_once_after_restart(
     centres: Centres,
 ) -> None:
-    programs = [sweep(6, 1200)]
+    programs = [sweep(12, 2400)]  # still running when the centres are killed
     running = centres.submit(
         centres.a, programs=programs, shots=100, seed=5, options={"engine": "aer"}
     )
