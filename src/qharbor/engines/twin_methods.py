@@ -313,42 +313,34 @@ def _grouped(
     """
     if "matrix_product_state" not in candidates(shape) or not shape.final_measures:
         return None
-    for budget in (GROUPED_SHARE_OF_LIMIT * limit_s, limit_s):
-        choice = _grouped_within(shape, shots, coefficients, limit_s, exact, budget)
-        if choice is not None:
-            return choice
-    return None
-
-
-def _grouped_within(
-    shape: TwinShape,
-    shots: int,
-    coefficients: Mapping[str, Mapping[str, float]],
-    limit_s: float,
-    exact: MethodChoice,
-    budget: float,
-) -> MethodChoice | None:
+    sharings: list[tuple[int, float]] = []  # (shots per trajectory, predicted s), least first
     per = 2
     while math.ceil(shots / per) >= MIN_TRAJECTORIES:
-        seconds = predict(
-            "matrix_product_state", shape, shots, coefficients, shots_per_trajectory=per
-        )
-        if seconds <= budget:
-            trajectories = math.ceil(shots / per)
-            return replace(
-                exact,
-                method="matrix_product_state",
-                reason=(
-                    f"{_words('matrix_product_state', shape)} with {trajectories} noise "
-                    f"trajectories of {per} shots each: exact methods need at least "
-                    f"{exact.predicted_s:.3g} s, over the limit of {limit_s:g} s "
-                    f"(predicted {seconds:.3g} s)"
+        sharings.append(
+            (
+                per,
+                predict(
+                    "matrix_product_state", shape, shots, coefficients, shots_per_trajectory=per
                 ),
-                predicted_s=seconds,
-                approximate=True,
-                shots_per_trajectory=per,
             )
+        )
         per *= 2
+    for budget in (GROUPED_SHARE_OF_LIMIT * limit_s, limit_s):
+        for per, seconds in sharings:
+            if seconds <= budget:
+                return replace(
+                    exact,
+                    method="matrix_product_state",
+                    reason=(
+                        f"{_words('matrix_product_state', shape)} with {math.ceil(shots / per)} "
+                        f"noise trajectories of {per} shots each: exact methods need at least "
+                        f"{exact.predicted_s:.3g} s, over the limit of {limit_s:g} s "
+                        f"(predicted {seconds:.3g} s)"
+                    ),
+                    predicted_s=seconds,
+                    approximate=True,
+                    shots_per_trajectory=per,
+                )
     return None
 
 
