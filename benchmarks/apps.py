@@ -18,16 +18,14 @@ VQE loop would take many minutes on a twin.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
 
-from qharbor.api.server import CentreServer
+from benchmarks.centre import in_process
 from qharbor.apps import chemistry, crypto, energy, finance
 from qharbor.apps.quantum import ServiceQuantum
 from qharbor.client.service import HarborService
-from qharbor.settings import Settings
 
 #: name -> (run it, its error in words, whether the target is met).
 Case = tuple[
@@ -100,23 +98,11 @@ def main() -> None:
         mitigation(args.devices, args.resilience, args.workers)
         return
     rows: list[tuple[str, str, int, str, bool, float]] = []
-    with tempfile.TemporaryDirectory() as data:
-        settings = Settings(
-            port=0,
-            data_dir=data,
-            workers=args.workers,
-            log_level="warning",
-            rate_limit_per_second=0,
-            engine_benchmark="off",
-        )
-        with (
-            CentreServer(settings) as server,
-            HarborService(server.url, server.bootstrap_token) as service,
-        ):
-            for device in args.devices:
-                levels = [0] if device == "statevector" else args.resilience
-                for name in args.apps:
-                    rows += _run_levels(service, device, name, levels)
+    with in_process(args.workers) as service:
+        for device in args.devices:
+            levels = [0] if device == "statevector" else args.resilience
+            for name in args.apps:
+                rows += _run_levels(service, device, name, levels)
     print(
         f"{'app':<22}{'device':<13}{'mitigation':<12}{'error against the reference':<40}"
         f"{'target':<8}{'s':>7}"
@@ -171,35 +157,21 @@ def mitigation(devices: list[str], levels: list[int], workers: int) -> None:
             chemistry.molecule_hamiltonian("LiH")[1],
         ),
     }
-    with tempfile.TemporaryDirectory() as data:
-        settings = Settings(
-            port=0,
-            data_dir=data,
-            workers=workers,
-            log_level="warning",
-            rate_limit_per_second=0,
-            engine_benchmark="off",
-        )
-        with (
-            CentreServer(settings) as server,
-            HarborService(server.url, server.bootstrap_token) as service,
-        ):
-            print(f"{'molecule':<14}{'device':<13}{'level':<7}{'error (mHa)':>12}{'s':>8}")
-            for name, (ansatz, hamiltonian, converge, reference) in molecules.items():
-                parameters = converge(ServiceQuantum(service, "statevector"))
-                for device in (d for d in devices if d != "statevector"):
-                    for level in levels:
-                        quantum = ServiceQuantum(
-                            service, device, options={"resilience_level": level}
-                        )
-                        start = time.perf_counter()
-                        [energy] = quantum.estimate(ansatz, hamiltonian, [parameters])
-                        seconds = time.perf_counter() - start
-                        error_mha = abs(energy - reference) * 1000
-                        print(
-                            f"{name:<14}{device:<13}{level:<7}{error_mha:>12.2f}{seconds:>8.1f}",
-                            flush=True,
-                        )
+    with in_process(workers) as service:
+        print(f"{'molecule':<14}{'device':<13}{'level':<7}{'error (mHa)':>12}{'s':>8}")
+        for name, (ansatz, hamiltonian, converge, reference) in molecules.items():
+            parameters = converge(ServiceQuantum(service, "statevector"))
+            for device in (d for d in devices if d != "statevector"):
+                for level in levels:
+                    quantum = ServiceQuantum(service, device, options={"resilience_level": level})
+                    start = time.perf_counter()
+                    [energy] = quantum.estimate(ansatz, hamiltonian, [parameters])
+                    seconds = time.perf_counter() - start
+                    error_mha = abs(energy - reference) * 1000
+                    print(
+                        f"{name:<14}{device:<13}{level:<7}{error_mha:>12.2f}{seconds:>8.1f}",
+                        flush=True,
+                    )
 
 
 if __name__ == "__main__":

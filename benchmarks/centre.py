@@ -15,6 +15,8 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 #: Requests per second per token, and burst: far above anything a benchmark sends.
@@ -87,6 +89,33 @@ class LocalCentre:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@contextmanager
+def in_process(workers: int) -> Iterator[Any]:
+    """A centre in this process (SQLite in a temporary folder) and a client of it.
+
+    For benchmarks that time the centre's own work (its programs) beside the
+    client's; yields a :class:`~qharbor.client.service.HarborService`.
+    """
+    from qharbor.api.server import CentreServer
+    from qharbor.client.service import HarborService
+    from qharbor.settings import Settings
+
+    with tempfile.TemporaryDirectory() as data:
+        settings = Settings(
+            port=0,
+            data_dir=data,
+            workers=workers,
+            log_level="warning",
+            rate_limit_per_second=0,
+            engine_benchmark="off",
+        )
+        with (
+            CentreServer(settings) as server,
+            HarborService(server.url, server.bootstrap_token) as service,
+        ):
+            yield service
 
 
 def main() -> None:

@@ -15,14 +15,11 @@ the program's iterations spent their time.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 
-from qharbor.api.server import CentreServer
+from benchmarks.centre import in_process
 from qharbor.apps import chemistry
 from qharbor.apps.quantum import ServiceQuantum
-from qharbor.client.service import HarborService
-from qharbor.settings import Settings
 
 
 def main() -> None:
@@ -31,36 +28,24 @@ def main() -> None:
     parser.add_argument("--device", default="statevector")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as data:
-        settings = Settings(
-            port=0,
-            data_dir=data,
-            workers=args.workers,
-            log_level="warning",
-            rate_limit_per_second=0,
-            engine_benchmark="off",
+    with in_process(args.workers) as service:
+        # Warm both paths (imports, compilation caches) before timing.
+        service.programs.run("vqe", args.device, {"iterations": 2}).result()
+        session = service.open_session(args.device)["id"]
+        chemistry.ground_state(ServiceQuantum(service, args.device, session), iterations=2)
+
+        start = time.perf_counter()
+        client = chemistry.ground_state(
+            ServiceQuantum(service, args.device, session), iterations=args.iterations
         )
-        with (
-            CentreServer(settings) as server,
-            HarborService(server.url, server.bootstrap_token) as service,
-        ):
-            # Warm both paths (imports, compilation caches) before timing.
-            service.programs.run("vqe", args.device, {"iterations": 2}).result()
-            session = service.open_session(args.device)["id"]
-            chemistry.ground_state(ServiceQuantum(service, args.device, session), iterations=2)
+        client_s = time.perf_counter() - start
+        service.close_session(session)
 
-            start = time.perf_counter()
-            client = chemistry.ground_state(
-                ServiceQuantum(service, args.device, session), iterations=args.iterations
-            )
-            client_s = time.perf_counter() - start
-            service.close_session(session)
-
-            start = time.perf_counter()
-            run = service.programs.run("vqe", args.device, {"iterations": args.iterations})
-            document = run.result()
-            centre_s = time.perf_counter() - start
-            centre, timing = document["output"], document.get("timing")
+        start = time.perf_counter()
+        run = service.programs.run("vqe", args.device, {"iterations": args.iterations})
+        document = run.result()
+        centre_s = time.perf_counter() - start
+        centre, timing = document["output"], document.get("timing")
     print(f"VQE for H2, {args.iterations} iterations on {args.device}")
     print(f"{'driven from':<22}{'seconds':>10}{'ms/iter':>10}{'gap (mHa)':>12}")
     for name, seconds, outcome in (
