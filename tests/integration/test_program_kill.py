@@ -151,8 +151,10 @@ def test_a_run_killed_with_its_centre_resumes_from_its_checkpoint_and_ends_once(
     first_attempt = [j for j in jobs if j["session_id"] == first_session]
     second_attempt = [j for j in jobs if j["session_id"] == done["session_id"]]
     # Resumed from the checkpoint (not from iteration 0): the jobs of the first attempt
-    # and of the second are each iteration's once.
-    assert len(first_attempt) >= 20
+    # and of the second are each iteration's once. The live progress is shown as an
+    # iteration ends and its checkpoint is written just after, so a kill between the
+    # two leaves the first attempt one job short of the progress it showed.
+    assert len(first_attempt) >= 19
     assert len(first_attempt) + len(second_attempt) == ITERATIONS == len(jobs)
     assert len(result["output"]["history"]) == ITERATIONS
     assert sorted(result["jobs"]) == sorted(j["id"] for j in jobs)
