@@ -160,10 +160,9 @@ def chunk_timeline(parts: list[Result]) -> dict[str, list[Any]]:
     Two chunks on two nodes that overlap ran at once; ``chunk_s`` against the
     window's length shows a chunk that waited for its worker.
     """
-    starts = [p.metadata.extra.get("chunk_start") for p in parts]
-    if any(s is None for s in starts):
+    if any(p.metadata.extra.get("chunk_start") is None for p in parts):
         return {}
-    first = min(starts)
+    first = min(float(p.metadata.extra["chunk_start"]) for p in parts)
     return {
         "chunk_nodes": [str(p.metadata.extra.get("chunk_node", ""))[:8] for p in parts],
         "chunk_window": [
