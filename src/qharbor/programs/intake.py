@@ -18,6 +18,7 @@ from qiskit import qpy as qiskit_qpy
 from qiskit.circuit import BoxOp, ControlFlowOp, IfElseOp, WhileLoopOp
 
 from qharbor import errors
+from qharbor.engines import gatelist
 from qharbor.programs import braket, originir, qasm2, qasm3, qpy
 from qharbor.programs.limits import (
     DEFAULT_LIMITS,
@@ -76,11 +77,15 @@ _ORIGINIR = re.compile(r"^\s*(?://[^\n]*\n\s*)*QINIT\s+\d+", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class ParsedCircuit:
-    """A program's circuit and what else its format said (verbatim, result types)."""
+    """A program's circuit and what else its format said (verbatim, result types).
+
+    ``gates`` is the same circuit as a gate list, for a plain OpenQASM 2 program.
+    """
 
     format: str
     circuit: QuantumCircuit
     extras: dict[str, Any] = field(default_factory=dict)
+    gates: gatelist.GateList | None = None
 
 
 @dataclass(frozen=True)
@@ -143,7 +148,7 @@ def warm_up() -> None:
     parse_circuit("QINIT 1\nCREG 1\nH q[0]\n", "originir")
 
 
-#: Bytes of parsed programs (as QPY) kept per process, for programs sent again
+#: Bytes of parsed programs (in their stored form) kept per process, for programs sent again
 #: and again (a VQE loop's ansatz, a sweep resubmitted); keyed by the exact
 #: text, format and limits. The bound is in bytes, so a few huge circuits cannot
 #: fill the process.
@@ -192,8 +197,8 @@ def parse_circuit(source: str, fmt: str = "auto", limits: Limits = DEFAULT_LIMIT
     """Parse one program in this process, within the limits.
 
     A program parsed before in this process (the same text, format and limits)
-    is not parsed again: the caller gets a fresh circuit read from the kept QPY,
-    so nothing it does to the circuit reaches the next caller.
+    is not parsed again: the caller gets a fresh circuit read from its kept
+    stored form, so nothing it does to the circuit reaches the next caller.
 
     Raises:
         errors.ProgramError: a subclass saying what is wrong and where.
@@ -202,26 +207,37 @@ def parse_circuit(source: str, fmt: str = "auto", limits: Limits = DEFAULT_LIMIT
 
 
 def _parse_keeping(source: str, fmt: str, limits: Limits) -> tuple[ParsedCircuit, bytes | None]:
-    """The parse, and its QPY when it has one (kept, or just written for keeping)."""
+    """The parse, and its stored form when it has one (kept, or just written for keeping)."""
     if len(source) > PARSE_CACHE_MAX_BYTES:
         return _parse_circuit(source, fmt, limits), None
     key = (source, fmt, limits)
     kept = _kept.get(key)
     if kept is not None:
-        circuit = qiskit_qpy.load(io.BytesIO(kept[1]))[0]
-        return ParsedCircuit(kept[0], circuit, copy.deepcopy(kept[2])), kept[1]
+        gates = gatelist.GateList.from_bytes(kept[1]) if gatelist.is_gate_list(kept[1]) else None
+        circuit = gates.to_circuit() if gates is not None else load_circuit(kept[1])
+        return ParsedCircuit(kept[0], circuit, copy.deepcopy(kept[2]), gates), kept[1]
     parsed = _parse_circuit(source, fmt, limits)
     try:
-        buffer = io.BytesIO()
-        qiskit_qpy.dump(parsed.circuit, buffer)
+        stored = _stored_of(parsed, None)
     except Exception:  # a circuit QPY cannot hold is simply not kept
         return parsed, None
-    _kept.put(key, (parsed.format, buffer.getvalue(), copy.deepcopy(parsed.extras)))
-    return parsed, buffer.getvalue()
+    _kept.put(key, (parsed.format, stored, copy.deepcopy(parsed.extras)))
+    return parsed, stored
+
+
+def _stored_of(parsed: ParsedCircuit, kept: bytes | None) -> bytes:
+    """The circuit as a job stores it: its gate list when it has one, else QPY."""
+    if kept is not None:
+        return kept
+    if parsed.gates is not None:
+        return parsed.gates.to_bytes()
+    buffer = io.BytesIO()
+    qiskit_qpy.dump(parsed.circuit, buffer)
+    return buffer.getvalue()
 
 
 def _qpy_of(parsed: ParsedCircuit, kept: bytes | None) -> bytes:
-    if kept is not None:
+    if kept is not None and not gatelist.is_gate_list(kept):
         return kept
     buffer = io.BytesIO()
     qiskit_qpy.dump(parsed.circuit, buffer)
@@ -263,10 +279,16 @@ def _parse_circuit(source: str, fmt: str, limits: Limits) -> ParsedCircuit:
     text = source
     if fmt == "qasm3" and braket.is_braket(source):
         text, extras = braket.preprocess(source)
+    gates = None
     try:
         # OpenQASM 3 sizes and gate modifiers are bounded on the syntax tree,
         # before the converter allocates registers or synthesises gates.
-        circuit = qasm3.parse(text, limits) if fmt == "qasm3" else FORMATS[fmt].parse(text)
+        if fmt == "qasm3":
+            circuit = qasm3.parse(text, limits)
+        elif fmt == "qasm2":
+            circuit, gates = qasm2.parse_with_gates(text)
+        else:
+            circuit = FORMATS[fmt].parse(text)
     except errors.QHarborError:
         raise
     except RecursionError:
@@ -282,7 +304,7 @@ def _parse_circuit(source: str, fmt: str, limits: Limits) -> ParsedCircuit:
         # is still sampled: every qubit is measured at the end.
         circuit.measure_all()
     check_circuit(circuit, limits)
-    return ParsedCircuit(fmt, circuit, extras)
+    return ParsedCircuit(fmt, circuit, extras, gates)
 
 
 def _bounded(circuit: QuantumCircuit, limits: Limits) -> QuantumCircuit:
@@ -396,7 +418,7 @@ def parse_program(
     if sandbox is not None:
         check_size(source, limits)  # the cheapest refusals need no parser process
         parsed = sandbox.parse(source, fmt, limits)
-        circuit = qiskit_qpy.load(io.BytesIO(parsed.qpy))[0]
+        circuit = load_circuit(parsed.qpy)
         result = ParsedCircuit(parsed.format, circuit, parsed.extras)
     else:
         result = parse_circuit(source, fmt, limits)
@@ -410,19 +432,21 @@ class Admitted:
     """A program that parsed and passed its checks, as the API keeps it.
 
     The API process holds no circuit of an untrusted program: only the circuit
-    as QPY (for a dry run's compilation, also sandboxed), what the format said,
-    and what the check returned.
+    in its stored form (for a dry run's compilation, also sandboxed), what the
+    format said, and what the check returned.
 
     Attributes:
         format: the format it was read as.
-        qpy: the parsed circuit as QPY bytes.
+        stored: the parsed circuit as a job stores it: a gate list
+            (:mod:`qharbor.engines.gatelist`) for a plain OpenQASM 2 program,
+            else QPY; :func:`load_circuit` reads either.
         bindings: one mapping of parameter name to value per run.
         extras: ``verbatim`` and ``result_types``, when the program asked for them.
         checked: what the check function returned (e.g. the circuit's features).
     """
 
     format: str
-    qpy: bytes
+    stored: bytes
     bindings: tuple[Mapping[str, float], ...]
     extras: Mapping[str, Any] = field(default_factory=dict)
     checked: Any = None
@@ -470,8 +494,8 @@ def admit_program(
         answer = admit_here(source, fmt, limits, check)
     else:
         answer = sandbox.call(admit_here, source, fmt, limits, check)
-    fmt_read, qpy_bytes, extras, names, checked = answer
-    return Admitted(fmt_read, qpy_bytes, _bindings(names, parameters), extras, checked)
+    fmt_read, stored, extras, names, checked = answer
+    return Admitted(fmt_read, stored, _bindings(names, parameters), extras, checked)
 
 
 def admit_here(
@@ -484,12 +508,15 @@ def admit_here(
     parsed, kept = _parse_keeping(source, fmt, limits)
     checked = check(parsed.circuit, parsed.extras) if check is not None else None
     names = [p.name for p in parsed.circuit.parameters]
-    return parsed.format, _qpy_of(parsed, kept), parsed.extras, names, checked
+    return parsed.format, _stored_of(parsed, kept), parsed.extras, names, checked
 
 
-def load_circuit(qpy_bytes: bytes) -> QuantumCircuit:
-    """The circuit an :class:`Admitted` program holds as QPY."""
-    circuit: QuantumCircuit = qiskit_qpy.load(io.BytesIO(qpy_bytes))[0]
+def load_circuit(stored: bytes) -> QuantumCircuit:
+    """The circuit of stored bytes: a gate list or QPY (an :class:`Admitted` program's)."""
+    if gatelist.is_gate_list(stored):
+        rebuilt: QuantumCircuit = gatelist.GateList.from_bytes(stored).to_circuit()
+        return rebuilt
+    circuit: QuantumCircuit = qiskit_qpy.load(io.BytesIO(stored))[0]
     return circuit
 
 
