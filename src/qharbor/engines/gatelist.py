@@ -48,9 +48,10 @@ def _standard() -> dict[str, Any]:
 STANDARD = _standard()
 #: Per standard gate name: (qubits, angles).
 SHAPES: dict[str, tuple[int, int]] = {n: (g.num_qubits, len(g.params)) for n, g in STANDARD.items()}
+_ANGLES = {name: angles for name, (_qubits, angles) in SHAPES.items()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class GateList:
     """A plain circuit as arrays.
 
@@ -74,7 +75,10 @@ class GateList:
     qubits: np.ndarray
     params: np.ndarray
     clbits: np.ndarray
-    _counts: dict[str, int] = field(init=False, repr=False, compare=False)
+    _counts: dict[str, int] = field(init=False, repr=False)
+    _operations: list[tuple[str, list[int], list[float], int]] | None = field(
+        init=False, repr=False, default=None
+    )
 
     def __post_init__(self) -> None:
         tally = np.bincount(self.codes, minlength=len(self.names)) if len(self.codes) else ()
@@ -94,29 +98,52 @@ class GateList:
         return dict(self._counts)
 
     def operations(self) -> list[tuple[str, list[int], list[float], int]]:
-        """Each instruction as (name, qubits, angles, clbit); clbit is -1 but for measurements."""
-        names = self.names
+        """Each instruction as (name, qubits, angles, clbit); clbit is -1 but for measurements.
+
+        Read once and kept: a worker translates and measures the depth of the same list.
+        """
+        if self._operations is not None:
+            return self._operations
+        kinds = [(name, _ANGLES.get(name, 0), name == MEASURE) for name in self.names]
         qubits = self.qubits.tolist()
         params = self.params.tolist()
-        clbits = self.clbits.tolist()
+        clbits = iter(self.clbits.tolist())
         out = []
-        q = p = c = 0
+        q = p = 0
         for code, width in zip(self.codes.tolist(), self.widths.tolist(), strict=True):
-            name = names[code]
-            clbit = -1
-            if name == MEASURE:
-                clbit = clbits[c]
-                c += 1
-                angles: list[float] = []
-            elif name == BARRIER:
-                angles = []
-            else:
-                count = SHAPES[name][1]
-                angles = params[p : p + count]
-                p += count
-            out.append((name, qubits[q : q + width], angles, clbit))
+            name, count, measure = kinds[code]
+            angles = params[p : p + count]
+            out.append((name, qubits[q : q + width], angles, next(clbits) if measure else -1))
             q += width
+            p += count
+        object.__setattr__(self, "_operations", out)
         return out
+
+    def depth(self) -> int:
+        """The circuit's depth, as ``QuantumCircuit.depth`` counts it.
+
+        A measurement is on its qubit and its classical bit; a barrier adds no
+        depth but lines up the qubits it spans.
+        """
+        offset = self.num_qubits
+        levels = [0] * (offset + self.num_clbits)
+        for name, qubits, _angles, clbit in self.operations():
+            if clbit >= 0:
+                qubit, bit = qubits[0], offset + clbit
+                levels[qubit] = levels[bit] = max(levels[qubit], levels[bit]) + 1
+            elif len(qubits) == 1:
+                levels[qubits[0]] += 1 if name != BARRIER else 0
+            else:
+                level = max([levels[i] for i in qubits]) + (name != BARRIER)
+                for i in qubits:
+                    levels[i] = level
+        return max(levels, default=0)
+
+    def active_qubits(self) -> list[int]:
+        """The qubits some operation other than a barrier acts on, in order."""
+        barrier = self.names.index(BARRIER) if BARRIER in self.names else -1
+        per_qubit = np.repeat(self.codes, self.widths)
+        return sorted(set(self.qubits[per_qubit != barrier].tolist()))
 
     def to_circuit(self) -> Any:
         """The ``QuantumCircuit`` this gate list holds: the circuit it was made from."""
@@ -225,11 +252,12 @@ class GateList:
                 angles += SHAPES[name][1] * count
         if angles != len(self.params) or measured != len(self.clbits):
             raise ValueError("the angles or classical bits do not match the operations")
-        for code, width in zip(self.codes.tolist(), self.widths.tolist(), strict=True):
-            name = self.names[code]
-            expected = 1 if name == MEASURE else SHAPES.get(name, (width, 0))[0]
-            if width != expected:
-                raise ValueError(f"{name!r} on {width} qubits")
+        # A barrier spans any qubits (0 here: not checked); every other operation its own.
+        expected = np.array([1 if n == MEASURE else SHAPES.get(n, (0, 0))[0] for n in self.names])
+        wrong = (expected[self.codes] != self.widths) & (expected[self.codes] > 0)
+        if wrong.any():
+            name = self.names[int(self.codes[wrong.argmax()])]
+            raise ValueError(f"{name!r} on the wrong number of qubits")
 
 
 def is_gate_list(data: bytes) -> bool:
