@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,9 +76,6 @@ class GateList:
     params: np.ndarray
     clbits: np.ndarray
     _counts: dict[str, int] = field(init=False, repr=False)
-    _operations: list[tuple[str, list[int], list[float], int]] | None = field(
-        init=False, repr=False, default=None
-    )
 
     def __post_init__(self) -> None:
         tally = np.bincount(self.codes, minlength=len(self.names)) if len(self.codes) else ()
@@ -98,26 +95,25 @@ class GateList:
         return dict(self._counts)
 
     def operations(self) -> list[tuple[str, list[int], list[float], int]]:
-        """Each instruction as (name, qubits, angles, clbit); clbit is -1 but for measurements.
+        """Each instruction as (name, qubits, angles, clbit); clbit is -1 but for measurements."""
+        return list(self._walk())
 
-        Read once and kept: a worker translates and measures the depth of the same list.
-        """
-        if self._operations is not None:
-            return self._operations
+    def _walk(self) -> Iterator[tuple[str, list[int], list[float], int]]:
         kinds = [(name, _ANGLES.get(name, 0), name == MEASURE) for name in self.names]
         qubits = self.qubits.tolist()
         params = self.params.tolist()
         clbits = iter(self.clbits.tolist())
-        out = []
         q = p = 0
         for code, width in zip(self.codes.tolist(), self.widths.tolist(), strict=True):
             name, count, measure = kinds[code]
-            angles = params[p : p + count]
-            out.append((name, qubits[q : q + width], angles, next(clbits) if measure else -1))
+            yield (
+                name,
+                qubits[q : q + width],
+                params[p : p + count],
+                next(clbits) if measure else -1,
+            )
             q += width
             p += count
-        object.__setattr__(self, "_operations", out)
-        return out
 
     def depth(self) -> int:
         """The circuit's depth, as ``QuantumCircuit.depth`` counts it.
@@ -127,16 +123,25 @@ class GateList:
         """
         offset = self.num_qubits
         levels = [0] * (offset + self.num_clbits)
-        for name, qubits, _angles, clbit in self.operations():
-            if clbit >= 0:
-                qubit, bit = qubits[0], offset + clbit
-                levels[qubit] = levels[bit] = max(levels[qubit], levels[bit]) + 1
-            elif len(qubits) == 1:
-                levels[qubits[0]] += 1 if name != BARRIER else 0
+        kinds = [MEASURE if n == MEASURE else BARRIER if n == BARRIER else "" for n in self.names]
+        qubits = self.qubits.tolist()
+        clbits = iter(self.clbits.tolist())
+        q = 0
+        for code, width in zip(self.codes.tolist(), self.widths.tolist(), strict=True):
+            kind = kinds[code]
+            if width == 1:
+                qubit = qubits[q]
+                if kind is MEASURE:
+                    bit = offset + next(clbits)
+                    levels[qubit] = levels[bit] = max(levels[qubit], levels[bit]) + 1
+                elif kind is not BARRIER:
+                    levels[qubit] += 1
             else:
-                level = max([levels[i] for i in qubits]) + (name != BARRIER)
-                for i in qubits:
+                targets = qubits[q : q + width]
+                level = max([levels[i] for i in targets]) + (kind is not BARRIER)
+                for i in targets:
                     levels[i] = level
+            q += width
         return max(levels, default=0)
 
     def active_qubits(self) -> list[int]:
@@ -286,7 +291,8 @@ class Builder:
 
     def gate(self, name: str, qubits: Sequence[int], params: Sequence[float]) -> None:
         """Add a standard gate (the caller knows ``name`` is one, with numeric angles)."""
-        self.codes.append(self._code(name))
+        code = self._codes.get(name)
+        self.codes.append(code if code is not None else self._code(name))
         self.widths.append(len(qubits))
         self.qubits.extend(qubits)
         self.params.extend(params)

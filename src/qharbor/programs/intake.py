@@ -24,6 +24,7 @@ from qharbor.programs.limits import (
     DEFAULT_LIMITS,
     Limits,
     check_circuit,
+    check_gates,
     check_size,
     check_text,
     count_operations,
@@ -75,17 +76,43 @@ _COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
 _ORIGINIR = re.compile(r"^\s*(?://[^\n]*\n\s*)*QINIT\s+\d+", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
 class ParsedCircuit:
     """A program's circuit and what else its format said (verbatim, result types).
 
-    ``gates`` is the same circuit as a gate list, for a plain OpenQASM 2 program.
+    A plain OpenQASM 2 program is read into a gate list (``gates``) only; its
+    ``circuit`` is built from it when first asked for, which admission never
+    does: the limits, the device checks and the stored form all read the gate list.
     """
 
-    format: str
-    circuit: QuantumCircuit
-    extras: dict[str, Any] = field(default_factory=dict)
-    gates: gatelist.GateList | None = None
+    def __init__(
+        self,
+        format: str,
+        circuit: QuantumCircuit | None = None,
+        extras: dict[str, Any] | None = None,
+        gates: gatelist.GateList | None = None,
+    ) -> None:
+        if circuit is None and gates is None:
+            raise ValueError("a parsed circuit needs its circuit or its gate list")
+        self.format = format
+        self.extras = extras if extras is not None else {}
+        self.gates = gates
+        self._circuit = circuit
+
+    @property
+    def circuit(self) -> QuantumCircuit:
+        if self._circuit is None:
+            assert self.gates is not None
+            self._circuit = self.gates.to_circuit()
+        return self._circuit
+
+    @property
+    def checked(self) -> QuantumCircuit | gatelist.GateList:
+        """What an admission check reads: the gate list of a plain program, else the circuit."""
+        return self.gates if self.gates is not None else self.circuit
+
+    @property
+    def parameter_names(self) -> list[str]:
+        return [] if self.gates is not None else [p.name for p in self.circuit.parameters]
 
 
 @dataclass(frozen=True)
@@ -213,9 +240,11 @@ def _parse_keeping(source: str, fmt: str, limits: Limits) -> tuple[ParsedCircuit
     key = (source, fmt, limits)
     kept = _kept.get(key)
     if kept is not None:
-        gates = gatelist.GateList.from_bytes(kept[1]) if gatelist.is_gate_list(kept[1]) else None
-        circuit = gates.to_circuit() if gates is not None else load_circuit(kept[1])
-        return ParsedCircuit(kept[0], circuit, copy.deepcopy(kept[2]), gates), kept[1]
+        extras = copy.deepcopy(kept[2])
+        if gatelist.is_gate_list(kept[1]):
+            gates = gatelist.GateList.from_bytes(kept[1])
+            return ParsedCircuit(kept[0], None, extras, gates), kept[1]
+        return ParsedCircuit(kept[0], load_circuit(kept[1]), extras), kept[1]
     parsed = _parse_circuit(source, fmt, limits)
     try:
         stored = _stored_of(parsed, None)
@@ -279,14 +308,17 @@ def _parse_circuit(source: str, fmt: str, limits: Limits) -> ParsedCircuit:
     text = source
     if fmt == "qasm3" and braket.is_braket(source):
         text, extras = braket.preprocess(source)
-    gates = None
     try:
         # OpenQASM 3 sizes and gate modifiers are bounded on the syntax tree,
         # before the converter allocates registers or synthesises gates.
         if fmt == "qasm3":
             circuit = qasm3.parse(text, limits)
         elif fmt == "qasm2":
-            circuit, gates = qasm2.parse_with_gates(text)
+            read = qasm2.parse_plain(text)
+            if isinstance(read, gatelist.GateList):
+                check_gates(read, limits)
+                return ParsedCircuit(fmt, None, extras, read)
+            circuit = read
         else:
             circuit = FORMATS[fmt].parse(text)
     except errors.QHarborError:
@@ -304,7 +336,7 @@ def _parse_circuit(source: str, fmt: str, limits: Limits) -> ParsedCircuit:
         # is still sampled: every qubit is measured at the end.
         circuit.measure_all()
     check_circuit(circuit, limits)
-    return ParsedCircuit(fmt, circuit, extras, gates)
+    return ParsedCircuit(fmt, circuit, extras)
 
 
 def _bounded(circuit: QuantumCircuit, limits: Limits) -> QuantumCircuit:
@@ -481,8 +513,9 @@ def admit_program(
         sandbox: a :class:`~qharbor.programs.sandbox.ParserPool`, or ``None`` to
             run here (tests and tools).
         check: a module-level function (or a ``functools.partial`` of one) of
-            the circuit and the format's extras that raises for a circuit the
-            caller cannot take, e.g. the device checks;
+            the circuit (a plain program's gate list, see
+            :attr:`ParsedCircuit.checked`) and the format's extras that raises
+            for a circuit the caller cannot take, e.g. the device checks;
             what it returns comes back as :attr:`Admitted.checked`.
 
     Raises:
@@ -506,8 +539,8 @@ def admit_here(
 ) -> tuple[str, bytes, dict[str, Any], list[str], Any]:
     """Parse and check in this process: what a sandboxed parser runs for the API."""
     parsed, kept = _parse_keeping(source, fmt, limits)
-    checked = check(parsed.circuit, parsed.extras) if check is not None else None
-    names = [p.name for p in parsed.circuit.parameters]
+    checked = check(parsed.checked, parsed.extras) if check is not None else None
+    names = parsed.parameter_names
     return parsed.format, _stored_of(parsed, kept), parsed.extras, names, checked
 
 

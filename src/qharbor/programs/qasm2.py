@@ -5,9 +5,11 @@ operations (its "bytecode"); its Python half then builds one gate object per
 operation, which for a batch of small circuits costs more than simulating them
 (about 0.4 ms of the 0.6 ms it takes to read a 176-gate program). Programs
 made of the common subset (registers, ``qelib1.inc``'s standard gates,
-measurements, barriers and resets) are built here from the same stream,
-appending each standard gate to the circuit's compiled core without a Python
-gate object (0.15 ms for the same program).
+measurements and barriers) are read from the same stream into a gate list
+(:mod:`qharbor.engines.gatelist`), with no circuit at all; those with resets or
+``qelib1.inc``'s other gates are built here, appending each standard gate to
+the circuit's compiled core without a Python gate object (0.15 ms for the same
+program).
 Anything else in the stream (gate definitions, ``opaque``, ``if``) goes to
 Qiskit's own builder, so the circuit is always the one ``qiskit.qasm2.loads``
 gives, and errors are Qiskit's, raised by the same compiled parser.
@@ -48,31 +50,30 @@ def parse(source: str) -> QuantumCircuit:
     Raises:
         errors.ProgramSyntax: with ``line`` and ``column`` (1-based line, 0-based column).
     """
-    return parse_with_gates(source)[0]
+    read = parse_plain(source)
+    return read.to_circuit() if isinstance(read, gatelist.GateList) else read
 
 
-def parse_with_gates(source: str) -> tuple[QuantumCircuit, gatelist.GateList | None]:
-    """Parse OpenQASM 2 text; the circuit, and its gate list when it is plain.
+def parse_plain(source: str) -> QuantumCircuit | gatelist.GateList:
+    """Parse OpenQASM 2 text; a plain program as its gate list, any other as its circuit.
 
-    The gate list (:mod:`qharbor.engines.gatelist`) is written from the same
-    operation stream as the circuit; a program with gate definitions, ``opaque``,
-    ``if``, resets or non-standard gates has none.
+    The gate list (:mod:`qharbor.engines.gatelist`) is written from the parser's
+    operation stream without building a circuit; its ``to_circuit`` is the circuit
+    :func:`parse` gives. A program with gate definitions, ``opaque``, ``if``,
+    resets or gates outside Qiskit's standard set is read as a circuit.
 
     Raises:
         errors.ProgramSyntax: as for :func:`parse`.
     """
     try:
         if _native is None:  # pragma: no cover
-            circuit = qasm2.loads(
-                source, include_path=(), custom_instructions=_CUSTOM, strict=False
-            )
-            return circuit, None
+            return qasm2.loads(source, include_path=(), custom_instructions=_CUSTOM, strict=False)
         operations = list(
             _native.bytecode_from_string(
                 source, [], _NATIVE_CUSTOM, tuple(qasm2.LEGACY_CUSTOM_CLASSICAL), False
             )
         )
-        return _build(operations)
+        return _gate_list(operations) or _build(operations)
     except qasm2.QASM2ParseError as exc:
         raise _syntax_error(str(exc)) from None
     except qasm2.QASM2Error as exc:  # pragma: no cover - other parser errors
@@ -124,9 +125,38 @@ _GATES = _gate_table() if _qiskit_builder is not None else []
 _QELIB1 = [_standard_of(c) for c in _qiskit_builder.QELIB1] if _qiskit_builder is not None else []
 
 
-def _build(operations: Sequence[Any]) -> tuple[QuantumCircuit, gatelist.GateList | None]:
-    """The circuit of the parser's operation stream, and its gate list if it is plain;
-    Qiskit's builder (and no gate list) for what is not plain."""
+def _gate_list(operations: Sequence[Any]) -> gatelist.GateList | None:
+    """The gate list of the parser's operation stream, or None if it is not plain."""
+    codes = _qiskit_builder.OpCode
+    gate, measure, barrier = codes.Gate, codes.Measure, codes.Barrier
+    qreg, creg, include = codes.DeclareQreg, codes.DeclareCreg, codes.SpecialInclude
+    out = gatelist.Builder()
+    table = list(_GATES)
+    for op in operations:
+        opcode = op.opcode
+        if opcode == gate:
+            gate_id, parameters, op_qubits = op.operands
+            name = table[gate_id][2]
+            if name is None:
+                return None
+            out.gate(name, op_qubits, parameters)
+        elif opcode == measure:
+            out.measure(*op.operands)
+        elif opcode == barrier:
+            out.barrier(op.operands[0])
+        elif opcode == qreg:
+            out.qregs.append(tuple(op.operands))
+        elif opcode == creg:
+            out.cregs.append(tuple(op.operands))
+        elif opcode == include:  # qelib1's gates, numbered after those known so far
+            table += [_QELIB1[index] for index in op.operands[0]]
+        else:  # gate definitions, opaque, if, reset
+            return None
+    return out.build()
+
+
+def _build(operations: Sequence[Any]) -> QuantumCircuit:
+    """The circuit of the parser's operation stream; Qiskit's builder for what is not plain."""
     codes = _qiskit_builder.OpCode
     # The opcodes are not hashable: a list, compared by equality.
     plain = [
@@ -139,9 +169,8 @@ def _build(operations: Sequence[Any]) -> tuple[QuantumCircuit, gatelist.GateList
         codes.SpecialInclude,
     ]
     if any(op.opcode not in plain for op in operations):
-        return _qiskit_builder.from_bytecode(iter(operations), _CUSTOM), None
+        return _qiskit_builder.from_bytecode(iter(operations), _CUSTOM)
     circuit = QuantumCircuit()
-    gates: gatelist.Builder | None = gatelist.Builder()
     append = circuit._data.append
     qubits: list[Any] = []
     clbits: list[Any] = []
@@ -151,46 +180,32 @@ def _build(operations: Sequence[Any]) -> tuple[QuantumCircuit, gatelist.GateList
         if opcode == codes.Gate:
             gate_id, parameters, op_qubits = op.operands
             targets = tuple(qubits[q] for q in op_qubits)
-            constructor, tag, name = table[gate_id]
+            constructor, tag, _name = table[gate_id]
             if tag is not None:
                 append(CircuitInstruction.from_standard(tag, targets, list(parameters)))
             else:
                 circuit._append(CircuitInstruction(constructor(*parameters), targets))
-            if gates is not None:
-                if name is None:
-                    gates = None
-                else:
-                    gates.gate(name, op_qubits, parameters)
         elif opcode == codes.Measure:
             qubit, clbit = op.operands
             append(CircuitInstruction(Measure(), (qubits[qubit],), (clbits[clbit],)))
-            if gates is not None:
-                gates.measure(qubit, clbit)
         elif opcode == codes.Barrier:
             targets = tuple(qubits[q] for q in op.operands[0])
             append(CircuitInstruction(Barrier(len(targets)), targets))
-            if gates is not None:
-                gates.barrier(op.operands[0])
         elif opcode == codes.Reset:
             append(CircuitInstruction(Reset(), (qubits[op.operands[0]],)))
-            gates = None
         elif opcode == codes.DeclareQreg:
             name, size = op.operands
             register: QuantumRegister | ClassicalRegister = QuantumRegister(size, name)
             qubits += register[:]
             circuit.add_register(register)
-            if gates is not None:
-                gates.qregs.append((name, size))
         elif opcode == codes.DeclareCreg:
             name, size = op.operands
             register = ClassicalRegister(size, name)
             clbits += register[:]
             circuit.add_register(register)
-            if gates is not None:
-                gates.cregs.append((name, size))
         else:  # SpecialInclude: qelib1's gates, numbered after those known so far
             table += [_QELIB1[index] for index in op.operands[0]]
-    return circuit, gates.build() if gates is not None else None
+    return circuit
 
 
 def _syntax_error(text: str) -> errors.ProgramSyntax:
