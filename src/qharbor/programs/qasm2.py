@@ -50,8 +50,14 @@ def parse(source: str) -> QuantumCircuit:
     Raises:
         errors.ProgramSyntax: with ``line`` and ``column`` (1-based line, 0-based column).
     """
-    read = parse_plain(source)
-    return read.to_circuit() if isinstance(read, gatelist.GateList) else read
+    try:
+        if _native is None:  # pragma: no cover
+            return qasm2.loads(source, include_path=(), custom_instructions=_CUSTOM, strict=False)
+        return _build(_stream(source))
+    except qasm2.QASM2ParseError as exc:
+        raise _syntax_error(str(exc)) from None
+    except qasm2.QASM2Error as exc:  # pragma: no cover - other parser errors
+        raise errors.ProgramUnsupported(f"OpenQASM 2: {exc}") from None
 
 
 def parse_plain(source: str) -> QuantumCircuit | gatelist.GateList:
@@ -68,16 +74,21 @@ def parse_plain(source: str) -> QuantumCircuit | gatelist.GateList:
     try:
         if _native is None:  # pragma: no cover
             return qasm2.loads(source, include_path=(), custom_instructions=_CUSTOM, strict=False)
-        operations = list(
-            _native.bytecode_from_string(
-                source, [], _NATIVE_CUSTOM, tuple(qasm2.LEGACY_CUSTOM_CLASSICAL), False
-            )
-        )
+        operations = _stream(source)
         return _gate_list(operations) or _build(operations)
     except qasm2.QASM2ParseError as exc:
         raise _syntax_error(str(exc)) from None
     except qasm2.QASM2Error as exc:  # pragma: no cover - other parser errors
         raise errors.ProgramUnsupported(f"OpenQASM 2: {exc}") from None
+
+
+def _stream(source: str) -> list[Any]:
+    """The parser's operation stream of ``source``, from Qiskit's compiled parser."""
+    return list(
+        _native.bytecode_from_string(
+            source, [], _NATIVE_CUSTOM, tuple(qasm2.LEGACY_CUSTOM_CLASSICAL), False
+        )
+    )
 
 
 def _native_custom() -> list[Any]:
