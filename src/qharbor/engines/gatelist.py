@@ -238,6 +238,8 @@ class GateList:
         Raises:
             ValueError: what is out of range.
         """
+        if any(size < 0 for _name, size in (*self.qregs, *self.cregs)):
+            raise ValueError("a register of negative size")
         for name in self.names:
             if name not in SHAPES and name not in (MEASURE, BARRIER):
                 raise ValueError(f"a gate list cannot hold {name!r}")
