@@ -17,8 +17,9 @@ gives, and errors are Qiskit's, raised by the same compiled parser.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from qiskit import QuantumCircuit, qasm2
@@ -50,14 +51,10 @@ def parse(source: str) -> QuantumCircuit:
     Raises:
         errors.ProgramSyntax: with ``line`` and ``column`` (1-based line, 0-based column).
     """
-    try:
+    with _refusals():
         if _native is None:  # pragma: no cover
             return qasm2.loads(source, include_path=(), custom_instructions=_CUSTOM, strict=False)
         return _build(_stream(source))
-    except qasm2.QASM2ParseError as exc:
-        raise _syntax_error(str(exc)) from None
-    except qasm2.QASM2Error as exc:  # pragma: no cover - other parser errors
-        raise errors.ProgramUnsupported(f"OpenQASM 2: {exc}") from None
 
 
 def parse_plain(source: str) -> QuantumCircuit | gatelist.GateList:
@@ -71,11 +68,18 @@ def parse_plain(source: str) -> QuantumCircuit | gatelist.GateList:
     Raises:
         errors.ProgramSyntax: as for :func:`parse`.
     """
-    try:
+    with _refusals():
         if _native is None:  # pragma: no cover
             return qasm2.loads(source, include_path=(), custom_instructions=_CUSTOM, strict=False)
         operations = _stream(source)
         return _gate_list(operations) or _build(operations)
+
+
+@contextlib.contextmanager
+def _refusals() -> Iterator[None]:
+    """Qiskit's parse errors as the centre's, with line and column."""
+    try:
+        yield
     except qasm2.QASM2ParseError as exc:
         raise _syntax_error(str(exc)) from None
     except qasm2.QASM2Error as exc:  # pragma: no cover - other parser errors
