@@ -49,6 +49,8 @@ STANDARD = _standard()
 #: Per standard gate name: (qubits, angles).
 SHAPES: dict[str, tuple[int, int]] = {n: (g.num_qubits, len(g.params)) for n, g in STANDARD.items()}
 _ANGLES = {name: angles for name, (_qubits, angles) in SHAPES.items()}
+#: Every operation name a gate list may hold.
+_HOLDABLE = frozenset(SHAPES) | {MEASURE, BARRIER}
 
 
 @dataclass(frozen=True, eq=False)
@@ -265,6 +267,48 @@ class GateList:
         if wrong.any():
             name = self.names[int(self.codes[wrong.argmax()])]
             raise ValueError(f"{name!r} on the wrong number of qubits")
+
+
+def of_circuit(circuit: Any) -> GateList | None:
+    """The gate list of a plain ``QuantumCircuit``, or None for any other.
+
+    Plain: standard gates with numeric angles, measurements and barriers only;
+    no parameters, global phase, metadata or classical variables; every qubit
+    and classical bit in exactly one register, the registers in bit order (so
+    that :meth:`GateList.to_circuit` gives back an equal circuit).
+    """
+    from qiskit.circuit.library import Barrier, Measure
+
+    if (
+        circuit.num_parameters
+        or circuit.num_vars
+        or circuit.metadata
+        or float(circuit.global_phase) != 0.0
+        or not circuit.count_ops().keys() <= _HOLDABLE
+    ):
+        return None
+    out = Builder()
+    for registers, bits, kept in (
+        (circuit.qregs, circuit.qubits, out.qregs),
+        (circuit.cregs, circuit.clbits, out.cregs),
+    ):
+        if [bit for register in registers for bit in register] != list(bits):
+            return None
+        kept.extend((register.name, register.size) for register in registers)
+    qubit_index = {bit: i for i, bit in enumerate(circuit.qubits)}
+    clbit_index = {bit: i for i, bit in enumerate(circuit.clbits)}
+    for instruction in circuit.data:
+        name = instruction.name
+        qubits = [qubit_index[q] for q in instruction.qubits]
+        if name == MEASURE and instruction.operation.base_class is Measure:
+            out.measure(qubits[0], clbit_index[instruction.clbits[0]])
+        elif name == BARRIER and instruction.operation.base_class is Barrier:
+            out.barrier(qubits)
+        elif instruction.is_standard_gate() and all(type(p) is float for p in instruction.params):
+            out.gate(name, qubits, instruction.params)
+        else:  # a gate of another kind under a standard name, or a symbolic angle
+            return None
+    return out.build()
 
 
 def is_gate_list(data: bytes) -> bool:

@@ -336,7 +336,10 @@ def _parse_circuit(source: str, fmt: str, limits: Limits) -> ParsedCircuit:
         # is still sampled: every qubit is measured at the end.
         circuit.measure_all()
     check_circuit(circuit, limits)
-    return ParsedCircuit(fmt, circuit, extras)
+    # A plain circuit of another format is kept as a gate list too (not with
+    # Braket's result types or verbatim boxes, which its worker reads as circuits).
+    gates = gatelist.of_circuit(circuit) if not extras else None
+    return ParsedCircuit(fmt, circuit, extras, gates)
 
 
 def _bounded(circuit: QuantumCircuit, limits: Limits) -> QuantumCircuit:

@@ -17,7 +17,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 from qiskit import qasm2 as qiskit_qasm2
+from qiskit.circuit import Clbit, Gate, Parameter, Qubit
+from qiskit.circuit.library import CXGate
+from qiskit.circuit.random import random_circuit
 
 from qharbor.engines import gatelist
 from qharbor.engines.base import Experiment
@@ -187,3 +191,62 @@ def test_a_circuit_with_a_gate_after_a_measurement_is_dynamic_and_refused_by_qul
     assert gate_list_features(gates) == quick_features(_reference(text))
     assert gate_list_features(gates).dynamic
     assert gatelist.MEASURE in gates.count_ops()
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_plain_circuit_of_any_format_has_its_own_gate_list(seed: int) -> None:
+    """Circuits read from OpenQASM 3, OriginIR or QPY: Qiskit's own random circuits here."""
+    circuit = random_circuit(5, 6, measure=True, seed=seed)
+    gates = gatelist.of_circuit(circuit)
+    assert gates is not None
+    assert gates.to_circuit() == circuit
+    assert gate_list_features(gates) == quick_features(circuit)
+    assert gates.depth() == circuit.depth()
+    engine = QulacsEngine()
+    [[by_gates]] = engine.run_gate_lists([gates], shots=SHOTS, seed=seed)
+    [[by_circuit]] = engine.run([Experiment(circuit)], method=d.METHOD, shots=SHOTS, seed=seed)
+    assert by_gates.counts == by_circuit.counts
+    assert d.counts_mismatch(by_gates.counts, d.exact_distribution(circuit), SHOTS) is None
+
+
+def _not_plain() -> dict[str, QuantumCircuit]:
+    parametric = QuantumCircuit(1)
+    parametric.rx(Parameter("theta"), 0)
+    phased = QuantumCircuit(1, global_phase=0.5)
+    phased.h(0)
+    described = QuantumCircuit(1, metadata={"experiment": 7})
+    described.h(0)
+    matrix = QuantumCircuit(1)
+    matrix.unitary(np.eye(2), [0])
+    open_control = QuantumCircuit(2)
+    open_control.append(CXGate(ctrl_state=0), [0, 1])
+    loose = QuantumCircuit([Qubit()])
+    loose.h(0)
+    bits = [Clbit(), Clbit()]
+    reordered = QuantumCircuit(QuantumRegister(2), bits, ClassicalRegister(bits=bits[::-1]))
+    reordered.measure([0, 1], [0, 1])
+    reset = QuantumCircuit(1)
+    reset.reset(0)
+    custom = QuantumCircuit(1)
+    custom.append(Gate("mine", 1, []), [0])
+    branching = QuantumCircuit(1, 1)
+    branching.measure(0, 0)
+    with branching.if_test((branching.clbits[0], 1)):
+        branching.x(0)
+    return {
+        "a parameter": parametric,
+        "a global phase": phased,
+        "metadata": described,
+        "a unitary": matrix,
+        "an open control": open_control,
+        "a qubit in no register": loose,
+        "a register out of bit order": reordered,
+        "a reset": reset,
+        "a custom gate": custom,
+        "control flow": branching,
+    }
+
+
+@pytest.mark.parametrize("what", list(_not_plain()))
+def test_circuits_beyond_plain_gates_have_no_gate_list(what: str) -> None:
+    assert gatelist.of_circuit(_not_plain()[what]) is None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import io
 from typing import Any
 
 import pytest
-from qiskit import qpy
+from qiskit import QuantumCircuit, qpy
 
 from qharbor.devices import catalogue
 from qharbor.devices.operations import STRUCTURAL
@@ -115,3 +116,24 @@ def test_a_job_mixing_gate_lists_and_qpy_runs_as_before() -> None:
     plain = _native_programs(3)
     mixed = [plain[0], _as_qpy(plain[1]), plain[2]]
     _same(_run(mixed), _run([_as_qpy(p) for p in plain]))
+
+
+def test_plain_programs_of_other_formats_run_from_gate_lists(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    qasm3 = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[3] q;\nbit[3] c;\n'
+    qasm3 += "h q[0];\ncx q[0], q[1];\nrz(-pi/3) q[2];\nsx q[2];\nc = measure q;\n"
+    circuit = QuantumCircuit(2, 2)
+    circuit.h(0)
+    circuit.cz(0, 1)
+    circuit.measure([0, 1], [1, 0])
+    buffer = io.BytesIO()
+    qpy.dump(circuit, buffer)
+    sent = base64.b64encode(buffer.getvalue()).decode()
+    programs = [parse_here(qasm3, "qasm3"), parse_here(sent, "qpy")]
+    assert all(p.circuit_gates is not None for p in programs)
+    by_circuits = _run([_as_qpy(p) for p in programs])
+    with monkeypatch.context() as patch:
+        patch.setattr(ParsedProgram, "circuit", _refuse)
+        by_gates = _run(programs)
+    _same(by_gates, by_circuits)
