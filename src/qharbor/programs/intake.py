@@ -79,9 +79,10 @@ _ORIGINIR = re.compile(r"^\s*(?://[^\n]*\n\s*)*QINIT\s+\d+", re.IGNORECASE)
 class ParsedCircuit:
     """A program's circuit and what else its format said (verbatim, result types).
 
-    A plain OpenQASM 2 program is read into a gate list (``gates``) only; its
-    ``circuit`` is built from it when first asked for, which admission never
-    does: the limits, the device checks and the stored form all read the gate list.
+    ``gates`` is the gate list of a plain circuit (:func:`gatelist.of_circuit`).
+    A plain OpenQASM 2 program is read into its gate list only; its ``circuit``
+    is built from it when first asked for, which admission never does: the
+    limits, the device checks and the stored form all read the gate list.
     """
 
     def __init__(
@@ -473,8 +474,8 @@ class Admitted:
     Attributes:
         format: the format it was read as.
         stored: the parsed circuit as a job stores it: a gate list
-            (:mod:`qharbor.engines.gatelist`) for a plain OpenQASM 2 program,
-            else QPY; :func:`load_circuit` reads either.
+            (:mod:`qharbor.engines.gatelist`) for a plain circuit, else QPY;
+            :func:`load_circuit` reads either.
         bindings: one mapping of parameter name to value per run.
         extras: ``verbatim`` and ``result_types``, when the program asked for them.
         checked: what the check function returned (e.g. the circuit's features).
