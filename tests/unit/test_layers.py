@@ -135,6 +135,8 @@ LAYERS: dict[str, int] = {
     "qharbor.jobs.job": 13,
     "qharbor.jobs.request": 13,
     "qharbor.jobs.parsed": 13,
+    # the compact form of a plain circuit: a parsed program holds it, engines run it
+    "qharbor.engines.gatelist": 13,
     "qharbor.jobs.options": 13,
     # the error-mitigation options a job's options hold, and the plan they resolve to
     "qharbor.primitives.resilience": 13,

@@ -17,6 +17,7 @@ from qiskit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
 
 from qharbor.engines.base import Engine, ExperimentOutcome
+from qharbor.engines.gatelist import GateList
 
 if TYPE_CHECKING:
     from qharbor.devices.twins.document import DocumentLike
@@ -37,6 +38,21 @@ class ComputesStatevectors(Engine, Protocol):
 
         Amplitudes are in Qiskit's order (qubit 0 is the least significant bit).
         An empty ``bindings`` means one run of a circuit without parameters.
+        """
+        ...
+
+
+@runtime_checkable
+class RunsGateLists(Engine, Protocol):
+    """An engine that samples gate lists (:mod:`qharbor.engines.gatelist`) directly,
+    without a ``QuantumCircuit`` per program."""
+
+    def run_gate_lists(
+        self, gate_lists: Sequence[GateList], *, shots: int, seed: int
+    ) -> list[list[ExperimentOutcome]]:
+        """One outcome per gate list, in double precision; the k-th samples with ``seed + k``.
+
+        Counts are keyed as :meth:`Engine.run` keys them for the same circuit.
         """
         ...
 

@@ -17,6 +17,7 @@ from qharbor.engines.features import (
     CircuitFeatures,
     features_of,
 )
+from qharbor.engines.gatelist import BARRIER, MEASURE, SHAPES, GateList
 
 #: Stands in for the features of circuits on devices that never choose (not read).
 NOT_READ = CircuitFeatures(
@@ -115,4 +116,52 @@ def quick_features(circuit: Any) -> CircuitFeatures:
         mid_circuit_measurement=mid,
         resets=int(ops.get("reset", 0)),
         control_flow=control_flow,
+    )
+
+
+def gate_list_features(gates: GateList) -> CircuitFeatures:
+    """:func:`quick_features` of a gate list: the same fields, without building its circuit."""
+    ops = gates.count_ops()
+    size = two = multi = diagonal = 0
+    clifford = True
+    for name, count in ops.items():
+        if name in NON_GATES:
+            continue
+        width = SHAPES[name][0]
+        size += count
+        if width == 2:
+            two += count
+        elif width > 2:
+            multi += count
+        if name in DIAGONAL_GATES:
+            diagonal += count
+        if name not in CLIFFORD_GATES:
+            clifford = False
+    measurements = ops.get(MEASURE, 0)
+    mid = False
+    if measurements:
+        names = gates.names
+        final = 0
+        for code in gates.codes[::-1].tolist():
+            name = names[code]
+            if name == MEASURE:
+                final += 1
+            elif name != BARRIER:
+                break
+        mid = final < measurements
+    return CircuitFeatures(
+        num_qubits=gates.num_qubits,
+        num_clbits=gates.num_clbits,
+        size=size,
+        depth=sum(ops.values()) - ops.get(BARRIER, 0),
+        two_qubit=two,
+        multi_qubit=multi,
+        diagonal=diagonal,
+        gates=ops,
+        clifford=clifford,
+        num_parameters=0,
+        measurements=measurements,
+        mid_circuit_measurement=mid,
+        resets=0,
+        control_flow=False,
     )

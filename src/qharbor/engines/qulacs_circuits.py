@@ -45,6 +45,7 @@ from qulacs.circuit import QuantumCircuitOptimizer
 
 from qharbor import errors
 from qharbor.engines import operations
+from qharbor.engines.gatelist import MEASURE, SHAPES, STANDARD, GateList
 from qharbor.engines.readout import Readout
 
 
@@ -60,40 +61,36 @@ def _operator(op: Any) -> np.ndarray:
 
 _X, _Y, _Z = 1, 2, 3
 
-# name -> adds the gate (angles from ``i.params``) to a qulacs circuit.
+# name -> adds the gate (numeric angles ``a``) to a qulacs circuit.
 _FIXED: dict[str, Callable[[Any, list[int], Any], None]] = {
-    "h": lambda c, q, i: c.add_H_gate(q[0]),
-    "x": lambda c, q, i: c.add_X_gate(q[0]),
-    "y": lambda c, q, i: c.add_Y_gate(q[0]),
-    "z": lambda c, q, i: c.add_Z_gate(q[0]),
-    "s": lambda c, q, i: c.add_S_gate(q[0]),
-    "sdg": lambda c, q, i: c.add_Sdag_gate(q[0]),
-    "t": lambda c, q, i: c.add_T_gate(q[0]),
-    "tdg": lambda c, q, i: c.add_Tdag_gate(q[0]),
-    "sx": lambda c, q, i: c.add_sqrtX_gate(q[0]),
-    "sxdg": lambda c, q, i: c.add_sqrtXdag_gate(q[0]),
+    "h": lambda c, q, a: c.add_H_gate(q[0]),
+    "x": lambda c, q, a: c.add_X_gate(q[0]),
+    "y": lambda c, q, a: c.add_Y_gate(q[0]),
+    "z": lambda c, q, a: c.add_Z_gate(q[0]),
+    "s": lambda c, q, a: c.add_S_gate(q[0]),
+    "sdg": lambda c, q, a: c.add_Sdag_gate(q[0]),
+    "t": lambda c, q, a: c.add_T_gate(q[0]),
+    "tdg": lambda c, q, a: c.add_Tdag_gate(q[0]),
+    "sx": lambda c, q, a: c.add_sqrtX_gate(q[0]),
+    "sxdg": lambda c, q, a: c.add_sqrtXdag_gate(q[0]),
     # RotX/RotY/RotZ are exp(-iθP/2), Qiskit's sign.
-    "rx": lambda c, q, i: c.add_RotX_gate(q[0], float(i.params[0])),
-    "ry": lambda c, q, i: c.add_RotY_gate(q[0], float(i.params[0])),
-    "rz": lambda c, q, i: c.add_RotZ_gate(q[0], float(i.params[0])),
-    "p": lambda c, q, i: c.add_U1_gate(q[0], float(i.params[0])),
-    "u1": lambda c, q, i: c.add_U1_gate(q[0], float(i.params[0])),
-    "u": lambda c, q, i: c.add_U3_gate(
-        q[0], float(i.params[0]), float(i.params[1]), float(i.params[2])
-    ),
-    "u3": lambda c, q, i: c.add_U3_gate(
-        q[0], float(i.params[0]), float(i.params[1]), float(i.params[2])
-    ),
-    "cx": lambda c, q, i: c.add_CNOT_gate(q[0], q[1]),
-    "cz": lambda c, q, i: c.add_CZ_gate(q[0], q[1]),
-    "swap": lambda c, q, i: c.add_SWAP_gate(q[0], q[1]),
-    "ccx": lambda c, q, i: c.add_gate(qgate.TOFFOLI(q[0], q[1], q[2])),
-    "cswap": lambda c, q, i: c.add_gate(qgate.FREDKIN(q[0], q[1], q[2])),
+    "rx": lambda c, q, a: c.add_RotX_gate(q[0], float(a[0])),
+    "ry": lambda c, q, a: c.add_RotY_gate(q[0], float(a[0])),
+    "rz": lambda c, q, a: c.add_RotZ_gate(q[0], float(a[0])),
+    "p": lambda c, q, a: c.add_U1_gate(q[0], float(a[0])),
+    "u1": lambda c, q, a: c.add_U1_gate(q[0], float(a[0])),
+    "u": lambda c, q, a: c.add_U3_gate(q[0], float(a[0]), float(a[1]), float(a[2])),
+    "u3": lambda c, q, a: c.add_U3_gate(q[0], float(a[0]), float(a[1]), float(a[2])),
+    "cx": lambda c, q, a: c.add_CNOT_gate(q[0], q[1]),
+    "cz": lambda c, q, a: c.add_CZ_gate(q[0], q[1]),
+    "swap": lambda c, q, a: c.add_SWAP_gate(q[0], q[1]),
+    "ccx": lambda c, q, a: c.add_gate(qgate.TOFFOLI(q[0], q[1], q[2])),
+    "cswap": lambda c, q, a: c.add_gate(qgate.FREDKIN(q[0], q[1], q[2])),
     # multi-Pauli rotations are exp(+iθP/2): negate. Qiskit's rzx puts Z on its first qubit.
-    "rxx": lambda c, q, i: c.add_multi_Pauli_rotation_gate(q, [_X, _X], -float(i.params[0])),
-    "ryy": lambda c, q, i: c.add_multi_Pauli_rotation_gate(q, [_Y, _Y], -float(i.params[0])),
-    "rzz": lambda c, q, i: c.add_multi_Pauli_rotation_gate(q, [_Z, _Z], -float(i.params[0])),
-    "rzx": lambda c, q, i: c.add_multi_Pauli_rotation_gate(q, [_Z, _X], -float(i.params[0])),
+    "rxx": lambda c, q, a: c.add_multi_Pauli_rotation_gate(q, [_X, _X], -float(a[0])),
+    "ryy": lambda c, q, a: c.add_multi_Pauli_rotation_gate(q, [_Y, _Y], -float(a[0])),
+    "rzz": lambda c, q, a: c.add_multi_Pauli_rotation_gate(q, [_Z, _Z], -float(a[0])),
+    "rzx": lambda c, q, a: c.add_multi_Pauli_rotation_gate(q, [_Z, _X], -float(a[0])),
 }
 
 #: Operations that change nothing in a state-vector run.
@@ -213,6 +210,52 @@ def translate(circuit: QuantumCircuit) -> Translation:
     return out
 
 
+def translate_gates(gates: GateList) -> Translation:
+    """A gate list as qulacs gates: what :func:`translate` makes of its circuit.
+
+    Every gate takes the same translation as in a circuit (the table above, or
+    a dense matrix of the standard gate), so a gate list and its circuit run
+    the same gates. Read straight from the arrays: a batch translates thousands.
+
+    Raises:
+        errors.ExecutionError: a gate acts on a qubit after it was measured.
+    """
+    n = gates.num_qubits
+    target = qulacs.QuantumCircuit(n)
+    pairs: list[tuple[int, int]] = []
+    measured: set[int] = set()
+    # Per code: its name, its adder (None: measure, skipped, or a dense matrix), its angles.
+    table = [(name, _FIXED.get(name), SHAPES.get(name, (0, 0))[1]) for name in gates.names]
+    qubits = gates.qubits.tolist()
+    params = gates.params.tolist()
+    clbits = iter(gates.clbits.tolist())
+    q = p = 0
+    for code, width in zip(gates.codes.tolist(), gates.widths.tolist(), strict=True):
+        name, add, count = table[code]
+        targets = qubits[q : q + width]
+        q += width
+        if name == MEASURE:
+            pairs.append((targets[0], next(clbits)))
+            measured.add(targets[0])
+            continue
+        angles = params[p : p + count]
+        p += count
+        if name in _SKIP:
+            continue
+        if measured and not measured.isdisjoint(targets):
+            raise errors.ExecutionError(
+                f"qulacs runs final measurements only; {name!r} acts on a measured qubit"
+            )
+        if add is not None:
+            add(target, targets, angles)
+        else:
+            _add_matrix(target, STANDARD[name].base_class(*angles), targets)
+    if n >= FUSE_QUBITS:
+        QuantumCircuitOptimizer().optimize_light(target)
+    readout = Readout(tuple(pairs), gates.num_clbits, tuple(size for _name, size in gates.cregs))
+    return Translation(target, readout)
+
+
 def _translate(circuit: QuantumCircuit) -> Translation:
     n = circuit.num_qubits
     parametric = circuit.num_parameters > 0
@@ -246,7 +289,7 @@ def _translate(circuit: QuantumCircuit) -> Translation:
         if parametric and instruction.is_parameterized():
             _add_parametric(out, name, qubits, instruction.params)
         elif add is not None:
-            add(target, qubits, instruction)
+            add(target, qubits, instruction.params)
         else:
             _add_matrix(target, instruction.operation, qubits)
     out.readout = Readout.of(circuit, pairs)

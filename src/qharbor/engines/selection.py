@@ -354,3 +354,7 @@ class Picker:
             )
         self.used.append(choice)
         return self.engine(choice.engine), choice
+
+    def repeat(self, choice: Choice) -> None:
+        """Record ``choice`` again, for another circuit of the same shape it was made for."""
+        self.used.append(choice)

@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from qharbor.devices import Device, catalogue, operations
+from qharbor.engines.gatelist import GateList
 from qharbor.engines.memory import Workload
-from qharbor.engines.quick_features import quick_features
+from qharbor.engines.quick_features import gate_list_features, quick_features
 from qharbor.jobs.parsed import load_circuit
 from qharbor.primitives import prepare_pubs
 from qharbor.primitives.pubs import ParseCircuit
@@ -70,7 +71,10 @@ def check_on_device(
     """Refuse a circuit the device cannot run; what the sandbox runs after parsing.
 
     A check may synthesise gates (a Clifford test on a large definition), so it
-    runs beside the parse, under the same bound. Returns the circuit's
+    runs beside the parse, under the same bound. ``circuit`` is a plain
+    program's gate list (:mod:`qharbor.engines.gatelist`) or any other's
+    circuit; a gate list is read as it is on devices that need only its width
+    and features. Returns the circuit's
     :func:`~qharbor.engines.quick_features.quick_features`, for the engine check.
 
     Raises:
@@ -78,6 +82,8 @@ def check_on_device(
             has for jobs), ``DEVICE_UNSUPPORTED_OPERATION``
             or ``PROGRAM_NOT_ISA``, naming the program by ``index``.
     """
+    if isinstance(circuit, GateList) and (device.clifford_only or device.twin is not None):
+        circuit = circuit.to_circuit()  # Clifford, ISA and duration checks read circuits
     # Too wide for the host's memory is the first thing to say of a wide program.
     width = circuit.num_qubits
     need = catalogue.memory_need(device, [Workload(width, 0)], precision=precision, engine=engine)
@@ -88,6 +94,8 @@ def check_on_device(
         # A Braket verbatim box asks for the same as skip_compilation.
         if skip_isa or extras.get("verbatim"):
             operations.check_isa(device.twin, circuit, index)
+    if isinstance(circuit, GateList):
+        return gate_list_features(circuit)
     return quick_features(circuit)
 
 

@@ -89,7 +89,7 @@ def dry_run(
         args = (
             document.to_json() if document is not None else None,
             device.twin,
-            program.circuit_qpy,
+            program.packed,
             program.digest,
             options.optimization_level,
             options.skip_compilation,

@@ -20,18 +20,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qharbor import errors
+from qharbor.engines import gatelist
 
-#: zlib level for stored QPY: the fastest, which already shrinks QPY about 3.5×.
+#: zlib level for stored circuits: the fastest, which already shrinks QPY about 3.5×.
 _LEVEL = 1
 
 
-def pack_circuit(qpy_bytes: bytes) -> str:
-    """QPY bytes as stored in JSON: compressed, then base64."""
-    return base64.b64encode(zlib.compress(qpy_bytes, _LEVEL)).decode("ascii")
+def pack_circuit(stored: bytes) -> str:
+    """A stored circuit (QPY or gate list bytes) as kept in JSON: compressed, then base64."""
+    return base64.b64encode(zlib.compress(stored, _LEVEL)).decode("ascii")
+
+
+def packed_fields(stored: bytes) -> dict[str, str]:
+    """The :class:`ParsedProgram` field that keeps ``stored``: ``circuit_gates`` for a
+    gate list, ``circuit_qpy`` for QPY."""
+    key = "circuit_gates" if gatelist.is_gate_list(stored) else "circuit_qpy"
+    return {key: pack_circuit(stored)}
 
 
 def load_circuit(packed: str) -> Any:
-    """The circuit a :func:`pack_circuit` string holds.
+    """The circuit a :func:`pack_circuit` string holds, QPY or gate list.
 
     Raises:
         errors.ExecutionError: the stored form cannot be read (a job stored by a
@@ -41,11 +49,30 @@ def load_circuit(packed: str) -> Any:
 
     try:
         raw = zlib.decompress(base64.b64decode(packed, validate=True))
+        if gatelist.is_gate_list(raw):
+            return gatelist.GateList.from_bytes(raw).to_circuit()
         return qpy.load(io.BytesIO(raw))[0]
     except Exception as exc:  # a damaged row fails its job, never the worker
-        raise errors.ExecutionError(
-            f"the job's stored circuit cannot be read ({type(exc).__name__}); submit it again"
-        ) from None
+        raise _unreadable(exc) from None
+
+
+def load_gates(packed: str) -> gatelist.GateList:
+    """The gate list a :func:`pack_circuit` string of one holds.
+
+    Raises:
+        errors.ExecutionError: the stored form cannot be read.
+    """
+    try:
+        raw = zlib.decompress(base64.b64decode(packed, validate=True))
+        return gatelist.GateList.from_bytes(raw)
+    except Exception as exc:  # a damaged row fails its job, never the worker
+        raise _unreadable(exc) from None
+
+
+def _unreadable(exc: Exception) -> errors.ExecutionError:
+    return errors.ExecutionError(
+        f"the job's stored circuit cannot be read ({type(exc).__name__}); submit it again"
+    )
 
 
 @dataclass(frozen=True)
@@ -58,21 +85,37 @@ class ParsedProgram:
         name: the name the submitter gave it, if any.
         bindings: one mapping of parameter name to value per run; empty when the
             circuit has no parameters.
-        circuit_qpy: the parsed circuit, packed by :func:`pack_circuit`.
+        circuit_qpy: the parsed circuit as QPY, packed by :func:`pack_circuit`;
+            None when it is kept as a gate list.
         extras: ``verbatim`` (run without compilation) and ``result_types``
             (Braket result types to compute), when the program asked for them.
+        circuit_gates: the parsed circuit as a gate list, packed by
+            :func:`pack_circuit`; None when it is kept as QPY.
     """
 
     source: str
     format: str
     name: str | None
     bindings: tuple[Mapping[str, float], ...]
-    circuit_qpy: str
+    circuit_qpy: str | None = None
     extras: Mapping[str, Any] = field(default_factory=dict)
+    circuit_gates: str | None = None
+
+    @property
+    def packed(self) -> str:
+        """The stored circuit, gate list or QPY: what :func:`load_circuit` reads."""
+        packed = self.circuit_gates or self.circuit_qpy
+        if packed is None:
+            raise errors.ExecutionError("the program was stored without its parsed circuit")
+        return packed
 
     def circuit(self) -> Any:
-        """A fresh ``QuantumCircuit`` of the program, read from its stored QPY."""
-        return load_circuit(self.circuit_qpy)
+        """A fresh ``QuantumCircuit`` of the program, read from its stored form."""
+        return load_circuit(self.packed)
+
+    def gates(self) -> gatelist.GateList | None:
+        """The program's gate list, or None for a program kept as QPY."""
+        return load_gates(self.circuit_gates) if self.circuit_gates is not None else None
 
     @property
     def verbatim(self) -> bool:
@@ -97,8 +140,11 @@ class ParsedProgram:
             "format": self.format,
             "name": self.name,
             "bindings": [dict(b) for b in self.bindings],
-            "circuit_qpy": self.circuit_qpy,
         }
+        if self.circuit_gates is not None:
+            body["circuit_gates"] = self.circuit_gates
+        else:
+            body["circuit_qpy"] = self.circuit_qpy
         if self.extras:
             body["extras"] = dict(self.extras)
         return body
@@ -110,7 +156,7 @@ class ParsedProgram:
         Raises:
             errors.ExecutionError: the row keeps no parsed circuit.
         """
-        if "circuit_qpy" not in body:
+        if "circuit_qpy" not in body and "circuit_gates" not in body:
             raise errors.ExecutionError(
                 "the job was stored without its parsed circuit; submit it again"
             )
@@ -119,6 +165,7 @@ class ParsedProgram:
             format=body["format"],
             name=body.get("name"),
             bindings=tuple(body.get("bindings") or ()),
-            circuit_qpy=body["circuit_qpy"],
+            circuit_qpy=body.get("circuit_qpy"),
             extras=dict(body.get("extras") or {}),
+            circuit_gates=body.get("circuit_gates"),
         )

@@ -12,7 +12,7 @@ from qharbor.engines import eligibility
 from qharbor.engines.memory import Workload
 from qharbor.jobs.checks import PUBS_TIMEOUT_SECONDS, check_on_device, prepare_pubs_here
 from qharbor.jobs.options import JobOptions
-from qharbor.jobs.parsed import ParsedProgram, pack_circuit
+from qharbor.jobs.parsed import ParsedProgram, packed_fields
 from qharbor.jobs.request import JobRequest, PreparedJob
 from qharbor.primitives.pubs import ParseCircuit
 from qharbor.programs.batches import Item, admit_programs
@@ -144,8 +144,8 @@ def prepare(
                 format=program.format,
                 name=spec.name,
                 bindings=program.bindings,
-                circuit_qpy=pack_circuit(program.qpy),
                 extras=program.extras,
+                **packed_fields(program.stored),
             )
         )
     return PreparedJob(
@@ -174,8 +174,8 @@ def parse_here(
         format=admitted.format,
         name=name,
         bindings=admitted.bindings,
-        circuit_qpy=pack_circuit(admitted.qpy),
         extras=admitted.extras,
+        **packed_fields(admitted.stored),
     )
 
 

@@ -248,7 +248,8 @@ class JobQueries:
     def queued_unparsed(self, after: str = "", limit: int = 200) -> Sequence[sa.Row[Any]]:
         """Queued jobs an older release stored without parsed circuits, by id after ``after``.
 
-        A job stored since keeps ``circuit_qpy`` in each program and PUB, or marks its
+        A job stored since keeps ``circuit_qpy`` or ``circuit_gates`` in each program,
+        ``circuit_qpy`` in each PUB, or marks its
         sealed envelope ``parsed``; the database finds the others by their text.
         """
         programs = sa.cast(jobs.c.programs, sa.Text)
@@ -263,6 +264,7 @@ class JobQueries:
                         sa.and_(
                             jobs.c.kind == "circuits",
                             programs.not_like("%circuit_qpy%"),
+                            programs.not_like("%circuit_gates%"),
                             programs.not_like('%"parsed"%'),
                         ),
                         sa.and_(jobs.c.kind != "circuits", pubs.not_like("%circuit_qpy%")),

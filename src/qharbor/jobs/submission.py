@@ -198,7 +198,7 @@ class Submission:
         if row.sealed:
             envelope = stored[0]["sealed"]
             stored = wire.open_with_key(self.keys.unwrap(envelope), envelope, wire.PROGRAMS_AAD)
-        if all("circuit_qpy" in p for p in [*stored, *pubs]):
+        if all("circuit_qpy" in p or "circuit_gates" in p for p in [*stored, *pubs]):
             return None
         request = JobRequest(
             device=row.device,

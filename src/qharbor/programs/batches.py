@@ -149,13 +149,13 @@ def _admit_chunk(
     out: list[Admitted | errors.QHarborError] = []
     for index, answer in zip(chunk, answers, strict=False):
         if answer[0] == "ok":
-            fmt_read, qpy_bytes, extras, names, checked = answer[1]
+            fmt_read, stored, extras, names, checked = answer[1]
             try:
                 bindings = _bindings(names, items[index].parameters)
             except errors.QHarborError as exc:
                 out.append(exc)
                 continue
-            out.append(Admitted(fmt_read, qpy_bytes, bindings, extras, checked))
+            out.append(Admitted(fmt_read, stored, bindings, extras, checked))
         else:
             _kind, code, message, detail = answer
             klass = errors.ERRORS_BY_CODE.get(code, errors.ProgramError)

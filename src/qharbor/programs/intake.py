@@ -18,11 +18,13 @@ from qiskit import qpy as qiskit_qpy
 from qiskit.circuit import BoxOp, ControlFlowOp, IfElseOp, WhileLoopOp
 
 from qharbor import errors
+from qharbor.engines import gatelist
 from qharbor.programs import braket, originir, qasm2, qasm3, qpy
 from qharbor.programs.limits import (
     DEFAULT_LIMITS,
     Limits,
     check_circuit,
+    check_gates,
     check_size,
     check_text,
     count_operations,
@@ -74,13 +76,44 @@ _COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
 _ORIGINIR = re.compile(r"^\s*(?://[^\n]*\n\s*)*QINIT\s+\d+", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
 class ParsedCircuit:
-    """A program's circuit and what else its format said (verbatim, result types)."""
+    """A program's circuit and what else its format said (verbatim, result types).
 
-    format: str
-    circuit: QuantumCircuit
-    extras: dict[str, Any] = field(default_factory=dict)
+    ``gates`` is the gate list of a plain circuit (:func:`gatelist.of_circuit`).
+    A plain OpenQASM 2 program is read into its gate list only; its ``circuit``
+    is built from it when first asked for, which admission never does: the
+    limits, the device checks and the stored form all read the gate list.
+    """
+
+    def __init__(
+        self,
+        format: str,
+        circuit: QuantumCircuit | None = None,
+        extras: dict[str, Any] | None = None,
+        gates: gatelist.GateList | None = None,
+    ) -> None:
+        if circuit is None and gates is None:
+            raise ValueError("a parsed circuit needs its circuit or its gate list")
+        self.format = format
+        self.extras = extras if extras is not None else {}
+        self.gates = gates
+        self._circuit = circuit
+
+    @property
+    def circuit(self) -> QuantumCircuit:
+        if self._circuit is None:
+            assert self.gates is not None
+            self._circuit = self.gates.to_circuit()
+        return self._circuit
+
+    @property
+    def checked(self) -> QuantumCircuit | gatelist.GateList:
+        """What an admission check reads: the gate list of a plain program, else the circuit."""
+        return self.gates if self.gates is not None else self.circuit
+
+    @property
+    def parameter_names(self) -> list[str]:
+        return [] if self.gates is not None else [p.name for p in self.circuit.parameters]
 
 
 @dataclass(frozen=True)
@@ -143,7 +176,7 @@ def warm_up() -> None:
     parse_circuit("QINIT 1\nCREG 1\nH q[0]\n", "originir")
 
 
-#: Bytes of parsed programs (as QPY) kept per process, for programs sent again
+#: Bytes of parsed programs (in their stored form) kept per process, for programs sent again
 #: and again (a VQE loop's ansatz, a sweep resubmitted); keyed by the exact
 #: text, format and limits. The bound is in bytes, so a few huge circuits cannot
 #: fill the process.
@@ -192,8 +225,8 @@ def parse_circuit(source: str, fmt: str = "auto", limits: Limits = DEFAULT_LIMIT
     """Parse one program in this process, within the limits.
 
     A program parsed before in this process (the same text, format and limits)
-    is not parsed again: the caller gets a fresh circuit read from the kept QPY,
-    so nothing it does to the circuit reaches the next caller.
+    is not parsed again: the caller gets a fresh circuit read from its kept
+    stored form, so nothing it does to the circuit reaches the next caller.
 
     Raises:
         errors.ProgramError: a subclass saying what is wrong and where.
@@ -202,26 +235,39 @@ def parse_circuit(source: str, fmt: str = "auto", limits: Limits = DEFAULT_LIMIT
 
 
 def _parse_keeping(source: str, fmt: str, limits: Limits) -> tuple[ParsedCircuit, bytes | None]:
-    """The parse, and its QPY when it has one (kept, or just written for keeping)."""
+    """The parse, and its stored form when it has one (kept, or just written for keeping)."""
     if len(source) > PARSE_CACHE_MAX_BYTES:
         return _parse_circuit(source, fmt, limits), None
     key = (source, fmt, limits)
     kept = _kept.get(key)
     if kept is not None:
-        circuit = qiskit_qpy.load(io.BytesIO(kept[1]))[0]
-        return ParsedCircuit(kept[0], circuit, copy.deepcopy(kept[2])), kept[1]
+        extras = copy.deepcopy(kept[2])
+        if gatelist.is_gate_list(kept[1]):
+            gates = gatelist.GateList.from_bytes(kept[1])
+            return ParsedCircuit(kept[0], None, extras, gates), kept[1]
+        return ParsedCircuit(kept[0], load_circuit(kept[1]), extras), kept[1]
     parsed = _parse_circuit(source, fmt, limits)
     try:
-        buffer = io.BytesIO()
-        qiskit_qpy.dump(parsed.circuit, buffer)
+        stored = _stored_of(parsed, None)
     except Exception:  # a circuit QPY cannot hold is simply not kept
         return parsed, None
-    _kept.put(key, (parsed.format, buffer.getvalue(), copy.deepcopy(parsed.extras)))
-    return parsed, buffer.getvalue()
+    _kept.put(key, (parsed.format, stored, copy.deepcopy(parsed.extras)))
+    return parsed, stored
+
+
+def _stored_of(parsed: ParsedCircuit, kept: bytes | None) -> bytes:
+    """The circuit as a job stores it: its gate list when it has one, else QPY."""
+    if kept is not None:
+        return kept
+    if parsed.gates is not None:
+        return parsed.gates.to_bytes()
+    buffer = io.BytesIO()
+    qiskit_qpy.dump(parsed.circuit, buffer)
+    return buffer.getvalue()
 
 
 def _qpy_of(parsed: ParsedCircuit, kept: bytes | None) -> bytes:
-    if kept is not None:
+    if kept is not None and not gatelist.is_gate_list(kept):
         return kept
     buffer = io.BytesIO()
     qiskit_qpy.dump(parsed.circuit, buffer)
@@ -266,7 +312,16 @@ def _parse_circuit(source: str, fmt: str, limits: Limits) -> ParsedCircuit:
     try:
         # OpenQASM 3 sizes and gate modifiers are bounded on the syntax tree,
         # before the converter allocates registers or synthesises gates.
-        circuit = qasm3.parse(text, limits) if fmt == "qasm3" else FORMATS[fmt].parse(text)
+        if fmt == "qasm3":
+            circuit = qasm3.parse(text, limits)
+        elif fmt == "qasm2":
+            read = qasm2.parse_plain(text)
+            if isinstance(read, gatelist.GateList):
+                check_gates(read, limits)
+                return ParsedCircuit(fmt, None, extras, read)
+            circuit = read
+        else:
+            circuit = FORMATS[fmt].parse(text)
     except errors.QHarborError:
         raise
     except RecursionError:
@@ -282,7 +337,10 @@ def _parse_circuit(source: str, fmt: str, limits: Limits) -> ParsedCircuit:
         # is still sampled: every qubit is measured at the end.
         circuit.measure_all()
     check_circuit(circuit, limits)
-    return ParsedCircuit(fmt, circuit, extras)
+    # A plain circuit of another format is kept as a gate list too (not with
+    # Braket's result types or verbatim boxes, which its worker reads as circuits).
+    gates = gatelist.of_circuit(circuit) if not extras else None
+    return ParsedCircuit(fmt, circuit, extras, gates)
 
 
 def _bounded(circuit: QuantumCircuit, limits: Limits) -> QuantumCircuit:
@@ -396,7 +454,7 @@ def parse_program(
     if sandbox is not None:
         check_size(source, limits)  # the cheapest refusals need no parser process
         parsed = sandbox.parse(source, fmt, limits)
-        circuit = qiskit_qpy.load(io.BytesIO(parsed.qpy))[0]
+        circuit = load_circuit(parsed.qpy)
         result = ParsedCircuit(parsed.format, circuit, parsed.extras)
     else:
         result = parse_circuit(source, fmt, limits)
@@ -410,19 +468,21 @@ class Admitted:
     """A program that parsed and passed its checks, as the API keeps it.
 
     The API process holds no circuit of an untrusted program: only the circuit
-    as QPY (for a dry run's compilation, also sandboxed), what the format said,
-    and what the check returned.
+    in its stored form (for a dry run's compilation, also sandboxed), what the
+    format said, and what the check returned.
 
     Attributes:
         format: the format it was read as.
-        qpy: the parsed circuit as QPY bytes.
+        stored: the parsed circuit as a job stores it: a gate list
+            (:mod:`qharbor.engines.gatelist`) for a plain circuit, else QPY;
+            :func:`load_circuit` reads either.
         bindings: one mapping of parameter name to value per run.
         extras: ``verbatim`` and ``result_types``, when the program asked for them.
         checked: what the check function returned (e.g. the circuit's features).
     """
 
     format: str
-    qpy: bytes
+    stored: bytes
     bindings: tuple[Mapping[str, float], ...]
     extras: Mapping[str, Any] = field(default_factory=dict)
     checked: Any = None
@@ -457,8 +517,9 @@ def admit_program(
         sandbox: a :class:`~qharbor.programs.sandbox.ParserPool`, or ``None`` to
             run here (tests and tools).
         check: a module-level function (or a ``functools.partial`` of one) of
-            the circuit and the format's extras that raises for a circuit the
-            caller cannot take, e.g. the device checks;
+            the circuit (a plain program's gate list, see
+            :attr:`ParsedCircuit.checked`) and the format's extras that raises
+            for a circuit the caller cannot take, e.g. the device checks;
             what it returns comes back as :attr:`Admitted.checked`.
 
     Raises:
@@ -470,8 +531,8 @@ def admit_program(
         answer = admit_here(source, fmt, limits, check)
     else:
         answer = sandbox.call(admit_here, source, fmt, limits, check)
-    fmt_read, qpy_bytes, extras, names, checked = answer
-    return Admitted(fmt_read, qpy_bytes, _bindings(names, parameters), extras, checked)
+    fmt_read, stored, extras, names, checked = answer
+    return Admitted(fmt_read, stored, _bindings(names, parameters), extras, checked)
 
 
 def admit_here(
@@ -482,14 +543,17 @@ def admit_here(
 ) -> tuple[str, bytes, dict[str, Any], list[str], Any]:
     """Parse and check in this process: what a sandboxed parser runs for the API."""
     parsed, kept = _parse_keeping(source, fmt, limits)
-    checked = check(parsed.circuit, parsed.extras) if check is not None else None
-    names = [p.name for p in parsed.circuit.parameters]
-    return parsed.format, _qpy_of(parsed, kept), parsed.extras, names, checked
+    checked = check(parsed.checked, parsed.extras) if check is not None else None
+    names = parsed.parameter_names
+    return parsed.format, _stored_of(parsed, kept), parsed.extras, names, checked
 
 
-def load_circuit(qpy_bytes: bytes) -> QuantumCircuit:
-    """The circuit an :class:`Admitted` program holds as QPY."""
-    circuit: QuantumCircuit = qiskit_qpy.load(io.BytesIO(qpy_bytes))[0]
+def load_circuit(stored: bytes) -> QuantumCircuit:
+    """The circuit of stored bytes: a gate list or QPY (an :class:`Admitted` program's)."""
+    if gatelist.is_gate_list(stored):
+        rebuilt: QuantumCircuit = gatelist.GateList.from_bytes(stored).to_circuit()
+        return rebuilt
+    circuit: QuantumCircuit = qiskit_qpy.load(io.BytesIO(stored))[0]
     return circuit
 
 

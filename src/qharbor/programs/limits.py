@@ -23,6 +23,7 @@ from qiskit.circuit import ControlFlowOp, ForLoopOp, Gate, ParameterExpression
 from qiskit.circuit.library import get_standard_gate_name_mapping
 
 from qharbor import errors
+from qharbor.engines.gatelist import GateList
 
 _STANDARD = frozenset(get_standard_gate_name_mapping())
 # +1 for each opening bracket, -1 for each closing one, by byte value.
@@ -482,20 +483,44 @@ def check_circuit(circuit: QuantumCircuit, limits: Limits = DEFAULT_LIMITS) -> N
             and gate definitions are expanded.
         errors.ProgramParameters: an angle is NaN or infinite.
     """
-    if circuit.num_qubits > limits.max_qubits:
+    _check_width(circuit.num_qubits, circuit.num_clbits, limits)
+    count_operations(circuit, limits)
+
+
+def _check_width(qubits: int, clbits: int, limits: Limits) -> None:
+    if qubits > limits.max_qubits:
         raise errors.ProgramLimit(
-            f"the program uses {circuit.num_qubits} qubits; the limit is {limits.max_qubits}",
-            qubits=circuit.num_qubits,
+            f"the program uses {qubits} qubits; the limit is {limits.max_qubits}",
+            qubits=qubits,
             max_qubits=limits.max_qubits,
         )
-    if circuit.num_clbits > limits.max_clbits:
+    if clbits > limits.max_clbits:
         raise errors.ProgramLimit(
-            f"the program uses {circuit.num_clbits} classical bits; the limit is "
-            f"{limits.max_clbits}",
-            clbits=circuit.num_clbits,
+            f"the program uses {clbits} classical bits; the limit is {limits.max_clbits}",
+            clbits=clbits,
             max_clbits=limits.max_clbits,
         )
-    count_operations(circuit, limits)
+
+
+def check_gates(gates: GateList, limits: Limits = DEFAULT_LIMITS) -> None:
+    """:func:`check_circuit` of a plain program's gate list, without building its circuit.
+
+    Every operation of a gate list counts once (standard gates have no definition
+    to expand); only limits tighter than the standard gates' controls need the circuit.
+
+    Raises:
+        errors.ProgramLimit, errors.ProgramParameters: as :func:`check_circuit`.
+    """
+    if limits.max_controls < _STANDARD_MAX_CONTROLS:
+        check_circuit(gates.to_circuit(), limits)
+        return
+    _check_width(gates.num_qubits, gates.num_clbits, limits)
+    if not bool(np.isfinite(gates.params).all()):
+        for name, _qubits, angles, _clbit in gates.operations():
+            _check_values(name, angles)
+    if len(gates.codes) > limits.max_operations:
+        # As counting the circuit reports it: at the first operation past the limit.
+        raise _too_many(limits.max_operations + 1, limits)
 
 
 def count_operations(circuit: QuantumCircuit, limits: Limits = DEFAULT_LIMITS) -> int:

@@ -14,12 +14,17 @@ from qharbor.jobs.claims import Claim
 from qharbor.jobs.parsed import ParsedProgram
 from qharbor.jobs.result import ExperimentResult, Result, Timings
 from qharbor.workers.compiler import compile_for
+from qharbor.workers.gate_lists import execute_gate_lists
 from qharbor.workers.record import picker_for, record
 
 
 def execute_circuits(claim: Claim, programs: list[ParsedProgram]) -> Result:
     device = claim.runs_on
     picker = picker_for(claim)
+    # Plain programs kept as gate lists run without a QuantumCircuit when they can.
+    plain = execute_gate_lists(claim, programs, picker)
+    if plain is not None:
+        return plain
     started = time.perf_counter()
     experiments: list[Experiment] = []
     # The compiled circuits as users see them (``experiments`` may hold them narrowed).

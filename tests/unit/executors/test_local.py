@@ -111,7 +111,7 @@ def test_a_task_runs_and_returns_done(executor: LocalExecutor) -> None:
 
 
 def test_a_program_error_returns_failed_with_its_code(executor: LocalExecutor) -> None:
-    damaged = {**stored(BELL), "circuit_qpy": "bm90IHFweQ=="}
+    damaged = {**stored(BELL), "circuit_gates": "bm90IHFweQ=="}
     executor.submit(make_task("bad", damaged))
     outcome = outcome_of(executor, "bad")
     assert outcome.kind is OutcomeKind.FAILED
@@ -164,7 +164,7 @@ def test_memory_is_held_while_a_task_runs_and_returned_when_it_is_done(
 
 
 def test_memory_is_returned_when_a_task_fails(executor: LocalExecutor) -> None:
-    damaged = {**stored(BELL), "circuit_qpy": "bm90IHFweQ=="}
+    damaged = {**stored(BELL), "circuit_gates": "bm90IHFweQ=="}
     executor.submit(make_task("bad", damaged, memory_bytes=NEED))
     assert outcome_of(executor, "bad").kind is OutcomeKind.FAILED
     assert executor.free_memory() == CAPACITY

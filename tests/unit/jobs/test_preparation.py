@@ -42,9 +42,14 @@ def test_prepared_programs_record_format_name_and_bindings() -> None:
         )
     )
     stored = [
-        {k: v for k, v in program.to_json().items() if k != "circuit_qpy"}
+        {k: v for k, v in program.to_json().items() if k not in ("circuit_qpy", "circuit_gates")}
         for program in prepared.programs
     ]
+    # The plain OpenQASM 2 program is kept as a gate list, the parametric one as QPY.
+    kept = [
+        program.to_json().keys() & {"circuit_qpy", "circuit_gates"} for program in prepared.programs
+    ]
+    assert kept == [{"circuit_gates"}, {"circuit_qpy"}]
     assert stored == [
         {"source": BELL, "format": "qasm2", "name": "bell", "bindings": []},
         {

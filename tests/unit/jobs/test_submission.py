@@ -237,7 +237,7 @@ def test_sealed_programs_are_checked_then_stored_sealed_again(harness: Harness) 
     assert [(p.source, p.format, p.bindings) for p in programs] == [(BELL, "qasm2", ())] * 2
     # The parsed circuits are sealed with the text: neither is readable at rest.
     assert BELL not in str(row.programs)
-    assert programs[0].circuit_qpy not in str(row.programs)
+    assert programs[0].packed not in str(row.programs)
 
 
 def test_sealed_programs_need_the_submitters_key(harness: Harness) -> None:

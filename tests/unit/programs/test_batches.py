@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 
 import pytest
-from qiskit import qpy
 
 from qharbor import errors
 from qharbor.programs import batches
 from qharbor.programs.batches import Item, admit_programs
-from qharbor.programs.intake import Admitted, admit_program
+from qharbor.programs.intake import Admitted, admit_program, load_circuit
 from qharbor.programs.sandbox import ParserPool
 
 HEADER = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[3];\ncreg c[3];\n'
@@ -23,7 +21,7 @@ def program(k: int) -> str:
 
 def circuit_of(admitted: Admitted | errors.QHarborError):  # type: ignore[no-untyped-def]
     assert isinstance(admitted, Admitted), admitted
-    return qpy.load(io.BytesIO(admitted.qpy))[0]
+    return load_circuit(admitted.stored)
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +38,7 @@ def test_a_batch_in_several_chunks_is_admitted_as_each_program_alone(pool: Parse
     assert len(admitted) == count
     for k in (0, batches.CHUNK_PROGRAMS, count - 1):
         alone = admit_program(program(k), sandbox=None)
-        assert circuit_of(admitted[k]) == qpy.load(io.BytesIO(alone.qpy))[0]
+        assert circuit_of(admitted[k]) == load_circuit(alone.stored)
 
 
 def test_the_refused_program_is_the_one_reported_in_its_place(pool: ParserPool) -> None:

@@ -287,3 +287,35 @@ def test_a_word_inside_another_does_not_hide_an_include() -> None:
     with pytest.raises(errors.QHarborError) as caught:
         check_text('OPENQASM 3.0;\nxinclude "include "evil.inc";\n')
     assert caught.value.detail["include"] == "evil.inc"
+
+
+@pytest.mark.parametrize(
+    ("body", "limits", "code"),
+    [
+        ("rx(1e999) q[0];\n", DEFAULT_LIMITS, "PROGRAM_PARAMETERS"),
+        ("u3(0, -1e999, 1) q[1];\n", DEFAULT_LIMITS, "PROGRAM_PARAMETERS"),
+        ("h q[0];\n" * 30, Limits(max_operations=20), "PROGRAM_LIMIT"),
+        ("h q[0];\n", Limits(max_qubits=2), "PROGRAM_LIMIT"),
+        ("h q[0];\n", Limits(max_clbits=2), "PROGRAM_LIMIT"),
+        ("ccx q[0], q[1], q[2];\n", Limits(max_controls=1), "PROGRAM_LIMIT"),
+    ],
+)
+def test_plain_openqasm2_is_refused_as_its_circuit_is(body: str, limits: Limits, code: str) -> None:
+    """A plain program is checked on its gate list; the refusal is the circuit's own."""
+    from qharbor.engines.gatelist import GateList
+    from qharbor.programs import qasm2
+    from qharbor.programs.limits import check_circuit, check_gates
+
+    source = Q2 + "qreg q[3];\ncreg c[3];\n" + body + "measure q -> c;\n"
+    gates = qasm2.parse_plain(source)
+    assert isinstance(gates, GateList)
+    with pytest.raises(errors.QHarborError) as by_gates:
+        check_gates(gates, limits)
+    with pytest.raises(errors.QHarborError) as by_circuit:
+        check_circuit(gates.to_circuit(), limits)
+    assert by_gates.value.code == by_circuit.value.code == code
+    assert by_gates.value.message == by_circuit.value.message
+    assert by_gates.value.detail == by_circuit.value.detail
+    with pytest.raises(errors.QHarborError) as admitted:
+        parse_program(source, limits=limits)
+    assert admitted.value.code == code

@@ -125,7 +125,7 @@ def test_a_program_stored_without_its_parsed_circuit_fails_the_attempt_clearly()
 
 
 def test_a_damaged_stored_circuit_fails_the_attempt_clearly() -> None:
-    damaged = {**spec(BELL), "circuit_qpy": "bm90IHFweQ=="}
+    damaged = {**spec(BELL), "circuit_gates": "bm90IHFweQ=="}
     with pytest.raises(errors.ExecutionError, match="stored circuit cannot be read"):
         result_json(task(damaged))
 
