@@ -44,7 +44,7 @@ from qulacs import gate as qgate
 from qulacs.circuit import QuantumCircuitOptimizer
 
 from qharbor import errors
-from qharbor.engines import operations
+from qharbor.engines import operations, qulacs_diagonals
 from qharbor.engines.readout import Readout
 
 
@@ -200,20 +200,24 @@ def translate(circuit: QuantumCircuit) -> Translation:
         errors.ExecutionError: the circuit measures mid-circuit, resets or branches.
     """
     circuit = operations.conform(circuit, OPERATIONS)
+    wide = circuit.num_qubits >= FUSE_QUBITS and circuit.num_parameters == 0
+    # A wide circuit of mostly controlled phases merges its runs of diagonal
+    # gates (a QFT); other wide circuits merge neighbouring gates into small
+    # dense blocks (qulacs's light optimiser), which would fold the merged
+    # diagonals into dense matrices. Both mean fewer passes over a large state.
+    # Parametric circuits are left alone, since merging would hide their parameters.
+    diagonals = wide and qulacs_diagonals.phase_heavy(dict(circuit.count_ops()))
     try:
-        out = _translate(circuit)
+        out = _translate(circuit, diagonals)
     except operations.NeedsTranspile:
         basic = transpile(circuit, basis_gates=_TRANSPILE_BASIS, optimization_level=0)
-        out = _translate(basic)
-    if not out.slots and circuit.num_qubits >= FUSE_QUBITS:
-        # Merge neighbouring gates into small dense blocks (qulacs's light
-        # optimiser): fewer passes over a large state. Parametric circuits are
-        # left alone, since merging would hide their parameters.
+        out = _translate(basic, diagonals)
+    if wide and not diagonals and not out.slots:
         QuantumCircuitOptimizer().optimize_light(out.circuit)
     return out
 
 
-def _translate(circuit: QuantumCircuit) -> Translation:
+def _translate(circuit: QuantumCircuit, diagonals: bool = False) -> Translation:
     n = circuit.num_qubits
     parametric = circuit.num_parameters > 0
     target = qulacs.ParametricQuantumCircuit(n) if parametric else qulacs.QuantumCircuit(n)
@@ -223,6 +227,15 @@ def _translate(circuit: QuantumCircuit) -> Translation:
     measured: set[int] = set()
     out = Translation(target, _NO_READOUT)
     fixed = _FIXED
+
+    def add_fixed(name: str, qubits: list[int], instruction: Any) -> None:
+        add = fixed.get(name)
+        if add is not None:
+            add(target, qubits, instruction)
+        else:
+            _add_matrix(target, instruction.operation, qubits)
+
+    run = qulacs_diagonals.DiagonalRun(add_fixed) if diagonals else None
     for instruction in circuit.data:
         # Read only what is needed, from the instruction itself: each attribute
         # builds Python objects, and ``.operation`` a whole new gate.
@@ -238,6 +251,13 @@ def _translate(circuit: QuantumCircuit) -> Translation:
             raise errors.ExecutionError(
                 f"qulacs runs final measurements only; {name!r} acts on a measured qubit"
             )
+        if run is not None and not instruction.clbits:
+            table = qulacs_diagonals.phases(name, instruction.params)
+            if table is not None:
+                run.add(target, name, qubits, instruction, table)
+                continue
+            if run.touches(qubits):
+                run.close(target)
         add = fixed.get(name)
         if add is None and (instruction.clbits or name == "reset" or instruction.is_control_flow()):
             raise errors.ExecutionError(
@@ -249,6 +269,8 @@ def _translate(circuit: QuantumCircuit) -> Translation:
             add(target, qubits, instruction)
         else:
             _add_matrix(target, instruction.operation, qubits)
+    if run is not None:
+        run.close(target)
     out.readout = Readout.of(circuit, pairs)
     phase = circuit.global_phase
     if isinstance(phase, ParameterExpression) and phase.parameters:

@@ -1,0 +1,61 @@
+"""Merged runs of diagonal gates for qulacs: each gate's phases, and what a merge keeps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from qiskit import QuantumCircuit
+from qiskit.circuit.library import get_standard_gate_name_mapping
+from qiskit.quantum_info import Operator, Statevector
+
+from qharbor.engines import qulacs_diagonals
+from qharbor.engines.qulacs_circuits import FUSE_QUBITS, translate
+from tests.unit.engines.conformance_circuits import phase_heavy
+
+GATES = get_standard_gate_name_mapping()
+
+
+@pytest.mark.parametrize("name", sorted(qulacs_diagonals._PHASES))
+@pytest.mark.parametrize("angle", [0.37, -2.1])
+def test_each_gate_s_phases_are_its_qiskit_matrix(name: str, angle: float) -> None:
+    gate = GATES[name]
+    if gate.params:
+        gate = type(gate)(*([angle] * len(gate.params)))
+    phases = qulacs_diagonals.phases(name, gate.params)
+    assert phases is not None
+    np.testing.assert_allclose(np.diag(np.exp(1j * phases)), Operator(gate).data, atol=1e-12)
+
+
+def test_a_gate_with_a_free_parameter_or_off_the_diagonal_is_not_merged() -> None:
+    from qiskit.circuit import Parameter
+
+    assert qulacs_diagonals.phases("cp", [Parameter("t")]) is None
+    assert qulacs_diagonals.phases("cx", []) is None
+
+
+def test_a_qft_like_circuit_becomes_few_gates_of_bounded_width_and_the_same_state() -> None:
+    circuit = phase_heavy(FUSE_QUBITS)
+    assert qulacs_diagonals.phase_heavy(dict(circuit.count_ops()))
+    translation = translate(circuit)
+    qulacs_circuit = translation.circuit
+    widths = [
+        len(qulacs_circuit.get_gate(i).get_target_index_list())
+        for i in range(qulacs_circuit.get_gate_count())
+    ]
+    assert max(widths) <= qulacs_diagonals.MERGE_QUBITS
+    assert len(widths) < circuit.size() / 2
+    state, phase = translation.state(None)
+    vector = state.get_vector() * np.exp(1j * phase)
+    np.testing.assert_allclose(vector, Statevector(circuit).data, atol=1e-10)
+
+
+def test_circuits_of_few_phases_keep_the_light_optimiser() -> None:
+    circuit = QuantumCircuit(FUSE_QUBITS)
+    for q in range(FUSE_QUBITS):
+        circuit.ry(0.1 * q, q)
+        circuit.rz(0.2, q)
+    for q in range(0, FUSE_QUBITS - 1, 2):
+        circuit.cz(q, q + 1)
+    assert not qulacs_diagonals.phase_heavy(dict(circuit.count_ops()))
+    # The light optimiser merged each qubit's ry and rz (and some of the cz) into one gate.
+    assert translate(circuit).circuit.get_gate_count() <= circuit.size() - FUSE_QUBITS
