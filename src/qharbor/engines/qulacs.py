@@ -25,7 +25,6 @@ from qharbor.engines.features import CircuitFeatures
 from qharbor.engines.qulacs_circuits import (
     OPERATIONS,
     Translation,
-    fresh_state,
     global_phase_factor,
     translate,
 )
@@ -164,8 +163,7 @@ def _sample(program: Translation, shots: int, seed: int) -> dict[str, int]:
     readout = program.readout
     if not readout.pairs:
         return {}
-    state = fresh_state(program.circuit.get_qubit_count())
-    program.circuit.update_quantum_state(state)
+    state = program.evolve()
     return readout.counts_from_indices(state.sampling(shots, seed % _SEED_MODULUS))
 
 

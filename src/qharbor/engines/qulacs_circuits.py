@@ -127,6 +127,9 @@ class Translation:
             ``scale`` times the expression's value.
         phase: the constant global phase, in radians.
         phase_terms: (expression, scale) terms added to the global phase.
+        initial: the basis state the circuit starts from (qubit i is bit i):
+            a wide circuit's X gates on qubits nothing has acted on yet set it,
+            instead of each being a pass over the state.
     """
 
     circuit: Any
@@ -134,6 +137,7 @@ class Translation:
     slots: list[tuple[Any, float]] = field(default_factory=list)
     phase: float = 0.0
     phase_terms: list[tuple[Any, float]] = field(default_factory=list)
+    initial: int = 0
 
     def bind(self, binding: Mapping[str, float] | None) -> float:
         """Set the circuit's parameters from ``binding``; return the global phase.
@@ -159,9 +163,15 @@ class Translation:
     def state(self, binding: Mapping[str, float] | None) -> tuple[Any, float]:
         """The final qulacs state, and the global phase it lacks."""
         phase = self.bind(binding)
+        return self.evolve(), phase
+
+    def evolve(self) -> Any:
+        """A fresh state in the initial basis state, with the circuit (as bound) applied."""
         state = fresh_state(self.circuit.get_qubit_count())
+        if self.initial:
+            state.set_computational_basis(self.initial)
         self.circuit.update_quantum_state(state)
-        return state, phase
+        return state
 
 
 #: States up to this width are kept for reuse (16 MiB at 20 qubits); wider ones
@@ -208,16 +218,16 @@ def translate(circuit: QuantumCircuit) -> Translation:
     # Parametric circuits are left alone, since merging would hide their parameters.
     diagonals = wide and qulacs_diagonals.phase_heavy(dict(circuit.count_ops()))
     try:
-        out = _translate(circuit, diagonals)
+        out = _translate(circuit, wide, diagonals)
     except operations.NeedsTranspile:
         basic = transpile(circuit, basis_gates=_TRANSPILE_BASIS, optimization_level=0)
-        out = _translate(basic, diagonals)
+        out = _translate(basic, wide, diagonals)
     if wide and not diagonals and not out.slots:
         QuantumCircuitOptimizer().optimize_light(out.circuit)
     return out
 
 
-def _translate(circuit: QuantumCircuit, diagonals: bool = False) -> Translation:
+def _translate(circuit: QuantumCircuit, wide: bool = False, diagonals: bool = False) -> Translation:
     n = circuit.num_qubits
     parametric = circuit.num_parameters > 0
     target = qulacs.ParametricQuantumCircuit(n) if parametric else qulacs.QuantumCircuit(n)
@@ -235,7 +245,9 @@ def _translate(circuit: QuantumCircuit, diagonals: bool = False) -> Translation:
         else:
             _add_matrix(target, instruction.operation, qubits)
 
-    run = qulacs_diagonals.DiagonalRun(add_fixed) if diagonals else None
+    run = qulacs_diagonals.DiagonalRun(add_fixed, n) if diagonals else None
+    # Qubits some gate acted on; an X before any of them sets the initial state.
+    touched: set[int] | None = set() if wide else None
     for instruction in circuit.data:
         # Read only what is needed, from the instruction itself: each attribute
         # builds Python objects, and ``.operation`` a whole new gate.
@@ -251,6 +263,11 @@ def _translate(circuit: QuantumCircuit, diagonals: bool = False) -> Translation:
             raise errors.ExecutionError(
                 f"qulacs runs final measurements only; {name!r} acts on a measured qubit"
             )
+        if touched is not None:
+            if name == "x" and qubits[0] not in touched:
+                out.initial ^= 1 << qubits[0]
+                continue
+            touched.update(qubits)
         if run is not None and not instruction.clbits:
             table = qulacs_diagonals.phases(name, instruction.params)
             if table is not None:

@@ -42,7 +42,7 @@ def test_a_qft_like_circuit_becomes_few_gates_of_bounded_width_and_the_same_stat
         len(qulacs_circuit.get_gate(i).get_target_index_list())
         for i in range(qulacs_circuit.get_gate_count())
     ]
-    assert max(widths) <= qulacs_diagonals.MERGE_QUBITS
+    assert max(widths) <= qulacs_diagonals.MERGE_QUBITS + qulacs_diagonals.PAD_QUBITS
     assert len(widths) < circuit.size() / 2
     state, phase = translation.state(None)
     vector = state.get_vector() * np.exp(1j * phase)
@@ -59,3 +59,18 @@ def test_circuits_of_few_phases_keep_the_light_optimiser() -> None:
     assert not qulacs_diagonals.phase_heavy(dict(circuit.count_ops()))
     # The light optimiser merged each qubit's ry and rz (and some of the cz) into one gate.
     assert translate(circuit).circuit.get_gate_count() <= circuit.size() - FUSE_QUBITS
+
+
+def test_x_gates_before_anything_else_on_their_qubit_set_the_initial_state() -> None:
+    circuit = QuantumCircuit(FUSE_QUBITS)
+    circuit.x([0, 3, 5])
+    circuit.h(1)
+    circuit.x(1)  # after an H: a gate
+    circuit.cx(5, 2)
+    circuit.x(5)  # after a CX on it: a gate
+    circuit.x(7)
+    circuit.x(7)  # twice: back to 0
+    translation = translate(circuit)
+    assert translation.initial == 0b101001
+    state, phase = translation.state(None)
+    np.testing.assert_allclose(state.get_vector() * np.exp(1j * phase), Statevector(circuit).data)
