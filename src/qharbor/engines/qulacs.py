@@ -19,10 +19,11 @@ from qiskit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
 
 from qharbor import errors
-from qharbor.engines import threads
+from qharbor.engines import qulacs_diagonals, threads
 from qharbor.engines.base import Experiment, ExperimentOutcome, run_each
 from qharbor.engines.features import CircuitFeatures
 from qharbor.engines.qulacs_circuits import (
+    FUSE_QUBITS,
     OPERATIONS,
     Translation,
     global_phase_factor,
@@ -62,6 +63,21 @@ class QulacsEngine:
 
     def versions(self) -> dict[str, str]:
         return {"qiskit": metadata.version("qiskit"), "qulacs": metadata.version("qulacs")}
+
+    def passes(self, features: CircuitFeatures) -> int:
+        """Gates applied to a circuit with these features, as the cost model counts them.
+
+        A wide phase-heavy circuit's runs of diagonal gates merge
+        (:mod:`qharbor.engines.qulacs_diagonals`): each other gate ends at most
+        one run, so it makes at most two passes per other gate, and one more.
+        """
+        if (
+            features.num_qubits < FUSE_QUBITS
+            or features.num_parameters
+            or not qulacs_diagonals.phase_heavy(features.gates)
+        ):
+            return features.size
+        return min(features.size, 2 * (features.size - features.diagonal) + 1)
 
     def run(
         self,

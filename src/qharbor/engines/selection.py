@@ -262,7 +262,7 @@ class Selector:
             terms = costs.term_values(
                 costs.form_for(engine.name, method),
                 qubits=features.num_qubits,
-                gates=features.size,
+                gates=costs.gate_passes(engine, features),
                 runs=runs,
                 shots=shots,
             )
