@@ -97,7 +97,7 @@ class QulacsEngine:
             if circuit.num_qubits != width:
                 width = circuit.num_qubits
                 _use_threads(width)
-            return translate(circuit)
+            return translate(circuit, sampled=True)
 
         def sample(program: Translation, binding: Any, run_seed: int) -> dict[str, int]:
             program.bind(binding)

@@ -203,8 +203,15 @@ def _value(expression: Any, binding: Mapping[str, float]) -> float:
     return float(expression.bind({p: binding[p.name] for p in expression.parameters}))
 
 
-def translate(circuit: QuantumCircuit) -> Translation:
+def translate(circuit: QuantumCircuit, *, sampled: bool = False) -> Translation:
     """``circuit`` as qulacs gates; parametric gates of other kinds via the transpiler.
+
+    Args:
+        circuit: the Qiskit circuit.
+        sampled: its final state is only sampled, never read as a state: then
+            a wide circuit's swaps relabel its qubits (later gates and the
+            measurements act on the qubits the swaps named) rather than move
+            amplitudes, a pass over the state each (a QFT ends with n/2).
 
     Raises:
         errors.ExecutionError: the circuit measures mid-circuit, resets or branches.
@@ -217,17 +224,20 @@ def translate(circuit: QuantumCircuit) -> Translation:
     # diagonals into dense matrices. Both mean fewer passes over a large state.
     # Parametric circuits are left alone, since merging would hide their parameters.
     diagonals = wide and qulacs_diagonals.phase_heavy(dict(circuit.count_ops()))
+    relabel = wide and sampled
     try:
-        out = _translate(circuit, wide, diagonals)
+        out = _translate(circuit, wide, diagonals, relabel)
     except operations.NeedsTranspile:
         basic = transpile(circuit, basis_gates=_TRANSPILE_BASIS, optimization_level=0)
-        out = _translate(basic, wide, diagonals)
+        out = _translate(basic, wide, diagonals, relabel)
     if wide and not diagonals and not out.slots:
         QuantumCircuitOptimizer().optimize_light(out.circuit)
     return out
 
 
-def _translate(circuit: QuantumCircuit, wide: bool = False, diagonals: bool = False) -> Translation:
+def _translate(
+    circuit: QuantumCircuit, wide: bool = False, diagonals: bool = False, relabel: bool = False
+) -> Translation:
     n = circuit.num_qubits
     parametric = circuit.num_parameters > 0
     target = qulacs.ParametricQuantumCircuit(n) if parametric else qulacs.QuantumCircuit(n)
@@ -248,11 +258,15 @@ def _translate(circuit: QuantumCircuit, wide: bool = False, diagonals: bool = Fa
     run = qulacs_diagonals.DiagonalRun(add_fixed, n) if diagonals else None
     # Qubits some gate acted on; an X before any of them sets the initial state.
     touched: set[int] | None = set() if wide else None
+    # Where each of the circuit's qubits is in the qulacs state, as swaps relabel them.
+    where = list(range(n)) if relabel else None
     for instruction in circuit.data:
         # Read only what is needed, from the instruction itself: each attribute
         # builds Python objects, and ``.operation`` a whole new gate.
         name = instruction.name
         qubits = [qubit_index[q] for q in instruction.qubits]
+        if where is not None:
+            logical, qubits = qubits, [where[q] for q in qubits]
         if name == "measure":
             pairs.append((qubits[0], clbit_index[instruction.clbits[0]]))
             measured.add(qubits[0])
@@ -263,6 +277,10 @@ def _translate(circuit: QuantumCircuit, wide: bool = False, diagonals: bool = Fa
             raise errors.ExecutionError(
                 f"qulacs runs final measurements only; {name!r} acts on a measured qubit"
             )
+        if where is not None and name == "swap":
+            a, b = logical
+            where[a], where[b] = where[b], where[a]
+            continue
         if touched is not None:
             if name == "x" and qubits[0] not in touched:
                 out.initial ^= 1 << qubits[0]

@@ -1,4 +1,5 @@
-"""Merged runs of diagonal gates for qulacs: each gate's phases, and what a merge keeps."""
+"""What qulacs's translation saves on wide circuits: merged diagonal runs, a basis state
+set by leading X gates, swaps relabelled when the state is only sampled."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from qiskit import QuantumCircuit
 from qiskit.circuit.library import get_standard_gate_name_mapping
 from qiskit.quantum_info import Operator, Statevector
 
-from qharbor.engines import qulacs_diagonals
+from qharbor.engines import Experiment, qulacs_diagonals
+from qharbor.engines.qulacs import QulacsEngine
 from qharbor.engines.qulacs_circuits import FUSE_QUBITS, translate
 from tests.unit.engines.conformance_circuits import phase_heavy
 
@@ -74,3 +76,21 @@ def test_x_gates_before_anything_else_on_their_qubit_set_the_initial_state() -> 
     assert translation.initial == 0b101001
     state, phase = translation.state(None)
     np.testing.assert_allclose(state.get_vector() * np.exp(1j * phase), Statevector(circuit).data)
+
+
+def test_a_sampled_wide_circuit_relabels_its_swaps_instead_of_running_them() -> None:
+    circuit = QuantumCircuit(FUSE_QUBITS, 2)
+    circuit.x(0)
+    circuit.h(1)
+    circuit.swap(0, 5)
+    circuit.cx(5, 2)  # controlled by the qubit the swap moved |1> to
+    circuit.swap(2, 3)
+    circuit.measure([5, 3], [0, 1])
+    sampled = translate(circuit, sampled=True)
+    assert sampled.circuit.get_gate_count() == 2  # h and cx; the x set the initial state
+    [[outcome]] = QulacsEngine().run([Experiment(circuit)], method="statevector", shots=100, seed=1)
+    assert outcome.counts == {"11": 100}
+    # A state keeps its swaps.
+    state, phase = translate(circuit).state(None)
+    body = circuit.remove_final_measurements(inplace=False)
+    np.testing.assert_allclose(state.get_vector() * np.exp(1j * phase), Statevector(body).data)
