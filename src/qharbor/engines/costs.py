@@ -74,10 +74,14 @@ def gate_passes(engine: Any, features: CircuitFeatures) -> int:
 
     An engine that merges gates in a way the probes do not show (qulacs merges
     the runs of diagonal gates of a wide phase-heavy circuit) says how many it
-    applies with a ``passes(features)`` method; otherwise every gate counts.
+    applies (:class:`~qharbor.engines.capabilities.CountsGatePasses`);
+    otherwise every gate counts.
     """
-    passes = getattr(engine, "passes", None)
-    return int(passes(features)) if passes is not None else features.size
+    from qharbor.engines import capabilities  # imports Qiskit, which this module does not need
+
+    if isinstance(engine, capabilities.CountsGatePasses):
+        return int(engine.passes(features))
+    return features.size
 
 
 def term_values(form: str, *, qubits: int, gates: int, runs: int, shots: int) -> tuple[float, ...]:
