@@ -287,7 +287,11 @@ def _translate(
                 continue
             touched.update(qubits)
         if run is not None and not instruction.clbits:
-            table = qulacs_diagonals.phases(name, instruction.params)
+            table = (
+                qulacs_diagonals.phases(name, instruction.params)
+                if name in qulacs_diagonals.MERGED
+                else None
+            )
             if table is not None:
                 run.add(target, name, qubits, instruction, table)
                 continue

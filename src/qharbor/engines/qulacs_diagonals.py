@@ -62,6 +62,10 @@ _PHASES: dict[str, Callable[[Sequence[float]], np.ndarray]] = {
 }
 
 
+#: The gates a run may take.
+MERGED = frozenset(_PHASES)
+
+
 def phases(name: str, params: Sequence[Any]) -> np.ndarray | None:
     """The phases of a diagonal gate with fixed angles, or None for any other gate."""
     make = _PHASES.get(name)
