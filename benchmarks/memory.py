@@ -62,15 +62,17 @@ def child(cases: list[tuple[str, str, str, int]]) -> list[dict[str, Any]]:
     from qharbor.jobs.claims import Claim
     from qharbor.jobs.options import JobOptions
     from qharbor.jobs.preparation import parse_here
+    from qharbor.jobs.result import Result
     from qharbor.workers.execution import execute
 
     loading.warm_up()
     devices = default_catalogue()
 
-    def run(engine: str, precision: str, path: str, qubits: int) -> None:
+    def run(engine: str, precision: str, path: str, qubits: int) -> str:
+        """Run one job; the engine that ran it (``engine``, or what ``auto`` chose)."""
         device = devices.get("density-matrix" if path == "density" else "statevector")
         source = program(qubits, result_types=path == "states")
-        execute(
+        result = execute(
             Claim(
                 job_id="memory",
                 attempt=1,
@@ -82,6 +84,8 @@ def child(cases: list[tuple[str, str, str, int]]) -> list[dict[str, Any]]:
                 options=JobOptions(engine=engine, precision=precision),
             )
         )
+        assert isinstance(result, Result)  # not sealed: no key was given
+        return result.metadata.engine
 
     process = psutil.Process()
     rows = []
@@ -91,11 +95,12 @@ def child(cases: list[tuple[str, str, str, int]]) -> list[dict[str, Any]]:
         gc.collect()
         _reset_peak()
         idle = process.memory_info().rss
-        run(engine, precision, path, qubits)
+        ran = run(engine, precision, path, qubits)
         peak = _peak_rss(process)
         rows.append(
             {
                 "engine": engine,
+                "ran_on": ran,
                 "precision": precision,
                 "path": path,
                 "width": qubits,

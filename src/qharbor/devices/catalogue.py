@@ -78,7 +78,9 @@ def simulator_devices(max_shots: int = 1_000_000, memory_bytes: int | None = Non
             engine="aer",
             method="statevector",
             description="Exact state-vector simulation on Qiskit Aer; limit set by memory",
-            max_qubits=memory.widest(_engines_of(statevector_engines), "statevector", capacity),
+            max_qubits=memory.widest(
+                _engines_of(statevector_engines), "statevector", capacity, automatic=True
+            ),
             max_shots=max_shots,
             basis_gates=tuple(_STATEVECTOR_GATES.split()),
             engines=statevector_engines,
@@ -244,7 +246,8 @@ def memory_need(
     engine: str = "auto",
 ) -> int:
     """The memory a job on ``device`` needs on its worker (bytes), for the worst
-    engine that may run it: the pinned one, else any of the device's."""
+    engine that may run it: the pinned one, else any of the device's that
+    automatic selection may pick at each circuit's width."""
     names = (engine,) if engine != "auto" else device.candidate_engines
     method = device.method
     loads = list(workloads)
@@ -254,7 +257,9 @@ def memory_need(
         from qharbor.engines.twin_methods import DENSITY_MAX_QUBITS
 
         loads = [replace(w, width=min(w.width, DENSITY_MAX_QUBITS)) for w in loads]
-    return memory.job_bytes(_engines_of(names, precision), method, loads)
+    return memory.job_bytes(
+        _engines_of(names, precision), method, loads, automatic=engine == "auto"
+    )
 
 
 def check_memory(

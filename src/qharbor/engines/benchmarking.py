@@ -161,7 +161,7 @@ def _measure_one(
     one = costs.term_values(
         form,
         qubits=probe.qubits,
-        gates=features.size,
+        gates=costs.gate_passes(engine, features),
         runs=max(1, probe.bindings),
         shots=probe.shots,
     )

@@ -17,6 +17,7 @@ from qiskit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
 
 from qharbor.engines.base import Engine, ExperimentOutcome
+from qharbor.engines.features import CircuitFeatures
 from qharbor.engines.gatelist import GateList
 
 if TYPE_CHECKING:
@@ -90,4 +91,17 @@ class EmulatesDevices(Engine, Protocol):
         seed: int,
     ) -> list[ExperimentOutcome]:
         """Run each circuit once with ``shots``; the i-th uses seed ``seed + i``."""
+        ...
+
+
+@runtime_checkable
+class CountsGatePasses(Engine, Protocol):
+    """An engine that applies fewer gates than a circuit has, in a way its cost probes miss.
+
+    The cost model's gate terms count what the engine applies
+    (:func:`qharbor.engines.costs.gate_passes`), when fitting and when predicting.
+    """
+
+    def passes(self, features: CircuitFeatures) -> int:
+        """The gates it applies to a circuit with these features (each a pass over the state)."""
         ...

@@ -38,9 +38,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qharbor import wire
+
+if TYPE_CHECKING:
+    from qharbor.engines.features import CircuitFeatures
 
 #: Version of the file format; a file of another version is ignored.
 FORMAT = 1
@@ -64,6 +67,21 @@ def form_for(engine: str, method: str) -> str:
 def model_key(engine: str, form: str, precision: str) -> str:
     """The key of one fitted model: ``aer:dense:double``."""
     return f"{engine}:{form}:{precision}"
+
+
+def gate_passes(engine: Any, features: CircuitFeatures) -> int:
+    """The gates ``engine`` applies for a circuit with these features: the ``g`` of its terms.
+
+    An engine that merges gates in a way the probes do not show (qulacs merges
+    the runs of diagonal gates of a wide phase-heavy circuit) says how many it
+    applies (:class:`~qharbor.engines.capabilities.CountsGatePasses`);
+    otherwise every gate counts.
+    """
+    from qharbor.engines import capabilities  # imports Qiskit, which this module does not need
+
+    if isinstance(engine, capabilities.CountsGatePasses):
+        return int(engine.passes(features))
+    return features.size
 
 
 def term_values(form: str, *, qubits: int, gates: int, runs: int, shots: int) -> tuple[float, ...]:

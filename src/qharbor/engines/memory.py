@@ -4,11 +4,15 @@ A worker holding a state of ``n`` qubits needs memory in proportion to its
 amplitudes (``2^n`` for a state vector, ``4^n`` for a density matrix), at a
 number of bytes per amplitude that depends on the engine and the precision: the
 state itself, and the scratch an engine keeps beside it (qulacs samples from a
-cumulative distribution of one double per amplitude; the worker's own sampling
-of a result-type program makes probability and cumulative arrays). The table
-below was measured with ``python -m benchmarks.memory`` (the peak resident
-memory of a worker subprocess above its idle level, at 18 to 24 qubits, fitted
-by least squares); docs/operations.md lists the figures.
+cumulative distribution of one double per amplitude). The table below was
+measured with ``python -m benchmarks.memory`` (the peak resident memory of a
+worker subprocess above its idle level, at 18 to 24 qubits, fitted by least
+squares); docs/operations.md lists the figures.
+
+From :data:`LEAN_QUBITS` on, automatic selection leaves out engines whose
+scratch is more than a quarter of the state (:func:`lean_refusal`): there the
+scratch is gigabytes, and a 29-qubit state in double precision (8 GiB) then
+runs in at most 1.25 times its size.
 
 The estimate is the most any engine the job may run on needs, so it holds
 whichever engine automatic selection picks. The catalogue's qubit limit and the
@@ -39,11 +43,16 @@ _DENSE_DEFAULT = 24.5
 #: Bytes per entry of a density matrix (Aer; measured 16.03).
 _DENSITY_BYTES = 16.5
 #: Bytes per amplitude a result-type program adds for each final state it keeps
-#: (a complex128 copy); sampling from it makes probabilities and their cumulative
-#: sum (two float64 arrays) once the engine's own state is gone (measured: 32.01
-#: bytes per amplitude in all for one state on Aer).
+#: (a complex128 copy). Its counts are sampled from that copy in blocks, with a
+#: few MiB of scratch (:mod:`qharbor.engines.sampling`).
 STATE_COPY_BYTES = 16
-SAMPLING_BYTES = 16
+#: Qubits from which automatic selection runs a state-vector circuit only on a
+#: lean engine: at 27 qubits qulacs's cumulative distribution alone is 1 GiB.
+LEAN_QUBITS = 27
+#: The most a lean engine holds per amplitude, over the state's own bytes.
+LEAN_RATIO = 1.25
+#: Bytes per amplitude of the state itself, per precision.
+_STATE_BYTES = {"double": 16, "single": 8}
 #: Bytes per qubit squared of a stabilizer tableau (generous: a few bits each).
 _TABLEAU_BYTES = 4
 #: A matrix-product state's size depends on the entanglement, not the width;
@@ -130,8 +139,40 @@ def engine_bytes(engine: str, method: str, precision: str, width: int) -> float:
     return FIXED_BYTES + per * amplitudes("dense", width)
 
 
+def lean_refusal(engine: str, method: str, precision: str, width: int) -> str | None:
+    """Why automatic selection leaves ``engine`` out for a circuit of ``width`` qubits.
+
+    From :data:`LEAN_QUBITS` on, a state-vector engine must hold at most
+    :data:`LEAN_RATIO` times the state's own bytes (in the job's precision: a
+    single-precision job on a double-only engine holds twice its state).
+
+    Args:
+        engine: the registered engine name.
+        method: the device's method.
+        precision: the job's precision.
+        width: the circuit's qubits.
+    """
+    if width < LEAN_QUBITS or form_of(method) != "dense":
+        return None
+    state = _STATE_BYTES.get(precision, 16)
+    held = (engine_bytes(engine, method, precision, width) - FIXED_BYTES) / amplitudes(
+        "dense", width
+    )
+    if held <= LEAN_RATIO * state:
+        return None
+    return (
+        f"{engine} holds {held / state:.2g} times a {width}-qubit state; from "
+        f"{LEAN_QUBITS} qubits automatic selection uses engines that hold at most "
+        f"{LEAN_RATIO:g} times it"
+    )
+
+
 def job_bytes(
-    engines: Iterable[tuple[str, str]], method: str, workloads: Iterable[Workload]
+    engines: Iterable[tuple[str, str]],
+    method: str,
+    workloads: Iterable[Workload],
+    *,
+    automatic: bool = False,
 ) -> int:
     """The most memory a job needs at once, over the engines that may run it (bytes).
 
@@ -144,23 +185,42 @@ def job_bytes(
             the job: the pinned one, or every candidate of the device.
         method: the device's method.
         workloads: the job's circuits.
+        automatic: the engines are the candidates of automatic selection, which
+            runs wide circuits on lean ones only (:func:`lean_refusal`), when
+            there is one.
     """
     loads = list(workloads) or [Workload(0)]
     pairs = list(engines)
-    running = max(engine_bytes(e, method, p, w.width) for e, p in pairs for w in loads)
+    running = max(
+        engine_bytes(e, method, p, w.width)
+        for w in loads
+        for e, p in _may_run(pairs, method, w.width, automatic)
+    )
     kept = sum(w.states * STATE_COPY_BYTES * amplitudes("dense", w.width) for w in loads)
-    if kept:
-        sampling = SAMPLING_BYTES * max(amplitudes("dense", w.width) for w in loads if w.states)
-        running = max(running, FIXED_BYTES + sampling)
     total = running + kept
     return int(min(total, 2**62))
 
 
-def widest(engines: Iterable[tuple[str, str]], method: str, capacity_bytes: int) -> int:
+def _may_run(
+    pairs: list[tuple[str, str]], method: str, width: int, automatic: bool
+) -> list[tuple[str, str]]:
+    """The (engine, precision) pairs that may run a circuit of ``width`` qubits."""
+    if not automatic:
+        return pairs
+    lean = [(e, p) for e, p in pairs if lean_refusal(e, method, p, width) is None]
+    return lean or pairs
+
+
+def widest(
+    engines: Iterable[tuple[str, str]], method: str, capacity_bytes: int, *, automatic: bool = False
+) -> int:
     """The widest one-circuit job whose need fits in ``capacity_bytes`` (0 if none)."""
     pairs = list(engines)
     width = 0
-    while width < 1023 and job_bytes(pairs, method, [Workload(width + 1)]) <= capacity_bytes:
+    while (
+        width < 1023
+        and job_bytes(pairs, method, [Workload(width + 1)], automatic=automatic) <= capacity_bytes
+    ):
         width += 1
     return width
 

@@ -20,14 +20,14 @@ from qiskit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
 
 from qharbor import errors
-from qharbor.engines import threads
+from qharbor.engines import qulacs_diagonals, threads
 from qharbor.engines.base import Experiment, ExperimentOutcome, run_each
 from qharbor.engines.features import CircuitFeatures
 from qharbor.engines.gatelist import GateList
 from qharbor.engines.qulacs_circuits import (
+    FUSE_QUBITS,
     OPERATIONS,
     Translation,
-    fresh_state,
     global_phase_factor,
     translate,
     translate_gates,
@@ -67,6 +67,21 @@ class QulacsEngine:
     def versions(self) -> dict[str, str]:
         return {"qiskit": metadata.version("qiskit"), "qulacs": metadata.version("qulacs")}
 
+    def passes(self, features: CircuitFeatures) -> int:
+        """Gates applied to a circuit with these features, as the cost model counts them.
+
+        A wide phase-heavy circuit's runs of diagonal gates merge
+        (:mod:`qharbor.engines.qulacs_diagonals`): each other gate ends at most
+        one run, so it makes at most two passes per other gate, and one more.
+        """
+        if (
+            features.num_qubits < FUSE_QUBITS
+            or features.num_parameters
+            or not qulacs_diagonals.phase_heavy(features.gates)
+        ):
+            return features.size
+        return min(features.size, 2 * (features.size - features.diagonal) + 1)
+
     def run(
         self,
         experiments: Sequence[Experiment],
@@ -85,7 +100,7 @@ class QulacsEngine:
             if circuit.num_qubits != width:
                 width = circuit.num_qubits
                 _use_threads(width)
-            return translate(circuit)
+            return translate(circuit, sampled=True)
 
         def sample(program: Translation, binding: Any, run_seed: int) -> dict[str, int]:
             program.bind(binding)
@@ -183,8 +198,7 @@ def _sample(program: Translation, shots: int, seed: int) -> dict[str, int]:
     readout = program.readout
     if not readout.pairs:
         return {}
-    state = fresh_state(program.circuit.get_qubit_count())
-    program.circuit.update_quantum_state(state)
+    state = program.evolve()
     return readout.counts_from_indices(state.sampling(shots, seed % _SEED_MODULUS))
 
 

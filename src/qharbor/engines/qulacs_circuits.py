@@ -44,7 +44,7 @@ from qulacs import gate as qgate
 from qulacs.circuit import QuantumCircuitOptimizer
 
 from qharbor import errors
-from qharbor.engines import operations
+from qharbor.engines import operations, qulacs_diagonals
 from qharbor.engines.gatelist import MEASURE, SHAPES, STANDARD, GateList
 from qharbor.engines.readout import Readout
 
@@ -124,6 +124,9 @@ class Translation:
             ``scale`` times the expression's value.
         phase: the constant global phase, in radians.
         phase_terms: (expression, scale) terms added to the global phase.
+        initial: the basis state the circuit starts from (qubit i is bit i):
+            a wide circuit's X gates on qubits nothing has acted on yet set it,
+            instead of each being a pass over the state.
     """
 
     circuit: Any
@@ -131,6 +134,7 @@ class Translation:
     slots: list[tuple[Any, float]] = field(default_factory=list)
     phase: float = 0.0
     phase_terms: list[tuple[Any, float]] = field(default_factory=list)
+    initial: int = 0
 
     def bind(self, binding: Mapping[str, float] | None) -> float:
         """Set the circuit's parameters from ``binding``; return the global phase.
@@ -156,9 +160,15 @@ class Translation:
     def state(self, binding: Mapping[str, float] | None) -> tuple[Any, float]:
         """The final qulacs state, and the global phase it lacks."""
         phase = self.bind(binding)
+        return self.evolve(), phase
+
+    def evolve(self) -> Any:
+        """A fresh state in the initial basis state, with the circuit (as bound) applied."""
         state = fresh_state(self.circuit.get_qubit_count())
+        if self.initial:
+            state.set_computational_basis(self.initial)
         self.circuit.update_quantum_state(state)
-        return state, phase
+        return state
 
 
 #: States up to this width are kept for reuse (16 MiB at 20 qubits); wider ones
@@ -190,22 +200,34 @@ def _value(expression: Any, binding: Mapping[str, float]) -> float:
     return float(expression.bind({p: binding[p.name] for p in expression.parameters}))
 
 
-def translate(circuit: QuantumCircuit) -> Translation:
+def translate(circuit: QuantumCircuit, *, sampled: bool = False) -> Translation:
     """``circuit`` as qulacs gates; parametric gates of other kinds via the transpiler.
+
+    Args:
+        circuit: the Qiskit circuit.
+        sampled: its final state is only sampled, never read as a state: then
+            a wide circuit's swaps relabel its qubits (later gates and the
+            measurements act on the qubits the swaps named) rather than move
+            amplitudes, a pass over the state each (a QFT ends with n/2).
 
     Raises:
         errors.ExecutionError: the circuit measures mid-circuit, resets or branches.
     """
     circuit = operations.conform(circuit, OPERATIONS)
+    wide = circuit.num_qubits >= FUSE_QUBITS and circuit.num_parameters == 0
+    # A wide circuit of mostly controlled phases merges its runs of diagonal
+    # gates (a QFT); other wide circuits merge neighbouring gates into small
+    # dense blocks (qulacs's light optimiser), which would fold the merged
+    # diagonals into dense matrices. Both mean fewer passes over a large state.
+    # Parametric circuits are left alone, since merging would hide their parameters.
+    diagonals = wide and qulacs_diagonals.phase_heavy(dict(circuit.count_ops()))
+    relabel = wide and sampled
     try:
-        out = _translate(circuit)
+        out = _translate(circuit, wide, diagonals, relabel)
     except operations.NeedsTranspile:
         basic = transpile(circuit, basis_gates=_TRANSPILE_BASIS, optimization_level=0)
-        out = _translate(basic)
-    if not out.slots and circuit.num_qubits >= FUSE_QUBITS:
-        # Merge neighbouring gates into small dense blocks (qulacs's light
-        # optimiser): fewer passes over a large state. Parametric circuits are
-        # left alone, since merging would hide their parameters.
+        out = _translate(basic, wide, diagonals, relabel)
+    if wide and not diagonals and not out.slots:
         QuantumCircuitOptimizer().optimize_light(out.circuit)
     return out
 
@@ -221,6 +243,11 @@ def translate_gates(gates: GateList) -> Translation:
         errors.ExecutionError: a gate acts on a qubit after it was measured.
     """
     n = gates.num_qubits
+    if n >= FUSE_QUBITS:
+        # A wide circuit's run dwarfs its translation, and the circuit's own path
+        # merges its diagonal runs, starts from its leading X gates and relabels
+        # its swaps (a gate list is only ever sampled).
+        return translate(gates.to_circuit(), sampled=True)
     target = qulacs.QuantumCircuit(n)
     pairs: list[tuple[int, int]] = []
     measured: set[int] = set()
@@ -250,13 +277,13 @@ def translate_gates(gates: GateList) -> Translation:
             add(target, targets, angles)
         else:
             _add_matrix(target, STANDARD[name].base_class(*angles), targets)
-    if n >= FUSE_QUBITS:
-        QuantumCircuitOptimizer().optimize_light(target)
     readout = Readout(tuple(pairs), gates.num_clbits, tuple(size for _name, size in gates.cregs))
     return Translation(target, readout)
 
 
-def _translate(circuit: QuantumCircuit) -> Translation:
+def _translate(
+    circuit: QuantumCircuit, wide: bool = False, diagonals: bool = False, relabel: bool = False
+) -> Translation:
     n = circuit.num_qubits
     parametric = circuit.num_parameters > 0
     target = qulacs.ParametricQuantumCircuit(n) if parametric else qulacs.QuantumCircuit(n)
@@ -266,11 +293,26 @@ def _translate(circuit: QuantumCircuit) -> Translation:
     measured: set[int] = set()
     out = Translation(target, _NO_READOUT)
     fixed = _FIXED
+
+    def add_fixed(name: str, qubits: list[int], instruction: Any) -> None:
+        add = fixed.get(name)
+        if add is not None:
+            add(target, qubits, instruction.params)
+        else:
+            _add_matrix(target, instruction.operation, qubits)
+
+    run = qulacs_diagonals.DiagonalRun(add_fixed, n) if diagonals else None
+    # Qubits some gate acted on; an X before any of them sets the initial state.
+    touched: set[int] | None = set() if wide else None
+    # Where each of the circuit's qubits is in the qulacs state, as swaps relabel them.
+    where = list(range(n)) if relabel else None
     for instruction in circuit.data:
         # Read only what is needed, from the instruction itself: each attribute
         # builds Python objects, and ``.operation`` a whole new gate.
         name = instruction.name
         qubits = [qubit_index[q] for q in instruction.qubits]
+        if where is not None:
+            logical, qubits = qubits, [where[q] for q in qubits]
         if name == "measure":
             pairs.append((qubits[0], clbit_index[instruction.clbits[0]]))
             measured.add(qubits[0])
@@ -281,6 +323,26 @@ def _translate(circuit: QuantumCircuit) -> Translation:
             raise errors.ExecutionError(
                 f"qulacs runs final measurements only; {name!r} acts on a measured qubit"
             )
+        if where is not None and name == "swap":
+            a, b = logical
+            where[a], where[b] = where[b], where[a]
+            continue
+        if touched is not None:
+            if name == "x" and qubits[0] not in touched:
+                out.initial ^= 1 << qubits[0]
+                continue
+            touched.update(qubits)
+        if run is not None and not instruction.clbits:
+            table = (
+                qulacs_diagonals.phases(name, instruction.params)
+                if name in qulacs_diagonals.MERGED
+                else None
+            )
+            if table is not None:
+                run.add(target, name, qubits, instruction, table)
+                continue
+            if run.touches(qubits):
+                run.close(target)
         add = fixed.get(name)
         if add is None and (instruction.clbits or name == "reset" or instruction.is_control_flow()):
             raise errors.ExecutionError(
@@ -292,6 +354,8 @@ def _translate(circuit: QuantumCircuit) -> Translation:
             add(target, qubits, instruction.params)
         else:
             _add_matrix(target, instruction.operation, qubits)
+    if run is not None:
+        run.close(target)
     out.readout = Readout.of(circuit, pairs)
     phase = circuit.global_phase
     if isinstance(phase, ParameterExpression) and phase.parameters:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qharbor import errors
-from qharbor.engines import base, costs, eligibility, loading
+from qharbor.engines import base, costs, eligibility, loading, memory
 from qharbor.engines.features import CircuitFeatures
 from qharbor.engines.quick_features import NOT_READ, quick_features
 
@@ -236,6 +236,7 @@ class Selector:
             )
         predictions: dict[str, float] = {}
         refused: dict[str, str] = {}
+        too_large: list[str] = []  # left out for the memory they hold beside a wide state
         precisions: dict[str, str] = {}
         for engine in self._available():
             # An engine is asked about the precision it would compute in: a single
@@ -249,6 +250,11 @@ class Selector:
             if why is not None:
                 refused[engine.name] = why
                 continue
+            why = memory.lean_refusal(engine.name, method, self.precision, features.num_qubits)
+            if why is not None:
+                refused[engine.name] = why
+                too_large.append(engine.name)
+                continue
             model = self.table.model(engine.name, method, precision)
             if model is None:
                 refused[engine.name] = f"{engine.name} has no cost model on this host"
@@ -256,7 +262,7 @@ class Selector:
             terms = costs.term_values(
                 costs.form_for(engine.name, method),
                 qubits=features.num_qubits,
-                gates=features.size,
+                gates=costs.gate_passes(engine, features),
                 runs=runs,
                 shots=shots,
             )
@@ -275,17 +281,28 @@ class Selector:
         return Choice(
             best,
             precisions[best],
-            self._reason(best, predictions, refused),
+            self._reason(best, predictions, refused, too_large),
             predictions,
         )
 
-    def _reason(self, best: str, predictions: dict[str, float], refused: dict[str, str]) -> str:
+    def _reason(
+        self,
+        best: str,
+        predictions: dict[str, float],
+        refused: dict[str, str],
+        too_large: list[str],
+    ) -> str:
         others = [f"{n} {format_seconds(t)}" for n, t in predictions.items() if n != best]
         sentence = f"{best}: predicted {format_seconds(predictions[best])}"
         if others:
             sentence += " against " + ", ".join(others)
-        else:
+        elif not too_large:
             sentence += ", the only engine that can run it"
+        if too_large:
+            sentence += (
+                f"; {', '.join(too_large)} left out: from {memory.LEAN_QUBITS} qubits only "
+                f"engines holding at most {memory.LEAN_RATIO:g} times the state run it"
+            )
         if self.precision == "single":
             sentence += "; single precision allowed"
         elif any("single precision only" in why for why in refused.values()):

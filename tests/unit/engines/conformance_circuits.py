@@ -80,6 +80,43 @@ def mixed(n: int = 4) -> QuantumCircuit:
     return circuit
 
 
+def phase_heavy(n: int = 16, seed: int = 3) -> QuantumCircuit:
+    """A QFT-like circuit, mostly controlled phases: engines merge such runs on wide states.
+
+    From a basis state, a textbook QFT whose controlled phases are mixed with
+    every other diagonal gate kind (``crz``, ``rzz``, ``cz``, one-qubit phases and
+    ``rz``), then its final swaps. A last layer of ``ry`` turns the phases into
+    probabilities, so sampling sees them too.
+    """
+    rng = np.random.default_rng(seed)
+    circuit = QuantumCircuit(n)
+    circuit.x([q for q in range(n) if (0b1011001110001111 >> q) & 1])
+    for target in reversed(range(n)):
+        circuit.h(target)
+        for control in reversed(range(target)):
+            angle = math.pi / 2 ** (target - control)
+            kind = rng.integers(8)
+            if kind == 0:
+                circuit.crz(angle, control, target)
+            elif kind == 1:
+                circuit.rzz(angle, control, target)
+            elif kind == 2:
+                circuit.cz(control, target)
+            else:
+                circuit.cp(angle, control, target)
+            if rng.random() < 0.1:
+                one = ["rz", "p", "t", "tdg", "s", "sdg", "z"][rng.integers(7)]
+                qubit = int(rng.integers(n))
+                if one in ("rz", "p"):
+                    getattr(circuit, one)(rng.uniform(-3, 3), qubit)
+                else:
+                    getattr(circuit, one)(qubit)
+    for q in range(n // 2):
+        circuit.swap(q, n - 1 - q)
+    circuit.ry(0.7, range(n))
+    return circuit
+
+
 def parametric() -> tuple[QuantumCircuit, list[dict[str, float]]]:
     t = ParameterVector("t", 3)
     circuit = QuantumCircuit(3)

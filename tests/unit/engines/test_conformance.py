@@ -33,6 +33,7 @@ from tests.unit.engines.conformance_circuits import (
     h_rz_sx,
     mixed,
     parametric,
+    phase_heavy,
     sign_probe,
 )
 
@@ -305,6 +306,30 @@ def test_a_wide_circuit_state_equals_qiskit(name: str, precision: str) -> None:
     reference = Statevector(circuit).data
     assert fidelity(vector, reference) > 1 - (1e-9 if precision == "double" else 1e-5)
     np.testing.assert_allclose(vector, reference, atol=ATOL[precision])
+
+
+@pytest.mark.parametrize(("name", "precision"), CASES)
+def test_a_wide_phase_heavy_circuit_state_equals_qiskit(name: str, precision: str) -> None:
+    """A QFT-like circuit of 16 qubits, whose runs of diagonal gates engines may merge."""
+    statevectors = capability(name, "statevectors")
+    circuit = phase_heavy()
+    need(name, precision, circuit)
+    [vector] = statevectors(circuit, [], precision=precision)
+    reference = Statevector(circuit).data
+    assert fidelity(vector, reference) > 1 - (1e-9 if precision == "double" else 1e-5)
+    np.testing.assert_allclose(vector, reference, atol=ATOL[precision])
+
+
+@pytest.mark.parametrize(("name", "precision"), CASES)
+def test_a_wide_phase_heavy_circuit_measured_on_a_subset_samples_exactly(
+    name: str, precision: str
+) -> None:
+    body = phase_heavy()
+    circuit = QuantumCircuit(body.num_qubits, 4)
+    circuit.compose(body, inplace=True)
+    circuit.measure([15, 3, 8, 0], [0, 1, 2, 3])  # a subset, out of order
+    need(name, precision, circuit)
+    assert_matches(sample(name, precision, circuit), exact_counts(circuit), SHOTS)
 
 
 @pytest.mark.parametrize(("name", "precision"), CASES)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
+from qiskit import QuantumCircuit
 
 from qharbor.engines import benchmarking, costs
 from qharbor.engines.base import get_engine
 from qharbor.engines.benchmarking import Measurement, Probe
+from qharbor.engines.features import features_of
+from qharbor.engines.qulacs_circuits import FUSE_QUBITS, translate
 
 
 def test_the_fit_recovers_the_coefficients_that_made_the_timings() -> None:
@@ -104,3 +108,28 @@ def test_only_one_process_benchmarks_at_a_time(tmp_path: Path) -> None:
     lock.write_text("12345")
     assert benchmarking.benchmark_locked(path) == 3
     assert lock.exists() and not path.exists()
+
+
+def _qft(n: int) -> QuantumCircuit:
+    circuit = QuantumCircuit(n, n)
+    for target in reversed(range(n)):
+        circuit.h(target)
+        for control in reversed(range(target)):
+            circuit.cp(math.pi / 2 ** (target - control), control, target)
+    for q in range(n // 2):
+        circuit.swap(q, n - 1 - q)
+    circuit.measure(range(n), range(n))
+    return circuit
+
+
+def test_qulacs_is_priced_on_the_passes_left_after_merging_a_wide_qft_s_phases() -> None:
+    qulacs = get_engine("qulacs")
+    wide = features_of(_qft(20))
+    passes = costs.gate_passes(qulacs, wide)
+    assert passes == 2 * (wide.size - wide.diagonal) + 1 < wide.size / 3
+    # What the engine really applies is no more than that.
+    assert translate(_qft(20)).circuit.get_gate_count() <= passes
+    narrow = features_of(_qft(FUSE_QUBITS - 1))
+    assert costs.gate_passes(qulacs, narrow) == narrow.size
+    # An engine that does not say counts every gate.
+    assert costs.gate_passes(get_engine("aer"), wide) == wide.size

@@ -13,8 +13,9 @@ from qharbor.engines.memory import Workload
 GiB = 2**30
 #: The host the memory findings were made on: 23.5 GiB.
 HOST_BYTES = int(23.5 * GiB)
-#: The measured peak of one 29-qubit job there (bytes).
-PEAK_29_QUBITS = 12.55e9
+#: What one 29-qubit job (automatic selection: Aer) added to its idle worker there,
+#: measured with ``benchmarks.memory`` (bytes; its whole peak was 8.92e9).
+JOB_29_QUBITS = 8.60e9
 #: Width of the measured cases: a 64 MiB state, far above allocator noise.
 WIDTH = 22
 
@@ -31,6 +32,7 @@ def measured() -> dict[tuple[str, str, str], int]:
         ("qulacs", "double", "sample", WIDTH),
         ("qsim", "single", "sample", WIDTH),
         ("aer", "double", "states", WIDTH),
+        ("qulacs", "double", "states", WIDTH),
     ]
     rows = measurement.in_subprocess(cases)
     return {(r["engine"], r["precision"], r["path"]): r["job_bytes"] for r in rows}
@@ -50,27 +52,50 @@ def test_estimate_covers_the_measured_peak_of_each_engine_and_is_close_to_it(
     assert per_amplitude == pytest.approx(peak / 2**WIDTH, rel=0.1)
 
 
+@pytest.mark.parametrize("engine", ["aer", "qulacs"])
 def test_estimate_covers_a_result_type_program_that_keeps_its_final_state(
-    measured: dict[tuple[str, str, str], int],
+    measured: dict[tuple[str, str, str], int], engine: str
 ) -> None:
-    peak = measured[("aer", "double", "states")]
-    estimate = memory.job_bytes([("aer", "double")], "statevector", [Workload(WIDTH, states=1)])
-    assert peak <= estimate <= peak * 1.5
+    peak = measured[(engine, "double", "states")]
+    estimate = memory.job_bytes([(engine, "double")], "statevector", [Workload(WIDTH, states=1)])
+    assert peak <= estimate
+    if engine == "qulacs":
+        # Its state and the kept copy live together (Aer hands its state over, so
+        # it holds one); the counts are drawn from the copy in blocks, beside it.
+        # The estimate also counts the scratch of qulacs's sampler, unused here.
+        assert estimate <= peak * 1.6
 
 
-def test_a_29_qubit_job_is_estimated_at_no_less_than_its_measured_peak() -> None:
+def test_a_29_qubit_job_is_estimated_at_no_less_than_its_measured_need() -> None:
     device = statevector(memory.host_capacity(total_bytes=HOST_BYTES))
-    assert memory_need(device, [Workload(29)]) >= PEAK_29_QUBITS
+    assert memory_need(device, [Workload(29)]) >= JOB_29_QUBITS
 
 
-def test_on_the_23_5_gib_host_one_29_qubit_job_fits_but_two_do_not() -> None:
+def test_on_the_23_5_gib_host_one_30_qubit_job_fits_but_two_do_not() -> None:
     capacity = memory.host_capacity(total_bytes=HOST_BYTES, workers=2)
     device = statevector(capacity)
+    need_30 = memory_need(device, [Workload(30)])
     need_29 = memory_need(device, [Workload(29)])
-    need_28 = memory_need(device, [Workload(28)])
-    assert device.max_qubits == 29
-    assert need_29 <= capacity < 2 * need_29
-    assert 2 * need_28 <= capacity  # two 28-qubit jobs may still run side by side
+    assert device.max_qubits == 30
+    assert need_30 <= capacity < 2 * need_30
+    assert 2 * need_29 <= capacity  # two 29-qubit jobs may run side by side
+    # Pinned to qulacs, whose sampler holds half the state again, one 30-qubit job does not fit.
+    assert memory_need(device, [Workload(30)], engine="qulacs") > capacity
+
+
+def test_wide_automatic_jobs_are_estimated_on_the_lean_engines_only() -> None:
+    device = statevector(100 * GiB)
+    wide = memory.LEAN_QUBITS
+    lean = memory.engine_bytes("aer", "statevector", "double", wide)
+    assert memory_need(device, [Workload(wide)]) == lean
+    assert memory_need(device, [Workload(wide)], engine="qulacs") > 1.4 * lean
+    assert memory_need(device, [Workload(wide - 1)]) == memory.engine_bytes(
+        "qulacs", "statevector", "double", wide - 1
+    )
+    for engine, precision in [("aer", "double"), ("aer", "single"), ("qsim", "single")]:
+        assert memory.lean_refusal(engine, "statevector", precision, wide) is None
+    for precision in ("double", "single"):
+        assert memory.lean_refusal("qulacs", "statevector", precision, wide) is not None
 
 
 def test_the_device_limit_is_the_widest_circuit_whose_need_fits() -> None:

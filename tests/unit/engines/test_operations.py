@@ -52,9 +52,9 @@ def test_the_translator_itself_sees_only_declared_operations(
     seen: list[set[str]] = []
     translate = module._translate
 
-    def spy(circuit: QuantumCircuit):  # type: ignore[no-untyped-def]
+    def spy(circuit: QuantumCircuit, *how: bool):  # type: ignore[no-untyped-def]
         seen.append(set(circuit.count_ops()))
-        return translate(circuit)
+        return translate(circuit, *how)
 
     monkeypatch.setattr(module, "_translate", spy)
     module.translate(_unusual())

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from qiskit import QuantumCircuit
 from qiskit.circuit.random import random_circuit
 from qiskit.quantum_info import Statevector
 
-from qharbor.engines.sampling import sample_states
+from qharbor.engines.sampling import array_blocks, draw, sample_states
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -49,3 +51,37 @@ def test_a_circuit_without_measurements_or_shots_has_no_counts() -> None:
     assert sample_states(bare, [state], 100, 0, 0.0)[0].counts == {}
     measured = bare.measure_all(inplace=False)
     assert sample_states(measured, [state], 0, 0, 0.0)[0].counts == {}
+
+
+def _one_cumulative_sum(state: np.ndarray, shots: int, seed: int) -> np.ndarray:
+    """Indices drawn the plain way: one cumulative sum over the whole state."""
+    cumulative = np.cumsum(np.abs(state) ** 2)
+    draws = np.random.default_rng(seed).random(shots) * cumulative[-1]
+    return np.sort(np.searchsorted(cumulative, draws, side="right"))
+
+
+@pytest.mark.parametrize("block_qubits", [0, 3, 7, 12])
+def test_drawing_in_blocks_gives_the_draws_of_one_cumulative_sum(block_qubits: int) -> None:
+    state = Statevector(random_circuit(12, 6, seed=4)).data
+    expected = _one_cumulative_sum(state, 20_000, 9)
+    assert np.array_equal(draw(array_blocks(state, block_qubits), 20_000, 9), expected)
+
+
+def test_drawing_in_blocks_never_lands_on_an_outcome_of_probability_zero() -> None:
+    # GHZ on 10 qubits: all the weight in the first and the last amplitude, and
+    # every block between them empty; the weights and sums round differently.
+    state = np.zeros(2**10, dtype=complex)
+    state[0] = state[-1] = (1 + 1e-15) / np.sqrt(2)
+    for seed in range(20):
+        found = set(draw(array_blocks(state, 4), 1000, seed).tolist())
+        assert found <= {0, 2**10 - 1}
+
+
+def test_drawing_in_blocks_reads_only_the_blocks_a_draw_falls_in() -> None:
+    state = np.zeros(2**8, dtype=complex)
+    state[37] = 1.0
+    blocks = array_blocks(state, 4)
+    read: list[int] = []
+    counted = dataclasses.replace(blocks, read=lambda b: read.append(b) or blocks.read(b))
+    assert set(draw(counted, 100, 1).tolist()) == {37}
+    assert read == [2]

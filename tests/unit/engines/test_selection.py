@@ -10,6 +10,7 @@ from qiskit import QuantumCircuit
 
 from qharbor import errors
 from qharbor.devices import default_catalogue
+from qharbor.engines import costs, memory
 from qharbor.engines.features import features_of
 from qharbor.engines.selection import Picker, Selector, format_seconds
 from tests.unit.engines.fakes import FakeEngine, FakeStateEngine, model, table
@@ -123,6 +124,39 @@ def test_noisy_devices_and_twins_stay_on_aer() -> None:
     choice = selector(twin).choose(features_of(ghz(5)), shots=10)
     assert choice.engine == "aer"
     assert "twins run on aer" in choice.reason
+
+
+def test_wide_states_run_only_on_engines_that_hold_little_beside_them() -> None:
+    # qulacs is predicted fastest at every width here, but its sampler holds a
+    # cumulative distribution of half the state's size beside it.
+    costs = dataclasses.replace(
+        COSTS,
+        models={**COSTS.models, "qulacs:dense:double": model(work=1e-12)},
+    )
+    wide = features_of(random_circuit(memory.LEAN_QUBITS, 2))
+    narrower = features_of(random_circuit(memory.LEAN_QUBITS - 1, 2))
+    assert selector(costs=costs).choose(narrower, shots=100).engine == "qulacs"
+    choice = selector(costs=costs).choose(wide, shots=100)
+    assert choice.engine == "aer"
+    assert "qulacs" not in choice.predictions
+    assert "qulacs left out" in choice.reason
+    single = selector(costs=costs, precision="single").choose(wide, shots=100)
+    assert single.engine == "qsim" and "qulacs" not in single.predictions
+    assert selector(costs=costs, pinned="qulacs").choose(wide, shots=100).engine == "qulacs"
+
+
+def test_an_engine_is_priced_on_the_gates_it_says_it_applies() -> None:
+    class Merging(FakeStateEngine):
+        def passes(self, features: object) -> int:
+            return 1
+
+    circuit = features_of(random_circuit(20, 20))
+    engines = {**ENGINES, "qulacs": Merging("qulacs", ("double",))}
+    plain = Selector(STATEVECTOR, table=COSTS, engines=ENGINES).choose(circuit, shots=1)
+    merged = Selector(STATEVECTOR, table=COSTS, engines=engines).choose(circuit, shots=1)
+    work = COSTS.models["qulacs:dense:double"].coefficients[costs.TERMS.index("work")]
+    saved = (circuit.size - 1) * (work * 2**20 + 1e-6)  # the work and gate terms of the rest
+    assert merged.predictions["qulacs"] == pytest.approx(plain.predictions["qulacs"] - saved)
 
 
 def test_a_pinned_engine_is_used_as_asked() -> None:
