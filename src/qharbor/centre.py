@@ -57,6 +57,7 @@ def make_executor(settings: Settings) -> Executor:
             settings.workers,
             extra_env=engine_environment(settings),
             memory_bytes=settings.memory_capacity_bytes(),
+            inline_max_s=settings.inline_max_ms / 1000,
         )
     if settings.executor == "ray":
         from qharbor.executors.ray import RayExecutor
@@ -273,6 +274,9 @@ class Centre:
         self.scheduler.start()
         if not self.scheduler.wait_ready(timeout=60):
             log.warning("no worker was ready after 60 s; jobs will wait in the queue")
+        inline = getattr(self._executor, "inline", None)
+        if inline is not None and inline.max_s > 0 and not inline.wait_loaded(timeout=60):
+            log.warning("the engines did not load in the centre; tiny jobs go to workers")
         if resumed := self.programs.start():
             log.info("%d program runs resume from their checkpoints", resumed)
 

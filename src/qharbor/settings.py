@@ -44,6 +44,14 @@ class Settings(BaseSettings):
         description="'local': a pool of worker processes on this host; 'ray': tasks on the "
         "Ray cluster at ray_address (pip install 'qharbor[cluster]').",
     )
+    inline_max_ms: float = Field(
+        default=1.0,
+        ge=0,
+        description="With the local executor, a simulator job of plain circuits whose "
+        "engine is predicted to take at most this many milliseconds runs in the centre's "
+        "scheduler thread instead of a worker process (no hand-off; it cannot be "
+        "cancelled once running); 0 sends every job to a worker.",
+    )
     ray_address: str = Field(
         default="auto",
         description="The Ray cluster's head, host:port (as `ray start --head` prints), or "
