@@ -153,7 +153,7 @@ class Centre:
             max_open_per_project=settings.max_open_sessions_per_project,
             max_open_per_user=settings.max_open_sessions_per_user,
         )
-        self.identity = Identity(self.db)
+        self.identity = Identity(self.db, principal_cache_s=settings.auth_cache_seconds)
         # None unless QHARBOR_OIDC_ISSUER is set; the provider is first asked on first use.
         self.sso = SingleSignOn.from_settings(self.identity, settings)
         self.keys = KeyStore(self.db, load_key_encryption_key(settings))

@@ -135,6 +135,14 @@ class Settings(BaseSettings):
     )
     tls_cert: Path | None = Field(default=None, description="PEM certificate chain for HTTPS.")
     tls_key: Path | None = Field(default=None, description="PEM private key for HTTPS.")
+    auth_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="How long a process keeps who a token stands for. A change made "
+        "through this process (a token revoked, a membership changed) holds at once; other "
+        "processes on the same database see it within this many seconds. 0 reads the "
+        "token's user, project and role on every request.",
+    )
     rate_limit_per_second: float = Field(
         default=20.0,
         ge=0,
