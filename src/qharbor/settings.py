@@ -44,6 +44,19 @@ class Settings(BaseSettings):
         description="'local': a pool of worker processes on this host; 'ray': tasks on the "
         "Ray cluster at ray_address (pip install 'qharbor[cluster]').",
     )
+    api_processes: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Processes that serve the API on the same port (`qharbor serve "
+        "--api-processes`); the first also runs the scheduler and the workers, the others "
+        "accept, admit and answer requests, so the HTTP work is spread over cores.",
+    )
+    run_jobs: bool = Field(
+        default=True,
+        description="False: this process serves the API only, and another process on the "
+        "same database runs the scheduler and the workers (set for the extra API processes).",
+    )
     inline_max_ms: float = Field(
         default=1.0,
         ge=0,
