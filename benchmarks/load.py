@@ -80,30 +80,42 @@ def _tiny_client(
 
 
 class CentreCpu:
-    """CPU seconds used by this process (the centre) and its children (workers, parsers).
+    """CPU seconds used by this process (the centre) and its children (workers, parsers,
+    extra API processes), and apart from them by the client processes.
 
     Other programs on a shared machine stretch wall-clock figures; the CPU a job
     costs the centre is what bounds its throughput, and it is what they leave alone.
+    The clients are this process's children too (a multiprocessing pool), so they
+    are counted apart: they share the host's cores with the centre.
     """
 
     def __init__(self) -> None:
         import psutil
 
         self._me = psutil.Process()
-        self.start = self._total()
+        self.start, self.clients_start = self._totals()
 
-    def _total(self) -> float:
-        total = 0.0
+    def _totals(self) -> tuple[float, float]:
+        clients = {child.pid for child in multiprocessing.active_children()}
+        centre = theirs = 0.0
         for process in [self._me, *self._me.children(recursive=True)]:
             try:
                 times = process.cpu_times()
             except Exception:  # a child ended meanwhile
                 continue
-            total += times.user + times.system
-        return total
+            if process.pid in clients:
+                theirs += times.user + times.system
+            else:
+                centre += times.user + times.system
+        return centre, theirs
 
     def used(self) -> float:
-        return self._total() - self.start
+        """The centre's CPU seconds since this was made."""
+        return self._totals()[0] - self.start
+
+    def used_by_clients(self) -> float:
+        """The client processes' CPU seconds since this was made."""
+        return self._totals()[1] - self.clients_start
 
 
 def _context() -> Any:
@@ -123,7 +135,7 @@ def tiny_latency(
         pool.apply(_tiny_client, (url, token, 10, 0, one_request))  # warm up
         cpu = CentreCpu()
         seconds = pool.apply(_tiny_client, (url, token, jobs, 0, one_request))
-        used = cpu.used()
+        used, clients = cpu.used(), cpu.used_by_clients()
     cuts = statistics.quantiles(seconds, n=100)
     return {
         "jobs": jobs,
@@ -131,6 +143,7 @@ def tiny_latency(
         "p99_s": cuts[98],
         "mean_s": statistics.mean(seconds),
         "centre_cpu_ms_per_job": used / jobs * 1000,
+        "client_cpu_ms_per_job": clients / jobs * 1000,
     }
 
 
@@ -146,7 +159,7 @@ def throughput(
         work = (url, token, jobs_per_client, 0, one_request)
         results = pool.starmap(_tiny_client, [work] * clients)
         elapsed = time.perf_counter() - start
-        used = cpu.used()
+        used, clients_used = cpu.used(), cpu.used_by_clients()
     total = sum(len(r) for r in results)
     every = sorted(s for r in results for s in r)
     return {
@@ -156,6 +169,10 @@ def throughput(
         "jobs_per_s": total / elapsed,
         "p50_s": every[len(every) // 2],
         "centre_cpu_ms_per_job": used / total * 1000,
+        "client_cpu_ms_per_job": clients_used / total * 1000,
+        # Cores the clients kept busy on average over the run.
+        "client_cores": clients_used / elapsed,
+        "centre_cores": used / elapsed,
     }
 
 
@@ -219,6 +236,9 @@ def main() -> None:
     parser.add_argument("--per-client", type=int, default=100)
     parser.add_argument("--batch", type=int, default=1000, help="circuits in the batch job")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--api-processes", type=int, default=1, help="processes serving the centre's API"
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument(
         "--two-requests",
@@ -227,20 +247,23 @@ def main() -> None:
     )
     args = parser.parse_args()
     figures: dict[str, Any] = {}
-    with centre(args.workers) as (url, token):
+    with centre(args.workers, api_processes=args.api_processes) as (url, token):
         modes = [("tiny", True)] + ([("tiny_two_requests", False)] if args.two_requests else [])
         for name, one_request in modes:
             figures[name] = t = tiny_latency(url, token, args.jobs, one_request)
             print(
                 f"{name}, 1 client: p50 {t['p50_s'] * 1e3:.1f} ms  p99 {t['p99_s'] * 1e3:.1f} ms"
-                f"  (centre CPU {t['centre_cpu_ms_per_job']:.2f} ms per job)"
+                f"  (centre CPU {t['centre_cpu_ms_per_job']:.2f} ms per job, "
+                f"client {t['client_cpu_ms_per_job']:.2f} ms)"
             )
         if args.clients:
             figures["throughput"] = r = throughput(url, token, args.clients, args.per_client)
             print(
                 f"tiny jobs, {r['clients']} clients: {r['jobs_per_s']:.0f} jobs/s "
                 f"({r['jobs']} in {r['seconds']:.2f} s, p50 {r['p50_s'] * 1e3:.1f} ms, "
-                f"centre CPU {r['centre_cpu_ms_per_job']:.2f} ms per job)"
+                f"centre CPU {r['centre_cpu_ms_per_job']:.2f} ms per job on "
+                f"{r['centre_cores']:.2f} cores; clients {r['client_cpu_ms_per_job']:.2f} ms "
+                f"per job on {r['client_cores']:.2f} cores)"
             )
         if args.batch:
             figures["batch"] = batch(url, token, args.batch)

@@ -40,6 +40,7 @@ from qharbor.security.sso import SingleSignOn
 from qharbor.security.usage import UsageLedger
 from qharbor.settings import Settings
 from qharbor.store import Database
+from qharbor.store.host_notices import HostNotices
 from qharbor.store.notices import Notices
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ def make_executor(settings: Settings) -> Executor:
             settings.workers,
             extra_env=engine_environment(settings),
             memory_bytes=settings.memory_capacity_bytes(),
+            inline_max_s=settings.inline_max_ms / 1000,
         )
     if settings.executor == "ray":
         from qharbor.executors.ray import RayExecutor
@@ -114,7 +116,7 @@ class Centre:
         self.db = Database(settings.resolved_database_url())
         self._executor: Executor | None = None
         memory_bytes, memory_where = None, None
-        if settings.executor != "local":
+        if settings.executor != "local" and settings.run_jobs:
             # A cluster's largest node bounds what a job may need: refused at submission.
             self._executor = make_executor(settings)
             memory_bytes, memory_where = cluster_memory(self._executor)
@@ -137,12 +139,12 @@ class Centre:
             self.catalogue, DeviceRecords(self.db), tick_s=settings.fleet_tick_seconds
         )
         self.events = JobEvents()
-        # Processes sharing a PostgreSQL database wake each other's waiters and schedulers.
-        self.notices = (
-            None
-            if self.db.is_sqlite
-            else Notices(settings.resolved_database_url(), on_notice=self._noticed)
-        )
+        # Processes sharing a database wake each other's waiters and schedulers.
+        self.notices: Notices | HostNotices | None = None
+        if not self.db.is_sqlite:
+            self.notices = Notices(settings.resolved_database_url(), on_notice=self._noticed)
+        elif settings.api_processes > 1 or not settings.run_jobs:
+            self.notices = HostNotices(settings.data_dir / "notices", on_notice=self._noticed)
         self.jobs = JobManager(self.db, on_change=self._changed)
         self.sessions = SessionManager(
             self.db,
@@ -152,7 +154,7 @@ class Centre:
             max_open_per_project=settings.max_open_sessions_per_project,
             max_open_per_user=settings.max_open_sessions_per_user,
         )
-        self.identity = Identity(self.db)
+        self.identity = Identity(self.db, principal_cache_s=settings.auth_cache_seconds)
         # None unless QHARBOR_OIDC_ISSUER is set; the provider is first asked on first use.
         self.sso = SingleSignOn.from_settings(self.identity, settings)
         self.keys = KeyStore(self.db, load_key_encryption_key(settings))
@@ -243,6 +245,13 @@ class Centre:
         intake.warm_up()  # the first small program parsed here should not pay for imports
         self.bootstrap_token = self.identity.bootstrap()
         self.fleet.start()
+        if self.settings.run_jobs:
+            self._start_jobs()
+        if resumed := self.programs.start():
+            log.info("%d program runs resume from their checkpoints", resumed)
+
+    def _start_jobs(self) -> None:
+        """Start what runs the jobs: the scheduler, the executor and its workers."""
         if readmitted := self.submission.readmit_stored():
             log.info("%d queued jobs stored by an older release were parsed again", readmitted)
         if self.settings.engine_benchmark == "background":
@@ -273,8 +282,9 @@ class Centre:
         self.scheduler.start()
         if not self.scheduler.wait_ready(timeout=60):
             log.warning("no worker was ready after 60 s; jobs will wait in the queue")
-        if resumed := self.programs.start():
-            log.info("%d program runs resume from their checkpoints", resumed)
+        inline = getattr(self._executor, "inline", None)
+        if inline is not None and inline.max_s > 0 and not inline.wait_loaded(timeout=60):
+            log.warning("the engines did not load in the centre; tiny jobs go to workers")
 
     def readiness(self) -> dict[str, str | None]:
         """Each part a job needs, and what is wrong with it (None when it is fine).
@@ -291,7 +301,9 @@ class Centre:
         except Exception as exc:  # any driver error means "not ready", with its reason
             checks["database"] = f"{type(exc).__name__}: {exc}"
         executor, scheduler = self._executor, self.scheduler
-        if executor is None or scheduler is None or not scheduler.alive:
+        if not self.settings.run_jobs:
+            checks["executor"] = None  # another process runs the jobs, and answers for them
+        elif executor is None or scheduler is None or not scheduler.alive:
             checks["executor"] = "the scheduler is not running"
         elif (problem := executor.health()) is not None:
             checks["executor"] = problem
@@ -311,7 +323,10 @@ class Centre:
         """The executor's workers (and a cluster's nodes), for the operators."""
         executor = self._executor
         if executor is None:
-            return ExecutorReport(self.settings.executor, "the centre has not started", 0, 0)
+            why = "the centre has not started"
+            if not self.settings.run_jobs:
+                why = "this process serves the API only; another process runs the jobs"
+            return ExecutorReport(self.settings.executor, why, 0, 0)
         report = getattr(executor, "report", None)
         if report is not None:
             found: ExecutorReport = report()

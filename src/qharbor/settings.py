@@ -44,6 +44,27 @@ class Settings(BaseSettings):
         description="'local': a pool of worker processes on this host; 'ray': tasks on the "
         "Ray cluster at ray_address (pip install 'qharbor[cluster]').",
     )
+    api_processes: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Processes that serve the API on the same port (`qharbor serve "
+        "--api-processes`); the first also runs the scheduler and the workers, the others "
+        "accept, admit and answer requests, so the HTTP work is spread over cores.",
+    )
+    run_jobs: bool = Field(
+        default=True,
+        description="False: this process serves the API only, and another process on the "
+        "same database runs the scheduler and the workers (set for the extra API processes).",
+    )
+    inline_max_ms: float = Field(
+        default=1.0,
+        ge=0,
+        description="With the local executor, a simulator job of plain circuits whose "
+        "engine is predicted to take at most this many milliseconds runs in the centre's "
+        "scheduler thread instead of a worker process (no hand-off; it cannot be "
+        "cancelled once running); 0 sends every job to a worker.",
+    )
     ray_address: str = Field(
         default="auto",
         description="The Ray cluster's head, host:port (as `ray start --head` prints), or "
@@ -127,6 +148,14 @@ class Settings(BaseSettings):
     )
     tls_cert: Path | None = Field(default=None, description="PEM certificate chain for HTTPS.")
     tls_key: Path | None = Field(default=None, description="PEM private key for HTTPS.")
+    auth_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="How long a process keeps who a token stands for. A change made "
+        "through this process (a token revoked, a membership changed) holds at once; other "
+        "processes on the same database see it within this many seconds. 0 reads the "
+        "token's user, project and role on every request.",
+    )
     rate_limit_per_second: float = Field(
         default=20.0,
         ge=0,

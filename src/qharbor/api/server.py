@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 import socket
+import subprocess
 import threading
 import time
 
 import httpx
 import uvicorn
 
+from qharbor.api import processes
 from qharbor.api.app import create_app
 from qharbor.api.logs import log_config
 from qharbor.centre import Centre
@@ -22,15 +24,22 @@ log = logging.getLogger(__name__)
 class CentreServer:
     """One centre behind HTTP.
 
+    With ``settings.api_processes`` above 1, it starts that many processes in all
+    that serve its port (:mod:`qharbor.api.processes`) once it has started.
+
     Args:
         settings: the centre's settings. ``port=0`` picks a free port.
+        listener: a bound listening socket to serve instead of binding one (an
+            extra API process serves the one it inherited).
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, listener: socket.socket | None = None) -> None:
         self.settings = settings
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind((settings.host, settings.port))
+        if listener is None:
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((settings.host, settings.port))
+        self._socket = listener
         self.port: int = self._socket.getsockname()[1]
         self.tls = settings.tls_cert is not None
         scheme = "https" if self.tls else "http"
@@ -50,6 +59,8 @@ class CentreServer:
         )
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
+        #: The extra processes serving the same port, once started.
+        self.api_processes: list[subprocess.Popen[bytes]] = []
 
     def _on_started(self, centre: Centre) -> None:
         self.bootstrap_token = centre.bootstrap_token
@@ -68,6 +79,9 @@ class CentreServer:
                 f"Saved to {path} so the CLI on this machine uses it.",
                 flush=True,
             )
+        extra = self.settings.api_processes - 1
+        if self.settings.run_jobs and extra > 0:
+            self.api_processes = processes.start(self.settings, self._socket, extra)
         self._started.set()
 
     def start(self, timeout: float = 120.0) -> None:
@@ -81,6 +95,8 @@ class CentreServer:
             if not self._thread.is_alive():
                 raise RuntimeError("the centre stopped while starting; see the log above")
             if self._started.is_set() and self._answers():
+                if not processes.wait_ready(self.api_processes):
+                    raise RuntimeError("an extra API process stopped while starting")
                 return
             time.sleep(0.05)
         raise TimeoutError(f"the centre did not answer at {self.url} within {timeout} s")
@@ -98,14 +114,16 @@ class CentreServer:
 
     def stop(self) -> None:
         """Stop serving and wait for the centre to shut down."""
+        processes.stop(self.api_processes)
         self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=30)
         self._socket.close()
 
-    def serve_forever(self) -> None:
-        """Serve in this thread until Ctrl+C or SIGTERM."""
-        print(f"qharbor centre at {self.url}  (API docs: {self.url}/docs)", flush=True)
+    def serve_forever(self, *, announce: bool = True) -> None:
+        """Serve in this thread until Ctrl+C or SIGTERM; ``announce`` prints where."""
+        if announce:
+            print(f"qharbor centre at {self.url}  (API docs: {self.url}/docs)", flush=True)
         try:
             self._server.run(sockets=[self._socket])
         except SystemExit:
@@ -115,6 +133,7 @@ class CentreServer:
                 raise startup_error from None
             raise
         finally:
+            processes.stop(self.api_processes)
             self._socket.close()
 
     def __enter__(self) -> CentreServer:

@@ -38,6 +38,14 @@ def serve(
     ray_address: Annotated[
         str | None, typer.Option(help="With --executor ray: the head's host:port, or auto.")
     ] = None,
+    api_processes: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Processes serving the API on the port; the first also runs the jobs "
+            "[default: 1].",
+        ),
+    ] = None,
     tls_cert: Annotated[
         Path | None,
         typer.Option(exists=True, dir_okay=False, help="PEM certificate chain: serve HTTPS."),
@@ -59,6 +67,7 @@ def serve(
         "workers": workers,
         "executor": executor,
         "ray_address": ray_address,
+        "api_processes": api_processes,
         "tls_cert": tls_cert,
         "tls_key": tls_key,
     }

@@ -3,7 +3,9 @@
 Each worker is a separate process, so a running job can be stopped at once by
 ending its process, and a crash in an engine cannot take the centre down.
 Workers die with the centre (``PR_SET_PDEATHSIG``), so a killed centre leaves no
-orphans computing results nobody will store.
+orphans computing results nobody will store. Claims predicted to take under a
+millisecond skip the hand-off and run in the scheduler's thread
+(:mod:`qharbor.executors.inline`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 
 from qharbor import errors
 from qharbor.executors.base import Outcome, OutcomeKind
+from qharbor.executors.inline import InlineRuns
 from qharbor.executors.memory import MemoryBudget
 from qharbor.executors.report import ExecutorReport, WorkerState
 from qharbor.jobs.claims import Claim
@@ -112,10 +115,16 @@ class LocalExecutor:
         extra_env: variables the workers get on top of this process's environment.
         memory_bytes: the memory the running claims may use together; None does
             not track memory.
+        inline_max_s: claims predicted to take at most this long (seconds) run in
+            the thread that submits them instead of a worker; 0 runs none there.
     """
 
     def __init__(
-        self, size: int, extra_env: dict[str, str] | None = None, memory_bytes: int | None = None
+        self,
+        size: int,
+        extra_env: dict[str, str] | None = None,
+        memory_bytes: int | None = None,
+        inline_max_s: float = 0.0,
     ) -> None:
         self._size = size
         #: What the running claims have reserved, against what this host has.
@@ -123,6 +132,10 @@ class LocalExecutor:
         #: Variables the workers get on top of this process's environment.
         self._extra_env = dict(extra_env or {})
         self._slots: list[_Slot] = []
+        #: Which claims run in the submitting thread, and how.
+        self.inline = InlineRuns(inline_max_s)
+        # Outcomes of claims run in the submitting thread, for the next poll.
+        self._ran: list[Outcome] = []
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._closed = False
@@ -190,6 +203,9 @@ class LocalExecutor:
         )
 
     def submit(self, claim: Claim) -> None:
+        if self.inline.takes(claim):
+            self._ran.append(self.inline.run(claim))
+            return
         for slot in self._slots:
             if slot.ready and slot.claim is None:
                 if self.memory is not None and not self.memory.reserve(
@@ -215,13 +231,13 @@ class LocalExecutor:
         if self._closed:
             return []
         self._ensure_started()
+        outcomes, self._ran = self._ran, []
         waitables: list[Any] = [self._wake_r]
         waitables.extend(slot.conn for slot in self._slots)
-        ready = set(wait(waitables, timeout))
+        ready = set(wait(waitables, 0 if outcomes else timeout))
         if self._wake_r in ready:
             with contextlib.suppress(BlockingIOError, OSError):
                 self._wake_r.recv(4096)
-        outcomes: list[Outcome] = []
         for index, slot in enumerate(list(self._slots)):
             if slot.conn not in ready:
                 continue

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from qharbor import errors, wire
 from qharbor.security import admins
+from qharbor.security.principals import PrincipalCache
 from qharbor.store import Database
 from qharbor.store.tables import memberships, projects, sso_identities, tokens, users
 
@@ -23,10 +24,18 @@ class Role(enum.StrEnum):
 
 
 class Directory:
-    """Reads and writes users, projects and memberships."""
+    """Reads and writes users, projects and memberships.
 
-    def __init__(self, db: Database) -> None:
+    Args:
+        db: the store.
+        principal_cache_s: how long (seconds) who a token stands for is kept in this
+            process (:mod:`qharbor.security.principals`); 0 keeps nothing.
+    """
+
+    def __init__(self, db: Database, *, principal_cache_s: float = 0.0) -> None:
         self.db = db
+        #: Recently authenticated tokens; every change of access here forgets them.
+        self.principals = PrincipalCache(principal_cache_s)
 
     def user_id(self, conn: sa.Connection, user: str) -> str:
         """The id of a user given by id or name.
@@ -173,6 +182,7 @@ class Directory:
                     .values(revoked_at=wire.utcnow())
                 )
             admins.keep_one(conn, before)
+        self.principals.forget()
 
     def erase_user(self, user_id: str) -> None:
         """Delete the user, their memberships and their tokens (their jobs go first).
@@ -187,3 +197,4 @@ class Directory:
             conn.execute(memberships.delete().where(memberships.c.user_id == user_id))
             conn.execute(users.delete().where(users.c.id == user_id))
             admins.keep_one(conn, before)
+        self.principals.forget()

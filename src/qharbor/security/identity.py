@@ -148,15 +148,20 @@ class Identity(Directory):
         """
         if not token:
             raise errors.Unauthenticated()
+        token_hash = hash_token(token)
+        kept = self.principals.get(token_hash)
+        if kept is not None:
+            return kept
+        generation = self.principals.generation
         with self.db.read() as conn:
-            row = conn.execute(_AUTHENTICATE, {"token_hash": hash_token(token)}).first()
+            row = conn.execute(_AUTHENTICATE, {"token_hash": token_hash}).first()
         if row is None:
             raise errors.Unauthenticated("the token is not valid; check it or ask for a new one")
         if row.revoked_at is not None:
             raise errors.Unauthenticated("the token was revoked; ask for a new one")
         if row.expires_at is not None and row.expires_at <= wire.utcnow():
             raise errors.Unauthenticated("the token has expired; ask for a new one")
-        return Principal(
+        principal = Principal(
             user_id=row.user_id,
             user_name=row.user_name,
             project_id=row.project_id,
@@ -167,6 +172,8 @@ class Identity(Directory):
             scopes=frozenset(row.scopes.split()),
             expires_at=row.expires_at,
         )
+        self.principals.put(token_hash, principal, generation)
+        return principal
 
     # --- tokens -------------------------------------------------------------------------
 
@@ -280,6 +287,7 @@ class Identity(Directory):
             if row is None:
                 raise errors.TokenNotFound(f"no token {token_id!r} of yours")
             admins.keep_one(conn, before)
+        self.principals.forget()
         return _token_json(row)
 
     # --- a user's own data ------------------------------------------------------------
@@ -340,6 +348,7 @@ class Identity(Directory):
                     )
                 )
             token = self._issue(conn, user_id, project_id, "recovery", set(SCOPES))
+        self.principals.forget()
         return str(user_id), token
 
 

@@ -108,6 +108,8 @@ class SingleSignOn:
         with self.directory.db.write() as conn:
             user_id, user_name = self._user(conn, claims, access.is_admin)
             project_ids = self._sync(conn, user_id, access)
+        # The user's role, admin right or tokens may have changed with their groups.
+        self.directory.principals.forget()
         if not access.projects:
             shown = ", ".join(claims.groups) or "none"
             raise errors.Forbidden(

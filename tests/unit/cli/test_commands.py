@@ -139,6 +139,30 @@ def test_serve_without_the_server_extra_says_how_to_install_it(
     assert done.stderr.strip() == connection.SERVER_EXTRA_MESSAGE
 
 
+def test_serve_passes_the_number_of_api_processes_to_the_centre(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from qharbor.cli import serve
+    from qharbor.settings import Settings
+
+    served: list[Settings] = []
+
+    class Server:
+        def __init__(self, settings: Settings) -> None:
+            served.append(settings)
+
+        def serve_forever(self) -> None:
+            pass
+
+    monkeypatch.setattr(serve, "server_classes", lambda: (Server, Settings))
+
+    done = runner.invoke(cli.app, ["serve", "--api-processes", "3", "--data-dir", str(tmp_path)])
+
+    assert done.exit_code == 0, done.output
+    [settings] = served
+    assert (settings.api_processes, settings.run_jobs) == (3, True)
+
+
 def test_demo_without_the_server_extra_says_how_to_install_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -110,6 +110,29 @@ def test_a_task_runs_and_returns_done(executor: LocalExecutor) -> None:
     assert set(outcome.result.experiments[0].counts) <= {"00", "11"}
 
 
+def test_a_tiny_claim_run_in_process_ends_as_a_workers_would(executor: LocalExecutor) -> None:
+    executor.submit(make_task("worker", BELL))
+    by_worker = outcome_of(executor, "worker")
+    inline = LocalExecutor(1, inline_max_s=1e-3)
+    try:
+        assert inline.inline.wait_loaded(60)
+        inline.submit(make_task("worker", BELL))
+        assert inline.running() == {}
+        by_centre = inline.poll(0)
+    finally:
+        inline.close()
+    assert [o.kind for o in by_centre] == [OutcomeKind.DONE]
+    assert isinstance(by_worker.result, Result) and isinstance(by_centre[0].result, Result)
+    # The same value, counts included (same engine, same seed), but for the times measured.
+    worker, centre = by_worker.result.to_json(), by_centre[0].result.to_json()
+    for data in (worker, centre):
+        data.pop("timings")
+        data["metadata"].pop("selection_s")
+        for experiment in data["experiments"]:
+            experiment.pop("run_s")
+    assert centre == worker
+
+
 def test_a_program_error_returns_failed_with_its_code(executor: LocalExecutor) -> None:
     damaged = {**stored(BELL), "circuit_gates": "bm90IHFweQ=="}
     executor.submit(make_task("bad", damaged))
