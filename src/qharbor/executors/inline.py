@@ -32,7 +32,7 @@ import threading
 from qharbor import errors
 from qharbor.engines import costs, loading
 from qharbor.engines.features import NON_GATES, CircuitFeatures
-from qharbor.engines.quick_features import quick_features
+from qharbor.engines.quick_features import gate_list_features, quick_features
 from qharbor.engines.selection import Selector
 from qharbor.executors.base import Outcome, OutcomeKind
 from qharbor.jobs.claims import Claim
@@ -116,7 +116,12 @@ class InlineRuns:
                 program = ParsedProgram.from_json(body)
                 if program.result_types:
                     return None
-                features = quick_features(program.circuit())
+                gates = program.gates()
+                features = (
+                    gate_list_features(gates)
+                    if gates is not None
+                    else quick_features(program.circuit())
+                )
             except errors.QHarborError:  # a damaged row: its worker fails the job
                 return None
             runs += program.num_experiments
