@@ -22,7 +22,7 @@ from qharbor import errors
 from qharbor.jobs.request import JobRequest, ProgramSpec
 from qharbor.runtime import messages
 from qharbor.runtime.channel import Channel
-from qharbor.runtime.fastlane import RECHECK_S, FastLane, answer
+from qharbor.runtime.fastlane import RECHECK_S, FastLane, Timing, answer
 from qharbor.runtime.pubs import estimator_pub, qpy_text
 
 
@@ -166,7 +166,7 @@ class RunContext:
             # in the transaction that stores it.
             self._channel.send(messages.Save(state, self.progress))
 
-    def timing(self) -> Any:
+    def timing(self) -> Timing | None:
         """Where this attempt's fast-lane calls spent their time; None without one."""
         return self._lane.timing if self._lane is not None else None
 

@@ -26,18 +26,21 @@ from typing import Any
 
 from qharbor import errors
 from qharbor.executors.local import die_with_parent
-from qharbor.runtime import messages
+from qharbor.runtime import messages, registry
 from qharbor.runtime.channel import Channel, ChannelClosed, PipeChannel
 from qharbor.runtime.context import RunCancelled, RunContext
-from qharbor.runtime.registry import Registry
+from qharbor.runtime.program import Program
 
 log = logging.getLogger(__name__)
 
 #: What a loop process sends once it can take an attempt.
 READY = "ready"
 
+#: The programs this process has run: ``module:attribute`` -> the program.
+_programs: dict[str, Program] = {}
 
-def serve(channel: Channel, spec: messages.LoopSpec, registry: Registry) -> None:
+
+def serve(channel: Channel, spec: messages.LoopSpec) -> None:
     """Run one attempt of a run to its end, and tell the centre how it ended.
 
     Raises:
@@ -45,7 +48,9 @@ def serve(channel: Channel, spec: messages.LoopSpec, registry: Registry) -> None
     """
     context = RunContext(spec, channel)
     try:
-        program = registry.get(spec.program)
+        program = _programs.get(spec.entry) or _programs.setdefault(
+            spec.entry, registry.load(spec.entry)
+        )
         inputs = program.inputs.model_validate(spec.inputs)
         ended = messages.Ended(output=plain(program.run(inputs, context)))
     except RunCancelled:
@@ -76,9 +81,9 @@ def plain(value: Any) -> dict[str, Any]:
     return found
 
 
-def warm_up() -> Registry:
+def warm_up() -> None:
     """Import the programs and the engines, so an attempt's first call does not wait."""
-    registry = Registry.discover()
+    registry.Registry.discover()
     from qharbor.engines import get_engine
 
     get_engine("aer")
@@ -86,7 +91,6 @@ def warm_up() -> Registry:
         from qharbor.engines import loading
 
         loading.warm_up()
-    return registry
 
 
 def main(fd: int, parent_pid: int, ray_address: str | None) -> None:
@@ -102,12 +106,12 @@ def main(fd: int, parent_pid: int, ray_address: str | None) -> None:
 
             ray_loop.relay_attempts(channel, ray_address)
             return
-        registry = warm_up()
+        warm_up()
         channel.send(READY)
         while True:
             spec = channel.receive(None)
             if isinstance(spec, messages.LoopSpec):
-                serve(channel, spec, registry)
+                serve(channel, spec)
     except ChannelClosed:  # the centre is gone: so is its run
         return
 

@@ -25,6 +25,8 @@ class LoopSpec:
 
     run_id: str
     program: str
+    #: Where the centre found the program, ``module:attribute`` (see :func:`registry.load`).
+    entry: str
     #: The run's inputs as stored (checked against the program's schema again there).
     inputs: dict[str, Any]
     #: The state the run last saved; None for a first attempt.

@@ -47,7 +47,7 @@ from qharbor.runtime import messages
 from qharbor.runtime.context import RunCancelled
 from qharbor.runtime.host import JobWaiters, LoopHost
 from qharbor.runtime.processes import LoopProcess, LoopProcesses
-from qharbor.runtime.registry import Registry
+from qharbor.runtime.registry import Registry, entry_of
 from qharbor.runtime.runs import ProgramRun, RunLost, RunStatus, RunStore, run_tag
 from qharbor.security.directory import Role
 from qharbor.security.identity import Principal
@@ -290,7 +290,7 @@ class ProgramRuntime:
             if live.cancelled.is_set() or self.store.cancel_requested(run.id):
                 self._finish_cancelled(run, attempt, live)
                 return
-            self.registry.get(run.program)  # CentreProgramNotFound before a session opens
+            program = self.registry.get(run.program)  # not found: before a session opens
             session = self.sessions.create(
                 run.project_id, run.user_id, run.device, SessionMode.SESSION
             )
@@ -300,6 +300,7 @@ class ProgramRuntime:
             spec = messages.LoopSpec(
                 run_id=run.id,
                 program=run.program,
+                entry=entry_of(program),
                 inputs=run.inputs,
                 restored=restored,
                 device=self.catalogue.get(run.device),
