@@ -76,7 +76,8 @@ def _relay(channel: PipeChannel, spec: messages.LoopSpec, task: Any) -> None:
 
     inbox, outbox = Queue(), Queue()  # to the task, from it
     env = {**task_environment(), threads.BUDGET_ENV: "1"}
-    ref = task.options(name=f"qharbor-program-{spec.program}").remote(spec, inbox, outbox, env)
+    name = f"qharbor:program:{spec.run_id}"  # its workers' title: ray::qharbor:program:...
+    ref = task.options(name=name).remote(spec, inbox, outbox, env)
     done = threading.Event()
 
     def forward() -> None:
