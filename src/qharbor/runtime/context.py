@@ -25,6 +25,11 @@ from qharbor.runtime.channel import Channel
 from qharbor.runtime.fastlane import RECHECK_S, FastLane, Timing, answer
 from qharbor.runtime.pubs import estimator_pub, qpy_text
 
+#: The shortest time between two progress messages (seconds); the newest is always
+#: sent with a checkpoint and as the run ends. A fast loop reports hundreds of
+#: iterations a second, and followers are told of new progress at most every 0.1 s.
+PROGRESS_EVERY_S = 0.05
+
 
 class RunCancelled(Exception):
     """The run was told to stop (cancelled, or the centre stops) while its program ran."""
@@ -51,6 +56,8 @@ class RunContext:
         self._admitted_at: float | None = None  # when the centre last said "go on"
         self._stopped = False
         self.progress: dict[str, Any] | None = None
+        self._progress_sent_at = 0.0
+        self._progress_unsent = False  # a newer progress than the centre has
 
     # --- the quantum half ------------------------------------------------------------
 
@@ -156,7 +163,19 @@ class RunContext:
             "best": float(best),
             **extra,
         }
-        self._channel.send(messages.Progress(self.progress))
+        now = time.monotonic()
+        if now - self._progress_sent_at >= PROGRESS_EVERY_S:
+            self._progress_sent_at = now
+            self._channel.send(messages.Progress(self.progress))
+            self._progress_unsent = False
+        else:
+            self._progress_unsent = True
+
+    def send_last_progress(self) -> None:
+        """Send the newest progress, if the centre has not had it yet (as the run ends)."""
+        if self._progress_unsent and self.progress is not None:
+            self._channel.send(messages.Progress(self.progress))
+            self._progress_unsent = False
 
     def save(self, state: dict[str, Any], *, force: bool = False) -> None:
         now = time.monotonic()
@@ -165,6 +184,7 @@ class RunContext:
             # The channel is ordered: the centre stores the jobs sent before this state
             # in the transaction that stores it.
             self._channel.send(messages.Save(state, self.progress))
+            self._progress_unsent = False
 
     def timing(self) -> Timing | None:
         """Where this attempt's fast-lane calls spent their time; None without one."""

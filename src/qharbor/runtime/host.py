@@ -2,14 +2,18 @@
 
 A thread of the program runtime serves each live run's loop process over their
 channel (:mod:`qharbor.runtime.messages`). It stores the jobs the loop ran in
-groups, one transaction each (a group commit), every few jobs and always with
-the checkpoint that counts them: a centre that dies loses the record of the
-jobs since the last group, but also the checkpoint that counted them, so the
-resumed run runs them again and the store holds every job whose answer the run
-used. It answers the loop's questions that need the database (may it run a
-job: the session, the user's sealing key, the budget; a twin's or a QPU's job
-through the queue), publishes its progress, and tells it to stop when the run
-is cancelled or the centre stops.
+groups, one transaction each (a group commit): whatever has arrived once the
+channel is quiet (at most ``_GROUP_JOBS`` jobs or ``_GROUP_S`` seconds' worth
+while it is busy), so recording keeps pace with the loop and little is left to
+store when it ends, and always with the checkpoint that counts them. A centre
+that dies loses the record of the jobs since the last group, but also the
+checkpoint that counted them, so the resumed run runs them again and the store
+holds every job whose answer the run used.
+
+It answers the loop's questions that need the database (may it run a job: the
+session, the user's sealing key, the budget; a twin's or a QPU's job through
+the queue), publishes its progress, and tells it to stop when the run is
+cancelled or the centre stops.
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ from qharbor.runtime.context import RunCancelled
 from qharbor.runtime.runs import RunLost, RunStore
 from qharbor.security.identity import Principal
 
-#: Jobs are stored together, once this many have run or this many seconds have passed.
+#: While messages keep coming, jobs are stored once this many wait or this many seconds
+#: have passed; when the channel is quiet, whatever waits is stored at once.
 _GROUP_JOBS = 50
 _GROUP_S = 0.5
 
@@ -133,7 +138,7 @@ class LoopHost:
         while True:
             self._tell_stop()
             try:
-                message = self._channel.receive(0.1)
+                message = self._channel.receive(0 if self._pending else 0.1)
             except ChannelClosed:
                 self._flush()
                 raise errors.ProgramLoopLost(
@@ -157,9 +162,8 @@ class LoopHost:
                 self._channel.send(messages.Stop())
 
     def _idle(self) -> None:
-        """Between messages: store a group that waited long enough; end a loop that
-        does not stop."""
-        if self._pending and time.monotonic() - self._flushed_at >= _GROUP_S:
+        """The channel is quiet: store what waits; end a loop that does not stop."""
+        if self._pending:
             self._flush()
         stop_sent = self._stop_sent_at
         if stop_sent is not None and time.monotonic() - stop_sent >= STOP_GRACE_S:
@@ -177,6 +181,8 @@ class LoopHost:
         elif isinstance(message, messages.Progress):
             self._on_progress(message.progress)
         elif isinstance(message, messages.Save):
+            if message.progress is not None:
+                self._on_progress(message.progress)
             self._flush(
                 also=lambda conn: self._store.save(
                     self._run_id, self._attempt, message.state, message.progress, conn

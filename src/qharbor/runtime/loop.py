@@ -64,6 +64,7 @@ def serve(channel: Channel, spec: messages.LoopSpec) -> None:
         ended = messages.Ended(
             error=errors.ProgramRunError(f"{type(exc).__name__}: {exc}").to_json()
         )
+    context.send_last_progress()
     channel.send(messages.Ended(**{**ended.__dict__, "timing": context.timing()}))
 
 
