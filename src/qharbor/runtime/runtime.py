@@ -132,7 +132,7 @@ class ProgramRuntime:
     # --- the centre's side -------------------------------------------------------------
 
     def start(self) -> int:
-        """Start the loops' threads and resume every run no live process holds.
+        """Start the threads that serve the loops, and resume every run no live process holds.
 
         Returns:
             How many runs it resumed now; a run whose dead process's lease has not
