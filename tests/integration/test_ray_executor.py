@@ -347,6 +347,21 @@ def test_a_program_run_loops_as_a_ray_task_with_its_jobs_recorded_and_signed(
             assert service.verify(job_id).device == "statevector"
 
 
+def test_a_crashed_program_task_on_ray_fails_its_run(centres: Centres) -> None:
+    started = centres.a.post(
+        "/v1/programs/where/runs",
+        json={"device": "statevector", "inputs": {"calls": 1, "end": "segfault"}},
+    )
+    assert started.status_code == 201, started.text
+    run = _run_ends(centres.a, f"/v1/programs/where/runs/{started.json()['id']}")
+    assert run["status"] == "FAILED", run
+    assert run["error"]["code"] == "PROGRAM_LOOP_LOST"
+    assert "Ray task" in run["error"]["message"]
+    jobs = _tagged(centres.a, run["id"])
+    assert [j["status"] for j in jobs] == ["DONE"]  # the job it sent before it crashed
+    centres.accepted += [j["id"] for j in jobs]
+
+
 def test_a_program_loop_on_ray_dies_with_its_centre_and_the_run_is_taken_over(
     centres: Centres,
 ) -> None:

@@ -218,7 +218,6 @@ class LoopHost:
             return
         submission = self._submission
         project_id = self._principal.project_id
-        started = time.perf_counter()
         try:
             if not pending:
                 with submission.jobs.db.write() as conn:
@@ -229,6 +228,7 @@ class LoopHost:
             def admit(conn: sa.Connection, cost_s: float) -> None:
                 submission.quotas.admit(conn, project_id, device, cost_s)
 
+            started = time.perf_counter()
             submission.jobs.record_ran(
                 project_id,
                 self._principal.user_id,
@@ -237,13 +237,12 @@ class LoopHost:
                 admit=admit,
                 also=also,
             )
+            self._record_s += time.perf_counter() - started
         except RunLost:
             # The jobs and the state roll back together; the attempt that took the
             # run over runs them again from its own checkpoint.
             self.lost = True
             self._cancelled.set()
-        finally:
-            self._record_s += time.perf_counter() - started
 
     def _admit(self, cost_s: float) -> dict[str, Any]:
         """May the loop run a job costing ``cost_s``: its session is open (and kept
