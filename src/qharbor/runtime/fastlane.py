@@ -144,7 +144,10 @@ class FastLane:
             max_experiments=self._max_experiments,
             parse_pub=self._parse,
         )
-        prepared = dataclasses.replace(prepared, priority=1)
+        # The fingerprint (a hash of the whole request) is taken here, in the loop,
+        # not by the centre, whose recording of each job is the slower side.
+        fingerprint = prepared.fingerprint or request.fingerprint()
+        prepared = dataclasses.replace(prepared, priority=1, fingerprint=fingerprint)
         cost_s = estimate_s(self._device, request.shots, prepared.num_experiments)
         self.timing = self.timing.admitting(time.perf_counter() - started)
         return prepared, cost_s
