@@ -5,11 +5,11 @@ Run: python -m benchmarks.programs [--iterations 100] [--device statevector]
 Both sides run the same loop (:func:`qharbor.apps.chemistry.ground_state`): one
 estimator job per iteration, holding the energy and its two shifted energies. The
 client-driven loop submits each job over HTTP and waits for it in the same request
-(``POST /v1/jobs?wait=``), in a session; the centre program submits each through
-the centre's fast lane (admitted, run on the engine and recorded as a signed job
-in the program's own thread). Same centre, same device, same run. Prints the
-seconds each took, their ratio, each one's gap to the exact energy, and where
-the program's iterations spent their time.
+(``POST /v1/jobs?wait=``), in a session; the centre program runs each through
+the centre's fast lane (run on the engine in the program's loop process and
+recorded by the centre as a signed job). Same centre, same device, same run.
+Prints the seconds each took, their ratio, each one's gap to the exact energy,
+and where the program's iterations spent their time.
 """
 
 from __future__ import annotations

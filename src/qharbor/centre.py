@@ -28,6 +28,7 @@ from qharbor.jobs.sessions import SessionManager
 from qharbor.jobs.submission import Submission
 from qharbor.programs import intake
 from qharbor.programs.sandbox import ParserPool
+from qharbor.runtime.processes import LoopProcesses
 from qharbor.runtime.registry import Registry
 from qharbor.runtime.runs import RunStore
 from qharbor.runtime.runtime import ProgramRuntime
@@ -207,6 +208,11 @@ class Centre:
             workers=settings.program_workers,
             checkpoint_s=settings.program_checkpoint_seconds,
             lease_s=settings.lease_seconds,
+            processes=LoopProcesses(
+                settings.program_workers,
+                extra_env=engine_environment(settings),
+                ray_address=settings.ray_address if settings.executor == "ray" else None,
+            ),
         )
 
     @property

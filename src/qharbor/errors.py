@@ -495,6 +495,13 @@ class ProgramRunError(QHarborError):
     code = "PROGRAM_RUN_ERROR"
 
 
+class ProgramLoopLost(QHarborError):
+    """The program's loop process ended without saying how its run ended (it crashed or
+    was killed); the run failed. Start it again; if it fails again, tell the operator."""
+
+    code = "PROGRAM_LOOP_LOST"
+
+
 # --- client side ------------------------------------------------------------------
 
 

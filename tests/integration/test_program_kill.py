@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 
 import qharbor
@@ -90,6 +91,12 @@ class Serve:
         self.log.close()
 
 
+def _loop_processes(centre_pid: int) -> list[psutil.Process]:
+    """The centre's program loop processes."""
+    children = psutil.Process(centre_pid).children()
+    return [c for c in children if "qharbor.runtime.loop" in " ".join(c.cmdline())]
+
+
 def _wait(condition: Any, timeout: float) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -122,6 +129,12 @@ def test_a_run_killed_with_its_centre_resumes_from_its_checkpoint_and_ends_once(
 
         running = _wait(far_enough, 120)
         first_session = running["session_id"]
+        loops = _loop_processes(first.process.pid)
+        assert loops, "the run's loop runs in a process of its own"
+        # Only the centre dies: its loop processes notice and end with it.
+        os.kill(first.process.pid, signal.SIGKILL)
+        _gone, alive = psutil.wait_procs(loops, timeout=30)
+        assert not alive, f"loop processes outlived their centre: {alive}"
     finally:
         first.kill()
     assert running["status"] == "RUNNING"

@@ -3,6 +3,7 @@ signed results listing every job, and a run resumed after the centre restarts.""
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from collections.abc import Iterator
@@ -15,9 +16,11 @@ import pytest
 from qharbor import errors
 from qharbor.api.server import CentreServer
 from qharbor.client.service import HarborService
+from qharbor.runtime.registry import Registry
 from qharbor.settings import Settings
 from tests.conftest import DATABASES, PostgresSchema, need_postgres
 from tests.integration.conftest import RunningCentre
+from tests.loop_programs import WhereProgram
 
 #: The exact ground energy of the shipped H2 Hamiltonian, in hartree (dense diagonalisation).
 H2_EXACT_HA = -1.1373060148
@@ -236,5 +239,72 @@ def test_a_run_whose_project_cannot_pay_fails_with_the_quota_error(
         assert run.data["error"]["code"] == "QUOTA_EXCEEDED"
         assert "budget" in run.data["error"]["message"]
     finally:
-        restore = {k: before[k] for k in ("simulator", "qpu") if k in before}
-        running.http.put(path, json=restore)
+        # The simulator budget as it was (none: null removes the limit), for later tests.
+        kept = [b for b in before["budgets"] if b["device_class"] == "simulator"]
+        restore = {"budget_s": kept[0]["budget_s"], "period": kept[0]["period"]} if kept else None
+        assert running.http.put(path, json={"simulator": restore}).status_code == 200
+
+
+# --- the loop's process ----------------------------------------------------------------
+
+
+@pytest.fixture
+def where(running: RunningCentre) -> Iterator[None]:
+    """The centre runs the test program ``where`` (tests/loop_programs.py) too."""
+    runtime = running.centre.programs
+    shipped = runtime.registry
+    runtime.registry = Registry({**{p.name: p for p in shipped.all()}, "where": WhereProgram()})
+    yield
+    runtime.registry = shipped
+
+
+def _ended(service: HarborService, inputs: dict[str, Any]) -> Any:
+    run = service.programs.run("where", "statevector", inputs)
+    wait_for(lambda: run.refresh().status in ("DONE", "FAILED", "CANCELLED"))
+    return run
+
+
+def _jobs_of(running: RunningCentre, run_id: str) -> list[dict[str, Any]]:
+    tagged = running.http.get("/v1/jobs", params={"tag": f"program-run:{run_id}", "limit": 500})
+    jobs: list[dict[str, Any]] = tagged.json()["jobs"]
+    return jobs
+
+
+def test_the_loop_runs_in_a_process_of_its_own_kept_for_the_next_run(
+    running: RunningCentre, service: HarborService, where: None
+) -> None:
+    first = service.programs.run("where", "statevector", {"calls": 2}).result(timeout=120)
+    second = service.programs.run("where", "statevector", {"calls": 1}).result(timeout=120)
+    assert first["output"]["pid"] != os.getpid()  # the centre runs in this process
+    assert first["output"]["ray_task"] is None
+    assert second["output"]["pid"] == first["output"]["pid"]  # warm, kept between runs
+    assert len(first["jobs"]) == 2 and service.verify(first).job_id == first["run_id"]
+
+
+def test_a_failed_fast_lane_call_is_stored_as_a_failed_job_of_the_run(
+    running: RunningCentre, service: HarborService, where: None
+) -> None:
+    run = _ended(service, {"calls": 1, "end": "engine_fails"})
+    assert run.status == "FAILED"
+    assert run.data["error"]["code"] == "JOB_FAILED"
+    assert "ENGINE_ERROR" in run.data["error"]["message"]
+    jobs = _jobs_of(running, run.id)
+    assert sorted(j["status"] for j in jobs) == ["DONE", "FAILED"]
+    failed = next(j for j in jobs if j["status"] == "FAILED")
+    assert failed["session_id"] == run.data["session_id"]
+    assert failed["error"]["code"] == "ENGINE_ERROR"
+    assert "out of luck" in failed["error"]["message"]
+
+
+@pytest.mark.parametrize(("end", "how"), [("exit", "exit code 3"), ("segfault", "SIGSEGV")])
+def test_a_crashed_loop_process_fails_its_run_saying_how_it_ended(
+    running: RunningCentre, service: HarborService, where: None, end: str, how: str
+) -> None:
+    run = _ended(service, {"calls": 1, "end": end})
+    assert run.status == "FAILED"
+    assert run.data["error"]["code"] == "PROGRAM_LOOP_LOST"
+    assert how in run.data["error"]["message"]
+    # The job it ran before it crashed is stored, and the next run gets a new process.
+    assert [j["status"] for j in _jobs_of(running, run.id)] == ["DONE"]
+    after = service.programs.run("where", "statevector", {"calls": 0}).result(timeout=120)
+    assert after["output"]["pid"] != os.getpid()

@@ -15,9 +15,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,20 +27,25 @@ import psutil
 import pytest
 import sqlalchemy as sa
 
+from qharbor.client.service import HarborService
 from qharbor.devices import default_catalogue
 from qharbor.devices.twins import spec as twin_specs
 from qharbor.jobs import leases
 from qharbor.jobs.claims import Claim
 from qharbor.jobs.options import JobOptions
 from qharbor.jobs.result import Result
+from qharbor.runtime import registry
 from qharbor.store import tables
 from qharbor.workers.execution import execute
+from tests import loop_programs
 from tests.acceptance.test_restart import ServeProcess
 from tests.conftest import PostgresSchema, need_postgres
 from tests.programs import BELL, stored
 from tests.ray_cluster import LocalCluster
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(240)]
+
+REPO = Path(__file__).resolve().parents[2]
 
 SWEEP = """OPENQASM 3.0;
 include "stdgates.inc";
@@ -104,6 +111,18 @@ class Centres:
         raise AssertionError(f"job {job_id} did not finish: {job}")
 
 
+def _installed_where(root: Path) -> Path:
+    """A folder holding a distribution that registers the test program ``where``."""
+    site = root / "site"
+    info = site / "qharbor_test_programs-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: qharbor-test-programs\nVersion: 1.0\n"
+    )
+    (info / "entry_points.txt").write_text(f"[{registry.GROUP}]\n{loop_programs.ENTRY}\n")
+    return site
+
+
 @pytest.fixture(scope="module")
 def centres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Centres]:
     need_postgres()
@@ -125,6 +144,10 @@ def centres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Centres]:
         cluster.add_node("w1", {"device:statevector": 4, "device:fakeqpu": 1}, cpus=2)
         env = {
             **os.environ,
+            # The centres also run the test program ``where``, installed as an operator would.
+            "PYTHONPATH": os.pathsep.join(
+                [os.environ.get("PYTHONPATH", ""), str(_installed_where(root)), str(REPO)]
+            ),
             "QHARBOR_DATABASE_URL": schema.url,
             "QHARBOR_EXECUTOR": "ray",
             "QHARBOR_RAY_ADDRESS": address,
@@ -279,6 +302,99 @@ def wait_task(title: str, timeout: float = 60) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"no Ray worker runs {title}")
+
+
+def _run_ends(client: httpx.Client, path: str, timeout: float = 180) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run: dict[str, Any] = client.get(path).json()
+        if run["status"] in ("DONE", "FAILED", "CANCELLED"):
+            return run
+        time.sleep(0.2)
+    raise AssertionError(f"program run {path} did not end")
+
+
+def _tagged(client: httpx.Client, run_id: str) -> list[dict[str, Any]]:
+    params = {"tag": f"program-run:{run_id}", "limit": 500}
+    jobs: list[dict[str, Any]] = client.get("/v1/jobs", params=params).json()["jobs"]
+    return jobs
+
+
+def test_a_program_run_loops_as_a_ray_task_with_its_jobs_recorded_and_signed(
+    centres: Centres,
+) -> None:
+    started = centres.a.post(
+        "/v1/programs/where/runs", json={"device": "statevector", "inputs": {"calls": 3}}
+    )
+    assert started.status_code == 201, started.text
+    path = f"/v1/programs/where/runs/{started.json()['id']}"
+    run = _run_ends(centres.a, path)
+    assert run["status"] == "DONE", run
+    result = centres.b.get(f"{path}/result").json()
+    output = result["output"]
+    assert output["ray_task"] is not None  # the loop ran as a Ray task ...
+    centre_pids = {p.process.pid for p in centres.processes}
+    centre_pids |= {c.pid for p in centres.processes for c in p.workers()}
+    assert output["pid"] not in centre_pids  # ... in a Ray worker, not in a centre's tree
+    jobs = _tagged(centres.b, run["id"])
+    assert sorted(result["jobs"]) == sorted(j["id"] for j in jobs) and len(jobs) == 3
+    assert all(j["status"] == "DONE" and j["session_id"] == run["session_id"] for j in jobs)
+    centres.accepted += result["jobs"]
+    service = HarborService(centres.processes[1].url, centres.b.headers["Authorization"][7:])
+    with service:
+        assert service.verify(result).job_id == run["id"]
+        for job_id in result["jobs"]:
+            assert service.verify(job_id).device == "statevector"
+
+
+def test_a_crashed_program_task_on_ray_fails_its_run(centres: Centres) -> None:
+    started = centres.a.post(
+        "/v1/programs/where/runs",
+        json={"device": "statevector", "inputs": {"calls": 1, "end": "segfault"}},
+    )
+    assert started.status_code == 201, started.text
+    run = _run_ends(centres.a, f"/v1/programs/where/runs/{started.json()['id']}")
+    assert run["status"] == "FAILED", run
+    assert run["error"]["code"] == "PROGRAM_LOOP_LOST"
+    assert "Ray task" in run["error"]["message"]
+    jobs = _tagged(centres.a, run["id"])
+    assert [j["status"] for j in jobs] == ["DONE"]  # the job it sent before it crashed
+    centres.accepted += [j["id"] for j in jobs]
+
+
+def test_a_program_loop_on_ray_dies_with_its_centre_and_the_run_is_taken_over(
+    centres: Centres,
+) -> None:
+    started = centres.b.post(
+        "/v1/programs/vqe/runs", json={"device": "statevector", "inputs": {"iterations": 10_000}}
+    ).json()
+    path = f"/v1/programs/vqe/runs/{started['id']}"
+    title = f"ray::qharbor:program:{started['id']}"
+    wait_task(title)
+    holder = 1  # the centre a run is started on runs its first attempt
+    serve = centres.processes[holder]
+    port = serve.port
+    # Only the centre process dies: its loop relays (the Ray drivers) die with it,
+    # and Ray ends the task they owned.
+    os.kill(serve.process.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while ours := [p for p in ray_tasks() if title in " ".join(p.info["cmdline"])]:
+        assert time.monotonic() < deadline, ours
+        time.sleep(0.2)
+    serve.kill()  # what else it started
+    centres.processes[holder] = centres.start(port)
+    # The other centre takes the run over once its lease expires; cancelling it stops
+    # the new attempt's task.
+    survivor = centres.a
+    wait_task(title, timeout=90)
+    assert survivor.post(f"{path}/cancel").status_code == 200
+    run = _run_ends(survivor, path)
+    assert run["status"] == "CANCELLED" and run["attempt"] == 2
+    deadline = time.monotonic() + 30
+    while [p for p in ray_tasks() if title in " ".join(p.info["cmdline"])]:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    centres.accepted += [j["id"] for j in _tagged(survivor, run["id"])]
 
 
 def test_a_killed_node_leaves_simulator_jobs_to_finish_and_fails_real_device_jobs(

@@ -75,6 +75,7 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.ProgramRunFinal.code: 409,
     errors.ProgramRunNotDone.code: 409,
     errors.ProgramRunError.code: 500,
+    errors.ProgramLoopLost.code: 500,
 }
 
 

@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent(parent_pid: int) -> None:
+def die_with_parent(parent_pid: int) -> None:
+    """End this process when its parent ends (a signal on Linux, and a watch everywhere)."""
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -53,7 +54,7 @@ def _die_with_parent(parent_pid: int) -> None:
 
 def worker_main(conn: Connection, parent_pid: int) -> None:
     """A worker process: warm up, then run claims until the connection closes."""
-    _die_with_parent(parent_pid)
+    die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if os.getppid() != parent_pid:  # the parent died before the signal was armed
         return

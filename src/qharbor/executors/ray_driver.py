@@ -30,7 +30,7 @@ from typing import Any
 from qharbor import errors
 from qharbor.engines import costs, threads
 from qharbor.executors import ray_chunks
-from qharbor.executors.local import _die_with_parent
+from qharbor.executors.local import die_with_parent
 from qharbor.executors.ray_cluster import Cluster, Node, Placement
 from qharbor.jobs.claims import Claim
 
@@ -307,7 +307,7 @@ def task_threads(placement: Placement) -> int:
 
 def driver_main(fd: int, parent_pid: int, address: str) -> None:
     """The driver process: connect to the cluster at ``address``, then serve the centre."""
-    _die_with_parent(parent_pid)
+    die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     conn = Connection(fd)
     if os.getppid() != parent_pid:

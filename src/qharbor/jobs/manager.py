@@ -44,13 +44,16 @@ log = logging.getLogger(__name__)
 class RanJob:
     """A job that ran outside the queue, to be stored by :meth:`JobManager.record_ran`."""
 
+    job_id: str
     prepared: PreparedJob
-    #: What the engine returned (never sealed), without queue times.
-    result: Result
+    #: What the engine returned (never sealed), without queue times; None if it failed.
+    result: Result | None
     started_at: dt.datetime
     finished_at: dt.datetime
     #: The device-seconds its quota check counts.
     estimated_s: float | None = None
+    #: Why the engine failed (its error's code and message); such a job is stored FAILED.
+    error: tuple[str, str] | None = None
 
 
 class JobManager(Leases):
@@ -154,7 +157,8 @@ class JobManager(Leases):
         this records them as any job ends: each job's row (``DONE``, attempt 1), its
         tags, its result and signature and the usage charged, all in one transaction
         (a group commit), so the audit trail holds every job whether it went through
-        the queue or not.
+        the queue or not. A job whose engine failed is stored ``FAILED`` with its
+        error's code and message, without a result, and is charged nothing.
 
         Args:
             project_id: the jobs' project.
@@ -178,23 +182,9 @@ class JobManager(Leases):
         endings: list[JobEnding] = []
         for job in ran:
             request = job.prepared.request
-            job_id = job.result.job_id
-            result = job.result.with_queue_times(
-                queued_s=0.0, total_s=(job.finished_at - job.started_at).total_seconds()
-            )
-            data = result.to_json()
             fingerprint = job.prepared.fingerprint or request.fingerprint()
-            bound = SimpleNamespace(
-                id=job_id,
-                project_name=project_name,
-                device=request.device,
-                request_hash=fingerprint,
-            )
-            signature = (
-                self.signer.sign(data, signature_context(bound, data)) if self.signer else None
-            )
             values = _row(
-                job_id,
+                job.job_id,
                 project_id,
                 user_id,
                 job.prepared,
@@ -202,41 +192,53 @@ class JobManager(Leases):
                 fingerprint,
                 job.estimated_s,
             )
-            values.update(status=JobStatus.DONE.value, attempt=1, finished_at=job.finished_at)
-            values.update(started_at=job.started_at)
+            values.update(
+                attempt=1,
+                started_at=job.started_at,
+                finished_at=job.finished_at,
+                error_code=None,
+                error_message=None,
+            )
             job_rows.append(values)
-            tag_rows += [{"job_id": job_id, "tag": tag} for tag in dict.fromkeys(request.tags)]
+            tag_rows += [{"job_id": job.job_id, "tag": tag} for tag in dict.fromkeys(request.tags)]
+            if job.result is None:
+                code, message = job.error or ("ENGINE_ERROR", "the engine gave no result")
+                values.update(status=JobStatus.FAILED.value, error_code=code, error_message=message)
+                endings.append(_ending(job, project_name, JobStatus.FAILED, code))
+                continue
+            result = job.result.with_queue_times(
+                queued_s=0.0, total_s=(job.finished_at - job.started_at).total_seconds()
+            )
+            data = result.to_json()
+            bound = SimpleNamespace(
+                id=job.job_id,
+                project_name=project_name,
+                device=request.device,
+                request_hash=fingerprint,
+            )
+            signature = (
+                self.signer.sign(data, signature_context(bound, data)) if self.signer else None
+            )
+            values.update(status=JobStatus.DONE.value)
             result_rows.append(
                 {
-                    "job_id": job_id,
+                    "job_id": job.job_id,
                     "attempt": 1,
                     "data": data,
                     "signature": signature,
                     "created_at": now,
                 }
             )
-            endings.append(
-                JobEnding.of(
-                    job_id=job_id,
-                    project=project_name,
-                    device=request.device,
-                    status=JobStatus.DONE,
-                    error_code=None,
-                    created_at=job.started_at,
-                    started_at=job.started_at,
-                    finished_at=job.finished_at,
-                    compile_s=result.timings.compile_s,
-                    run_s=result.timings.run_s,
-                )
-            )
+            endings.append(_ending(job, project_name, JobStatus.DONE, None, result.timings))
         with self.db.write() as conn:
             if admit is not None:
                 admit(conn, sum(job.estimated_s or 0.0 for job in ran))
             conn.execute(_INSERT_JOB, job_rows)
             if tag_rows:
                 conn.execute(job_tags.insert(), tag_rows)
-            conn.execute(_INSERT_RESULT, result_rows)
-            charge_usages(conn, project_id, ran, now)
+            if result_rows:
+                conn.execute(_INSERT_RESULT, result_rows)
+            charge_usages(conn, project_id, [job for job in ran if job.result is not None], now)
             if also is not None:
                 also(conn)
         for ending in endings:
@@ -400,7 +402,7 @@ def charge_usages(conn: sa.Connection, project_id: str, ran: list[RanJob], at: d
         by_device.setdefault(job.prepared.request.device, []).append(job)
     charges: list[dict[str, Any]] = []
     for device, group in by_device.items():
-        measured = [_measured_s(job.result) for job in group]
+        measured = [_measured_s(job.result) if job.result else 0.0 for job in group]
         paid = reservations.job_charges(
             conn,
             project_id=project_id,
@@ -410,7 +412,7 @@ def charge_usages(conn: sa.Connection, project_id: str, ran: list[RanJob], at: d
         )
         charges += [
             {
-                "job_id": job.result.job_id,
+                "job_id": job.job_id,
                 "project_id": project_id,
                 "device": device,
                 "device_s": charged,
@@ -420,6 +422,28 @@ def charge_usages(conn: sa.Connection, project_id: str, ran: list[RanJob], at: d
             for job, (charged, window) in zip(group, paid, strict=True)
         ]
     usage.charge_many(conn, charges)
+
+
+def _ending(
+    job: RanJob,
+    project_name: str,
+    status: JobStatus,
+    error_code: str | None,
+    timings: Any = None,
+) -> JobEnding:
+    """The end of a job that ran outside the queue, as the job store reports endings."""
+    return JobEnding.of(
+        job_id=job.job_id,
+        project=project_name,
+        device=job.prepared.request.device,
+        status=status,
+        error_code=error_code,
+        created_at=job.started_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        compile_s=timings.compile_s if timings is not None else None,
+        run_s=timings.run_s if timings is not None else None,
+    )
 
 
 def _measured_s(result: Result) -> float:

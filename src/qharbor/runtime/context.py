@@ -1,109 +1,69 @@
-"""What a running program sees: its jobs in the run's session, progress, checkpoints.
+"""What a running program sees, in its loop's process: jobs, progress, checkpoints.
 
 Every quantum call is one job of the run's user, in the run's session, tagged
 with the run's id (so the result can list every job the run ran). On a simulator
-it takes the fast lane (:mod:`qharbor.runtime.fastlane`): admitted, run and
-recorded in this thread. Otherwise, it is submitted through
-:class:`qharbor.jobs.submission.Submission` and queued like any other job (ahead
-of ordinary work on the device, as a session's), and this thread waits for it.
+it takes the fast lane (:mod:`qharbor.runtime.fastlane`): prepared and run on
+the engine in this process, and sent to the centre to be recorded. Otherwise it
+goes to the centre as a :class:`~qharbor.runtime.messages.Queue` request: the
+centre submits it through :class:`qharbor.jobs.submission.Submission`, where it
+is queued like any other job (ahead of ordinary work on the device, as a
+session's), and answers with its result. Progress and checkpoints are messages
+too; a stop from the centre (cancel, or the centre stops) is seen at the next
+quantum call or :meth:`RunContext.check`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-import sqlalchemy as sa
-
 from qharbor import errors
-from qharbor.jobs.manager import JobManager
 from qharbor.jobs.request import JobRequest, ProgramSpec
-from qharbor.jobs.submission import JobSubmission, Submission
-from qharbor.runtime.fastlane import FastLane
+from qharbor.runtime import messages
+from qharbor.runtime.channel import Channel
+from qharbor.runtime.fastlane import RECHECK_S, FastLane, Timing, answer
 from qharbor.runtime.pubs import estimator_pub, qpy_text
-from qharbor.security.identity import Principal
 
-#: Stores a run's state and progress, in the given transaction or in one of its own.
-SaveState = Callable[[dict[str, Any], dict[str, Any] | None, sa.Connection | None], None]
-
-#: Seconds between looks at the store while a job runs, besides the wake-ups.
-_RECHECK_S = 0.5
+#: The shortest time between two progress messages (seconds); the newest is always
+#: sent with a checkpoint and as the run ends. A fast loop reports hundreds of
+#: iterations a second, and followers are told of new progress at most every 0.1 s.
+PROGRESS_EVERY_S = 0.05
 
 
 class RunCancelled(Exception):
-    """The run was cancelled while its program ran."""
-
-
-class JobWaiters:
-    """Wakes the program threads waiting on a job when it changes. Safe from any thread."""
-
-    def __init__(self) -> None:
-        self._events: dict[str, threading.Event] = {}
-        self._lock = threading.Lock()
-
-    def changed(self, job_id: str) -> None:
-        with self._lock:
-            event = self._events.get(job_id)
-        if event is not None:
-            event.set()
-
-    def event(self, job_id: str) -> threading.Event:
-        with self._lock:
-            return self._events.setdefault(job_id, threading.Event())
-
-    def forget(self, job_id: str) -> None:
-        with self._lock:
-            self._events.pop(job_id, None)
+    """The run was told to stop (cancelled, or the centre stops) while its program ran."""
 
 
 class RunContext:
-    """The :class:`~qharbor.runtime.program.Context` of one run in one attempt."""
+    """The :class:`~qharbor.runtime.program.Context` of one run in one attempt.
 
-    def __init__(
-        self,
-        *,
-        run_id: str,
-        device: str,
-        principal: Principal,
-        session_id: str | None,
-        submission: Submission,
-        jobs: JobManager,
-        waiters: JobWaiters,
-        restored: dict[str, Any] | None,
-        on_progress: Callable[[dict[str, Any]], None],
-        on_save: SaveState,
-        cancelled: threading.Event,
-        checkpoint_s: float,
-        tag: str,
-        lane: FastLane | None = None,
-    ) -> None:
-        self.run_id = run_id
-        self._device = device
-        self._principal = principal
-        self._session_id = session_id
-        self._submission = submission
-        self._jobs = jobs
-        self._waiters = waiters
-        self._restored = restored
-        self._on_progress = on_progress
-        self._on_save = on_save
-        self._cancelled = cancelled
-        self._checkpoint_s = checkpoint_s
-        self._tag = tag
-        self._lane = lane
+    Args:
+        spec: the attempt, as the centre sent it.
+        channel: the loop's end of its channel to the centre.
+    """
+
+    def __init__(self, spec: messages.LoopSpec, channel: Channel) -> None:
+        self.run_id = spec.run_id
+        self._spec = spec
+        self._channel = channel
+        self._lane = (
+            FastLane(spec.device, spec.max_program_bytes, spec.max_experiments)
+            if spec.fast_lane
+            else None
+        )
         self._last_save = 0.0
+        self._admitted_at: float | None = None  # when the centre last said "go on"
+        self._stopped = False
         self.progress: dict[str, Any] | None = None
-        self._running: set[str] = set()
-        self._lock = threading.Lock()
+        self._progress_sent_at = 0.0
+        self._progress_unsent = False  # a newer progress than the centre has
 
     # --- the quantum half ------------------------------------------------------------
 
     @property
     def device(self) -> str:
-        return self._device
+        return self._spec.device.name
 
     def estimate(
         self,
@@ -119,13 +79,13 @@ class RunContext:
         if precision is not None:
             pub["precision"] = float(precision)
         request = JobRequest(
-            device=self._device,
+            device=self.device,
             programs=(),
             kind="estimator",
             pubs=(pub,),
             precision=precision,
-            session_id=self._session_id,
-            tags=(self._tag,),
+            session_id=self._spec.session_id,
+            tags=(self._spec.tag,),
         )
         data = self._run(request)
         evs = data["pubs"][0]["evs"]
@@ -133,11 +93,11 @@ class RunContext:
 
     def sample(self, circuits: Sequence[Any], shots: int) -> list[dict[str, int]]:
         request = JobRequest(
-            device=self._device,
+            device=self.device,
             programs=tuple(ProgramSpec(self._text(c), "qpy") for c in circuits),
             shots=int(shots),
-            session_id=self._session_id,
-            tags=(self._tag,),
+            session_id=self._spec.session_id,
+            tags=(self._spec.tag,),
         )
         data = self._run(request)
         return [dict(experiment["counts"]) for experiment in data["experiments"]]
@@ -146,60 +106,55 @@ class RunContext:
         return self._lane.source(circuit) if self._lane is not None else qpy_text(circuit)
 
     def _run(self, request: JobRequest) -> dict[str, Any]:
-        """Run one job and give its result: in the fast lane, or queued and waited for."""
+        """Run one job and give its result: in the fast lane, or through the centre's queue."""
         self.check()
-        if self._lane is not None and self._lane.takes(request.device):
-            return self._lane.run(request)
-        return self._queued(request)
-
-    def _queued(self, request: JobRequest) -> dict[str, Any]:
-        """Submit one job, wait for it, and give its result; cancelling cancels the job."""
-        job, _ = self._submission.submit(JobSubmission(request), self._principal)
-        project_id = self._principal.project_id
-        event = self._waiters.event(job.id)
-        with self._lock:
-            self._running.add(job.id)
-        try:
-            while True:
-                try:
-                    found, result = self._jobs.finished(project_id, job.id)
-                except errors.JobNotFinished:
-                    if self._cancelled.is_set():
-                        self._cancel_job(job.id)
-                        raise RunCancelled() from None
-                    event.wait(_RECHECK_S)
-                    event.clear()
-                    continue
-                break
-        finally:
-            self._waiters.forget(job.id)
-            with self._lock:
-                self._running.discard(job.id)
-        if result is None:
-            if self._cancelled.is_set():
-                raise RunCancelled()
+        lane = self._lane
+        if lane is None or not lane.takes(request.device):
+            return self._ask(messages.Queue(request))
+        prepared, cost_s = lane.prepare(request)
+        now = time.monotonic()
+        # The session (open, and kept active), the user's sealing key and the budget
+        # are asked of the centre before the engine runs at most every RECHECK_S; the
+        # centre checks the budget again as it stores each group of jobs.
+        if self._admitted_at is None or now - self._admitted_at >= RECHECK_S:
+            self._ask(messages.Admit(cost_s))
+            self._admitted_at = now
+        job = lane.run(prepared, cost_s)
+        self._channel.send(messages.Ran(job))
+        if job.result is None:
+            code, message = job.error or ("ENGINE_ERROR", "")
             raise errors.JobFailed(
-                f"job {job.id} of the program ended {found.status}"
-                + (f": {found.error_code}: {found.error_message}" if found.error_code else ""),
-                job_id=job.id,
-                error_code=found.error_code,
+                f"job {job.job_id} of the program failed: {code}: {message}",
+                job_id=job.job_id,
+                error_code=code,
             )
-        if "sealed" in result:
-            raise errors.SealingKeyRequired(
-                "the program's job results are sealed to your key, so the centre cannot read "
-                "them; program runs need results the centre can read"
-            )
-        return result
+        return answer(job.result)
 
-    def _cancel_job(self, job_id: str) -> None:
-        with contextlib.suppress(errors.QHarborError):  # it finished meanwhile
-            self._jobs.cancel(self._principal.project_id, job_id)
+    def _ask(self, question: messages.Admit | messages.Queue) -> dict[str, Any]:
+        """Send a question to the centre and wait for its answer.
+
+        Raises:
+            RunCancelled: the run was told to stop meanwhile.
+            errors.QHarborError: the centre's answer was no.
+        """
+        self._channel.send(question)
+        while True:
+            message = self._channel.receive(None)
+            if isinstance(message, messages.Stop):
+                self._stopped = True
+            elif isinstance(message, messages.Answer):
+                break
+        if message.stopped or self._stopped:
+            raise RunCancelled()
+        if message.error is not None:
+            raise errors.QHarborError.from_json(message.error)
+        return message.data or {}
 
     # --- the classical half ------------------------------------------------------------
 
     @property
     def restored(self) -> dict[str, Any] | None:
-        return self._restored
+        return self._spec.restored
 
     def report(self, iteration: int, value: float, best: float, **extra: Any) -> None:
         self.progress = {
@@ -208,28 +163,39 @@ class RunContext:
             "best": float(best),
             **extra,
         }
-        self._on_progress(self.progress)
+        now = time.monotonic()
+        if now - self._progress_sent_at >= PROGRESS_EVERY_S:
+            self._progress_sent_at = now
+            self._channel.send(messages.Progress(self.progress))
+            self._progress_unsent = False
+        else:
+            self._progress_unsent = True
+
+    def send_last_progress(self) -> None:
+        """Send the newest progress, if the centre has not had it yet (as the run ends)."""
+        if self._progress_unsent and self.progress is not None:
+            self._channel.send(messages.Progress(self.progress))
+            self._progress_unsent = False
 
     def save(self, state: dict[str, Any], *, force: bool = False) -> None:
         now = time.monotonic()
-        if force or now - self._last_save >= self._checkpoint_s:
+        if force or now - self._last_save >= self._spec.checkpoint_s:
             self._last_save = now
-            progress = self.progress
-            if self._lane is not None:
-                # The jobs run since the last save commit with the state that counts them.
-                self._lane.flush(also=lambda conn: self._on_save(state, progress, conn))
-            else:
-                self._on_save(state, progress, None)
+            # The channel is ordered: the centre stores the jobs sent before this state
+            # in the transaction that stores it.
+            self._channel.send(messages.Save(state, self.progress))
+            self._progress_unsent = False
 
-    def timing(self) -> dict[str, Any] | None:
-        """Where this attempt's fast-lane calls spent their time, per call; None without one."""
-        return self._lane.timing.to_json() if self._lane is not None else None
-
-    def flush(self) -> None:
-        """Store the jobs the fast lane ran and has not stored yet."""
-        if self._lane is not None:
-            self._lane.flush()
+    def timing(self) -> Timing | None:
+        """Where this attempt's fast-lane calls spent their time; None without one."""
+        return self._lane.timing if self._lane is not None else None
 
     def check(self) -> None:
-        if self._cancelled.is_set():
+        while not self._stopped:
+            message = self._channel.receive(0)
+            if message is None:
+                break
+            if isinstance(message, messages.Stop):
+                self._stopped = True
+        if self._stopped:
             raise RunCancelled()

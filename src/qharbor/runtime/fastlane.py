@@ -1,18 +1,17 @@
-"""The fast lane: a centre program's quantum calls, run in its own thread and recorded as jobs.
+"""The fast lane: a centre program's quantum calls, run in its loop's process.
 
 A program is trusted code the centre ships or its operator installs, and it
 builds its circuits itself: sending each call through the queue (the parser
 sandbox, the scheduler's wake-up, a worker process, a poll) costs far more than
-a small circuit's run. So each call is admitted here as any job is (the device,
-the session, the PUBs' shapes and values, the quota), runs on the engine in
-this thread, and is stored as a ``DONE`` job of the run's session with its signed
-result and its usage charged (:meth:`~qharbor.jobs.manager.JobManager.record_ran`).
-Jobs are stored in groups, one transaction each, every few jobs and always
-before the run checkpoints or ends: a centre that dies loses the record of the
-jobs since the last group, but also the checkpoint that counted them, so the
-resumed run runs them again and the store holds every job whose answer the run
-used. A circuit is written and parsed, and an observable read, once per run; later
-calls bind new parameters to them.
+a small circuit's run. So each call is prepared here as any job is (the device,
+the PUBs' shapes and values), runs on the engine in the loop's process, and goes
+to the centre as a :class:`~qharbor.jobs.manager.RanJob`, which the centre stores
+as a job of the run's session with its signed result and its usage charged
+(:mod:`qharbor.runtime.host`); a call whose engine failed is stored ``FAILED``
+with the engine's error. What needs the database (the session, the user's
+sealing key, the budget) the loop asks the centre at most once a second
+(:data:`RECHECK_S`). A circuit is written and parsed, and an observable read,
+once per run; later calls bind new parameters to them.
 
 What it skips is what only the queue gives: a device's concurrency slot, and a
 worker process of its own (its memory reservation, its crash contained). So only
@@ -26,30 +25,22 @@ from __future__ import annotations
 import dataclasses
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
-import sqlalchemy as sa
-
 from qharbor import errors, wire
+from qharbor.devices.device import Device
 from qharbor.jobs.claims import Claim
 from qharbor.jobs.manager import RanJob
 from qharbor.jobs.preparation import prepare
 from qharbor.jobs.request import JobRequest, PreparedJob
 from qharbor.jobs.result import Result
-from qharbor.jobs.submission import Submission
 from qharbor.programs.intake import parse_with_qpy
 from qharbor.runtime.pubs import observable_terms, qpy_text
-from qharbor.security.identity import Principal
 from qharbor.security.quotas import estimate_s
 from qharbor.workers.execution import execute
 
-#: Jobs are stored together, once this many have run or this many seconds have passed.
-_GROUP_JOBS = 50
-_GROUP_S = 0.5
-
-#: Seconds between reads of the session and the budget before the engine runs.
-_RECHECK_S = 1.0
+#: Seconds between the loop's questions to the centre (session, sealing key, budget).
+RECHECK_S = 1.0
 
 #: The most circuits a run keeps written and parsed (a loop reuses a few).
 _KEPT_CIRCUITS = 16
@@ -71,14 +62,13 @@ class Timing:
     engine_s: float = 0.0
     record_s: float = 0.0
 
-    def adding(self, admit_s: float, engine_s: float) -> Timing:
-        """With one more call, which took these to admit and to run."""
-        return dataclasses.replace(
-            self,
-            calls=self.calls + 1,
-            admit_s=self.admit_s + admit_s,
-            engine_s=self.engine_s + engine_s,
-        )
+    def admitting(self, admit_s: float) -> Timing:
+        """With one more call admitted, which took ``admit_s``."""
+        return dataclasses.replace(self, admit_s=self.admit_s + admit_s)
+
+    def running(self, engine_s: float) -> Timing:
+        """With one more call run on the engine, which took ``engine_s``."""
+        return dataclasses.replace(self, calls=self.calls + 1, engine_s=self.engine_s + engine_s)
 
     def recording(self, record_s: float) -> Timing:
         """With one more group of jobs stored, which took ``record_s``."""
@@ -95,19 +85,18 @@ class Timing:
 
 
 class FastLane:
-    """Runs one program run's jobs in this thread; see the module's docstring.
+    """Prepares and runs one run's simulator jobs in this process; see the module's docstring.
 
     Args:
-        submission: the centre's admission (its settings, catalogue, fleet,
-            sessions, keys and quotas are consulted as for any job).
-        principal: the run's user.
-        project_name: the run's project, which each result's signature binds.
+        device: the run's device, as the catalogue has it.
+        max_program_bytes: the centre's limit on a program's text.
+        max_experiments: the centre's limit on a job's experiments.
     """
 
-    def __init__(self, submission: Submission, principal: Principal, project_name: str) -> None:
-        self._submission = submission
-        self._principal = principal
-        self._project_name = project_name
+    def __init__(self, device: Device, max_program_bytes: int, max_experiments: int) -> None:
+        self._device = device
+        self._max_program_bytes = max_program_bytes
+        self._max_experiments = max_experiments
         #: id(circuit) -> (the circuit, kept alive so its id stays its own; its QPY text)
         self._texts: dict[int, tuple[Any, str]] = {}
         #: id(observable) -> (the observable, kept alive; its terms as a PUB holds them)
@@ -115,13 +104,10 @@ class FastLane:
         #: QPY text -> (the circuit parsed from it, its QPY bytes)
         self._parsed: dict[str, tuple[Any, bytes]] = {}
         self.timing = Timing()
-        self._pending: list[RanJob] = []
-        self._flushed_at = time.perf_counter()
-        self._admitted_at: float | None = None  # when the session and quota were last read
 
     def takes(self, device: str) -> bool:
-        """Whether jobs for the device run here: only a simulator's do."""
-        return self._submission.catalogue.get(device).kind == "simulator"
+        """Whether jobs for the device run here: only the run's own device, a simulator."""
+        return device == self._device.name and self._device.kind == "simulator"
 
     def source(self, circuit: Any) -> str:
         """The circuit's QPY text, written once per circuit object.
@@ -143,97 +129,49 @@ class FastLane:
             _keep(self._terms, id(observable), known)
         return known[1]
 
-    def run(self, request: JobRequest) -> dict[str, Any]:
-        """Admit, run and record one job; its ``pubs`` and ``experiments`` as
-        ``GET /v1/jobs/{id}/result`` gives them.
+    def prepare(self, request: JobRequest) -> tuple[PreparedJob, float]:
+        """The job checked as :meth:`Submission.submit` checks its programs and PUBs,
+        and the device-seconds its quota check counts.
 
         Raises:
-            errors.QHarborError: what submitting the job would raise, or the engine's error.
+            errors.QHarborError: what submitting the job would raise for its contents.
         """
         started = time.perf_counter()
-        prepared, cost_s = self._admit(request)
+        prepared = prepare(
+            request,
+            self._device,
+            max_program_bytes=self._max_program_bytes,
+            max_experiments=self._max_experiments,
+            parse_pub=self._parse,
+        )
+        # The fingerprint (a hash of the whole request) is taken here, in the loop,
+        # not by the centre, whose recording of each job is the slower side.
+        fingerprint = prepared.fingerprint or request.fingerprint()
+        prepared = dataclasses.replace(prepared, priority=1, fingerprint=fingerprint)
+        cost_s = estimate_s(self._device, request.shots, prepared.num_experiments)
+        self.timing = self.timing.admitting(time.perf_counter() - started)
+        return prepared, cost_s
+
+    def run(self, prepared: PreparedJob, cost_s: float) -> RanJob:
+        """Run one prepared job on the engine; a failure is a ran job with its error."""
         begun = time.perf_counter()
         started_at = wire.utcnow()
         claim = self._claim(prepared)
+        result: Result | None = None
+        error: tuple[str, str] | None = None
         try:
-            result = execute(claim)
+            found = execute(claim)
+            # The centre refuses a user with a sealing key, so nothing here is sealed.
+            assert isinstance(found, Result), "a fast-lane job's result was sealed"
+            result = found
         except errors.QHarborError as exc:
-            raise errors.JobFailed(
-                f"a job of the program failed: {exc.code}: {exc.message}", error_code=exc.code
-            ) from exc
-        ran = time.perf_counter()
-        # Admission refused a user with a sealing key, so nothing here is sealed.
-        assert isinstance(result, Result), "a fast-lane job's result was sealed"
-        self._pending.append(RanJob(prepared, result, started_at, wire.utcnow(), cost_s))
-        self.timing = self.timing.adding(begun - started, ran - begun)
-        if len(self._pending) >= _GROUP_JOBS or ran - self._flushed_at >= _GROUP_S:
-            self.flush()
-        # What the program reads of it (the record is written as the jobs are stored).
-        return {
-            "pubs": list(result.pubs or ()),
-            "experiments": [experiment.to_json() for experiment in result.experiments],
-        }
-
-    def flush(self, also: Callable[[sa.Connection], None] | None = None) -> None:
-        """Store the jobs run since the last flush, in one transaction.
-
-        Called every few jobs, with each checkpoint (``also`` writes it in the same
-        transaction, so a saved state counts exactly the jobs the store holds) and
-        as the run's loop ends.
-
-        Raises:
-            errors.QuotaExceeded: the project's budget cannot pay for them.
-        """
-        pending, self._pending = self._pending, []
-        self._flushed_at = time.perf_counter()
-        if not pending:
-            if also is not None:
-                with self._submission.jobs.db.write() as conn:
-                    also(conn)
-            return
-        project_id = self._principal.project_id
-        device = self._submission.catalogue.get(pending[0].prepared.request.device)
-
-        def admit(conn: sa.Connection, cost_s: float) -> None:
-            self._submission.quotas.admit(conn, project_id, device, cost_s)
-
-        started = time.perf_counter()
-        self._submission.jobs.record_ran(
-            project_id, self._principal.user_id, self._project_name, pending, admit=admit, also=also
+            error = (exc.code, exc.message)
+        except Exception as exc:  # an engine bug fails the job, as in a worker
+            error = ("ENGINE_ERROR", f"{exc!r}")
+        self.timing = self.timing.running(time.perf_counter() - begun)
+        return RanJob(
+            claim.job_id, prepared, result, started_at, wire.utcnow(), cost_s, error=error
         )
-        self.timing = self.timing.recording(time.perf_counter() - started)
-
-    def _admit(self, request: JobRequest) -> tuple[PreparedJob, float]:
-        """The job checked as :meth:`Submission.submit` checks it, and its quota estimate."""
-        submission = self._submission
-        principal = self._principal
-        now = time.monotonic()
-        # The session (open, and kept active), the user's sealing key and the budget are
-        # read before the engine runs at most every second; the budget is checked
-        # again as each group of jobs is stored.
-        recheck = self._admitted_at is None or now - self._admitted_at >= _RECHECK_S
-        if recheck and request.session_id is not None:
-            submission.sessions.admit(principal.project_id, request.session_id, request.device)
-        if recheck and submission.keys.user_key(principal.user_id) is not None:
-            raise errors.SealingKeyRequired(
-                "the program's job results would be sealed to your key, so the centre could "
-                "not read them; program runs need results the centre can read"
-            )
-        device = submission.catalogue.get(request.device)
-        prepared = prepare(
-            request,
-            device,
-            max_program_bytes=submission.settings.max_program_bytes,
-            max_experiments=submission.settings.max_bindings_per_job,
-            parse_pub=self._parse,
-        )
-        prepared = dataclasses.replace(prepared, priority=1)
-        cost_s = estimate_s(device, request.shots, prepared.num_experiments)
-        if recheck:
-            with submission.jobs.db.read() as conn:
-                submission.quotas.admit(conn, principal.project_id, device, cost_s)
-            self._admitted_at = now
-        return prepared, cost_s
 
     def _parse(self, source: str, fmt: str, max_bytes: int) -> tuple[Any, bytes]:
         """A PUB's circuit: parsed at its first call, then the same one again."""
@@ -244,12 +182,8 @@ class FastLane:
         return parsed
 
     def _claim(self, prepared: PreparedJob) -> Claim:
-        """The job as a worker would get it: the device's entry, and the twin in force."""
+        """The job as a worker would get it (a simulator: no twin)."""
         request = prepared.request
-        device = self._submission.catalogue.get(request.device)
-        twin = None
-        if device.twin is not None:
-            twin = self._submission.fleet.twin_document(device.name).to_json()
         claim = Claim(
             job_id=uuid.uuid4().hex,
             attempt=1,
@@ -261,4 +195,13 @@ class FastLane:
             primitive=prepared.primitive,
             options=request.options,
         )
-        return claim.prepared(device, twin=twin)
+        return claim.prepared(self._device)
+
+
+def answer(result: Result) -> dict[str, Any]:
+    """What the program reads of a job's result: its ``pubs`` and ``experiments`` as
+    ``GET /v1/jobs/{id}/result`` gives them."""
+    return {
+        "pubs": list(result.pubs or ()),
+        "experiments": [experiment.to_json() for experiment in result.experiments],
+    }

@@ -41,12 +41,11 @@ class Registry:
         programs: dict[str, Program] = {}
         for name, point in points.items():
             try:
-                loaded = point.load()
+                program = load(point.value)
             except ImportError as exc:  # an extra that is not installed (PySCF, say)
                 log.info("program %r is not available: %s", name, exc)
                 continue
-            program = loaded() if isinstance(loaded, type) else loaded
-            if not isinstance(program, Program):
+            except TypeError:
                 log.warning("entry point %r is not a qharbor program; ignored", name)
                 continue
             programs[name] = program
@@ -70,3 +69,22 @@ class Registry:
 
     def all(self) -> list[Program]:
         return list(self._programs.values())
+
+
+def load(entry: str) -> Program:
+    """The program at ``module:attribute``: a Program subclass (made) or instance.
+
+    Raises:
+        ImportError: the module is not there.
+        TypeError: the attribute is not a qharbor program.
+    """
+    loaded = metadata.EntryPoint("", entry, GROUP).load()
+    program = loaded() if isinstance(loaded, type) else loaded
+    if not isinstance(program, Program):
+        raise TypeError(f"{entry} is not a qharbor program")
+    return program
+
+
+def entry_of(program: Program) -> str:
+    """Where :func:`load` finds the program again, in another process: its class."""
+    return f"{type(program).__module__}:{type(program).__qualname__}"

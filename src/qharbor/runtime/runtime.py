@@ -1,11 +1,17 @@
 """The program runtime: runs programs' classical loops next to the centre's devices.
 
-Each run's loop runs on one of ``program_workers`` threads of a centre process,
-which holds the run on a lease, renewed while the loop runs, as the scheduler
-holds a job. Every attempt is numbered, and what it writes (checkpoints, the end)
-is fenced by its number, so a process that lost a run's lease can never overwrite
-the attempt that took it over. Its quantum jobs take the fast lane
-(:mod:`qharbor.runtime.fastlane`), in a session of the run's own.
+Each run's loop runs in a loop process of its own (:mod:`qharbor.runtime.loop`):
+on this host with the local executor, as a Ray task with ``executor = "ray"``.
+One of ``program_workers`` threads of the centre process serves it
+(:mod:`qharbor.runtime.host`): it holds the run on a lease, renewed while the
+loop runs, as the scheduler holds a job, records the jobs the loop ran and its
+checkpoints, and tells it to stop when the run is cancelled. Every attempt is
+numbered, and what it writes (checkpoints, the end) is fenced by its number, so
+a process that lost a run's lease can never overwrite the attempt that took it
+over. Its quantum jobs on a simulator take the fast lane
+(:mod:`qharbor.runtime.fastlane`) in the loop's process, in a session of the
+run's own. A loop process that crashes fails its run (``PROGRAM_LOOP_LOST``); one
+whose centre dies ends with it.
 
 A run checkpoints what its program saves. When the centre stops, its runs stay
 RUNNING and their leases are given up, so the next start resumes them from
@@ -17,10 +23,10 @@ same database) takes them over, again from their checkpoint.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import socket
+import subprocess
 import threading
 import time
 import uuid
@@ -37,9 +43,11 @@ from qharbor.jobs.events import JobEvents
 from qharbor.jobs.manager import JobManager
 from qharbor.jobs.sessions import SessionManager, SessionMode
 from qharbor.jobs.submission import Submission
-from qharbor.runtime.context import JobWaiters, RunCancelled, RunContext
-from qharbor.runtime.fastlane import FastLane
-from qharbor.runtime.registry import Registry
+from qharbor.runtime import messages
+from qharbor.runtime.context import RunCancelled
+from qharbor.runtime.host import JobWaiters, LoopHost
+from qharbor.runtime.processes import LoopProcess, LoopProcesses
+from qharbor.runtime.registry import Registry, entry_of
 from qharbor.runtime.runs import ProgramRun, RunLost, RunStatus, RunStore, run_tag
 from qharbor.security.directory import Role
 from qharbor.security.identity import Principal
@@ -60,6 +68,7 @@ class _Live:
         self.lost = False  # another process took its lease over: stop, writing nothing
         self.progress: dict[str, Any] | None = None
         self.published_at = 0.0  # when followers were last told of new progress (monotonic)
+        self.pid: int | None = None  # the loop's process on this host (a Ray task's relay)
 
 
 class ProgramRuntime:
@@ -76,8 +85,9 @@ class ProgramRuntime:
         workers: runs whose loops run at once.
         checkpoint_s: a program's state is saved at most this often (seconds).
         lease_s: how long a run stays leased to this process without a renewal.
-        fast_lane: run the programs' jobs in their loops' threads
+        fast_lane: run the programs' simulator jobs in their loops' processes
             (:mod:`qharbor.runtime.fastlane`) rather than through the queue.
+        processes: the loop processes; by default, on this host.
     """
 
     def __init__(
@@ -94,6 +104,7 @@ class ProgramRuntime:
         checkpoint_s: float = 1.0,
         lease_s: float = 20.0,
         fast_lane: bool = True,
+        processes: LoopProcesses | None = None,
     ) -> None:
         self.registry = registry
         self.store = store
@@ -116,11 +127,12 @@ class ProgramRuntime:
         self._live: dict[str, _Live] = {}
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
+        self.processes = processes or LoopProcesses(workers)
 
     # --- the centre's side -------------------------------------------------------------
 
     def start(self) -> int:
-        """Start the loops' threads and resume every run no live process holds.
+        """Start the threads that serve the loops, and resume every run no live process holds.
 
         Returns:
             How many runs it resumed now; a run whose dead process's lease has not
@@ -146,6 +158,7 @@ class ProgramRuntime:
                 live.cancelled.set()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+        self.processes.close()
 
     def _take_over(self) -> int:
         """Launch every run no live process holds; how many."""
@@ -277,37 +290,36 @@ class ProgramRuntime:
             if live.cancelled.is_set() or self.store.cancel_requested(run.id):
                 self._finish_cancelled(run, attempt, live)
                 return
-            program = self.registry.get(run.program)
-            inputs = program.inputs.model_validate(run.inputs)
+            program = self.registry.get(run.program)  # not found: before a session opens
             session = self.sessions.create(
                 run.project_id, run.user_id, run.device, SessionMode.SESSION
             )
             session_id = session.id
             self.store.set_session(run.id, attempt, session_id)
             self.events.publish(run.id)
-            context = RunContext(
+            spec = messages.LoopSpec(
                 run_id=run.id,
-                device=run.device,
-                principal=_principal(run),
-                session_id=session_id,
-                submission=self.submission,
-                jobs=self.jobs,
-                waiters=self.waiters,
+                program=run.program,
+                entry=entry_of(program),
+                inputs=run.inputs,
                 restored=restored,
-                on_progress=lambda progress: self._progress(run.id, live, progress),
-                on_save=lambda state, progress, conn: self._save(
-                    run.id, attempt, state, progress, conn, live
-                ),
-                cancelled=live.cancelled,
-                checkpoint_s=self._checkpoint_s,
+                device=self.catalogue.get(run.device),
+                session_id=session_id,
                 tag=run_tag(run.id),
-                lane=self._lane(run),
+                checkpoint_s=self._checkpoint_s,
+                fast_lane=self._fast_lane,
+                max_program_bytes=self.submission.settings.max_program_bytes,
+                max_experiments=self.submission.settings.max_bindings_per_job,
             )
-            try:
-                output = _plain(program.run(inputs, context))
-            finally:
-                context.flush()  # the jobs it ran are stored however it ended
-            self._finish_done(run, attempt, output, live, context.timing())
+            ended = self._loop(run, attempt, spec, live)
+            if live.lost:
+                raise RunLost(run.id)
+            if ended.stopped:
+                raise RunCancelled()
+            if ended.error is not None:
+                raise errors.QHarborError.from_json(ended.error)
+            timing = ended.timing.to_json() if ended.timing is not None else None
+            self._finish_done(run, attempt, ended.output or {}, live, timing)
         except RunLost:
             log.warning("program run %s was taken over by another process", run.id)
         except RunCancelled:
@@ -342,10 +354,44 @@ class ProgramRuntime:
                 self._live.pop(run.id, None)
             self.events.publish(run.id)
 
-    def _lane(self, run: ProgramRun) -> FastLane | None:
-        if not self._fast_lane:
-            return None
-        return FastLane(self.submission, _principal(run), self.store.project_name(run.project_id))
+    def _loop(
+        self, run: ProgramRun, attempt: int, spec: messages.LoopSpec, live: _Live
+    ) -> messages.Ended:
+        """Run the attempt in a loop process and serve it to its end.
+
+        Raises:
+            errors.ProgramLoopLost: the loop's process crashed or would not stop.
+            errors.QuotaExceeded: the budget could not pay for the jobs it ran.
+        """
+        process = self.processes.take()
+        live.pid = process.pid
+        host = LoopHost(
+            run_id=run.id,
+            attempt=attempt,
+            device=run.device,
+            session_id=spec.session_id,
+            channel=process.channel,
+            submission=self.submission,
+            jobs=self.jobs,
+            waiters=self.waiters,
+            store=self.store,
+            principal=_principal(run),
+            project_name=self.store.project_name(run.project_id),
+            cancelled=live.cancelled,
+            on_progress=lambda progress: self._progress(run.id, live, progress),
+        )
+        try:
+            process.channel.send(spec)
+            ended = host.serve()
+        except errors.ProgramLoopLost as exc:
+            raise _lost(process, exc) from None
+        except BaseException:
+            process.kill()
+            raise
+        finally:
+            live.lost = live.lost or host.lost
+        self.processes.give_back(process)
+        return ended
 
     def _progress(self, run_id: str, live: _Live, progress: dict[str, Any]) -> None:
         """Keep the newest progress; tell followers at most every ``_PUBLISH_EVERY_S``.
@@ -433,15 +479,12 @@ def _principal(run: ProgramRun) -> Principal:
     )
 
 
-def _plain(value: Any) -> dict[str, Any]:
-    """The program's output as plain JSON (NumPy numbers become Python ones)."""
-
-    def convert(item: Any) -> Any:
-        if hasattr(item, "tolist"):
-            return item.tolist()
-        if hasattr(item, "item"):
-            return item.item()
-        raise TypeError(f"the program returned {type(item).__name__}, which is not JSON")
-
-    plain: dict[str, Any] = json.loads(json.dumps(value, default=convert))
-    return plain
+def _lost(process: LoopProcess, error: errors.ProgramLoopLost) -> errors.ProgramLoopLost:
+    """The error of a loop process that ended (or was ended) before its run, saying how."""
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.process.wait(timeout=2)  # a crashed process's exit code, once it is there
+    how = process.ended()
+    if process.process.poll() is None:
+        how = "was ended by the centre"
+    process.kill()
+    return errors.ProgramLoopLost(f"{error.message} (process {process.pid} {how})")
