@@ -102,9 +102,9 @@ def stop(children: list[subprocess.Popen[bytes]]) -> None:
 def main(fd: int, parent_pid: int) -> None:
     """An extra process: serve the API on the inherited socket until told to stop."""
     from qharbor.api.server import CentreServer
-    from qharbor.executors.local import _die_with_parent
+    from qharbor.executors.local import die_with_parent
 
-    _die_with_parent(parent_pid)
+    die_with_parent(parent_pid)
     settings = Settings(**json.loads(sys.stdin.read()))
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
