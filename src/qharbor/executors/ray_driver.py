@@ -305,6 +305,23 @@ def task_threads(placement: Placement) -> int:
     return max(1, int(placement.num_cpus))
 
 
+def connect(address: str) -> None:
+    """Join the cluster at ``address`` as a driver of the centre's namespace, quietly.
+
+    Raises:
+        Exception: whatever Ray raises when the cluster cannot be reached.
+    """
+    import ray
+
+    ray.init(
+        address=address,
+        namespace="qharbor",
+        logging_level=logging.WARNING,
+        log_to_driver=False,
+        configure_logging=False,
+    )
+
+
 def driver_main(fd: int, parent_pid: int, address: str) -> None:
     """The driver process: connect to the cluster at ``address``, then serve the centre."""
     die_with_parent(parent_pid)
@@ -312,16 +329,10 @@ def driver_main(fd: int, parent_pid: int, address: str) -> None:
     conn = Connection(fd)
     if os.getppid() != parent_pid:
         return
-    try:
-        import ray
+    import ray
 
-        ray.init(
-            address=address,
-            namespace="qharbor",
-            logging_level=logging.WARNING,
-            log_to_driver=False,
-            configure_logging=False,
-        )
+    try:
+        connect(address)
     except Exception as exc:
         with contextlib.suppress(OSError):
             conn.send(("unavailable", f"cannot reach the Ray cluster at {address}: {exc}"))

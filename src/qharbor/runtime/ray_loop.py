@@ -18,7 +18,7 @@ from typing import Any
 
 from qharbor import errors
 from qharbor.engines import threads
-from qharbor.executors.ray_driver import task_environment
+from qharbor.executors.ray_driver import connect, task_environment
 from qharbor.runtime import messages
 from qharbor.runtime.channel import ChannelClosed, PipeChannel, RayChannel
 
@@ -51,13 +51,7 @@ def relay_attempts(channel: PipeChannel, address: str) -> None:
     from qharbor.runtime.loop import READY
 
     try:
-        ray.init(
-            address=address,
-            namespace="qharbor",
-            logging_level=logging.WARNING,
-            log_to_driver=False,
-            configure_logging=False,
-        )
+        connect(address)
     except Exception as exc:
         channel.send(("unavailable", f"cannot reach the Ray cluster at {address}: {exc}"))
         return
