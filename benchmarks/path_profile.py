@@ -80,14 +80,14 @@ def _mark(owner: Any, name: str, event: str, job_of: Callable[..., str | list[st
 
 def instrument() -> None:
     """Wrap the centre's stages with timers (before the app is built)."""
+    from starlette.responses import JSONResponse
+
     from qharbor.api import auditing
     from qharbor.api.routers import jobs as jobs_router
     from qharbor.executors import local
     from qharbor.jobs import manager, scheduler, submission
     from qharbor.programs import intake
     from qharbor.security import audit, identity, quotas, signing
-
-    from starlette.responses import JSONResponse
 
     _timed(JSONResponse, "render", "api: encode answer (JSON)")
     _timed(identity.Identity, "authenticate", "auth: token lookup")
@@ -207,8 +207,15 @@ def _case(server: Any, args: argparse.Namespace) -> None:
     _spent.clear()
     _marks.clear()
     client = subprocess.run(
-        [sys.executable, "-c", _CASE_CLIENT, server.url, str(server.bootstrap_token)]
-        + [str(args.jobs), args.case],
+        [
+            sys.executable,
+            "-c",
+            _CASE_CLIENT,
+            server.url,
+            str(server.bootstrap_token),
+            str(args.jobs),
+            args.case,
+        ],
         check=True,
         capture_output=True,
         text=True,
