@@ -218,6 +218,18 @@ def test_cancel_of_a_split_job_ends_all_its_workers_with_one_outcome(
     assert executor.poll(0.1) == []
 
 
+def test_a_lost_chunk_worker_loses_the_split_job_once_and_ends_the_others(
+    executor: LocalExecutor,
+) -> None:
+    executor.submit(batch_task("doomed", [stored(FOREVER)] * (2 * MIN_CHUNK_RUNS)), slots=SIZE)
+    first, second = [s for s in executor._slots if s.claim is not None]
+    os.kill(first.process.pid, signal.SIGKILL)
+    outcome = outcome_of(executor, "doomed")
+    assert (outcome.kind, outcome.job_id) == (OutcomeKind.LOST, "doomed")
+    assert second.process.wait(timeout=DEADLINE_S) is not None
+    assert executor.running() == {}
+
+
 def test_a_failing_chunk_fails_the_split_job_once_and_frees_its_workers(
     executor: LocalExecutor,
 ) -> None:
