@@ -1,6 +1,11 @@
 """Where a tiny job's time goes inside the centre: a per-stage breakdown.
 
 Run: .venv/bin/python benchmarks/path_profile.py [--jobs 200] [--programs 1]
+     .venv/bin/python benchmarks/path_profile.py --case batch5u3 --jobs 3
+
+With ``--case``, the client is the benchmark's own (``benchmarks.systems.qharbor``:
+fresh program text, the SDK, the counts read back), sending the case's circuits as
+one job, and its stages are timed in the client process too.
 
 Starts a local centre (SQLite, temporary data folder) in this process, wraps the
 path's stages with timers, and sends jobs from a client in another process, so
@@ -75,6 +80,8 @@ def _mark(owner: Any, name: str, event: str, job_of: Callable[..., str | list[st
 
 def instrument() -> None:
     """Wrap the centre's stages with timers (before the app is built)."""
+    from starlette.responses import JSONResponse
+
     from qharbor.api import auditing
     from qharbor.api.routers import jobs as jobs_router
     from qharbor.executors import local
@@ -82,6 +89,7 @@ def instrument() -> None:
     from qharbor.programs import intake
     from qharbor.security import audit, identity, quotas, signing
 
+    _timed(JSONResponse, "render", "api: encode answer (JSON)")
     _timed(identity.Identity, "authenticate", "auth: token lookup")
     _timed(submission.Submission, "_prepare", "submit: parse + check")
     _timed(intake, "parse_circuit", "submit: parse_circuit (each)")
@@ -143,6 +151,88 @@ print(json.dumps(out))
 """
 
 
+_CASE_CLIENT = """
+import functools, json, sys, time
+import httpx
+from benchmarks import cases
+from benchmarks.systems import qharbor as system
+from qharbor import HarborService
+from qharbor.client import rest, results, service as sdk
+
+url, token, jobs, case = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+spent = {}
+
+def timed(owner, name, stage):
+    original = getattr(owner, name)
+    @functools.wraps(original)
+    def wrapper(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            spent.setdefault(stage, []).append(time.perf_counter() - start)
+    setattr(owner, name, wrapper)
+
+timed(sdk, "build_programs", "client: build program objects")
+timed(httpx.Client, "build_request", "client: encode request (JSON)")
+timed(httpx.Client, "send", "client: HTTP (upload, centre, download)")
+timed(rest, "decode", "client: decode answer (JSON)")
+timed(results.JobResult, "from_json", "client: result objects")
+work = cases.CASES[case].work(False)
+out = []
+with HarborService(url, token, timeout=600) as harbor:
+    for i in range(jobs + 1):
+        if i == 1:
+            spent.clear()
+        t0 = time.perf_counter()
+        programs = [system.qasm2(c) for c in work.circuits]
+        t1 = time.perf_counter()
+        job = harbor.run(programs, device="statevector", shots=work.shots, seed=work.seed,
+                         options={"precision": "double"}, wait=60)
+        t2 = time.perf_counter()
+        counts = [system._counts(e.counts) for e in job.result().experiments]
+        t3 = time.perf_counter()
+        if i >= 1:
+            out.append((t1 - t0, t2 - t1, t3 - t2, t3 - t0))
+print(json.dumps({"rows": out, "stages": spent}))
+"""
+
+
+def _case(server: Any, args: argparse.Namespace) -> None:
+    """Send ``args.case``'s circuits as one job through the benchmark's own client."""
+    import json
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+    _spent.clear()
+    _marks.clear()
+    client = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _CASE_CLIENT,
+            server.url,
+            str(server.bootstrap_token),
+            str(args.jobs),
+            args.case,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env=env,
+    )
+    answer = json.loads(client.stdout)
+    rows, ms = answer["rows"], 1000.0
+    print(f"{args.jobs} sequential {args.case} jobs, the benchmark's client in a process")
+    labels = ("client: program text", "client: service.run", "client: counts", "client: total")
+    for column, label in enumerate(labels):
+        values = [r[column] for r in rows]
+        print(f"  {label:38s} p50 {statistics.median(values) * ms:7.2f} ms")
+    for stage, values in answer["stages"].items():
+        print(f"  {stage:38s} {statistics.median(values) * ms:7.2f} ms  x{len(values)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=200)
@@ -152,6 +242,7 @@ def main() -> None:
         "--two-requests", action="store_true", help="submit, then GET the result (no ?wait=)"
     )
     parser.add_argument("--switch-interval", type=float, default=None)
+    parser.add_argument("--case", default=None, help="a batch case: batch5u3 or jobs5x1000")
     args = parser.parse_args()
     if args.switch_interval:
         sys.setswitchinterval(args.switch_interval)
@@ -170,6 +261,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as data:
         settings = Settings(port=0, data_dir=data, workers=args.workers, log_level="warning")
         with CentreServer(settings) as server:
+            if args.case:
+                _case(server, args)
+                _report()
+                return
             _spent.clear()
             _marks.clear()
             client = subprocess.run(
@@ -195,6 +290,12 @@ def main() -> None:
     for label, column in (("client: POST", 0), ("client: GET result", 1), ("client: total", 2)):
         values = [r[column] for r in rows]
         print(f"  {label:38s} p50 {statistics.median(values) * ms:7.2f} ms")
+    _report()
+
+
+def _report() -> None:
+    """Print the centre's stages and the gaps between a job's events (medians)."""
+    ms = 1000.0
     print("stages (median per call, calls):")
     for stage, values in _spent.items():
         print(f"  {stage:38s} {statistics.median(values) * ms:7.2f} ms  x{len(values)}")

@@ -82,6 +82,7 @@ def test_the_sdk_gets_the_result_with_the_submission(
 ) -> None:
     service = HarborService(running.url, running.token, account_file=tmp_path / "accounts")
     job = service.run(BELL, shots=100, seed=9, wait=30)
+    assert job.data["status"] == "DONE"  # the centre held the submission until the end
     service.verify(job.result())  # the signature holds for what came with the submission
     service.close()
     # The result came with the submission: reading it needs no further request,

@@ -154,10 +154,10 @@ class HarborClient:
         is up; a job DONE in time carries its ``result``.
         """
         key = idempotency_key or uuid.uuid4().hex
-        path = "/v1/jobs" if not wait else f"/v1/jobs?wait={_seconds(wait)}"
         return dict(
             self.session.post(
-                path,
+                "/v1/jobs",
+                params={"wait": _seconds(wait) if wait else None},
                 json=body,
                 headers={"Idempotency-Key": key},
                 timeout=_read_timeout(self.session.timeout, wait) if wait else None,

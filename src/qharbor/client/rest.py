@@ -193,6 +193,7 @@ class RestSession:
         path: str,
         *,
         json: Any = None,
+        params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
         idempotent: bool = False,
@@ -203,7 +204,13 @@ class RestSession:
         ``headers`` carry an ``Idempotency-Key``.
         """
         return self.request(
-            "POST", path, json=json, headers=headers, timeout=timeout, idempotent=idempotent or None
+            "POST",
+            path,
+            params=params,
+            json=json,
+            headers=headers,
+            timeout=timeout,
+            idempotent=idempotent or None,
         )
 
     def request(
@@ -238,7 +245,8 @@ class RestSession:
         request = self._http.build_request(
             method,
             path,
-            params=query,
+            # httpx replaces a query written in ``path`` with ``params``, even empty ones.
+            params=query or None,
             json=json,
             headers=headers,
             timeout=httpx.Timeout(self.timeout, read=timeout)

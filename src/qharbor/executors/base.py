@@ -52,8 +52,12 @@ class Executor(Protocol):
         """Bytes of memory the claims may use together; None when memory is not tracked."""
         ...
 
-    def submit(self, claim: Claim) -> None:
-        """Start a claim on a free worker, reserving its memory (check ``free_memory`` first)."""
+    def submit(self, claim: Claim, slots: int = 1) -> None:
+        """Start a claim on a free worker, reserving its memory (check ``free_memory`` first).
+
+        ``slots`` free workers are the claim's to share, where the executor can split
+        it (a large batch); the others stay free for the claims handed over with it.
+        """
         ...
 
     def poll(self, timeout: float) -> list[Outcome]:

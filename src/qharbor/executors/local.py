@@ -3,9 +3,17 @@
 Each worker is a separate process, so a running job can be stopped at once by
 ending its process, and a crash in an engine cannot take the centre down.
 Workers die with the centre (``PR_SET_PDEATHSIG``), so a killed centre leaves no
-orphans computing results nobody will store. Claims predicted to take under a
-millisecond skip the hand-off and run in the scheduler's thread
-(:mod:`qharbor.executors.inline`).
+orphans computing results nobody will store.
+
+A large batch handed over while other workers are idle is split over them, in
+the chunks the Ray executor uses (:mod:`qharbor.executors.ray_chunks`): each
+worker runs a contiguous slice of the runs from that slice's own seed, and the
+results are gathered in order into the one result a single worker would have
+built, signed once by the centre. The job ends as its first failing chunk ends;
+a cancel or a lost worker ends every worker of the job.
+
+Claims predicted to take under a millisecond skip the hand-off and run in the
+scheduler's thread (:mod:`qharbor.executors.inline`).
 """
 
 from __future__ import annotations
@@ -28,8 +36,10 @@ from qharbor import errors
 from qharbor.executors.base import Outcome, OutcomeKind
 from qharbor.executors.inline import InlineRuns
 from qharbor.executors.memory import MemoryBudget
+from qharbor.executors.ray_chunks import MIN_CHUNK_RUNS, Chunk, chunk_claim, gather, plan
 from qharbor.executors.report import ExecutorReport, WorkerState
 from qharbor.jobs.claims import Claim
+from qharbor.jobs.result import Result
 from qharbor.workers.execution import execute
 
 log = logging.getLogger(__name__)
@@ -105,7 +115,18 @@ class _Slot:
     conn: Connection
     ready: bool = False
     claim: Claim | None = None
+    #: The index of the chunk it runs, when its claim is one chunk of a split job.
+    chunk: int | None = None
     started: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class _Split:
+    """A claim split over several workers: its chunks, and the results back so far."""
+
+    claim: Claim
+    chunks: list[Chunk]
+    parts: dict[int, Result] = field(default_factory=dict)
 
 
 class LocalExecutor:
@@ -137,6 +158,8 @@ class LocalExecutor:
         self.inline = InlineRuns(inline_max_s)
         # Outcomes of claims run in the submitting thread, for the next poll.
         self._ran: list[Outcome] = []
+        #: Job id to the claim split over several workers, while its chunks run.
+        self._splits: dict[str, _Split] = {}
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._closed = False
@@ -203,26 +226,43 @@ class LocalExecutor:
             workers=workers,
         )
 
-    def submit(self, claim: Claim) -> None:
+    def submit(self, claim: Claim, slots: int = 1) -> None:
+        """Start a claim on a free worker, or split it over up to ``slots`` free workers.
+
+        A claim is split only where it can be (:func:`ray_chunks.can_fan_out`), each
+        chunk holds at least ``MIN_CHUNK_RUNS`` runs, and the memory of one run per
+        worker is free; its reservation is then that memory times the workers.
+        """
         if self.inline.takes(claim):
             self._ran.append(self.inline.run(claim))
             return
-        for slot in self._slots:
-            if slot.ready and slot.claim is None:
-                if self.memory is not None and not self.memory.reserve(
-                    claim.job_id, claim.memory_bytes
-                ):
-                    raise RuntimeError(
-                        f"job {claim.job_id} needs {claim.memory_bytes} bytes and "
-                        f"{self.memory.free()} are free; check free_memory() first"
-                    )
-                slot.claim = claim
-                slot.started = time.monotonic()
-                # A dead worker is reported as lost by the next poll.
-                with contextlib.suppress(BrokenPipeError, OSError):
-                    slot.conn.send(claim)
-                return
-        raise RuntimeError("no free worker; check free_slots() first")
+        free = [slot for slot in self._slots if slot.ready and slot.claim is None]
+        if not free:
+            raise RuntimeError("no free worker; check free_slots() first")
+        count = min(slots, len(free))
+        chunks = plan(claim, MIN_CHUNK_RUNS, count, count) if count > 1 else []
+        if len(chunks) > 1 and self._reserve(claim, claim.memory_bytes * len(chunks)):
+            self._splits[claim.job_id] = _Split(claim, chunks)
+            for slot, chunk in zip(free, chunks, strict=False):
+                self._start(slot, chunk_claim(claim, chunk), chunk.index)
+            return
+        if not self._reserve(claim, claim.memory_bytes):
+            assert self.memory is not None
+            raise RuntimeError(
+                f"job {claim.job_id} needs {claim.memory_bytes} bytes and "
+                f"{self.memory.free()} are free; check free_memory() first"
+            )
+        self._start(free[0], claim, None)
+
+    def _reserve(self, claim: Claim, nbytes: int) -> bool:
+        return self.memory is None or self.memory.reserve(claim.job_id, nbytes)
+
+    def _start(self, slot: _Slot, claim: Claim, chunk: int | None) -> None:
+        slot.claim, slot.chunk = claim, chunk
+        slot.started = time.monotonic()
+        # A dead worker is reported as lost by the next poll.
+        with contextlib.suppress(BrokenPipeError, OSError):
+            slot.conn.send(claim)
 
     def wake(self) -> None:
         with contextlib.suppress(OSError):
@@ -257,8 +297,11 @@ class LocalExecutor:
             slot.ready = True
             return None
         claim, slot.claim = slot.claim, None
+        chunk, slot.chunk = slot.chunk, None
         if claim is None:
             return None
+        if chunk is not None:
+            return self._receive_chunk(claim, chunk, message)
         self._release(claim)
         if message[1] != claim.job_id:
             return None
@@ -267,6 +310,36 @@ class LocalExecutor:
         return Outcome(
             OutcomeKind.FAILED, claim.job_id, claim.attempt, code=message[3], message=message[4]
         )
+
+    def _receive_chunk(self, claim: Claim, chunk: int, message: Any) -> Outcome | None:
+        """A chunk's answer: the job's outcome once every chunk is done or one failed."""
+        split = self._splits.get(claim.job_id)
+        if split is None or message[1] != claim.job_id:
+            return None  # the job already ended with another chunk
+        if message[0] == "done":
+            split.parts[chunk] = message[3]
+            if len(split.parts) < len(split.chunks):
+                return None
+        del self._splits[claim.job_id]
+        self._release(claim)
+        if message[0] != "done":
+            self._end_job(claim.job_id)
+            return Outcome(
+                OutcomeKind.FAILED, claim.job_id, claim.attempt, code=message[3], message=message[4]
+            )
+        parts = [split.parts[c.index] for c in split.chunks]
+        result = gather(split.claim, split.chunks, parts)
+        return Outcome(OutcomeKind.DONE, claim.job_id, claim.attempt, result=result)
+
+    def _end_job(self, job_id: str) -> list[Outcome]:
+        """End every worker running a part of ``job_id``; the job's one outcome, if any."""
+        outcomes: list[Outcome] = []
+        # By index: each replacement puts a fresh, idle slot in its place.
+        for index in range(len(self._slots)):
+            claim = self._slots[index].claim
+            if claim is not None and claim.job_id == job_id:
+                outcomes.extend(self._replace(index, OutcomeKind.CANCELLED))
+        return outcomes[:1]
 
     def _replace(self, index: int, kind: OutcomeKind) -> list[Outcome]:
         slot = self._slots[index]
@@ -280,6 +353,8 @@ class LocalExecutor:
         if claim is None:
             return []
         self._release(claim)
+        if self._splits.pop(claim.job_id, None) is not None:
+            self._end_job(claim.job_id)  # the other chunks cannot make the result alone
         if kind is OutcomeKind.LOST:
             log.warning("worker running job %s (attempt %s) was lost", claim.job_id, claim.attempt)
         return [Outcome(kind, claim.job_id, claim.attempt)]
@@ -289,11 +364,8 @@ class LocalExecutor:
             self.memory.release(claim.job_id)
 
     def cancel(self, job_id: str) -> Outcome | None:
-        for index, slot in enumerate(self._slots):
-            if slot.claim is not None and slot.claim.job_id == job_id:
-                outcomes = self._replace(index, OutcomeKind.CANCELLED)
-                return outcomes[0] if outcomes else None
-        return None
+        outcomes = self._end_job(job_id)
+        return outcomes[0] if outcomes else None
 
     def close(self) -> None:
         self._closed = True

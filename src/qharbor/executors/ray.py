@@ -235,7 +235,9 @@ class RayExecutor:
         self._reported.update(changed)
         return changed
 
-    def submit(self, task: Claim) -> None:
+    def submit(self, task: Claim, slots: int = 1) -> None:
+        # The cluster's placement plans a batch's chunks over every node on its own.
+        del slots
         if self._conn is None or self._cluster is None:
             raise RuntimeError("the Ray cluster is not connected; check free_slots() first")
         plan = ray_cluster.placement(

@@ -216,7 +216,10 @@ class Scheduler:
             expect_queued=woken,
         )
         self._queue_empty_at = looked if leased.queue_empty else None
-        for claim in leased.claims:
+        # Each claim has a worker; the last one also gets the workers no claim took,
+        # which a large batch is split over.
+        spare = slots - len(leased.claims)
+        for number, claim in enumerate(leased.claims, start=1):
             try:
                 task = self._prepare(claim)
             except errors.QHarborError as exc:
@@ -229,7 +232,7 @@ class Scheduler:
                 self._requeue(claim.job_id, claim.attempt)
                 continue
             self._devices[claim.job_id] = claim.device
-            self._executor.submit(task)
+            self._executor.submit(task, 1 + spare if number == len(leased.claims) else 1)
 
     def _queue_still_empty(self) -> bool:
         """Whether the last claim left no job queued, and nothing could have queued one.

@@ -159,3 +159,23 @@ def test_events_reconnect_when_the_stream_drops_before_the_final_state() -> None
 
     assert [e["status"] for e in job.events()] == ["RUNNING", "DONE"]
     assert len(centre.requests) == 2
+
+
+def test_run_with_wait_asks_the_centre_to_hold_the_submission() -> None:
+    done = job_json(status="DONE", result=result_json())
+    centre = ScriptedCentre(httpx.Response(201, json=done))
+
+    job = centre.service().run("OPENQASM 2.0;", wait=30)
+
+    assert centre.requests[0].url.path == "/v1/jobs"
+    assert centre.query(0) == {"wait": "30"}
+    assert job.result().get_counts() == {"00": 60, "11": 40}
+    assert len(centre.requests) == 1  # the result came with the submission
+
+
+def test_submit_without_wait_sends_no_wait() -> None:
+    centre = ScriptedCentre(httpx.Response(201, json=job_json()))
+
+    centre.service().run("OPENQASM 2.0;")
+
+    assert centre.query(0) == {}

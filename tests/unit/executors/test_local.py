@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -14,6 +15,7 @@ from qharbor import errors
 from qharbor.devices import default_catalogue
 from qharbor.executors.base import Outcome, OutcomeKind
 from qharbor.executors.local import LocalExecutor
+from qharbor.executors.ray_chunks import MIN_CHUNK_RUNS
 from qharbor.jobs.claims import Claim
 from qharbor.jobs.result import Result
 from tests.programs import BELL_QASM3 as BELL
@@ -175,6 +177,92 @@ def test_replacement_worker_runs_a_new_task_after_a_cancel(executor: LocalExecut
     executor.submit(make_task("after-2", BELL))
     outcomes = outcomes_of(executor, "after", "after-2")
     assert [o.kind for o in outcomes.values()] == [OutcomeKind.DONE, OutcomeKind.DONE]
+
+
+def batch_task(job_id: str, programs: list[dict]) -> Claim:
+    return Claim(
+        job_id=job_id,
+        attempt=1,
+        device=STATEVECTOR.name,
+        target=STATEVECTOR,
+        shots=100,
+        seed=7,
+        programs=programs,
+    )
+
+
+def random_programs(count: int) -> list[dict]:
+    """``count`` different 3-qubit OpenQASM 2 programs as a job row holds them."""
+    rng = random.Random(3)
+    programs = []
+    for _ in range(count):
+        gates = [
+            f"u3({rng.uniform(0, 3):.4f},{rng.uniform(0, 3):.4f},0.1) q[{q}];" for q in (0, 1, 2)
+        ]
+        programs.append(
+            stored(
+                'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[3];\ncreg c[3];\n'
+                + "\n".join(gates)
+                + "\ncx q[0],q[1];\ncx q[1],q[2];\nmeasure q -> c;\n"
+            )
+        )
+    return programs
+
+
+def test_a_batch_split_over_idle_workers_gives_the_result_of_one_worker(
+    executor: LocalExecutor,
+) -> None:
+    programs = random_programs(2 * MIN_CHUNK_RUNS + 5)
+    executor.submit(batch_task("whole", programs))
+    whole = outcome_of(executor, "whole").result
+    executor.submit(batch_task("split", programs), slots=SIZE)
+    assert executor.free_slots() == 0  # every chunk has its worker
+    outcome = outcome_of(executor, "split")
+    assert outcome.kind is OutcomeKind.DONE
+    split = outcome.result
+    assert isinstance(whole, Result) and isinstance(split, Result)
+    assert split.job_id == "split"
+    assert split.metadata.extra["chunks"] == SIZE
+    assert [e.to_json() | {"run_s": 0} for e in split.experiments] == [
+        e.to_json() | {"run_s": 0} for e in whole.experiments
+    ]
+
+
+def test_cancel_of_a_split_job_ends_all_its_workers_with_one_outcome(
+    executor: LocalExecutor,
+) -> None:
+    executor.submit(batch_task("long", [stored(FOREVER)] * (2 * MIN_CHUNK_RUNS)), slots=SIZE)
+    processes = [s.process for s in executor._slots if s.claim is not None]
+    assert len(processes) == SIZE
+    outcome = executor.cancel("long")
+    assert outcome is not None and outcome.kind is OutcomeKind.CANCELLED
+    assert all(p.poll() is not None for p in processes)
+    assert executor.running() == {}
+    assert executor.poll(0.1) == []
+
+
+def test_a_lost_chunk_worker_loses_the_split_job_once_and_ends_the_others(
+    executor: LocalExecutor,
+) -> None:
+    executor.submit(batch_task("doomed", [stored(FOREVER)] * (2 * MIN_CHUNK_RUNS)), slots=SIZE)
+    first, second = [s for s in executor._slots if s.claim is not None]
+    os.kill(first.process.pid, signal.SIGKILL)
+    outcome = outcome_of(executor, "doomed")
+    assert (outcome.kind, outcome.job_id) == (OutcomeKind.LOST, "doomed")
+    assert second.process.wait(timeout=DEADLINE_S) is not None
+    assert executor.running() == {}
+
+
+def test_a_failing_chunk_fails_the_split_job_once_and_frees_its_workers(
+    executor: LocalExecutor,
+) -> None:
+    damaged = {**stored(BELL), "circuit_gates": "bm90IHFweQ=="}
+    programs = [stored(FOREVER)] * MIN_CHUNK_RUNS + [damaged] * MIN_CHUNK_RUNS
+    executor.submit(batch_task("bad", programs), slots=SIZE)
+    outcome = outcome_of(executor, "bad")
+    assert outcome.kind is OutcomeKind.FAILED
+    assert outcome.code == errors.ExecutionError.code
+    assert executor.running() == {}
 
 
 def test_memory_is_held_while_a_task_runs_and_returned_when_it_is_done(

@@ -46,6 +46,7 @@ class FakeExecutor:
         self.size = size
         self.memory = memory  # the capacity it reports; free memory is not tracked
         self.submitted: list[Claim] = []
+        self.shares: list[int] = []  # the free workers each submission was offered
         self.refused = 0  # submissions beyond the free slots
         self.polls = 0
         self._running: dict[str, Claim] = {}
@@ -63,8 +64,9 @@ class FakeExecutor:
         with self._lock:
             return self.size - len(self._running)
 
-    def submit(self, task: Claim) -> None:
+    def submit(self, task: Claim, slots: int = 1) -> None:
         with self._lock:
+            self.shares.append(slots)
             if len(self._running) >= self.size:
                 self.refused += 1
                 raise RuntimeError("no free worker")
@@ -341,6 +343,28 @@ def test_no_more_tasks_than_free_slots_are_started(
         time.sleep(0.02)
     assert [manager.get(project[0], i).status for i in ids[1:]] == [JobStatus.QUEUED] * 2
     assert len(executor.submitted) == 1
+    assert executor.refused == 0
+
+
+def test_a_job_claimed_alone_is_offered_every_free_worker(
+    manager: JobManager, project, run_scheduler
+) -> None:
+    job_id = submit(manager, project)
+    executor = FakeExecutor(lambda task: None, size=3)
+    run_scheduler(executor)
+    assert wait_for_status(manager, project, job_id, JobStatus.RUNNING) is JobStatus.RUNNING
+    assert executor.shares == [3]
+
+
+def test_jobs_claimed_together_leave_a_worker_to_each(
+    manager: JobManager, project, run_scheduler
+) -> None:
+    ids = [submit(manager, project) for _ in range(2)]
+    executor = FakeExecutor(lambda task: None, size=3)
+    run_scheduler(executor)
+    for job_id in ids:
+        assert wait_for_status(manager, project, job_id, JobStatus.RUNNING) is JobStatus.RUNNING
+    assert executor.shares == [1, 2]
     assert executor.refused == 0
 
 
