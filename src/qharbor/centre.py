@@ -50,6 +50,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def inline_max_s(settings: Settings) -> float:
+    """How long a claim run in the centre's own thread may take (seconds); 0 for none.
+
+    A claim run here chooses its engine with this process's cost fits, so it runs
+    here only where they are the workers' too: cost fits configured for the
+    workers alone (``engine_costs_path`` given to this process directly, not
+    through ``QHARBOR_ENGINE_COSTS_PATH``) send every claim to a worker.
+    """
+    configured = settings.engine_costs_path
+    if configured is not None and configured.resolve() != costs.default_path().resolve():
+        log.info("cost fits %s are the workers' only: every job runs in a worker", configured)
+        return 0.0
+    return settings.inline_max_ms / 1000
+
+
 def make_executor(settings: Settings) -> Executor:
     """The executor named in the settings."""
     if settings.executor == "local":
@@ -59,7 +74,7 @@ def make_executor(settings: Settings) -> Executor:
             settings.workers,
             extra_env=engine_environment(settings),
             memory_bytes=settings.memory_capacity_bytes(),
-            inline_max_s=settings.inline_max_ms / 1000,
+            inline_max_s=inline_max_s(settings),
         )
     if settings.executor == "ray":
         from qharbor.executors.ray import RayExecutor
