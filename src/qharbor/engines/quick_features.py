@@ -8,6 +8,8 @@ own operation counts instead, and scans only the final measurements.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from qharbor.engines.features import (
@@ -52,6 +54,40 @@ def _arity(name: str) -> int | None:
     return _ARITY.get(name)
 
 
+@dataclass(frozen=True)
+class _Counts:
+    """What operation counts tell of a circuit's gates."""
+
+    size: int = 0
+    two: int = 0
+    multi: int = 0
+    diagonal: int = 0
+    clifford: bool = True
+
+
+def _count(ops: Mapping[str, int], arity: Callable[[str], int | None]) -> _Counts | None:
+    """Gates by width, diagonal ones, and whether all are Clifford; None for a gate
+    ``arity`` does not know (or control flow, which needs the full walk)."""
+    size = two = multi = diagonal = 0
+    clifford = True
+    for name, count in ops.items():
+        if name in NON_GATES:
+            continue
+        width = arity(name)
+        if width is None:
+            return None
+        size += count
+        if width == 2:
+            two += count
+        elif width > 2:
+            multi += count
+        if name in DIAGONAL_GATES:
+            diagonal += count
+        if name not in CLIFFORD_GATES:
+            clifford = False
+    return _Counts(size, two, multi, diagonal, clifford)
+
+
 def quick_features(circuit: Any) -> CircuitFeatures:
     """The features selection needs, read from the circuit's operation counts.
 
@@ -66,28 +102,10 @@ def quick_features(circuit: Any) -> CircuitFeatures:
     outside Qiskit's standard library takes the full walk.
     """
     ops = circuit.count_ops()
-    size = two = multi = diagonal = 0
-    clifford = True
-    control_flow = False
-    for name, count in ops.items():
-        if name in _CONTROL_FLOW:
-            control_flow = True
-            clifford = False
-            continue
-        if name in NON_GATES:
-            continue
-        width = _arity(name)
-        if width is None:
-            return features_of(circuit)
-        size += count
-        if width == 2:
-            two += count
-        elif width > 2:
-            multi += count
-        if name in DIAGONAL_GATES:
-            diagonal += count
-        if name not in CLIFFORD_GATES:
-            clifford = False
+    control_flow = not _CONTROL_FLOW.isdisjoint(ops)
+    counts = _count({n: c for n, c in ops.items() if n not in _CONTROL_FLOW}, _arity)
+    if counts is None:
+        return features_of(circuit)
     measurements = int(ops.get("measure", 0))
     mid = False
     if measurements:
@@ -104,13 +122,13 @@ def quick_features(circuit: Any) -> CircuitFeatures:
     return CircuitFeatures(
         num_qubits=circuit.num_qubits,
         num_clbits=circuit.num_clbits,
-        size=size,
+        size=counts.size,
         depth=sum(ops.values()) - int(ops.get("barrier", 0)),
-        two_qubit=two,
-        multi_qubit=multi,
-        diagonal=diagonal,
+        two_qubit=counts.two,
+        multi_qubit=counts.multi,
+        diagonal=counts.diagonal,
         gates={str(k): int(v) for k, v in ops.items()},
-        clifford=clifford and parameters == 0,
+        clifford=counts.clifford and not control_flow and parameters == 0,
         num_parameters=parameters,
         measurements=measurements,
         mid_circuit_measurement=mid,
@@ -122,21 +140,8 @@ def quick_features(circuit: Any) -> CircuitFeatures:
 def gate_list_features(gates: GateList) -> CircuitFeatures:
     """:func:`quick_features` of a gate list: the same fields, without building its circuit."""
     ops = gates.count_ops()
-    size = two = multi = diagonal = 0
-    clifford = True
-    for name, count in ops.items():
-        if name in NON_GATES:
-            continue
-        width = SHAPES[name][0]
-        size += count
-        if width == 2:
-            two += count
-        elif width > 2:
-            multi += count
-        if name in DIAGONAL_GATES:
-            diagonal += count
-        if name not in CLIFFORD_GATES:
-            clifford = False
+    counts = _count(ops, lambda name: SHAPES[name][0])
+    assert counts is not None  # a gate list holds standard gates only
     measurements = ops.get(MEASURE, 0)
     mid = False
     if measurements:
@@ -152,13 +157,13 @@ def gate_list_features(gates: GateList) -> CircuitFeatures:
     return CircuitFeatures(
         num_qubits=gates.num_qubits,
         num_clbits=gates.num_clbits,
-        size=size,
+        size=counts.size,
         depth=sum(ops.values()) - ops.get(BARRIER, 0),
-        two_qubit=two,
-        multi_qubit=multi,
-        diagonal=diagonal,
+        two_qubit=counts.two,
+        multi_qubit=counts.multi,
+        diagonal=counts.diagonal,
         gates=ops,
-        clifford=clifford,
+        clifford=counts.clifford,
         num_parameters=0,
         measurements=measurements,
         mid_circuit_measurement=mid,
