@@ -98,9 +98,10 @@ class GateList:
 
     def operations(self) -> list[tuple[str, list[int], list[float], int]]:
         """Each instruction as (name, qubits, angles, clbit); clbit is -1 but for measurements."""
-        return list(self._walk())
+        return list(self.walk())
 
-    def _walk(self) -> Iterator[tuple[str, list[int], list[float], int]]:
+    def walk(self) -> Iterator[tuple[str, list[int], list[float], int]]:
+        """:meth:`operations` one at a time, read straight from the arrays."""
         kinds = [(name, _ANGLES.get(name, 0), name == MEASURE) for name in self.names]
         qubits = self.qubits.tolist()
         params = self.params.tolist()

@@ -45,7 +45,7 @@ from qulacs.circuit import QuantumCircuitOptimizer
 
 from qharbor import errors
 from qharbor.engines import operations, qulacs_diagonals
-from qharbor.engines.gatelist import MEASURE, SHAPES, STANDARD, GateList
+from qharbor.engines.gatelist import MEASURE, STANDARD, GateList
 from qharbor.engines.readout import Readout
 
 
@@ -251,28 +251,18 @@ def translate_gates(gates: GateList) -> Translation:
     target = qulacs.QuantumCircuit(n)
     pairs: list[tuple[int, int]] = []
     measured: set[int] = set()
-    # Per code: its name, its adder (None: measure, skipped, or a dense matrix), its angles.
-    table = [(name, _FIXED.get(name), SHAPES.get(name, (0, 0))[1]) for name in gates.names]
-    qubits = gates.qubits.tolist()
-    params = gates.params.tolist()
-    clbits = iter(gates.clbits.tolist())
-    q = p = 0
-    for code, width in zip(gates.codes.tolist(), gates.widths.tolist(), strict=True):
-        name, add, count = table[code]
-        targets = qubits[q : q + width]
-        q += width
+    for name, targets, angles, clbit in gates.walk():
         if name == MEASURE:
-            pairs.append((targets[0], next(clbits)))
+            pairs.append((targets[0], clbit))
             measured.add(targets[0])
             continue
-        angles = params[p : p + count]
-        p += count
         if name in _SKIP:
             continue
         if measured and not measured.isdisjoint(targets):
             raise errors.ExecutionError(
                 f"qulacs runs final measurements only; {name!r} acts on a measured qubit"
             )
+        add = _FIXED.get(name)
         if add is not None:
             add(target, targets, angles)
         else:
