@@ -102,17 +102,15 @@ def targets(document: dict[str, Any]) -> list[dict[str, Any]]:
     ):
         value = trip.get(key)
         add(
-            f"tiny job round trip, one client, {label}",
+            f"tiny job round trip, one client{_cores(trip)}, {label}",
             None if value is None else f"{value:.1f} ms",
             f"≤ {limit:g} ms",
             None if value is None else ok and value <= limit,
         )
     rate = load.get("throughput8") or {}
     value = rate.get("jobs_per_s")
-    cores = (rate.get("runs") or [{}])[-1].get("client_cores")
-    where = f", clients on the centre's {cores} cores" if cores else ""
     add(
-        f"tiny jobs from 8 client processes{where}",
+        f"tiny jobs from 8 client processes{_cores(rate)}",
         None if value is None else f"{value:.0f} jobs/s",
         f"≥ {THROUGHPUT_TARGET:g} jobs/s",
         None if value is None else bool(rate.get("ok")) and value >= THROUGHPUT_TARGET,
@@ -148,6 +146,18 @@ def targets(document: dict[str, Any]) -> list[dict[str, Any]]:
         None if value is None else value <= MEMORY_TARGET,
     )
     return rows
+
+
+def _cores(load: dict[str, Any]) -> str:
+    """Where a load case's clients ran: the cores they kept busy, of the centre's host."""
+    runs = [r for r in load.get("runs") or [] if "client_cores" in r]
+    if not runs:
+        return ""
+    used = max(r["client_cores"] for r in runs)
+    host = runs[-1].get("host_cores")
+    if host is None:  # a results file from before the clients' CPU was measured
+        return f", clients on the centre's {used:g} cores"
+    return f" (clients on the centre's {host} cores, using up to {used:.2f} of them)"
 
 
 def targets_table(document: dict[str, Any]) -> Table:

@@ -68,6 +68,10 @@ def test_load_cases_and_the_machine_are_recorded(document: dict) -> None:
     assert trip["ok"] and 0 < trip["p50_ms"] <= trip["p99_ms"]
     assert document["load"]["throughput8"]["ok"]
     assert document["load"]["throughput8"]["jobs_per_s"] > 0
+    # The load cases say how many of the host's cores their clients kept busy.
+    for case in ("roundtrip", "throughput8"):
+        for run in document["load"][case]["runs"]:
+            assert 0 < run["client_cores"] <= run["host_cores"], (case, run)
     machine = document["machine"]
     assert machine["cores"] >= 1 and machine["versions"]["qiskit-aer"]
     assert "--quick" in document["command"]
