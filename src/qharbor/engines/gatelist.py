@@ -223,7 +223,10 @@ class GateList:
         for dtype, count in (("<u2", ops), ("<u2", ops), ("<u4", nq), ("<f8", np_), ("<u4", nc)):
             array = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
             offset += array.nbytes
-            arrays.append(array.astype(np.int64 if dtype != "<f8" else np.float64))
+            array = array.astype(np.int64 if dtype != "<f8" else np.float64)
+            # Read-only: a gate list read from storage may be shared (see jobs.parsed).
+            array.setflags(write=False)
+            arrays.append(array)
         if offset != len(data):
             raise ValueError("a stored gate list of the wrong length")
         gates = cls(

@@ -12,6 +12,7 @@ the compile cache's key; the circuit is the program's meaning.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import io
 import zlib
@@ -56,12 +57,31 @@ def load_circuit(packed: str) -> Any:
         raise _unreadable(exc) from None
 
 
+#: Packed gate lists up to this many characters are kept once read (see :func:`load_gates`).
+_KEPT_CHARS = 16_384
+
+
 def load_gates(packed: str) -> gatelist.GateList:
     """The gate list a :func:`pack_circuit` string of one holds.
+
+    Small ones are kept once read (their arrays are read-only): an in-process tiny
+    job's engine is predicted from its gate list and then run from it, and loops
+    send the same circuit again and again.
 
     Raises:
         errors.ExecutionError: the stored form cannot be read.
     """
+    if len(packed) <= _KEPT_CHARS:
+        return _kept_gates(packed)
+    return _read_gates(packed)
+
+
+@functools.lru_cache(maxsize=256)
+def _kept_gates(packed: str) -> gatelist.GateList:
+    return _read_gates(packed)
+
+
+def _read_gates(packed: str) -> gatelist.GateList:
     try:
         raw = zlib.decompress(base64.b64decode(packed, validate=True))
         return gatelist.GateList.from_bytes(raw)

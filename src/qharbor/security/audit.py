@@ -88,6 +88,11 @@ class AuditLog:
         with self.db.write() as own:
             own.execute(_INSERT, values)
 
+    def admin_use_due(self, token_id: str) -> bool:
+        """Whether the next use of this admin-scope token is to be recorded (memory only)."""
+        last = self._admin_use.get(token_id)
+        return last is None or time.monotonic() - last >= ADMIN_USE_INTERVAL_S
+
     def admin_token_used(self, token_id: str, actor_id: str, project_id: str, path: str) -> None:
         """Record the use of an admin-scope token, at most once per interval per token."""
         now = time.monotonic()

@@ -140,6 +140,12 @@ class Identity(Directory):
         )
         return token
 
+    def kept(self, token: str) -> Principal | None:
+        """The principal of a token authenticated a moment ago, if this process still
+        keeps it (see :mod:`qharbor.security.principals`); None means: authenticate it.
+        Reads memory only, so the API calls it on its event loop."""
+        return self.principals.get(hash_token(token))
+
     def authenticate(self, token: str | None) -> Principal:
         """The principal a bearer token stands for.
 

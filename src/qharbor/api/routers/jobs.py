@@ -236,20 +236,25 @@ async def _wait_for(
     ago), the first database read waits for the job's first change after it was
     stored; a change published before the watch began counts (``after=1``: the
     store itself was the one change seen), so a job that ended in between is read
-    at once instead of after the timer. Once a change was seen, ``after_change``
-    (if given) reads instead of ``read``: it may answer from what this process
-    just stored.
+    at once instead of after the timer; after each change ``quick`` is asked again
+    before the database. Once a change was seen, ``after_change`` (if given) reads
+    instead of ``read``: it may answer from what this process just stored.
     """
     deadline = time.monotonic() + min(wait, centre.settings.max_wait_seconds)
     recheck_s = centre.events.recheck_s
+    changed = False
     with centre.events.watch(job_id, after=1 if quick is not None else None) as watch:
         if quick is not None:
             known = quick()
             if known is not None:
                 return known
-            await watch.changed(min(wait, recheck_s))
+            changed = await watch.changed(min(wait, recheck_s))
             read = after_change or read
         while True:
+            # A job this process completed a moment ago is answered from memory once
+            # it changed, with no hand-off to the thread pool.
+            if changed and quick is not None and (known := quick()) is not None:
+                return known
             try:
                 value = await run_in_threadpool(read)
             except errors.JobNotFinished:
@@ -261,7 +266,8 @@ async def _wait_for(
             if remaining <= 0:
                 return await run_in_threadpool(read)
             # The timer covers changes made by another centre sharing the database.
-            if await watch.changed(min(remaining, recheck_s)) and after_change is not None:
+            changed = await watch.changed(min(remaining, recheck_s))
+            if changed and after_change is not None:
                 read = after_change
 
 

@@ -21,7 +21,7 @@ class MetricsAccess(RequireScope):
     def __init__(self) -> None:
         super().__init__("admin")
 
-    def __call__(  # type: ignore[override]
+    async def __call__(  # type: ignore[override]
         self,
         request: Request,
         centre: CentreDep,
@@ -29,7 +29,7 @@ class MetricsAccess(RequireScope):
     ) -> Principal | None:
         if centre.settings.metrics_public:
             return None
-        principal = get_principal(request, centre, credentials)
+        principal = await get_principal(request, centre, credentials)
         require_scope(principal, "admin")
         return principal
 
