@@ -110,3 +110,11 @@ def test_a_lifetime_of_zero_reads_the_database_every_time(
     elsewhere.revoke_token(elsewhere.authenticate(alice).token_id)
     with pytest.raises(errors.Unauthenticated, match="revoked"):
         uncached.authenticate(alice)
+
+
+def test_only_a_kept_token_is_known_from_memory(here: Identity, alice: str) -> None:
+    # The API asks this on its event loop before sending a token to the thread pool.
+    assert here.kept(alice) == here.authenticate(alice)
+    assert here.kept("qh_never-issued") is None
+    here.revoke_token(here.authenticate(alice).token_id)
+    assert here.kept(alice) is None
