@@ -85,7 +85,7 @@ def instrument() -> None:
     from qharbor.api import auditing
     from qharbor.api.routers import jobs as jobs_router
     from qharbor.executors import local
-    from qharbor.jobs import manager, scheduler, submission
+    from qharbor.jobs import manager, request, scheduler, submission
     from qharbor.programs import intake
     from qharbor.security import audit, identity, quotas, signing
 
@@ -95,6 +95,9 @@ def instrument() -> None:
     _timed(intake, "parse_circuit", "submit: parse_circuit (each)")
     _timed(quotas.Quotas, "admit", "submit: quota check")
     _timed(manager.JobManager, "create", "submit: insert (+quota) + reload")
+    _timed(manager.JobManager, "_load", "submit/read: load job row")
+    _timed(manager, "_row", "submit: job row")
+    _timed(request.JobRequest, "fingerprint", "submit: request fingerprint")
     _timed(jobs_router, "job_json", "submit/read: job_json")
     _timed(audit.AuditLog, "record", "audit: record (write txn)")
     _timed_async(auditing, "_record", "audit: middleware await")
@@ -175,7 +178,15 @@ def timed(owner, name, stage):
 
 timed(sdk, "build_programs", "client: build program objects")
 timed(httpx.Client, "build_request", "client: encode request (JSON)")
-timed(httpx.Client, "send", "client: HTTP (upload, centre, download)")
+_send = httpx.Client.send
+def send(self, request, **kwargs):
+    start = time.perf_counter()
+    try:
+        return _send(self, request, **kwargs)
+    finally:
+        stage = f"client: HTTP {request.method} (upload, centre, download)"
+        spent.setdefault(stage, []).append(time.perf_counter() - start)
+httpx.Client.send = send
 timed(rest, "decode", "client: decode answer (JSON)")
 timed(results.JobResult, "from_json", "client: result objects")
 work = cases.CASES[case].work(False)
