@@ -74,7 +74,7 @@ GATES: dict[str, tuple[Any, int, int]] = {
 _RESERVED = (
     frozenset(name.strip("'") for name in qasm3Lexer.literalNames if name and name[1:2].isalpha())
     | frozenset(GATES)
-    | {"id", "pi", "tau", "euler", "U", "gphase"}
+    | {"id", "pi", "tau", "euler", "U", "gphase", "true", "false"}
 )
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"

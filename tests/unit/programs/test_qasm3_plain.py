@@ -139,6 +139,86 @@ def test_a_program_outside_the_subset_is_left_to_the_reference(body: str) -> Non
     assert qasm3_plain.read(HEADER + body, max_qubits=64) is None
 
 
+#: Keywords, constants, literals and built-in names a declaration might take.
+NAMES = [
+    "sin",
+    "cos",
+    "arccos",
+    "exp",
+    "ln",
+    "sqrt",
+    "mod",
+    "popcount",
+    "rotl",
+    "real",
+    "sizeof",
+    "durationof",
+    "U",
+    "gphase",
+    "pi",
+    "tau",
+    "euler",
+    "e",
+    "dt",
+    "ns",
+    "im",
+    "measure",
+    "reset",
+    "barrier",
+    "delay",
+    "box",
+    "let",
+    "const",
+    "input",
+    "output",
+    "qubit",
+    "bit",
+    "angle",
+    "float",
+    "int",
+    "bool",
+    "duration",
+    "stretch",
+    "complex",
+    "array",
+    "extern",
+    "def",
+    "gate",
+    "defcal",
+    "cal",
+    "ctrl",
+    "negctrl",
+    "inv",
+    "pow",
+    "end",
+    "return",
+    "for",
+    "while",
+    "if",
+    "else",
+    "switch",
+    "case",
+    "default",
+    "true",
+    "false",
+    "CX",
+    "id",
+    "phase",
+    "cphase",
+    "rx",
+]
+
+
+def test_a_name_is_declared_here_only_where_the_reference_takes_it() -> None:
+    for name in NAMES:
+        for body in (
+            f"input float[64] {name};\nqubit[1] q;\nrx({name}) q[0];\n",
+            f"qubit[1] {name};\nx {name}[0];\n",
+        ):
+            if qasm3_plain.read(HEADER + body, 64) is not None:
+                assert _reference(HEADER + body) is not None, body
+
+
 def test_the_include_must_come_first_and_once() -> None:
     gates = "qubit[1] q;\nx q[0];\n"
     assert qasm3_plain.read("OPENQASM 3.0;\n" + gates, 64) is None
