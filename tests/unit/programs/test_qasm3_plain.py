@@ -140,73 +140,14 @@ def test_a_program_outside_the_subset_is_left_to_the_reference(body: str) -> Non
 
 
 #: Keywords, constants, literals and built-in names a declaration might take.
-NAMES = [
-    "sin",
-    "cos",
-    "arccos",
-    "exp",
-    "ln",
-    "sqrt",
-    "mod",
-    "popcount",
-    "rotl",
-    "real",
-    "sizeof",
-    "durationof",
-    "U",
-    "gphase",
-    "pi",
-    "tau",
-    "euler",
-    "e",
-    "dt",
-    "ns",
-    "im",
-    "measure",
-    "reset",
-    "barrier",
-    "delay",
-    "box",
-    "let",
-    "const",
-    "input",
-    "output",
-    "qubit",
-    "bit",
-    "angle",
-    "float",
-    "int",
-    "bool",
-    "duration",
-    "stretch",
-    "complex",
-    "array",
-    "extern",
-    "def",
-    "gate",
-    "defcal",
-    "cal",
-    "ctrl",
-    "negctrl",
-    "inv",
-    "pow",
-    "end",
-    "return",
-    "for",
-    "while",
-    "if",
-    "else",
-    "switch",
-    "case",
-    "default",
-    "true",
-    "false",
-    "CX",
-    "id",
-    "phase",
-    "cphase",
-    "rx",
-]
+_BUILTINS = ("sin", "cos", "arccos", "exp", "ln", "sqrt", "mod", "popcount", "rotl", "real")
+_CONSTANTS = ("pi", "tau", "euler", "e", "dt", "ns", "im", "true", "false", "sizeof")
+_STATEMENTS = ("measure", "reset", "barrier", "delay", "box", "let", "const", "input", "output")
+_TYPES = ("qubit", "bit", "angle", "float", "int", "bool", "duration", "stretch", "complex")
+_BLOCKS = ("array", "extern", "def", "gate", "defcal", "cal", "end", "return", "for", "while")
+_MORE = ("if", "else", "switch", "case", "default", "ctrl", "negctrl", "inv", "pow", "durationof")
+_GATES = ("U", "gphase", "CX", "id", "phase", "cphase", "rx")
+NAMES = _BUILTINS + _CONSTANTS + _STATEMENTS + _TYPES + _BLOCKS + _MORE + _GATES
 
 
 def test_a_name_is_declared_here_only_where_the_reference_takes_it() -> None:
