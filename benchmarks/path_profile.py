@@ -85,7 +85,7 @@ def instrument() -> None:
     from qharbor.api import auditing
     from qharbor.api.routers import jobs as jobs_router
     from qharbor.executors import local
-    from qharbor.jobs import manager, scheduler, submission
+    from qharbor.jobs import manager, request, scheduler, submission
     from qharbor.programs import intake
     from qharbor.security import audit, identity, quotas, signing
 
@@ -95,6 +95,9 @@ def instrument() -> None:
     _timed(intake, "parse_circuit", "submit: parse_circuit (each)")
     _timed(quotas.Quotas, "admit", "submit: quota check")
     _timed(manager.JobManager, "create", "submit: insert (+quota) + reload")
+    _timed(manager.JobManager, "_load", "submit/read: load job row")
+    _timed(manager, "_row", "submit: job row")
+    _timed(request.JobRequest, "fingerprint", "submit: request fingerprint")
     _timed(jobs_router, "job_json", "submit/read: job_json")
     _timed(audit.AuditLog, "record", "audit: record (write txn)")
     _timed_async(auditing, "_record", "audit: middleware await")
@@ -175,7 +178,15 @@ def timed(owner, name, stage):
 
 timed(sdk, "build_programs", "client: build program objects")
 timed(httpx.Client, "build_request", "client: encode request (JSON)")
-timed(httpx.Client, "send", "client: HTTP (upload, centre, download)")
+_send = httpx.Client.send
+def send(self, request, **kwargs):
+    start = time.perf_counter()
+    try:
+        return _send(self, request, **kwargs)
+    finally:
+        stage = f"client: HTTP {request.method} (upload, centre, download)"
+        spent.setdefault(stage, []).append(time.perf_counter() - start)
+httpx.Client.send = send
 timed(rest, "decode", "client: decode answer (JSON)")
 timed(results.JobResult, "from_json", "client: result objects")
 work = cases.CASES[case].work(False)
@@ -185,13 +196,21 @@ with HarborService(url, token, timeout=600) as harbor:
         if i == 1:
             spent.clear()
         t0 = time.perf_counter()
-        programs = [system.qasm2(c) for c in work.circuits]
-        t1 = time.perf_counter()
-        job = harbor.run(programs, device="statevector", shots=work.shots, seed=work.seed,
-                         options={"precision": "double"}, wait=60)
-        t2 = time.perf_counter()
-        counts = [system._counts(e.counts) for e in job.result().experiments]
-        t3 = time.perf_counter()
+        if work.kind == "estimate":
+            runner = object.__new__(system.Runner)
+            runner.precision, runner.options, runner.notes = "double", {"precision": "double"}, []
+            runner.service = harbor
+            t1 = t2 = time.perf_counter()
+            runner.estimate(work.circuit, work.values)
+            t3 = time.perf_counter()
+        else:
+            programs = [system.qasm2(c) for c in work.circuits]
+            t1 = time.perf_counter()
+            job = harbor.run(programs, device="statevector", shots=work.shots, seed=work.seed,
+                             options={"precision": "double"}, wait=60)
+            t2 = time.perf_counter()
+            counts = [system._counts(e.counts) for e in job.result().experiments]
+            t3 = time.perf_counter()
         if i >= 1:
             out.append((t1 - t0, t2 - t1, t3 - t2, t3 - t0))
 print(json.dumps({"rows": out, "stages": spent}))
@@ -242,7 +261,9 @@ def main() -> None:
         "--two-requests", action="store_true", help="submit, then GET the result (no ?wait=)"
     )
     parser.add_argument("--switch-interval", type=float, default=None)
-    parser.add_argument("--case", default=None, help="a batch case: batch5u3 or jobs5x1000")
+    parser.add_argument(
+        "--case", default=None, help="a batch case (batch5u3, jobs5x1000) or ansatz12"
+    )
     args = parser.parse_args()
     if args.switch_interval:
         sys.setswitchinterval(args.switch_interval)

@@ -177,7 +177,9 @@ class Runner:
             body: dict[str, Any] = {"device": self.device, "kind": "estimator", "pubs": [pub]}
             if options:
                 body["options"] = options
-            return self.service.submit(body)
+            # As for the other kinds: one request carries the job and, when it ends
+            # within the wait, its result.
+            return self.service.submit(body, wait=60)
 
         result = self._seen(self._submit(send).result())
         return np.asarray(result.extra["pubs"][0]["evs"], dtype=float)

@@ -22,12 +22,22 @@ from qharbor.jobs.result import RecentResults, read_result
 from qharbor.store import Database
 from qharbor.store.tables import job_tags, jobs, projects, results
 
-_JOB_COLUMNS = [*jobs.c, projects.c.name.label("project_name")]
+#: The payloads a job was submitted with: read only where they are wanted (an
+#: estimator's parameter values run to thousands of JSON numbers, read on every load).
+_PAYLOADS = frozenset({"programs", "primitive"})
+_JOB_COLUMNS = [
+    *(c for c in jobs.c if c.name not in _PAYLOADS),
+    projects.c.name.label("project_name"),
+]
 
 
-def select_jobs() -> sa.Select[Any]:
-    """Job rows with their project's name (the columns :meth:`Job.from_row` reads)."""
-    return sa.select(*_JOB_COLUMNS).join(projects, projects.c.id == jobs.c.project_id)
+def select_jobs(*extra: Any) -> sa.Select[Any]:
+    """Job rows with their project's name (the columns :meth:`Job.from_row` reads).
+
+    Args:
+        extra: further columns to read, such as ``jobs.c.programs``.
+    """
+    return sa.select(*_JOB_COLUMNS, *extra).join(projects, projects.c.id == jobs.c.project_id)
 
 
 # Statements run for every job, built once; their parameters are bound per call.
@@ -230,7 +240,7 @@ class JobQueries:
         """Every job the user submitted, with its programs and result, oldest first."""
         with self.db.read() as conn:
             rows = conn.execute(
-                select_jobs().where(jobs.c.user_id == user_id).order_by(jobs.c.seq)
+                select_jobs(jobs.c.programs).where(jobs.c.user_id == user_id).order_by(jobs.c.seq)
             ).all()
             found = {
                 r.job_id: dict(r.data)

@@ -31,6 +31,7 @@ from qharbor.primitives.pubs import (
     exact_device,
     non_unitary,
     parameter_array,
+    stored_values,
 )
 from qharbor.primitives.resilience import Plan
 
@@ -207,7 +208,7 @@ def _narrowed(
 def _bindings(pub: dict[str, Any]) -> tuple[Any, list[dict[str, float]]]:
     names = pub["parameter_names"]
     shape = tuple(pub["shape"])
-    values = parameter_array(pub["parameter_values"], shape, len(names))
+    values = parameter_array(stored_values(pub), shape, len(names))
     flat = values.reshape(-1, len(names)) if names else np.zeros((math.prod(shape), 0))
     return shape, [dict(zip(names, map(float, row), strict=True)) for row in flat]
 

@@ -39,7 +39,7 @@ from qharbor.engines.selection import Picker
 from qharbor.jobs.parsed import load_circuit
 from qharbor.primitives.mitigation import dd, readout, twirling
 from qharbor.primitives.mitigation import spend as spending
-from qharbor.primitives.pubs import measures, parameter_array
+from qharbor.primitives.pubs import measures, parameter_array, stored_values
 from qharbor.primitives.resilience import Plan
 
 
@@ -92,7 +92,7 @@ def run_sampler(
             instances = [instance for instance, _ in narrowed]
             simulated = narrowed[0][1]
         if names:
-            values = parameter_array(pub["parameter_values"], shape, len(names))
+            values = parameter_array(stored_values(pub), shape, len(names))
             rows = values.reshape(-1, len(names))
             bindings = tuple(dict(zip(names, map(float, row), strict=True)) for row in rows)
             experiments = [Experiment(instance, bindings) for instance in instances]

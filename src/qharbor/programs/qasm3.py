@@ -1,5 +1,8 @@
 """OpenQASM 3 through the reference ANTLR parser and ``qiskit_qasm3_import``.
 
+Plain parameterised programs take a direct reader
+(:mod:`qharbor.programs.qasm3_plain`) that builds the same circuit without them.
+
 The reference parser's own entry point drops the position of a syntax error, so
 this module drives the lexer and parser itself with a listener that keeps it.
 """
@@ -21,6 +24,7 @@ from qiskit import QuantumCircuit
 from qiskit_qasm3_import import ConversionError, convert
 
 from qharbor import errors
+from qharbor.programs import qasm3_plain
 from qharbor.programs.limits import DEFAULT_LIMITS, Limits
 
 _POSITION = re.compile(r"^(\d+),(\d+):\s*(.*)$", re.DOTALL)
@@ -56,6 +60,11 @@ def parse(source: str, limits: Limits = DEFAULT_LIMITS) -> QuantumCircuit:
         errors.ProgramUnsupported: for valid OpenQASM 3 that cannot be run here.
     """
     _check_tokens(source, limits)
+    # A plain parameterised program (a VQE loop's ansatz) is read directly; the
+    # reader answers None for anything else, which the reference reads below.
+    plain = qasm3_plain.read(source, limits.max_qubits)
+    if plain is not None:
+        return plain
     listener = _SyntaxErrorListener()
     lexer = qasm3Lexer(InputStream(source))
     lexer.removeErrorListeners()

@@ -219,3 +219,32 @@ def test_an_estimator_job_carries_the_need_of_its_state() -> None:
     prepared = run_prepare(JobRequest("statevector", (), kind="estimator", pubs=(pub,)))
     device = DEVICES.get("statevector")
     assert prepared.memory_bytes == memory_need(device, [Workload(14, states=2)])
+
+
+def _estimator(values: list[float], **change: object) -> JobRequest:
+    pub = {"circuit": RX, "parameter_values": values, "shape": [len(values)], **change}
+    return JobRequest("statevector", (), kind="estimator", pubs=(pub,))
+
+
+@pytest.mark.parametrize(
+    ("values", "other"),
+    [
+        ([0.1, 0.2], [0.2, 0.1]),
+        ([0.1, 0.2], [0.1]),
+        ([0.1, 0.2], [0.1, 0.2, 0.0]),
+        ([0.1, 0.0], [0.1, -0.0]),
+        ([0.1, 0.0], [0.1, float("nan")]),
+        ([1.0, 0.2], [1, 0.2]),
+    ],
+)
+def test_fingerprint_tells_parameter_values_apart(values: list[float], other: list[float]) -> None:
+    # The values are hashed as float64 bytes, which keep -0.0 and NaN apart from the
+    # rest; a list that is not all floats is written out as before.
+    assert _estimator(values).fingerprint() != _estimator(other).fingerprint()
+    assert _estimator(list(values)).fingerprint() == _estimator(values).fingerprint()
+
+
+def test_fingerprint_of_a_pub_covers_its_other_fields() -> None:
+    plain = _estimator([0.1, 0.2])
+    assert _estimator([0.1, 0.2], shape=[2, 1]).fingerprint() != plain.fingerprint()
+    assert _estimator([0.1, 0.2], circuit=BELL).fingerprint() != plain.fingerprint()
