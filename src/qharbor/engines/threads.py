@@ -9,6 +9,11 @@ is given: the cores it may run on, or fewer where ``OMP_NUM_THREADS`` says so.
 A Ray task of one CPU sets it to 1 (:mod:`qharbor.executors.ray_driver`): two
 1-CPU tasks of 20 qubits on a 2-core host otherwise ran two threads each, and
 each ran at half speed.
+
+Known gap: qulacs 0.6 reads its own thread count once, when first used (from
+``QULACS_NUM_THREADS``, else OpenMP's default), and sets it itself around each
+gate of a wide state, so :func:`openmp_setter`'s call does not hold a wide qulacs
+run to fewer threads (``docs/benchmarks.md``, "Random circuits in double precision").
 """
 
 from __future__ import annotations
